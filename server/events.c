@@ -1,0 +1,772 @@
+/* events.c: the Server-Sent Events hub; see events.h for the design. */
+#include "events.h"
+
+#include "hm_buf.h"
+#include "hm_log.h"
+
+#include <microhttpd.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define TICKET_BYTES 24 /* 192 random bits, 48 hex digits */
+#define TICKET_HEX (2 * TICKET_BYTES)
+#define BLOCK_SIZE 8192 /* MHD's buffer for a callback response without chunked encoding */
+
+/* An immutable SSE frame, shared by the ring and by subscribers that sent part of it. */
+typedef struct frame {
+    atomic_size_t refs;
+    size_t len;
+    char data[];
+} frame;
+
+/* One event of the ring. `pub` goes to the public, `team` (or `pub` if NULL) to token holders. */
+typedef struct slot {
+    uint64_t id; /* 0: empty */
+    unsigned audience;
+    frame *pub;
+    frame *team;
+    int64_t *targets;
+    size_t n_targets;
+} slot;
+
+/* ACTIVE: MHD may call the reader. SUSPENDING: the reader found nothing and is about to call
+ * MHD_suspend_connection. WAKE: woken while SUSPENDING; the reader resumes its own connection.
+ * SUSPENDED: suspended in MHD; whoever moves it out of this state calls MHD_resume_connection. */
+enum sub_state { SUB_ACTIVE, SUB_SUSPENDING, SUB_WAKE, SUB_SUSPENDED };
+
+typedef struct sub {
+    hm_events *ev;
+    struct MHD_Connection *conn;
+    hm_events_who who;
+    /* Under ev->mtx. */
+    uint64_t cursor; /* last event id consumed (sent or skipped as not for `who`) */
+    uint64_t hb_gen; /* ev->hb_gen when it last got a heartbeat */
+    enum sub_state state;
+    struct sub *prev, *next;   /* ev->subs */
+    struct sub *iprev, *inext; /* ev->idle, while SUSPENDING or SUSPENDED */
+    /* Only the connection's own pool thread touches these: MHD calls the reader of one
+     * connection from one thread at a time, and the free callback after the last read. */
+    frame *spill; /* the rest of a frame that did not fit in MHD's buffer */
+    size_t spill_off;
+    bool greeted;
+} sub;
+
+typedef struct ticket {
+    char hex[TICKET_HEX + 1];
+    hm_events_who who;
+    int64_t expires_ms;
+} ticket;
+
+struct hm_events {
+    hm_events_config cfg; /* defaults filled in; immutable */
+    frame *greeting;      /* ": ok\n\n" */
+    frame *heartbeat;     /* ": heartbeat\n\n" */
+
+    pthread_mutex_t pub_mtx; /* serialises publishers so that id order is ring order */
+
+    pthread_mutex_t mtx; /* guards everything below down to n_idle */
+    slot *ring;          /* cfg.ring_size slots; event `id` lives in ring[id % ring_size] */
+    uint64_t last_id;    /* newest id; cfg.first_id - 1 before the first event */
+    uint64_t hb_gen;
+    bool closing;
+    sub *subs; /* every live subscriber */
+    size_t n_subs;
+    sub *idle; /* SUSPENDING or SUSPENDED subscribers; all have cursor == last_id */
+    size_t n_idle;
+
+    pthread_t hb_thread;
+    bool hb_started;
+    pthread_mutex_t hb_mtx;
+    pthread_cond_t hb_cond;
+    bool hb_stop; /* under hb_mtx */
+
+    pthread_mutex_t tk_mtx;
+    ticket *tickets; /* cfg.max_tickets slots, the first n_tickets used */
+    size_t n_tickets;
+};
+
+/* ---- frames ---- */
+
+static frame *frame_new(const char *data, size_t len)
+{
+    frame *f = hm_xmalloc(sizeof *f + len);
+    atomic_init(&f->refs, 1);
+    f->len = len;
+    memcpy(f->data, data, len);
+    return f;
+}
+
+static frame *frame_ref(frame *f)
+{
+    atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
+    return f;
+}
+
+static void frame_unref(frame *f)
+{
+    if (f && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1)
+        free(f);
+}
+
+/* "id: N\nevent: TYPE\ndata: LINE\n...\n": one data line per line of `data`. */
+static frame *frame_render(uint64_t id, const char *type, const char *data)
+{
+    hm_buf b;
+    const char *p = data;
+    frame *f;
+
+    hm_buf_init(&b);
+    hm_buf_printf(&b, "id: %" PRIu64 "\nevent: %s\n", id, type);
+    for (;;) {
+        size_t k = strcspn(p, "\r\n");
+        hm_buf_puts(&b, "data: ");
+        hm_buf_append(&b, p, k);
+        hm_buf_putc(&b, '\n');
+        p += k;
+        if (*p == '\0')
+            break;
+        p += (p[0] == '\r' && p[1] == '\n') ? 2 : 1;
+    }
+    hm_buf_putc(&b, '\n');
+    f = frame_new(b.data, b.len);
+    hm_buf_clear(&b);
+    return f;
+}
+
+/* The frame of `sl` that `who` may see, or NULL. Caller holds ev->mtx. */
+static frame *frame_for(const slot *sl, const hm_events_who *who)
+{
+    frame *team = sl->team ? sl->team : sl->pub;
+
+    if (who->role <= HM_EV_ROLE_PUBLIC)
+        return (sl->audience & HM_EV_PUBLIC) ? sl->pub : NULL;
+    if (sl->audience & (HM_EV_PUBLIC | HM_EV_TEAMS))
+        return team;
+    if ((sl->audience & HM_EV_COORD) && who->role >= HM_EV_ROLE_COORDINATOR)
+        return team;
+    if (sl->audience & HM_EV_TARGET) {
+        for (size_t i = 0; i < sl->n_targets; i++)
+            if (sl->targets[i] == who->team_id)
+                return team;
+    }
+    return NULL;
+}
+
+/* Copy `f` from `off` into buf[*n, max). What does not fit is kept in s->spill (with a new
+ * reference) for the next call. */
+static void emit(sub *s, frame *f, size_t off, char *buf, size_t max, size_t *n)
+{
+    size_t room = max - *n, left = f->len - off;
+
+    assert(s->spill == NULL && off <= f->len && *n <= max);
+    if (left <= room) {
+        memcpy(buf + *n, f->data + off, left);
+        *n += left;
+        return;
+    }
+    memcpy(buf + *n, f->data + off, room);
+    *n = max;
+    s->spill = frame_ref(f);
+    s->spill_off = off + room;
+}
+
+/* ---- subscriber lists (caller holds ev->mtx) ---- */
+
+static void idle_insert(hm_events *ev, sub *s)
+{
+    s->iprev = NULL;
+    s->inext = ev->idle;
+    if (ev->idle)
+        ev->idle->iprev = s;
+    ev->idle = s;
+    ev->n_idle++;
+}
+
+static void idle_remove(hm_events *ev, sub *s)
+{
+    if (s->iprev)
+        s->iprev->inext = s->inext;
+    else
+        ev->idle = s->inext;
+    if (s->inext)
+        s->inext->iprev = s->iprev;
+    s->iprev = s->inext = NULL;
+    assert(ev->n_idle > 0);
+    ev->n_idle--;
+}
+
+/* Take idle `s` out of the idle list for a wake-up. Returns the connection the caller must
+ * resume after unlocking, or NULL if the subscriber's reader will resume it itself. */
+static struct MHD_Connection *wake_locked(hm_events *ev, sub *s)
+{
+    idle_remove(ev, s);
+    if (s->state == SUB_SUSPENDED) {
+        s->state = SUB_ACTIVE;
+        return s->conn;
+    }
+    assert(s->state == SUB_SUSPENDING);
+    s->state = SUB_WAKE;
+    return NULL;
+}
+
+/* Resume connections collected by wake_locked(); call without holding any lock. Each one is
+ * still suspended in MHD, so it cannot have been closed and freed meanwhile. */
+static void resume_all(struct MHD_Connection **conns, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        MHD_resume_connection(conns[i]);
+}
+
+/* Wake every idle subscriber: for a heartbeat (`closing` false) or to end all streams. */
+static void wake_everyone(hm_events *ev, bool closing)
+{
+    struct MHD_Connection **conns = NULL;
+    size_t n = 0;
+
+    pthread_mutex_lock(&ev->mtx);
+    if (closing)
+        ev->closing = true;
+    else
+        ev->hb_gen++;
+    if (ev->n_idle)
+        conns = hm_xmalloc(ev->n_idle * sizeof *conns);
+    while (ev->idle) {
+        struct MHD_Connection *c = wake_locked(ev, ev->idle);
+        if (c)
+            conns[n++] = c;
+    }
+    pthread_mutex_unlock(&ev->mtx);
+    resume_all(conns, n);
+    free(conns);
+}
+
+/* ---- the stream ---- */
+
+/* MHD content reader of one subscriber: copies what is pending into `buf`; with nothing
+ * pending, suspends the connection and returns 0 (see events.h). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    sub *s = cls;
+    hm_events *ev = s->ev;
+    frame *lag = NULL;
+    size_t n = 0;
+    bool end = false, resume_self = false;
+
+    (void)pos;
+    if (max == 0)
+        return 0; /* MHD has no room; it calls again once it has sent something */
+    if (s->spill) {
+        frame *f = s->spill;
+        s->spill = NULL;
+        emit(s, f, s->spill_off, buf, max, &n);
+        frame_unref(f);
+        if (s->spill)
+            return (ssize_t)n;
+    }
+    if (!s->greeted) {
+        s->greeted = true;
+        emit(s, ev->greeting, 0, buf, max, &n);
+        if (s->spill)
+            return (ssize_t)n;
+    }
+
+    pthread_mutex_lock(&ev->mtx);
+    if (ev->closing) {
+        end = true;
+        goto unlock;
+    }
+    assert(s->state == SUB_ACTIVE);
+    if (s->hb_gen != ev->hb_gen && n < max) {
+        s->hb_gen = ev->hb_gen;
+        emit(s, ev->heartbeat, 0, buf, max, &n);
+    }
+    if (!s->spill && n < max) {
+        uint64_t oldest = ev->last_id >= ev->cfg.first_id + ev->cfg.ring_size
+                              ? ev->last_id - ev->cfg.ring_size + 1
+                              : ev->cfg.first_id;
+        if (s->cursor + 1 < oldest) {
+            char text[96];
+            int k = snprintf(text, sizeof text, ": lagged; events %" PRIu64 " to %" PRIu64
+                                                " dropped\n\n",
+                             s->cursor + 1, oldest - 1);
+            lag = frame_new(text, (size_t)k);
+            s->cursor = oldest - 1;
+            emit(s, lag, 0, buf, max, &n);
+        }
+    }
+    while (n < max && !s->spill && s->cursor < ev->last_id) {
+        const slot *sl = &ev->ring[(s->cursor + 1) % ev->cfg.ring_size];
+        frame *f;
+
+        assert(sl->id == s->cursor + 1);
+        s->cursor++;
+        f = frame_for(sl, &s->who);
+        if (f)
+            emit(s, f, 0, buf, max, &n);
+    }
+    if (n == 0) {
+        /* Caught up: cursor == last_id, the invariant of the idle list. */
+        s->state = SUB_SUSPENDING;
+        idle_insert(ev, s);
+    }
+unlock:
+    pthread_mutex_unlock(&ev->mtx);
+    frame_unref(lag);
+    if (end)
+        return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+    if (n)
+        return (ssize_t)n;
+
+    MHD_suspend_connection(s->conn);
+    pthread_mutex_lock(&ev->mtx);
+    if (s->state == SUB_WAKE) {
+        s->state = SUB_ACTIVE; /* an event or heartbeat came while we were suspending */
+        resume_self = true;
+    } else {
+        assert(s->state == SUB_SUSPENDING);
+        s->state = SUB_SUSPENDED;
+    }
+    pthread_mutex_unlock(&ev->mtx);
+    if (resume_self)
+        MHD_resume_connection(s->conn);
+    return 0;
+}
+
+/* MHD free callback of the response: the subscriber is gone. Also runs inside
+ * hm_events_serve() when the response could not be queued. */
+static void stream_free(void *cls)
+{
+    sub *s = cls;
+    hm_events *ev = s->ev;
+
+    pthread_mutex_lock(&ev->mtx);
+    /* NEVER: MHD does not release a suspended connection unless MHD_stop_daemon() is called
+     * before hm_events_shutdown(), which aborts in MHD anyway. */
+    if (s->state == SUB_SUSPENDING || s->state == SUB_SUSPENDED)
+        idle_remove(ev, s);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ev->subs = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    assert(ev->n_subs > 0);
+    ev->n_subs--;
+    pthread_mutex_unlock(&ev->mtx);
+    frame_unref(s->spill);
+    free(s);
+}
+
+int hm_events_serve(hm_events *ev, struct MHD_Connection *conn, const hm_events_who *who,
+                    uint64_t last_event_id, hm_error *err)
+{
+    struct MHD_Response *resp = NULL;
+    sub *s = hm_xcalloc(1, sizeof *s);
+    int rc = HM_OK;
+
+    s->ev = ev;
+    s->conn = conn;
+    s->who = *who;
+    s->state = SUB_ACTIVE;
+
+    pthread_mutex_lock(&ev->mtx);
+    if (ev->closing || ev->n_subs >= ev->cfg.max_subscribers) {
+        bool closing = ev->closing;
+        pthread_mutex_unlock(&ev->mtx);
+        free(s);
+        rc = hm_error_set(err, HM_E_UNAVAILABLE, NULL, "%s",
+                          closing ? "the server is shutting down" : "too many event subscribers");
+        goto out;
+    }
+    if (last_event_id == 0)
+        s->cursor = ev->last_id; /* only new events */
+    else if (last_event_id > ev->last_id)
+        s->cursor = ev->cfg.first_id - 1; /* an id from before a restart: all we still have */
+    else
+        s->cursor = last_event_id;
+    s->hb_gen = ev->hb_gen;
+    s->next = ev->subs;
+    if (ev->subs)
+        ev->subs->prev = s;
+    ev->subs = s;
+    ev->n_subs++;
+    pthread_mutex_unlock(&ev->mtx);
+
+    /* From here on the response owns `s`: destroying it runs stream_free(). */
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BLOCK_SIZE, stream_read, s,
+                                             stream_free);
+    if (!resp) {
+        stream_free(s);
+        rc = hm_error_set(err, HM_E_INTERNAL, NULL, "cannot create the event stream response");
+        goto out;
+    }
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream") !=
+            MHD_YES ||
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES ||
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no") != MHD_YES) {
+        rc = hm_error_set(err, HM_E_INTERNAL, NULL, "cannot set the event stream headers");
+        goto out;
+    }
+    if (MHD_queue_response(conn, MHD_HTTP_OK, resp) != MHD_YES)
+        rc = hm_error_set(err, HM_E_INTERNAL, NULL, "cannot queue the event stream");
+out:
+    if (resp)
+        MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Decimal digits only, no sign or space, at most UINT64_MAX; 0 otherwise. */
+static uint64_t parse_id(const char *s)
+{
+    uint64_t v = 0;
+
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    return v;
+}
+
+uint64_t hm_events_last_event_id(struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
+
+    if (h)
+        return parse_id(h);
+    return parse_id(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "last_event_id"));
+}
+
+/* ---- publishing ---- */
+
+static bool valid_type(const char *type)
+{
+    size_t n = 0;
+
+    if (!type)
+        return false;
+    for (const char *p = type; *p; p++, n++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return n >= 1 && n <= 63;
+}
+
+uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_public,
+                           const char *data_team, unsigned audience, const int64_t *targets,
+                           size_t n_targets)
+{
+    const unsigned all = HM_EV_PUBLIC | HM_EV_TEAMS | HM_EV_COORD | HM_EV_TARGET;
+    struct MHD_Connection **conns = NULL;
+    size_t n_conns = 0;
+    frame *pub = NULL, *team = NULL;
+    int64_t *tg = NULL;
+    slot old, *sl;
+    uint64_t id;
+
+    if (!ev || !valid_type(type) || audience == 0 || (audience & ~all) ||
+        (!data_public && !data_team) ||
+        ((audience & HM_EV_TARGET) && (!targets || n_targets == 0)))
+        return 0;
+
+    pthread_mutex_lock(&ev->pub_mtx);
+    id = ev->last_id + 1; /* last_id changes only under pub_mtx */
+    if (data_public)
+        pub = frame_render(id, type, data_public);
+    if (data_team)
+        team = frame_render(id, type, data_team);
+    if (audience & HM_EV_TARGET) {
+        tg = hm_xmalloc(n_targets * sizeof *tg);
+        memcpy(tg, targets, n_targets * sizeof *tg);
+    } else {
+        n_targets = 0;
+    }
+
+    pthread_mutex_lock(&ev->mtx);
+    sl = &ev->ring[id % ev->cfg.ring_size];
+    old = *sl;
+    *sl = (slot){.id = id,
+                 .audience = audience,
+                 .pub = pub,
+                 .team = team,
+                 .targets = tg,
+                 .n_targets = n_targets};
+    ev->last_id = id;
+    if (ev->n_idle)
+        conns = hm_xmalloc(ev->n_idle * sizeof *conns);
+    for (sub *s = ev->idle, *next; s; s = next) {
+        next = s->inext;
+        assert(s->cursor == id - 1);
+        if (frame_for(sl, &s->who)) {
+            struct MHD_Connection *c = wake_locked(ev, s);
+            if (c)
+                conns[n_conns++] = c;
+        } else {
+            s->cursor = id; /* stays caught up without being woken */
+        }
+    }
+    pthread_mutex_unlock(&ev->mtx);
+    pthread_mutex_unlock(&ev->pub_mtx);
+
+    resume_all(conns, n_conns);
+    free(conns);
+    frame_unref(old.pub);
+    frame_unref(old.team);
+    free(old.targets);
+    return id;
+}
+
+size_t hm_events_subscriber_count(hm_events *ev)
+{
+    size_t n;
+
+    pthread_mutex_lock(&ev->mtx);
+    n = ev->n_subs;
+    pthread_mutex_unlock(&ev->mtx);
+    return n;
+}
+
+/* ---- tickets ---- */
+
+static int64_t now_ms(const hm_events *ev)
+{
+    struct timespec ts;
+
+    if (ev->cfg.clock_ms)
+        return ev->cfg.clock_ms(ev->cfg.clock_arg);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drop expired tickets. Caller holds tk_mtx. */
+static void prune_tickets(hm_events *ev, int64_t now)
+{
+    for (size_t i = 0; i < ev->n_tickets;) {
+        if (ev->tickets[i].expires_ms <= now)
+            ev->tickets[i] = ev->tickets[--ev->n_tickets];
+        else
+            i++;
+    }
+}
+
+int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who,
+                           char out[HM_EVENTS_TICKET_SIZE], int *expires_in_s, hm_error *err)
+{
+    static const char hexd[] = "0123456789abcdef";
+    unsigned char rnd[TICKET_BYTES];
+    ticket t;
+    size_t got = 0;
+    int rc = HM_OK;
+
+    if (who->role <= HM_EV_ROLE_PUBLIC)
+        return hm_error_set(err, HM_E_UNAUTHORIZED, NULL, "a ticket needs a team token");
+    while (got < sizeof rnd) {
+        ssize_t k = getrandom(rnd + got, sizeof rnd - got, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return hm_error_set(err, HM_E_INTERNAL, NULL, "getrandom failed: %s",
+                                strerror(errno));
+        got += (size_t)k;
+    }
+    for (size_t i = 0; i < sizeof rnd; i++) {
+        t.hex[2 * i] = hexd[rnd[i] >> 4];
+        t.hex[2 * i + 1] = hexd[rnd[i] & 15];
+    }
+    t.hex[TICKET_HEX] = '\0';
+    t.who = *who;
+
+    pthread_mutex_lock(&ev->tk_mtx);
+    t.expires_ms = now_ms(ev) + (int64_t)ev->cfg.ticket_ttl_s * 1000;
+    prune_tickets(ev, now_ms(ev));
+    if (ev->n_tickets >= ev->cfg.max_tickets) {
+        rc = hm_error_set(err, HM_E_UNAVAILABLE, NULL, "too many unredeemed tickets");
+        goto out;
+    }
+    ev->tickets[ev->n_tickets++] = t;
+    memcpy(out, t.hex, TICKET_HEX + 1);
+    if (expires_in_s)
+        *expires_in_s = ev->cfg.ticket_ttl_s;
+out:
+    pthread_mutex_unlock(&ev->tk_mtx);
+    memset(&t, 0, sizeof t);
+    return rc;
+}
+
+int hm_events_ticket_redeem(hm_events *ev, const char *ticket_text, hm_events_who *who)
+{
+    size_t found = SIZE_MAX;
+    int64_t now;
+    int rc = HM_E_UNAUTHORIZED;
+
+    /* The length is no secret; the digits are compared without early exit. */
+    if (!ticket_text || strnlen(ticket_text, TICKET_HEX + 1) != TICKET_HEX)
+        return HM_E_UNAUTHORIZED;
+    pthread_mutex_lock(&ev->tk_mtx);
+    now = now_ms(ev);
+    for (size_t i = 0; i < ev->n_tickets; i++) {
+        unsigned char diff = 0;
+        for (size_t k = 0; k < TICKET_HEX; k++)
+            diff |= (unsigned char)(ev->tickets[i].hex[k] ^ ticket_text[k]);
+        if (diff == 0)
+            found = i;
+    }
+    if (found != SIZE_MAX) {
+        if (ev->tickets[found].expires_ms > now) {
+            *who = ev->tickets[found].who;
+            rc = HM_OK;
+        }
+        ev->tickets[found] = ev->tickets[--ev->n_tickets]; /* used or expired: gone */
+    }
+    pthread_mutex_unlock(&ev->tk_mtx);
+    return rc;
+}
+
+/* ---- heartbeat thread ---- */
+
+static void *heartbeat_main(void *arg)
+{
+    hm_events *ev = arg;
+    struct timespec next;
+
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    pthread_mutex_lock(&ev->hb_mtx);
+    for (;;) {
+        struct timespec now;
+
+        next.tv_sec += ev->cfg.heartbeat_s;
+        while (!ev->hb_stop &&
+               pthread_cond_timedwait(&ev->hb_cond, &ev->hb_mtx, &next) != ETIMEDOUT)
+            ;
+        if (ev->hb_stop)
+            break;
+        pthread_mutex_unlock(&ev->hb_mtx);
+
+        wake_everyone(ev, false);
+        pthread_mutex_lock(&ev->tk_mtx);
+        prune_tickets(ev, now_ms(ev));
+        pthread_mutex_unlock(&ev->tk_mtx);
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > next.tv_sec)
+            next = now; /* fell behind (a stopped process): don't beat in a burst */
+        pthread_mutex_lock(&ev->hb_mtx);
+    }
+    pthread_mutex_unlock(&ev->hb_mtx);
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err)
+{
+    static const char greeting[] = ": ok\n\n", heartbeat[] = ": heartbeat\n\n";
+    hm_events_config c = {0};
+    pthread_condattr_t ca;
+    hm_events *ev = NULL;
+
+    if (cfg)
+        c = *cfg;
+    if (c.ring_size == 0)
+        c.ring_size = 8192;
+    if (c.max_subscribers == 0)
+        c.max_subscribers = 10000;
+    if (c.heartbeat_s == 0)
+        c.heartbeat_s = 15;
+    if (c.ticket_ttl_s == 0)
+        c.ticket_ttl_s = 60;
+    if (c.max_tickets == 0)
+        c.max_tickets = 10000;
+    if (c.first_id == 0)
+        c.first_id = 1;
+    if (c.ring_size > ((size_t)1 << 24) || c.heartbeat_s < 0 || c.heartbeat_s > 86400 ||
+        c.ticket_ttl_s < 0 || c.ticket_ttl_s > 86400 || c.max_tickets > ((size_t)1 << 24) ||
+        c.first_id > UINT64_MAX / 2) {
+        hm_error_set(err, HM_E_INVALID_FIELD, NULL, "invalid event hub configuration");
+        return NULL;
+    }
+
+    ev = hm_xcalloc(1, sizeof *ev);
+    ev->cfg = c;
+    ev->ring = hm_xcalloc(c.ring_size, sizeof *ev->ring);
+    ev->tickets = hm_xcalloc(c.max_tickets, sizeof *ev->tickets);
+    ev->last_id = c.first_id - 1;
+    ev->greeting = frame_new(greeting, sizeof greeting - 1);
+    ev->heartbeat = frame_new(heartbeat, sizeof heartbeat - 1);
+    pthread_mutex_init(&ev->pub_mtx, NULL);
+    pthread_mutex_init(&ev->mtx, NULL);
+    pthread_mutex_init(&ev->tk_mtx, NULL);
+    pthread_mutex_init(&ev->hb_mtx, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ev->hb_cond, &ca);
+    pthread_condattr_destroy(&ca);
+
+    if (pthread_create(&ev->hb_thread, NULL, heartbeat_main, ev) != 0) {
+        hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the heartbeat thread");
+        hm_events_destroy(ev);
+        return NULL;
+    }
+    ev->hb_started = true;
+    return ev;
+}
+
+void hm_events_shutdown(hm_events *ev)
+{
+    if (ev)
+        wake_everyone(ev, true);
+}
+
+void hm_events_destroy(hm_events *ev)
+{
+    if (!ev)
+        return;
+    if (ev->hb_started) {
+        pthread_mutex_lock(&ev->hb_mtx);
+        ev->hb_stop = true;
+        pthread_cond_signal(&ev->hb_cond);
+        pthread_mutex_unlock(&ev->hb_mtx);
+        pthread_join(ev->hb_thread, NULL);
+    }
+    pthread_mutex_lock(&ev->mtx);
+    if (ev->n_subs) {
+        /* NEVER: MHD still holds responses that point here; leaking beats a use after free. */
+        size_t n = ev->n_subs;
+        pthread_mutex_unlock(&ev->mtx);
+        hm_log(HM_LOG_ERROR, "event=events_destroy_with_subscribers subscribers=%zu", n);
+        assert(!"hm_events_destroy() before MHD_stop_daemon()");
+        return;
+    }
+    pthread_mutex_unlock(&ev->mtx);
+    for (size_t i = 0; i < ev->cfg.ring_size; i++) {
+        frame_unref(ev->ring[i].pub);
+        frame_unref(ev->ring[i].team);
+        free(ev->ring[i].targets);
+    }
+    free(ev->ring);
+    memset(ev->tickets, 0, ev->cfg.max_tickets * sizeof *ev->tickets);
+    free(ev->tickets);
+    frame_unref(ev->greeting);
+    frame_unref(ev->heartbeat);
+    pthread_cond_destroy(&ev->hb_cond);
+    pthread_mutex_destroy(&ev->hb_mtx);
+    pthread_mutex_destroy(&ev->tk_mtx);
+    pthread_mutex_destroy(&ev->mtx);
+    pthread_mutex_destroy(&ev->pub_mtx);
+    free(ev);
+}

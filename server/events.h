@@ -1,0 +1,163 @@
+/* events.h: the Server-Sent Events hub behind GET /api/v1/events (SPEC "SSE", issue 3).
+ * Owns the bounded ring of recent events, the subscribers and their streaming MHD
+ * responses, heartbeats, the subscriber cap and the one-use tickets of POST /events/ticket.
+ * Not authentication (the caller resolves the Bearer token or ticket into an
+ * hm_events_who), not JSON (callers pass the payload text already rendered and already
+ * stripped of what each audience may not see), not HTTP statuses (HM_E_UNAVAILABLE means 503).
+ *
+ * Design
+ * - Ring: the last `ring_size` events, each rendered once per audience into an immutable,
+ *   reference-counted SSE frame "id: N\nevent: TYPE\ndata: JSON\n\n". Subscribers hold a
+ *   cursor (the last id they consumed), never a copy of each event.
+ * - Delivery: each subscriber is one MHD response made with MHD_create_response_from_callback.
+ *   Its content reader copies the frames after its cursor that its hm_events_who may see into
+ *   MHD's buffer; when nothing is pending it calls MHD_suspend_connection() and returns 0
+ *   (returning 0 without suspending would busy-loop the pool thread). hm_events_publish()
+ *   collects, under the hub's lock, only the suspended subscribers that may see the new event
+ *   and calls MHD_resume_connection() for them after unlocking. A suspended subscriber that
+ *   may not see the event just has its cursor moved on, so it is never woken for nothing.
+ * - Publishing never waits for a subscriber. A subscriber that falls more than `ring_size`
+ *   events behind (it reads too slowly, or its Last-Event-ID is older than the ring) is not
+ *   disconnected: it receives the SSE comment ": lagged; events A to B dropped" and resumes at
+ *   the oldest event still in the ring. (MHD's connection timeout, if the daemon sets one,
+ *   still closes a client that reads nothing at all.)
+ * - Heartbeat: a timer thread wakes every subscriber every `heartbeat_s` seconds to send the
+ *   comment ": heartbeat". This also finds clients that went away: MHD does not watch a
+ *   suspended connection, so a closed client is noticed at the next heartbeat or event.
+ * - A stream starts with the comment ": ok". When MHD is done with a connection (client gone,
+ *   error, daemon stopped) it destroys the response, whose free callback releases the
+ *   subscriber and decrements the count.
+ * - Safety of MHD_resume_connection from other threads: a subscriber moves ACTIVE ->
+ *   SUSPENDING (under the hub lock, in its reader) -> SUSPENDED (after MHD_suspend_connection
+ *   returned). Only the one thread that moves it out of SUSPENDED under the lock calls
+ *   MHD_resume_connection, and MHD never closes a suspended connection, so the connection is
+ *   alive for that call. A wake-up that arrives while the subscriber is SUSPENDING is recorded
+ *   and the reader resumes its own connection right after suspending it, so MHD never sees a
+ *   resume for a connection that is not suspended (undefined behaviour per microhttpd.h).
+ *
+ * Daemon requirements: MHD_USE_INTERNAL_POLLING_THREAD (epoll or poll, any thread pool size)
+ * with MHD_ALLOW_SUSPEND_RESUME; not MHD_USE_THREAD_PER_CONNECTION. MHD_OPTION_CONNECTION_LIMIT
+ * must leave room for `max_subscribers` plus ordinary requests (MHD's default is ~1,000).
+ *
+ * Shutdown order: hm_events_shutdown() (ends every stream, refuses new ones), then
+ * MHD_stop_daemon() (MHD aborts if a connection is still suspended), then hm_events_destroy().
+ *
+ * Thread-safety: every function may be called from any thread at once, except
+ * hm_events_destroy(), which must be the last call. */
+#ifndef HM_EVENTS_H
+#define HM_EVENTS_H
+
+#include "hm_error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct MHD_Connection;
+
+typedef struct hm_events hm_events;
+
+typedef struct hm_events_config {
+    size_t ring_size;       /* events kept for Last-Event-ID replay; 0: 8192 */
+    size_t max_subscribers; /* past it hm_events_serve() gives HM_E_UNAVAILABLE; 0: 10000 */
+    int heartbeat_s;        /* seconds between heartbeats; 0: 15 */
+    int ticket_ttl_s;       /* lifetime of a ticket; 0: 60 */
+    size_t max_tickets;     /* unredeemed tickets kept at once; 0: 10000 */
+    /* Id of the first event; 0: 1. Ids restart with the process; a caller that wants ids to
+     * keep growing across restarts (so that an old Last-Event-ID reads as "lagged", not as
+     * "in the future") can seed this with e.g. the Unix time in milliseconds. */
+    uint64_t first_id;
+    /* Clock for ticket expiry, in milliseconds; NULL: CLOCK_MONOTONIC. Tests inject one. */
+    int64_t (*clock_ms)(void *arg);
+    void *clock_arg;
+} hm_events_config;
+
+/* Who is listening, as resolved by the caller from the Bearer token or ticket.
+ * `role`: HM_EV_ROLE_PUBLIC (no token), then volunteer, operator, coordinator, admin.
+ * `team_id`: the token's team; 0 for the public. */
+enum {
+    HM_EV_ROLE_PUBLIC = 0,
+    HM_EV_ROLE_VOLUNTEER = 1,
+    HM_EV_ROLE_OPERATOR = 2,
+    HM_EV_ROLE_COORDINATOR = 3,
+    HM_EV_ROLE_ADMIN = 4
+};
+typedef struct hm_events_who {
+    int role;
+    int64_t team_id;
+} hm_events_who;
+
+/* Audience of an event. A subscriber gets the event (once) if any flag admits it:
+ *   HM_EV_PUBLIC  every stream: the public gets `data_public` (not at all if it is NULL),
+ *                 token holders get `data_team` (request.created, request.updated);
+ *   HM_EV_TEAMS   every token holder's stream, `data_team`;
+ *   HM_EV_COORD   coordinator and admin streams only, `data_team` (team.moved);
+ *   HM_EV_TARGET  the streams of the teams listed in `targets`, `data_team` (request.alert). */
+enum { HM_EV_PUBLIC = 1, HM_EV_TEAMS = 2, HM_EV_COORD = 4, HM_EV_TARGET = 8 };
+
+/* Size of the buffer hm_events_ticket_issue() fills (the ticket is 48 hex digits + NUL). */
+#define HM_EVENTS_TICKET_SIZE 64
+
+/* Create a hub and start its heartbeat thread. `cfg` may be NULL (all defaults).
+ * Returns NULL with `err` set: HM_E_INVALID_FIELD for a nonsensical config, HM_E_INTERNAL if
+ * the thread cannot start. Caller frees with hm_events_destroy(). */
+hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err);
+
+/* End every stream and refuse new ones (hm_events_serve() then gives HM_E_UNAVAILABLE):
+ * suspended subscribers are resumed and their readers end the response. Call before
+ * MHD_stop_daemon(). Idempotent; thread-safe. */
+void hm_events_shutdown(hm_events *ev);
+
+/* Stop the heartbeat thread and free the hub. Call after MHD_stop_daemon() has returned, so
+ * that MHD has released every subscriber. Accepts NULL. */
+void hm_events_destroy(hm_events *ev);
+
+/* Publish one event to every subscriber allowed to see it; also kept in the ring for replay.
+ *   type         event name such as "request.created": 1-63 of [A-Za-z0-9._-];
+ *   data_public  JSON text for public subscribers, or NULL: the public does not get it;
+ *   data_team    JSON text for token holders, or NULL: they get `data_public`;
+ *   audience     HM_EV_* flags, see above;
+ *   targets      team ids for HM_EV_TARGET (n_targets of them), else ignored.
+ * Payloads should be compact JSON; a line break in them is sent as several "data:" lines,
+ * which EventSource joins back. Neither payload may carry contact fields (name, phone, note,
+ * address): every token holder, volunteers included, may receive `data_team`, and SPEC wants
+ * each reveal of contact data recorded in the history, which a broadcast cannot do; clients
+ * GET the request for those. Returns the event's id (ids increase by one from `first_id`), or
+ * 0 if the arguments are invalid (nothing published). Never blocks on a subscriber; the
+ * payloads are copied. Thread-safe; concurrent publishers are serialised. */
+uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_public,
+                           const char *data_team, unsigned audience, const int64_t *targets,
+                           size_t n_targets);
+
+/* Answer GET /api/v1/events on `conn` (call from the access handler, after authentication,
+ * on the call where the handler queues its response): queues a 200 streaming response
+ * (Content-Type: text/event-stream, Cache-Control: no-cache, X-Accel-Buffering: no) that
+ * first replays the ring's events with id > `last_event_id` that `who` may see, then follows
+ * new ones. `last_event_id` 0 means no replay (see hm_events_last_event_id()).
+ * Returns HM_OK when the response is queued (the access handler then returns MHD_YES);
+ * HM_E_UNAVAILABLE past `max_subscribers` or after hm_events_shutdown(), nothing queued
+ * (answer 503 unavailable); HM_E_INTERNAL if MHD refused the response (return MHD_NO).
+ * `who` is copied. Thread-safe. */
+int hm_events_serve(hm_events *ev, struct MHD_Connection *conn, const hm_events_who *who,
+                    uint64_t last_event_id, hm_error *err);
+
+/* The resume point a client asks for: the Last-Event-ID header, else the `last_event_id`
+ * query argument; 0 if neither is a decimal number in range. Thread-safe (reads `conn`). */
+uint64_t hm_events_last_event_id(struct MHD_Connection *conn);
+
+/* Issue a one-use ticket for `who` (a token holder) valid `ticket_ttl_s` seconds, for browsers
+ * whose EventSource cannot send an Authorization header. Fills `out` (NUL-terminated) and
+ * `*expires_in_s` (may be NULL). Returns HM_OK; HM_E_UNAUTHORIZED if `who` is the public;
+ * HM_E_UNAVAILABLE if `max_tickets` unexpired tickets exist; HM_E_INTERNAL if the OS has no
+ * randomness. Tickets are random (192 bits, getrandom(2)). Thread-safe. */
+int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who,
+                           char out[HM_EVENTS_TICKET_SIZE], int *expires_in_s, hm_error *err);
+
+/* Redeem `ticket`: on HM_OK fills `*who` with the identity it was issued for and forgets the
+ * ticket; HM_E_UNAUTHORIZED if it is unknown, already used or expired. Compares in constant
+ * time. Thread-safe. */
+int hm_events_ticket_redeem(hm_events *ev, const char *ticket, hm_events_who *who);
+
+/* Number of live subscribers (queued streams not yet released by MHD). Thread-safe. */
+size_t hm_events_subscriber_count(hm_events *ev);
+
+#endif

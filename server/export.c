@@ -1,0 +1,204 @@
+#include "export.h"
+
+#include "model.h"
+#include "present.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hm_export_format_parse(const char *s)
+{
+    if (!s)
+        return -1;
+    if (strcmp(s, "csv") == 0)
+        return HM_EXPORT_CSV;
+    if (strcmp(s, "geojson") == 0)
+        return HM_EXPORT_GEOJSON;
+    if (strcmp(s, "kml") == 0)
+        return HM_EXPORT_KML;
+    return -1;
+}
+
+const char *hm_export_content_type(int format)
+{
+    switch (format) {
+        case HM_EXPORT_CSV:
+            return "text/csv; charset=utf-8";
+        case HM_EXPORT_GEOJSON:
+            return "application/geo+json; charset=utf-8";
+        default:
+            return "application/vnd.google-earth.kml+xml; charset=utf-8";
+    }
+}
+
+const char *hm_export_extension(int format)
+{
+    return format == HM_EXPORT_CSV ? "csv" : format == HM_EXPORT_GEOJSON ? "geojson" : "kml";
+}
+
+static const char *const csv_fields[] = {
+    "id",     "code",        "lat",        "lon",          "location_precision",
+    "category", "people",    "vulnerable", "priority",     "note",
+    "name",   "address",     "phone",      "status",       "ward_code",
+    "former_ward_code", "hamlet_code", "source", "verified", "team_id",
+    "duplicate_of", "created_at", "updated_at",
+};
+
+/* RFC 4180: quote every field that holds a comma, quote, CR or LF, doubling
+ * quotes; a leading =, +, - or @ is prefixed with ' so a spreadsheet never
+ * runs a resident's note as a formula. */
+static void csv_field(hm_buf *b, const char *s, bool free_text)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    bool formula = free_text && (*s == '=' || *s == '+' || *s == '@' || *s == '-');
+    if (quote)
+        hm_buf_putc(b, '"');
+    if (formula)
+        hm_buf_putc(b, '\'');
+    for (; *s; s++) {
+        if (*s == '"')
+            hm_buf_putc(b, '"');
+        hm_buf_putc(b, *s);
+    }
+    if (quote)
+        hm_buf_putc(b, '"');
+}
+
+static void xml_text(hm_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+            case '<':
+                hm_buf_puts(b, "&lt;");
+                break;
+            case '>':
+                hm_buf_puts(b, "&gt;");
+                break;
+            case '&':
+                hm_buf_puts(b, "&amp;");
+                break;
+            case '"':
+                hm_buf_puts(b, "&quot;");
+                break;
+            default:
+                hm_buf_putc(b, *s);
+        }
+    }
+}
+
+typedef struct export_ctx {
+    hm_buf *out;
+    int format;
+    size_t n;
+} export_ctx;
+
+static void value_text(json_t *v, char *tmp, size_t size, const char **out)
+{
+    if (json_is_string(v)) {
+        *out = json_string_value(v);
+    } else if (json_is_integer(v)) {
+        snprintf(tmp, size, "%lld", (long long)json_integer_value(v));
+        *out = tmp;
+    } else if (json_is_real(v)) {
+        snprintf(tmp, size, "%.7f", json_real_value(v));
+        *out = tmp;
+    } else if (json_is_true(v)) {
+        *out = "true";
+    } else if (json_is_false(v)) {
+        *out = "false";
+    } else if (json_is_array(v)) {
+        size_t i, used = 0;
+        json_t *e;
+        tmp[0] = '\0';
+        json_array_foreach(v, i, e)
+        {
+            int k = snprintf(tmp + used, size - used, "%s%s", i ? ";" : "",
+                             json_string_value(e) ? json_string_value(e) : "");
+            if (k > 0 && (size_t)k < size - used)
+                used += (size_t)k;
+        }
+        *out = tmp;
+    } else {
+        *out = "";
+    }
+}
+
+static int export_visit(void *ctx, const hm_request *r)
+{
+    export_ctx *c = ctx;
+    json_t *o = hm_request_json(r, HM_VIEW_CONTACT);
+    char tmp[128];
+    const char *s;
+
+    if (c->format == HM_EXPORT_CSV) {
+        for (size_t i = 0; i < sizeof csv_fields / sizeof csv_fields[0]; i++) {
+            if (i)
+                hm_buf_putc(c->out, ',');
+            value_text(json_object_get(o, csv_fields[i]), tmp, sizeof tmp, &s);
+            csv_field(c->out, s,
+                      strcmp(csv_fields[i], "note") == 0 || strcmp(csv_fields[i], "name") == 0 ||
+                          strcmp(csv_fields[i], "address") == 0);
+        }
+        hm_buf_puts(c->out, "\r\n");
+    } else if (c->format == HM_EXPORT_GEOJSON) {
+        json_t *f = hm_request_feature(r, HM_VIEW_CONTACT);
+        char *text = json_dumps(f, JSON_COMPACT);
+        if (c->n)
+            hm_buf_puts(c->out, ",\n");
+        hm_buf_puts(c->out, text);
+        free(text);
+        json_decref(f);
+    } else {
+        hm_buf_puts(c->out, "<Placemark><name>");
+        xml_text(c->out, r->code);
+        hm_buf_puts(c->out, "</name><ExtendedData>");
+        for (size_t i = 0; i < sizeof csv_fields / sizeof csv_fields[0]; i++) {
+            value_text(json_object_get(o, csv_fields[i]), tmp, sizeof tmp, &s);
+            hm_buf_printf(c->out, "<Data name=\"%s\"><value>", csv_fields[i]);
+            xml_text(c->out, s);
+            hm_buf_puts(c->out, "</value></Data>");
+        }
+        hm_buf_printf(c->out, "</ExtendedData><Point><coordinates>%.7f,%.7f</coordinates></Point>"
+                              "</Placemark>\n",
+                      r->lon, r->lat);
+    }
+    json_decref(o);
+    c->n++;
+    return 0;
+}
+
+int hm_export_write(hm_store *st, int format, hm_buf *out, hm_error *err)
+{
+    hm_request_filter f;
+    export_ctx c = {out, format, 0};
+    int rc;
+
+    memset(&f, 0, sizeof f);
+    f.category = -1;
+    f.verified = -1;
+    if (format == HM_EXPORT_CSV) {
+        hm_buf_puts(out, "\xEF\xBB\xBF");
+        for (size_t i = 0; i < sizeof csv_fields / sizeof csv_fields[0]; i++) {
+            if (i)
+                hm_buf_putc(out, ',');
+            hm_buf_puts(out, csv_fields[i]);
+        }
+        hm_buf_puts(out, "\r\n");
+    } else if (format == HM_EXPORT_GEOJSON) {
+        hm_buf_puts(out, "{\"type\":\"FeatureCollection\",\"features\":[\n");
+    } else {
+        hm_buf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml "
+                         "xmlns=\"http://www.opengis.net/kml/2.2\"><Document><name>helpmap "
+                         "requests</name>\n");
+    }
+    rc = hm_store_request_list(st, &f, export_visit, &c, err);
+    if (rc)
+        return rc;
+    if (format == HM_EXPORT_GEOJSON)
+        hm_buf_puts(out, "\n]}\n");
+    else if (format == HM_EXPORT_KML)
+        hm_buf_puts(out, "</Document></kml>\n");
+    return HM_OK;
+}

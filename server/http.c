@@ -1,0 +1,734 @@
+#include "http.h"
+
+#include "api.h"
+#include "hm_log.h"
+#include "metrics.h"
+#include "model.h"
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static const char *const security_headers[][2] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+    {"X-Frame-Options", "DENY"},
+};
+
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+                          "img-src 'self' data: blob:; worker-src 'self' blob:; "
+                          "child-src 'self' blob:; connect-src 'self'; font-src 'self'; "
+                          "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                          "frame-ancestors 'none'";
+
+/* ---- routing ------------------------------------------------------------- */
+
+typedef struct route {
+    const char *method;
+    const char *pattern; /* segments; "*" matches one segment */
+    hm_handler handler;
+} route;
+
+static const route routes[] = {
+    {"POST", "/api/v1/requests", hm_api_request_create},
+    {"GET", "/api/v1/requests", hm_api_request_list},
+    {"GET", "/api/v1/requests/nearby", hm_api_nearby},
+    {"GET", "/api/v1/requests/*", hm_api_request_get},
+    {"POST", "/api/v1/requests/*/cancel", hm_api_request_cancel},
+    {"POST", "/api/v1/requests/*/verify", hm_api_request_verify},
+    {"POST", "/api/v1/requests/*/claim", hm_api_request_claim},
+    {"POST", "/api/v1/requests/*/status", hm_api_request_status},
+    {"POST", "/api/v1/requests/*/assign", hm_api_request_assign},
+    {"GET", "/api/v1/requests/*/responders", hm_api_responders},
+    {"POST", "/api/v1/teams/me/location", hm_api_team_location},
+    {"POST", "/api/v1/teams/me/status", hm_api_team_status},
+    {"GET", "/api/v1/teams", hm_api_teams_list},
+    {"GET", "/api/v1/areas", hm_api_areas_list},
+    {"POST", "/api/v1/areas", hm_api_area_create},
+    {"PUT", "/api/v1/areas/*/*", hm_api_area_put},
+    {"DELETE", "/api/v1/areas/*/*", hm_api_area_delete},
+    {"GET", "/api/v1/stats", hm_api_stats},
+    {"POST", "/api/v1/events/ticket", hm_api_events_ticket},
+    {"GET", "/api/v1/events", hm_api_events},
+    {"GET", "/api/v1/export", hm_api_export},
+    {"GET", "/tiles/*", hm_api_tilejson},
+    {"GET", "/tiles/*/*/*/*", hm_api_tile},
+    {"GET", "/healthz", hm_api_healthz},
+    {"GET", "/metrics", hm_api_metrics},
+    {"POST", "/report", hm_api_report_form},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+int hm_http_route_names(const char **names, int max)
+{
+    int n = 0;
+    for (size_t i = 0; i < N_ROUTES && n < max; i++)
+        names[n++] = routes[i].pattern;
+    return n;
+}
+
+/* Match `path` against `pattern`, capturing "*" segments into r->params. */
+static bool match(hm_req *r, const char *pattern, const char *path)
+{
+    const char *p = pattern, *u = path;
+    size_t used = 0;
+    int np = 0;
+
+    while (*p && *u) {
+        if (*p != '/' || *u != '/')
+            return false;
+        p++, u++;
+        const char *pe = strchr(p, '/'), *ue = strchr(u, '/');
+        size_t pl = pe ? (size_t)(pe - p) : strlen(p), ul = ue ? (size_t)(ue - u) : strlen(u);
+        if (pl == 1 && *p == '*') {
+            if (ul == 0 || np >= 4 || used + ul + 1 > sizeof r->param_buf)
+                return false;
+            memcpy(r->param_buf + used, u, ul);
+            r->param_buf[used + ul] = '\0';
+            r->params[np++] = r->param_buf + used;
+            used += ul + 1;
+        } else if (pl != ul || memcmp(p, u, pl) != 0) {
+            return false;
+        }
+        p += pl, u += ul;
+    }
+    return *p == '\0' && *u == '\0';
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+unsigned hm_http_status_of(enum hm_err code)
+{
+    switch (code) {
+        case HM_OK:
+            return 200;
+        case HM_E_BAD_JSON:
+        case HM_E_INVALID_FIELD:
+            return 400;
+        case HM_E_UNAUTHORIZED:
+            return 401;
+        case HM_E_FORBIDDEN:
+            return 403;
+        case HM_E_NOT_FOUND:
+            return 404;
+        case HM_E_METHOD:
+            return 405;
+        case HM_E_INVALID_TRANSITION:
+        case HM_E_ALREADY_CLAIMED:
+        case HM_E_CLAIM_LIMIT:
+        case HM_E_OVERLAP:
+        case HM_E_IN_USE:
+            return 409;
+        case HM_E_TOO_LARGE:
+            return 413;
+        case HM_E_OUTSIDE_AREA:
+            return 422;
+        case HM_E_RATE_LIMITED:
+            return 429;
+        case HM_E_UNAVAILABLE:
+            return 503;
+        default:
+            return 500;
+    }
+}
+
+enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_type, void *data,
+                              size_t len, bool must_free, const char *const *extra_headers)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, data,
+                                           must_free ? MHD_RESPMEM_MUST_FREE
+                                                     : MHD_RESPMEM_MUST_COPY);
+    if (!resp) {
+        if (must_free)
+            free(data);
+        return MHD_NO;
+    }
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
+        MHD_add_response_header(resp, security_headers[i][0], security_headers[i][1]);
+    if (content_type && strncmp(content_type, "text/html", 9) == 0)
+        MHD_add_response_header(resp, "Content-Security-Policy", csp);
+    for (size_t i = 0; extra_headers && extra_headers[i]; i += 2)
+        MHD_add_response_header(resp, extra_headers[i], extra_headers[i + 1]);
+    ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    r->status = status;
+    r->bytes = len;
+    r->responded = true;
+    return ret;
+}
+
+enum MHD_Result hm_http_json(hm_req *r, unsigned status, json_t *body_new)
+{
+    char *text = json_dumps(body_new, JSON_COMPACT | JSON_ENSURE_ASCII * 0);
+    static const char *const nocache[] = {"Cache-Control", "no-store", NULL};
+    json_decref(body_new);
+    if (!text)
+        return MHD_NO;
+    return hm_http_bytes(r, status, "application/json; charset=utf-8", text, strlen(text), true,
+                         nocache);
+}
+
+enum MHD_Result hm_http_error(hm_req *r, const hm_error *err)
+{
+    enum hm_err code = err && err->code ? err->code : HM_E_INTERNAL;
+    unsigned status = hm_http_status_of(code);
+    const char *msg = err ? err->msg : "internal error";
+    json_t *body;
+    const char *extra[5] = {NULL};
+    char retry[16];
+    char *text;
+
+    if (status >= 500 && code != HM_E_UNAVAILABLE) {
+        hm_log(HM_LOG_ERROR, "event=internal_error route=%s code=%d msg=\"%s\"", r->route,
+               (int)code, msg);
+        msg = "internal error; the operators have been told";
+    }
+    body = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", hm_err_name(code), "message", msg,
+                     "field", err && err->field ? json_string(err->field) : json_null());
+    r->err_code = hm_err_name(code);
+    if (code == HM_E_RATE_LIMITED) {
+        /* The message carries "retry_after=N" from the rate limiter. */
+        const char *ra = strstr(msg, "retry_after=");
+        snprintf(retry, sizeof retry, "%d", ra ? atoi(ra + 12) : 60);
+        extra[0] = "Retry-After";
+        extra[1] = retry;
+    } else if (code == HM_E_UNAVAILABLE) {
+        extra[0] = "Retry-After";
+        extra[1] = "5";
+    }
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return MHD_NO;
+    {
+        const char *hdrs[7] = {"Cache-Control", "no-store", extra[0], extra[1], NULL};
+        return hm_http_bytes(r, status, "application/json; charset=utf-8", text, strlen(text),
+                             true, hdrs);
+    }
+}
+
+enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, const char *fmt,
+                             ...)
+{
+    hm_error err = {0};
+    va_list ap;
+    err.code = code;
+    err.field = field;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof err.msg, fmt, ap);
+    va_end(ap);
+    return hm_http_error(r, &err);
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+const char *hm_http_arg(hm_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *hm_http_header(hm_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *hm_http_client(hm_req *r)
+{
+    if (!r->client[0]) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        if (sa && sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client,
+                      sizeof r->client);
+        else if (sa && sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client,
+                      sizeof r->client);
+        else
+            snprintf(r->client, sizeof r->client, "unknown");
+        if (r->app->cfg.trusted_proxy && strcmp(r->client, r->app->cfg.trusted_proxy) == 0) {
+            const char *xff = hm_http_header(r, "X-Forwarded-For");
+            if (xff && *xff) {
+                const char *last = strrchr(xff, ',');
+                last = last ? last + 1 : xff;
+                while (*last == ' ')
+                    last++;
+                snprintf(r->client, sizeof r->client, "%.63s", last);
+            }
+        }
+    }
+    return r->client;
+}
+
+int hm_http_auth(hm_req *r, hm_error *err)
+{
+    const char *h;
+    const char *tok = NULL;
+    uint8_t hash[32];
+    hm_worker *w;
+    int rc;
+
+    if (r->auth_done)
+        return r->role == -1 ? hm_error_set(err, HM_E_UNAUTHORIZED, NULL, "invalid token") : HM_OK;
+    r->auth_done = true;
+    r->role = HM_ROLE_PUBLIC;
+    h = hm_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h)
+        return HM_OK;
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        r->role = -1;
+        return hm_error_set(err, HM_E_UNAUTHORIZED, NULL, "use Authorization: Bearer TOKEN");
+    }
+    tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    hm_sha256(tok, strlen(tok), hash);
+    if (!(w = hm_worker_get(err))) {
+        r->role = HM_ROLE_PUBLIC;
+        r->auth_done = false;
+        return err ? err->code : HM_E_INTERNAL;
+    }
+    rc = hm_store_team_by_token(w->store, hash, &r->team, NULL);
+    if (rc == HM_OK) {
+        r->role = r->team.role;
+        return HM_OK;
+    }
+    /* Not a team token: it may be a resident's tracking token, which the
+     * request handlers check themselves. */
+    r->role = HM_ROLE_PUBLIC;
+    if (rc != HM_E_UNAUTHORIZED) {
+        r->auth_done = false;
+        return hm_error_set(err, HM_E_UNAVAILABLE, NULL, "cannot check the token now");
+    }
+    return HM_OK;
+}
+
+int hm_http_require(hm_req *r, int min_role, hm_error *err)
+{
+    int rc = hm_http_auth(r, err);
+    if (rc)
+        return rc;
+    if (r->role == HM_ROLE_PUBLIC)
+        return hm_error_set(err, HM_E_UNAUTHORIZED, NULL,
+                            "this needs a team token: Authorization: Bearer TOKEN");
+    if (r->role < min_role)
+        return hm_error_set(err, HM_E_FORBIDDEN, NULL, "your role (%s) may not do this",
+                            hm_role_name(r->role));
+    return HM_OK;
+}
+
+int hm_http_json_body(hm_req *r, json_t **out, hm_error *err)
+{
+    json_error_t jerr;
+    json_t *j;
+
+    if (!r->body.data || r->body.len == 0)
+        return hm_error_set(err, HM_E_BAD_JSON, NULL, "the body must be a JSON object");
+    j = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+        return hm_error_set(err, HM_E_BAD_JSON, NULL, "invalid JSON at line %d column %d: %s",
+                            jerr.line, jerr.column, jerr.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return hm_error_set(err, HM_E_BAD_JSON, NULL, "the body must be a JSON object");
+    }
+    *out = j;
+    return HM_OK;
+}
+
+static void on_job_done(hm_job *job)
+{
+    hm_req *r = job->arg;
+    __atomic_store_n(&r->job_done, 1, __ATOMIC_RELEASE);
+    MHD_resume_connection(r->conn);
+}
+
+enum MHD_Result hm_http_submit_job(hm_req *r, hm_job *job, hm_handler resume)
+{
+    r->resume = resume;
+    r->job = job;
+    job->arg = r;
+    job->notify = on_job_done;
+    r->job_submitted = true;
+    MHD_suspend_connection(r->conn);
+    hm_writer_submit(r->app->writer, job);
+    return MHD_YES;
+}
+
+/* ---- static files ------------------------------------------------------------ */
+
+typedef struct static_file {
+    char *path;
+    time_t mtime;
+    off_t size;
+    char *data;
+    size_t len;
+    char *gz;
+    size_t gz_len;
+    char etag[40];
+    struct static_file *next;
+} static_file;
+
+static pthread_mutex_t static_mu = PTHREAD_MUTEX_INITIALIZER;
+static static_file *static_cache;
+
+static const char *mime_of(const char *path)
+{
+    static const char *const types[][2] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".webmanifest", "application/manifest+json"},
+        {".pbf", "application/x-protobuf"},
+        {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+    };
+    const char *dot = strrchr(path, '.');
+    if (dot)
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcmp(dot, types[i][0]) == 0)
+                return types[i][1];
+    return "application/octet-stream";
+}
+
+static bool compressible(const char *mime)
+{
+    return strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") || strstr(mime, "svg");
+}
+
+/* Load (or reuse) `path` into the cache; returns a borrowed entry or NULL.
+ * Entries are never freed while the server runs (the web root is small). */
+static static_file *static_get(const char *path)
+{
+    struct stat sb;
+    static_file *f;
+    int fd = -1;
+
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > 16 * 1024 * 1024)
+        return NULL;
+    pthread_mutex_lock(&static_mu);
+    for (f = static_cache; f; f = f->next)
+        if (strcmp(f->path, path) == 0 && f->mtime == sb.st_mtime && f->size == sb.st_size)
+            goto out;
+    f = hm_xcalloc(1, sizeof *f);
+    f->path = hm_xstrdup(path);
+    f->mtime = sb.st_mtime;
+    f->size = sb.st_size;
+    f->data = hm_xmalloc((size_t)sb.st_size + 1);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, f->data, (size_t)sb.st_size) != sb.st_size) {
+        free(f->data);
+        free(f->path);
+        free(f);
+        f = NULL;
+        goto out;
+    }
+    f->len = (size_t)sb.st_size;
+    {
+        uint8_t h[32];
+        hm_sha256(f->data, f->len, h);
+        snprintf(f->etag, sizeof f->etag, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1],
+                 h[2], h[3], h[4], h[5], h[6], h[7]);
+    }
+    if (compressible(mime_of(path)) && f->len > 512) {
+        uLongf cap = compressBound(f->len) + 32;
+        z_stream zs;
+        memset(&zs, 0, sizeof zs);
+        f->gz = hm_xmalloc(cap);
+        if (deflateInit2(&zs, 9, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
+            zs.next_in = (Bytef *)f->data;
+            zs.avail_in = (uInt)f->len;
+            zs.next_out = (Bytef *)f->gz;
+            zs.avail_out = (uInt)cap;
+            if (deflate(&zs, Z_FINISH) == Z_STREAM_END)
+                f->gz_len = zs.total_out;
+            deflateEnd(&zs);
+        }
+        if (!f->gz_len) {
+            free(f->gz);
+            f->gz = NULL;
+        }
+    }
+    f->next = static_cache;
+    static_cache = f;
+out:
+    if (fd >= 0)
+        close(fd);
+    pthread_mutex_unlock(&static_mu);
+    return f;
+}
+
+static enum MHD_Result serve_static(hm_req *r)
+{
+    const char *url = r->url;
+    const char *file = NULL;
+    char path[1024];
+    static_file *f;
+    const char *ae, *inm, *mime;
+    bool gz;
+    const char *hdrs[9];
+    int nh = 0;
+
+    r->route = "static";
+    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+        file = "index.html";
+    else if (strncmp(url, "/track/", 7) == 0 && !strchr(url + 7, '/'))
+        file = "track.html";
+    else if (strcmp(url, "/team") == 0 || strcmp(url, "/team/") == 0)
+        file = "team.html";
+    else if (strcmp(url, "/operator") == 0 || strcmp(url, "/operator/") == 0)
+        file = "operator.html";
+    else if (strcmp(url, "/command") == 0 || strcmp(url, "/command/") == 0)
+        file = "command.html";
+    else
+        file = url + 1;
+    /* Only plain relative paths under the web root: no "..", no hidden
+     * files, no backslashes or control bytes. */
+    for (const char *p = file; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == '\\' || *p == '%' ||
+            ((p == file || p[-1] == '/') && *p == '.'))
+            return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "not found");
+    if (!*file || strlen(file) > 512 ||
+        snprintf(path, sizeof path, "%s/%s", r->app->cfg.web_dir, file) >= (int)sizeof path)
+        return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "not found");
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        static const char *const allow[] = {"Allow", "GET, HEAD", NULL};
+        hm_error e = {0};
+        (void)allow;
+        hm_error_set(&e, HM_E_METHOD, NULL, "method %s is not allowed here", r->method);
+        return hm_http_error(r, &e);
+    }
+    f = static_get(path);
+    if (!f)
+        return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "not found");
+    mime = mime_of(path);
+    hdrs[nh++] = "ETag";
+    hdrs[nh++] = f->etag;
+    hdrs[nh++] = "Cache-Control";
+    hdrs[nh++] = strncmp(file, "vendor/", 7) == 0 ? "public, max-age=86400" : "no-cache";
+    inm = hm_http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm && strstr(inm, f->etag)) {
+        hdrs[nh] = NULL;
+        return hm_http_bytes(r, 304, NULL, (void *)"", 0, false, hdrs);
+    }
+    ae = hm_http_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    gz = f->gz && ae && strstr(ae, "gzip");
+    hdrs[nh++] = "Vary";
+    hdrs[nh++] = "Accept-Encoding";
+    if (gz) {
+        hdrs[nh++] = "Content-Encoding";
+        hdrs[nh++] = "gzip";
+    }
+    hdrs[nh] = NULL;
+    return hm_http_bytes(r, 200, mime, gz ? f->gz : f->data, gz ? f->gz_len : f->len, false, hdrs);
+}
+
+/* ---- MHD callbacks ---------------------------------------------------------- */
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static enum MHD_Result dispatch(hm_req *r)
+{
+    bool path_matched = false;
+    const char *allow = NULL;
+
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        if (!match(r, routes[i].pattern, r->url))
+            continue;
+        path_matched = true;
+        if (strcmp(routes[i].method, r->method) != 0 &&
+            !(strcmp(r->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+            allow = routes[i].method;
+            continue;
+        }
+        r->route = routes[i].pattern;
+        r->route_id = (int)i;
+        return routes[i].handler(r);
+    }
+    if (path_matched) {
+        const char *hdrs[] = {"Allow", allow, NULL};
+        hm_error e = {0};
+        char *text;
+        hm_error_set(&e, HM_E_METHOD, NULL, "method %s is not allowed here (allowed: %s)",
+                     r->method, allow);
+        r->route = "method_not_allowed";
+        r->err_code = "method_not_allowed";
+        text = json_dumps(json_pack("{s:{s:s,s:s,s:n}}", "error", "code", "method_not_allowed",
+                                    "message", e.msg, "field"),
+                          JSON_COMPACT);
+        return hm_http_bytes(r, 405, "application/json; charset=utf-8", text, strlen(text), true,
+                             hdrs);
+    }
+    if (strncmp(r->url, "/api/", 5) == 0 || strncmp(r->url, "/tiles/", 7) == 0) {
+        r->route = "not_found";
+        return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "no such path");
+    }
+    return serve_static(r);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **req_cls)
+{
+    hm_app *app = cls;
+    hm_req *r = *req_cls;
+    (void)version;
+
+    if (!r) {
+        r = hm_xcalloc(1, sizeof *r);
+        r->conn = conn;
+        r->app = app;
+        r->url = url;
+        r->method = method;
+        r->route = "unknown";
+        r->route_id = -1;
+        r->t0_us = now_us();
+        hm_buf_init(&r->body);
+        *req_cls = r;
+        /* Refuse an announced oversized body before reading any of it. */
+        {
+            const char *cl =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl && strtoull(cl, NULL, 10) > HM_MAX_BODY) {
+                r->body_too_large = true;
+                return hm_http_fail(r, HM_E_TOO_LARGE, NULL, "the body is larger than 16 KiB");
+            }
+        }
+        return MHD_YES;
+    }
+    if (r->responded)
+        return MHD_YES; /* a response is queued; discard the rest of the upload */
+    if (*upload_data_size) {
+        if (r->body.len + *upload_data_size > HM_MAX_BODY) {
+            r->body_too_large = true;
+            *upload_data_size = 0;
+            return hm_http_fail(r, HM_E_TOO_LARGE, NULL, "the body is larger than 16 KiB");
+        }
+        hm_buf_append(&r->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->job_submitted) {
+        if (!__atomic_load_n(&r->job_done, __ATOMIC_ACQUIRE))
+            return MHD_YES;
+        return r->resume(r);
+    }
+    return dispatch(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    hm_req *r = *req_cls;
+    (void)cls;
+    (void)conn;
+    if (!r)
+        return;
+    {
+        double ms = (now_us() - r->t0_us) / 1000.0;
+        unsigned status = r->responded ? r->status : 0;
+        hm_metrics_observe(r->route_id, status, ms);
+        /* Route template only: paths may hold codes, query strings may hold
+         * tokens; neither is logged. */
+        hm_log(HM_LOG_INFO,
+               "event=access method=%s route=%s status=%u bytes=%zu ms=%.2f code=%s%s",
+               r->method, r->route, status, r->bytes, ms, r->err_code ? r->err_code : "-",
+               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    }
+    if (r->state_free)
+        r->state_free(r->state);
+    hm_buf_clear(&r->body);
+    free(r);
+    *req_cls = NULL;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char msg[256];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    hm_log(HM_LOG_WARN, "event=mhd msg=\"%s\"", msg);
+}
+
+int hm_http_start(hm_app *app, hm_error *err)
+{
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+    struct sockaddr *sa;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_TURBO;
+    int threads = app->cfg.threads > 0 ? app->cfg.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+
+    memset(&sin, 0, sizeof sin);
+    memset(&sin6, 0, sizeof sin6);
+    if (inet_pton(AF_INET, app->cfg.bind, &sin.sin_addr) == 1) {
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons((uint16_t)app->cfg.port);
+        sa = (struct sockaddr *)&sin;
+    } else if (inet_pton(AF_INET6, app->cfg.bind, &sin6.sin6_addr) == 1) {
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons((uint16_t)app->cfg.port);
+        sa = (struct sockaddr *)&sin6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return hm_error_set(err, HM_E_INVALID_FIELD, "bind", "--bind %s is not an IP address",
+                            app->cfg.bind);
+    }
+    if (threads < 1)
+        threads = 1;
+    app->daemon = MHD_start_daemon(
+        flags, (uint16_t)app->cfg.port, NULL, NULL, on_access, app, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, app, MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)(app->cfg.connection_timeout_s > 0 ? app->cfg.connection_timeout_s : 30),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)64 * 1024, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
+    if (!app->daemon)
+        return hm_error_set(err, HM_E_IO, NULL, "cannot listen on %s port %d: %s", app->cfg.bind,
+                            app->cfg.port, strerror(errno));
+    return HM_OK;
+}
+
+void hm_http_stop(hm_app *app)
+{
+    if (!app->daemon)
+        return;
+    MHD_stop_daemon(app->daemon);
+    app->daemon = NULL;
+}
+
+int hm_http_port(hm_app *app)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return di ? di->port : 0;
+}

@@ -1,0 +1,100 @@
+/* http.h: the libmicrohttpd glue. Owns the daemon, per-request state
+ * (hm_req), routing, body reading and its 16 KiB limit, authentication of
+ * bearer tokens, error bodies in SPEC's format, security headers, the access
+ * log and static files. Handlers in api_*.c receive an hm_req and answer
+ * with one of the hm_http_* responders. */
+#ifndef HM_HTTP_H
+#define HM_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "hm_buf.h"
+#include "hm_error.h"
+#include "store.h"
+#include "writer.h"
+
+#define HM_MAX_BODY (16 * 1024)
+
+typedef struct hm_req hm_req;
+typedef enum MHD_Result (*hm_handler)(hm_req *r);
+
+struct hm_req {
+    struct MHD_Connection *conn;
+    hm_app *app;
+    const char *method; /* borrowed from MHD */
+    const char *url;    /* path without query, borrowed from MHD */
+    const char *route;  /* route template for logs and metrics */
+    int route_id;
+    const char *params[4]; /* path parameters, pointing into param_buf */
+    char param_buf[256];
+    hm_buf body;
+    bool body_too_large;
+    int64_t t0_us;
+    unsigned status;
+    size_t bytes;
+    const char *err_code;
+    char client[64];
+    /* Authentication, filled by hm_http_auth(). */
+    bool auth_done;
+    int role; /* enum hm_role; HM_ROLE_PUBLIC without a token */
+    hm_team team;
+    /* Asynchronous write: the job, whether it is done, and what answers. */
+    hm_job *job;
+    bool job_submitted;
+    int job_done; /* atomic */
+    hm_handler resume;
+    void *state;
+    void (*state_free)(void *state);
+    bool responded;
+};
+
+/* Start the daemon per `app->cfg`. Returns HM_OK or an error. */
+int hm_http_start(hm_app *app, hm_error *err);
+void hm_http_stop(hm_app *app);
+/* Port actually bound (for --port 0). */
+int hm_http_port(hm_app *app);
+
+/* Query-string argument or NULL. */
+const char *hm_http_arg(hm_req *r, const char *name);
+/* Request header or NULL. */
+const char *hm_http_header(hm_req *r, const char *name);
+
+/* Resolve the bearer token (if any) into r->role and r->team. Returns HM_OK
+ * (also for no token: role public), HM_E_UNAUTHORIZED for a bad token. */
+int hm_http_auth(hm_req *r, hm_error *err);
+/* Require at least `min_role` (enum hm_role). Returns HM_OK or 401/403. */
+int hm_http_require(hm_req *r, int min_role, hm_error *err);
+
+/* Parse the body as a JSON object. HM_E_BAD_JSON on failure. The caller
+ * json_decref()s *out. */
+int hm_http_json_body(hm_req *r, json_t **out, hm_error *err);
+
+/* Responders: each queues one response and returns MHD's result. */
+enum MHD_Result hm_http_json(hm_req *r, unsigned status, json_t *body_new);
+enum MHD_Result hm_http_error(hm_req *r, const hm_error *err);
+enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, const char *fmt,
+                             ...) __attribute__((format(printf, 4, 5)));
+/* `data` is copied unless `must_free` (then malloc'd bytes are handed over). */
+enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_type, void *data,
+                              size_t len, bool must_free, const char *const *extra_headers);
+
+/* Run `job` (owned by the caller, usually inside r->state) on the writer
+ * thread and answer with `resume` once it is done, without holding a pool
+ * thread meanwhile. */
+enum MHD_Result hm_http_submit_job(hm_req *r, hm_job *job, hm_handler resume);
+
+/* The client's address (or X-Forwarded-For's last hop when the peer is the
+ * trusted proxy). */
+const char *hm_http_client(hm_req *r);
+
+/* Route templates in route-id order into names (at most max); returns the count. */
+int hm_http_route_names(const char **names, int max);
+
+/* HTTP status for an error code. */
+unsigned hm_http_status_of(enum hm_err code);
+
+#endif

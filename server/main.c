@@ -1,0 +1,954 @@
+/* main.c: the helpmap command line — serve, import-areas, team, demo,
+ * export, backup, purge. Bad arguments give a one-line error and exit 2. */
+#include "app.h"
+#include "cache.h"
+#include "events.h"
+#include "export.h"
+#include "hm_buf.h"
+#include "hm_log.h"
+#include "http.h"
+#include "model.h"
+#include "ratelimit.h"
+#include "service.h"
+#include "store.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+hm_app *hm_app_current;
+
+/* The default areas, linked into the binary (default_areas.S). */
+extern const char hm_default_wards_geojson[];
+extern const char hm_default_former_wards_geojson[];
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("helpmap: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see --help)\n", stderr);
+    exit(2);
+}
+
+static void die(const hm_error *err)
+{
+    fprintf(stderr, "helpmap: %s\n", err->msg[0] ? err->msg : "failed");
+    exit(1);
+}
+
+static const char usage_main[] =
+    "usage: helpmap COMMAND [OPTIONS]\n"
+    "\n"
+    "helpmap: help-request map server for a district in a crisis.\n"
+    "\n"
+    "commands:\n"
+    "  serve          run the HTTP server\n"
+    "  import-areas   load ward, former_ward or hamlet polygons from GeoJSON\n"
+    "  team           add, list, disable or rotate team tokens\n"
+    "  demo           fill a database with a realistic load\n"
+    "  export         write every request as CSV, GeoJSON or KML\n"
+    "  backup         copy the database safely while it serves\n"
+    "  purge          erase contact data of closed requests\n"
+    "\n"
+    "Run 'helpmap COMMAND --help' for a command's options.\n";
+
+static const char usage_serve[] =
+    "usage: helpmap serve [--db FILE] [--bind ADDR] [--port N] [--web DIR] [--threads N]\n"
+    "                     [--rate-limit N] [--phone-rate-limit N] [--trusted-proxy ADDR]\n"
+    "                     [--max-connections N] [--no-default-areas] [--code-prefix P]\n"
+    "                     [--claim-timeout S] [--claim-cap N] [--alert-teams N]\n"
+    "                     [--alert-escalate S] [--max-subscribers N] [--log-level L]\n"
+    "\n"
+    "  --db FILE             SpatiaLite database (default data/helpmap.db; created with the\n"
+    "                        default Củ Chi areas when missing)\n"
+    "  --bind ADDR           address to listen on (default 127.0.0.1)\n"
+    "  --port N              port (default 8080; 0 picks a free one)\n"
+    "  --web DIR             static frontend (default web/)\n"
+    "  --threads N           HTTP worker threads (default: one per core)\n"
+    "  --rate-limit N        request creations a minute per client address (default 10; 0 off)\n"
+    "  --phone-rate-limit N  creations an hour per phone number (default 5; 0 off)\n"
+    "  --trusted-proxy ADDR  trust X-Forwarded-For from this peer address only\n"
+    "  --max-connections N   concurrent connections (default 10000)\n"
+    "  --no-default-areas    create a new database without the Củ Chi areas\n"
+    "  --code-prefix P       request code prefix (default CC)\n"
+    "  --claim-timeout S     seconds before an unstarted claim returns to new (default 7200)\n"
+    "  --claim-cap N         open claims a team may hold (default 5)\n"
+    "  --alert-teams N       nearest teams alerted of a new request (default 3)\n"
+    "  --alert-escalate S    seconds before the next teams are alerted (default 600)\n"
+    "  --max-subscribers N   concurrent /api/v1/events streams (default 10000)\n"
+    "  --log-level L         debug, info, warn or error (default info)\n";
+
+static const char usage_import[] =
+    "usage: helpmap import-areas --db FILE --level ward|former_ward|hamlet FILE.geojson\n"
+    "                            [--code-field F] [--name-field F] [--parent-field F] [--replace]\n"
+    "\n"
+    "Upserts the polygons by code (--replace first removes every area of the level), repairs\n"
+    "invalid rings and reports them, and reassigns the requests inside. Restart a running\n"
+    "server afterwards so it loads the new areas.\n";
+
+static const char usage_team[] =
+    "usage: helpmap team add --db FILE --name NAME --role volunteer|operator|coordinator|admin\n"
+    "                        [--capability TAG]...\n"
+    "       helpmap team list --db FILE\n"
+    "       helpmap team disable --db FILE ID\n"
+    "       helpmap team rotate --db FILE ID\n"
+    "\n"
+    "'add' and 'rotate' print the token once, as one JSON line on standard output; only its\n"
+    "hash is stored.\n";
+
+static const char usage_demo[] =
+    "usage: helpmap demo --db FILE [--requests N] [--teams N] [--seed N]\n"
+    "\n"
+    "Adds N requests (default 2000) inside the wards, weighted by population, with\n"
+    "categories skewed as in 2021 (most food and cash), a spread of statuses and ages over\n"
+    "the last 7 days, and N teams (default 50) spread over the district with fresh positions.\n"
+    "Run it before 'serve' (a running server loads requests at start).\n";
+
+static const char usage_export[] =
+    "usage: helpmap export --db FILE --format csv|geojson|kml [--out FILE]\n";
+static const char usage_backup[] = "usage: helpmap backup --db FILE --out FILE\n";
+static const char usage_purge[] = "usage: helpmap purge --db FILE --older-than DAYS\n";
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* Value of option argv[*i] (which needs one); exits 2 when missing. */
+static const char *opt_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc)
+        die_usage("%s needs a value", argv[*i]);
+    return argv[++*i];
+}
+
+static long opt_long(int argc, char **argv, int *i, long min, long max)
+{
+    const char *name = argv[*i];
+    const char *v = opt_value(argc, argv, i);
+    char *end;
+    long n;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max)
+        die_usage("%s must be a whole number from %ld to %ld", name, min, max);
+    return n;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Create the parent directory of `path` when missing (one level). */
+static void make_parent_dir(const char *path)
+{
+    char dir[1024];
+    char *slash;
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = '\0';
+    if (!file_exists(dir) && mkdir(dir, 0750) != 0)
+        fprintf(stderr, "helpmap: cannot create %s: %s\n", dir, strerror(errno));
+}
+
+/* ---- areas import (CLI and first start) --------------------------------------------- */
+
+typedef struct import_report {
+    size_t count, repaired;
+    int64_t moved;
+} import_report;
+
+static int import_text(hm_store *st, hm_level level, const char *text, size_t len,
+                       const hm_area_fields *fields, bool replace, import_report *rep,
+                       hm_error *err)
+{
+    GEOSContextHandle_t geos = GEOS_init_r();
+    hm_area_list list = {0};
+    hm_area_index *idx = NULL;
+    int rc;
+
+    memset(rep, 0, sizeof *rep);
+    if ((rc = hm_area_read_geojson(geos, text, len, fields, &list, err)))
+        goto out;
+    if (level == HM_LEVEL_HAMLET) {
+        for (size_t i = 0; i < list.count; i++)
+            if (!list.items[i].parent_code || !*list.items[i].parent_code) {
+                rc = hm_error_set(err, HM_E_INVALID_FIELD, "parent_code",
+                                  "hamlet %s has no parent ward code (use --parent-field)",
+                                  list.items[i].code);
+                goto out;
+            }
+    }
+    if ((rc = hm_store_begin(st, true, err)))
+        goto out;
+    if (replace && (rc = hm_store_area_delete_level(st, level, err)))
+        goto rollback;
+    for (size_t i = 0; i < list.count; i++) {
+        if ((rc = hm_store_area_upsert(st, level, &list.items[i], err)))
+            goto rollback;
+        if (list.items[i].repaired) {
+            rep->repaired++;
+            fprintf(stderr, "helpmap: repaired %s %s: %s\n", hm_level_name(level),
+                    list.items[i].code, list.items[i].note);
+        }
+    }
+    rep->count = list.count;
+    if (!(idx = hm_svc_build_area_index(st, err))) {
+        rc = err ? err->code : HM_E_INTERNAL;
+        goto rollback;
+    }
+    if ((rc = hm_svc_reassign_all(st, idx, &rep->moved, err)))
+        goto rollback;
+    rc = hm_store_commit(st, err);
+    goto out;
+rollback:
+    hm_store_rollback(st);
+out:
+    hm_area_index_destroy(idx);
+    hm_area_list_clear(&list);
+    GEOS_finish_r(geos);
+    return rc;
+}
+
+static int load_default_areas(hm_store *st, hm_error *err)
+{
+    import_report rep;
+    int rc = import_text(st, HM_LEVEL_WARD, hm_default_wards_geojson,
+                         strlen(hm_default_wards_geojson), NULL, false, &rep, err);
+    if (rc)
+        return rc;
+    hm_log(HM_LOG_INFO, "event=default_areas level=ward count=%zu", rep.count);
+    rc = import_text(st, HM_LEVEL_FORMER_WARD, hm_default_former_wards_geojson,
+                     strlen(hm_default_former_wards_geojson), NULL, false, &rep, err);
+    if (!rc)
+        hm_log(HM_LOG_INFO, "event=default_areas level=former_ward count=%zu", rep.count);
+    return rc;
+}
+
+/* Open (creating) the database; a new file gets the default areas. */
+static hm_store *open_db(const char *path, bool create, bool default_areas, hm_error *err)
+{
+    bool fresh = !file_exists(path);
+    hm_store *st;
+    if (fresh && !create) {
+        hm_error_set(err, HM_E_NOT_FOUND, "db", "no database at %s", path);
+        return NULL;
+    }
+    if (fresh)
+        make_parent_dir(path);
+    st = hm_store_open(path, HM_STORE_CREATE, err);
+    if (!st)
+        return NULL;
+    if (fresh && default_areas && load_default_areas(st, err)) {
+        hm_store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+static char *read_file(const char *path, size_t *len, hm_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    hm_buf b;
+    char chunk[65536];
+    size_t n;
+    if (!f) {
+        hm_error_set(err, HM_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    hm_buf_init(&b);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        hm_buf_append(&b, chunk, n);
+    fclose(f);
+    return hm_buf_steal(&b, len);
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    const char *db = NULL, *level_s = NULL, *file = NULL;
+    hm_area_fields fields = {NULL, NULL, NULL};
+    bool replace = false;
+    hm_level level;
+    hm_error err = {0};
+    hm_store *st;
+    char *text;
+    size_t len;
+    import_report rep;
+
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_import, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--level") == 0)
+            level_s = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--code-field") == 0)
+            fields.code = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--name-field") == 0)
+            fields.name = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--parent-field") == 0)
+            fields.parent = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--replace") == 0)
+            replace = true;
+        else if (argv[i][0] == '-')
+            die_usage("import-areas: unknown option %s", argv[i]);
+        else if (!file)
+            file = argv[i];
+        else
+            die_usage("import-areas: only one file at a time");
+    }
+    if (!db || !level_s || !file)
+        die_usage("import-areas needs --db, --level and a GeoJSON file");
+    if (hm_level_parse(level_s, &level, NULL))
+        die_usage("--level must be ward, former_ward or hamlet");
+    if (!(text = read_file(file, &len, &err)))
+        die(&err);
+    if (!(st = open_db(db, true, false, &err)))
+        die(&err);
+    if (import_text(st, level, text, len, &fields, replace, &rep, &err)) {
+        free(text);
+        hm_store_close(st);
+        die(&err);
+    }
+    printf("imported %zu %s areas (%zu repaired); %lld requests reassigned\n", rep.count,
+           hm_level_name(level), rep.repaired, (long long)rep.moved);
+    free(text);
+    hm_store_close(st);
+    return 0;
+}
+
+/* ---- teams ------------------------------------------------------------------------------- */
+
+static int print_team(void *ctx, const hm_team *t)
+{
+    char at[32] = "";
+    (void)ctx;
+    if (t->has_pos)
+        hm_time_format(t->pos_at, at);
+    printf("%lld\t%s\t%s\t%s\t%s\t%s\n", (long long)t->id, t->name, hm_role_name(t->role),
+           t->disabled ? "disabled" : hm_team_status_name(t->status), t->capabilities,
+           at[0] ? at : "-");
+    return 0;
+}
+
+static int cmd_team(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    const char *db = NULL, *name = NULL, *role_s = NULL;
+    json_t *caps = json_array();
+    long id = -1;
+    hm_error err = {0};
+    hm_store *st;
+    char token[64];
+    uint8_t hash[32];
+
+    if (!sub || is_help(sub)) {
+        fputs(usage_team, sub ? stdout : stderr);
+        json_decref(caps);
+        return sub ? 0 : 2;
+    }
+    if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "disable") &&
+        strcmp(sub, "rotate"))
+        die_usage("team: unknown subcommand %s", sub);
+    for (int i = 2; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_team, stdout);
+            json_decref(caps);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--name") == 0)
+            name = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--role") == 0)
+            role_s = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--capability") == 0) {
+            const char *c = opt_value(argc, argv, &i);
+            if (!*c || strlen(c) > 32 || !hm_text_ok(c, 32))
+                die_usage("--capability must be a short tag such as boat");
+            json_array_append_new(caps, json_string(c));
+        } else if (argv[i][0] != '-' && id < 0) {
+            char *end;
+            id = strtol(argv[i], &end, 10);
+            if (*end || id <= 0)
+                die_usage("team %s: ID must be a team id", sub);
+        } else
+            die_usage("team %s: unknown option %s", sub, argv[i]);
+    }
+    if (!db)
+        die_usage("team %s needs --db", sub);
+    if (!(st = open_db(db, strcmp(sub, "add") == 0, true, &err)))
+        die(&err);
+    if (strcmp(sub, "add") == 0) {
+        hm_team t;
+        int role;
+        char *caps_text;
+        if (!name || !*name || strlen(name) > 100 || !hm_text_ok(name, 100))
+            die_usage("team add needs --name (at most 100 characters)");
+        if (!role_s || (role = hm_role_parse(role_s)) < 0)
+            die_usage("team add needs --role volunteer, operator, coordinator or admin");
+        memset(&t, 0, sizeof t);
+        snprintf(t.name, sizeof t.name, "%s", name);
+        t.role = role;
+        t.status = HM_TEAM_AVAILABLE;
+        caps_text = json_dumps(caps, JSON_COMPACT);
+        snprintf(t.capabilities, sizeof t.capabilities, "%s", caps_text ? caps_text : "[]");
+        free(caps_text);
+        t.created_at = hm_now_ms();
+        hm_token_generate(24, token, sizeof token);
+        hm_sha256(token, strlen(token), hash);
+        if (hm_store_team_insert(st, &t, hash, &err))
+            die(&err);
+        {
+            json_t *o = json_pack("{s:I,s:s,s:s,s:O,s:s}", "id", (json_int_t)t.id, "name", t.name,
+                                  "role", hm_role_name(t.role), "capabilities", caps, "token",
+                                  token);
+            char *s = json_dumps(o, JSON_COMPACT);
+            printf("%s\n", s);
+            free(s);
+            json_decref(o);
+        }
+        fprintf(stderr, "helpmap: keep this token now; it is not shown again.\n");
+    } else if (strcmp(sub, "list") == 0) {
+        printf("id\tname\trole\tstatus\tcapabilities\tposition_at\n");
+        if (hm_store_team_list(st, true, print_team, NULL, &err))
+            die(&err);
+    } else if (id <= 0) {
+        die_usage("team %s needs a team ID", sub);
+    } else if (strcmp(sub, "disable") == 0) {
+        if (hm_store_team_set_disabled(st, id, true, &err))
+            die(&err);
+        printf("team %ld disabled\n", id);
+    } else {
+        hm_token_generate(24, token, sizeof token);
+        hm_sha256(token, strlen(token), hash);
+        if (hm_store_team_set_token(st, id, hash, &err))
+            die(&err);
+        printf("{\"id\":%ld,\"token\":\"%s\"}\n", id, token);
+        fprintf(stderr, "helpmap: the old token no longer works; keep this one now.\n");
+    }
+    json_decref(caps);
+    hm_store_close(st);
+    return 0;
+}
+
+/* ---- demo ---------------------------------------------------------------------------------- */
+
+typedef struct demo_area {
+    char code[40];
+    double bbox[4];
+    double weight;
+} demo_area;
+
+typedef struct demo_areas {
+    demo_area *a;
+    size_t n, cap;
+    double total;
+} demo_areas;
+
+static int demo_collect(void *ctx, const hm_area_row *row)
+{
+    demo_areas *d = ctx;
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 32;
+        d->a = hm_xrealloc(d->a, d->cap * sizeof *d->a);
+    }
+    snprintf(d->a[d->n].code, sizeof d->a[d->n].code, "%s", row->code);
+    memcpy(d->a[d->n].bbox, row->bbox, sizeof row->bbox);
+    d->a[d->n].weight = row->pop > 0 ? (double)row->pop : 10000.0;
+    d->total += d->a[d->n].weight;
+    d->n++;
+    return 0;
+}
+
+/* xorshift64*: a deterministic stream for a given seed. */
+static uint64_t demo_rand(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static double demo_unit(uint64_t *s)
+{
+    return (demo_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    const char *db = NULL;
+    long n_req = 2000, n_teams = 50, seed = 2021;
+    hm_error err = {0};
+    hm_store *st;
+    demo_areas areas = {0};
+    hm_area_index *idx;
+    uint64_t rs;
+    int64_t now = hm_now_ms();
+    /* SPEC and the 2021 reports: 60-70 % food and cash support. */
+    static const double cat_w[HM_CAT__COUNT] = {0.42, 0.07, 0.10, 0.24, 0.05, 0.04, 0.08};
+    int64_t *team_ids;
+
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_demo, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--requests") == 0)
+            n_req = opt_long(argc, argv, &i, 0, 10000000);
+        else if (strcmp(argv[i], "--teams") == 0)
+            n_teams = opt_long(argc, argv, &i, 0, 100000);
+        else if (strcmp(argv[i], "--seed") == 0)
+            seed = opt_long(argc, argv, &i, 1, 1L << 30);
+        else
+            die_usage("demo: unknown option %s", argv[i]);
+    }
+    if (!db)
+        die_usage("demo needs --db");
+    if (!(st = open_db(db, true, true, &err)))
+        die(&err);
+    if (hm_store_area_list(st, HM_LEVEL_FORMER_WARD, demo_collect, &areas, &err))
+        die(&err);
+    if (areas.n == 0 && hm_store_area_list(st, HM_LEVEL_WARD, demo_collect, &areas, &err))
+        die(&err);
+    if (areas.n == 0) {
+        hm_error_set(&err, HM_E_NOT_FOUND, NULL, "the database has no areas to fill");
+        die(&err);
+    }
+    if (!(idx = hm_svc_build_area_index(st, &err)))
+        die(&err);
+    rs = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 1;
+    team_ids = hm_xcalloc((size_t)(n_teams > 0 ? n_teams : 1), sizeof *team_ids);
+
+    if (hm_store_begin(st, true, &err))
+        die(&err);
+    for (long i = 0; i < n_teams; i++) {
+        hm_team t;
+        char token[64];
+        uint8_t hash[32];
+        static const char *const caps[] = {"[]", "[\"vehicle\"]", "[\"medical\"]",
+                                           "[\"boat\"]", "[\"vehicle\",\"medical\"]"};
+        double pick = demo_unit(&rs) * areas.total, lon, lat;
+        size_t k = 0;
+        while (k + 1 < areas.n && pick > areas.a[k].weight) {
+            pick -= areas.a[k].weight;
+            k++;
+        }
+        memset(&t, 0, sizeof t);
+        snprintf(t.name, sizeof t.name, "Đội %ld", i + 1);
+        t.role = HM_ROLE_VOLUNTEER;
+        t.status = demo_unit(&rs) < 0.7 ? HM_TEAM_AVAILABLE : HM_TEAM_BUSY;
+        snprintf(t.capabilities, sizeof t.capabilities, "%s", caps[demo_rand(&rs) % 5]);
+        t.created_at = now;
+        hm_token_generate(24, token, sizeof token);
+        hm_sha256(token, strlen(token), hash);
+        if (hm_store_team_insert(st, &t, hash, &err))
+            die(&err);
+        team_ids[i] = t.id;
+        lon = areas.a[k].bbox[0] + demo_unit(&rs) * (areas.a[k].bbox[2] - areas.a[k].bbox[0]);
+        lat = areas.a[k].bbox[1] + demo_unit(&rs) * (areas.a[k].bbox[3] - areas.a[k].bbox[1]);
+        if (hm_store_team_set_position(st, t.id, lon, lat, now - (int64_t)(demo_unit(&rs) * 600000),
+                                       &err))
+            die(&err);
+    }
+    for (long i = 0; i < n_req; i++) {
+        hm_request r;
+        uint8_t hash[32];
+        const char *codes[HM_LEVEL__COUNT];
+        double pick = demo_unit(&rs) * areas.total, c = demo_unit(&rs);
+        size_t k = 0;
+        int tries = 0;
+        char phone[24];
+
+        while (k + 1 < areas.n && pick > areas.a[k].weight) {
+            pick -= areas.a[k].weight;
+            k++;
+        }
+        memset(&r, 0, sizeof r);
+        /* A point inside the chosen unit: rejection sampling in its bbox. */
+        do {
+            r.lon = areas.a[k].bbox[0] + demo_unit(&rs) * (areas.a[k].bbox[2] - areas.a[k].bbox[0]);
+            r.lat = areas.a[k].bbox[1] + demo_unit(&rs) * (areas.a[k].bbox[3] - areas.a[k].bbox[1]);
+            hm_area_index_locate(idx, r.lon, r.lat, codes);
+        } while (tries++ < 100 && !codes[HM_LEVEL_WARD]);
+        if (!codes[HM_LEVEL_WARD])
+            continue;
+        snprintf(r.ward_code, sizeof r.ward_code, "%s", codes[0]);
+        snprintf(r.former_ward_code, sizeof r.former_ward_code, "%s", codes[1] ? codes[1] : "");
+        snprintf(r.hamlet_code, sizeof r.hamlet_code, "%s", codes[2] ? codes[2] : "");
+        r.category = HM_CAT__COUNT - 1;
+        for (int j = 0; j < HM_CAT__COUNT; j++) {
+            if (c < cat_w[j]) {
+                r.category = j;
+                break;
+            }
+            c -= cat_w[j];
+        }
+        r.people = 1 + (int)(demo_rand(&rs) % 6);
+        if (demo_unit(&rs) < 0.25)
+            r.vulnerable = 1u << (demo_rand(&rs) % HM_VULN__COUNT);
+        r.priority = hm_priority_of(r.category, r.vulnerable);
+        r.precision = demo_unit(&rs) < 0.8 ? HM_PREC_GPS : HM_PREC_PIN;
+        r.source = demo_unit(&rs) < 0.7 ? HM_SRC_WEB : HM_SRC_HOTLINE;
+        r.verified = demo_unit(&rs) < 0.5;
+        snprintf(phone, sizeof phone, "+849%08llu",
+                 (unsigned long long)(demo_rand(&rs) % 100000000ULL));
+        r.phone = phone;
+        r.name = (char *)"Người dân (demo)";
+        r.created_at = now - (int64_t)(demo_unit(&rs) * 7 * 24 * 3600 * 1000.0);
+        /* 10 % open, as in SPEC's benchmark database. */
+        {
+            double s = demo_unit(&rs);
+            r.status = s < 0.05   ? HM_ST_NEW
+                       : s < 0.08 ? HM_ST_ASSIGNED
+                       : s < 0.10 ? HM_ST_IN_PROGRESS
+                       : s < 0.93 ? HM_ST_RESOLVED
+                       : s < 0.98 ? HM_ST_CANCELLED
+                                  : HM_ST_DUPLICATE;
+        }
+        if ((r.status == HM_ST_ASSIGNED || r.status == HM_ST_IN_PROGRESS ||
+             r.status == HM_ST_RESOLVED) &&
+            n_teams > 0)
+            r.team_id = team_ids[demo_rand(&rs) % (uint64_t)n_teams];
+        if (r.status == HM_ST_NEW || r.status == HM_ST_ASSIGNED)
+            r.created_at = now - (int64_t)(demo_unit(&rs) * 3 * 3600 * 1000.0);
+        hm_token_generate(16, phone + 0, 1); /* keeps the stream of codes independent */
+        snprintf(phone, sizeof phone, "+849%08llu",
+                 (unsigned long long)(demo_rand(&rs) % 100000000ULL));
+        hm_random_bytes(hash, sizeof hash);
+        for (int attempt = 0;; attempt++) {
+            hm_error e2 = {0};
+            int rc;
+            hm_code_generate("CC", r.code, sizeof r.code);
+            rc = hm_store_request_insert(st, &r, hash, &e2);
+            if (rc == HM_E_IN_USE && attempt < 8)
+                continue;
+            if (rc)
+                die(&e2);
+            break;
+        }
+        if (r.status != HM_ST_NEW) {
+            int64_t later = r.created_at + (int64_t)(demo_unit(&rs) * 90 * 60 * 1000.0);
+            if (later > now)
+                later = now;
+            if (hm_store_request_set_status(st, r.id, HM_ST_NEW, r.status, r.team_id, NULL, later,
+                                            &err) ||
+                hm_store_history_append(st, r.id, later, "demo", HM_ST_NEW, r.status, NULL,
+                                        "status", &err))
+                die(&err);
+        }
+        if ((i + 1) % 20000 == 0) {
+            if (hm_store_commit(st, &err) || hm_store_begin(st, true, &err))
+                die(&err);
+            fprintf(stderr, "helpmap: demo %ld/%ld requests\n", i + 1, n_req);
+        }
+    }
+    if (hm_store_commit(st, &err))
+        die(&err);
+    printf("demo: %ld requests and %ld teams added\n", n_req, n_teams);
+    free(team_ids);
+    free(areas.a);
+    hm_area_index_destroy(idx);
+    hm_store_close(st);
+    return 0;
+}
+
+/* ---- export, backup, purge ------------------------------------------------------------------ */
+
+static int cmd_export(int argc, char **argv)
+{
+    const char *db = NULL, *fmt = NULL, *out = NULL;
+    int format;
+    hm_error err = {0};
+    hm_store *st;
+    hm_buf b;
+    FILE *f = stdout;
+
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_export, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--format") == 0)
+            fmt = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--out") == 0)
+            out = opt_value(argc, argv, &i);
+        else
+            die_usage("export: unknown option %s", argv[i]);
+    }
+    if (!db || !fmt)
+        die_usage("export needs --db and --format");
+    if ((format = hm_export_format_parse(fmt)) < 0)
+        die_usage("--format must be csv, geojson or kml");
+    if (!(st = open_db(db, false, false, &err)))
+        die(&err);
+    hm_buf_init(&b);
+    if (hm_export_write(st, format, &b, &err))
+        die(&err);
+    if (out && !(f = fopen(out, "wb"))) {
+        fprintf(stderr, "helpmap: cannot write %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    if (b.len && fwrite(b.data, 1, b.len, f) != b.len) {
+        fprintf(stderr, "helpmap: write failed: %s\n", strerror(errno));
+        return 1;
+    }
+    if (out)
+        fclose(f);
+    hm_buf_clear(&b);
+    hm_store_close(st);
+    return 0;
+}
+
+static int cmd_backup(int argc, char **argv)
+{
+    const char *db = NULL, *out = NULL;
+    hm_error err = {0};
+    hm_store *st;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_backup, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--out") == 0)
+            out = opt_value(argc, argv, &i);
+        else
+            die_usage("backup: unknown option %s", argv[i]);
+    }
+    if (!db || !out)
+        die_usage("backup needs --db and --out");
+    if (!(st = open_db(db, false, false, &err)) || hm_store_backup(st, out, &err))
+        die(&err);
+    printf("backup written to %s\n", out);
+    hm_store_close(st);
+    return 0;
+}
+
+static int cmd_purge(int argc, char **argv)
+{
+    const char *db = NULL;
+    long days = -1;
+    hm_error err = {0};
+    hm_store *st;
+    int64_t n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_purge, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--older-than") == 0)
+            days = opt_long(argc, argv, &i, 0, 100000);
+        else
+            die_usage("purge: unknown option %s", argv[i]);
+    }
+    if (!db || days < 0)
+        die_usage("purge needs --db and --older-than DAYS");
+    if (!(st = open_db(db, false, false, &err)) ||
+        hm_store_request_purge(st, hm_now_ms() - days * 86400000LL, &n, &err))
+        die(&err);
+    printf("contact data erased from %lld closed requests\n", (long long)n);
+    hm_store_close(st);
+    return 0;
+}
+
+/* ---- serve -------------------------------------------------------------------------------------- */
+
+static int cmd_serve(int argc, char **argv)
+{
+    hm_app app;
+    hm_error err = {0};
+    hm_store *st;
+    hm_events_config ec;
+    sigset_t set;
+    int sig;
+
+    memset(&app, 0, sizeof app);
+    app.cfg = (hm_config){
+        .db_path = "data/helpmap.db",
+        .bind = "127.0.0.1",
+        .port = 8080,
+        .web_dir = "web",
+        .threads = 0,
+        .rate_limit = 10,
+        .phone_rate_limit = 5,
+        .max_connections = 10000,
+        .code_prefix = "CC",
+        .claim_timeout_s = 7200,
+        .claim_cap = 5,
+        .alert_teams = 3,
+        .alert_escalate_s = 600,
+        .max_subscribers = 10000,
+        .connection_timeout_s = 30,
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (is_help(a)) {
+            fputs(usage_serve, stdout);
+            return 0;
+        } else if (strcmp(a, "--db") == 0)
+            app.cfg.db_path = opt_value(argc, argv, &i);
+        else if (strcmp(a, "--bind") == 0)
+            app.cfg.bind = opt_value(argc, argv, &i);
+        else if (strcmp(a, "--port") == 0)
+            app.cfg.port = (int)opt_long(argc, argv, &i, 0, 65535);
+        else if (strcmp(a, "--web") == 0)
+            app.cfg.web_dir = opt_value(argc, argv, &i);
+        else if (strcmp(a, "--threads") == 0)
+            app.cfg.threads = (int)opt_long(argc, argv, &i, 1, 256);
+        else if (strcmp(a, "--rate-limit") == 0)
+            app.cfg.rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
+        else if (strcmp(a, "--phone-rate-limit") == 0)
+            app.cfg.phone_rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
+        else if (strcmp(a, "--trusted-proxy") == 0)
+            app.cfg.trusted_proxy = opt_value(argc, argv, &i);
+        else if (strcmp(a, "--max-connections") == 0)
+            app.cfg.max_connections = (int)opt_long(argc, argv, &i, 1, 1000000);
+        else if (strcmp(a, "--no-default-areas") == 0)
+            app.cfg.no_default_areas = true;
+        else if (strcmp(a, "--code-prefix") == 0) {
+            const char *p = opt_value(argc, argv, &i);
+            size_t n = strlen(p);
+            if (n < 1 || n > 4 || strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
+                die_usage("--code-prefix must be 1 to 4 capital letters");
+            app.cfg.code_prefix = p;
+        } else if (strcmp(a, "--claim-timeout") == 0)
+            app.cfg.claim_timeout_s = (int)opt_long(argc, argv, &i, 1, 30 * 86400);
+        else if (strcmp(a, "--claim-cap") == 0)
+            app.cfg.claim_cap = (int)opt_long(argc, argv, &i, 0, 10000);
+        else if (strcmp(a, "--alert-teams") == 0)
+            app.cfg.alert_teams = (int)opt_long(argc, argv, &i, 0, 8);
+        else if (strcmp(a, "--alert-escalate") == 0)
+            app.cfg.alert_escalate_s = (int)opt_long(argc, argv, &i, 1, 86400);
+        else if (strcmp(a, "--max-subscribers") == 0)
+            app.cfg.max_subscribers = (int)opt_long(argc, argv, &i, 0, 1000000);
+        else if (strcmp(a, "--log-level") == 0) {
+            const char *l = opt_value(argc, argv, &i);
+            if (strcmp(l, "debug") == 0)
+                hm_log_level = HM_LOG_DEBUG;
+            else if (strcmp(l, "info") == 0)
+                hm_log_level = HM_LOG_INFO;
+            else if (strcmp(l, "warn") == 0)
+                hm_log_level = HM_LOG_WARN;
+            else if (strcmp(l, "error") == 0)
+                hm_log_level = HM_LOG_ERROR;
+            else
+                die_usage("--log-level must be debug, info, warn or error");
+        } else
+            die_usage("serve: unknown option %s", a);
+    }
+    if (app.cfg.max_subscribers >= app.cfg.max_connections)
+        app.cfg.max_subscribers = app.cfg.max_connections > 100 ? app.cfg.max_connections - 100
+                                                                : app.cfg.max_connections / 2;
+
+    /* Signals are taken by sigwait below; block them before threads start. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!(st = open_db(app.cfg.db_path, true, !app.cfg.no_default_areas, &err)))
+        die(&err);
+    app.open_requests = hm_pointindex_create();
+    app.team_positions = hm_pointindex_create();
+    app.started_ms = hm_now_ms();
+    if (hm_svc_load(&app, st, &err))
+        die(&err);
+    hm_store_close(st);
+    memset(&ec, 0, sizeof ec);
+    ec.max_subscribers = (size_t)app.cfg.max_subscribers;
+    ec.first_id = (uint64_t)hm_now_ms();
+    if (!(app.events = hm_events_create(&ec, &err)))
+        die(&err);
+    {
+        hm_tile_cache_options to;
+        hm_tile_cache_options_init(&to);
+        if (!(app.tiles = hm_tile_cache_create(&to, &err)))
+            die(&err);
+    }
+    app.ratelimit = hm_ratelimit_create(app.cfg.rate_limit, 60);
+    app.phone_limit = hm_ratelimit_create(app.cfg.phone_rate_limit, 3600);
+    hm_worker_configure(app.cfg.db_path);
+    if (!(app.writer = hm_writer_start(app.cfg.db_path, hm_svc_tick, &app, 5000, &err)))
+        die(&err);
+    hm_app_current = &app;
+    if (hm_http_start(&app, &err))
+        die(&err);
+    printf("helpmap listening on http://%s%s%s:%d/ (database %s, %zu open requests)\n",
+           strchr(app.cfg.bind, ':') ? "[" : "", app.cfg.bind, strchr(app.cfg.bind, ':') ? "]" : "",
+           hm_http_port(&app), app.cfg.db_path, hm_pointindex_count(app.open_requests));
+    fflush(stdout);
+    hm_log(HM_LOG_INFO, "event=started port=%d threads=%d", hm_http_port(&app), app.cfg.threads);
+
+    while (sigwait(&set, &sig) != 0)
+        ;
+    hm_log(HM_LOG_INFO, "event=stopping signal=%d", sig);
+    /* Order: no new connections; end event streams; finish and answer
+     * queued writes; then stop MHD (it refuses to stop with suspended
+     * connections); then free. */
+    MHD_quiesce_daemon(app.daemon);
+    hm_events_shutdown(app.events);
+    hm_writer_stop(app.writer);
+    usleep(200 * 1000);
+    hm_http_stop(&app);
+    hm_events_destroy(app.events);
+    hm_writer_destroy(app.writer);
+    hm_ratelimit_destroy(app.ratelimit);
+    hm_ratelimit_destroy(app.phone_limit);
+    hm_tile_cache_destroy(app.tiles);
+    hm_pointindex_destroy(app.open_requests);
+    hm_pointindex_destroy(app.team_positions);
+    hm_area_index_destroy(app.areas);
+    hm_worker_release();
+    hm_log(HM_LOG_INFO, "event=stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    json_object_seed(0);
+    if (!cmd) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    if (is_help(cmd) || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "import-areas") == 0)
+        return cmd_import(argc - 1, argv + 1);
+    if (strcmp(cmd, "team") == 0)
+        return cmd_team(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
+        return cmd_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(argc - 1, argv + 1);
+    if (strcmp(cmd, "purge") == 0)
+        return cmd_purge(argc - 1, argv + 1);
+    die_usage("unknown command %s", cmd);
+}

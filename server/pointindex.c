@@ -1,0 +1,285 @@
+/* pointindex.c: points bucketed in cells of CELL degrees, searched ring by
+ * ring outwards from the query cell until the ring's nearest possible
+ * distance exceeds both the radius and the current k-th best. */
+#include "pointindex.h"
+
+#include "geo.h"
+#include "hm_buf.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CELL 0.005 /* degrees, about 550 m */
+
+typedef struct entry {
+    int64_t id;
+    double lon, lat;
+    int tag;
+    int64_t aux;
+} entry;
+
+typedef struct cell {
+    int64_t key;
+    entry *items;
+    size_t n, cap;
+    struct cell *next;
+} cell;
+
+typedef struct idslot {
+    int64_t id; /* 0 = empty, -1 = tombstone */
+    int64_t key;
+} idslot;
+
+struct hm_pointindex {
+    pthread_rwlock_t lock;
+    cell **buckets;
+    size_t nbuckets;
+    idslot *ids;
+    size_t ids_cap, ids_used, count;
+    long min_cx, max_cx, min_cy, max_cy; /* occupied cell range */
+};
+
+static long cell_x(double lon)
+{
+    return (long)floor(lon / CELL);
+}
+static long cell_y(double lat)
+{
+    return (long)floor(lat / CELL);
+}
+static int64_t cell_key(long cx, long cy)
+{
+    return ((int64_t)cx << 32) ^ (int64_t)(uint32_t)cy;
+}
+static size_t hash64(int64_t k)
+{
+    uint64_t x = (uint64_t)k;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+hm_pointindex *hm_pointindex_create(void)
+{
+    hm_pointindex *ix = hm_xcalloc(1, sizeof *ix);
+    pthread_rwlock_init(&ix->lock, NULL);
+    ix->nbuckets = 1 << 14;
+    ix->buckets = hm_xcalloc(ix->nbuckets, sizeof *ix->buckets);
+    ix->ids_cap = 1 << 10;
+    ix->ids = hm_xcalloc(ix->ids_cap, sizeof *ix->ids);
+    ix->min_cx = ix->min_cy = 1L << 30;
+    ix->max_cx = ix->max_cy = -(1L << 30);
+    return ix;
+}
+
+void hm_pointindex_destroy(hm_pointindex *ix)
+{
+    if (!ix)
+        return;
+    for (size_t i = 0; i < ix->nbuckets; i++) {
+        cell *c = ix->buckets[i];
+        while (c) {
+            cell *nx = c->next;
+            free(c->items);
+            free(c);
+            c = nx;
+        }
+    }
+    free(ix->buckets);
+    free(ix->ids);
+    pthread_rwlock_destroy(&ix->lock);
+    free(ix);
+}
+
+static cell *find_cell(hm_pointindex *ix, int64_t key, int create)
+{
+    size_t b = hash64(key) & (ix->nbuckets - 1);
+    for (cell *c = ix->buckets[b]; c; c = c->next)
+        if (c->key == key)
+            return c;
+    if (!create)
+        return NULL;
+    cell *c = hm_xcalloc(1, sizeof *c);
+    c->key = key;
+    c->next = ix->buckets[b];
+    ix->buckets[b] = c;
+    return c;
+}
+
+/* Slot of `id` in the id table, or of the empty slot where it would go. */
+static idslot *id_slot(hm_pointindex *ix, int64_t id, int for_insert)
+{
+    size_t mask = ix->ids_cap - 1, i = hash64(id) & mask;
+    idslot *tomb = NULL;
+    for (;;) {
+        idslot *s = &ix->ids[i];
+        if (s->id == id)
+            return s;
+        if (s->id == 0)
+            return for_insert && tomb ? tomb : (for_insert ? s : NULL);
+        if (s->id == -1 && !tomb)
+            tomb = s;
+        i = (i + 1) & mask;
+    }
+}
+
+static void ids_grow(hm_pointindex *ix)
+{
+    idslot *old = ix->ids;
+    size_t oldcap = ix->ids_cap;
+    ix->ids_cap *= 2;
+    ix->ids = hm_xcalloc(ix->ids_cap, sizeof *ix->ids);
+    ix->ids_used = 0;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].id > 0) {
+            *id_slot(ix, old[i].id, 1) = old[i];
+            ix->ids_used++;
+        }
+    free(old);
+}
+
+static void remove_locked(hm_pointindex *ix, int64_t id)
+{
+    idslot *s = id_slot(ix, id, 0);
+    if (!s)
+        return;
+    cell *c = find_cell(ix, s->key, 0);
+    if (c) {
+        for (size_t i = 0; i < c->n; i++)
+            if (c->items[i].id == id) {
+                c->items[i] = c->items[--c->n];
+                break;
+            }
+    }
+    s->id = -1;
+    ix->count--;
+}
+
+void hm_pointindex_put(hm_pointindex *ix, int64_t id, double lon, double lat, int tag,
+                       int64_t aux)
+{
+    long cx = cell_x(lon), cy = cell_y(lat);
+    int64_t key = cell_key(cx, cy);
+    cell *c;
+    idslot *s;
+
+    pthread_rwlock_wrlock(&ix->lock);
+    remove_locked(ix, id);
+    if ((ix->ids_used + 1) * 2 > ix->ids_cap)
+        ids_grow(ix);
+    s = id_slot(ix, id, 1);
+    if (s->id == 0)
+        ix->ids_used++;
+    s->id = id;
+    s->key = key;
+    c = find_cell(ix, key, 1);
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 8;
+        c->items = hm_xrealloc(c->items, c->cap * sizeof *c->items);
+    }
+    c->items[c->n++] = (entry){id, lon, lat, tag, aux};
+    ix->count++;
+    if (cx < ix->min_cx)
+        ix->min_cx = cx;
+    if (cx > ix->max_cx)
+        ix->max_cx = cx;
+    if (cy < ix->min_cy)
+        ix->min_cy = cy;
+    if (cy > ix->max_cy)
+        ix->max_cy = cy;
+    pthread_rwlock_unlock(&ix->lock);
+}
+
+void hm_pointindex_remove(hm_pointindex *ix, int64_t id)
+{
+    pthread_rwlock_wrlock(&ix->lock);
+    remove_locked(ix, id);
+    pthread_rwlock_unlock(&ix->lock);
+}
+
+size_t hm_pointindex_count(hm_pointindex *ix)
+{
+    size_t n;
+    pthread_rwlock_rdlock(&ix->lock);
+    n = ix->count;
+    pthread_rwlock_unlock(&ix->lock);
+    return n;
+}
+
+static int hit_less(const hm_point_hit *a, const hm_point_hit *b)
+{
+    return a->distance_m < b->distance_m || (a->distance_m == b->distance_m && a->id < b->id);
+}
+
+/* Keep out[0..*n) sorted, at most `limit`. */
+static void consider(hm_point_hit *out, size_t *n, size_t limit, const hm_point_hit *h)
+{
+    size_t i;
+    if (*n == limit && !hit_less(h, &out[limit - 1]))
+        return;
+    i = *n < limit ? (*n)++ : limit - 1;
+    while (i > 0 && hit_less(h, &out[i - 1])) {
+        out[i] = out[i - 1];
+        i--;
+    }
+    out[i] = *h;
+}
+
+size_t hm_pointindex_nearest(hm_pointindex *ix, double lon, double lat, double radius_m,
+                             size_t limit, hm_point_filter filter, void *ctx, hm_point_hit *out)
+{
+    size_t n = 0;
+    long qx = cell_x(lon), qy = cell_y(lat);
+    /* Lower bounds of metres per degree near the query, slightly shrunk so a
+     * ring is never skipped too early. */
+    double m_lat = 110500.0;
+    double m_lon = 111000.0 * cos((fabs(lat) + CELL * 2) * M_PI / 180.0) * 0.995;
+
+    if (limit == 0)
+        return 0;
+    if (m_lon < 1000)
+        m_lon = 1000;
+    pthread_rwlock_rdlock(&ix->lock);
+    if (ix->count == 0)
+        goto out;
+    for (long r = 0;; r++) {
+        /* Nearest possible distance of any point in ring r. */
+        double ring_min = (r - 1) * CELL * (m_lat < m_lon ? m_lat : m_lon);
+        if (r > 0 && radius_m > 0 && ring_min > radius_m)
+            break;
+        if (r > 0 && n == limit && ring_min > out[n - 1].distance_m)
+            break;
+        if (qx - r < ix->min_cx && qx + r > ix->max_cx && qy - r < ix->min_cy &&
+            qy + r > ix->max_cy)
+            break;
+        for (long cy = qy - r; cy <= qy + r; cy++) {
+            long step = (cy == qy - r || cy == qy + r) ? 1 : 2 * r;
+            for (long cx = qx - r; cx <= qx + r; cx += step ? step : 1) {
+                cell *c;
+                if (cy < ix->min_cy || cy > ix->max_cy || cx < ix->min_cx || cx > ix->max_cx)
+                    continue;
+                c = find_cell(ix, cell_key(cx, cy), 0);
+                if (!c)
+                    continue;
+                for (size_t i = 0; i < c->n; i++) {
+                    const entry *e = &c->items[i];
+                    hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0};
+                    h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
+                    if (radius_m > 0 && h.distance_m > radius_m)
+                        continue;
+                    if (filter && !filter(ctx, &h))
+                        continue;
+                    consider(out, &n, limit, &h);
+                }
+                if (r == 0)
+                    break;
+            }
+        }
+    }
+out:
+    pthread_rwlock_unlock(&ix->lock);
+    return n;
+}

@@ -1,0 +1,117 @@
+#include "present.h"
+
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+double hm_snap(double v)
+{
+    return round(v * 1000.0) / 1000.0;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+json_t *hm_request_json(const hm_request *r, unsigned view)
+{
+    char created[32], updated[32];
+    json_t *o = json_object(), *vul = json_array();
+    bool snap = view & HM_VIEW_SNAP;
+
+    hm_time_format(r->created_at, created);
+    hm_time_format(r->updated_at, updated);
+    for (int i = 0; i < HM_VULN__COUNT; i++)
+        if (r->vulnerable & (1u << i))
+            json_array_append_new(vul, json_string(hm_vulnerable_name(i)));
+    json_object_set_new(o, "id", json_integer(r->id));
+    json_object_set_new(o, "code", json_string(r->code));
+    json_object_set_new(o, "lat", json_real(snap ? hm_snap(r->lat) : r->lat));
+    json_object_set_new(o, "lon", json_real(snap ? hm_snap(r->lon) : r->lon));
+    json_object_set_new(o, "location_precision", json_string(hm_precision_name(r->precision)));
+    json_object_set_new(o, "category", json_string(hm_category_name(r->category)));
+    json_object_set_new(o, "people", json_integer(r->people));
+    json_object_set_new(o, "vulnerable", vul);
+    json_object_set_new(o, "priority", json_string(hm_priority_name(r->priority)));
+    if (view & HM_VIEW_CONTACT) {
+        json_object_set_new(o, "name", str_or_null(r->name));
+        json_object_set_new(o, "phone", str_or_null(r->phone));
+        json_object_set_new(o, "note", str_or_null(r->note));
+        json_object_set_new(o, "address", str_or_null(r->address));
+    }
+    json_object_set_new(o, "status", json_string(hm_status_name(r->status)));
+    json_object_set_new(o, "ward_code", str_or_null(r->ward_code));
+    json_object_set_new(o, "former_ward_code", str_or_null(r->former_ward_code));
+    json_object_set_new(o, "hamlet_code", str_or_null(r->hamlet_code));
+    json_object_set_new(o, "source", json_string(hm_source_name(r->source)));
+    json_object_set_new(o, "verified", json_boolean(r->verified));
+    json_object_set_new(o, "team_id", r->team_id > 0 ? json_integer(r->team_id) : json_null());
+    json_object_set_new(o, "duplicate_of", str_or_null(r->duplicate_of));
+    json_object_set_new(o, "created_at", json_string(created));
+    json_object_set_new(o, "updated_at", json_string(updated));
+    return o;
+}
+
+json_t *hm_request_feature(const hm_request *r, unsigned view)
+{
+    bool snap = view & HM_VIEW_SNAP;
+    return json_pack("{s:s,s:I,s:{s:s,s:[f,f]},s:o}", "type", "Feature", "id", (json_int_t)r->id,
+                     "geometry", "type", "Point", "coordinates", snap ? hm_snap(r->lon) : r->lon,
+                     snap ? hm_snap(r->lat) : r->lat, "properties", hm_request_json(r, view));
+}
+
+json_t *hm_history_json(const hm_history *h)
+{
+    char at[32];
+    hm_time_format(h->at, at);
+    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:s}", "at", at, "actor", h->actor, "from",
+                     h->from >= 0 ? json_string(hm_status_name(h->from)) : json_null(), "to",
+                     h->to >= 0 ? json_string(hm_status_name(h->to)) : json_null(), "note",
+                     str_or_null(h->note), "kind", h->kind);
+}
+
+json_t *hm_team_json(const hm_team *t)
+{
+    json_t *o = json_object();
+    json_t *caps = json_loads(t->capabilities, 0, NULL);
+    char at[32];
+
+    json_object_set_new(o, "id", json_integer(t->id));
+    json_object_set_new(o, "name", json_string(t->name));
+    json_object_set_new(o, "role", json_string(hm_role_name(t->role)));
+    json_object_set_new(o, "status", json_string(hm_team_status_name(t->status)));
+    json_object_set_new(o, "capabilities", json_is_array(caps) ? caps : json_array());
+    if (caps && !json_is_array(caps))
+        json_decref(caps);
+    if (t->has_pos) {
+        hm_time_format(t->pos_at, at);
+        json_object_set_new(o, "lon", json_real(t->lon));
+        json_object_set_new(o, "lat", json_real(t->lat));
+        json_object_set_new(o, "position_at", json_string(at));
+    } else {
+        json_object_set_new(o, "lon", json_null());
+        json_object_set_new(o, "lat", json_null());
+        json_object_set_new(o, "position_at", json_null());
+    }
+    json_object_set_new(o, "disabled", json_boolean(t->disabled));
+    return o;
+}
+
+json_t *hm_team_feature(const hm_team *t)
+{
+    json_t *geom = t->has_pos ? json_pack("{s:s,s:[f,f]}", "type", "Point", "coordinates", t->lon,
+                                          t->lat)
+                              : json_null();
+    return json_pack("{s:s,s:I,s:o,s:o}", "type", "Feature", "id", (json_int_t)t->id, "geometry",
+                     geom, "properties", hm_team_json(t));
+}
+
+char *hm_request_event_text(const hm_request *r, bool public_view)
+{
+    json_t *o = hm_request_json(r, public_view ? HM_VIEW_SNAP : 0);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}

@@ -1,0 +1,30 @@
+/* present.h: JSON representations of requests, history and teams — which
+ * fields each viewer gets. Owns the rule that contact data (name, phone,
+ * note, address) appears only with HM_VIEW_CONTACT and that public views
+ * snap positions to the 0.001 degree grid. Thread-safe. */
+#ifndef HM_PRESENT_H
+#define HM_PRESENT_H
+
+#include <jansson.h>
+
+#include "store.h"
+
+enum {
+    HM_VIEW_CONTACT = 1, /* name, phone, note, address */
+    HM_VIEW_SNAP = 2,    /* position on the public 0.001 degree grid */
+};
+
+/* Snap a coordinate to the public 0.001 degree grid. */
+double hm_snap(double v);
+/* The request object (new reference). */
+json_t *hm_request_json(const hm_request *r, unsigned view);
+/* A GeoJSON Feature whose properties are the request object. */
+json_t *hm_request_feature(const hm_request *r, unsigned view);
+json_t *hm_history_json(const hm_history *h);
+json_t *hm_team_json(const hm_team *t);
+json_t *hm_team_feature(const hm_team *t);
+/* Compact JSON text of a request as public (snapped) or team (exact) event
+ * payload, never with contact data; caller frees. */
+char *hm_request_event_text(const hm_request *r, bool public_view);
+
+#endif

@@ -1,0 +1,200 @@
+/* store.c: dispatch of hm_store_* to the backend table (store_int.h). */
+#include "store_int.h"
+
+#include <stdlib.h>
+
+hm_store *hm_store_open(const char *path, int flags, hm_error *err)
+{
+    /* One backend today; a "postgresql://" path will select PostGIS. */
+    return hm_store__sqlite_open(path, flags, err);
+}
+
+void hm_store_close(hm_store *st)
+{
+    if (!st)
+        return;
+    st->ops->xClose(st);
+}
+
+void hm_request_clear(hm_request *r)
+{
+    if (!r)
+        return;
+    free(r->note);
+    free(r->name);
+    free(r->address);
+    free(r->phone);
+    r->note = r->name = r->address = r->phone = NULL;
+}
+
+void hm_history_clear(hm_history *h)
+{
+    if (!h)
+        return;
+    free(h->note);
+    h->note = NULL;
+}
+
+int hm_store_schema_version(hm_store *st)
+{
+    return st->ops->xSchemaVersion(st);
+}
+int hm_store_begin(hm_store *st, bool immediate, hm_error *err)
+{
+    return st->ops->xBegin(st, immediate, err);
+}
+int hm_store_commit(hm_store *st, hm_error *err)
+{
+    return st->ops->xCommit(st, err);
+}
+void hm_store_rollback(hm_store *st)
+{
+    st->ops->xRollback(st);
+}
+int hm_store_savepoint(hm_store *st, hm_error *err)
+{
+    return st->ops->xSavepoint(st, err);
+}
+int hm_store_release(hm_store *st, hm_error *err)
+{
+    return st->ops->xRelease(st, err);
+}
+void hm_store_rollback_to(hm_store *st)
+{
+    st->ops->xRollbackTo(st);
+}
+int hm_store_area_upsert(hm_store *st, hm_level level, const hm_area *a, hm_error *err)
+{
+    return st->ops->xAreaUpsert(st, level, a, err);
+}
+int hm_store_area_delete(hm_store *st, hm_level level, const char *code, hm_error *err)
+{
+    return st->ops->xAreaDelete(st, level, code, err);
+}
+int hm_store_area_delete_level(hm_store *st, hm_level level, hm_error *err)
+{
+    return st->ops->xAreaDeleteLevel(st, level, err);
+}
+int hm_store_area_list(hm_store *st, int level, hm_area_cb cb, void *ctx, hm_error *err)
+{
+    return st->ops->xAreaList(st, level, NULL, cb, ctx, err);
+}
+int hm_store_area_get(hm_store *st, hm_level level, const char *code, hm_area_cb cb, void *ctx,
+                      hm_error *err)
+{
+    return st->ops->xAreaList(st, (int)level, code, cb, ctx, err);
+}
+int hm_store_area_request_count(hm_store *st, hm_level level, const char *code, int64_t *count,
+                                hm_error *err)
+{
+    return st->ops->xAreaRequestCount(st, level, code, count, err);
+}
+int hm_store_area_counts(hm_store *st, hm_level level, hm_count_cb cb, void *ctx, hm_error *err)
+{
+    return st->ops->xAreaCounts(st, level, cb, ctx, err);
+}
+int hm_store_request_insert(hm_store *st, hm_request *r, const uint8_t token_hash[32],
+                            hm_error *err)
+{
+    return st->ops->xRequestInsert(st, r, token_hash, err);
+}
+int hm_store_request_get(hm_store *st, const char *code, hm_request *out, uint8_t token_hash[32],
+                         hm_error *err)
+{
+    return st->ops->xRequestGet(st, code, 0, out, token_hash, err);
+}
+int hm_store_request_get_id(hm_store *st, int64_t id, hm_request *out, hm_error *err)
+{
+    return st->ops->xRequestGet(st, NULL, id, out, NULL, err);
+}
+int hm_store_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
+                          hm_error *err)
+{
+    return st->ops->xRequestList(st, f, cb, ctx, err);
+}
+int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int64_t team_id,
+                                const char *duplicate_of, int64_t now, hm_error *err)
+{
+    return st->ops->xRequestSetStatus(st, id, from, to, team_id, duplicate_of, now, err);
+}
+int hm_store_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+{
+    return st->ops->xRequestSetVerified(st, id, now, err);
+}
+int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
+                               const char *hamlet, hm_error *err)
+{
+    return st->ops->xRequestSetAreas(st, id, ward, former, hamlet, err);
+}
+int hm_store_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
+{
+    return st->ops->xRequestPurge(st, before_ms, count, err);
+}
+int hm_store_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_error *err)
+{
+    return st->ops->xTeamOpenCount(st, team_id, count, err);
+}
+int hm_store_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
+                            int from, int to, const char *note, const char *kind, hm_error *err)
+{
+    return st->ops->xHistoryAppend(st, request_id, at, actor, from, to, note, kind, err);
+}
+int hm_store_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
+                          hm_error *err)
+{
+    return st->ops->xHistoryList(st, request_id, cb, ctx, err);
+}
+int hm_store_reveal_seen(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,
+                         bool *seen, hm_error *err)
+{
+    return st->ops->xRevealSeen(st, request_id, actor, since_ms, seen, err);
+}
+int hm_store_team_insert(hm_store *st, hm_team *t, const uint8_t token_hash[32], hm_error *err)
+{
+    return st->ops->xTeamInsert(st, t, token_hash, err);
+}
+int hm_store_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out,
+                           hm_error *err)
+{
+    return st->ops->xTeamByToken(st, token_hash, out, err);
+}
+int hm_store_team_get(hm_store *st, int64_t id, hm_team *out, hm_error *err)
+{
+    return st->ops->xTeamGet(st, id, out, err);
+}
+int hm_store_team_list(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx,
+                       hm_error *err)
+{
+    return st->ops->xTeamList(st, include_disabled, cb, ctx, err);
+}
+int hm_store_team_set_disabled(hm_store *st, int64_t id, bool disabled, hm_error *err)
+{
+    return st->ops->xTeamSetDisabled(st, id, disabled, err);
+}
+int hm_store_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32],
+                            hm_error *err)
+{
+    return st->ops->xTeamSetToken(st, id, token_hash, err);
+}
+int hm_store_team_set_position(hm_store *st, int64_t id, double lon, double lat, int64_t at,
+                               hm_error *err)
+{
+    return st->ops->xTeamSetPosition(st, id, lon, lat, at, err);
+}
+int hm_store_team_set_status(hm_store *st, int64_t id, int status, hm_error *err)
+{
+    return st->ops->xTeamSetStatus(st, id, status, err);
+}
+int hm_store_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hourly[24],
+                   double *median_min, hm_error *err)
+{
+    return st->ops->xStats(st, now, counts, hourly, median_min, err);
+}
+int hm_store_backup(hm_store *st, const char *out_path, hm_error *err)
+{
+    return st->ops->xBackup(st, out_path, err);
+}
+int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
+{
+    return st->ops->xCheck(st, msg, msg_size, err);
+}

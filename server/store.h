@@ -1,0 +1,200 @@
+/* store.h: durable storage of areas, requests, teams and their history.
+ * Owns the schema and its migrations, every SQL statement and transactions;
+ * not HTTP, JSON or authorization (callers pass verified identities).
+ * Backends: SpatiaLite (store_sqlite.c), later PostGIS; callers use the
+ * hm_store_* functions and only store.c dispatches through hm_store_ops.
+ * One hm_store per thread, never shared. Every function returns HM_OK or an
+ * hm_err with `err` filled; nothing changes on error unless the caller's
+ * own transaction says otherwise. */
+#ifndef HM_STORE_H
+#define HM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "area.h"
+#include "hm_error.h"
+
+typedef struct hm_store hm_store;
+
+/* A request row. Text fields are malloc'd and owned by the struct (NULL when
+ * absent); free them with hm_request_clear(). Area codes are "" for null. */
+typedef struct hm_request {
+    int64_t id;
+    char code[16];
+    double lon, lat;
+    int precision;       /* enum hm_precision */
+    int category;        /* enum hm_category */
+    int people;
+    unsigned vulnerable; /* HM_VULN_* bits */
+    int priority;        /* enum hm_priority */
+    char *note, *name, *address, *phone;
+    int status; /* enum hm_status */
+    char ward_code[40], former_ward_code[40], hamlet_code[40];
+    int source; /* enum hm_source */
+    bool verified;
+    int64_t team_id; /* 0 when none */
+    char duplicate_of[16];
+    int64_t created_at, updated_at, status_at; /* ms since 1970; status_at: last status change */
+} hm_request;
+
+void hm_request_clear(hm_request *r);
+
+typedef struct hm_history {
+    int64_t at;
+    char actor[104]; /* "resident", "system" or a team name */
+    int from, to;    /* -1 for a note-only entry */
+    char *note;      /* malloc'd or NULL */
+    char kind[16];   /* "status", "note", "verify", "reveal", "area" */
+} hm_history;
+
+typedef struct hm_team {
+    int64_t id;
+    char name[104];
+    int role;   /* enum hm_role */
+    int status; /* enum hm_team_status */
+    char capabilities[256]; /* JSON array text, e.g. ["boat","medical"] */
+    bool has_pos;
+    double lon, lat;
+    int64_t pos_at;
+    bool disabled;
+    int64_t created_at;
+} hm_team;
+
+typedef struct hm_area_row {
+    int level;
+    char code[40];
+    char name[160];
+    char parent_code[40]; /* "" when none */
+    double rep_lon, rep_lat;
+    double bbox[4];
+    long long pop;
+    const unsigned char *wkb; /* borrowed: valid during the callback only */
+    size_t wkb_len;
+} hm_area_row;
+
+/* Filter for hm_store_request_list. Zero-initialise, then set. */
+typedef struct hm_request_filter {
+    bool has_bbox;
+    double bbox[4];          /* minLon, minLat, maxLon, maxLat */
+    unsigned status_mask;    /* 1 << status; 0 = any */
+    int category;            /* -1 = any */
+    const char *ward_code;   /* NULL = any */
+    const char *phone;       /* normalised, NULL = any */
+    int64_t since_ms;        /* created or updated at/after; 0 = any */
+    int64_t after_id;        /* cursor: id > after_id */
+    int64_t team_id;         /* > 0: held by this team */
+    int verified;            /* -1 any, 0, 1 */
+    size_t limit;            /* 0 = no limit */
+} hm_request_filter;
+
+typedef int (*hm_request_cb)(void *ctx, const hm_request *r);
+typedef int (*hm_area_cb)(void *ctx, const hm_area_row *a);
+typedef int (*hm_team_cb)(void *ctx, const hm_team *t);
+typedef int (*hm_history_cb)(void *ctx, const hm_history *h);
+
+enum { HM_STORE_CREATE = 1, HM_STORE_READONLY = 2, HM_STORE_NO_DEFAULT_AREAS = 4 };
+
+/* Open the database at `path` (creating file and schema with HM_STORE_CREATE,
+ * migrating an older schema). WAL mode, synchronous=FULL, busy timeout.
+ * Returns NULL with `err` filled. Caller closes with hm_store_close(). */
+hm_store *hm_store_open(const char *path, int flags, hm_error *err);
+void hm_store_close(hm_store *st);
+
+/* Schema version of the open database. */
+int hm_store_schema_version(hm_store *st);
+
+/* Transactions. begin(immediate=true) takes the write lock at once. */
+int hm_store_begin(hm_store *st, bool immediate, hm_error *err);
+int hm_store_commit(hm_store *st, hm_error *err);
+void hm_store_rollback(hm_store *st);
+int hm_store_savepoint(hm_store *st, hm_error *err);
+int hm_store_release(hm_store *st, hm_error *err);
+void hm_store_rollback_to(hm_store *st);
+
+/* Areas. */
+int hm_store_area_upsert(hm_store *st, hm_level level, const hm_area *a, hm_error *err);
+/* HM_E_NOT_FOUND when absent. */
+int hm_store_area_delete(hm_store *st, hm_level level, const char *code, hm_error *err);
+/* Delete every area of `level`. */
+int hm_store_area_delete_level(hm_store *st, hm_level level, hm_error *err);
+/* Every area of `level` (or of all levels when level < 0), ordered by level, code. */
+int hm_store_area_list(hm_store *st, int level, hm_area_cb cb, void *ctx, hm_error *err);
+/* One area; HM_E_NOT_FOUND when absent. */
+int hm_store_area_get(hm_store *st, hm_level level, const char *code, hm_area_cb cb, void *ctx,
+                      hm_error *err);
+/* Number of requests whose code at `level` is `code`. */
+int hm_store_area_request_count(hm_store *st, hm_level level, const char *code, int64_t *count,
+                                hm_error *err);
+
+/* Per area counts: calls cb(ctx, code, status, category, count) for each
+ * group of requests at `level`. */
+typedef int (*hm_count_cb)(void *ctx, const char *code, int status, int category, int64_t count);
+int hm_store_area_counts(hm_store *st, hm_level level, hm_count_cb cb, void *ctx, hm_error *err);
+
+/* Requests. Insert fills r->id. `token_hash` is the SHA-256 of the tracking token. */
+int hm_store_request_insert(hm_store *st, hm_request *r, const uint8_t token_hash[32],
+                            hm_error *err);
+/* Load by code / id into `out` (caller clears). `token_hash` (may be NULL)
+ * receives the stored hash. HM_E_NOT_FOUND when absent. */
+int hm_store_request_get(hm_store *st, const char *code, hm_request *out, uint8_t token_hash[32],
+                         hm_error *err);
+int hm_store_request_get_id(hm_store *st, int64_t id, hm_request *out, hm_error *err);
+/* Requests matching `f`, ordered by id ascending, cb for each; a non-zero
+ * cb return stops the walk (and is returned). */
+int hm_store_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
+                          hm_error *err);
+/* Move request `id` from status `from` to `to`, holding team `team_id`
+ * (0 none), `duplicate_of` (NULL none), at `now`. Guarded: when the row is
+ * no longer in `from` (a concurrent change) returns HM_E_ALREADY_CLAIMED. */
+int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int64_t team_id,
+                                const char *duplicate_of, int64_t now, hm_error *err);
+int hm_store_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err);
+int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
+                               const char *hamlet, hm_error *err);
+/* Erase name, phone, note and address of closed requests last changed
+ * before `before_ms`; `*count` receives the number of requests purged. */
+int hm_store_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err);
+/* Number of open requests held by `team_id`. */
+int hm_store_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
+
+/* History. `from`/`to` may be -1 (note-only entry). */
+int hm_store_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
+                            int from, int to, const char *note, const char *kind, hm_error *err);
+int hm_store_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
+                          hm_error *err);
+void hm_history_clear(hm_history *h);
+/* True in *seen when `actor` has a "reveal" entry for the request since `since_ms`. */
+int hm_store_reveal_seen(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,
+                         bool *seen, hm_error *err);
+
+/* Teams. */
+int hm_store_team_insert(hm_store *st, hm_team *t, const uint8_t token_hash[32], hm_error *err);
+/* Enabled team whose token hashes to `token_hash`; HM_E_UNAUTHORIZED otherwise. */
+int hm_store_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out,
+                           hm_error *err);
+int hm_store_team_get(hm_store *st, int64_t id, hm_team *out, hm_error *err);
+int hm_store_team_list(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx,
+                       hm_error *err);
+int hm_store_team_set_disabled(hm_store *st, int64_t id, bool disabled, hm_error *err);
+int hm_store_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32],
+                            hm_error *err);
+int hm_store_team_set_position(hm_store *st, int64_t id, double lon, double lat, int64_t at,
+                               hm_error *err);
+int hm_store_team_set_status(hm_store *st, int64_t id, int status, hm_error *err);
+
+/* Statistics: counts by status and category (cb with code NULL), and
+ * hourly created counts of the 24 h before `now` into hourly[24] (oldest
+ * first); median minutes from creation to resolution into *median_min
+ * (-1 when none resolved). */
+int hm_store_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hourly[24],
+                   double *median_min, hm_error *err);
+
+/* SQLite online backup of the open database into `out_path`. */
+int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
+
+/* Integrity check ("ok" or the first problem). */
+int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err);
+
+#endif

@@ -1,0 +1,69 @@
+/* store_int.h: the backend table behind store.h. Only store.c and the
+ * backends include it. A backend's hm_store begins with `ops`. */
+#ifndef HM_STORE_INT_H
+#define HM_STORE_INT_H
+
+#include "store.h"
+
+typedef struct hm_store_ops {
+    int iVersion; /* 1 */
+    const char *name;
+    void (*xClose)(hm_store *st);
+    int (*xSchemaVersion)(hm_store *st);
+    int (*xBegin)(hm_store *st, bool immediate, hm_error *err);
+    int (*xCommit)(hm_store *st, hm_error *err);
+    void (*xRollback)(hm_store *st);
+    int (*xSavepoint)(hm_store *st, hm_error *err);
+    int (*xRelease)(hm_store *st, hm_error *err);
+    void (*xRollbackTo)(hm_store *st);
+    int (*xAreaUpsert)(hm_store *st, hm_level level, const hm_area *a, hm_error *err);
+    int (*xAreaDelete)(hm_store *st, hm_level level, const char *code, hm_error *err);
+    int (*xAreaDeleteLevel)(hm_store *st, hm_level level, hm_error *err);
+    int (*xAreaList)(hm_store *st, int level, const char *code, hm_area_cb cb, void *ctx,
+                     hm_error *err);
+    int (*xAreaRequestCount)(hm_store *st, hm_level level, const char *code, int64_t *count,
+                             hm_error *err);
+    int (*xAreaCounts)(hm_store *st, hm_level level, hm_count_cb cb, void *ctx, hm_error *err);
+    int (*xRequestInsert)(hm_store *st, hm_request *r, const uint8_t token_hash[32],
+                          hm_error *err);
+    int (*xRequestGet)(hm_store *st, const char *code, int64_t id, hm_request *out,
+                       uint8_t token_hash[32], hm_error *err);
+    int (*xRequestList)(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
+                        hm_error *err);
+    int (*xRequestSetStatus)(hm_store *st, int64_t id, int from, int to, int64_t team_id,
+                             const char *duplicate_of, int64_t now, hm_error *err);
+    int (*xRequestSetVerified)(hm_store *st, int64_t id, int64_t now, hm_error *err);
+    int (*xRequestSetAreas)(hm_store *st, int64_t id, const char *ward, const char *former,
+                            const char *hamlet, hm_error *err);
+    int (*xRequestPurge)(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err);
+    int (*xTeamOpenCount)(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
+    int (*xHistoryAppend)(hm_store *st, int64_t request_id, int64_t at, const char *actor,
+                          int from, int to, const char *note, const char *kind, hm_error *err);
+    int (*xHistoryList)(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
+                        hm_error *err);
+    int (*xRevealSeen)(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,
+                       bool *seen, hm_error *err);
+    int (*xTeamInsert)(hm_store *st, hm_team *t, const uint8_t token_hash[32], hm_error *err);
+    int (*xTeamByToken)(hm_store *st, const uint8_t token_hash[32], hm_team *out, hm_error *err);
+    int (*xTeamGet)(hm_store *st, int64_t id, hm_team *out, hm_error *err);
+    int (*xTeamList)(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx,
+                     hm_error *err);
+    int (*xTeamSetDisabled)(hm_store *st, int64_t id, bool disabled, hm_error *err);
+    int (*xTeamSetToken)(hm_store *st, int64_t id, const uint8_t token_hash[32], hm_error *err);
+    int (*xTeamSetPosition)(hm_store *st, int64_t id, double lon, double lat, int64_t at,
+                            hm_error *err);
+    int (*xTeamSetStatus)(hm_store *st, int64_t id, int status, hm_error *err);
+    int (*xStats)(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hourly[24],
+                  double *median_min, hm_error *err);
+    int (*xBackup)(hm_store *st, const char *out_path, hm_error *err);
+    int (*xCheck)(hm_store *st, char *msg, size_t msg_size, hm_error *err);
+} hm_store_ops;
+
+struct hm_store {
+    const hm_store_ops *ops;
+};
+
+/* The SpatiaLite backend's constructor. */
+hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err);
+
+#endif

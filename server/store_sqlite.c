@@ -1,0 +1,1127 @@
+/* store_sqlite.c: the SpatiaLite backend of store.h. All SQL of helpmap
+ * lives here, with bound parameters only. One connection per hm_store; the
+ * fixed statements are prepared once (SQLITE_PREPARE_PERSISTENT) into q[]
+ * and finalised in close. Times are integer milliseconds since 1970; enums
+ * are stored as their integer values. */
+#include "store_int.h"
+
+#include "hm_buf.h"
+#include "hm_log.h"
+#include "model.h"
+
+#include <sqlite3.h>
+#include <spatialite.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+
+enum {
+    Q_BEGIN,
+    Q_BEGIN_IMMEDIATE,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_SAVEPOINT,
+    Q_RELEASE,
+    Q_ROLLBACK_TO,
+    Q_AREA_UPSERT,
+    Q_AREA_DELETE,
+    Q_AREA_DELETE_LEVEL,
+    Q_REQ_INSERT,
+    Q_REQ_BY_CODE,
+    Q_REQ_BY_ID,
+    Q_REQ_SET_STATUS,
+    Q_REQ_SET_VERIFIED,
+    Q_REQ_SET_AREAS,
+    Q_TEAM_OPEN_COUNT,
+    Q_HIST_APPEND,
+    Q_HIST_LIST,
+    Q_REVEAL_SEEN,
+    Q_TEAM_INSERT,
+    Q_TEAM_BY_TOKEN,
+    Q_TEAM_GET,
+    Q_TEAM_SET_DISABLED,
+    Q_TEAM_SET_TOKEN,
+    Q_TEAM_SET_POS,
+    Q_TEAM_SET_STATUS,
+    Q__COUNT
+};
+
+#define REQ_COLS                                                                                   \
+    "id, code, lon, lat, precision, category, people, vulnerable, priority, note, name, "         \
+    "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "        \
+    "team_id, duplicate_of, created_at, updated_at, status_at, token_hash"
+
+#define TEAM_COLS                                                                                  \
+    "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
+
+static const char *const q_sql[Q__COUNT] = {
+    [Q_BEGIN] = "BEGIN",
+    [Q_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT job",
+    [Q_RELEASE] = "RELEASE job",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO job",
+    [Q_AREA_UPSERT] =
+        "INSERT INTO area(level, code, name, parent_code, rep_lon, rep_lat, min_lon, min_lat, "
+        "max_lon, max_lat, pop, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "CastToMultiPolygon(GeomFromWKB(?12, 4326))) ON CONFLICT(level, code) DO UPDATE SET "
+        "name = excluded.name, parent_code = excluded.parent_code, rep_lon = excluded.rep_lon, "
+        "rep_lat = excluded.rep_lat, min_lon = excluded.min_lon, min_lat = excluded.min_lat, "
+        "max_lon = excluded.max_lon, max_lat = excluded.max_lat, pop = excluded.pop, "
+        "geom = excluded.geom",
+    [Q_AREA_DELETE] = "DELETE FROM area WHERE level = ?1 AND code = ?2",
+    [Q_AREA_DELETE_LEVEL] = "DELETE FROM area WHERE level = ?1",
+    [Q_REQ_INSERT] =
+        "INSERT INTO request(code, token_hash, lon, lat, precision, category, people, "
+        "vulnerable, priority, note, name, address, phone, status, ward_code, former_ward_code, "
+        "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
+        "status_at, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+        "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?22, ?22, MakePoint(?3, ?4, 4326))",
+    [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = ?1",
+    [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = ?1",
+    [Q_REQ_SET_STATUS] = "UPDATE request SET status = ?3, team_id = ?4, duplicate_of = ?5, "
+                         "updated_at = ?6, status_at = ?6 WHERE id = ?1 AND status = ?2",
+    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = 1, updated_at = ?2 WHERE id = ?1",
+    [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = ?2, former_ward_code = ?3, "
+                        "hamlet_code = ?4 WHERE id = ?1",
+    [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = ?1 AND status IN (1, 2)",
+    [Q_HIST_APPEND] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
+                      "kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_HIST_LIST] = "SELECT at, actor, from_status, to_status, note, kind FROM history "
+                    "WHERE request_id = ?1 ORDER BY id",
+    [Q_REVEAL_SEEN] = "SELECT 1 FROM history WHERE request_id = ?1 AND kind = 'reveal' AND "
+                      "actor = ?2 AND at >= ?3 LIMIT 1",
+    [Q_TEAM_INSERT] = "INSERT INTO team(name, role, token_hash, status, capabilities, disabled, "
+                      "created_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+    [Q_TEAM_BY_TOKEN] = "SELECT " TEAM_COLS " FROM team WHERE token_hash = ?1 AND disabled = 0",
+    [Q_TEAM_GET] = "SELECT " TEAM_COLS " FROM team WHERE id = ?1",
+    [Q_TEAM_SET_DISABLED] = "UPDATE team SET disabled = ?2 WHERE id = ?1",
+    [Q_TEAM_SET_TOKEN] = "UPDATE team SET token_hash = ?2 WHERE id = ?1",
+    [Q_TEAM_SET_POS] = "UPDATE team SET lon = ?2, lat = ?3, pos_at = ?4 WHERE id = ?1",
+    [Q_TEAM_SET_STATUS] = "UPDATE team SET status = ?2 WHERE id = ?1",
+};
+
+/* Schema migrations: migrations[v] takes the database from version v to v+1. */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE area(id INTEGER PRIMARY KEY, level INTEGER NOT NULL, code TEXT NOT NULL, "
+    "  name TEXT NOT NULL DEFAULT '', parent_code TEXT, rep_lon REAL, rep_lat REAL, "
+    "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL, pop INTEGER, "
+    "  UNIQUE(level, code));"
+    "SELECT AddGeometryColumn('area', 'geom', 4326, 'MULTIPOLYGON', 'XY');"
+    "CREATE TABLE request(id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, "
+    "  token_hash BLOB NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL, precision INTEGER NOT NULL, "
+    "  category INTEGER NOT NULL, people INTEGER NOT NULL, vulnerable INTEGER NOT NULL, "
+    "  priority INTEGER NOT NULL, note TEXT, name TEXT, address TEXT, phone TEXT, "
+    "  status INTEGER NOT NULL, ward_code TEXT, former_ward_code TEXT, hamlet_code TEXT, "
+    "  source INTEGER NOT NULL, verified INTEGER NOT NULL DEFAULT 0, team_id INTEGER, "
+    "  duplicate_of TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, "
+    "  status_at INTEGER NOT NULL);"
+    "SELECT AddGeometryColumn('request', 'geom', 4326, 'POINT', 'XY');"
+    "SELECT CreateSpatialIndex('request', 'geom');"
+    "CREATE INDEX request_status ON request(status, id);"
+    "CREATE INDEX request_phone ON request(phone, created_at);"
+    "CREATE INDEX request_ward ON request(ward_code, status, category);"
+    "CREATE INDEX request_former ON request(former_ward_code, status, category);"
+    "CREATE INDEX request_hamlet ON request(hamlet_code, status, category);"
+    "CREATE INDEX request_team ON request(team_id, status);"
+    "CREATE INDEX request_created ON request(created_at);"
+    "CREATE TABLE history(id INTEGER PRIMARY KEY, request_id INTEGER NOT NULL "
+    "  REFERENCES request(id), at INTEGER NOT NULL, actor TEXT NOT NULL, from_status INTEGER, "
+    "  to_status INTEGER, note TEXT, kind TEXT NOT NULL);"
+    "CREATE INDEX history_request ON history(request_id, id);"
+    "CREATE TABLE team(id INTEGER PRIMARY KEY, name TEXT NOT NULL, role INTEGER NOT NULL, "
+    "  token_hash BLOB NOT NULL UNIQUE, status INTEGER NOT NULL DEFAULT 0, "
+    "  capabilities TEXT NOT NULL DEFAULT '[]', lon REAL, lat REAL, pos_at INTEGER, "
+    "  disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+    "CREATE TRIGGER history_append_only_u BEFORE UPDATE ON history "
+    "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
+    "CREATE TRIGGER history_append_only_d BEFORE DELETE ON history "
+    "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
+};
+
+typedef struct sq_store {
+    hm_store base;
+    sqlite3 *db;
+    void *splite; /* spatialite connection cache */
+    sqlite3_stmt *q[Q__COUNT];
+} sq_store;
+
+static const hm_store_ops sq_ops;
+
+#define SQ(st) ((sq_store *)(st))
+
+/* Map the connection's last error to an hm_err, copying the message at once. */
+static int db_error(sq_store *s, hm_error *err)
+{
+    int ec = sqlite3_extended_errcode(s->db);
+    int pc = ec & 0xff;
+    if (pc == SQLITE_READONLY || pc == SQLITE_FULL || pc == SQLITE_BUSY || pc == SQLITE_LOCKED ||
+        pc == SQLITE_IOERR || pc == SQLITE_CANTOPEN)
+        return hm_error_set(err, HM_E_UNAVAILABLE, NULL, "database unavailable: %s (%d)",
+                            sqlite3_errmsg(s->db), ec);
+    return hm_error_set(err, HM_E_DB, NULL, "database error: %s (%d)", sqlite3_errmsg(s->db),
+                        ec);
+}
+
+static void done(sqlite3_stmt *q)
+{
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+}
+
+static int bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
+{
+    if (!s || !*s)
+        return sqlite3_bind_null(q, i);
+    return sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
+}
+
+/* Run a step-once statement without results. */
+static int exec_q(sq_store *s, sqlite3_stmt *q, hm_error *err)
+{
+    int rc = sqlite3_step(q);
+    int ret = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? HM_OK : db_error(s, err);
+    done(q);
+    return ret;
+}
+
+static int exec_sql(sq_store *s, const char *sql, hm_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = db_error(s, err);
+        hm_log(HM_LOG_ERROR, "event=sql_failed msg=\"%s\"", msg ? msg : "?");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return HM_OK;
+}
+
+static int user_version(sq_store *s)
+{
+    sqlite3_stmt *q = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+static int migrate(sq_store *s, int flags, hm_error *err)
+{
+    int v = user_version(s);
+    int n = (int)(sizeof migrations / sizeof migrations[0]);
+    char sql[64];
+
+    if (v < 0)
+        return db_error(s, err);
+    if (v > n)
+        return hm_error_set(err, HM_E_DB, NULL,
+                            "database schema version %d is newer than this program (%d)", v, n);
+    if (v == n)
+        return HM_OK;
+    if (flags & HM_STORE_READONLY)
+        return hm_error_set(err, HM_E_DB, NULL, "database needs migration (version %d < %d)", v,
+                            n);
+    if (exec_sql(s, "BEGIN IMMEDIATE", err))
+        return err ? err->code : HM_E_DB;
+    /* Re-read under the write lock: another process may have migrated. */
+    v = user_version(s);
+    if (v == 0 && exec_sql(s, "SELECT InitSpatialMetadata(0, 'WGS84_ONLY')", err))
+        goto fail;
+    for (; v < n; v++) {
+        hm_log(HM_LOG_INFO, "event=migrate from=%d to=%d", v, v + 1);
+        if (exec_sql(s, migrations[v], err))
+            goto fail;
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+        if (exec_sql(s, sql, err))
+            goto fail;
+    }
+    return exec_sql(s, "COMMIT", err);
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return err ? err->code : HM_E_DB;
+}
+
+static void sq_close(hm_store *st)
+{
+    sq_store *s = SQ(st);
+    for (int i = 0; i < Q__COUNT; i++)
+        sqlite3_finalize(s->q[i]);
+    if (s->db)
+        sqlite3_close_v2(s->db);
+    if (s->splite)
+        spatialite_cleanup_ex(s->splite);
+    free(s);
+}
+
+hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
+{
+    sq_store *s = hm_xcalloc(1, sizeof *s);
+    int oflags = SQLITE_OPEN_NOMUTEX |
+                 ((flags & HM_STORE_READONLY) ? SQLITE_OPEN_READONLY
+                                              : SQLITE_OPEN_READWRITE |
+                                                    ((flags & HM_STORE_CREATE) ? SQLITE_OPEN_CREATE
+                                                                               : 0));
+
+    s->base.ops = &sq_ops;
+    if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+        if (s->db)
+            hm_error_set(err, HM_E_IO, NULL, "cannot open database %s: %s", path,
+                         sqlite3_errmsg(s->db));
+        else
+            hm_error_set(err, HM_E_NOMEM, NULL, "cannot open database %s", path);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 10000);
+    s->splite = spatialite_alloc_connection();
+    spatialite_init_ex(s->db, s->splite, 0);
+    if (!(flags & HM_STORE_READONLY)) {
+        if (exec_sql(s, "PRAGMA journal_mode = WAL", err))
+            goto fail;
+    }
+    /* FULL: every COMMIT is fsynced before it returns, so a 201 survives a
+     * power cut (SPEC "What it must withstand"). */
+    if (exec_sql(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+                    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768",
+                 err))
+        goto fail;
+    if (migrate(s, flags, err))
+        goto fail;
+    for (int i = 0; i < Q__COUNT; i++) {
+        if (sqlite3_prepare_v3(s->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
+            SQLITE_OK) {
+            db_error(s, err);
+            hm_log(HM_LOG_ERROR, "event=prepare_failed stmt=%d msg=\"%s\"", i,
+                   sqlite3_errmsg(s->db));
+            goto fail;
+        }
+    }
+    return &s->base;
+fail:
+    sq_close(&s->base);
+    return NULL;
+}
+
+static int sq_schema_version(hm_store *st)
+{
+    return user_version(SQ(st));
+}
+
+static int sq_begin(hm_store *st, bool immediate, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    return exec_q(s, s->q[immediate ? Q_BEGIN_IMMEDIATE : Q_BEGIN], err);
+}
+
+static int sq_commit(hm_store *st, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    return exec_q(s, s->q[Q_COMMIT], err);
+}
+
+static void sq_rollback(hm_store *st)
+{
+    sq_store *s = SQ(st);
+    if (!sqlite3_get_autocommit(s->db))
+        exec_q(s, s->q[Q_ROLLBACK], NULL);
+}
+
+static int sq_savepoint(hm_store *st, hm_error *err)
+{
+    return exec_q(SQ(st), SQ(st)->q[Q_SAVEPOINT], err);
+}
+
+static int sq_release(hm_store *st, hm_error *err)
+{
+    return exec_q(SQ(st), SQ(st)->q[Q_RELEASE], err);
+}
+
+static void sq_rollback_to(hm_store *st)
+{
+    sq_store *s = SQ(st);
+    exec_q(s, s->q[Q_ROLLBACK_TO], NULL);
+    exec_q(s, s->q[Q_RELEASE], NULL);
+}
+
+static int sq_area_upsert(hm_store *st, hm_level level, const hm_area *a, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_AREA_UPSERT];
+
+    sqlite3_bind_int(q, 1, (int)level);
+    sqlite3_bind_text(q, 2, a->code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, a->name ? a->name : "", -1, SQLITE_STATIC);
+    bind_text_or_null(q, 4, a->parent_code);
+    sqlite3_bind_double(q, 5, a->rep_lon);
+    sqlite3_bind_double(q, 6, a->rep_lat);
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(q, 7 + i, a->bbox[i]);
+    if (a->pop >= 0)
+        sqlite3_bind_int64(q, 11, a->pop);
+    sqlite3_bind_blob(q, 12, a->wkb, (int)a->wkb_len, SQLITE_STATIC);
+    return exec_q(s, q, err);
+}
+
+static int sq_area_delete(hm_store *st, hm_level level, const char *code, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_AREA_DELETE];
+    int rc;
+    sqlite3_bind_int(q, 1, (int)level);
+    sqlite3_bind_text(q, 2, code, -1, SQLITE_STATIC);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no %s area with code %s",
+                          hm_level_name(level), code);
+    return rc;
+}
+
+static int sq_area_delete_level(hm_store *st, hm_level level, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_AREA_DELETE_LEVEL];
+    sqlite3_bind_int(q, 1, (int)level);
+    return exec_q(s, q, err);
+}
+
+static void copy_col(sqlite3_stmt *q, int col, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(q, col);
+    snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+static char *dup_col(sqlite3_stmt *q, int col)
+{
+    const unsigned char *t = sqlite3_column_text(q, col);
+    return t ? hm_xstrdup((const char *)t) : NULL;
+}
+
+static int sq_area_list(hm_store *st, int level, const char *code, hm_area_cb cb, void *ctx,
+                        hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK, step, found = 0;
+    const char *sql =
+        "SELECT level, code, name, parent_code, rep_lon, rep_lat, min_lon, min_lat, max_lon, "
+        "max_lat, pop, AsBinary(geom) FROM area WHERE (?1 < 0 OR level = ?1) AND "
+        "(?2 IS NULL OR code = ?2) ORDER BY level, code";
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    sqlite3_bind_int(q, 1, level);
+    bind_text_or_null(q, 2, code);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_area_row a;
+        memset(&a, 0, sizeof a);
+        a.level = sqlite3_column_int(q, 0);
+        copy_col(q, 1, a.code, sizeof a.code);
+        copy_col(q, 2, a.name, sizeof a.name);
+        copy_col(q, 3, a.parent_code, sizeof a.parent_code);
+        a.rep_lon = sqlite3_column_double(q, 4);
+        a.rep_lat = sqlite3_column_double(q, 5);
+        for (int i = 0; i < 4; i++)
+            a.bbox[i] = sqlite3_column_double(q, 6 + i);
+        a.pop = sqlite3_column_type(q, 10) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 10);
+        a.wkb = sqlite3_column_blob(q, 11);
+        a.wkb_len = (size_t)sqlite3_column_bytes(q, 11);
+        found++;
+        if ((rc = cb(ctx, &a)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+    else if (code && !found)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no %s area with code %s",
+                          hm_level_name((hm_level)level), code);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static const char *level_column(hm_level level)
+{
+    switch (level) {
+        case HM_LEVEL_WARD:
+            return "ward_code";
+        case HM_LEVEL_FORMER_WARD:
+            return "former_ward_code";
+        default:
+            return "hamlet_code";
+    }
+}
+
+static int sq_area_request_count(hm_store *st, hm_level level, const char *code, int64_t *count,
+                                 hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    char sql[128];
+    int rc = HM_OK;
+
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM request WHERE %s = ?1", level_column(level));
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    *count = sqlite3_column_int64(q, 0);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_area_counts(hm_store *st, hm_level level, hm_count_cb cb, void *ctx, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    char sql[192];
+    int rc = HM_OK, step;
+    const char *col = level_column(level);
+
+    snprintf(sql, sizeof sql,
+             "SELECT %s, status, category, count(*) FROM request WHERE %s IS NOT NULL "
+             "GROUP BY %s, status, category",
+             col, col, col);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if ((rc = cb(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int(q, 1),
+                     sqlite3_column_int(q, 2), sqlite3_column_int64(q, 3))) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_request_insert(hm_store *st, hm_request *r, const uint8_t token_hash[32],
+                             hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_INSERT];
+    int rc;
+
+    sqlite3_bind_text(q, 1, r->code, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, token_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_double(q, 3, r->lon);
+    sqlite3_bind_double(q, 4, r->lat);
+    sqlite3_bind_int(q, 5, r->precision);
+    sqlite3_bind_int(q, 6, r->category);
+    sqlite3_bind_int(q, 7, r->people);
+    sqlite3_bind_int(q, 8, (int)r->vulnerable);
+    sqlite3_bind_int(q, 9, r->priority);
+    bind_text_or_null(q, 10, r->note);
+    bind_text_or_null(q, 11, r->name);
+    bind_text_or_null(q, 12, r->address);
+    bind_text_or_null(q, 13, r->phone);
+    sqlite3_bind_int(q, 14, r->status);
+    bind_text_or_null(q, 15, r->ward_code);
+    bind_text_or_null(q, 16, r->former_ward_code);
+    bind_text_or_null(q, 17, r->hamlet_code);
+    sqlite3_bind_int(q, 18, r->source);
+    sqlite3_bind_int(q, 19, r->verified);
+    if (r->team_id > 0)
+        sqlite3_bind_int64(q, 20, r->team_id);
+    bind_text_or_null(q, 21, r->duplicate_of);
+    sqlite3_bind_int64(q, 22, r->created_at);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        if ((sqlite3_extended_errcode(s->db)) == SQLITE_CONSTRAINT_UNIQUE)
+            rc = hm_error_set(err, HM_E_IN_USE, "code", "request code already in use");
+        else
+            rc = db_error(s, err);
+        done(q);
+        return rc;
+    }
+    done(q);
+    r->id = sqlite3_last_insert_rowid(s->db);
+    r->updated_at = r->status_at = r->created_at;
+    return HM_OK;
+}
+
+static void read_request(sqlite3_stmt *q, hm_request *r, uint8_t token_hash[32])
+{
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(q, 0);
+    copy_col(q, 1, r->code, sizeof r->code);
+    r->lon = sqlite3_column_double(q, 2);
+    r->lat = sqlite3_column_double(q, 3);
+    r->precision = sqlite3_column_int(q, 4);
+    r->category = sqlite3_column_int(q, 5);
+    r->people = sqlite3_column_int(q, 6);
+    r->vulnerable = (unsigned)sqlite3_column_int(q, 7);
+    r->priority = sqlite3_column_int(q, 8);
+    r->note = dup_col(q, 9);
+    r->name = dup_col(q, 10);
+    r->address = dup_col(q, 11);
+    r->phone = dup_col(q, 12);
+    r->status = sqlite3_column_int(q, 13);
+    copy_col(q, 14, r->ward_code, sizeof r->ward_code);
+    copy_col(q, 15, r->former_ward_code, sizeof r->former_ward_code);
+    copy_col(q, 16, r->hamlet_code, sizeof r->hamlet_code);
+    r->source = sqlite3_column_int(q, 17);
+    r->verified = sqlite3_column_int(q, 18) != 0;
+    r->team_id = sqlite3_column_int64(q, 19);
+    copy_col(q, 20, r->duplicate_of, sizeof r->duplicate_of);
+    r->created_at = sqlite3_column_int64(q, 21);
+    r->updated_at = sqlite3_column_int64(q, 22);
+    r->status_at = sqlite3_column_int64(q, 23);
+    if (token_hash) {
+        if (sqlite3_column_bytes(q, 24) == 32)
+            memcpy(token_hash, sqlite3_column_blob(q, 24), 32);
+        else
+            memset(token_hash, 0, 32);
+    }
+}
+
+static int sq_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
+                          uint8_t token_hash[32], hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[code ? Q_REQ_BY_CODE : Q_REQ_BY_ID];
+    int rc = HM_OK, step;
+
+    if (code)
+        sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(q, 1, id);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        read_request(q, out, token_hash);
+    else if (step == SQLITE_DONE)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
+    else
+        rc = db_error(s, err);
+    done(q);
+    return rc;
+}
+
+static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
+                           hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    hm_buf sql;
+    int rc = HM_OK, step, n = 0;
+    char tmp[64];
+
+    hm_buf_init(&sql);
+    hm_buf_puts(&sql, "SELECT " REQ_COLS " FROM request WHERE 1");
+    if (f->has_bbox)
+        hm_buf_puts(&sql, " AND id IN (SELECT pkid FROM idx_request_geom WHERE xmax >= ?1 AND "
+                          "xmin <= ?3 AND ymax >= ?2 AND ymin <= ?4)"
+                          " AND lon BETWEEN ?1 AND ?3 AND lat BETWEEN ?2 AND ?4");
+    if (f->status_mask && f->status_mask != (1u << HM_ST__COUNT) - 1) {
+        hm_buf_puts(&sql, " AND status IN (");
+        for (int i = 0; i < HM_ST__COUNT; i++)
+            if (f->status_mask & (1u << i)) {
+                snprintf(tmp, sizeof tmp, "%s%d", n++ ? "," : "", i);
+                hm_buf_puts(&sql, tmp);
+            }
+        hm_buf_puts(&sql, ")");
+    }
+    if (f->category >= 0)
+        hm_buf_puts(&sql, " AND category = ?5");
+    if (f->ward_code)
+        hm_buf_puts(&sql, " AND ward_code = ?6");
+    if (f->phone)
+        hm_buf_puts(&sql, " AND phone = ?7");
+    if (f->since_ms > 0)
+        hm_buf_puts(&sql, " AND updated_at >= ?8");
+    if (f->after_id > 0)
+        hm_buf_puts(&sql, " AND id > ?9");
+    if (f->team_id > 0)
+        hm_buf_puts(&sql, " AND team_id = ?10");
+    if (f->verified >= 0)
+        hm_buf_puts(&sql, " AND verified = ?11");
+    hm_buf_puts(&sql, " ORDER BY id");
+    if (f->limit > 0)
+        hm_buf_puts(&sql, " LIMIT ?12");
+
+    if (sqlite3_prepare_v2(s->db, sql.data, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    if (f->has_bbox)
+        for (int i = 0; i < 4; i++)
+            sqlite3_bind_double(q, i + 1, f->bbox[i]);
+    if (f->category >= 0)
+        sqlite3_bind_int(q, 5, f->category);
+    if (f->ward_code)
+        sqlite3_bind_text(q, 6, f->ward_code, -1, SQLITE_STATIC);
+    if (f->phone)
+        sqlite3_bind_text(q, 7, f->phone, -1, SQLITE_STATIC);
+    if (f->since_ms > 0)
+        sqlite3_bind_int64(q, 8, f->since_ms);
+    if (f->after_id > 0)
+        sqlite3_bind_int64(q, 9, f->after_id);
+    if (f->team_id > 0)
+        sqlite3_bind_int64(q, 10, f->team_id);
+    if (f->verified >= 0)
+        sqlite3_bind_int(q, 11, f->verified);
+    if (f->limit > 0)
+        sqlite3_bind_int64(q, 12, (sqlite3_int64)f->limit);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_request r;
+        read_request(q, &r, NULL);
+        rc = cb(ctx, &r);
+        hm_request_clear(&r);
+        if (rc)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+out:
+    sqlite3_finalize(q);
+    hm_buf_clear(&sql);
+    return rc;
+}
+
+static int sq_request_set_status(hm_store *st, int64_t id, int from, int to, int64_t team_id,
+                                 const char *duplicate_of, int64_t now, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_SET_STATUS];
+    int rc;
+
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int(q, 2, from);
+    sqlite3_bind_int(q, 3, to);
+    if (team_id > 0)
+        sqlite3_bind_int64(q, 4, team_id);
+    bind_text_or_null(q, 5, duplicate_of);
+    sqlite3_bind_int64(q, 6, now);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_ALREADY_CLAIMED, NULL,
+                          "the request changed in the meantime; reload it");
+    return rc;
+}
+
+static int sq_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_SET_VERIFIED];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, now);
+    return exec_q(s, q, err);
+}
+
+static int sq_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
+                                const char *hamlet, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_SET_AREAS];
+    sqlite3_bind_int64(q, 1, id);
+    bind_text_or_null(q, 2, ward);
+    bind_text_or_null(q, 3, former);
+    bind_text_or_null(q, 4, hamlet);
+    return exec_q(s, q, err);
+}
+
+static int sq_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK;
+    const char *sql = "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL "
+                      "WHERE status IN (3, 4, 5) AND updated_at < ?1 AND (name IS NOT NULL OR "
+                      "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL)";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    sqlite3_bind_int64(q, 1, before_ms);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    *count = sqlite3_changes(s->db);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_TEAM_OPEN_COUNT];
+    int rc = HM_OK;
+    sqlite3_bind_int64(q, 1, team_id);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *count = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(s, err);
+    done(q);
+    return rc;
+}
+
+static int sq_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
+                             int from, int to, const char *note, const char *kind, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_HIST_APPEND];
+    sqlite3_bind_int64(q, 1, request_id);
+    sqlite3_bind_int64(q, 2, at);
+    sqlite3_bind_text(q, 3, actor, -1, SQLITE_STATIC);
+    if (from >= 0)
+        sqlite3_bind_int(q, 4, from);
+    if (to >= 0)
+        sqlite3_bind_int(q, 5, to);
+    bind_text_or_null(q, 6, note);
+    sqlite3_bind_text(q, 7, kind, -1, SQLITE_STATIC);
+    return exec_q(s, q, err);
+}
+
+static int sq_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
+                           hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_HIST_LIST];
+    int rc = HM_OK, step;
+
+    sqlite3_bind_int64(q, 1, request_id);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_history h;
+        memset(&h, 0, sizeof h);
+        h.at = sqlite3_column_int64(q, 0);
+        copy_col(q, 1, h.actor, sizeof h.actor);
+        h.from = sqlite3_column_type(q, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 2);
+        h.to = sqlite3_column_type(q, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 3);
+        h.note = dup_col(q, 4);
+        copy_col(q, 5, h.kind, sizeof h.kind);
+        rc = cb(ctx, &h);
+        hm_history_clear(&h);
+        if (rc)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+out:
+    done(q);
+    return rc;
+}
+
+static int sq_reveal_seen(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,
+                          bool *seen, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REVEAL_SEEN];
+    int rc = HM_OK, step;
+    sqlite3_bind_int64(q, 1, request_id);
+    sqlite3_bind_text(q, 2, actor, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, since_ms);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW || step == SQLITE_DONE)
+        *seen = step == SQLITE_ROW;
+    else
+        rc = db_error(s, err);
+    done(q);
+    return rc;
+}
+
+static void read_team(sqlite3_stmt *q, hm_team *t)
+{
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(q, 0);
+    copy_col(q, 1, t->name, sizeof t->name);
+    t->role = sqlite3_column_int(q, 2);
+    t->status = sqlite3_column_int(q, 3);
+    copy_col(q, 4, t->capabilities, sizeof t->capabilities);
+    t->has_pos = sqlite3_column_type(q, 5) != SQLITE_NULL;
+    t->lon = sqlite3_column_double(q, 5);
+    t->lat = sqlite3_column_double(q, 6);
+    t->pos_at = sqlite3_column_int64(q, 7);
+    t->disabled = sqlite3_column_int(q, 8) != 0;
+    t->created_at = sqlite3_column_int64(q, 9);
+}
+
+static int sq_team_insert(hm_store *st, hm_team *t, const uint8_t token_hash[32], hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_TEAM_INSERT];
+    int rc;
+    sqlite3_bind_text(q, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, t->role);
+    sqlite3_bind_blob(q, 3, token_hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int(q, 4, t->status);
+    sqlite3_bind_text(q, 5, t->capabilities[0] ? t->capabilities : "[]", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, t->created_at);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK)
+        t->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int team_one(sq_store *s, sqlite3_stmt *q, hm_team *out, int missing, hm_error *err)
+{
+    int rc = HM_OK, step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        read_team(q, out);
+    else if (step == SQLITE_DONE)
+        rc = missing == HM_E_UNAUTHORIZED
+                 ? hm_error_set(err, HM_E_UNAUTHORIZED, NULL, "unknown or disabled token")
+                 : hm_error_set(err, HM_E_NOT_FOUND, "team_id", "no such team");
+    else
+        rc = db_error(s, err);
+    done(q);
+    return rc;
+}
+
+static int sq_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out,
+                            hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_TEAM_BY_TOKEN];
+    sqlite3_bind_blob(q, 1, token_hash, 32, SQLITE_STATIC);
+    return team_one(s, q, out, HM_E_UNAUTHORIZED, err);
+}
+
+static int sq_team_get(hm_store *st, int64_t id, hm_team *out, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_TEAM_GET];
+    sqlite3_bind_int64(q, 1, id);
+    return team_one(s, q, out, HM_E_NOT_FOUND, err);
+}
+
+static int sq_team_list(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx,
+                        hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK, step;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT " TEAM_COLS " FROM team WHERE ?1 OR disabled = 0 ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    sqlite3_bind_int(q, 1, include_disabled);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_team t;
+        read_team(q, &t);
+        if ((rc = cb(ctx, &t)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int team_update(sq_store *s, sqlite3_stmt *q, hm_error *err)
+{
+    int rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, "team_id", "no such team");
+    return rc;
+}
+
+static int sq_team_set_disabled(hm_store *st, int64_t id, bool disabled, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_TEAM_SET_DISABLED];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int(q, 2, disabled);
+    return team_update(s, q, err);
+}
+
+static int sq_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32],
+                             hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_TEAM_SET_TOKEN];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_blob(q, 2, token_hash, 32, SQLITE_STATIC);
+    return team_update(s, q, err);
+}
+
+static int sq_team_set_position(hm_store *st, int64_t id, double lon, double lat, int64_t at,
+                                hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_TEAM_SET_POS];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_double(q, 2, lon);
+    sqlite3_bind_double(q, 3, lat);
+    sqlite3_bind_int64(q, 4, at);
+    return team_update(s, q, err);
+}
+
+static int sq_team_set_status(hm_store *st, int64_t id, int status, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_TEAM_SET_STATUS];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int(q, 2, status);
+    return team_update(s, q, err);
+}
+
+static int sq_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hourly[24],
+                    double *median_min, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK, step;
+    int64_t nres = 0;
+
+    memset(counts, 0, sizeof(int64_t) * 6 * 7);
+    memset(hourly, 0, sizeof(int64_t) * 24);
+    *median_min = -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT status, category, count(*) FROM request GROUP BY status, "
+                           "category",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto dberr;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        int a = sqlite3_column_int(q, 0), b = sqlite3_column_int(q, 1);
+        if (a >= 0 && a < 6 && b >= 0 && b < 7)
+            counts[a][b] = sqlite3_column_int64(q, 2);
+    }
+    if (step != SQLITE_DONE)
+        goto dberr;
+    sqlite3_finalize(q);
+    q = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (created_at - ?1) / 3600000, count(*) FROM request "
+                           "WHERE created_at >= ?1 AND created_at < ?2 GROUP BY 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto dberr;
+    sqlite3_bind_int64(q, 1, now - 24 * 3600000LL);
+    sqlite3_bind_int64(q, 2, now);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        int h = sqlite3_column_int(q, 0);
+        if (h >= 0 && h < 24)
+            hourly[h] = sqlite3_column_int64(q, 1);
+    }
+    if (step != SQLITE_DONE)
+        goto dberr;
+    sqlite3_finalize(q);
+    q = NULL;
+    for (int i = 0; i < 7; i++)
+        nres += counts[HM_ST_RESOLVED][i];
+    if (nres > 0) {
+        if (sqlite3_prepare_v2(s->db,
+                               "SELECT (status_at - created_at) / 60000.0 FROM request WHERE "
+                               "status = 3 ORDER BY 1 LIMIT 1 OFFSET ?1",
+                               -1, &q, NULL) != SQLITE_OK)
+            goto dberr;
+        sqlite3_bind_int64(q, 1, (nres - 1) / 2);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            *median_min = sqlite3_column_double(q, 0);
+    }
+    goto out;
+dberr:
+    rc = db_error(s, err);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_backup(hm_store *st, const char *out_path, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3 *dst = NULL;
+    sqlite3_backup *b;
+    int rc = HM_OK, step;
+
+    if (sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = hm_error_set(err, HM_E_IO, NULL, "cannot open %s: %s", out_path,
+                          dst ? sqlite3_errmsg(dst) : "out of memory");
+        goto out;
+    }
+    b = sqlite3_backup_init(dst, "main", s->db, "main");
+    if (!b) {
+        rc = hm_error_set(err, HM_E_IO, NULL, "backup failed: %s", sqlite3_errmsg(dst));
+        goto out;
+    }
+    /* Copy in steps so a serving process keeps writing in between. */
+    do {
+        step = sqlite3_backup_step(b, 256);
+        if (step == SQLITE_BUSY || step == SQLITE_LOCKED)
+            sqlite3_sleep(20);
+    } while (step == SQLITE_OK || step == SQLITE_BUSY || step == SQLITE_LOCKED);
+    sqlite3_backup_finish(b);
+    if (step != SQLITE_DONE)
+        rc = hm_error_set(err, HM_E_IO, NULL, "backup failed: %s", sqlite3_errstr(step));
+out:
+    sqlite3_close_v2(dst);
+    return rc;
+}
+
+static int sq_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    copy_col(q, 0, msg, msg_size);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static const hm_store_ops sq_ops = {
+    .iVersion = 1,
+    .name = "spatialite",
+    .xClose = sq_close,
+    .xSchemaVersion = sq_schema_version,
+    .xBegin = sq_begin,
+    .xCommit = sq_commit,
+    .xRollback = sq_rollback,
+    .xSavepoint = sq_savepoint,
+    .xRelease = sq_release,
+    .xRollbackTo = sq_rollback_to,
+    .xAreaUpsert = sq_area_upsert,
+    .xAreaDelete = sq_area_delete,
+    .xAreaDeleteLevel = sq_area_delete_level,
+    .xAreaList = sq_area_list,
+    .xAreaRequestCount = sq_area_request_count,
+    .xAreaCounts = sq_area_counts,
+    .xRequestInsert = sq_request_insert,
+    .xRequestGet = sq_request_get,
+    .xRequestList = sq_request_list,
+    .xRequestSetStatus = sq_request_set_status,
+    .xRequestSetVerified = sq_request_set_verified,
+    .xRequestSetAreas = sq_request_set_areas,
+    .xRequestPurge = sq_request_purge,
+    .xTeamOpenCount = sq_team_open_count,
+    .xHistoryAppend = sq_history_append,
+    .xHistoryList = sq_history_list,
+    .xRevealSeen = sq_reveal_seen,
+    .xTeamInsert = sq_team_insert,
+    .xTeamByToken = sq_team_by_token,
+    .xTeamGet = sq_team_get,
+    .xTeamList = sq_team_list,
+    .xTeamSetDisabled = sq_team_set_disabled,
+    .xTeamSetToken = sq_team_set_token,
+    .xTeamSetPosition = sq_team_set_position,
+    .xTeamSetStatus = sq_team_set_status,
+    .xStats = sq_stats,
+    .xBackup = sq_backup,
+    .xCheck = sq_check,
+};

@@ -1,0 +1,27 @@
+/* worker.h: library contexts of one pool thread (store connection, GEOS
+ * context), created on first use by that thread and destroyed by the
+ * thread-key destructor when it exits. */
+#ifndef HM_WORKER_H
+#define HM_WORKER_H
+
+#define GEOS_USE_ONLY_R_API
+#include <geos_c.h>
+
+#include "hm_error.h"
+#include "store.h"
+
+typedef struct hm_worker {
+    hm_store *store;          /* own read connection and statement cache */
+    GEOSContextHandle_t geos; /* errors go to geos_msg */
+    char geos_msg[160];
+} hm_worker;
+
+/* Database the workers open; set once before threads start. */
+void hm_worker_configure(const char *db_path);
+/* This thread's worker; NULL with `err` filled when the database cannot be
+ * opened. Never shared between threads. */
+hm_worker *hm_worker_get(hm_error *err);
+/* Destroy this thread's worker now (the main thread before exit). */
+void hm_worker_release(void);
+
+#endif

@@ -1,0 +1,13 @@
+import { launchBrowser, newPage, mapReady } from './helpers.mjs';
+const server = { base: process.env.BASE || 'http://127.0.0.1:18080' };
+const [url, expr] = process.argv.slice(2);
+const b = await launchBrowser();
+const storage = process.env.TOKEN ? { [process.env.TKEY || 'helpmap.token.team']: process.env.TOKEN } : undefined;
+const { page, problems } = await newPage(b, server, { viewport: { width: 1920, height: 1080 }, storage });
+page.on('console', (m) => console.log('console.' + m.type(), m.text()));
+await page.goto(server.base + url);
+console.log('map:', await mapReady(page));
+await page.waitForTimeout(3000);
+console.log(await page.evaluate(expr));
+console.log(problems.join('\n') || 'clean');
+await b.close();

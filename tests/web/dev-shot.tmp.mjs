@@ -1,0 +1,14 @@
+import { launchBrowser, newPage, shot, mapReady } from './helpers.mjs';
+const server = { base: process.env.BASE || 'http://127.0.0.1:18080' };
+const [url, name, w, h, wait] = process.argv.slice(2);
+const b = await launchBrowser();
+const storage = process.env.TOKEN ? { [process.env.TKEY || 'helpmap.token.team']: process.env.TOKEN } : undefined;
+const { page, problems } = await newPage(b, server, { viewport: { width: +w || 360, height: +h || 640 }, geolocation: process.env.GEO ? { lat: 11.0392, lon: 106.4962 } : null, storage });
+await page.goto(server.base + url);
+if (wait === 'map') console.log('map:', await mapReady(page));
+else await page.waitForTimeout(+wait || 1500);
+await page.waitForTimeout(800);
+await shot(page, name);
+if (process.env.FULL) await page.screenshot({ path: `tests/artifacts/${name}-full.png`, fullPage: true });
+console.log(problems.join('\n') || 'clean');
+await b.close();

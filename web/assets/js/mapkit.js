@@ -1,0 +1,238 @@
+// mapkit.js: MapLibre GL JS (from /vendor/, loaded on demand) over a base of
+// area polygons served by helpmap itself: vector tiles /tiles/{layer}/… via
+// TileJSON, GeoJSON /api/v1/areas as fallback, and area names as HTML labels
+// (no glyph server is reachable, so no text-field symbol layers).
+// An external basemap style is used when window.HELPMAP_CONFIG.basemapStyle
+// is set (config.js).
+import { labelPoint, bboxOf } from './util.js';
+
+export const CONFIG = Object.assign({
+  basemapStyle: null,
+  center: [106.51, 11.04],
+  zoom: 10,
+  bounds: [106.356484, 10.914484, 106.657216, 11.160309],
+}, globalThis.HELPMAP_CONFIG || {});
+
+const TILE_LAYER = { ward: 'wards', former_ward: 'former_wards', hamlet: 'hamlets' };
+
+export function hasWebGL() {
+  try {
+    const c = document.createElement('canvas');
+    return !!(c.getContext('webgl2') || c.getContext('webgl'));
+  } catch { return false; }
+}
+
+let libPromise = null;
+export function loadMapLibre() {
+  if (!libPromise) {
+    if (!document.querySelector('link[data-maplibre-css]')) {
+      const link = document.createElement('link');
+      link.rel = 'stylesheet';
+      link.href = '/vendor/maplibre-gl.css';
+      link.dataset.maplibreCss = '';
+      document.head.prepend(link);
+    }
+    libPromise = import('/vendor/maplibre-gl.mjs');
+    libPromise.catch(() => { libPromise = null; });
+  }
+  return libPromise;
+}
+
+// createMap(container, {dark}) -> Promise<{map, lib}> resolved once the style
+// is loaded. Rejects when WebGL or the library is missing.
+export async function createMap(container, opts = {}) {
+  if (!hasWebGL()) throw new Error('webgl');
+  const lib = await loadMapLibre();
+  const dark = !!opts.dark;
+  const style = CONFIG.basemapStyle || {
+    version: 8,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': dark ? '#0b1220' : '#dfe7ec' } }],
+  };
+  const map = new lib.Map({
+    container,
+    style,
+    bounds: opts.bounds || CONFIG.bounds,
+    fitBoundsOptions: { padding: opts.padding ?? 8 },
+    attributionControl: false,
+    maxZoom: 19,
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+    cooperativeGestures: false,
+    ...(opts.mapOptions || {}),
+  });
+  map.touchZoomRotate?.disableRotation?.();
+  await new Promise((resolve, reject) => {
+    if (map.loaded()) return resolve();
+    map.once('load', resolve);
+    map.once('error', (e) => { if (!map.loaded()) reject(e?.error || new Error('map')); });
+  });
+  // Tile fetches fail while the server restarts (warn, the map retries);
+  // anything else is a bug in a style or layer (error).
+  map.on('error', (e) => {
+    const err = e?.error || e;
+    const net = err?.name === 'AJAXError' || err?.status !== undefined || /fetch|network|load/i.test(String(err?.message));
+    (net ? console.warn : console.error)('map:', err?.message || err);
+  });
+  return { map, lib };
+}
+
+// TileJSON for a tile layer, tiles made absolute (the map's worker resolves
+// relative URLs against its own script). null when the server has none.
+export async function tileJSON(layer) {
+  try {
+    const res = await fetch(`/tiles/${layer}.json`, { cache: 'no-cache' });
+    if (!res.ok) return null;
+    const tj = await res.json();
+    if (!Array.isArray(tj.tiles) || !tj.tiles.length) return null;
+    tj.tiles = tj.tiles.map((u) => new URL(u, location.href).href);
+    return tj;
+  } catch { return null; }
+}
+
+const geojsonCache = new Map(); // level -> Promise<FeatureCollection>
+export function areasGeoJSON(level, { fresh = false } = {}) {
+  if (fresh || !geojsonCache.has(level)) {
+    const p = fetch(`/api/v1/areas?level=${encodeURIComponent(level)}`, { cache: 'no-cache' })
+      .then((r) => (r.ok ? r.json() : { type: 'FeatureCollection', features: [] }))
+      .then((fc) => (fc && Array.isArray(fc.features) ? fc : { type: 'FeatureCollection', features: [] }))
+      .catch(() => ({ type: 'FeatureCollection', features: [] }));
+    geojsonCache.set(level, p);
+  }
+  return geojsonCache.get(level);
+}
+
+const COLORS = {
+  light: { fill: '#f8fafc', fillOpacity: 0.75, line: '#475569', hamletLine: '#64748b' },
+  dark: { fill: '#16213a', fillOpacity: 0.85, line: '#7c8db5', hamletLine: '#56607a' },
+};
+
+// Add one level of areas as a base layer. Returns an object with
+// {sourceId, sourceLayer, fillId, lineId, setCounts(map code->n), labels}.
+export async function addAreaLayer(map, level, opts = {}) {
+  const dark = !!opts.dark;
+  const c = COLORS[dark ? 'dark' : 'light'];
+  const sourceId = `areas-${level}`;
+  const layerName = TILE_LAYER[level];
+  let sourceLayer;
+  const tj = opts.geojsonOnly ? null : await tileJSON(layerName);
+  if (tj) {
+    sourceLayer = tj.vector_layers?.[0]?.id || layerName;
+    map.addSource(sourceId, {
+      type: 'vector', tiles: tj.tiles, minzoom: tj.minzoom ?? 0, maxzoom: tj.maxzoom ?? 14,
+      ...(tj.bounds ? { bounds: tj.bounds } : {}),
+    });
+  } else {
+    map.addSource(sourceId, { type: 'geojson', data: await areasGeoJSON(level) });
+  }
+  const src = sourceLayer ? { 'source-layer': sourceLayer } : {};
+  const isHamlet = level === 'hamlet';
+  const fillId = `${sourceId}-fill`, lineId = `${sourceId}-line`;
+  map.addLayer({
+    id: fillId, type: 'fill', source: sourceId, ...src,
+    paint: {
+      'fill-color': isHamlet ? 'rgba(0,0,0,0)' : c.fill,
+      'fill-opacity': isHamlet ? 1 : c.fillOpacity,
+    },
+  }, opts.beforeId);
+  map.addLayer({
+    id: lineId, type: 'line', source: sourceId, ...src,
+    paint: {
+      'line-color': isHamlet ? c.hamletLine : c.line,
+      'line-width': isHamlet ? ['interpolate', ['linear'], ['zoom'], 11, 0.5, 15, 1.5]
+        : ['interpolate', ['linear'], ['zoom'], 9, 1, 14, 2.5],
+      ...(isHamlet ? { 'line-dasharray': [3, 2] } : {}),
+    },
+  }, opts.beforeId);
+
+  const handle = {
+    level, sourceId, sourceLayer, fillId, lineId, tiled: !!tj,
+    labels: [],
+    setVisible(v) {
+      for (const id of [fillId, lineId]) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', v ? 'visible' : 'none');
+      for (const m of handle.labels) m.getElement().classList.toggle('is-hidden', !v);
+    },
+    // counts: Map code -> open requests; colours the fill by steps.
+    setCounts(counts) {
+      const stops = [];
+      for (const [code, n] of counts) stops.push(String(code), choroplethColor(n, dark));
+      const expr = stops.length
+        ? ['match', ['to-string', ['get', 'code']], ...stops, choroplethColor(0, dark)]
+        : choroplethColor(0, dark);
+      map.setPaintProperty(fillId, 'fill-color', expr);
+      for (const m of handle.labels) {
+        const el = m.getElement();
+        const n = counts.get(el.dataset.code);
+        const cnt = el.querySelector('.area-count');
+        if (cnt) cnt.textContent = n ? String(n) : '';
+      }
+    },
+    remove() {
+      for (const m of handle.labels) m.remove();
+      handle.labels = [];
+      for (const id of [fillId, lineId]) if (map.getLayer(id)) map.removeLayer(id);
+      if (map.getSource(sourceId)) map.removeSource(sourceId);
+    },
+    async refreshGeoJSON() {
+      const fc = await areasGeoJSON(level, { fresh: true });
+      const s = map.getSource(sourceId);
+      if (s && s.setData) s.setData(fc);
+      else if (s && s.setTiles && tj) s.setTiles(tj.tiles.map((u) => u + (u.includes('?') ? '&' : '?') + 'v=' + Date.now()));
+      if (opts.labels !== false) await addLabels(opts.lib, map, handle, fc, opts);
+      return fc;
+    },
+  };
+  if (opts.labels !== false) {
+    areasGeoJSON(level).then((fc) => addLabels(opts.lib, map, handle, fc, opts));
+  }
+  return handle;
+}
+
+async function addLabels(lib, map, handle, fc, opts) {
+  lib = lib || (await loadMapLibre());
+  for (const m of handle.labels) m.remove();
+  handle.labels = [];
+  for (const f of fc.features) {
+    const p = f.properties || {};
+    const pt = labelPoint(f.geometry);
+    if (!pt) continue;
+    const el = document.createElement('div');
+    el.className = `area-label area-label--${handle.level}`;
+    el.dataset.code = String(p.code ?? '');
+    const name = document.createElement('span');
+    name.className = 'area-name';
+    name.textContent = p.name || p.code || '';
+    el.append(name);
+    if (opts.counts) {
+      const cnt = document.createElement('span');
+      cnt.className = 'area-count';
+      el.append(cnt);
+    }
+    handle.labels.push(new lib.Marker({ element: el, anchor: 'center' }).setLngLat(pt).addTo(map));
+  }
+  opts.onLabels?.(fc);
+}
+
+const STEPS = [0, 1, 5, 20, 50, 100, 250];
+const LIGHT_RAMP = ['#f8fafc', '#fef3c7', '#fde68a', '#fdba74', '#fb923c', '#ef4444', '#b91c1c'];
+const DARK_RAMP = ['#16213a', '#3b3a1e', '#6b5a12', '#9a5b0c', '#c2410c', '#dc2626', '#ff1f4b'];
+export function choroplethColor(n, dark) {
+  const ramp = dark ? DARK_RAMP : LIGHT_RAMP;
+  let i = 0;
+  while (i + 1 < STEPS.length && n >= STEPS[i + 1]) i++;
+  return ramp[i];
+}
+export const CHORO_STEPS = STEPS;
+
+export function fitTo(map, fc, padding = 20) {
+  const b = bboxOf(fc);
+  if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding, duration: 0 });
+}
+
+// Hide HTML labels of a level below a zoom (hamlet names at district zoom).
+export function labelsByZoom(map, container, level, minZoom) {
+  const apply = () => container.classList.toggle(`hide-${level}-labels`, map.getZoom() < minZoom);
+  map.on('zoomend', apply);
+  apply();
+}

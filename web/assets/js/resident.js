@@ -1,0 +1,378 @@
+// resident.js: the resident page "/". Enhances the plain HTML form (which
+// posts to /report without JavaScript) into: a map with a draggable pin
+// centred on GPS when allowed, or a commune/hamlet picker when WebGL is
+// missing; inline validation mirroring the server's errors; a JSON POST to
+// /api/v1/requests; the code in large type and the private tracking link.
+import { initI18n, t, onLangChange } from './i18n.js';
+import { api, ApiError, errorText, phoneLooksValid } from './api.js';
+import { $, $$, h, featureAt } from './util.js';
+import { hasWebGL, createMap, addAreaLayer, areasGeoJSON, labelsByZoom } from './mapkit.js';
+
+const STR = {
+  en: {
+    title: 'Help map', lead: 'In difficulty? Send a request and the nearest support team will contact you. In an emergency call the 1022 hotline.',
+    where: '1. Where are you?', map_label: 'Map', use_gps: 'Use GPS position', no_map: 'Choose commune and hamlet instead',
+    ward: 'Commune', ward_pick: '— Choose commune —', hamlet: 'Hamlet / quarter (if known)', use_map: 'Use the map',
+    address: 'Address (house number, street, hamlet)', address_opt: 'Address or how to find you (optional)',
+    what: '2. What do you need?', who: '3. How many people?', people_label: 'People needing help',
+    vulnerable: 'In the household (if any):', contact: '4. Contact', phone: 'Phone number',
+    name: 'Full name (optional)', note: 'Note (optional)', note_ph: 'E.g. two elderly people, out of rice since yesterday',
+    privacy: 'Phone, name and note are shown only to the support team that takes the request.',
+    send: 'Send request', sent_title: 'Request sent', your_code: 'Your request code:',
+    code_hint: 'Write this code down. When calling the 1022 hotline, read it out for faster help.',
+    track: 'Track my request', track_hint: 'Keep this link: only people with it can see or cancel the request.',
+    again: 'Send another request', mine: 'Requests you sent', team_link: 'Support team sign-in',
+    dup_hint: 'Your note was added to it. Use its tracking link, or call 1022 with the code.',
+  },
+  vi: {
+    address_opt: 'Địa chỉ hoặc cách tìm nhà (không bắt buộc)',
+    dup_hint: 'Ghi chú mới đã được thêm vào yêu cầu đó. Dùng liên kết theo dõi đã nhận, hoặc gọi 1022 và đọc mã.',
+  },
+};
+
+const MINE_KEY = 'helpmap.mine';
+const form = $('#report');
+const state = {
+  mode: 'place', lat: null, lon: null, precision: null,
+  map: null, lib: null, marker: null, wards: null, hamlets: null, sending: false,
+};
+
+initI18n(STR);
+form.noValidate = true; // our own messages, mirroring the server's
+onLangChange(() => { updateAddressLabel(); showPinStatus(); translateErrors(); });
+
+// ---------- modes ----------
+function setMode(mode) {
+  state.mode = mode;
+  const map = mode === 'map';
+  $('#map-block').hidden = !map;
+  $('#place-block').hidden = map;
+  $('#ward_code').disabled = map;
+  $('#hamlet_code').disabled = map;
+  $('#address').required = !map;
+  $('#map-back').hidden = map || !hasWebGL();
+  updateAddressLabel();
+  clearError('where');
+  if (!map) loadPlaceLists();
+  else if (state.map) state.map.resize();
+}
+
+function updateAddressLabel() {
+  $('#address-label').textContent = t(state.mode === 'map' ? 'address_opt' : 'address');
+}
+
+// ---------- plain picker (no WebGL): commune and hamlet lists from the server ----------
+let placeListsLoaded = false;
+async function loadPlaceLists() {
+  if (placeListsLoaded) return;
+  placeListsLoaded = true;
+  const [wards, hamlets] = await Promise.all([areasGeoJSON('ward'), areasGeoJSON('hamlet')]);
+  const sel = $('#ward_code');
+  if (wards.features.length) {
+    const keep = sel.value;
+    const items = wards.features.map((f) => f.properties || {}).filter((p) => p.code)
+      .sort((a, b) => String(a.name).localeCompare(String(b.name), 'vi'));
+    $$('option:not([value=""])', sel).forEach((o) => o.remove());
+    for (const p of items) sel.append(h('option', { value: String(p.code) }, fullWardName(p)));
+    if (keep) sel.value = keep;
+  }
+  state.hamlets = hamlets.features.map((f) => f.properties || {}).filter((p) => p.code);
+  if (state.hamlets.length) {
+    const hs = h('select', { id: 'hamlet_select', name: 'hamlet_code' });
+    $('#hamlet_code').replaceWith(hs);
+    hs.id = 'hamlet_code';
+    fillHamlets();
+    sel.addEventListener('change', fillHamlets);
+  }
+}
+
+function fullWardName(p) {
+  const n = String(p.name || p.code);
+  return /^(xã|phường|thị trấn|đặc khu)\s/i.test(n) ? n : (p.type_vi ? `${p.type_vi} ${n}` : `Xã ${n}`);
+}
+
+function fillHamlets() {
+  const hs = $('#hamlet_code');
+  if (hs.tagName !== 'SELECT') return;
+  const ward = $('#ward_code').value;
+  hs.replaceChildren(h('option', { value: '' }, t('hamlet.none')));
+  for (const p of state.hamlets.filter((x) => !ward || String(x.parent_code) === ward)
+    .sort((a, b) => String(a.name).localeCompare(String(b.name), 'vi', { numeric: true }))) {
+    hs.append(h('option', { value: String(p.code) }, p.name || p.code));
+  }
+}
+
+// ---------- map mode ----------
+const PIN_SVG = 'M12 22s7-6.3 7-12a7 7 0 0 0-14 0c0 5.7 7 12 7 12zM12 7a3 3 0 1 0 0 6a3 3 0 1 0 0-6';
+function pinElement() {
+  const el = h('div', { class: 'pin unset', 'aria-label': 'pin' });
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  const p = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  p.setAttribute('d', PIN_SVG);
+  svg.append(p);
+  el.append(svg);
+  return el;
+}
+
+async function startMap() {
+  setMode('map');
+  setStatus(t('map.loading'));
+  try {
+    const { map, lib } = await createMap($('#map'), { padding: 4 });
+    state.map = map; state.lib = lib;
+    await addAreaLayer(map, 'ward', { lib });
+    addAreaLayer(map, 'hamlet', { lib }).catch(() => {});
+    labelsByZoom(map, $('#map'), 'hamlet', 13);
+    areasGeoJSON('ward').then((fc) => { state.wards = fc; showPinStatus(); });
+    const c = map.getCenter();
+    state.marker = new lib.Marker({ element: pinElement(), draggable: true, anchor: 'bottom' })
+      .setLngLat(state.lat != null ? [state.lon, state.lat] : [c.lng, c.lat]).addTo(map);
+    state.marker.on('dragend', () => {
+      const p = state.marker.getLngLat();
+      setPin(p.lat, p.lng, 'pin', false);
+    });
+    map.on('click', (e) => setPin(e.lngLat.lat, e.lngLat.lng, 'pin', false));
+    if (state.lat != null) setPin(state.lat, state.lon, state.precision, true);
+    else showPinStatus();
+    document.documentElement.dataset.map = 'ready';
+  } catch (e) {
+    state.map = null;
+    setMode('place');
+    showError('where', t('map.failed'));
+    document.documentElement.dataset.map = 'failed';
+  }
+}
+
+function setPin(lat, lon, precision, recentre) {
+  state.lat = +lat.toFixed(6); state.lon = +lon.toFixed(6); state.precision = precision;
+  clearError('where');
+  if (state.marker) {
+    state.marker.setLngLat([state.lon, state.lat]);
+    state.marker.getElement().classList.remove('unset');
+    if (recentre) state.map.easeTo({ center: [state.lon, state.lat], zoom: Math.max(state.map.getZoom(), 13) });
+  }
+  showPinStatus();
+}
+
+let statusNote = '';
+function setStatus(s) { statusNote = s; showPinStatus(); }
+
+function showPinStatus() {
+  const out = $('#map-status');
+  out.replaceChildren();
+  if (state.lat == null) {
+    out.append(statusNote || t('map.drag'));
+    return;
+  }
+  out.append(h('strong', { id: 'pin-coords' }, t('map.here', { lat: state.lat.toFixed(5), lon: state.lon.toFixed(5) })));
+  if (state.wards?.features?.length) {
+    const f = featureAt(state.wards, state.lon, state.lat);
+    out.append(' · ', f ? t('map.inside', { name: fullWardName(f.properties || {}) })
+      : h('span', { class: 'bad' }, t('map.outside')));
+  }
+  if (statusNote && state.precision === 'gps') out.append(h('br'), statusNote);
+}
+
+function askGPS(auto) {
+  if (!navigator.geolocation) { if (!auto) setStatus(t('map.gps_no')); return; }
+  setStatus(t('map.gps_wait'));
+  navigator.geolocation.getCurrentPosition((pos) => {
+    statusNote = t('map.gps_ok', { n: Math.round(pos.coords.accuracy || 0) });
+    setPin(pos.coords.latitude, pos.coords.longitude, 'gps', true);
+  }, () => {
+    setStatus(t('map.gps_no'));
+  }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+}
+
+// ---------- validation ----------
+const FIELD_OF = { lat: 'where', lon: 'where', location_precision: 'where', location: 'where' };
+const shown = new Map(); // field -> {key, vars, text}
+
+function fieldBox(field) {
+  const f = FIELD_OF[field] || field;
+  return f === 'where' ? $('#where') : $(`[data-field="${f}"]`, form);
+}
+
+function showError(field, text, key) {
+  const box = fieldBox(field) || $('#form-error');
+  if (box.id === 'form-error') { box.textContent = text; box.hidden = false; return; }
+  box.classList.add('invalid');
+  let p = $(':scope > .field-error', box);
+  if (!p) { p = h('p', { class: 'field-error', role: 'alert' }); box.append(p); }
+  p.textContent = text;
+  shown.set(FIELD_OF[field] || field, { key, text });
+}
+
+function clearError(field) {
+  const box = fieldBox(field);
+  if (!box) return;
+  box.classList.remove('invalid');
+  $(':scope > .field-error', box)?.remove();
+  shown.delete(field);
+}
+
+function clearAll() {
+  for (const f of [...shown.keys()]) clearError(f);
+  $('#form-error').hidden = true;
+}
+
+function translateErrors() {
+  for (const [f, v] of shown) if (v.key) showError(f, t(v.key), v.key);
+}
+
+function fail(field, key) { showError(field, t(key), key); return false; }
+
+function validate() {
+  clearAll();
+  let ok = true;
+  const fd = new FormData(form);
+  if (state.mode === 'map') {
+    if (state.lat == null) ok = fail('where', 'f.location');
+  } else if (!$('#ward_code').value) ok = fail('ward_code', 'f.ward_code');
+  const addr = String(fd.get('address') || '').trim();
+  if (state.mode !== 'map' && !addr) ok = fail('address', 'f.address_required');
+  if (addr.length > 200) ok = fail('address', 'f.address');
+  if (!fd.get('category')) ok = fail('category', 'f.category');
+  const people = Number(fd.get('people'));
+  if (!Number.isInteger(people) || people < 1 || people > 500) ok = fail('people', 'f.people');
+  const phone = String(fd.get('phone') || '').trim();
+  if (!phone) ok = fail('phone', 'f.phone_required');
+  else if (!phoneLooksValid(phone)) ok = fail('phone', 'f.phone');
+  if (String(fd.get('name') || '').length > 100) ok = fail('name', 'f.name');
+  if (String(fd.get('note') || '').length > 500) ok = fail('note', 'f.note');
+  return ok;
+}
+
+function focusFirstError() {
+  const box = $('.invalid', form) || $('#form-error');
+  if (!box) return;
+  box.scrollIntoView({ block: 'center' });
+  const input = box.matches('input,select,textarea') ? box : $('input:not([type=hidden]):not(:disabled),select:not(:disabled),textarea', box);
+  (input || box).focus?.({ preventScroll: true });
+}
+
+function buildBody() {
+  const fd = new FormData(form);
+  const body = {
+    category: String(fd.get('category')),
+    people: Number(fd.get('people')),
+    vulnerable: fd.getAll('vulnerable').map(String),
+    phone: String(fd.get('phone')).trim(),
+  };
+  for (const k of ['name', 'note', 'address']) {
+    const v = String(fd.get(k) || '').trim();
+    if (v) body[k] = v;
+  }
+  if (state.mode === 'map') {
+    body.lat = state.lat; body.lon = state.lon; body.location_precision = state.precision || 'pin';
+  } else {
+    body.ward_code = $('#ward_code').value;
+    const hc = String($('#hamlet_code').value || '').trim();
+    if (hc) body.hamlet_code = hc;
+  }
+  return body;
+}
+
+// ---------- submit ----------
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  if (state.sending) return;
+  if (!validate()) { focusFirstError(); return; }
+  const btn = $('#send-btn');
+  state.sending = true;
+  btn.disabled = true;
+  btn.firstElementChild.textContent = t('sending');
+  try {
+    const res = await api('/requests', { method: 'POST', body: buildBody(), token: null });
+    showResult(res);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (e.code === 'outside_service_area') showError('where', t('err.outside'), 'err.outside');
+    else if (e.status === 400 && e.field && fieldBox(e.field)) {
+      const key = `f.${e.field}`;
+      showError(e.field, t(key) === key ? (e.message || t('f.invalid')) : t(key), t(key) === key ? null : key);
+    } else showError('form', errorText(e));
+    focusFirstError();
+  } finally {
+    state.sending = false;
+    btn.disabled = false;
+    btn.firstElementChild.textContent = t('send');
+  }
+});
+
+for (const el of $$('input,select,textarea', form)) {
+  el.addEventListener('change', () => {
+    const box = el.closest('[data-field]');
+    if (box && box.classList.contains('invalid')) clearError(box.dataset.field);
+  });
+}
+
+function trackURL(code, token) {
+  return `/track/${encodeURIComponent(code)}?token=${encodeURIComponent(token)}`;
+}
+
+function showResult(res) {
+  const req = res?.request || {};
+  const code = req.code || '';
+  const dup = !!res?.duplicate;
+  let token = res?.token;
+  if (token) saveMine(code, token);
+  else token = loadMine().find((m) => m.code === code)?.token;
+  $('#result-title').textContent = dup ? t('dup.title') : t('sent_title');
+  $('#result-code').textContent = code;
+  const link = $('#track-link');
+  link.hidden = !token;
+  $('#track-hint').hidden = !token;
+  $('#track-url').textContent = token ? new URL(trackURL(code, token), location.href).href : t('dup_hint');
+  if (token) link.href = trackURL(code, token);
+  form.hidden = true;
+  $('.lead').hidden = true;
+  const r = $('#result');
+  r.hidden = false;
+  r.focus();
+  window.scrollTo(0, 0);
+  renderMine();
+}
+
+$('#again-btn').addEventListener('click', () => {
+  $('#result').hidden = true;
+  $('.lead').hidden = false;
+  form.hidden = false;
+  $('#note').value = '';
+  if (state.map) state.map.resize();
+});
+
+// ---------- requests sent from this phone ----------
+function loadMine() {
+  try {
+    const v = JSON.parse(localStorage.getItem(MINE_KEY) || '[]');
+    return Array.isArray(v) ? v.filter((m) => m && m.code && m.token) : [];
+  } catch { return []; }
+}
+function saveMine(code, token) {
+  const list = [{ code, token, at: new Date().toISOString() }, ...loadMine().filter((m) => m.code !== code)].slice(0, 10);
+  try { localStorage.setItem(MINE_KEY, JSON.stringify(list)); } catch { /* private mode */ }
+}
+function renderMine() {
+  const list = loadMine();
+  $('#mine').hidden = !list.length;
+  $('#mine-list').replaceChildren(...list.map((m) => h('li', null,
+    h('a', { href: trackURL(m.code, m.token) }, m.code), ' · ', new Date(m.at).toLocaleString('vi-VN'))));
+}
+
+// ---------- start ----------
+$('#no-map-btn').addEventListener('click', () => setMode('place'));
+$('#map-btn').addEventListener('click', () => { if (state.map) setMode('map'); else startMap(); });
+$('#gps-btn').addEventListener('click', () => askGPS(false));
+renderMine();
+
+if (hasWebGL()) {
+  setMode('map');
+  // The form is usable right away; the map library (~450 KiB gzipped) comes after.
+  const go = () => startMap();
+  if (document.readyState === 'complete') setTimeout(go, 0); else addEventListener('load', go, { once: true });
+  askGPS(true);
+} else {
+  setMode('place');
+}

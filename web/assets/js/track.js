@@ -1,0 +1,146 @@
+// track.js: /track/{code}?token=T, the resident's private tracking page:
+// status in Vietnamese, history, cancel; refreshed live from the public
+// event stream (and by polling, in case the stream is down).
+import { initI18n, t, onLangChange, fmtTime, fmtPeople } from './i18n.js';
+import { api, ApiError, errorText, normCode } from './api.js';
+import { $, h, OPEN, throttle } from './util.js';
+import { live } from './live.js';
+
+const STR = {
+  en: {
+    title: 'Help map', req_code: 'Request code', loading_s: 'Loading…', cancel: 'Cancel request',
+    history: 'What happened', keep_link: 'Keep this link to come back. In an emergency call the 1022 hotline.',
+    'hint.new': 'Your request is on the map, waiting for the nearest support team.',
+    'hint.assigned': 'A support team has taken your request and will contact you.',
+    'hint.in_progress': 'The support team is on the way or helping you now.',
+    'hint.resolved': 'The team marked your request as resolved.',
+    'hint.cancelled': 'This request was cancelled.',
+    'hint.duplicate': 'This request repeats another one, which is followed instead.',
+    'k.category': 'Need', 'k.people': 'People', 'k.vulnerable': 'Household', 'k.created': 'Sent',
+    'k.updated': 'Updated', 'k.address': 'Address', 'k.note': 'Note', 'k.phone': 'Phone', 'k.dup': 'Same as',
+    'h.created': 'Request sent',
+  },
+  vi: {
+    'hint.new': 'Yêu cầu đã lên bản đồ, đang chờ tổ hỗ trợ gần nhất tiếp nhận.',
+    'hint.assigned': 'Tổ hỗ trợ đã nhận yêu cầu và sẽ liên hệ với bạn.',
+    'hint.in_progress': 'Tổ hỗ trợ đang trên đường tới hoặc đang hỗ trợ bạn.',
+    'hint.resolved': 'Tổ hỗ trợ đã báo yêu cầu được giải quyết.',
+    'hint.cancelled': 'Yêu cầu này đã được hủy.',
+    'hint.duplicate': 'Yêu cầu này trùng với một yêu cầu khác, được theo dõi ở yêu cầu kia.',
+    'k.category': 'Cần', 'k.people': 'Số người', 'k.vulnerable': 'Trong nhà có', 'k.created': 'Gửi lúc',
+    'k.updated': 'Cập nhật', 'k.address': 'Địa chỉ', 'k.note': 'Ghi chú', 'k.phone': 'Điện thoại', 'k.dup': 'Trùng với',
+    'h.created': 'Đã gửi yêu cầu',
+  },
+};
+initI18n(STR);
+
+const rawCode = decodeURIComponent(location.pathname.replace(/^\/track\/?/, '').split('/')[0] || '');
+const code = rawCode.trim();
+const token = new URLSearchParams(location.search).get('token') || '';
+let current = null;
+
+$('#code').textContent = code;
+document.title = `${code} – ${document.title}`;
+
+function showError(msg) {
+  const e = $('#error');
+  e.textContent = msg || '';
+  e.hidden = !msg;
+}
+
+async function load() {
+  if (!code || !token) { showError(t('track.missing')); $('#status').textContent = ''; return; }
+  try {
+    const res = await api(`/requests/${encodeURIComponent(code)}`, { token: null, query: { token } });
+    current = res?.request || res;
+    showError('');
+    render();
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (e.status === 404) { $('#status').textContent = t('err.not_found'); showError(t('track.missing')); }
+    else showError(errorText(e));
+  }
+}
+
+function render() {
+  const r = current;
+  if (!r) return;
+  const st = r.status || 'new';
+  const s = $('#status');
+  s.textContent = t(`st.${st}`);
+  s.className = `status-big badge st-${st}`;
+  s.dataset.status = st;
+  $('#status-hint').textContent = t(`hint.${st}`);
+  if (r.code) $('#code').textContent = r.code;
+  const facts = [];
+  const add = (k, v) => { if (v !== undefined && v !== null && v !== '') facts.push(h('dt', null, t(k)), h('dd', null, v)); };
+  add('k.category', r.category ? t(`cat.${r.category}`) : '');
+  add('k.people', r.people ? fmtPeople(r.people) : '');
+  add('k.vulnerable', (r.vulnerable || []).map((v) => t(`vul.${v}`)).join(', '));
+  add('k.address', r.address);
+  add('k.note', r.note);
+  add('k.dup', r.duplicate_of);
+  add('k.created', r.created_at ? fmtTime(r.created_at) : '');
+  add('k.updated', r.updated_at && r.updated_at !== r.created_at ? fmtTime(r.updated_at) : '');
+  $('#facts').replaceChildren(...facts);
+  const hist = Array.isArray(r.history) ? r.history : [];
+  $('#history').replaceChildren(...hist.slice().reverse().map((e) => {
+    const who = e.actor === 'resident' || e.actor === 'system' ? t(`actor.${e.actor}`) : (e.actor || '');
+    const what = e.to && e.from !== e.to ? (e.from ? `${t(`st.${e.from}`)} → ${t(`st.${e.to}`)}` : t('h.created')) : '';
+    return h('li', null, h('time', { datetime: e.at }, fmtTime(e.at)),
+      h('strong', null, what || e.note || ''), who ? ` · ${who}` : '',
+      e.note && what ? h('div', null, e.note) : null);
+  }));
+  const btn = $('#cancel-btn');
+  btn.hidden = !OPEN.has(st);
+  disarm();
+}
+
+// Two presses cancel: no window.confirm (blocked in some webviews).
+let armTimer = 0;
+function disarm() {
+  const btn = $('#cancel-btn');
+  btn.classList.remove('armed');
+  btn.textContent = t('cancel');
+  clearTimeout(armTimer);
+}
+$('#cancel-btn').addEventListener('click', async () => {
+  const btn = $('#cancel-btn');
+  if (!btn.classList.contains('armed')) {
+    btn.classList.add('armed');
+    btn.textContent = t('confirm.cancel');
+    armTimer = setTimeout(disarm, 5000);
+    return;
+  }
+  btn.disabled = true;
+  try {
+    await api(`/requests/${encodeURIComponent(code)}/cancel`, { method: 'POST', token: null, query: { token } });
+    await load();
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    showError(errorText(e));
+    load();
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+onLangChange(render);
+
+const reload = throttle(load, 1000);
+const liveEl = $('#live');
+live({
+  onEvent(type, data) {
+    const c = data?.code || data?.properties?.code || data?.request?.code;
+    if (c && normCode(c) === normCode(code)) reload();
+  },
+  onState(s) {
+    liveEl.hidden = false;
+    liveEl.textContent = t(s === 'live' ? 'live.on' : s === 'down' ? 'live.off' : 'live.connecting');
+    liveEl.classList.toggle('off', s !== 'live');
+  },
+  onResync: reload,
+});
+setInterval(() => { if (!document.hidden) load(); }, 30000);
+document.addEventListener('visibilitychange', () => { if (!document.hidden) reload(); });
+load();
