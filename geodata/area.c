@@ -1007,6 +1007,18 @@ static inline int cell_iy(const grid *g, double y)
     return (int)t;
 }
 
+/* min/max for the lookup path: coordinates there are never NaN, and unlike
+ * fmin()/fmax() these compile to single instructions. */
+static inline double dmin(double a, double b)
+{
+    return a < b ? a : b;
+}
+
+static inline double dmax(double a, double b)
+{
+    return a > b ? a : b;
+}
+
 /* Whether q is covered by an area, given `e`, every edge of the area that
  * touches a convex region holding both q and R, and the status of R (which
  * lies on no edge). */
@@ -1014,19 +1026,19 @@ static int edges_cover(const edge *e, size_t n, double rx, double ry, uint32_t i
                        double qy)
 {
     const edge *end = e + n;
-    const double lox = fmin(rx, qx), hix = fmax(rx, qx), loy = fmin(ry, qy), hiy = fmax(ry, qy);
+    const double lox = dmin(rx, qx), hix = dmax(rx, qx), loy = dmin(ry, qy), hiy = dmax(ry, qy);
     uint32_t flips = 0;
 
     for (; e < end; e++) {
         /* An edge whose box misses the box of R-q can neither hold q nor
          * cross R-q (exact comparisons; touching boxes are not skipped). */
-        if (fmax(e->ax, e->bx) < lox || fmin(e->ax, e->bx) > hix || fmax(e->ay, e->by) < loy ||
-            fmin(e->ay, e->by) > hiy)
+        if (dmax(e->ax, e->bx) < lox || dmin(e->ax, e->bx) > hix || dmax(e->ay, e->by) < loy ||
+            dmin(e->ay, e->by) > hiy)
             continue;
         int oq = orient(e->ax, e->ay, e->bx, e->by, qx, qy);
         if (oq == 0) {
-            if (qx >= fmin(e->ax, e->bx) && qx <= fmax(e->ax, e->bx) && qy >= fmin(e->ay, e->by) &&
-                qy <= fmax(e->ay, e->by))
+            if (qx >= dmin(e->ax, e->bx) && qx <= dmax(e->ax, e->bx) && qy >= dmin(e->ay, e->by) &&
+                qy <= dmax(e->ay, e->by))
                 return 1; /* on the boundary */
             continue;     /* on the line, off the segment: cannot cross R-q */
         }

@@ -25,7 +25,7 @@ typedef struct blob {
 
 /* gzip level: 6 packs tiles within a few percent of 9 at a fraction of the
  * time, and happens once per cached tile. */
-#define GZIP_LEVEL 6
+#define GZIP_LEVEL 3
 
 hm_tile_blob *hm_tile_blob_create(const void *data, size_t len, hm_error *err)
 {

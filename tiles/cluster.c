@@ -50,7 +50,17 @@ typedef struct cell {
     uint32_t status[HM_MVT_STATUS_COUNT];
 } cell;
 
+/* Web Mercator y of recently seen latitudes. Public positions sit on the
+ * 0.001 degree grid, so a tile holds a few hundred distinct latitudes at
+ * most, and tan + asinh per point would be most of a z10 tile's time. */
+#define LAT_MEMO 1024 /* power of two */
+typedef struct lat_memo {
+    double lat; /* NaN: empty */
+    double wy;
+} lat_memo;
+
 struct hm_mvt_points {
+    lat_memo memo[LAT_MEMO];
     hm_mvt_options opt;
     hm_tile tile;
     bool cluster;
@@ -98,6 +108,8 @@ static int points_create(const hm_tile *t, const hm_mvt_options *opt, hm_mvt_poi
     if (!hm_tile_valid(t))
         return hm_error_set(err, HM_E_INVALID_FIELD, "z", "tile out of range");
     enc = hm_xcalloc(1, sizeof *enc);
+    for (size_t i = 0; i < LAT_MEMO; i++)
+        enc->memo[i].lat = NAN;
     enc->opt = *opt;
     enc->tile = *t;
     enc->cluster = t->z < opt->cluster_maxzoom;
@@ -185,13 +197,28 @@ static void add_point(hm_mvt_points *enc, const hm_mvt_point *p, double x, doubl
                           (int32_t)lrint(y));
 }
 
+/* World y of `lat`, as hm_tile_lonlat_to_world() computes it, memoised. */
+static double world_y(hm_mvt_points *enc, double lat)
+{
+    uint64_t bits;
+    lat_memo *m;
+    double wx;
+
+    memcpy(&bits, &lat, sizeof bits);
+    m = &enc->memo[(bits * UINT64_C(0x9E3779B97F4A7C15)) >> 54 & (LAT_MEMO - 1)];
+    if (m->lat != lat) { /* also for NaN, which never equals */
+        m->lat = lat;
+        hm_tile_lonlat_to_world(0.0, lat, &wx, &m->wy);
+    }
+    return m->wy;
+}
+
 void hm_mvt_points_add(hm_mvt_points *enc, const hm_mvt_point *p)
 {
-    double wx, wy, x, y;
+    double x, y;
 
-    hm_tile_lonlat_to_world(p->lon, p->lat, &wx, &wy);
-    x = wx * enc->scale - enc->x0;
-    y = wy * enc->scale - enc->y0;
+    x = (p->lon + 180.0) / 360.0 * enc->scale - enc->x0; /* hm_tile_lonlat_to_world's wx */
+    y = world_y(enc, p->lat) * enc->scale - enc->y0;
     if (!(x >= enc->lo && x <= enc->hi && y >= enc->lo && y <= enc->hi))
         return; /* also NaN */
     if (enc->cluster)

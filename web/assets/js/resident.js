@@ -25,6 +25,7 @@ const STR = {
     dup_hint: 'Your note was added to it. Use its tracking link, or call 1022 with the code.',
   },
   vi: {
+    address: 'Địa chỉ (số nhà, đường, ấp)', sent_title: 'Đã gửi yêu cầu',
     address_opt: 'Địa chỉ hoặc cách tìm nhà (không bắt buộc)',
     dup_hint: 'Ghi chú mới đã được thêm vào yêu cầu đó. Dùng liên kết theo dõi đã nhận, hoặc gọi 1022 và đọc mã.',
   },

@@ -21,6 +21,7 @@ const STR = {
     'h.created': 'Request sent',
   },
   vi: {
+    cancel: 'Hủy yêu cầu',
     'hint.new': 'Yêu cầu đã lên bản đồ, đang chờ tổ hỗ trợ gần nhất tiếp nhận.',
     'hint.assigned': 'Tổ hỗ trợ đã nhận yêu cầu và sẽ liên hệ với bạn.',
     'hint.in_progress': 'Tổ hỗ trợ đang trên đường tới hoặc đang hỗ trợ bạn.',
