@@ -9,180 +9,12 @@
 #include "present.h"
 #include "ratelimit.h"
 #include "service.h"
+#include "validate.h"
 #include "worker.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- input validation --------------------------------------------------------------- */
-
-/* A JSON number as a finite double. */
-static int get_number(json_t *o, const char *key, double *out, bool required, hm_error *err)
-{
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (required)
-            return hm_error_set(err, HM_E_INVALID_FIELD, key, "%s is required", key);
-        return 1; /* absent */
-    }
-    if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return hm_error_set(err, HM_E_INVALID_FIELD, key, "%s must be a number", key);
-    *out = json_number_value(v);
-    return HM_OK;
-}
-
-static int get_text(json_t *o, const char *key, size_t max_chars, char **out, hm_error *err)
-{
-    json_t *v = json_object_get(o, key);
-    const char *s;
-    if (!v || json_is_null(v))
-        return HM_OK;
-    if (!json_is_string(v))
-        return hm_error_set(err, HM_E_INVALID_FIELD, key, "%s must be text", key);
-    s = json_string_value(v);
-    if (strlen(s) != json_string_length(v) || !hm_text_ok(s, max_chars))
-        return hm_error_set(err, HM_E_INVALID_FIELD, key,
-                            "%s must be at most %zu characters of plain text", key, max_chars);
-    /* Trim; an empty string is the same as absent. */
-    while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
-        s++;
-    if (*s) {
-        size_t n = strlen(s);
-        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-            n--;
-        *out = hm_xstrndup(s, n);
-    }
-    return HM_OK;
-}
-
-static int get_code_field(json_t *o, const char *key, char *out, size_t size, hm_error *err)
-{
-    json_t *v = json_object_get(o, key);
-    const char *s;
-    if (!v || json_is_null(v))
-        return HM_OK;
-    if (!json_is_string(v) || !*(s = json_string_value(v)) || strlen(s) >= size ||
-        strlen(s) != json_string_length(v))
-        return hm_error_set(err, HM_E_INVALID_FIELD, key, "%s must be an area code", key);
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x21 || *p == 0x7f)
-            return hm_error_set(err, HM_E_INVALID_FIELD, key, "%s must be an area code", key);
-    snprintf(out, size, "%s", s);
-    return HM_OK;
-}
-
-/* Fill c->req from the JSON body. `operator_plus` allows `source`. */
-static int parse_create(json_t *body, hm_svc_create *c, bool operator_plus, hm_error *err)
-{
-    hm_request *r = &c->req;
-    json_t *v;
-    double lat = 0, lon = 0;
-    int has_lat, has_lon, rc;
-    char *phone = NULL;
-    char norm[24];
-
-    has_lat = get_number(body, "lat", &lat, false, err);
-    if (has_lat < 0 || has_lat > 1)
-        return has_lat;
-    has_lon = get_number(body, "lon", &lon, false, err);
-    if (has_lon < 0 || has_lon > 1)
-        return has_lon;
-    if (has_lat == HM_OK && has_lon == HM_OK) {
-        if (lat < -90 || lat > 90)
-            return hm_error_set(err, HM_E_INVALID_FIELD, "lat", "lat must be between -90 and 90");
-        if (lon < -180 || lon > 180)
-            return hm_error_set(err, HM_E_INVALID_FIELD, "lon",
-                                "lon must be between -180 and 180");
-        r->lat = lat;
-        r->lon = lon;
-        r->precision = HM_PREC_GPS;
-    } else if (has_lat == HM_OK || has_lon == HM_OK) {
-        return hm_error_set(err, HM_E_INVALID_FIELD, has_lat == HM_OK ? "lon" : "lat",
-                            "give both lat and lon, or a ward_code and an address");
-    } else {
-        if ((rc = get_code_field(body, "ward_code", c->want_ward, sizeof c->want_ward, err)))
-            return rc;
-        if ((rc = get_code_field(body, "hamlet_code", c->want_hamlet, sizeof c->want_hamlet, err)))
-            return rc;
-        if (!c->want_ward[0])
-            return hm_error_set(err, HM_E_INVALID_FIELD, "lat",
-                                "give lat and lon, or a ward_code and an address");
-        c->by_address = true;
-        r->precision = HM_PREC_ADDRESS;
-    }
-    v = json_object_get(body, "location_precision");
-    if (v && !json_is_null(v)) {
-        int p = hm_precision_parse(json_string_value(v));
-        if (p < 0)
-            return hm_error_set(err, HM_E_INVALID_FIELD, "location_precision",
-                                "location_precision must be gps, pin or address");
-        if (!c->by_address)
-            r->precision = p;
-    }
-    v = json_object_get(body, "category");
-    if ((r->category = hm_category_parse(json_string_value(v))) < 0)
-        return hm_error_set(err, HM_E_INVALID_FIELD, "category",
-                            "category must be one of food, water, medical, cash, shelter, "
-                            "rescue, other");
-    v = json_object_get(body, "people");
-    if (!v || json_is_null(v))
-        r->people = 1;
-    else if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 500)
-        return hm_error_set(err, HM_E_INVALID_FIELD, "people",
-                            "people must be a whole number from 1 to 500");
-    else
-        r->people = (int)json_integer_value(v);
-    v = json_object_get(body, "vulnerable");
-    if (v && !json_is_null(v)) {
-        size_t i;
-        json_t *e;
-        if (!json_is_array(v))
-            return hm_error_set(err, HM_E_INVALID_FIELD, "vulnerable",
-                                "vulnerable must be a list");
-        json_array_foreach(v, i, e)
-        {
-            unsigned bit = hm_vulnerable_parse(json_string_value(e));
-            if (!bit)
-                return hm_error_set(err, HM_E_INVALID_FIELD, "vulnerable",
-                                    "vulnerable may hold elderly, child, pregnant, disabled, "
-                                    "sick");
-            r->vulnerable |= bit;
-        }
-    }
-    if ((rc = get_text(body, "note", 500, &r->note, err)) ||
-        (rc = get_text(body, "name", 100, &r->name, err)) ||
-        (rc = get_text(body, "address", 200, &r->address, err)))
-        return rc;
-    if (c->by_address && !r->address)
-        return hm_error_set(err, HM_E_INVALID_FIELD, "address",
-                            "an address is needed when no position is given");
-    if ((rc = get_text(body, "phone", 40, &phone, err)))
-        return rc;
-    if (!phone)
-        return hm_error_set(err, HM_E_INVALID_FIELD, "phone", "a phone number is required");
-    rc = hm_phone_normalize(phone, norm, sizeof norm, err);
-    free(phone);
-    if (rc)
-        return rc;
-    r->phone = hm_xstrdup(norm);
-    r->priority = hm_priority_of(r->category, r->vulnerable);
-    r->status = HM_ST_NEW;
-    r->source = operator_plus ? HM_SRC_HOTLINE : HM_SRC_WEB;
-    v = json_object_get(body, "source");
-    if (v && !json_is_null(v)) {
-        int s = hm_source_parse(json_string_value(v));
-        if (s < 0)
-            return hm_error_set(err, HM_E_INVALID_FIELD, "source",
-                                "source must be web, hotline or import");
-        if (!operator_plus && s != HM_SRC_WEB)
-            return hm_error_set(err, HM_E_FORBIDDEN, "source",
-                                "only operators may record hotline or imported requests");
-        r->source = s;
-    }
-    r->created_at = hm_now_ms();
-    return HM_OK;
-}
 
 /* Public creations: per address and per phone limits (SPEC). */
 static int rate_check(hm_req *r, const char *phone, hm_error *err)
@@ -249,7 +81,8 @@ static enum MHD_Result create_from_json(hm_req *r, json_t *body, hm_handler done
     hm_svc_create_init(c, r->app);
     r->state = c;
     r->state_free = create_free;
-    if (parse_create(body, c, r->role >= HM_ROLE_OPERATOR, &err) ||
+    if (hm_validate_request(body, r->role >= HM_ROLE_OPERATOR, &c->req, c->want_ward,
+                            c->want_hamlet, &c->by_address, &err) ||
         rate_check(r, c->req.phone, &err))
         return fail(r, &err);
     hm_token_generate(16, token, 33);
@@ -475,7 +308,7 @@ static int optional_note(hm_req *r, json_t **body, char **note, hm_error *err)
         return HM_OK;
     if ((rc = hm_http_json_body(r, body, err)))
         return rc;
-    return get_text(*body, "note", 500, note, err);
+    return hm_validate_text(*body, "note", 500, note, err);
 }
 
 enum MHD_Result hm_api_request_cancel(hm_req *r)
@@ -556,7 +389,7 @@ enum MHD_Result hm_api_request_status(hm_req *r)
         json_decref(body);
         return hm_http_error(r, &err);
     }
-    if (get_text(body, "note", 500, &c->note, &err)) {
+    if (hm_validate_text(body, "note", 500, &c->note, &err)) {
         json_decref(body);
         return hm_http_error(r, &err);
     }
@@ -610,7 +443,7 @@ enum MHD_Result hm_api_request_assign(hm_req *r)
         return hm_http_error(r, &err);
     }
     c->assign_team = t.id;
-    if (get_text(body, "note", 500, &c->note, &err)) {
+    if (hm_validate_text(body, "note", 500, &c->note, &err)) {
         json_decref(body);
         return hm_http_error(r, &err);
     }
@@ -822,7 +655,7 @@ enum MHD_Result hm_api_request_list(hm_req *r)
         free(c.ids);
         r->state = sj;
         r->state_free = simple_free;
-        sj->result.note = json_dumps(fc, JSON_COMPACT); /* the answer, kept until done */
+        sj->result.note = json_dumps(fc, HM_JSON_FLAGS); /* the answer, kept until done */
         json_decref(fc);
         return hm_http_submit_job(r, &sj->job, list_reveal_done);
     }

@@ -74,21 +74,25 @@ struct hm_events {
 
     pthread_mutex_t pub_mtx; /* serialises publishers so that id order is ring order */
 
-    pthread_mutex_t mtx; /* guards everything below down to n_idle */
-    slot *ring;          /* cfg.ring_size slots; event `id` lives in ring[id % ring_size] */
-    uint64_t last_id;    /* newest id; cfg.first_id - 1 before the first event */
-    uint64_t hb_gen;
-    bool closing;
-    sub *subs; /* every live subscriber */
+    pthread_mutex_t mtx;       /* guards everything below down to the tickets */
+    pthread_cond_t wake_cond;  /* to the waker: an event was published, or stop */
+    pthread_cond_t batch_cond; /* from the waker: a batch of resumes is done */
+    slot *ring;                /* cfg.ring_size slots; event `id` lives in ring[id % ring_size] */
+    uint64_t last_id;          /* newest id; cfg.first_id - 1 before the first event */
+    uint64_t scanned_id;       /* last_id when the waker last looked at the idle subscribers */
+    uint64_t hb_gen;           /* incremented at each heartbeat */
+    bool closing;              /* hm_events_shutdown() was called */
+    bool stop;                 /* the waker must exit */
+    int in_flight;             /* batches of connections collected but not yet resumed */
+    sub *subs;                 /* every live subscriber */
     size_t n_subs;
-    sub *idle; /* SUSPENDING or SUSPENDED subscribers; all have cursor == last_id */
+    sub *idle; /* SUSPENDING or SUSPENDED subscribers; all events up to their cursor consumed */
     size_t n_idle;
+    struct MHD_Connection **wk_conns; /* the waker's batch buffer, wk_cap long */
+    size_t wk_cap;
 
-    pthread_t hb_thread;
-    bool hb_started;
-    pthread_mutex_t hb_mtx;
-    pthread_cond_t hb_cond;
-    bool hb_stop; /* under hb_mtx */
+    pthread_t waker;
+    bool waker_started;
 
     pthread_mutex_t tk_mtx;
     ticket *tickets; /* cfg.max_tickets slots, the first n_tickets used */
@@ -227,27 +231,42 @@ static void resume_all(struct MHD_Connection **conns, size_t n)
         MHD_resume_connection(conns[i]);
 }
 
-/* Wake every idle subscriber: for a heartbeat (`closing` false) or to end all streams. */
-static void wake_everyone(hm_events *ev, bool closing)
+/* Whether idle `s` has something to send: an event after its cursor that it may see, or a gap
+ * past the ring (its reader then sends the lag notice). Caller holds ev->mtx. */
+static bool has_pending(const hm_events *ev, const sub *s)
 {
-    struct MHD_Connection **conns = NULL;
+    if (ev->last_id - s->cursor > ev->cfg.ring_size)
+        return true;
+    for (uint64_t id = s->cursor + 1; id <= ev->last_id; id++)
+        if (frame_for(&ev->ring[id % ev->cfg.ring_size], &s->who))
+            return true;
+    return false;
+}
+
+/* Wake the idle subscribers that have something pending, or all of them (`all`: heartbeat,
+ * shutdown); the others skip the events not for them and stay asleep. Stores the connections
+ * to resume in `*conns` (grown as needed, `*cap` long) and returns how many. Caller holds
+ * ev->mtx. */
+static size_t collect_locked(hm_events *ev, bool all, struct MHD_Connection ***conns, size_t *cap)
+{
     size_t n = 0;
 
-    pthread_mutex_lock(&ev->mtx);
-    if (closing)
-        ev->closing = true;
-    else
-        ev->hb_gen++;
-    if (ev->n_idle)
-        conns = hm_xmalloc(ev->n_idle * sizeof *conns);
-    while (ev->idle) {
-        struct MHD_Connection *c = wake_locked(ev, ev->idle);
-        if (c)
-            conns[n++] = c;
+    if (*cap < ev->n_idle) {
+        *cap = ev->n_idle + ev->n_idle / 2 + 16;
+        free(*conns);
+        *conns = hm_xmalloc(*cap * sizeof **conns);
     }
-    pthread_mutex_unlock(&ev->mtx);
-    resume_all(conns, n);
-    free(conns);
+    for (sub *s = ev->idle, *next; s; s = next) {
+        next = s->inext;
+        if (all || has_pending(ev, s)) {
+            struct MHD_Connection *c = wake_locked(ev, s);
+            if (c)
+                (*conns)[n++] = c;
+        } else {
+            s->cursor = ev->last_id;
+        }
+    }
+    return n;
 }
 
 /* ---- the stream ---- */
@@ -315,7 +334,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             emit(s, f, 0, buf, max, &n);
     }
     if (n == 0) {
-        /* Caught up: cursor == last_id, the invariant of the idle list. */
+        /* Caught up (cursor == last_id): sleep until the waker finds something for us. */
         s->state = SUB_SUSPENDING;
         idle_insert(ev, s);
     }
@@ -472,8 +491,6 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
                            size_t n_targets)
 {
     const unsigned all = HM_EV_PUBLIC | HM_EV_TEAMS | HM_EV_COORD | HM_EV_TARGET;
-    struct MHD_Connection **conns = NULL;
-    size_t n_conns = 0;
     frame *pub = NULL, *team = NULL;
     int64_t *tg = NULL;
     slot old, *sl;
@@ -507,24 +524,11 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
                  .targets = tg,
                  .n_targets = n_targets};
     ev->last_id = id;
-    if (ev->n_idle)
-        conns = hm_xmalloc(ev->n_idle * sizeof *conns);
-    for (sub *s = ev->idle, *next; s; s = next) {
-        next = s->inext;
-        assert(s->cursor == id - 1);
-        if (frame_for(sl, &s->who)) {
-            struct MHD_Connection *c = wake_locked(ev, s);
-            if (c)
-                conns[n_conns++] = c;
-        } else {
-            s->cursor = id; /* stays caught up without being woken */
-        }
-    }
     pthread_mutex_unlock(&ev->mtx);
     pthread_mutex_unlock(&ev->pub_mtx);
+    /* The waker resumes the subscribers: the writer thread does not pay for them. */
+    pthread_cond_signal(&ev->wake_cond);
 
-    resume_all(conns, n_conns);
-    free(conns);
     frame_unref(old.pub);
     frame_unref(old.team);
     free(old.targets);
@@ -637,37 +641,77 @@ int hm_events_ticket_redeem(hm_events *ev, const char *ticket_text, hm_events_wh
     return rc;
 }
 
-/* ---- heartbeat thread ---- */
+/* ---- the waker thread ---- */
 
-static void *heartbeat_main(void *arg)
+static struct timespec ts_after(struct timespec t, int64_t ms)
+{
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
+}
+
+static bool ts_before(struct timespec a, struct timespec b)
+{
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+/* Resumes the subscribers that new events are for (so that publishers never pay for it),
+ * in batches: whatever was published while it was busy goes out in the next pass, optionally
+ * after waiting cfg.batch_ms for more. Every heartbeat_s it wakes everyone for a heartbeat
+ * and drops expired tickets. */
+static void *waker_main(void *arg)
 {
     hm_events *ev = arg;
-    struct timespec next;
+    struct timespec now, next_hb;
 
-    clock_gettime(CLOCK_MONOTONIC, &next);
-    pthread_mutex_lock(&ev->hb_mtx);
-    for (;;) {
-        struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    next_hb = ts_after(now, (int64_t)ev->cfg.heartbeat_s * 1000);
+    pthread_mutex_lock(&ev->mtx);
+    while (!ev->stop) {
+        bool beat;
+        size_t n;
 
-        next.tv_sec += ev->cfg.heartbeat_s;
-        while (!ev->hb_stop &&
-               pthread_cond_timedwait(&ev->hb_cond, &ev->hb_mtx, &next) != ETIMEDOUT)
-            ;
-        if (ev->hb_stop)
+        if (ev->scanned_id == ev->last_id &&
+            pthread_cond_timedwait(&ev->wake_cond, &ev->mtx, &next_hb) != ETIMEDOUT)
+            continue; /* woken: look again at stop and last_id */
+        if (ev->stop)
             break;
-        pthread_mutex_unlock(&ev->hb_mtx);
-
-        wake_everyone(ev, false);
-        pthread_mutex_lock(&ev->tk_mtx);
-        prune_tickets(ev, now_ms(ev));
-        pthread_mutex_unlock(&ev->tk_mtx);
-
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > next.tv_sec)
-            next = now; /* fell behind (a stopped process): don't beat in a burst */
-        pthread_mutex_lock(&ev->hb_mtx);
+        if (ev->cfg.batch_ms > 0 && ev->scanned_id != ev->last_id && ts_before(now, next_hb)) {
+            struct timespec until = ts_after(now, ev->cfg.batch_ms);
+            while (!ev->stop &&
+                   pthread_cond_timedwait(&ev->wake_cond, &ev->mtx, &until) != ETIMEDOUT)
+                ;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+        }
+        beat = !ts_before(now, next_hb);
+        if (beat) {
+            ev->hb_gen++;
+            next_hb = ts_after(next_hb, (int64_t)ev->cfg.heartbeat_s * 1000);
+            if (ts_before(next_hb, now))
+                next_hb = ts_after(now, (int64_t)ev->cfg.heartbeat_s * 1000); /* no burst */
+        }
+        n = collect_locked(ev, beat, &ev->wk_conns, &ev->wk_cap);
+        ev->scanned_id = ev->last_id;
+        ev->in_flight++;
+        pthread_mutex_unlock(&ev->mtx);
+
+        resume_all(ev->wk_conns, n);
+        if (beat) {
+            pthread_mutex_lock(&ev->tk_mtx);
+            prune_tickets(ev, now_ms(ev));
+            pthread_mutex_unlock(&ev->tk_mtx);
+        }
+
+        pthread_mutex_lock(&ev->mtx);
+        if (--ev->in_flight == 0)
+            pthread_cond_broadcast(&ev->batch_cond);
     }
-    pthread_mutex_unlock(&ev->hb_mtx);
+    pthread_mutex_unlock(&ev->mtx);
     return NULL;
 }
 
@@ -696,7 +740,7 @@ hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err)
         c.first_id = 1;
     if (c.ring_size > ((size_t)1 << 24) || c.heartbeat_s < 0 || c.heartbeat_s > 86400 ||
         c.ticket_ttl_s < 0 || c.ticket_ttl_s > 86400 || c.max_tickets > ((size_t)1 << 24) ||
-        c.first_id > UINT64_MAX / 2) {
+        c.first_id > UINT64_MAX / 2 || c.batch_ms < 0 || c.batch_ms > 1000) {
         hm_error_set(err, HM_E_INVALID_FIELD, NULL, "invalid event hub configuration");
         return NULL;
     }
@@ -711,37 +755,51 @@ hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err)
     pthread_mutex_init(&ev->pub_mtx, NULL);
     pthread_mutex_init(&ev->mtx, NULL);
     pthread_mutex_init(&ev->tk_mtx, NULL);
-    pthread_mutex_init(&ev->hb_mtx, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&ev->hb_cond, &ca);
+    pthread_cond_init(&ev->wake_cond, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_cond_init(&ev->batch_cond, NULL);
+    ev->scanned_id = ev->last_id;
 
-    if (pthread_create(&ev->hb_thread, NULL, heartbeat_main, ev) != 0) {
-        hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the heartbeat thread");
+    if (pthread_create(&ev->waker, NULL, waker_main, ev) != 0) {
+        hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the event hub thread");
         hm_events_destroy(ev);
         return NULL;
     }
-    ev->hb_started = true;
+    ev->waker_started = true;
     return ev;
 }
 
 void hm_events_shutdown(hm_events *ev)
 {
-    if (ev)
-        wake_everyone(ev, true);
+    struct MHD_Connection **conns = NULL;
+    size_t cap = 0, n;
+
+    if (!ev)
+        return;
+    pthread_mutex_lock(&ev->mtx);
+    ev->closing = true; /* readers end their streams; nobody goes idle any more */
+    n = collect_locked(ev, true, &conns, &cap);
+    /* A batch the waker collected before `closing` must be resumed before we return: the
+     * caller stops MHD next, which aborts on a connection still suspended. */
+    while (ev->in_flight > 0)
+        pthread_cond_wait(&ev->batch_cond, &ev->mtx);
+    pthread_mutex_unlock(&ev->mtx);
+    resume_all(conns, n);
+    free(conns);
 }
 
 void hm_events_destroy(hm_events *ev)
 {
     if (!ev)
         return;
-    if (ev->hb_started) {
-        pthread_mutex_lock(&ev->hb_mtx);
-        ev->hb_stop = true;
-        pthread_cond_signal(&ev->hb_cond);
-        pthread_mutex_unlock(&ev->hb_mtx);
-        pthread_join(ev->hb_thread, NULL);
+    if (ev->waker_started) {
+        pthread_mutex_lock(&ev->mtx);
+        ev->stop = true;
+        pthread_mutex_unlock(&ev->mtx);
+        pthread_cond_signal(&ev->wake_cond);
+        pthread_join(ev->waker, NULL);
     }
     pthread_mutex_lock(&ev->mtx);
     if (ev->n_subs) {
@@ -763,8 +821,9 @@ void hm_events_destroy(hm_events *ev)
     free(ev->tickets);
     frame_unref(ev->greeting);
     frame_unref(ev->heartbeat);
-    pthread_cond_destroy(&ev->hb_cond);
-    pthread_mutex_destroy(&ev->hb_mtx);
+    free(ev->wk_conns);
+    pthread_cond_destroy(&ev->wake_cond);
+    pthread_cond_destroy(&ev->batch_cond);
     pthread_mutex_destroy(&ev->tk_mtx);
     pthread_mutex_destroy(&ev->mtx);
     pthread_mutex_destroy(&ev->pub_mtx);

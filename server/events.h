@@ -12,18 +12,23 @@
  * - Delivery: each subscriber is one MHD response made with MHD_create_response_from_callback.
  *   Its content reader copies the frames after its cursor that its hm_events_who may see into
  *   MHD's buffer; when nothing is pending it calls MHD_suspend_connection() and returns 0
- *   (returning 0 without suspending would busy-loop the pool thread). hm_events_publish()
- *   collects, under the hub's lock, only the suspended subscribers that may see the new event
- *   and calls MHD_resume_connection() for them after unlocking. A suspended subscriber that
- *   may not see the event just has its cursor moved on, so it is never woken for nothing.
+ *   (returning 0 without suspending would busy-loop the pool thread). A frame larger than
+ *   MHD's buffer is finished from a reference the subscriber keeps (its only own buffer).
+ * - Waking: hm_events_publish() only appends to the ring and signals the hub's thread (the
+ *   "waker"), so the writer thread never pays for the subscribers. The waker looks, under the
+ *   hub's lock, at the suspended subscribers: those with an event they may see are collected,
+ *   the others just skip the events not for them and stay asleep; it then calls
+ *   MHD_resume_connection() for the collected ones after unlocking. What is published while it
+ *   is busy goes out in its next pass, so bursts coalesce into one write per subscriber;
+ *   `batch_ms` > 0 also makes it wait that long for more events before a pass.
  * - Publishing never waits for a subscriber. A subscriber that falls more than `ring_size`
  *   events behind (it reads too slowly, or its Last-Event-ID is older than the ring) is not
  *   disconnected: it receives the SSE comment ": lagged; events A to B dropped" and resumes at
  *   the oldest event still in the ring. (MHD's connection timeout, if the daemon sets one,
  *   still closes a client that reads nothing at all.)
- * - Heartbeat: a timer thread wakes every subscriber every `heartbeat_s` seconds to send the
- *   comment ": heartbeat". This also finds clients that went away: MHD does not watch a
- *   suspended connection, so a closed client is noticed at the next heartbeat or event.
+ * - Heartbeat: every `heartbeat_s` seconds the waker wakes every subscriber to send the comment
+ *   ": heartbeat". This also finds clients that went away: MHD does not watch a suspended
+ *   connection, so a closed client is noticed at the next heartbeat or event.
  * - A stream starts with the comment ": ok". When MHD is done with a connection (client gone,
  *   error, daemon stopped) it destroys the response, whose free callback releases the
  *   subscriber and decrements the count.
@@ -31,9 +36,11 @@
  *   SUSPENDING (under the hub lock, in its reader) -> SUSPENDED (after MHD_suspend_connection
  *   returned). Only the one thread that moves it out of SUSPENDED under the lock calls
  *   MHD_resume_connection, and MHD never closes a suspended connection, so the connection is
- *   alive for that call. A wake-up that arrives while the subscriber is SUSPENDING is recorded
- *   and the reader resumes its own connection right after suspending it, so MHD never sees a
- *   resume for a connection that is not suspended (undefined behaviour per microhttpd.h).
+ *   alive for that call (no reference count needed). A wake-up that arrives while the
+ *   subscriber is SUSPENDING is recorded and the reader resumes its own connection right after
+ *   suspending it, so MHD never sees a resume for a connection that is not suspended
+ *   (undefined behaviour per microhttpd.h). hm_events_shutdown() waits for the waker's batch
+ *   in flight, so that nothing is left suspended when MHD_stop_daemon() runs.
  *
  * Daemon requirements: MHD_USE_INTERNAL_POLLING_THREAD (epoll or poll, any thread pool size)
  * with MHD_ALLOW_SUSPEND_RESUME; not MHD_USE_THREAD_PER_CONNECTION. MHD_OPTION_CONNECTION_LIMIT
@@ -60,6 +67,7 @@ typedef struct hm_events_config {
     size_t ring_size;       /* events kept for Last-Event-ID replay; 0: 8192 */
     size_t max_subscribers; /* past it hm_events_serve() gives HM_E_UNAVAILABLE; 0: 10000 */
     int heartbeat_s;        /* seconds between heartbeats; 0: 15 */
+    int batch_ms;           /* extra wait for more events before waking subscribers; 0: none */
     int ticket_ttl_s;       /* lifetime of a ticket; 0: 60 */
     size_t max_tickets;     /* unredeemed tickets kept at once; 0: 10000 */
     /* Id of the first event; 0: 1. Ids restart with the process; a caller that wants ids to
@@ -97,7 +105,7 @@ enum { HM_EV_PUBLIC = 1, HM_EV_TEAMS = 2, HM_EV_COORD = 4, HM_EV_TARGET = 8 };
 /* Size of the buffer hm_events_ticket_issue() fills (the ticket is 48 hex digits + NUL). */
 #define HM_EVENTS_TICKET_SIZE 64
 
-/* Create a hub and start its heartbeat thread. `cfg` may be NULL (all defaults).
+/* Create a hub and start its thread (wake-ups and heartbeats). `cfg` may be NULL (all defaults).
  * Returns NULL with `err` set: HM_E_INVALID_FIELD for a nonsensical config, HM_E_INTERNAL if
  * the thread cannot start. Caller frees with hm_events_destroy(). */
 hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err);
@@ -107,7 +115,7 @@ hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err);
  * MHD_stop_daemon(). Idempotent; thread-safe. */
 void hm_events_shutdown(hm_events *ev);
 
-/* Stop the heartbeat thread and free the hub. Call after MHD_stop_daemon() has returned, so
+/* Stop the hub's thread and free the hub. Call after MHD_stop_daemon() has returned, so
  * that MHD has released every subscriber. Accepts NULL. */
 void hm_events_destroy(hm_events *ev);
 
@@ -122,8 +130,9 @@ void hm_events_destroy(hm_events *ev);
  * address): every token holder, volunteers included, may receive `data_team`, and SPEC wants
  * each reveal of contact data recorded in the history, which a broadcast cannot do; clients
  * GET the request for those. Returns the event's id (ids increase by one from `first_id`), or
- * 0 if the arguments are invalid (nothing published). Never blocks on a subscriber; the
- * payloads are copied. Thread-safe; concurrent publishers are serialised. */
+ * 0 if the arguments are invalid (nothing published). Costs one rendering of each payload and
+ * a short lock, whatever the number of subscribers; never waits for one. The payloads are
+ * copied. Thread-safe; concurrent publishers are serialised. */
 uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_public,
                            const char *data_team, unsigned audience, const int64_t *targets,
                            size_t n_targets);

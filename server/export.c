@@ -144,7 +144,7 @@ static int export_visit(void *ctx, const hm_request *r)
         hm_buf_puts(c->out, "\r\n");
     } else if (c->format == HM_EXPORT_GEOJSON) {
         json_t *f = hm_request_feature(r, HM_VIEW_CONTACT);
-        char *text = json_dumps(f, JSON_COMPACT);
+        char *text = json_dumps(f, HM_JSON_FLAGS);
         if (c->n)
             hm_buf_puts(c->out, ",\n");
         hm_buf_puts(c->out, text);

@@ -4,6 +4,7 @@
 #include "hm_log.h"
 #include "metrics.h"
 #include "model.h"
+#include "present.h"
 #include "worker.h"
 
 #include <arpa/inet.h>
@@ -175,7 +176,7 @@ enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_ty
 
 enum MHD_Result hm_http_json(hm_req *r, unsigned status, json_t *body_new)
 {
-    char *text = json_dumps(body_new, JSON_COMPACT | JSON_ENSURE_ASCII * 0);
+    char *text = json_dumps(body_new, HM_JSON_FLAGS);
     static const char *const nocache[] = {"Cache-Control", "no-store", NULL};
     json_decref(body_new);
     if (!text)
@@ -580,9 +581,12 @@ static enum MHD_Result dispatch(hm_req *r)
                      r->method, allow);
         r->route = "method_not_allowed";
         r->err_code = "method_not_allowed";
-        text = json_dumps(json_pack("{s:{s:s,s:s,s:n}}", "error", "code", "method_not_allowed",
-                                    "message", e.msg, "field"),
-                          JSON_COMPACT);
+        {
+            json_t *o = json_pack("{s:{s:s,s:s,s:n}}", "error", "code", "method_not_allowed",
+                                  "message", e.msg, "field");
+            text = json_dumps(o, JSON_COMPACT);
+            json_decref(o);
+        }
         return hm_http_bytes(r, 405, "application/json; charset=utf-8", text, strlen(text), true,
                              hdrs);
     }

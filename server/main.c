@@ -648,7 +648,8 @@ static int cmd_demo(int argc, char **argv)
             int64_t later = r.created_at + (int64_t)(demo_unit(&rs) * 90 * 60 * 1000.0);
             if (later > now)
                 later = now;
-            if (hm_store_request_set_status(st, r.id, HM_ST_NEW, r.status, r.team_id, NULL, later,
+            /* The row was inserted with its final status; this only dates the change. */
+            if (hm_store_request_set_status(st, r.id, r.status, r.status, r.team_id, NULL, later,
                                             &err) ||
                 hm_store_history_append(st, r.id, later, "demo", HM_ST_NEW, r.status, NULL,
                                         "status", &err))

@@ -111,7 +111,7 @@ json_t *hm_team_feature(const hm_team *t)
 char *hm_request_event_text(const hm_request *r, bool public_view)
 {
     json_t *o = hm_request_json(r, public_view ? HM_VIEW_SNAP : 0);
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *s = json_dumps(o, HM_JSON_FLAGS);
     json_decref(o);
     return s;
 }

@@ -9,6 +9,10 @@
 
 #include "store.h"
 
+/* json_dumps flags of every answer: compact, and reals with 11 significant
+ * digits (7 decimals of a longitude, no binary noise such as 11.029999). */
+#define HM_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(11))
+
 enum {
     HM_VIEW_CONTACT = 1, /* name, phone, note, address */
     HM_VIEW_SNAP = 2,    /* position on the public 0.001 degree grid */

@@ -524,7 +524,7 @@ void hm_svc_publish_team(hm_app *app, const hm_team *t)
     if (!app->events)
         return;
     o = hm_team_json(t);
-    text = json_dumps(o, JSON_COMPACT);
+    text = json_dumps(o, HM_JSON_FLAGS);
     json_decref(o);
     if (text)
         hm_events_publish(app->events, "team.moved", NULL, text, HM_EV_COORD, NULL, 0);

@@ -1,0 +1,28 @@
+/* validate.h: the validation of a request body (JSON) into an hm_request —
+ * every field rule of SPEC's "Data" section. Pure: no storage, no HTTP;
+ * thread-safe. Shared by POST /api/v1/requests, the no-JavaScript form and
+ * the fuzz target. */
+#ifndef HM_VALIDATE_H
+#define HM_VALIDATE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "hm_error.h"
+#include "store.h"
+
+/* Fill `r` (zeroed by the caller; its strings are then owned by `r`, free
+ * with hm_request_clear() also on error) from `body`. Without lat/lon the
+ * body must name `ward_code` (+ `hamlet_code`) and an `address`: then
+ * *by_address is set and the codes are copied to want_ward/want_hamlet.
+ * `operator_plus` allows `source` other than web and makes hotline the
+ * default. Returns HM_OK or HM_E_INVALID_FIELD / HM_E_FORBIDDEN with the
+ * field named. */
+int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char want_ward[40],
+                        char want_hamlet[40], bool *by_address, hm_error *err);
+
+/* Optional text field `key` of at most `max_chars` code points, trimmed;
+ * *out is malloc'd or left NULL when absent or empty. */
+int hm_validate_text(json_t *o, const char *key, size_t max_chars, char **out, hm_error *err);
+
+#endif
