@@ -1535,8 +1535,8 @@ static int grid_build(grid *g, barea *areas, size_t n, hm_error *err)
             r->cand0 = (uint32_t)cands.n;
             r->ncand = 0;
             for (size_t m = q0; m < q; m++) {
-                if (first[i] >= 0 && P[m].area > (uint32_t)first[i])
-                    continue; /* cannot happen: kept for clarity */
+                /* candidates were taken only before a lower container was found */
+                assert(first[i] < 0 || P[m].area < (uint32_t)first[i]);
                 cand *c = vec_push(&cands);
                 c->area = P[m].area;
                 c->inside = P[m].inside;

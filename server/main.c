@@ -884,6 +884,10 @@ static int cmd_serve(int argc, char **argv)
     {
         hm_tile_cache_options to;
         hm_tile_cache_options_init(&to);
+        /* Area tiles carry open counts that move with every request: keep
+         * them at most 10 s (requests tiles are invalidated per point). */
+        to.max_age_s[HM_TILE_WARDS] = to.max_age_s[HM_TILE_FORMER_WARDS] =
+            to.max_age_s[HM_TILE_HAMLETS] = 10;
         if (!(app.tiles = hm_tile_cache_create(&to, &err)))
             die(&err);
     }

@@ -30,13 +30,13 @@ enum {
     CK_POINT_COUNT,
     CK_PEOPLE,
     CK_URGENT,
-    CK_CATEGORY,                                /* HM_MVT_CATEGORY_COUNT keys */
+    CK_CATEGORY,                                     /* HM_MVT_CATEGORY_COUNT keys */
     CK_STATUS = CK_CATEGORY + HM_MVT_CATEGORY_COUNT, /* HM_MVT_STATUS_COUNT keys */
     CK__COUNT = CK_STATUS + HM_MVT_STATUS_COUNT
 };
 static const char *const cluster_keys[CK__COUNT] = {
-    "cluster", "point_count", "people",   "urgent",    "food",      "water",
-    "medical", "cash",        "shelter",  "rescue",    "other",     "new",
+    "cluster",  "point_count", "people",   "urgent",    "food",      "water",
+    "medical",  "cash",        "shelter",  "rescue",    "other",     "new",
     "assigned", "in_progress", "resolved", "cancelled", "duplicate",
 };
 
@@ -51,9 +51,12 @@ typedef struct cell {
 } cell;
 
 /* Web Mercator y of recently seen latitudes. Public positions sit on the
- * 0.001 degree grid, so a tile holds a few hundred distinct latitudes at
- * most, and tan + asinh per point would be most of a z10 tile's time. */
-#define LAT_MEMO 1024 /* power of two */
+ * 0.001 degree grid, so a cluster tile holds a few hundred distinct
+ * latitudes, and tan + asinh per point would be most of a z10 tile's time.
+ * Slots are indexed by the latitude in thousandths of a degree, so the
+ * latitudes of one tile (fewer than LAT_MEMO at z >= 6 over a district)
+ * never evict each other. */
+#define LAT_MEMO 2048 /* power of two */
 typedef struct lat_memo {
     double lat; /* NaN: empty */
     double wy;
@@ -71,6 +74,7 @@ struct hm_mvt_points {
     int side;
     /* points: features are written as they come */
     hm_mvt__writer w;
+    bool finished;
 };
 
 double hm_mvt_points_margin(int z, const hm_mvt_options *opt)
@@ -121,13 +125,13 @@ static int points_create(const hm_tile *t, const hm_mvt_options *opt, hm_mvt_poi
         enc->cells = hm_xcalloc((size_t)enc->side * (size_t)enc->side, sizeof *enc->cells);
         enc->lo = -(double)opt->cluster_cell;
         enc->hi = (double)opt->extent + opt->cluster_cell;
-        hm_mvt__writer_init(&enc->w, hm_tile_layer_name(HM_TILE_REQUESTS), cluster_keys,
-                            CK__COUNT, opt->extent);
+        hm_mvt__writer_init(&enc->w, hm_tile_layer_name(HM_TILE_REQUESTS), cluster_keys, CK__COUNT,
+                            opt->extent);
     } else {
         enc->lo = -(double)opt->buffer;
         enc->hi = (double)opt->extent + opt->buffer;
-        hm_mvt__writer_init(&enc->w, hm_tile_layer_name(HM_TILE_REQUESTS), point_keys,
-                            PK__COUNT, opt->extent);
+        hm_mvt__writer_init(&enc->w, hm_tile_layer_name(HM_TILE_REQUESTS), point_keys, PK__COUNT,
+                            opt->extent);
     }
     *out = enc;
     return HM_OK;
@@ -167,7 +171,7 @@ static void add_cluster(hm_mvt_points *enc, const hm_mvt_point *p, double x, dou
     c->sy += y;
     if (p->people > 0)
         c->people += (uint64_t)p->people;
-    if (p->priority && strcmp(p->priority, "urgent") == 0)
+    if (p->priority && hm_mvt__streq(p->priority, "urgent"))
         c->urgent++;
     ci = hm_mvt_category_index(p->category);
     c->category[ci < 0 ? HM_MVT_CATEGORY_COUNT - 1 : ci]++;
@@ -197,16 +201,14 @@ static void add_point(hm_mvt_points *enc, const hm_mvt_point *p, double x, doubl
                           (int32_t)lrint(y));
 }
 
-/* World y of `lat`, as hm_tile_lonlat_to_world() computes it, memoised. */
+/* World y of `lat` (-90..90), as hm_tile_lonlat_to_world() computes it,
+ * memoised. */
 static double world_y(hm_mvt_points *enc, double lat)
 {
-    uint64_t bits;
-    lat_memo *m;
+    lat_memo *m = &enc->memo[(uint64_t)(int64_t)(lat * 1000.0) & (LAT_MEMO - 1)];
     double wx;
 
-    memcpy(&bits, &lat, sizeof bits);
-    m = &enc->memo[(bits * UINT64_C(0x9E3779B97F4A7C15)) >> 54 & (LAT_MEMO - 1)];
-    if (m->lat != lat) { /* also for NaN, which never equals */
+    if (m->lat != lat) {
         m->lat = lat;
         hm_tile_lonlat_to_world(0.0, lat, &wx, &m->wy);
     }
@@ -217,6 +219,8 @@ void hm_mvt_points_add(hm_mvt_points *enc, const hm_mvt_point *p)
 {
     double x, y;
 
+    if (!(p->lon >= -180.0 && p->lon <= 180.0 && p->lat >= -90.0 && p->lat <= 90.0))
+        return;                                          /* also NaN */
     x = (p->lon + 180.0) / 360.0 * enc->scale - enc->x0; /* hm_tile_lonlat_to_world's wx */
     y = world_y(enc, p->lat) * enc->scale - enc->y0;
     if (!(x >= enc->lo && x <= enc->hi && y >= enc->lo && y <= enc->hi))
@@ -263,6 +267,9 @@ static void write_clusters(hm_mvt_points *enc)
 
 int hm_mvt_points_finish(hm_mvt_points *enc, hm_buf *out, hm_error *err)
 {
+    if (enc->finished)
+        return hm_error_set(err, HM_E_INTERNAL, NULL, "tile encoder finished twice");
+    enc->finished = true;
     if (enc->cluster)
         write_clusters(enc);
     return hm_mvt__writer_pack(&enc->w, out, err);

@@ -18,43 +18,27 @@ const char *const hm_mvt_statuses[HM_MVT_STATUS_COUNT] = {
     "new", "assigned", "in_progress", "resolved", "cancelled", "duplicate",
 };
 
-/* The first letters tell the names apart; strcmp confirms. These run once
- * per point at cluster zooms, a million times for a z10 tile. */
-int hm_mvt_category_index(const char *s)
+/* Index of `s` in names[0..n), whose first letters all differ: the first
+ * letter finds the candidate, one comparison confirms. This runs for every
+ * point at cluster zooms, a million times for a z10 tile. */
+static int index_of(const char *s, const char *const *names, int n)
 {
-    int i;
-
     if (!s)
         return -1;
-    switch (s[0]) {
-        case 'f': i = 0; break;
-        case 'w': i = 1; break;
-        case 'm': i = 2; break;
-        case 'c': i = 3; break;
-        case 's': i = 4; break;
-        case 'r': i = 5; break;
-        case 'o': i = 6; break;
-        default: return -1;
-    }
-    return strcmp(s, hm_mvt_categories[i]) == 0 ? i : -1;
+    for (int i = 0; i < n; i++)
+        if (names[i][0] == s[0])
+            return hm_mvt__streq(s, names[i]) ? i : -1;
+    return -1;
+}
+
+int hm_mvt_category_index(const char *s)
+{
+    return index_of(s, hm_mvt_categories, HM_MVT_CATEGORY_COUNT);
 }
 
 int hm_mvt_status_index(const char *s)
 {
-    int i;
-
-    if (!s)
-        return -1;
-    switch (s[0]) {
-        case 'n': i = 0; break;
-        case 'a': i = 1; break;
-        case 'i': i = 2; break;
-        case 'r': i = 3; break;
-        case 'c': i = 4; break;
-        case 'd': i = 5; break;
-        default: return -1;
-    }
-    return strcmp(s, hm_mvt_statuses[i]) == 0 ? i : -1;
+    return index_of(s, hm_mvt_statuses, HM_MVT_STATUS_COUNT);
 }
 
 void hm_mvt_options_init(hm_mvt_options *opt)
@@ -121,16 +105,16 @@ enum {
 };
 
 static const char *const area_keys[AK__COUNT] = {
-    "code",      "name",       "level",     "parent_code", "open",
-    "resolved",  "open_food",  "open_water", "open_medical", "open_cash",
+    "code",         "name",        "level",      "parent_code",  "open",
+    "resolved",     "open_food",   "open_water", "open_medical", "open_cash",
     "open_shelter", "open_rescue", "open_other",
 };
 
 static const hm_mvt_field area_fields[AK__COUNT] = {
-    {"code", "String"},       {"name", "String"},        {"level", "String"},
-    {"parent_code", "String"}, {"open", "Number"},        {"resolved", "Number"},
-    {"open_food", "Number"},  {"open_water", "Number"},  {"open_medical", "Number"},
-    {"open_cash", "Number"},  {"open_shelter", "Number"}, {"open_rescue", "Number"},
+    {"code", "String"},        {"name", "String"},         {"level", "String"},
+    {"parent_code", "String"}, {"open", "Number"},         {"resolved", "Number"},
+    {"open_food", "Number"},   {"open_water", "Number"},   {"open_medical", "Number"},
+    {"open_cash", "Number"},   {"open_shelter", "Number"}, {"open_rescue", "Number"},
     {"open_other", "Number"},
 };
 
@@ -215,8 +199,8 @@ char *hm_mvt__arena_strdup(hm_mvt__arena *a, const char *s)
 
 enum { VT_STRING = 1, VT_UINT, VT_SINT, VT_BOOL };
 
-void hm_mvt__writer_init(hm_mvt__writer *w, const char *name, const char *const *keys,
-                         size_t nkeys, uint32_t extent)
+void hm_mvt__writer_init(hm_mvt__writer *w, const char *name, const char *const *keys, size_t nkeys,
+                         uint32_t extent)
 {
     static const VectorTile__Tile__Layer layer_init = VECTOR_TILE__TILE__LAYER__INIT;
 
@@ -267,11 +251,16 @@ static uint32_t hash_str(const char *s)
 static bool value_equal(const VectorTile__Tile__Value *v, int type, uint64_t num, const char *s)
 {
     switch (type) {
-        case VT_STRING: return v->string_value && strcmp(v->string_value, s) == 0;
-        case VT_UINT: return v->has_uint_value && v->uint_value == num;
-        case VT_SINT: return v->has_sint_value && (uint64_t)v->sint_value == num;
-        case VT_BOOL: return v->has_bool_value && (uint64_t)v->bool_value == num;
-        default: return false;
+        case VT_STRING:
+            return v->string_value && strcmp(v->string_value, s) == 0;
+        case VT_UINT:
+            return v->has_uint_value && v->uint_value == num;
+        case VT_SINT:
+            return v->has_sint_value && (uint64_t)v->sint_value == num;
+        case VT_BOOL:
+            return v->has_bool_value && (uint64_t)v->bool_value == num;
+        default:
+            return false;
     }
 }
 
@@ -316,10 +305,21 @@ static uint32_t intern(hm_mvt__writer *w, int type, uint64_t num, const char *s)
     v = hm_mvt__arena_alloc(&w->arena, sizeof *v);
     *v = value_init;
     switch (type) {
-        case VT_STRING: v->string_value = hm_mvt__arena_strdup(&w->arena, s); break;
-        case VT_UINT: v->has_uint_value = 1; v->uint_value = num; break;
-        case VT_SINT: v->has_sint_value = 1; v->sint_value = (int64_t)num; break;
-        default: v->has_bool_value = 1; v->bool_value = num != 0; break;
+        case VT_STRING:
+            v->string_value = hm_mvt__arena_strdup(&w->arena, s);
+            break;
+        case VT_UINT:
+            v->has_uint_value = 1;
+            v->uint_value = num;
+            break;
+        case VT_SINT:
+            v->has_sint_value = 1;
+            v->sint_value = (int64_t)num;
+            break;
+        default:
+            v->has_bool_value = 1;
+            v->bool_value = num != 0;
+            break;
     }
     uint32_t index = (uint32_t)w->layer.n_values;
     w->layer.values[w->layer.n_values++] = v;
@@ -378,8 +378,7 @@ void hm_mvt__feature_end(hm_mvt__writer *w, uint64_t id, VectorTile__Tile__GeomT
 
 void hm_mvt__feature_point(hm_mvt__writer *w, uint64_t id, int32_t x, int32_t y)
 {
-    uint32_t geom[3] = {hm_mvt__command(HM_MVT__MOVE_TO, 1), hm_mvt__zigzag(x),
-                        hm_mvt__zigzag(y)};
+    uint32_t geom[3] = {hm_mvt__command(HM_MVT__MOVE_TO, 1), hm_mvt__zigzag(x), hm_mvt__zigzag(y)};
 
     hm_mvt__feature_end(w, id, VECTOR_TILE__TILE__GEOM_TYPE__POINT, geom, 3);
 }
@@ -590,8 +589,8 @@ static uint64_t area_id(const char *code)
 /* Project, clip, simplify and snap one area, then add it to `w` when
  * anything of it is left. Returns HM_OK, HM_E_INVALID_FIELD or HM_E_GEOS. */
 static int put_area(GEOSContextHandle_t ctx, GEOSWKBReader *reader, const to_tile *proj,
-                    const hm_mvt_options *opt, const hm_mvt_area *a, hm_mvt__writer *w,
-                    scratch *s, hm_error *err)
+                    const hm_mvt_options *opt, const hm_mvt_area *a, hm_mvt__writer *w, scratch *s,
+                    hm_error *err)
 {
     GEOSGeometry *g = NULL, *projected = NULL, *clipped = NULL, *simple = NULL, *fixed = NULL;
     GEOSGeometry *snapped = NULL;
@@ -678,8 +677,7 @@ static int put_area(GEOSContextHandle_t ctx, GEOSWKBReader *reader, const to_til
     for (int i = 0; i < HM_MVT_CATEGORY_COUNT; i++)
         hm_mvt__tag(w, (uint32_t)(AK_OPEN_CATEGORY + i),
                     hm_mvt__value_int(w, a->open_by_category[i]));
-    hm_mvt__feature_end(w, area_id(code), VECTOR_TILE__TILE__GEOM_TYPE__POLYGON, s->geom,
-                        s->ngeom);
+    hm_mvt__feature_end(w, area_id(code), VECTOR_TILE__TILE__GEOM_TYPE__POLYGON, s->geom, s->ngeom);
 out:
     GEOSGeom_destroy_r(ctx, snapped);
     GEOSGeom_destroy_r(ctx, fixed);
@@ -691,8 +689,8 @@ out:
 }
 
 int hm_mvt_encode_areas(GEOSContextHandle_t geos, const hm_tile *t, hm_tile_layer layer,
-                        const hm_mvt_area *areas, size_t n, const hm_mvt_options *opt,
-                        hm_buf *out, hm_error *err)
+                        const hm_mvt_area *areas, size_t n, const hm_mvt_options *opt, hm_buf *out,
+                        hm_error *err)
 {
     hm_mvt_options defaults;
     hm_mvt__writer w;

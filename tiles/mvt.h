@@ -33,7 +33,7 @@
 
 /* SPEC's categories and statuses, in the order of the count arrays below. */
 #define HM_MVT_CATEGORY_COUNT 7
-#define HM_MVT_STATUS_COUNT 6
+#define HM_MVT_STATUS_COUNT   6
 extern const char *const hm_mvt_categories[HM_MVT_CATEGORY_COUNT]; /* food ... other */
 extern const char *const hm_mvt_statuses[HM_MVT_STATUS_COUNT];     /* new ... duplicate */
 
@@ -69,9 +69,9 @@ int hm_mvt_options_check(const hm_mvt_options *opt, hm_error *err);
  * (hm_mvt_points_add() copies what it keeps); NULL strings are omitted from
  * the feature. */
 typedef struct hm_mvt_point {
-    int64_t id;          /* request id; the feature id (must be >= 0) */
-    double lon, lat;     /* already snapped to the public 0.001 degree grid */
-    const char *code;    /* "CC-4K7M2B" */
+    int64_t id;       /* request id; the feature id (must be >= 0) */
+    double lon, lat;  /* already snapped to the public 0.001 degree grid */
+    const char *code; /* "CC-4K7M2B" */
     const char *category;
     const char *status;
     const char *priority; /* "urgent" | "normal" */
@@ -118,13 +118,13 @@ typedef struct hm_mvt_points hm_mvt_points;
 hm_mvt_points *hm_mvt_points_create(const hm_tile *t, const hm_mvt_options *opt, hm_error *err);
 
 /* Add one point. Points outside the bounds of hm_mvt_points_bounds() or with
- * non-finite coordinates are ignored. Copies the strings it keeps. Can't
+ * coordinates that are not finite lon/lat are ignored. Copies the strings it keeps. Can't
  * fail (aborts on out-of-memory like hm_xmalloc). */
 void hm_mvt_points_add(hm_mvt_points *enc, const hm_mvt_point *p);
 
 /* Encode what was added and append the tile to `out` (nothing when empty).
- * Returns HM_OK, or HM_E_INTERNAL when protobuf packing disagrees with its
- * own size (never expected). Call at most once per encoder. */
+ * Returns HM_OK, or HM_E_INTERNAL when called a second time or when protobuf
+ * packing disagrees with its own size (never expected). */
 int hm_mvt_points_finish(hm_mvt_points *enc, hm_buf *out, hm_error *err);
 
 /* Free the encoder. Accepts NULL. */
@@ -143,12 +143,12 @@ int hm_mvt_encode_points(const hm_tile *t, const hm_mvt_point *pts, size_t n,
 typedef struct hm_mvt_area {
     const char *code;
     const char *name;
-    const char *level;       /* "ward" | "former_ward" | "hamlet" */
-    const char *parent_code; /* NULL: attribute omitted */
+    const char *level;        /* "ward" | "former_ward" | "hamlet" */
+    const char *parent_code;  /* NULL: attribute omitted */
     const unsigned char *wkb; /* Polygon or MultiPolygon, EPSG:4326 (lon, lat) */
     size_t wkb_len;
-    int open;                                  /* open requests inside */
-    int resolved;                              /* resolved requests inside */
+    int open;                                    /* open requests inside */
+    int resolved;                                /* resolved requests inside */
     int open_by_category[HM_MVT_CATEGORY_COUNT]; /* same order as hm_mvt_categories */
 } hm_mvt_area;
 
@@ -175,8 +175,8 @@ typedef struct hm_mvt_area {
  * naming the area's code in msg for unreadable WKB or a non-polygon), or
  * HM_E_GEOS when a GEOS operation fails. `out` is unchanged on error. */
 int hm_mvt_encode_areas(GEOSContextHandle_t geos, const hm_tile *t, hm_tile_layer layer,
-                        const hm_mvt_area *areas, size_t n, const hm_mvt_options *opt,
-                        hm_buf *out, hm_error *err);
+                        const hm_mvt_area *areas, size_t n, const hm_mvt_options *opt, hm_buf *out,
+                        hm_error *err);
 
 /* ---- schemas --------------------------------------------------------------- */
 

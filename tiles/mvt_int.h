@@ -52,8 +52,8 @@ typedef struct hm_mvt__writer {
 
 /* Start a layer called `name` (static string) with the key table
  * keys[0..nkeys) (static strings) and `extent`. */
-void hm_mvt__writer_init(hm_mvt__writer *w, const char *name, const char *const *keys,
-                         size_t nkeys, uint32_t extent);
+void hm_mvt__writer_init(hm_mvt__writer *w, const char *name, const char *const *keys, size_t nkeys,
+                         uint32_t extent);
 void hm_mvt__writer_clear(hm_mvt__writer *w);
 
 /* Dictionary index of a value, interning it on first use. Strings are copied
@@ -82,6 +82,17 @@ void hm_mvt__feature_point(hm_mvt__writer *w, uint64_t id, int32_t x, int32_t y)
 /* Serialise the tile (one layer) and append it to `out`; nothing when the
  * layer has no feature. Returns HM_OK or HM_E_INTERNAL. */
 int hm_mvt__writer_pack(hm_mvt__writer *w, hm_buf *out, hm_error *err);
+
+/* strcmp(a, b) == 0 for the short names of the hot clustering loop, without
+ * a call through the PLT. */
+static inline bool hm_mvt__streq(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
 
 /* MVT 2.1 section 4.3: command integers and zig-zag parameters. */
 enum { HM_MVT__MOVE_TO = 1, HM_MVT__LINE_TO = 2, HM_MVT__CLOSE_PATH = 7 };

@@ -40,8 +40,7 @@ static int fit_zoom(const double b[4])
     return z < 0 ? 0 : z;
 }
 
-int hm_tilejson_write(hm_tile_layer layer, const hm_tilejson_params *p, hm_buf *out,
-                      hm_error *err)
+int hm_tilejson_write(hm_tile_layer layer, const hm_tilejson_params *p, hm_buf *out, hm_error *err)
 {
     static const double world[4] = {-180.0, -HM_TILE_MAX_LAT, 180.0, HM_TILE_MAX_LAT};
     json_t *root = NULL, *fields = NULL, *vl = NULL;
@@ -85,20 +84,20 @@ int hm_tilejson_write(hm_tile_layer layer, const hm_tilejson_params *p, hm_buf *
             rc = hm_error_set(err, HM_E_NOMEM, NULL, "jansson failed");
             goto out;
         }
-    vl = json_pack("[{s:s, s:s, s:i, s:i, s:O}]", "id", hm_tile_layer_name(layer),
-                   "description", layer_descriptions[layer], "minzoom", p->minzoom, "maxzoom",
-                   p->maxzoom, "fields", fields);
+    vl = json_pack("[{s:s, s:s, s:i, s:i, s:O}]", "id", hm_tile_layer_name(layer), "description",
+                   layer_descriptions[layer], "minzoom", p->minzoom, "maxzoom", p->maxzoom,
+                   "fields", fields);
     zoom = fit_zoom(b);
     if (zoom < p->minzoom)
         zoom = p->minzoom;
     if (zoom > p->maxzoom)
         zoom = p->maxzoom;
-    root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s], s:i, s:i, s:[f,f,f,f], s:[f,f,i], s:O}",
-                     "tilejson", "3.0.0", "name", hm_tile_layer_name(layer), "description",
-                     layer_descriptions[layer], "version", "1.0.0", "scheme", "xyz", "tiles",
-                     url.data, "minzoom", p->minzoom, "maxzoom", p->maxzoom, "bounds", b[0],
-                     b[1], b[2], b[3], "center", (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, zoom,
-                     "vector_layers", vl);
+    root =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s], s:i, s:i, s:[f,f,f,f], s:[f,f,i], s:O}",
+                  "tilejson", "3.0.0", "name", hm_tile_layer_name(layer), "description",
+                  layer_descriptions[layer], "version", "1.0.0", "scheme", "xyz", "tiles", url.data,
+                  "minzoom", p->minzoom, "maxzoom", p->maxzoom, "bounds", b[0], b[1], b[2], b[3],
+                  "center", (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, zoom, "vector_layers", vl);
     if (!fields || !vl) {
         rc = hm_error_set(err, HM_E_NOMEM, NULL, "jansson failed");
         goto out;

@@ -30,7 +30,6 @@ typedef struct hm_tilejson_params {
  * newline). Returns HM_OK, or HM_E_INVALID_FIELD (field "base_url", "zoom"
  * or "bounds") for bad parameters, HM_E_NOMEM when jansson fails; `out` is
  * unchanged on error. */
-int hm_tilejson_write(hm_tile_layer layer, const hm_tilejson_params *p, hm_buf *out,
-                      hm_error *err);
+int hm_tilejson_write(hm_tile_layer layer, const hm_tilejson_params *p, hm_buf *out, hm_error *err);
 
 #endif

@@ -38,10 +38,10 @@ static uint64_t rng(void)
     return rng_state;
 }
 
-static const char *const categories[] = {"food", "water", "medical", "cash",
+static const char *const categories[] = {"food",    "water",  "medical", "cash",
                                          "shelter", "rescue", "other"};
-static const char *const statuses[] = {"new", "assigned", "in_progress", "resolved",
-                                       "cancelled", "duplicate"};
+static const char *const statuses[] = {"new",      "assigned",  "in_progress",
+                                       "resolved", "cancelled", "duplicate"};
 
 /* Points inside bbox, as the store's bbox query would return them. */
 static size_t select_bbox(const hm_mvt_point *all, size_t n, const double b[4], bool open_only,
@@ -103,7 +103,8 @@ static void bench_areas(const char *path)
         fprintf(stderr, "%s: %s\n", path, jerr.text);
         return;
     }
-    json_array_foreach(json_object_get(root, "features"), i, f) {
+    json_array_foreach(json_object_get(root, "features"), i, f)
+    {
         char *text = json_dumps(json_object_get(f, "geometry"), 0);
         GEOSGeometry *g = GEOSGeoJSONReader_readGeometry_r(ctx, reader, text);
         json_t *props = json_object_get(f, "properties");
@@ -155,9 +156,15 @@ int main(int argc, char **argv)
         uint64_t r = rng();
         hm_mvt_point *p = &all[i];
         p->id = (int64_t)i + 1;
-        p->lon = round((cu_chi[0] + (cu_chi[2] - cu_chi[0]) * (double)(r >> 11) / 9007199254740992.0) * 1000) / 1000;
+        p->lon =
+            round((cu_chi[0] + (cu_chi[2] - cu_chi[0]) * (double)(r >> 11) / 9007199254740992.0) *
+                  1000) /
+            1000;
         r = rng();
-        p->lat = round((cu_chi[1] + (cu_chi[3] - cu_chi[1]) * (double)(r >> 11) / 9007199254740992.0) * 1000) / 1000;
+        p->lat =
+            round((cu_chi[1] + (cu_chi[3] - cu_chi[1]) * (double)(r >> 11) / 9007199254740992.0) *
+                  1000) /
+            1000;
         snprintf(codes[i], sizeof codes[i], "CC-%06zu", i % 1000000);
         p->code = codes[i];
         p->category = categories[r % 7];

@@ -268,12 +268,19 @@ static void test_invalidation_covers_encoder(void)
             hm_tile_at(106.5, 11.0, z, &home, NULL);
             hm_tile_bounds(&home, b);
             /* within 300 units of an edge or corner */
-            double fx = trial % 3 == 0 ? rng_unit() : (rng_unit() < 0.5 ? 1 : -1) * rng_unit() * 0.07;
-            double fy = trial % 3 == 1 ? rng_unit() : (rng_unit() < 0.5 ? 1 : -1) * rng_unit() * 0.07;
+            double fx =
+                trial % 3 == 0 ? rng_unit() : (rng_unit() < 0.5 ? 1 : -1) * rng_unit() * 0.07;
+            double fy =
+                trial % 3 == 1 ? rng_unit() : (rng_unit() < 0.5 ? 1 : -1) * rng_unit() * 0.07;
             lon = b[0] + (b[2] - b[0]) * (fx < 0 ? 1 + fx : fx);
             lat = b[1] + (b[3] - b[1]) * (fy < 0 ? 1 + fy : fy);
-            hm_mvt_point p = {.id = 1, .lon = lon, .lat = lat, .code = "CC-000000",
-                              .category = "food", .status = "new", .priority = "normal"};
+            hm_mvt_point p = {.id = 1,
+                              .lon = lon,
+                              .lat = lat,
+                              .code = "CC-000000",
+                              .category = "food",
+                              .status = "new",
+                              .priority = "normal"};
             for (int dx = -1; dx <= 1; dx++) {
                 for (int dy = -1; dy <= 1; dy++) {
                     int64_t x = (int64_t)home.x + dx, y = (int64_t)home.y + dy;
@@ -342,12 +349,12 @@ static void test_generation(void)
     hm_tile_key kf = key_of(HM_TILE_REQUESTS, 14, far.x, far.y, NULL);
     hm_tile_key kw = key_of(HM_TILE_WARDS, 14, near.x, near.y, NULL);
 
-    gen = hm_tile_cache_generation(c); /* a reader starts ... */
+    gen = hm_tile_cache_generation(c);              /* a reader starts ... */
     hm_tile_cache_invalidate_point(c, 106.5, 11.0); /* ... a writer commits ... */
-    CHECK(!hm_tile_cache_put(c, &kn, b, gen)); /* ... the reader's tile may be stale */
+    CHECK(!hm_tile_cache_put(c, &kn, b, gen));      /* ... the reader's tile may be stale */
     CHECK(!cached(c, kn));
-    CHECK(hm_tile_cache_put(c, &kf, b, gen)); /* untouched by that write */
-    CHECK(hm_tile_cache_put(c, &kw, b, gen)); /* other layer */
+    CHECK(hm_tile_cache_put(c, &kf, b, gen));                         /* untouched by that write */
+    CHECK(hm_tile_cache_put(c, &kw, b, gen));                         /* other layer */
     CHECK(hm_tile_cache_put(c, &kn, b, hm_tile_cache_generation(c))); /* a fresh read */
 
     gen = hm_tile_cache_generation(c);
@@ -406,8 +413,8 @@ static void *worker(void *p)
         double lat = 10.95 + (double)(s >> 30 & 1023) / 5000.0;
         hm_tile t;
         hm_tile_at(lon, lat, z, &t, NULL);
-        hm_tile_key k = key_of((hm_tile_layer)(s >> 40 & 1), z, t.x, t.y,
-                               (s >> 41 & 1) ? "status=all" : NULL);
+        hm_tile_key k =
+            key_of((hm_tile_layer)(s >> 40 & 1), z, t.x, t.y, (s >> 41 & 1) ? "status=all" : NULL);
         switch (s >> 50 & 7) {
             case 0:
                 hm_tile_cache_invalidate_point(a->c, lon, lat);

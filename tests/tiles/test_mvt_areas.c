@@ -87,21 +87,24 @@ static void areas_free(areas *as)
 static void load_communes(areas *as)
 {
     json_error_t jerr;
-    json_t *root = json_load_file(HM_SOURCE_DIR "/geodata/data/cu_chi_communes_2025.geojson", 0,
-                                  &jerr);
+    json_t *root =
+        json_load_file(HM_SOURCE_DIR "/geodata/data/cu_chi_communes_2025.geojson", 0, &jerr);
     json_t *features = json_object_get(root, "features"), *f;
     size_t i;
 
     CHECK(root != NULL);
     as->n = json_array_size(features);
     as->items = calloc(as->n, sizeof *as->items);
-    json_array_foreach(features, i, f) {
+    json_array_foreach(features, i, f)
+    {
         area_in *ai = &as->items[i];
         json_t *props = json_object_get(f, "properties");
         char *geom = json_dumps(json_object_get(f, "geometry"), 0);
 
-        snprintf(ai->code, sizeof ai->code, "%s", json_string_value(json_object_get(props, "code")));
-        snprintf(ai->name, sizeof ai->name, "%s", json_string_value(json_object_get(props, "name")));
+        snprintf(ai->code, sizeof ai->code, "%s",
+                 json_string_value(json_object_get(props, "code")));
+        snprintf(ai->name, sizeof ai->name, "%s",
+                 json_string_value(json_object_get(props, "name")));
         snprintf(ai->parent, sizeof ai->parent, "%s",
                  json_string_value(json_object_get(props, "parent_code")));
         ai->a.level = "ward";
@@ -140,13 +143,12 @@ static double unit_deg(const hm_tile *t)
     return 360.0 / ldexp(4096.0, t->z);
 }
 
-static const char *const area_keys[] = {
-    "mvt_id", "code", "name", "level", "parent_code", "open", "resolved", "open_food",
-    "open_water", "open_medical", "open_cash", "open_shelter", "open_rescue", "open_other",
-    "valid"};
+static const char *const area_keys[] = {"mvt_id",      "code",         "name",      "level",
+                                        "parent_code", "open",         "resolved",  "open_food",
+                                        "open_water",  "open_medical", "open_cash", "open_shelter",
+                                        "open_rescue", "open_other",   "valid"};
 
-static const char *const area_sql =
-    "SELECT *, ST_IsValid(GEOMETRY) AS valid FROM wards";
+static const char *const area_sql = "SELECT *, ST_IsValid(GEOMETRY) AS valid FROM wards";
 
 static area_in *find_area(areas *as, const char *code)
 {
@@ -180,7 +182,8 @@ static size_t check_area_tile(areas *as, const hm_tile *t, const hm_mvt_options 
 
     fc = gdal_geojson(buf.data, buf.len, t, area_sql);
     CHECK(fc != NULL);
-    json_array_foreach(gj_features(fc), i, f) {
+    json_array_foreach(gj_features(fc), i, f)
+    {
         const char *code = gj_str(f, "code");
         area_in *ai = find_area(as, code);
         char *gtext;
@@ -220,8 +223,8 @@ static size_t check_area_tile(areas *as, const hm_tile *t, const hm_mvt_options 
         GEOSLength_r(geos, orig_in, &perim);
         double tol = perim * ud * (opt ? opt->simplify + 1.0 : 3.0);
         if (fabs(a_dec - a_orig) > tol)
-            fprintf(stderr, "tile %d/%u/%u area %s: decoded %.3g, original %.3g, tol %.3g\n",
-                    t->z, t->x, t->y, ai->code, a_dec, a_orig, tol);
+            fprintf(stderr, "tile %d/%u/%u area %s: decoded %.3g, original %.3g, tol %.3g\n", t->z,
+                    t->x, t->y, ai->code, a_dec, a_orig, tol);
         CHECK(fabs(a_dec - a_orig) <= tol);
         GEOSGeom_destroy_r(geos, dec);
         GEOSGeom_destroy_r(geos, dec_in);
@@ -297,8 +300,8 @@ static void test_communes(void)
 
 /* A polygon given in tile units of t (rings as x,y pairs, each ring closed
  * by the helper), turned into lon/lat WKB. */
-static GEOSGeometry *polygon_units(const hm_tile *t, const double *const *rings,
-                                   const size_t *npts, size_t nrings)
+static GEOSGeometry *polygon_units(const hm_tile *t, const double *const *rings, const size_t *npts,
+                                   size_t nrings)
 {
     GEOSGeometry *shell = NULL, **holes = calloc(nrings, sizeof *holes);
 
@@ -371,10 +374,12 @@ static void test_holes_and_parts(void)
     CHECK_INT_EQ(lint.polygons, 3);
     CHECK_INT_EQ(lint.holes, 1);
 
-    fc = gdal_geojson(buf.data, buf.len, &t, "SELECT *, ST_IsValid(GEOMETRY) AS valid, "
-                                             "ST_NumGeometries(GEOMETRY) AS parts FROM hamlets");
+    fc = gdal_geojson(buf.data, buf.len, &t,
+                      "SELECT *, ST_IsValid(GEOMETRY) AS valid, "
+                      "ST_NumGeometries(GEOMETRY) AS parts FROM hamlets");
     CHECK_INT_EQ(json_array_size(gj_features(fc)), 2);
-    json_array_foreach(gj_features(fc), i, f) {
+    json_array_foreach(gj_features(fc), i, f)
+    {
         const char *code = gj_str(f, "code");
         char *gtext = json_dumps(json_object_get(f, "geometry"), 0);
         GEOSGeometry *g = from_geojson(gtext);
@@ -444,12 +449,12 @@ static void test_quantisation_stress(void)
     char code[16];
 
     hm_tile_at(106.5, 11.0, 15, &t, NULL);
-    static const double notch[] = {100, 100, 300, 100, 300, 300, 200.4, 300, 200.4, 150,
-                                   200.1, 150, 200.1, 300, 100, 300};
-    static const double spike[] = {400, 100, 600, 100, 600, 200, 900, 200.3, 600, 200.6,
-                                   600, 300, 400, 300};
-    static const double lobes[] = {100, 400, 300, 400, 300, 500.2, 200.3, 500.2, 200.3, 500.5,
-                                   300, 500.5, 300, 600, 100, 600};
+    static const double notch[] = {100,   100, 300,   100, 300,   300, 200.4, 300,
+                                   200.4, 150, 200.1, 150, 200.1, 300, 100,   300};
+    static const double spike[] = {400,   100, 600,   100, 600, 200, 900,
+                                   200.3, 600, 200.6, 600, 300, 400, 300};
+    static const double lobes[] = {100,   400,   300, 400,   300, 500.2, 200.3, 500.2,
+                                   200.3, 500.5, 300, 500.5, 300, 600,   100,   600};
     const double *r1[] = {notch}, *r2[] = {spike}, *r3[] = {lobes};
     size_t n1[] = {8}, n2[] = {7}, n3[] = {8};
     add_area(&as, "S-notch", polygon_units(&t, r1, n1, 1));
@@ -480,10 +485,12 @@ static void test_quantisation_stress(void)
     mvt_lint(buf.data, buf.len, &lint);
     CHECK_INT_EQ(lint.errors, 0);
     CHECK(lint.features >= 40);
-    fc = gdal_geojson(buf.data, buf.len, &t, "SELECT code, ST_IsValid(GEOMETRY) AS valid, "
-                                             "GEOMETRY FROM hamlets");
+    fc = gdal_geojson(buf.data, buf.len, &t,
+                      "SELECT code, ST_IsValid(GEOMETRY) AS valid, "
+                      "GEOMETRY FROM hamlets");
     CHECK(json_array_size(gj_features(fc)) == lint.features);
-    json_array_foreach(gj_features(fc), i, f) {
+    json_array_foreach(gj_features(fc), i, f)
+    {
         if (gj_int(f, "valid") != 1)
             fprintf(stderr, "invalid after quantisation: %s\n", gj_str(f, "code"));
         CHECK_INT_EQ(gj_int(f, "valid"), 1);
@@ -500,8 +507,8 @@ static void test_errors(void)
     hm_error err = {0};
     static const unsigned char junk[] = {1, 2, 3};
     /* WKB point (1 1), little endian */
-    static const unsigned char point[] = {1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 240, 63,
-                                          0, 0, 0, 0, 0, 0, 240, 63};
+    static const unsigned char point[] = {1,   1,  0, 0, 0, 0, 0, 0, 0,   0, 0,
+                                          240, 63, 0, 0, 0, 0, 0, 0, 240, 63};
     hm_mvt_area a = {.code = "X1", .name = "x", .level = "hamlet", .wkb = junk, .wkb_len = 3};
 
     hm_buf_init(&buf);

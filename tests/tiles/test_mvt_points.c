@@ -13,7 +13,7 @@
 #include "mvt.h"
 #include "tile_decode.h"
 
-#define PI 3.14159265358979323846
+#define PI     3.14159265358979323846
 #define EXTENT 4096.0
 
 /* Cu Chi district, lon/lat (SPEC's default data set). */
@@ -34,10 +34,10 @@ static double rng_unit(void)
     return (double)(rng() >> 11) / 9007199254740992.0;
 }
 
-static const char *const categories[] = {"food", "water", "medical", "cash",
+static const char *const categories[] = {"food",    "water",  "medical", "cash",
                                          "shelter", "rescue", "other"};
-static const char *const statuses[] = {"new", "assigned", "in_progress", "resolved",
-                                       "cancelled", "duplicate"};
+static const char *const statuses[] = {"new",      "assigned",  "in_progress",
+                                       "resolved", "cancelled", "duplicate"};
 
 typedef struct gen_points {
     hm_mvt_point *pts;
@@ -111,7 +111,8 @@ static bool keys_exactly_but(json_t *f, const char *const *want, size_t n, const
     json_t *v;
     size_t found = 0;
 
-    json_object_foreach(props, key, v) {
+    json_object_foreach(props, key, v)
+    {
         bool known = false;
         for (size_t i = 0; i < n; i++)
             known = known || strcmp(key, want[i]) == 0;
@@ -129,12 +130,12 @@ static bool keys_exactly(json_t *f, const char *const *want, size_t n)
     return keys_exactly_but(f, want, n, NULL);
 }
 
-static const char *const point_keys[] = {"mvt_id", "code", "category", "status", "priority",
+static const char *const point_keys[] = {"mvt_id",    "code",   "category", "status",    "priority",
                                          "ward_code", "people", "verified", "created_at"};
 static const char *const cluster_keys[] = {
-    "mvt_id", "cluster", "point_count", "people", "urgent", "food", "water", "medical",
-    "cash", "shelter", "rescue", "other", "new", "assigned", "in_progress", "resolved",
-    "cancelled", "duplicate"};
+    "mvt_id", "cluster",  "point_count", "people",   "urgent",    "food",
+    "water",  "medical",  "cash",        "shelter",  "rescue",    "other",
+    "new",    "assigned", "in_progress", "resolved", "cancelled", "duplicate"};
 
 static int64_t find_point(const gen_points *g, int64_t id)
 {
@@ -191,7 +192,8 @@ static void test_points_z14(void)
     char *seen = calloc(g.n, 1);
     size_t i;
     json_t *f;
-    json_array_foreach(gj_features(fc), i, f) {
+    json_array_foreach(gj_features(fc), i, f)
+    {
         int64_t id = gj_int(f, "mvt_id");
         int64_t k = find_point(&g, id);
         double lon, lat, ux, uy, gx, gy;
@@ -221,8 +223,8 @@ static void test_points_z14(void)
         to_units(&t, lon, lat, &gx, &gy);
         to_units(&t, p->lon, p->lat, &ux, &uy);
         if (fabs(gx - ux) > 1.0 || fabs(gy - uy) > 1.0)
-            fprintf(stderr, "id %lld: decoded %.3f,%.3f want %.3f,%.3f\n", (long long)id, gx,
-                    gy, ux, uy);
+            fprintf(stderr, "id %lld: decoded %.3f,%.3f want %.3f,%.3f\n", (long long)id, gx, gy,
+                    ux, uy);
         CHECK(fabs(gx - ux) <= 1.0 && fabs(gy - uy) <= 1.0);
     }
     /* Every point well inside tile + buffer is there, every point well
@@ -357,7 +359,8 @@ static size_t check_cluster_tile(const gen_points *g, const hm_tile *t)
 
     fc = gdal_geojson(buf.data, buf.len, t, NULL);
     CHECK(fc != NULL);
-    json_array_foreach(gj_features(fc), i, f) {
+    json_array_foreach(gj_features(fc), i, f)
+    {
         int64_t id = gj_int(f, "mvt_id") - 1;
         int64_t gx = id % world, gy = id / world;
         want_cell *w = find_cell(cells, ncells, gx, gy);
@@ -482,6 +485,18 @@ static void test_empty_and_errors(void)
     mvt_lint(buf.data, buf.len, &lint);
     CHECK_INT_EQ(lint.errors, 0);
     CHECK(lint.points > 500); /* one per request, not clusters */
+
+    /* finishing twice is a bug the encoder reports instead of duplicating clusters */
+    hm_mvt_points *enc = hm_mvt_points_create(&z10, NULL, NULL);
+    hm_mvt_points_add(enc, &g.pts[0]);
+    hm_buf_clear(&buf);
+    CHECK_INT_EQ(hm_mvt_points_finish(enc, &buf, NULL), HM_OK);
+    size_t once = buf.len;
+    CHECK(once > 0);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_mvt_points_finish(enc, &buf, &err), HM_E_INTERNAL);
+    CHECK_INT_EQ(buf.len, once);
+    hm_mvt_points_destroy(enc);
 
     hm_buf_clear(&buf);
     gen_free(&g);

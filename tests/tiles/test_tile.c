@@ -110,8 +110,7 @@ static void test_path_length(void)
 
     CHECK_INT_EQ(hm_tile_path_parse(with_query, 15, &got, &err), HM_OK);
     CHECK_INT_EQ(got.tile.z, 3);
-    CHECK_INT_EQ(hm_tile_path_parse(with_nul, sizeof with_nul - 1, &got, &err),
-                 HM_E_INVALID_FIELD);
+    CHECK_INT_EQ(hm_tile_path_parse(with_nul, sizeof with_nul - 1, &got, &err), HM_E_INVALID_FIELD);
 }
 
 static void test_layer_names(void)
@@ -181,9 +180,9 @@ static void test_tile_at(void)
         {106.5, 11.0, 14, HM_OK, 13038, 7688},
         {106.5, 11.0, 0, HM_OK, 0, 0},
         {-180.0, HM_TILE_MAX_LAT, 3, HM_OK, 0, 0},
-        {180.0, -90.0, 3, HM_OK, 7, 7},    /* world's east/south edges: last tile */
-        {0.0, 0.0, 1, HM_OK, 1, 1},        /* on an edge: east/south tile */
-        {106.5, 89.9, 5, HM_OK, 25, 0},    /* beyond Mercator: clamped */
+        {180.0, -90.0, 3, HM_OK, 7, 7}, /* world's east/south edges: last tile */
+        {0.0, 0.0, 1, HM_OK, 1, 1},     /* on an edge: east/south tile */
+        {106.5, 89.9, 5, HM_OK, 25, 0}, /* beyond Mercator: clamped */
         {NAN, 11.0, 5, HM_E_INVALID_FIELD, 0, 0},
         {106.5, INFINITY, 5, HM_E_INVALID_FIELD, 0, 0},
         {181.0, 11.0, 5, HM_E_INVALID_FIELD, 0, 0},
