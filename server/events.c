@@ -11,16 +11,17 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <time.h>
 
 #define TICKET_BYTES 24 /* 192 random bits, 48 hex digits */
-#define TICKET_HEX (2 * TICKET_BYTES)
-#define BLOCK_SIZE 8192 /* MHD's buffer for a callback response without chunked encoding */
+#define TICKET_HEX   (2 * TICKET_BYTES)
+#define BLOCK_SIZE   8192 /* MHD's buffer for a callback response without chunked encoding */
 
 /* An immutable SSE frame, shared by the ring and by subscribers that sent part of it. */
 typedef struct frame {
@@ -37,6 +38,7 @@ typedef struct slot {
     frame *team;
     int64_t *targets;
     size_t n_targets;
+    int64_t published_us; /* CLOCK_MONOTONIC */
 } slot;
 
 /* ACTIVE: MHD may call the reader. SUSPENDING: the reader found nothing and is about to call
@@ -90,6 +92,8 @@ struct hm_events {
     size_t n_idle;
     struct MHD_Connection **wk_conns; /* the waker's batch buffer, wk_cap long */
     size_t wk_cap;
+    uint64_t frames_sent, lag_notices; /* hm_events_stats */
+    int64_t max_delay_us;
 
     pthread_t waker;
     bool waker_started;
@@ -98,6 +102,14 @@ struct hm_events {
     ticket *tickets; /* cfg.max_tickets slots, the first n_tickets used */
     size_t n_tickets;
 };
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* ---- frames ---- */
 
@@ -315,23 +327,32 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
                               : ev->cfg.first_id;
         if (s->cursor + 1 < oldest) {
             char text[96];
-            int k = snprintf(text, sizeof text, ": lagged; events %" PRIu64 " to %" PRIu64
-                                                " dropped\n\n",
+            int k = snprintf(text, sizeof text,
+                             ": lagged; events %" PRIu64 " to %" PRIu64 " dropped\n\n",
                              s->cursor + 1, oldest - 1);
             lag = frame_new(text, (size_t)k);
             s->cursor = oldest - 1;
+            ev->lag_notices++;
             emit(s, lag, 0, buf, max, &n);
         }
     }
-    while (n < max && !s->spill && s->cursor < ev->last_id) {
-        const slot *sl = &ev->ring[(s->cursor + 1) % ev->cfg.ring_size];
-        frame *f;
+    if (s->cursor < ev->last_id) {
+        int64_t now = mono_us();
 
-        assert(sl->id == s->cursor + 1);
-        s->cursor++;
-        f = frame_for(sl, &s->who);
-        if (f)
-            emit(s, f, 0, buf, max, &n);
+        while (n < max && !s->spill && s->cursor < ev->last_id) {
+            const slot *sl = &ev->ring[(s->cursor + 1) % ev->cfg.ring_size];
+            frame *f;
+
+            assert(sl->id == s->cursor + 1);
+            s->cursor++;
+            f = frame_for(sl, &s->who);
+            if (f) {
+                emit(s, f, 0, buf, max, &n);
+                ev->frames_sent++;
+                if (now - sl->published_us > ev->max_delay_us)
+                    ev->max_delay_us = now - sl->published_us;
+            }
+        }
     }
     if (n == 0) {
         /* Caught up (cursor == last_id): sleep until the waker finds something for us. */
@@ -494,11 +515,11 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
     frame *pub = NULL, *team = NULL;
     int64_t *tg = NULL;
     slot old, *sl;
+    int64_t now_us;
     uint64_t id;
 
     if (!ev || !valid_type(type) || audience == 0 || (audience & ~all) ||
-        (!data_public && !data_team) ||
-        ((audience & HM_EV_TARGET) && (!targets || n_targets == 0)))
+        (!data_public && !data_team) || ((audience & HM_EV_TARGET) && (!targets || n_targets == 0)))
         return 0;
 
     pthread_mutex_lock(&ev->pub_mtx);
@@ -514,6 +535,7 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
         n_targets = 0;
     }
 
+    now_us = mono_us();
     pthread_mutex_lock(&ev->mtx);
     sl = &ev->ring[id % ev->cfg.ring_size];
     old = *sl;
@@ -522,7 +544,8 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
                  .pub = pub,
                  .team = team,
                  .targets = tg,
-                 .n_targets = n_targets};
+                 .n_targets = n_targets,
+                 .published_us = now_us};
     ev->last_id = id;
     pthread_mutex_unlock(&ev->mtx);
     pthread_mutex_unlock(&ev->pub_mtx);
@@ -543,6 +566,19 @@ size_t hm_events_subscriber_count(hm_events *ev)
     n = ev->n_subs;
     pthread_mutex_unlock(&ev->mtx);
     return n;
+}
+
+void hm_events_stats_get(hm_events *ev, hm_events_stats *out)
+{
+    pthread_mutex_lock(&ev->mtx);
+    out->subscribers = ev->n_subs;
+    out->last_id = ev->last_id;
+    out->published = ev->last_id - (ev->cfg.first_id - 1);
+    out->frames_sent = ev->frames_sent;
+    out->lag_notices = ev->lag_notices;
+    out->max_delay_us = ev->max_delay_us;
+    ev->max_delay_us = 0;
+    pthread_mutex_unlock(&ev->mtx);
 }
 
 /* ---- tickets ---- */
@@ -568,13 +604,14 @@ static void prune_tickets(hm_events *ev, int64_t now)
     }
 }
 
-int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who,
-                           char out[HM_EVENTS_TICKET_SIZE], int *expires_in_s, hm_error *err)
+int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who, char out[HM_EVENTS_TICKET_SIZE],
+                           int *expires_in_s, hm_error *err)
 {
     static const char hexd[] = "0123456789abcdef";
     unsigned char rnd[TICKET_BYTES];
     ticket t;
     size_t got = 0;
+    int64_t now;
     int rc = HM_OK;
 
     if (who->role <= HM_EV_ROLE_PUBLIC)
@@ -584,8 +621,7 @@ int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who,
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return hm_error_set(err, HM_E_INTERNAL, NULL, "getrandom failed: %s",
-                                strerror(errno));
+            return hm_error_set(err, HM_E_INTERNAL, NULL, "getrandom failed: %s", strerror(errno));
         got += (size_t)k;
     }
     for (size_t i = 0; i < sizeof rnd; i++) {
@@ -596,8 +632,9 @@ int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who,
     t.who = *who;
 
     pthread_mutex_lock(&ev->tk_mtx);
-    t.expires_ms = now_ms(ev) + (int64_t)ev->cfg.ticket_ttl_s * 1000;
-    prune_tickets(ev, now_ms(ev));
+    now = now_ms(ev);
+    t.expires_ms = now + (int64_t)ev->cfg.ticket_ttl_s * 1000;
+    prune_tickets(ev, now);
     if (ev->n_tickets >= ev->cfg.max_tickets) {
         rc = hm_error_set(err, HM_E_UNAVAILABLE, NULL, "too many unredeemed tickets");
         goto out;
@@ -668,6 +705,7 @@ static void *waker_main(void *arg)
     hm_events *ev = arg;
     struct timespec now, next_hb;
 
+    prctl(PR_SET_NAME, "hm-events", 0, 0, 0); /* for top -H and perf */
     clock_gettime(CLOCK_MONOTONIC, &now);
     next_hb = ts_after(now, (int64_t)ev->cfg.heartbeat_s * 1000);
     pthread_mutex_lock(&ev->mtx);

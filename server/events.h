@@ -158,8 +158,8 @@ uint64_t hm_events_last_event_id(struct MHD_Connection *conn);
  * `*expires_in_s` (may be NULL). Returns HM_OK; HM_E_UNAUTHORIZED if `who` is the public;
  * HM_E_UNAVAILABLE if `max_tickets` unexpired tickets exist; HM_E_INTERNAL if the OS has no
  * randomness. Tickets are random (192 bits, getrandom(2)). Thread-safe. */
-int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who,
-                           char out[HM_EVENTS_TICKET_SIZE], int *expires_in_s, hm_error *err);
+int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who, char out[HM_EVENTS_TICKET_SIZE],
+                           int *expires_in_s, hm_error *err);
 
 /* Redeem `ticket`: on HM_OK fills `*who` with the identity it was issued for and forgets the
  * ticket; HM_E_UNAUTHORIZED if it is unknown, already used or expired. Compares in constant
@@ -168,5 +168,19 @@ int hm_events_ticket_redeem(hm_events *ev, const char *ticket, hm_events_who *wh
 
 /* Number of live subscribers (queued streams not yet released by MHD). Thread-safe. */
 size_t hm_events_subscriber_count(hm_events *ev);
+
+/* Counters for /metrics and benchmarks. */
+typedef struct hm_events_stats {
+    size_t subscribers;   /* live subscribers */
+    uint64_t last_id;     /* newest event id (first_id - 1 before any) */
+    uint64_t published;   /* events published since creation */
+    uint64_t frames_sent; /* event frames handed to MHD for subscribers since creation */
+    uint64_t lag_notices; /* ": lagged" notices sent since creation (events lost to someone) */
+    int64_t max_delay_us; /* longest wait from publish to a frame's hand-over to MHD, since
+                             the previous hm_events_stats_get() call (which resets it) */
+} hm_events_stats;
+
+/* Fill `out`. Resets max_delay_us. Thread-safe. */
+void hm_events_stats_get(hm_events *ev, hm_events_stats *out);
 
 #endif

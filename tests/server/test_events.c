@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -61,8 +62,8 @@ typedef struct server {
 
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *body)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                             MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -119,12 +120,13 @@ static bool server_start(server *srv, const hm_events_config *cfg, unsigned thre
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    /* No MHD_USE_ERROR_LOG: clients that hang up are routine here. A pool of 1 is no pool. */
-    srv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                  MHD_ALLOW_SUSPEND_RESUME,
-                              0, NULL, NULL, handler, srv, MHD_OPTION_SOCK_ADDR, &sa,
-                              MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_THREAD_POOL_SIZE,
-                              threads > 1 ? threads : 0, MHD_OPTION_END);
+    /* The flags and limits of server/http.c. No MHD_USE_ERROR_LOG: clients that hang up are
+     * routine here. A pool of 1 is no pool. */
+    srv->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
+        0, NULL, NULL, handler, srv, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
+        conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)64 * 1024, MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_END);
     if (!srv->d) {
         fprintf(stderr, "MHD_start_daemon failed\n");
         hm_events_destroy(srv->ev);
@@ -181,8 +183,7 @@ static void client_init(client *c)
 
 /* Connect and send GET `path` with `headers` (each line ending in \r\n, or NULL).
  * `rcvbuf` > 0 shrinks the receive buffer (a slow client's window). */
-static bool client_open(client *c, uint16_t port, const char *path, const char *headers,
-                        int rcvbuf)
+static bool client_open(client *c, uint16_t port, const char *path, const char *headers, int rcvbuf)
 {
     struct sockaddr_in sa;
     char req[1024];
@@ -201,8 +202,8 @@ static bool client_open(client *c, uint16_t port, const char *path, const char *
     if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         return false;
     n = snprintf(req, sizeof req,
-                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n%s\r\n",
-                 path, headers ? headers : "");
+                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n%s\r\n", path,
+                 headers ? headers : "");
     return n > 0 && (size_t)n < sizeof req && send(c->fd, req, (size_t)n, MSG_NOSIGNAL) == n;
 }
 
@@ -309,8 +310,8 @@ static void parse_headers(client *c, const char *h)
 {
     c->status = atoi(h + 9); /* "HTTP/1.1 200 OK" */
     for (const char *line = strstr(h, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
-        if (strncasecmp(line + 2, "Transfer-Encoding:", 18) == 0 &&
-            strstr(line + 2, "chunked") && strstr(line + 2, "chunked") < strstr(line + 2, "\r\n"))
+        if (strncasecmp(line + 2, "Transfer-Encoding:", 18) == 0 && strstr(line + 2, "chunked") &&
+            strstr(line + 2, "chunked") < strstr(line + 2, "\r\n"))
             c->chunked = true;
         if (strncasecmp(line + 2, "Content-Type: text/event-stream", 31) == 0)
             c->event_stream = true;
@@ -450,28 +451,72 @@ static void test_audiences(void)
         size_t n_targets;
         const char *want[N_CLIENTS]; /* payload each client must get, or NULL */
     } cases[] = {
-        {"request.created", "{\"code\":\"CC-1\",\"view\":\"public\"}",
-         "{\"code\":\"CC-1\",\"view\":\"team\"}", HM_EV_PUBLIC, NULL, 0,
+        {"request.created",
+         "{\"code\":\"CC-1\",\"view\":\"public\"}",
+         "{\"code\":\"CC-1\",\"view\":\"team\"}",
+         HM_EV_PUBLIC,
+         NULL,
+         0,
          {"{\"code\":\"CC-1\",\"view\":\"public\"}", "{\"code\":\"CC-1\",\"view\":\"team\"}",
           "{\"code\":\"CC-1\",\"view\":\"team\"}", "{\"code\":\"CC-1\",\"view\":\"team\"}"}},
-        {"team.moved", NULL, "{\"team_id\":7}", HM_EV_COORD, NULL, 0,
+        {"team.moved",
+         NULL,
+         "{\"team_id\":7}",
+         HM_EV_COORD,
+         NULL,
+         0,
          {NULL, "{\"team_id\":7}", NULL, NULL}},
-        {"request.alert", NULL, "{\"code\":\"CC-1\"}", HM_EV_TARGET, team7, 1,
+        {"request.alert",
+         NULL,
+         "{\"code\":\"CC-1\"}",
+         HM_EV_TARGET,
+         team7,
+         1,
          {NULL, NULL, "{\"code\":\"CC-1\"}", NULL}},
-        {"request.updated", "{\"code\":\"CC-1\",\"status\":\"assigned\"}", NULL, HM_EV_PUBLIC,
-         NULL, 0,
-         {"{\"code\":\"CC-1\",\"status\":\"assigned\"}", "{\"code\":\"CC-1\",\"status\":\"assigned\"}",
+        {"request.updated",
+         "{\"code\":\"CC-1\",\"status\":\"assigned\"}",
+         NULL,
+         HM_EV_PUBLIC,
+         NULL,
+         0,
+         {"{\"code\":\"CC-1\",\"status\":\"assigned\"}",
+          "{\"code\":\"CC-1\",\"status\":\"assigned\"}",
           "{\"code\":\"CC-1\",\"status\":\"assigned\"}",
           "{\"code\":\"CC-1\",\"status\":\"assigned\"}"}},
-        {"request.updated", NULL, "{\"code\":\"CC-2\"}", HM_EV_PUBLIC, NULL, 0,
+        {"request.updated",
+         NULL,
+         "{\"code\":\"CC-2\"}",
+         HM_EV_PUBLIC,
+         NULL,
+         0,
          {NULL, "{\"code\":\"CC-2\"}", "{\"code\":\"CC-2\"}", "{\"code\":\"CC-2\"}"}},
-        {"team.note", NULL, "{\"n\":1}", HM_EV_TEAMS, NULL, 0,
+        {"team.note",
+         NULL,
+         "{\"n\":1}",
+         HM_EV_TEAMS,
+         NULL,
+         0,
          {NULL, "{\"n\":1}", "{\"n\":1}", "{\"n\":1}"}},
-        {"request.alert", NULL, "{\"code\":\"CC-3\"}", HM_EV_TARGET, team89, 2,
+        {"request.alert",
+         NULL,
+         "{\"code\":\"CC-3\"}",
+         HM_EV_TARGET,
+         team89,
+         2,
          {NULL, NULL, NULL, "{\"code\":\"CC-3\"}"}},
-        {"team.moved", NULL, "{\"team_id\":8}", HM_EV_COORD | HM_EV_TARGET, team7, 1,
+        {"team.moved",
+         NULL,
+         "{\"team_id\":8}",
+         HM_EV_COORD | HM_EV_TARGET,
+         team7,
+         1,
          {NULL, "{\"team_id\":8}", "{\"team_id\":8}", NULL}},
-        {"sync.end", "{\"end\":true}", NULL, HM_EV_PUBLIC, NULL, 0,
+        {"sync.end",
+         "{\"end\":true}",
+         NULL,
+         HM_EV_PUBLIC,
+         NULL,
+         0,
          {"{\"end\":true}", "{\"end\":true}", "{\"end\":true}", "{\"end\":true}"}},
     };
     enum { N_CASES = sizeof cases / sizeof cases[0] };
@@ -508,6 +553,20 @@ static void test_audiences(void)
         }
         CHECK_INT_EQ(c[k].n_evs, got);
     }
+    {
+        hm_events_stats st;
+        size_t want = 0;
+        for (size_t i = 0; i < N_CASES; i++)
+            for (int k = 0; k < N_CLIENTS; k++)
+                want += cases[i].want[k] != NULL;
+        hm_events_stats_get(srv.ev, &st);
+        CHECK_INT_EQ(st.subscribers, N_CLIENTS);
+        CHECK_INT_EQ(st.published, N_CASES);
+        CHECK_INT_EQ(st.last_id, ids[N_CASES - 1]);
+        CHECK_INT_EQ(st.frames_sent, want);
+        CHECK_INT_EQ(st.lag_notices, 0);
+        CHECK(st.max_delay_us >= 0);
+    }
     /* The public stream never carries a team payload. */
     for (size_t i = 0; i < c[PUB].n_evs; i++)
         CHECK(strstr(c[PUB].evs[i].data, "\"team\"") == NULL);
@@ -531,8 +590,7 @@ static void test_idle_through_hidden_events(void)
     CHECK(subscribe(&pub, &srv, "/api/v1/events", NULL));
     CHECK(subscribe(&coord, &srv, "/api/v1/events", "X-Role: 3\r\nX-Team: 1\r\n"));
     for (int i = 0; i < 5; i++) {
-        id = hm_events_publish(srv.ev, "team.moved", NULL, "{\"team_id\":2}", HM_EV_COORD, NULL,
-                               0);
+        id = hm_events_publish(srv.ev, "team.moved", NULL, "{\"team_id\":2}", HM_EV_COORD, NULL, 0);
         WAIT_UNTIL(&coord, has_id(&coord, id)); /* one at a time, so that `pub` is asleep */
     }
     CHECK_INT_EQ(coord.n_evs, 5);
@@ -569,17 +627,17 @@ static void test_resume(void)
     client_close(&a);
 
     /* Missed while away: 2 public, 3 coordinators only, 4 teams only, 5 public. */
-    CHECK_INT_EQ(hm_events_publish(srv.ev, "request.updated", "{\"n\":2}", NULL, HM_EV_PUBLIC,
-                                   NULL, 0),
-                 first + 1);
+    CHECK_INT_EQ(
+        hm_events_publish(srv.ev, "request.updated", "{\"n\":2}", NULL, HM_EV_PUBLIC, NULL, 0),
+        first + 1);
     CHECK_INT_EQ(hm_events_publish(srv.ev, "team.moved", NULL, "{\"n\":3}", HM_EV_COORD, NULL, 0),
                  first + 2);
-    CHECK_INT_EQ(hm_events_publish(srv.ev, "request.updated", NULL, "{\"n\":4}", HM_EV_PUBLIC,
-                                   NULL, 0),
-                 first + 3);
-    CHECK_INT_EQ(hm_events_publish(srv.ev, "request.updated", "{\"n\":5}", NULL, HM_EV_PUBLIC,
-                                   NULL, 0),
-                 first + 4);
+    CHECK_INT_EQ(
+        hm_events_publish(srv.ev, "request.updated", NULL, "{\"n\":4}", HM_EV_PUBLIC, NULL, 0),
+        first + 3);
+    CHECK_INT_EQ(
+        hm_events_publish(srv.ev, "request.updated", "{\"n\":5}", NULL, HM_EV_PUBLIC, NULL, 0),
+        first + 4);
 
     snprintf(hdr, sizeof hdr, "Last-Event-ID: %" PRIu64 "\r\n", first);
     CHECK(subscribe(&b, &srv, "/api/v1/events", hdr));
@@ -711,7 +769,8 @@ static void test_disconnect(void)
         return;
     }
     for (int i = 0; i < N; i++)
-        CHECK(subscribe(&c[i], &srv, "/api/v1/events", i % 2 ? "X-Role: 2\r\nX-Team: 3\r\n" : NULL));
+        CHECK(
+            subscribe(&c[i], &srv, "/api/v1/events", i % 2 ? "X-Role: 2\r\nX-Team: 3\r\n" : NULL));
     CHECK_INT_EQ(hm_events_subscriber_count(srv.ev), N);
     for (int i = 0; i < N; i++)
         client_close(&c[i]);
@@ -750,8 +809,9 @@ static void test_slow_subscriber(void)
     }
     CHECK(consecutive);
     CHECK_INT_EQ(id, N_EVENTS);
-    fprintf(stderr, "test_slow_subscriber: %d publishes of 1 KiB in %" PRId64
-                    " ms with a stalled subscriber\n",
+    fprintf(stderr,
+            "test_slow_subscriber: %d publishes of 1 KiB in %" PRId64
+            " ms with a stalled subscriber\n",
             N_EVENTS, mono_ms() - t0);
 
     WAIT_UNTIL(&slow, has_id(&slow, N_EVENTS));
@@ -763,6 +823,12 @@ static void test_slow_subscriber(void)
     }
     CHECK(increasing);
     CHECK(slow.n_evs < N_EVENTS);
+    {
+        hm_events_stats st;
+        hm_events_stats_get(srv.ev, &st);
+        CHECK_INT_EQ(st.published, N_EVENTS);
+        CHECK_INT_EQ(st.lag_notices, (uint64_t)slow.n_lagged);
+    }
     client_close(&slow);
     server_stop(&srv);
 }
@@ -816,9 +882,9 @@ static void test_tickets(void)
     CHECK_INT_EQ(hm_events_ticket_redeem(srv.ev, NULL, &got), HM_E_UNAUTHORIZED);
     CHECK_INT_EQ(hm_events_ticket_redeem(srv.ev, "", &got), HM_E_UNAUTHORIZED);
     CHECK_INT_EQ(hm_events_ticket_redeem(srv.ev, "0123", &got), HM_E_UNAUTHORIZED);
-    CHECK_INT_EQ(hm_events_ticket_redeem(srv.ev, "000000000000000000000000000000000000000000000000",
-                                         &got),
-                 HM_E_UNAUTHORIZED);
+    CHECK_INT_EQ(
+        hm_events_ticket_redeem(srv.ev, "000000000000000000000000000000000000000000000000", &got),
+        HM_E_UNAUTHORIZED);
 
     /* Cap: three live tickets; expired ones make room. */
     CHECK_INT_EQ(hm_events_ticket_issue(srv.ev, &vol, tk, NULL, NULL), HM_OK);
@@ -836,8 +902,8 @@ static void test_tickets(void)
     WAIT_UNTIL(&again, again.status != 0);
     CHECK_INT_EQ(again.status, 401);
     client_close(&again);
-    id = hm_events_publish(srv.ev, "request.alert", NULL, "{\"for\":7}", HM_EV_TARGET,
-                           &vol.team_id, 1);
+    id = hm_events_publish(srv.ev, "request.alert", NULL, "{\"for\":7}", HM_EV_TARGET, &vol.team_id,
+                           1);
     WAIT_UNTIL(&c, has_id(&c, id));
     CHECK_INT_EQ(c.n_evs, 1);
     if (c.n_evs == 1)
@@ -865,9 +931,9 @@ static void test_publish_edges(void)
     CHECK_INT_EQ(hm_events_publish(srv.ev, "", "{}", NULL, HM_EV_PUBLIC, NULL, 0), 0);
     CHECK_INT_EQ(hm_events_publish(srv.ev, "two words", "{}", NULL, HM_EV_PUBLIC, NULL, 0), 0);
     CHECK_INT_EQ(hm_events_publish(srv.ev, "x\ndata: {}", "{}", NULL, HM_EV_PUBLIC, NULL, 0), 0);
-    CHECK_INT_EQ(hm_events_publish(srv.ev,
-                                   "a234567890123456789012345678901234567890123456789012345678901234",
-                                   "{}", NULL, HM_EV_PUBLIC, NULL, 0),
+    CHECK_INT_EQ(hm_events_publish(
+                     srv.ev, "a234567890123456789012345678901234567890123456789012345678901234",
+                     "{}", NULL, HM_EV_PUBLIC, NULL, 0),
                  0);
     CHECK_INT_EQ(hm_events_publish(srv.ev, "e", "{}", NULL, 0, NULL, 0), 0);
     CHECK_INT_EQ(hm_events_publish(srv.ev, "e", "{}", NULL, 16, NULL, 0), 0);
@@ -875,9 +941,9 @@ static void test_publish_edges(void)
     CHECK_INT_EQ(hm_events_publish(srv.ev, "e", "{}", NULL, HM_EV_TARGET, NULL, 1), 0);
     CHECK_INT_EQ(hm_events_publish(srv.ev, "e", "{}", NULL, HM_EV_TARGET, &one, 0), 0);
 
-    CHECK_INT_EQ(hm_events_publish(srv.ev, "e", "{\n\"a\": 1,\r\n\"b\": 2\r}", NULL, HM_EV_PUBLIC,
-                                   NULL, 0),
-                 1);
+    CHECK_INT_EQ(
+        hm_events_publish(srv.ev, "e", "{\n\"a\": 1,\r\n\"b\": 2\r}", NULL, HM_EV_PUBLIC, NULL, 0),
+        1);
     memset(big, 'y', 300000);
     big[0] = '"';
     big[299999] = '"';
@@ -1095,6 +1161,12 @@ static void *load_reader_main(void *p)
 static double pct(const load_stats *st, double q)
 {
     int64_t want = (int64_t)(q * (double)atomic_load(&st->deliveries)), seen = 0;
+    if (q >= 1.0) {
+        for (size_t i = st->n_hist; i-- > 0;)
+            if (st->hist_us100[i])
+                return (double)(i + 1) / 10.0;
+        return 0;
+    }
     for (size_t i = 0; i < st->n_hist; i++) {
         seen += st->hist_us100[i];
         if (seen > want)
@@ -1103,19 +1175,69 @@ static double pct(const load_stats *st, double q)
     return (double)st->n_hist / 10.0;
 }
 
-static int run_load(int n_subs, int seconds, int rate)
+/* CPU seconds of this process's threads, split into the server's (MHD workers and the hub's
+ * thread) and the rest (the load's client reader and publisher). */
+static void thread_cpu(double *server_s, double *client_s)
+{
+    char path[64], comm[64], stat[1024];
+    long tick = sysconf(_SC_CLK_TCK);
+    int tids[64], n = 0;
+    struct dirent *de;
+    DIR *d = opendir("/proc/self/task");
+    FILE *f;
+
+    *server_s = *client_s = 0;
+    if (!d)
+        return;
+    while (n < 64 && (de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            tids[n++] = atoi(de->d_name);
+    closedir(d);
+    for (int i = 0; i < n; i++) {
+        unsigned long ut = 0, st = 0;
+        char *p;
+        size_t k;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)getpid(), tids[i]);
+        f = fopen(path, "r");
+        if (!f)
+            continue;
+        k = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[k] = '\0';
+        p = strrchr(stat, ')');
+        if (!p ||
+            sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)getpid(), tids[i]);
+        f = fopen(path, "r");
+        comm[0] = '\0';
+        if (f) {
+            if (!fgets(comm, sizeof comm, f))
+                comm[0] = '\0';
+            fclose(f);
+        }
+        if (strncmp(comm, "MHD-", 4) == 0 || strncmp(comm, "hm-events", 9) == 0)
+            *server_s += (double)(ut + st) / (double)tick;
+        else
+            *client_s += (double)(ut + st) / (double)tick;
+    }
+}
+
+static int run_load(int n_subs, int seconds, int rate, int batch_ms)
 {
     struct rlimit rl;
-    hm_events_config cfg = {.max_subscribers = (size_t)n_subs + 16};
+    hm_events_config cfg = {.max_subscribers = (size_t)n_subs + 16, .batch_ms = batch_ms};
     load_stats st;
     load_reader rd;
     pthread_t th;
     server srv;
     char payload[600], pad[400];
-    int64_t t_start, t_pub_end, pub_max_ns = 0, all_by;
+    int64_t t_start, t_pub_end, pub_max_ns = 0, pub_sum_ns = 0, all_by;
     size_t total;
     int64_t worst_all_ns = 0, events_complete = 0;
     struct rusage ru0, ru1;
+    double srv0, cli0, srv1, cli1;
+    hm_events_stats hs;
 
     getrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur < (rlim_t)(2 * n_subs + 256)) {
@@ -1163,24 +1285,26 @@ static int run_load(int n_subs, int seconds, int rate)
     while (atomic_load(&st.oks) < n_subs && mono_ms() - t_start < 60000)
         sleep_ms(10);
     printf("events_load: %d/%d subscribers connected in %" PRId64 " ms (hub count %zu)\n",
-           atomic_load(&st.oks), n_subs, mono_ms() - t_start,
-           hm_events_subscriber_count(srv.ev));
+           atomic_load(&st.oks), n_subs, mono_ms() - t_start, hm_events_subscriber_count(srv.ev));
 
     memset(pad, 'p', sizeof pad - 1);
     pad[sizeof pad - 1] = '\0';
     getrusage(RUSAGE_SELF, &ru0);
+    thread_cpu(&srv0, &cli0);
+    hm_events_stats_get(srv.ev, &hs); /* resets the server-side maximum */
     t_start = mono_ns();
     for (size_t k = 0; k < st.n_events; k++) {
         int64_t due = t_start + (int64_t)k * 1000000000 / rate, now = mono_ns(), t1;
         if (due > now)
             sleep_ms((int)((due - now) / 1000000));
         now = mono_ns();
-        snprintf(payload, sizeof payload, "{\"k\":%zu,\"t_ns\":%" PRId64 ",\"pad\":\"%s\"}", k,
-                 now, pad);
+        snprintf(payload, sizeof payload, "{\"k\":%zu,\"t_ns\":%" PRId64 ",\"pad\":\"%s\"}", k, now,
+                 pad);
         if (hm_events_publish(srv.ev, "request.created", payload, NULL, HM_EV_PUBLIC, NULL, 0) !=
             k + 1)
             fprintf(stderr, "events_load: publish %zu failed\n", k);
         t1 = mono_ns();
+        pub_sum_ns += t1 - now;
         if (t1 - now > pub_max_ns)
             pub_max_ns = t1 - now;
     }
@@ -1193,8 +1317,10 @@ static int run_load(int n_subs, int seconds, int rate)
         sleep_ms(20);
     }
     atomic_store(&rd.stop, true);
-    pthread_join(th, NULL);
     getrusage(RUSAGE_SELF, &ru1);
+    thread_cpu(&srv1, &cli1);
+    hm_events_stats_get(srv.ev, &hs);
+    pthread_join(th, NULL);
 
     for (size_t k = 0; k < st.n_events; k++) {
         if (st.count[k] == n_subs) {
@@ -1203,21 +1329,28 @@ static int run_load(int n_subs, int seconds, int rate)
                 worst_all_ns = st.last_ns[k] - st.pub_ns[k];
         }
     }
-    printf("events_load: subscribers=%d events=%zu rate=%d/s deliveries=%lld/%zu "
+    printf("events_load: subscribers=%d events=%zu rate=%d/s batch_ms=%d deliveries=%lld/%zu "
            "events_delivered_to_all=%" PRId64 "\n",
-           n_subs, st.n_events, rate, (long long)atomic_load(&st.deliveries), total,
+           n_subs, st.n_events, rate, batch_ms, (long long)atomic_load(&st.deliveries), total,
            events_complete);
     printf("events_load: delivery latency ms p50=%.1f p90=%.1f p99=%.1f p99.9=%.1f max=%.1f; "
-           "publish-to-last-subscriber max=%.1f ms; publish() call max=%.2f ms\n",
+           "publish-to-last-subscriber max=%.1f ms; publish() call mean=%.3f max=%.2f ms\n",
            pct(&st, 0.50), pct(&st, 0.90), pct(&st, 0.99), pct(&st, 0.999), pct(&st, 1.0),
-           (double)worst_all_ns / 1e6, (double)pub_max_ns / 1e6);
-    printf("events_load: process cpu during publishing user=%.2fs sys=%.2fs over %.1fs wall "
-           "(server and clients share the machine)\n",
+           (double)worst_all_ns / 1e6,
+           (double)pub_sum_ns / 1e6 / (double)(st.n_events ? st.n_events : 1),
+           (double)pub_max_ns / 1e6);
+    printf("events_load: server side (publish to hand-over to MHD) max=%.1f ms; "
+           "frames_sent=%llu lag_notices=%llu\n",
+           (double)hs.max_delay_us / 1e3, (unsigned long long)hs.frames_sent,
+           (unsigned long long)hs.lag_notices);
+    printf("events_load: cpu during publishing: server threads %.2fs (%.2f us per delivery), "
+           "client threads %.2fs, process user %.2fs sys %.2fs, over %.1fs wall\n",
+           srv1 - srv0, (srv1 - srv0) * 1e6 / (double)(total ? total : 1), cli1 - cli0,
            (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
                (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6,
            (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
                (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6,
-           (double)(mono_ms() - t_start / 1000000) / 1e3);
+           (double)(mono_ns() - t_start) / 1e9);
 
     for (int i = 0; i < n_subs; i++)
         client_close(&rd.cs[i]);
@@ -1236,16 +1369,17 @@ int main(int argc, char **argv)
 {
 #ifdef HM_EVENTS_LOAD_MAIN
     const bool load = true;
-    const int a = 1; /* events_load [subscribers] [seconds] [events_per_s] */
+    const int a = 1; /* events_load [subscribers] [seconds] [events_per_s] [batch_ms] */
 #else
     const bool load = argc > 1 && strcmp(argv[1], "load") == 0;
-    const int a = 2; /* test_events load [subscribers] [seconds] [events_per_s] */
+    const int a = 2; /* test_events load [subscribers] [seconds] [events_per_s] [batch_ms] */
 #endif
 
     signal(SIGPIPE, SIG_IGN);
     if (load)
         return run_load(argc > a ? atoi(argv[a]) : 5000, argc > a + 1 ? atoi(argv[a + 1]) : 10,
-                        argc > a + 2 ? atoi(argv[a + 2]) : 50);
+                        argc > a + 2 ? atoi(argv[a + 2]) : 50,
+                        argc > a + 3 ? atoi(argv[a + 3]) : 0);
     test_config();
     test_audiences();
     test_idle_through_hidden_events();
