@@ -224,7 +224,8 @@ async function route(req, res, url) {
     if (st === 'open') list = list.filter((r) => OPEN.has(r.status)); else if (st !== 'all') list = list.filter((r) => r.status === st);
     if (q.get('phone')) { need(team, ['operator', 'coordinator', 'admin']); const ph = normPhone(q.get('phone')); list = [...reqs.values()].filter((r) => r.phone === ph); }
     if (q.get('category')) list = list.filter((r) => r.category === q.get('category'));
-    return send(res, 200, fc(list.slice(0, +(q.get('limit') || 1000)), team || 'public'));
+    // Like helpmap: lists carry contact data only for a phone lookup.
+    return send(res, 200, fc(list.slice(0, +(q.get('limit') || 1000)), team ? (q.get('phone') ? team : 'nocontact') : 'public'));
   }
   if (a === '/requests/nearby') {
     need(team, ['volunteer', 'coordinator', 'admin']);

@@ -8,7 +8,7 @@
 // reconnects with a fresh ticket after a server restart.
 import { initI18n, t, onLangChange, fmtAge, fmtPeople, fmtDistance, fmtTime } from './i18n.js';
 import { api, ApiError, errorText, normCode } from './api.js';
-import { $, $$, h, icon, CATEGORIES, CAT_COLOR, OPEN, reqOf, throttle } from './util.js';
+import { $, $$, h, icon, CATEGORIES, CAT_COLOR, OPEN, reqOf, throttle, debounce, bboxOf } from './util.js';
 import { createMap, addAreaLayer, areasGeoJSON, tileJSON, labelsByZoom, CHORO_STEPS } from './mapkit.js';
 import { signIn } from './signin.js';
 import { live } from './live.js';
@@ -26,7 +26,7 @@ const STR = {
     'p.dup': 'Duplicate of (code)', 'p.mark_dup': 'Mark duplicate', 'p.history': 'History', 'p.team': 'Team',
     'p.where': 'Where', 'p.contact': 'Contact', 'p.need': 'Need', 'p.source': 'Source', 'p.verified': 'Verified',
     'p.yes': 'yes', 'p.no': 'no', 'p.created': 'Created', 'p.former': 'former', 'p.hamlet': 'hamlet',
-    'none_waiting': 'No request is waiting.', 'none_yet': 'Nothing yet.', 'k.note': 'Note', 'k.dup': 'Same as',
+    'none_waiting': 'No request is waiting.', 'none_yet': 'Nothing yet.', 'k.note': 'Note', 'k.dup': 'Same as', 'k.vulnerable': 'Household',
   },
   vi: {
     'c.new': 'Chờ tiếp nhận', 'c.assigned': 'Đã có tổ nhận', 'c.in_progress': 'Đang hỗ trợ', 'c.resolved': 'Đã giải quyết',
@@ -35,7 +35,7 @@ const STR = {
     'p.dup': 'Trùng với (mã)', 'p.mark_dup': 'Đánh dấu trùng', 'p.history': 'Diễn biến', 'p.team': 'Tổ',
     'p.where': 'Nơi', 'p.contact': 'Liên hệ', 'p.need': 'Cần', 'p.source': 'Nguồn', 'p.verified': 'Đã xác minh',
     'p.yes': 'có', 'p.no': 'chưa', 'p.created': 'Gửi lúc', 'p.former': 'xã cũ', 'p.hamlet': 'ấp',
-    'none_waiting': 'Không có yêu cầu nào đang chờ.', 'none_yet': 'Chưa có.', 'k.note': 'Ghi chú', 'k.dup': 'Trùng với',
+    'none_waiting': 'Không có yêu cầu nào đang chờ.', 'none_yet': 'Chưa có.', 'k.note': 'Ghi chú', 'k.dup': 'Trùng với', 'k.vulnerable': 'Trong nhà có',
   },
 };
 initI18n(STR);
@@ -111,14 +111,24 @@ async function setupMap() {
   map.addSource('selected', { type: 'geojson', data: empty });
   map.addLayer({ id: 'selected', type: 'circle', source: 'selected', paint: { 'circle-radius': 14 * K, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#fde047', 'circle-stroke-width': 4 * K } });
 
-  map.on('click', 'req-points', (e) => { const c = e.features?.[0]?.properties?.code; if (c) select(c); });
+  map.on('click', 'req-points', (e) => {
+    const f = e.features?.[0];
+    if (f?.properties?.code) select(f.properties.code); else zoomCluster(f);
+  });
   map.on('click', 'req-clusters', (e) => zoomCluster(e.features?.[0]));
   for (const id of ['req-points', 'req-clusters']) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
   }
   map.on('idle', updateClusterLabels);
+  // A wall display changes size only when it is set up: fit the district again.
+  addEventListener('resize', debounce(() => { if ($('#req-panel').hidden) fitDistrict(); }, 400));
   document.documentElement.dataset.map = 'ready';
+}
+
+async function fitDistrict() {
+  const b = bboxOf(await areasGeoJSON('ward'));
+  if (b && S.map) S.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 0 });
 }
 
 const CAT_MATCH = ['match', ['get', 'category'], ...CATEGORIES.flatMap((c) => [c, CAT_COLOR[c]]), '#94a3b8'];
@@ -137,17 +147,20 @@ async function addRequestLayers() {
     map.addSource('requests', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, cluster: true, clusterMaxZoom: 12, clusterRadius: 40 });
     loadRequestsGeoJSON();
   }
+  // A "cluster" of one is drawn as the request it holds (coloured by the
+  // category it counts when the feature has no category of its own).
   map.addLayer({
-    id: 'req-clusters', type: 'circle', source: 'requests', ...src, filter: ['has', 'point_count'],
+    id: 'req-clusters', type: 'circle', source: 'requests', ...src, filter: ['>', ['coalesce', ['get', 'point_count'], 0], 1],
     paint: {
       'circle-color': '#fbbf24', 'circle-opacity': 0.9, 'circle-stroke-color': '#0b1220', 'circle-stroke-width': 2 * K,
       'circle-radius': ['*', K, ['step', ['get', 'point_count'], 12, 10, 15, 50, 19, 200, 24, 1000, 30]],
     },
   });
   map.addLayer({
-    id: 'req-points', type: 'circle', source: 'requests', ...src, filter: ['!', ['has', 'point_count']],
+    id: 'req-points', type: 'circle', source: 'requests', ...src, filter: ['<=', ['coalesce', ['get', 'point_count'], 1], 1],
     paint: {
-      'circle-color': CAT_MATCH,
+      'circle-color': ['case', ['has', 'category'], CAT_MATCH,
+        ...CATEGORIES.flatMap((c) => [['>', ['coalesce', ['get', c], 0], 0], CAT_COLOR[c]]), '#94a3b8'],
       'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 6.5 * K, 15, 10 * K],
       'circle-stroke-color': ['case', ['==', ['get', 'priority'], 'urgent'], '#ffffff', '#0b1220'],
       'circle-stroke-width': ['case', ['==', ['get', 'priority'], 'urgent'], 2.5 * K, 1.5 * K],
@@ -302,7 +315,7 @@ function arrival(r) {
       S.pulses.delete(oldest);
     }
     S.pulses.get(r.code)?.m.remove();
-    const m = new S.lib.Marker({ element: h('div', { class: 'arrival' }) }).setLngLat([r.lon, r.lat]).addTo(S.map);
+    const m = new S.lib.Marker({ element: h('div', { class: 'arrival-wrap' }, h('div', { class: 'arrival' })) }).setLngLat([r.lon, r.lat]).addTo(S.map);
     S.pulses.set(r.code, { m, at: Date.now() });
   }
 }
@@ -410,7 +423,7 @@ function renderPanel(r) {
   const facts = [];
   const add = (k, v) => { if (v !== undefined && v !== null && v !== '') facts.push(h('dt', null, t(k)), h('dd', null, v)); };
   add('p.need', h('span', { class: `cat-ic ${r.category}` }, icon(r.category), `${t(`cat.${r.category}`)} · ${fmtPeople(r.people || 1)}`));
-  if (r.vulnerable?.length) add('p.need', r.vulnerable.map((v) => t(`vul.${v}`)).join(', '));
+  if (r.vulnerable?.length) add('k.vulnerable', r.vulnerable.map((v) => t(`vul.${v}`)).join(', '));
   const where = [S.names.get(`ward:${r.ward_code}`) || r.ward_code,
     r.former_ward_code ? `${t('p.former')} ${S.names.get(`former_ward:${r.former_ward_code}`) || r.former_ward_code}` : '',
     r.hamlet_code ? `${t('p.hamlet')} ${S.names.get(`hamlet:${r.hamlet_code}`) || r.hamlet_code}` : ''].filter(Boolean).join(' · ');

@@ -38,6 +38,12 @@ export function setupDraw({ map, call, toolMsg, wards, hamlets, onSaved }) {
     const D = await loadDraw();
     draw = new D({ displayControlsDefault: false, controls: {}, defaultMode: 'simple_select', boxSelect: false });
     map.addControl(draw);
+    // Draw binds its events only once map.loaded() is true, which is false
+    // while tiles reload (they do on every new request): wait for its layers,
+    // or the first clicks are lost.
+    for (let i = 0; i < 300 && !map.getStyle().layers.some((l) => l.id.startsWith('gl-draw')); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     map.on('draw.create', (e) => { pending = e.features[0]; openForm(pending); });
     map.on('draw.update', (e) => { pending = e.features[0]; });
     return draw;
@@ -75,6 +81,8 @@ export function setupDraw({ map, call, toolMsg, wards, hamlets, onSaved }) {
       if (flags.clipped) notes.push(t('cmd.area_clipped'));
       if (flags.repaired) notes.push(t('cmd.area_repaired'));
       if (Array.isArray(res?.warnings)) notes.push(...res.warnings.map(String));
+      if (stored.properties?.note) notes.push(String(stored.properties.note));
+      if (res?.reassigned) notes.push(`(${res.reassigned})`);
       toolMsg(notes.join(' '));
       await onSaved?.();
       return { ok: true };

@@ -86,7 +86,9 @@ export async function tileJSON(layer) {
     if (!res.ok) return null;
     const tj = await res.json();
     if (!Array.isArray(tj.tiles) || !tj.tiles.length) return null;
-    tj.tiles = tj.tiles.map((u) => new URL(u, location.href).href);
+    // new URL() would percent-encode the {z}/{x}/{y} placeholders.
+    tj.tiles = tj.tiles.map((u) => (/^https?:/.test(u) ? u : u.startsWith('/') ? location.origin + u
+      : new URL(u, location.href).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}')));
     return tj;
   } catch { return null; }
 }

@@ -20,15 +20,15 @@ const STR = {
     map_hint: 'Click the map to set the exact position.', unverified: 'Unverified web requests',
     unverified_hint: 'Call the requester back, check the need, then mark verified. Oldest first.',
     'th.code': 'Code', 'th.need': 'Need', 'th.where': 'Where', 'th.phone': 'Phone', 'th.age': 'Waiting',
-    former: 'former commune', in: 'in',
+    former: 'former commune', in: 'in', 'op.reveal': 'Show phone',
   },
-  vi: { former: 'xã cũ', in: 'thuộc' },
+  vi: { former: 'xã cũ', in: 'thuộc', 'op.reveal': 'Xem số điện thoại' },
 };
 initI18n(STR);
 
 const S = {
   token: '', place: null, areas: { ward: null, former_ward: null, hamlet: null }, index: [], names: new Map(),
-  map: null, lib: null, pin: null, callerReqs: [], unverified: [], session: null,
+  map: null, lib: null, pin: null, callerReqs: [], unverified: [], contacts: new Map(), session: null,
 };
 
 // ---------- static parts of the form ----------
@@ -319,6 +319,27 @@ async function refreshUnverified() {
   }
 }
 
+// Lists carry no contact data; the phone is fetched on demand (the server
+// records who saw it in the request's history).
+function contactCell(r) {
+  const d = S.contacts.get(r.code) || r;
+  if (d.phone) {
+    return h('span', null, h('a', { href: `tel:${d.phone}`, class: 'tel' }, d.phone), d.name ? h('div', null, d.name) : null,
+      d.address ? h('div', { class: 'hint' }, d.address) : null);
+  }
+  const b = h('button', { type: 'button', class: 'btn btn-small', dataset: { reveal: r.code } }, t('op.reveal'));
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      const full = reqOf(await call(`/requests/${encodeURIComponent(r.code)}`));
+      S.contacts.set(r.code, full);
+      if (S.contacts.size > 500) S.contacts.delete(S.contacts.keys().next().value);
+      b.replaceWith(contactCell(full));
+    } catch (e) { toast(errorText(e), true); b.disabled = false; }
+  });
+  return b;
+}
+
 function renderUnverified() {
   $('#unv-count').textContent = String(S.unverified.length);
   const rows = S.unverified.slice(0, 200).map((r) => {
@@ -338,7 +359,7 @@ function renderUnverified() {
       h('td', null, h('span', { class: `cat-ic ${r.category}` }, icon(r.category), t(`cat.${r.category}`)), ' · ', fmtPeople(r.people),
         r.note ? h('div', { class: 'hint' }, r.note) : null),
       h('td', null, S.names.get(`ward:${r.ward_code}`) || r.ward_code || '', r.address ? h('div', { class: 'hint' }, r.address) : null),
-      h('td', null, r.phone ? h('a', { href: `tel:${r.phone}` }, r.phone) : '', r.name ? h('div', null, r.name) : null),
+      h('td', null, contactCell(r)),
       h('td', { class: age > 2 * 3600e3 ? 'age-old' : '' }, fmtAge(age, false)),
       h('td', null, b));
   });

@@ -367,6 +367,7 @@ $('#no-map-btn').addEventListener('click', () => setMode('place'));
 $('#map-btn').addEventListener('click', () => { if (state.map) setMode('map'); else startMap(); });
 $('#gps-btn').addEventListener('click', () => askGPS(false));
 renderMine();
+performance.mark('helpmap:form-ready');
 
 if (hasWebGL()) {
   setMode('map');
