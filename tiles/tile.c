@@ -71,7 +71,7 @@ int hm_tile_path_parse(const char *path, size_t len, hm_tile_path *out, hm_error
 {
     const char *end = path + len;
     const char *p = path;
-    hm_tile_layer layer;
+    hm_tile_layer layer = HM_TILE_REQUESTS;
     uint64_t z, x, y;
     int rc;
 
