@@ -112,12 +112,18 @@ enum MHD_Result hm_api_request_create(hm_req *r)
 
 typedef struct hist_ctx {
     json_t *list;
+    bool contact; /* the viewer may see contact data */
 } hist_ctx;
 
 static int add_hist(void *ctx, const hm_history *h)
 {
     hist_ctx *c = ctx;
-    json_array_append_new(c->list, hm_history_json(h));
+    json_t *e = hm_history_json(h);
+    /* A resident's own words (a repeated request's note, a cancellation
+     * note) are contact data like `note`. */
+    if (!c->contact && strcmp(h->actor, "resident") == 0)
+        json_object_set_new(e, "note", json_null());
+    json_array_append_new(c->list, e);
     return 0;
 }
 
@@ -193,6 +199,7 @@ static enum MHD_Result answer_request(hm_req *r, const hm_request *req, unsigned
     if (!w)
         return hm_http_error(r, &err);
     hc.list = json_array();
+    hc.contact = (view & HM_VIEW_CONTACT) != 0;
     if (hm_store_history_list(w->store, req->id, add_hist, &hc, &err)) {
         json_decref(hc.list);
         return hm_http_error(r, &err);
@@ -634,7 +641,11 @@ enum MHD_Result hm_api_request_list(hm_req *r)
     }
     c.features = json_array();
     f.limit = (size_t)limit;
-    rc = hm_store_request_list(w->store, &f, list_visit, &c, &err);
+    /* Without contact data the open requests come from memory (issue 7); the rest from the
+     * database. */
+    rc = c.ids ? HM_E_NOT_FOUND : hm_svc_open_list(r->app, &f, true, list_visit, &c);
+    if (rc == HM_E_NOT_FOUND)
+        rc = hm_store_request_list(w->store, &f, list_visit, &c, &err);
     if (rc) {
         json_decref(c.features);
         free(c.ids);

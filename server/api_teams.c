@@ -85,9 +85,27 @@ enum MHD_Result hm_api_nearby(hm_req *r)
     if (!(w = hm_worker_get(&err)))
         return hm_http_error(r, &err);
     hits = hm_xmalloc((size_t)limit * sizeof *hits);
+    features = json_array();
+    if (hm_pointindex_data_size(r->app->open_requests) == sizeof(hm_request)) {
+        /* The index keeps each open request without its contact data, which nearby does not
+         * show: no database read (issue 7). */
+        hm_request *rows = hm_xmalloc((size_t)limit * sizeof *rows);
+        n = hm_pointindex_nearest_data(r->app->open_requests, lon, lat, radius, (size_t)limit,
+                                       keep_category, &cf, hits, rows);
+        for (size_t i = 0; i < n; i++) {
+            json_t *f = hm_request_feature(&rows[i], 0);
+            json_object_set_new(json_object_get(f, "properties"), "distance_m",
+                                json_real(round(hits[i].distance_m * 10) / 10));
+            json_array_append_new(features, f);
+        }
+        free(rows);
+        free(hits);
+        return hm_http_json(r, 200,
+                            json_pack("{s:s,s:o,s:n}", "type", "FeatureCollection", "features",
+                                      features, "next"));
+    }
     n = hm_pointindex_nearest(r->app->open_requests, lon, lat, radius, (size_t)limit,
                               keep_category, &cf, hits);
-    features = json_array();
     for (size_t i = 0; i < n; i++) {
         hm_request q;
         json_t *f;
@@ -144,6 +162,8 @@ enum MHD_Result hm_api_responders(hm_req *r)
     hm_point_hit hits[256];
     fresh_ctx fc = {hm_now_ms()};
     size_t n, found = 0;
+    int64_t shown[50]; /* k <= 50 */
+    bool txn;
     json_t *features;
 
     if (hm_http_require(r, HM_ROLE_COORDINATOR, &err) || arg_int(r, "k", 1, 50, &k, &err))
@@ -151,29 +171,43 @@ enum MHD_Result hm_api_responders(hm_req *r)
     if (hm_code_normalize(r->params[0], r->app->cfg.code_prefix, code, sizeof code, &err) ||
         !(w = hm_worker_get(&err)) || hm_store_request_get(w->store, code, &q, NULL, &err))
         return hm_http_error(r, &err);
-    n = hm_pointindex_nearest(r->app->team_positions, q.lon, q.lat, 0, 256, available_fresh, &fc,
-                              hits);
     features = json_array();
-    for (size_t i = 0; i < n && found < (size_t)k; i++) {
-        hm_team t;
-        int64_t open = 0;
-        json_t *f;
-        if (hm_store_team_get(w->store, hits[i].id, &t, NULL) != HM_OK || t.disabled ||
-            t.role != HM_ROLE_VOLUNTEER)
-            continue;
-        if (cap && *cap && !has_capability(&t, cap))
-            continue;
-        if (hm_store_team_open_count(w->store, t.id, &open, NULL) != HM_OK ||
-            (r->app->cfg.claim_cap > 0 && open >= r->app->cfg.claim_cap))
-            continue;
-        f = hm_team_feature(&t);
-        json_object_set_new(json_object_get(f, "properties"), "distance_m",
-                            json_real(round(hits[i].distance_m * 10) / 10));
-        json_object_set_new(json_object_get(f, "properties"), "open_requests",
-                            json_integer(open));
-        json_array_append_new(features, f);
-        found++;
+    /* Nearest first, a few more than k at a time (the claim cap, capability or a disabled
+     * token may skip some), widening up to 256: each candidate costs two reads (issue 7). The
+     * reads share one read transaction, so SQLite takes its locks once. */
+    txn = hm_store_begin(w->store, false, NULL) == HM_OK;
+    for (size_t want = (size_t)k * 4, start = 0; found < (size_t)k && start < 256; want *= 4) {
+        if (want > 256)
+            want = 256;
+        n = hm_pointindex_nearest(r->app->team_positions, q.lon, q.lat, 0, want, available_fresh,
+                                  &fc, hits);
+        for (size_t i = start; i < n && found < (size_t)k; i++) {
+            hm_team t;
+            int64_t open = 0;
+            json_t *f;
+            bool dup = false;
+            for (size_t j = 0; j < found; j++) /* a team that moved between two lookups */
+                dup = dup || shown[j] == hits[i].id;
+            if (dup || hm_store_team_get(w->store, hits[i].id, &t, NULL) != HM_OK ||
+                t.disabled || t.role != HM_ROLE_VOLUNTEER)
+                continue;
+            if (cap && *cap && !has_capability(&t, cap))
+                continue;
+            if (hm_store_team_open_count(w->store, t.id, &open, NULL) != HM_OK ||
+                (r->app->cfg.claim_cap > 0 && open >= r->app->cfg.claim_cap))
+                continue;
+            f = hm_team_feature(&t);
+            json_object_set_new(json_object_get(f, "properties"), "distance_m",
+                                json_real(round(hits[i].distance_m * 10) / 10));
+            json_object_set_new(json_object_get(f, "properties"), "open_requests",
+                                json_integer(open));
+            json_array_append_new(features, f);
+            shown[found++] = t.id;
+        }
+        start = n < want ? 256 : want; /* fewer than asked for: there are no more */
     }
+    if (txn && hm_store_commit(w->store, NULL) != HM_OK)
+        hm_store_rollback(w->store);
     hm_request_clear(&q);
     return hm_http_json(r, 200,
                         json_pack("{s:s,s:o}", "type", "FeatureCollection", "features", features));

@@ -7,6 +7,7 @@
 #include "model.h"
 #include "mvt.h"
 #include "present.h"
+#include "service.h"
 #include "tile.h"
 #include "tilejson.h"
 #include "worker.h"
@@ -226,7 +227,11 @@ enum MHD_Result hm_api_tile(hm_req *r)
         f.bbox[0] -= 0.0005, f.bbox[1] -= 0.0005, f.bbox[2] += 0.0005, f.bbox[3] += 0.0005;
         if (!(pc.enc = hm_mvt_points_create(&tp.tile, &opt, &err)))
             return hm_http_error(r, &err);
-        rc = hm_store_request_list(w->store, &f, add_point, &pc, &err);
+        /* Open requests come from the in-memory index (issue 7: a z10 tile covers the whole
+         * district); other statuses from the database. */
+        rc = hm_svc_open_list(r->app, &f, false, add_point, &pc);
+        if (rc == HM_E_NOT_FOUND)
+            rc = hm_store_request_list(w->store, &f, add_point, &pc, &err);
         if (!rc)
             rc = hm_mvt_points_finish(pc.enc, &out, &err);
         hm_mvt_points_destroy(pc.enc);

@@ -44,8 +44,9 @@ typedef struct hm_app {
     hm_writer *writer;
     /* Owned by the writer thread: replaced only by it, read only by it. */
     hm_area_index *areas;
-    /* Open requests (tag = category, aux = team id) and team positions
-     * (tag = status, aux = position time); internally locked. */
+    /* Open requests (tag = category, aux = team id, data = the hm_request without its
+     * contact data, kept current by the writer) and team positions (tag = status,
+     * aux = position time); internally locked. */
     hm_pointindex *open_requests;
     hm_pointindex *team_positions;
     struct hm_events *events;

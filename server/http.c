@@ -631,15 +631,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (r->responded)
         return MHD_YES; /* a response is queued; discard the rest of the upload */
     if (*upload_data_size) {
-        if (r->body.len + *upload_data_size > HM_MAX_BODY) {
+        /* MHD takes no response while it hands us upload data: discard the
+         * rest of an oversized (chunked) body and answer 413 at its end. */
+        if (r->body_too_large || r->body.len + *upload_data_size > HM_MAX_BODY) {
             r->body_too_large = true;
             *upload_data_size = 0;
-            return hm_http_fail(r, HM_E_TOO_LARGE, NULL, "the body is larger than 16 KiB");
+            return MHD_YES;
         }
         hm_buf_append(&r->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (r->body_too_large)
+        return hm_http_fail(r, HM_E_TOO_LARGE, NULL, "the body is larger than 16 KiB");
     if (r->job_submitted) {
         if (!__atomic_load_n(&r->job_done, __ATOMIC_ACQUIRE))
             return MHD_YES;
@@ -672,6 +676,39 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     hm_buf_clear(&r->body);
     free(r);
     *req_cls = NULL;
+}
+
+static int unhex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decoding of the path and query arguments (MHD_OPTION_UNESCAPE_CALLBACK):
+ * MHD's own, except that "%00" stays as it is. Decoded, it cut the C string
+ * short, so "/index.html%00/../x" was served as "/index.html" (issue 6).
+ * Decodes `s` in place and returns its new length. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *o = s;
+    (void)cls;
+    (void)conn;
+    for (const char *p = s; *p; p++) {
+        int hi = *p == '%' ? unhex(p[1]) : -1, lo = hi >= 0 ? unhex(p[2]) : -1;
+        if (lo >= 0 && (hi | lo) != 0) {
+            *o++ = (char)(hi * 16 + lo);
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return (size_t)(o - s);
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -716,7 +753,8 @@ int hm_http_start(hm_app *app, hm_error *err)
         (unsigned)(app->cfg.connection_timeout_s > 0 ? app->cfg.connection_timeout_s : 30),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)64 * 1024, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     if (!app->daemon)
         return hm_error_set(err, HM_E_IO, NULL, "cannot listen on %s port %d: %s", app->cfg.bind,
                             app->cfg.port, strerror(errno));

@@ -183,8 +183,16 @@ int hm_phone_normalize(const char *in, char *out, size_t out_size, hm_error *err
         n -= 2;
         plus = true;
     }
+    if (plus && n >= 3 && digits[0] == '8' && digits[1] == '4' && digits[2] == '0') {
+        /* "+84 0909 ..." keeps the national trunk 0 by mistake: drop it,
+         * so that it is the same phone as "0909 ..." and "+84 909 ...". */
+        memmove(digits + 2, digits + 3, n - 2);
+        n--;
+    }
     if (plus) {
-        if (n < 8 || n > 15 || digits[0] == '0')
+        /* "840" left after the trunk 0 is dropped: "+84 00..." is no number,
+         * and kept it would be a second form of the same phone (issue 6). */
+        if (n < 8 || n > 15 || digits[0] == '0' || strncmp(digits, "840", 3) == 0)
             goto bad;
         if (strncmp(digits, "84", 2) == 0 && (n < 11 || n > 12))
             goto bad;

@@ -122,8 +122,9 @@ void hm_sha256(const void *data, size_t len, uint8_t out[32]);
 /* Compare `n` bytes in constant time; true when equal. */
 bool hm_ct_equal(const void *a, const void *b, size_t n);
 
-/* Valid UTF-8 without NUL or C0 control characters other than \n and \t,
- * at most `max_chars` code points. */
+/* Valid UTF-8 without NUL, DEL or C0 control characters other than \n, \r
+ * (browsers send a textarea's line ends as CRLF) and \t, at most
+ * `max_chars` code points. */
 bool hm_text_ok(const char *s, size_t max_chars);
 
 /* RFC 3339 UTC ("2026-11-30T02:15:00Z") of a time in milliseconds. */

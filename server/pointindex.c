@@ -18,6 +18,7 @@ typedef struct entry {
     double lon, lat;
     int tag;
     int64_t aux;
+    void *data; /* data_size bytes, or NULL in an index without data */
 } entry;
 
 typedef struct cell {
@@ -39,6 +40,7 @@ struct hm_pointindex {
     idslot *ids;
     size_t ids_cap, ids_used, count;
     long min_cx, max_cx, min_cy, max_cy; /* occupied cell range */
+    size_t data_size;                    /* 0: points carry no data */
 };
 
 static long cell_x(double lon)
@@ -75,6 +77,18 @@ hm_pointindex *hm_pointindex_create(void)
     return ix;
 }
 
+hm_pointindex *hm_pointindex_create_data(size_t data_size)
+{
+    hm_pointindex *ix = hm_pointindex_create();
+    ix->data_size = data_size;
+    return ix;
+}
+
+size_t hm_pointindex_data_size(const hm_pointindex *ix)
+{
+    return ix->data_size;
+}
+
 void hm_pointindex_destroy(hm_pointindex *ix)
 {
     if (!ix)
@@ -83,6 +97,8 @@ void hm_pointindex_destroy(hm_pointindex *ix)
         cell *c = ix->buckets[i];
         while (c) {
             cell *nx = c->next;
+            for (size_t k = 0; k < c->n; k++)
+                free(c->items[k].data);
             free(c->items);
             free(c);
             c = nx;
@@ -150,6 +166,7 @@ static void remove_locked(hm_pointindex *ix, int64_t id)
     if (c) {
         for (size_t i = 0; i < c->n; i++)
             if (c->items[i].id == id) {
+                free(c->items[i].data);
                 c->items[i] = c->items[--c->n];
                 break;
             }
@@ -161,11 +178,24 @@ static void remove_locked(hm_pointindex *ix, int64_t id)
 void hm_pointindex_put(hm_pointindex *ix, int64_t id, double lon, double lat, int tag,
                        int64_t aux)
 {
+    hm_pointindex_put_data(ix, id, lon, lat, tag, aux, NULL);
+}
+
+void hm_pointindex_put_data(hm_pointindex *ix, int64_t id, double lon, double lat, int tag,
+                            int64_t aux, const void *data)
+{
     long cx = cell_x(lon), cy = cell_y(lat);
     int64_t key = cell_key(cx, cy);
     cell *c;
     idslot *s;
+    void *copy = NULL;
 
+    /* Copied before the lock: readers wait only for the list update. */
+    if (ix->data_size > 0) {
+        copy = hm_xcalloc(1, ix->data_size);
+        if (data)
+            memcpy(copy, data, ix->data_size);
+    }
     pthread_rwlock_wrlock(&ix->lock);
     remove_locked(ix, id);
     if ((ix->ids_used + 1) * 2 > ix->ids_cap)
@@ -180,7 +210,7 @@ void hm_pointindex_put(hm_pointindex *ix, int64_t id, double lon, double lat, in
         c->cap = c->cap ? c->cap * 2 : 8;
         c->items = hm_xrealloc(c->items, c->cap * sizeof *c->items);
     }
-    c->items[c->n++] = (entry){id, lon, lat, tag, aux};
+    c->items[c->n++] = (entry){id, lon, lat, tag, aux, copy};
     ix->count++;
     if (cx < ix->min_cx)
         ix->min_cx = cx;
@@ -198,6 +228,77 @@ void hm_pointindex_remove(hm_pointindex *ix, int64_t id)
     pthread_rwlock_wrlock(&ix->lock);
     remove_locked(ix, id);
     pthread_rwlock_unlock(&ix->lock);
+}
+
+/* The entry of `id`, or NULL. Caller holds the lock. */
+static entry *find_entry(hm_pointindex *ix, int64_t id)
+{
+    idslot *s = id_slot(ix, id, 0);
+    cell *c = s ? find_cell(ix, s->key, 0) : NULL;
+    if (c)
+        for (size_t i = 0; i < c->n; i++)
+            if (c->items[i].id == id)
+                return &c->items[i];
+    return NULL;
+}
+
+int hm_pointindex_get_data(hm_pointindex *ix, int64_t id, void *data_out)
+{
+    entry *e;
+    int found = 0;
+    pthread_rwlock_rdlock(&ix->lock);
+    if (ix->data_size > 0 && (e = find_entry(ix, id)) && e->data) {
+        memcpy(data_out, e->data, ix->data_size);
+        found = 1;
+    }
+    pthread_rwlock_unlock(&ix->lock);
+    return found;
+}
+
+void hm_pointindex_update_all(hm_pointindex *ix, void (*fn)(void *ctx, int64_t id, void *data),
+                              void *ctx)
+{
+    pthread_rwlock_wrlock(&ix->lock);
+    for (size_t b = 0; ix->data_size > 0 && b < ix->nbuckets; b++)
+        for (cell *c = ix->buckets[b]; c; c = c->next)
+            for (size_t i = 0; i < c->n; i++)
+                if (c->items[i].data)
+                    fn(ctx, c->items[i].id, c->items[i].data);
+    pthread_rwlock_unlock(&ix->lock);
+}
+
+size_t hm_pointindex_within(hm_pointindex *ix, const double bbox[4], hm_point_filter filter,
+                            int (*visit)(void *ctx, const hm_point_hit *p), void *ctx)
+{
+    size_t n = 0;
+    long x0, x1, y0, y1;
+
+    if (!(bbox[0] <= bbox[2] && bbox[1] <= bbox[3])) /* also false for NaN */
+        return 0;
+    pthread_rwlock_rdlock(&ix->lock);
+    /* Clamp to the occupied cells first: a world-sized box stays cheap. */
+    x0 = bbox[0] < (double)ix->min_cx * CELL ? ix->min_cx : cell_x(bbox[0]);
+    x1 = bbox[2] > (double)(ix->max_cx + 1) * CELL ? ix->max_cx : cell_x(bbox[2]);
+    y0 = bbox[1] < (double)ix->min_cy * CELL ? ix->min_cy : cell_y(bbox[1]);
+    y1 = bbox[3] > (double)(ix->max_cy + 1) * CELL ? ix->max_cy : cell_y(bbox[3]);
+    for (long cy = y0; ix->count > 0 && cy <= y1; cy++)
+        for (long cx = x0; cx <= x1; cx++) {
+            cell *c = find_cell(ix, cell_key(cx, cy), 0);
+            for (size_t i = 0; c && i < c->n; i++) {
+                const entry *e = &c->items[i];
+                hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0, e->data};
+                if (e->lon < bbox[0] || e->lon > bbox[2] || e->lat < bbox[1] || e->lat > bbox[3])
+                    continue;
+                if (filter && !filter(ctx, &h))
+                    continue;
+                n++;
+                if (visit(ctx, &h))
+                    goto out;
+            }
+        }
+out:
+    pthread_rwlock_unlock(&ix->lock);
+    return n;
 }
 
 size_t hm_pointindex_count(hm_pointindex *ix)
@@ -231,6 +332,13 @@ static void consider(hm_point_hit *out, size_t *n, size_t limit, const hm_point_
 size_t hm_pointindex_nearest(hm_pointindex *ix, double lon, double lat, double radius_m,
                              size_t limit, hm_point_filter filter, void *ctx, hm_point_hit *out)
 {
+    return hm_pointindex_nearest_data(ix, lon, lat, radius_m, limit, filter, ctx, out, NULL);
+}
+
+size_t hm_pointindex_nearest_data(hm_pointindex *ix, double lon, double lat, double radius_m,
+                                  size_t limit, hm_point_filter filter, void *ctx,
+                                  hm_point_hit *out, void *data_out)
+{
     size_t n = 0;
     long qx = cell_x(lon), qy = cell_y(lat);
     /* Lower bounds of metres per degree near the query, slightly shrunk so a
@@ -248,6 +356,11 @@ size_t hm_pointindex_nearest(hm_pointindex *ix, double lon, double lat, double r
     for (long r = 0;; r++) {
         /* Nearest possible distance of any point in ring r. */
         double ring_min = (r - 1) * CELL * (m_lat < m_lon ? m_lat : m_lon);
+        /* Metres per degree of longitude, at least, anywhere up to this ring: N cos(phi) >=
+         * a cos(phi), taken at the ring's farthest latitude (issue 7: the geodesic is costly;
+         * this bound skips it for points that cannot be among the nearest). */
+        double lat_far = fabs(lat) + (double)(r + 1) * CELL;
+        double lb_lon = 111319.0 * cos((lat_far < 90 ? lat_far : 90) * M_PI / 180.0);
         if (r > 0 && radius_m > 0 && ring_min > radius_m)
             break;
         if (r > 0 && n == limit && ring_min > out[n - 1].distance_m)
@@ -259,18 +372,36 @@ size_t hm_pointindex_nearest(hm_pointindex *ix, double lon, double lat, double r
             long step = (cy == qy - r || cy == qy + r) ? 1 : 2 * r;
             for (long cx = qx - r; cx <= qx + r; cx += step ? step : 1) {
                 cell *c;
+                double cdx, cdy, clb;
                 if (cy < ix->min_cy || cy > ix->max_cy || cx < ix->min_cx || cx > ix->max_cx)
+                    continue;
+                /* The same lower bound for the whole cell: skip it when none of its points
+                 * can be within the radius or among the nearest found so far. */
+                cdx = fmax(0.0, fmax((double)cx * CELL - lon, lon - (double)(cx + 1) * CELL));
+                cdy = fmax(0.0, fmax((double)cy * CELL - lat, lat - (double)(cy + 1) * CELL));
+                clb = 0.995 * sqrt(cdx * lb_lon * cdx * lb_lon + cdy * 110574.0 * cdy * 110574.0);
+                if (r > 0 && ((radius_m > 0 && clb > radius_m) ||
+                              (n == limit && clb > out[n - 1].distance_m)))
                     continue;
                 c = find_cell(ix, cell_key(cx, cy), 0);
                 if (!c)
                     continue;
                 for (size_t i = 0; i < c->n; i++) {
                     const entry *e = &c->items[i];
-                    hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0};
-                    h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
-                    if (radius_m > 0 && h.distance_m > radius_m)
+                    hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0, e->data};
+                    /* A lower bound of the geodesic distance on a flat metric with the
+                     * smallest metres per degree (110,574 per degree of latitude, lb_lon per
+                     * degree of longitude), shrunk by 0.5 % for the geodesic's bulge. */
+                    double dy = (e->lat - lat) * 110574.0, dx = (e->lon - lon) * lb_lon;
+                    double lb = 0.995 * sqrt(dx * dx + dy * dy);
+                    if (radius_m > 0 && lb > radius_m)
+                        continue;
+                    if (n == limit && lb > out[n - 1].distance_m)
                         continue;
                     if (filter && !filter(ctx, &h))
+                        continue;
+                    h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
+                    if (radius_m > 0 && h.distance_m > radius_m)
                         continue;
                     consider(out, &n, limit, &h);
                 }
@@ -280,6 +411,12 @@ size_t hm_pointindex_nearest(hm_pointindex *ix, double lon, double lat, double r
         }
     }
 out:
+    /* Data are copied out before the lock goes: the points may change right after. */
+    for (size_t i = 0; i < n; i++) {
+        if (data_out && ix->data_size > 0 && out[i].data)
+            memcpy((char *)data_out + i * ix->data_size, out[i].data, ix->data_size);
+        out[i].data = NULL;
+    }
     pthread_rwlock_unlock(&ix->lock);
     return n;
 }

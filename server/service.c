@@ -146,10 +146,20 @@ static void alert_new_request(hm_app *app, const hm_request *r)
 
 /* ---- index maintenance ------------------------------------------------------------ */
 
+/* Put `r` in the open-request index with its data: every field but the contact data, which
+ * stays in the database (issue 7: nearby, lists and tiles answer from memory). */
+static void index_put(hm_app *app, const hm_request *r)
+{
+    hm_request pub = *r;
+    pub.note = pub.name = pub.address = pub.phone = NULL;
+    hm_pointindex_put_data(app->open_requests, r->id, r->lon, r->lat, r->category, r->team_id,
+                           &pub);
+}
+
 static void index_request(hm_app *app, const hm_request *r)
 {
     if (hm_status_is_open(r->status))
-        hm_pointindex_put(app->open_requests, r->id, r->lon, r->lat, r->category, r->team_id);
+        index_put(app, r);
     else
         hm_pointindex_remove(app->open_requests, r->id);
     if (app->tiles)
@@ -159,8 +169,7 @@ static void index_request(hm_app *app, const hm_request *r)
 
 static int load_open(void *ctx, const hm_request *r)
 {
-    hm_app *app = ctx;
-    hm_pointindex_put(app->open_requests, r->id, r->lon, r->lat, r->category, r->team_id);
+    index_put(ctx, r);
     return 0;
 }
 
@@ -474,6 +483,7 @@ static int verify_run(hm_store *st, hm_job *job, hm_error *err)
 static void verify_after(hm_job *job)
 {
     hm_svc_simple *s = (hm_svc_simple *)job;
+    index_request(s->app, &s->result); /* `verified` is in the index's copy and in tiles */
     publish_request(s->app, "request.updated", &s->result);
 }
 
@@ -600,17 +610,36 @@ typedef struct reassign_ctx {
     size_t n, cap;
 } reassign_ctx;
 
+/* `r` with the area codes it gets from `idx` after a change of areas, into `t` (a shallow
+ * copy: borrows r's strings): those of its position, except that an address request keeps
+ * the commune and hamlet it was given. */
+static void relocate(const hm_area_index *idx, const hm_request *r, hm_request *t)
+{
+    *t = *r;
+    locate(idx, t);
+    if (r->precision == HM_PREC_ADDRESS) {
+        snprintf(t->ward_code, sizeof t->ward_code, "%s", r->ward_code);
+        if (r->hamlet_code[0])
+            snprintf(t->hamlet_code, sizeof t->hamlet_code, "%s", r->hamlet_code);
+    }
+}
+
+/* The open-request index's copies follow the reassignment in the database. */
+static void relocate_open(void *ctx, int64_t id, void *data)
+{
+    hm_request *r = data, t;
+    (void)id;
+    relocate(ctx, r, &t);
+    memcpy(r->ward_code, t.ward_code, sizeof r->ward_code);
+    memcpy(r->former_ward_code, t.former_ward_code, sizeof r->former_ward_code);
+    memcpy(r->hamlet_code, t.hamlet_code, sizeof r->hamlet_code);
+}
+
 static int reassign_visit(void *ctx, const hm_request *r)
 {
     reassign_ctx *c = ctx;
-    hm_request t = *r;
-    locate(c->idx, &t);
-    /* An address request keeps the commune and hamlet it was given. */
-    if (r->precision == HM_PREC_ADDRESS) {
-        snprintf(t.ward_code, sizeof t.ward_code, "%s", r->ward_code);
-        if (r->hamlet_code[0])
-            snprintf(t.hamlet_code, sizeof t.hamlet_code, "%s", r->hamlet_code);
-    }
+    hm_request t;
+    relocate(c->idx, r, &t);
     if (strcmp(t.ward_code, r->ward_code) == 0 &&
         strcmp(t.former_ward_code, r->former_ward_code) == 0 &&
         strcmp(t.hamlet_code, r->hamlet_code) == 0)
@@ -726,6 +755,7 @@ static void area_after(hm_job *job)
     hm_area_index_destroy(a->app->areas);
     a->app->areas = pending_index;
     pending_index = NULL;
+    hm_pointindex_update_all(a->app->open_requests, relocate_open, a->app->areas);
     if (a->app->tiles) {
         static const hm_tile_layer layer_of[HM_LEVEL__COUNT] = {HM_TILE_WARDS, HM_TILE_FORMER_WARDS,
                                                                 HM_TILE_HAMLETS};
@@ -751,6 +781,83 @@ void hm_svc_area_clear(hm_svc_area *a)
     hm_area_clear(&a->area);
     hm_area_index_destroy(pending_index);
     pending_index = NULL;
+}
+
+/* ---- open requests from memory -------------------------------------------------------------- */
+
+typedef struct open_walk {
+    const hm_request_filter *f;
+    unsigned mask;
+    hm_request_cb cb;
+    void *ctx;
+    int rc;
+    int64_t *ids; /* ordered walks: the ids that pass */
+    size_t n, cap;
+} open_walk;
+
+static int open_match(void *ctx, const hm_point_hit *p)
+{
+    const open_walk *w = ctx;
+    const hm_request_filter *f = w->f;
+    const hm_request *r = p->data;
+    return r && (w->mask & (1u << r->status)) && (f->category < 0 || r->category == f->category) &&
+           (!f->ward_code || strcmp(r->ward_code, f->ward_code) == 0) &&
+           r->updated_at >= f->since_ms && r->id > f->after_id &&
+           (f->team_id <= 0 || r->team_id == f->team_id) &&
+           (f->verified < 0 || (int)r->verified == f->verified);
+}
+
+static int open_visit(void *ctx, const hm_point_hit *p)
+{
+    open_walk *w = ctx;
+    if (w->ids) {
+        if (w->n == w->cap) {
+            w->cap *= 2;
+            w->ids = hm_xrealloc(w->ids, w->cap * sizeof *w->ids);
+        }
+        w->ids[w->n++] = p->id;
+        return 0;
+    }
+    return w->rc = w->cb(w->ctx, p->data);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_request_cb cb,
+                     void *ctx)
+{
+    const unsigned open = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+    static const double world[4] = {-180, -90, 180, 90};
+    open_walk w = {f, f->status_mask ? f->status_mask : open, cb, ctx, 0, NULL, 0, 0};
+    size_t shown = 0;
+
+    if (f->phone || (w.mask & ~open) ||
+        hm_pointindex_data_size(app->open_requests) != sizeof(hm_request))
+        return HM_E_NOT_FOUND;
+    if (!ordered) {
+        hm_pointindex_within(app->open_requests, f->has_bbox ? f->bbox : world, open_match,
+                             open_visit, &w);
+        return w.rc;
+    }
+    w.cap = 256;
+    w.ids = hm_xmalloc(w.cap * sizeof *w.ids);
+    hm_pointindex_within(app->open_requests, f->has_bbox ? f->bbox : world, open_match, open_visit,
+                         &w);
+    qsort(w.ids, w.n, sizeof *w.ids, cmp_id);
+    for (size_t i = 0; i < w.n && w.rc == 0 && (f->limit == 0 || shown < f->limit); i++) {
+        hm_request r;
+        /* Gone since the walk (closed a moment ago): skipped, as a later read would. */
+        if (!hm_pointindex_get_data(app->open_requests, w.ids[i], &r) || !hm_status_is_open(r.status))
+            continue;
+        shown++;
+        w.rc = cb(ctx, &r);
+    }
+    free(w.ids);
+    return w.rc;
 }
 
 /* ---- tick: claim time-outs and alert escalation ------------------------------------------- */

@@ -19,6 +19,8 @@ struct hm_writer {
     bool stopping;
     bool stopped; /* thread joined: submissions fail at once */
     hm_store *st;
+    char *path;  /* to reopen st */
+    bool reopen; /* the last batch was refused for want of a writable database */
     void (*tick)(hm_store *st, void *ctx);
     void *tick_ctx;
     int tick_ms;
@@ -37,12 +39,32 @@ static void finish(hm_writer *w, hm_job *j)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Replace the connection after a batch the database refused: one opened
+ * while the file was read-only stays read-only after the file becomes
+ * writable again, so only a new one recovers without a restart (issue 6).
+ * Keeps the old connection when no new one opens. Writer thread only. */
+static void reopen_store(hm_writer *w)
+{
+    hm_error err = {0};
+    hm_store *st = hm_store_open(w->path, 0, &err);
+
+    if (!st) {
+        hm_log(HM_LOG_WARN, "event=writer_reopen_failed msg=\"%s\"", err.msg);
+        return;
+    }
+    hm_store_close(w->st);
+    w->st = st;
+    w->reopen = false;
+}
+
 /* Run `batch` (n jobs) in one transaction. */
 static void run_batch(hm_writer *w, hm_job **batch, size_t n)
 {
     hm_error err = {0};
     int rc;
 
+    if (w->reopen)
+        reopen_store(w);
     rc = hm_store_begin(w->st, true, &err);
     for (size_t i = 0; i < n; i++) {
         hm_job *j = batch[i];
@@ -77,6 +99,9 @@ static void run_batch(hm_writer *w, hm_job **batch, size_t n)
         hm_log(HM_LOG_ERROR, "event=begin_failed msg=\"%s\"", err.msg);
     }
     __atomic_add_fetch(&w->batches, 1, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < n; i++)
+        if (batch[i]->rc == HM_E_UNAVAILABLE)
+            w->reopen = true;
     for (size_t i = 0; i < n; i++) {
         hm_job *j = batch[i];
         if (j->rc == HM_OK) {
@@ -160,6 +185,7 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
         free(w);
         return NULL;
     }
+    w->path = hm_xstrdup(path);
     w->tick = tick;
     w->tick_ctx = tick_ctx;
     w->tick_ms = tick_ms > 0 ? tick_ms : 1000;
@@ -169,6 +195,7 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the writer thread");
         hm_store_close(w->st);
+        free(w->path);
         free(w);
         return NULL;
     }
@@ -200,6 +227,7 @@ void hm_writer_destroy(hm_writer *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->done_cv);
+    free(w->path);
     free(w);
 }
 

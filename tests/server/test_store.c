@@ -1,0 +1,1006 @@
+/* test_store.c: server/store.h on the SpatiaLite backend, in a temporary
+ * database file — round trips of areas, requests, history and teams, every
+ * list filter and the cursor, the guarded status change, the append-only
+ * history (checked through a second, plain SQLite connection), transactions,
+ * purge, stats and backup. */
+#include "hm_buf.h"
+#include "hm_log.h"
+#include "hm_test.h"
+#include "model.h"
+#include "store.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static char dir[64];
+static char db_path[128];
+
+/* ---- WKB by hand: little-endian Polygon of one ring ------------------------------------ */
+
+static size_t put_u32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+    return 4;
+}
+
+static size_t put_f64(unsigned char *p, double v)
+{
+    memcpy(p, &v, 8);
+    return 8;
+}
+
+/* Rectangle polygon (5 points) into buf (>= 93 bytes); returns the length. */
+static size_t rect_wkb(unsigned char *buf, double x0, double y0, double x1, double y1)
+{
+    const double xy[5][2] = {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}};
+    size_t n = 0;
+    buf[n++] = 1;
+    n += put_u32(buf + n, 3);
+    n += put_u32(buf + n, 1);
+    n += put_u32(buf + n, 5);
+    for (int i = 0; i < 5; i++) {
+        n += put_f64(buf + n, xy[i][0]);
+        n += put_f64(buf + n, xy[i][1]);
+    }
+    return n;
+}
+
+/* The coordinates of the first ring of a WKB Polygon or one-polygon MultiPolygon, into
+ * xy (pairs); returns the number of points, or -1 when it is neither. */
+static int first_ring(const unsigned char *w, size_t len, double xy[][2], int max)
+{
+    uint32_t type, n;
+    size_t off = 0;
+    if (len < 9 || w[0] != 1)
+        return -1;
+    memcpy(&type, w + 1, 4);
+    off = 5;
+    if (type == 6) { /* MultiPolygon: count, then a Polygon */
+        memcpy(&n, w + off, 4);
+        if (n != 1)
+            return -1;
+        off += 4;
+        if (w[off] != 1)
+            return -1;
+        memcpy(&type, w + off + 1, 4);
+        off += 5;
+    }
+    if (type != 3)
+        return -1;
+    memcpy(&n, w + off, 4); /* rings */
+    off += 4;
+    if (n < 1)
+        return -1;
+    memcpy(&n, w + off, 4); /* points */
+    off += 4;
+    if ((int)n > max || off + n * 16 > len)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(&xy[i][0], w + off + 16 * i, 8);
+        memcpy(&xy[i][1], w + off + 16 * i + 8, 8);
+    }
+    return (int)n;
+}
+
+/* ---- areas ----------------------------------------------------------------------------- */
+
+typedef struct area_seen {
+    int n;
+    char codes[16][40];
+    int levels[16];
+    hm_area_row last; /* copy, wkb pointer cleared */
+    double ring[8][2];
+    int ring_n;
+    char parent[40];
+    char name[160];
+} area_seen;
+
+static int collect_area(void *ctx, const hm_area_row *a)
+{
+    area_seen *s = ctx;
+    if (s->n < 16) {
+        snprintf(s->codes[s->n], 40, "%s", a->code);
+        s->levels[s->n] = a->level;
+    }
+    s->n++;
+    s->last = *a;
+    s->last.wkb = NULL;
+    s->ring_n = first_ring(a->wkb, a->wkb_len, s->ring, 8);
+    snprintf(s->parent, sizeof s->parent, "%s", a->parent_code);
+    snprintf(s->name, sizeof s->name, "%s", a->name);
+    return 0;
+}
+
+static void make_area(hm_area *a, unsigned char *wkb, const char *code, const char *name,
+                      const char *parent, double x0, double y0, double x1, double y1, long pop)
+{
+    memset(a, 0, sizeof *a);
+    a->code = (char *)code;
+    a->name = (char *)name;
+    a->parent_code = (char *)parent;
+    a->wkb = wkb;
+    a->wkb_len = rect_wkb(wkb, x0, y0, x1, y1);
+    a->rep_lon = (x0 + x1) / 2;
+    a->rep_lat = (y0 + y1) / 2;
+    a->bbox[0] = x0, a->bbox[1] = y0, a->bbox[2] = x1, a->bbox[3] = y1;
+    a->pop = pop;
+}
+
+static void test_areas(hm_store *st)
+{
+    hm_error err = {0};
+    unsigned char w1[128], w2[128], w3[128];
+    hm_area a1, a2, h1;
+    area_seen s;
+
+    make_area(&a1, w1, "W1", "Xã Tân An Hội", NULL, 106.40, 10.90, 106.50, 11.00, 68399);
+    make_area(&a2, w2, "W2", "Xã Củ Chi", NULL, 106.50, 10.90, 106.60, 11.00, -1);
+    make_area(&h1, w3, "W1-H1", "Ấp 1 (synthetic)", "W1", 106.41, 10.91, 106.42, 10.92, -1);
+    CHECK_INT_EQ(hm_store_area_upsert(st, HM_LEVEL_WARD, &a2, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_area_upsert(st, HM_LEVEL_WARD, &a1, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_area_upsert(st, HM_LEVEL_HAMLET, &h1, &err), HM_OK);
+    /* The same code at another level is another area (codes were reused by the reform). */
+    CHECK_INT_EQ(hm_store_area_upsert(st, HM_LEVEL_FORMER_WARD, &a1, &err), HM_OK);
+
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_area_list(st, HM_LEVEL_WARD, collect_area, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 2);
+    CHECK_STR_EQ(s.codes[0], "W1"); /* ordered by code */
+    CHECK_STR_EQ(s.codes[1], "W2");
+
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_area_list(st, -1, collect_area, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 4);
+    CHECK(s.levels[0] == HM_LEVEL_WARD && s.levels[1] == HM_LEVEL_WARD &&
+          s.levels[2] == HM_LEVEL_FORMER_WARD && s.levels[3] == HM_LEVEL_HAMLET);
+
+    /* Round trip of one area: every field and the ring's coordinates. */
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_area_get(st, HM_LEVEL_WARD, "W1", collect_area, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 1);
+    CHECK_STR_EQ(s.name, "Xã Tân An Hội");
+    CHECK_STR_EQ(s.parent, "");
+    CHECK_INT_EQ(s.last.level, HM_LEVEL_WARD);
+    CHECK(s.last.rep_lon == (106.40 + 106.50) / 2 && s.last.rep_lat == (10.90 + 11.00) / 2);
+    CHECK(s.last.bbox[0] == 106.40 && s.last.bbox[1] == 10.90 && s.last.bbox[2] == 106.50 &&
+          s.last.bbox[3] == 11.00);
+    CHECK_INT_EQ(s.last.pop, 68399);
+    CHECK_INT_EQ(s.ring_n, 5);
+    if (s.ring_n == 5) {
+        CHECK(s.ring[0][0] == 106.40 && s.ring[0][1] == 10.90);
+        CHECK(s.ring[2][0] == 106.50 && s.ring[2][1] == 11.00);
+    }
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_area_get(st, HM_LEVEL_WARD, "W2", collect_area, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.last.pop, -1);
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_area_get(st, HM_LEVEL_HAMLET, "W1-H1", collect_area, &s, &err), HM_OK);
+    CHECK_STR_EQ(s.parent, "W1");
+    CHECK_STR_EQ(s.name, "Ấp 1 (synthetic)");
+
+    /* Upsert by code: the same code again replaces, never duplicates. */
+    a1.name = (char *)"Tân An Hội (renamed)";
+    a1.wkb_len = rect_wkb(w1, 106.40, 10.90, 106.49, 11.00);
+    CHECK_INT_EQ(hm_store_area_upsert(st, HM_LEVEL_WARD, &a1, &err), HM_OK);
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_area_list(st, HM_LEVEL_WARD, collect_area, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 2);
+    memset(&s, 0, sizeof s);
+    hm_store_area_get(st, HM_LEVEL_WARD, "W1", collect_area, &s, &err);
+    CHECK_STR_EQ(s.name, "Tân An Hội (renamed)");
+    CHECK(s.ring_n == 5 && s.ring[1][0] == 106.49);
+
+    /* Absent areas. */
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_area_get(st, HM_LEVEL_WARD, "NOPE", collect_area, &s, &err),
+                 HM_E_NOT_FOUND);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_area_get(st, HM_LEVEL_HAMLET, "W1", collect_area, &s, &err),
+                 HM_E_NOT_FOUND);
+
+    /* Delete one; again is not found. */
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_area_delete(st, HM_LEVEL_FORMER_WARD, "W1", &err), HM_OK);
+    CHECK_INT_EQ(hm_store_area_delete(st, HM_LEVEL_FORMER_WARD, "W1", &err), HM_E_NOT_FOUND);
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_area_list(st, HM_LEVEL_FORMER_WARD, collect_area, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 0);
+    /* The ward W1 did not go with it. */
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_area_get(st, HM_LEVEL_WARD, "W1", collect_area, &s, &err), HM_OK);
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+#define NREQ 40
+
+typedef struct req_spec {
+    hm_request r;
+    uint8_t hash[32];
+} req_spec;
+
+static req_spec reqs[NREQ];
+static const int64_t T0 = 1796004900000LL; /* 2026-11-30T02:15:00Z */
+
+static const char *const wards[] = {"W1", "W2", ""};
+static const char *const phones[] = {"+84909123456", "+84909000001", "+12025550143"};
+
+static void fill_request(int i, hm_request *r)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->code, sizeof r->code, "CC-%c%c%c%c%c%c", hm_code_alphabet[i % 28],
+             hm_code_alphabet[(i / 28) % 28], 'A', 'B', 'C', hm_code_alphabet[(i * 7) % 28]);
+    r->lon = 106.40 + (i % 10) * 0.02 + 0.0012345;
+    r->lat = 10.90 + (i / 10) * 0.02 + 0.0006789;
+    r->precision = i % HM_PREC__COUNT;
+    r->category = i % HM_CAT__COUNT;
+    r->people = 1 + i * 12;
+    r->vulnerable = (unsigned)(i % 32);
+    r->priority = hm_priority_of(r->category, r->vulnerable);
+    r->note = i % 3 == 0 ? NULL : hm_xstrdup("Cần gạo, nước \"sạch\"\nlần 2");
+    r->name = i % 4 == 0 ? NULL : hm_xstrdup("Nguyễn Thị Ánh");
+    r->address = i % 5 == 0 ? NULL : hm_xstrdup("ấp 3; hẻm 12/4");
+    r->phone = hm_xstrdup(phones[i % 3]);
+    r->status = HM_ST_NEW;
+    snprintf(r->ward_code, sizeof r->ward_code, "%s", wards[i % 3]);
+    snprintf(r->former_ward_code, sizeof r->former_ward_code, "%s", i % 2 ? "F1" : "");
+    snprintf(r->hamlet_code, sizeof r->hamlet_code, "%s", i % 6 == 0 ? "W1-H1" : "");
+    r->source = i % HM_SRC__COUNT;
+    r->verified = i % 7 == 0;
+    r->created_at = T0 + i * 60000LL;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_request(const hm_request *a, const hm_request *b)
+{
+    return a->id == b->id && strcmp(a->code, b->code) == 0 && a->lon == b->lon &&
+           a->lat == b->lat && a->precision == b->precision && a->category == b->category &&
+           a->people == b->people && a->vulnerable == b->vulnerable &&
+           a->priority == b->priority && str_eq(a->note, b->note) && str_eq(a->name, b->name) &&
+           str_eq(a->address, b->address) && str_eq(a->phone, b->phone) &&
+           a->status == b->status && strcmp(a->ward_code, b->ward_code) == 0 &&
+           strcmp(a->former_ward_code, b->former_ward_code) == 0 &&
+           strcmp(a->hamlet_code, b->hamlet_code) == 0 && a->source == b->source &&
+           a->verified == b->verified && a->team_id == b->team_id &&
+           strcmp(a->duplicate_of, b->duplicate_of) == 0 && a->created_at == b->created_at &&
+           a->updated_at == b->updated_at && a->status_at == b->status_at;
+}
+
+typedef struct ids {
+    int64_t v[NREQ * 2];
+    size_t n;
+    int stop_after;
+} ids;
+
+static int collect_id(void *ctx, const hm_request *r)
+{
+    ids *s = ctx;
+    s->v[s->n++] = r->id;
+    if (s->stop_after && (int)s->n == s->stop_after)
+        return 7;
+    return 0;
+}
+
+static hm_request_filter any(void)
+{
+    hm_request_filter f;
+    memset(&f, 0, sizeof f);
+    f.category = -1;
+    f.verified = -1;
+    return f;
+}
+
+/* Ids of reqs[] that `keep` accepts, in id order. */
+static ids expected(bool (*keep)(const hm_request *, const void *), const void *arg)
+{
+    ids e = {{0}, 0, 0};
+    for (int i = 0; i < NREQ; i++)
+        if (keep(&reqs[i].r, arg))
+            e.v[e.n++] = reqs[i].r.id;
+    return e;
+}
+
+static bool ids_equal(const ids *a, const ids *b)
+{
+    return a->n == b->n && memcmp(a->v, b->v, a->n * sizeof a->v[0]) == 0;
+}
+
+static bool k_bbox(const hm_request *r, const void *a)
+{
+    const double *b = a;
+    return r->lon >= b[0] && r->lon <= b[2] && r->lat >= b[1] && r->lat <= b[3];
+}
+static bool k_status(const hm_request *r, const void *a)
+{
+    return (*(const unsigned *)a >> r->status) & 1;
+}
+static bool k_category(const hm_request *r, const void *a)
+{
+    return r->category == *(const int *)a;
+}
+static bool k_ward(const hm_request *r, const void *a)
+{
+    return strcmp(r->ward_code, a) == 0;
+}
+static bool k_phone(const hm_request *r, const void *a)
+{
+    return str_eq(r->phone, a);
+}
+static bool k_since(const hm_request *r, const void *a)
+{
+    return r->updated_at >= *(const int64_t *)a;
+}
+static bool k_verified(const hm_request *r, const void *a)
+{
+    return r->verified == *(const int *)a;
+}
+static bool k_team(const hm_request *r, const void *a)
+{
+    return r->team_id == *(const int64_t *)a;
+}
+
+static void check_list(hm_store *st, const hm_request_filter *f, const ids *want,
+                       const char *what)
+{
+    ids got = {{0}, 0, 0};
+    hm_error err = {0};
+    CHECK_INT_EQ(hm_store_request_list(st, f, collect_id, &got, &err), HM_OK);
+    if (!ids_equal(&got, want))
+        fprintf(stderr, "  list filter %s: got %zu ids, want %zu\n", what, got.n, want->n);
+    CHECK(ids_equal(&got, want));
+}
+
+static void test_requests(hm_store *st)
+{
+    hm_error err = {0};
+    hm_request got;
+    uint8_t hash[32];
+
+    for (int i = 0; i < NREQ; i++) {
+        fill_request(i, &reqs[i].r);
+        hm_sha256(&i, sizeof i, reqs[i].hash);
+        CHECK_INT_EQ(hm_store_request_insert(st, &reqs[i].r, reqs[i].hash, &err), HM_OK);
+        CHECK(reqs[i].r.id > (i ? reqs[i - 1].r.id : 0));
+        CHECK(reqs[i].r.updated_at == reqs[i].r.created_at);
+        CHECK(reqs[i].r.status_at == reqs[i].r.created_at);
+    }
+
+    /* Round trips by code and by id, with the token hash. */
+    for (int i = 0; i < NREQ; i++) {
+        memset(hash, 0, sizeof hash);
+        CHECK_INT_EQ(hm_store_request_get(st, reqs[i].r.code, &got, hash, &err), HM_OK);
+        CHECK(same_request(&got, &reqs[i].r));
+        CHECK(memcmp(hash, reqs[i].hash, 32) == 0);
+        hm_request_clear(&got);
+        CHECK_INT_EQ(hm_store_request_get_id(st, reqs[i].r.id, &got, &err), HM_OK);
+        CHECK(same_request(&got, &reqs[i].r));
+        hm_request_clear(&got);
+    }
+    hm_request_clear(&got);
+
+    /* A code is unique. */
+    {
+        hm_request dup;
+        hm_error e = {0};
+        fill_request(0, &dup);
+        CHECK_INT_EQ(hm_store_request_insert(st, &dup, reqs[0].hash, &e), HM_E_IN_USE);
+        CHECK_STR_EQ(e.field, "code");
+        hm_request_clear(&dup);
+    }
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-NOPE00", &got, NULL, &err), HM_E_NOT_FOUND);
+    CHECK_INT_EQ(hm_store_request_get_id(st, 999999, &got, NULL), HM_E_NOT_FOUND);
+
+    /* Every filter alone, against the same filter in C. */
+    {
+        hm_request_filter f = any();
+        ids all = {{0}, 0, 0};
+        for (int i = 0; i < NREQ; i++)
+            all.v[all.n++] = reqs[i].r.id;
+        check_list(st, &f, &all, "none");
+
+        double bb[4] = {106.43, 10.92, 106.51, 10.97};
+        f = any();
+        f.has_bbox = true;
+        memcpy(f.bbox, bb, sizeof bb);
+        ids w = expected(k_bbox, bb);
+        CHECK(w.n > 0 && w.n < NREQ);
+        check_list(st, &f, &w, "bbox");
+
+        for (int c = 0; c < HM_CAT__COUNT; c++) {
+            f = any();
+            f.category = c;
+            w = expected(k_category, &c);
+            check_list(st, &f, &w, "category");
+        }
+        for (size_t k = 0; k < 2; k++) {
+            f = any();
+            f.ward_code = wards[k];
+            w = expected(k_ward, wards[k]);
+            check_list(st, &f, &w, "ward");
+        }
+        for (size_t k = 0; k < N(phones); k++) {
+            f = any();
+            f.phone = phones[k];
+            w = expected(k_phone, phones[k]);
+            check_list(st, &f, &w, "phone");
+        }
+        int64_t since = T0 + 25 * 60000LL;
+        f = any();
+        f.since_ms = since;
+        w = expected(k_since, &since);
+        CHECK_INT_EQ(w.n, NREQ - 25);
+        check_list(st, &f, &w, "since");
+        for (int v = 0; v <= 1; v++) {
+            f = any();
+            f.verified = v;
+            w = expected(k_verified, &v);
+            check_list(st, &f, &w, "verified");
+        }
+        /* Combined: bbox and category and since. */
+        f = any();
+        f.has_bbox = true;
+        memcpy(f.bbox, bb, sizeof bb);
+        f.category = 2;
+        f.since_ms = T0 + 5 * 60000LL;
+        {
+            ids c = {{0}, 0, 0};
+            for (int i = 0; i < NREQ; i++)
+                if (k_bbox(&reqs[i].r, bb) && reqs[i].r.category == 2 &&
+                    reqs[i].r.updated_at >= f.since_ms)
+                    c.v[c.n++] = reqs[i].r.id;
+            check_list(st, &f, &c, "bbox+category+since");
+        }
+
+        /* Cursor: pages of 7 by after_id give every id once, in order. */
+        ids pages = {{0}, 0, 0};
+        int64_t after = 0;
+        for (int page = 0; page < 20; page++) {
+            ids one = {{0}, 0, 0};
+            f = any();
+            f.after_id = after;
+            f.limit = 7;
+            CHECK_INT_EQ(hm_store_request_list(st, &f, collect_id, &one, &err), HM_OK);
+            CHECK(one.n <= 7);
+            for (size_t k = 0; k < one.n; k++)
+                pages.v[pages.n++] = one.v[k];
+            if (one.n < 7)
+                break;
+            after = one.v[one.n - 1];
+        }
+        CHECK(ids_equal(&pages, &all));
+
+        /* A callback's non-zero answer stops the walk and is returned. */
+        ids stop = {{0}, 0, 3};
+        f = any();
+        CHECK_INT_EQ(hm_store_request_list(st, &f, collect_id, &stop, &err), 7);
+        CHECK_INT_EQ(stop.n, 3);
+    }
+
+    /* The guarded status change. */
+    {
+        hm_request *r = &reqs[1].r;
+        int64_t now = T0 + 3600000LL;
+        int64_t open = -1;
+        CHECK_INT_EQ(hm_store_request_set_status(st, r->id, HM_ST_NEW, HM_ST_ASSIGNED, 5, NULL,
+                                                 now, &err),
+                     HM_OK);
+        hm_error e = {0};
+        /* A second claimer still believes it is new: refused, nothing changes. */
+        CHECK_INT_EQ(hm_store_request_set_status(st, r->id, HM_ST_NEW, HM_ST_ASSIGNED, 6, NULL,
+                                                 now + 1, &e),
+                     HM_E_ALREADY_CLAIMED);
+        CHECK_INT_EQ(hm_store_request_get_id(st, r->id, &got, &err), HM_OK);
+        CHECK_INT_EQ(got.status, HM_ST_ASSIGNED);
+        CHECK_INT_EQ(got.team_id, 5);
+        CHECK_INT_EQ(got.updated_at, now);
+        CHECK_INT_EQ(got.status_at, now);
+        CHECK_INT_EQ(got.created_at, r->created_at);
+        hm_request_clear(&got);
+        r->status = HM_ST_ASSIGNED, r->team_id = 5, r->updated_at = r->status_at = now;
+
+        CHECK_INT_EQ(hm_store_team_open_count(st, 5, &open, &err), HM_OK);
+        CHECK_INT_EQ(open, 1);
+        CHECK_INT_EQ(hm_store_request_set_status(st, r->id, HM_ST_ASSIGNED, HM_ST_IN_PROGRESS,
+                                                 5, NULL, now + 10, &err),
+                     HM_OK);
+        CHECK_INT_EQ(hm_store_team_open_count(st, 5, &open, &err), HM_OK);
+        CHECK_INT_EQ(open, 1);
+        r->status = HM_ST_IN_PROGRESS, r->updated_at = r->status_at = now + 10;
+
+        /* Duplicate, with duplicate_of. */
+        hm_request *d = &reqs[2].r;
+        CHECK_INT_EQ(hm_store_request_set_status(st, d->id, HM_ST_NEW, HM_ST_DUPLICATE, 0,
+                                                 reqs[0].r.code, now, &err),
+                     HM_OK);
+        CHECK_INT_EQ(hm_store_request_get_id(st, d->id, &got, &err), HM_OK);
+        CHECK_STR_EQ(got.duplicate_of, reqs[0].r.code);
+        CHECK_INT_EQ(got.team_id, 0);
+        hm_request_clear(&got);
+        d->status = HM_ST_DUPLICATE, d->updated_at = d->status_at = now;
+        snprintf(d->duplicate_of, sizeof d->duplicate_of, "%s", reqs[0].r.code);
+
+        /* Resolved, for the stats and purge below. */
+        hm_request *v = &reqs[3].r;
+        CHECK_INT_EQ(hm_store_request_set_status(st, v->id, HM_ST_NEW, HM_ST_RESOLVED, 5, NULL,
+                                                 v->created_at + 30 * 60000LL, &err),
+                     HM_OK);
+        v->status = HM_ST_RESOLVED, v->team_id = 5;
+        v->updated_at = v->status_at = v->created_at + 30 * 60000LL;
+
+        /* Status and team filters now. */
+        hm_request_filter f = any();
+        unsigned mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+        f.status_mask = mask;
+        ids w = expected(k_status, &mask);
+        CHECK_INT_EQ(w.n, NREQ - 2);
+        check_list(st, &f, &w, "status open");
+        mask = 1u << HM_ST_DUPLICATE;
+        f.status_mask = mask;
+        w = expected(k_status, &mask);
+        CHECK_INT_EQ(w.n, 1);
+        check_list(st, &f, &w, "status duplicate");
+        int64_t team = 5;
+        f = any();
+        f.team_id = team;
+        w = expected(k_team, &team);
+        CHECK_INT_EQ(w.n, 2);
+        check_list(st, &f, &w, "team");
+    }
+
+    /* Verified and areas. */
+    {
+        hm_request *r = &reqs[4].r;
+        CHECK_INT_EQ(hm_store_request_set_verified(st, r->id, T0 + 99, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_request_set_areas(st, r->id, "W2", "", "W2-H9", &err), HM_OK);
+        CHECK_INT_EQ(hm_store_request_get_id(st, r->id, &got, &err), HM_OK);
+        CHECK(got.verified);
+        CHECK_INT_EQ(got.updated_at, T0 + 99);
+        CHECK_STR_EQ(got.ward_code, "W2");
+        CHECK_STR_EQ(got.former_ward_code, "");
+        CHECK_STR_EQ(got.hamlet_code, "W2-H9");
+        hm_request_clear(&got);
+        r->verified = true, r->updated_at = T0 + 99;
+        snprintf(r->ward_code, sizeof r->ward_code, "W2");
+        r->former_ward_code[0] = '\0';
+        snprintf(r->hamlet_code, sizeof r->hamlet_code, "W2-H9");
+    }
+
+    /* Area request counts and per-area counts. */
+    {
+        int64_t n = -1, want = 0;
+        for (int i = 0; i < NREQ; i++)
+            want += strcmp(reqs[i].r.ward_code, "W1") == 0;
+        CHECK_INT_EQ(hm_store_area_request_count(st, HM_LEVEL_WARD, "W1", &n, &err), HM_OK);
+        CHECK_INT_EQ(n, want);
+        CHECK_INT_EQ(hm_store_area_request_count(st, HM_LEVEL_HAMLET, "W2-H9", &n, &err), HM_OK);
+        CHECK_INT_EQ(n, 1);
+        CHECK_INT_EQ(hm_store_area_request_count(st, HM_LEVEL_WARD, "NONE", &n, &err), HM_OK);
+        CHECK_INT_EQ(n, 0);
+    }
+}
+
+typedef struct count_sum {
+    int64_t by_code_w1, total;
+} count_sum;
+
+static int sum_counts(void *ctx, const char *code, int status, int category, int64_t n)
+{
+    count_sum *s = ctx;
+    (void)status, (void)category;
+    s->total += n;
+    if (strcmp(code, "W1") == 0)
+        s->by_code_w1 += n;
+    return 0;
+}
+
+static void test_counts_stats(hm_store *st)
+{
+    hm_error err = {0};
+    count_sum s = {0, 0};
+    int64_t want_w1 = 0, want_total = 0;
+    int64_t counts[6][7], hourly[24];
+    double median = -2;
+
+    for (int i = 0; i < NREQ; i++) {
+        want_w1 += strcmp(reqs[i].r.ward_code, "W1") == 0;
+        want_total += reqs[i].r.ward_code[0] != '\0';
+    }
+    CHECK_INT_EQ(hm_store_area_counts(st, HM_LEVEL_WARD, sum_counts, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.by_code_w1, want_w1);
+    CHECK_INT_EQ(s.total, want_total); /* requests in no ward are in no group */
+
+    /* `now` one hour after the last creation: all 40 are in the 24 hourly buckets. */
+    CHECK_INT_EQ(hm_store_stats(st, T0 + NREQ * 60000LL + 3600000LL, counts, hourly, &median,
+                                &err),
+                 HM_OK);
+    {
+        int64_t by[6][7] = {{0}}, total = 0, htotal = 0;
+        for (int i = 0; i < NREQ; i++)
+            by[reqs[i].r.status][reqs[i].r.category]++;
+        for (int a = 0; a < 6; a++)
+            for (int b = 0; b < 7; b++) {
+                CHECK_INT_EQ(counts[a][b], by[a][b]);
+                total += counts[a][b];
+            }
+        CHECK_INT_EQ(total, NREQ);
+        for (int h = 0; h < 24; h++)
+            htotal += hourly[h];
+        CHECK_INT_EQ(htotal, NREQ);
+        CHECK_INT_EQ(hourly[22], NREQ); /* 40 minutes, within one hour, an hour ago */
+    }
+    CHECK(fabs(median - 30.0) < 1e-9); /* the one resolved request took 30 minutes */
+}
+
+/* ---- history ------------------------------------------------------------------------------ */
+
+typedef struct hist_seen {
+    int n;
+    hm_history h[16];
+    char notes[16][64];
+} hist_seen;
+
+static int collect_hist(void *ctx, const hm_history *h)
+{
+    hist_seen *s = ctx;
+    if (s->n < 16) {
+        s->h[s->n] = *h;
+        s->h[s->n].note = NULL;
+        snprintf(s->notes[s->n], 64, "%s", h->note ? h->note : "(null)");
+    }
+    s->n++;
+    return 0;
+}
+
+static int plain_exec(const char *sql, char *msg, size_t size)
+{
+    sqlite3 *db = NULL;
+    char *m = NULL;
+    int rc;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    rc = sqlite3_exec(db, sql, NULL, NULL, &m);
+    snprintf(msg, size, "%s", m ? m : "");
+    sqlite3_free(m);
+    sqlite3_close(db);
+    return rc;
+}
+
+static void test_history(hm_store *st)
+{
+    hm_error err = {0};
+    hist_seen s;
+    int64_t id = reqs[1].r.id, other = reqs[5].r.id;
+    bool seen = true;
+    char msg[256];
+
+    CHECK_INT_EQ(hm_store_history_append(st, id, T0, "resident", -1, HM_ST_NEW, NULL, "status",
+                                         &err),
+                 HM_OK);
+    CHECK_INT_EQ(hm_store_history_append(st, id, T0 + 1000, "Đội Tân An Hội 1", HM_ST_NEW,
+                                         HM_ST_ASSIGNED, "đang tới", "status", &err),
+                 HM_OK);
+    CHECK_INT_EQ(hm_store_history_append(st, id, T0 + 2000, "resident", -1, -1, "vẫn cần gạo",
+                                         "note", &err),
+                 HM_OK);
+    CHECK_INT_EQ(hm_store_history_append(st, other, T0 + 2500, "x", -1, -1, NULL, "note", &err),
+                 HM_OK);
+    CHECK_INT_EQ(hm_store_history_append(st, id, T0 + 3000, "Đội Tân An Hội 1", -1, -1,
+                                         "contact details viewed", "reveal", &err),
+                 HM_OK);
+
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 4);
+    CHECK_INT_EQ(s.h[0].at, T0);
+    CHECK_STR_EQ(s.h[0].actor, "resident");
+    CHECK_INT_EQ(s.h[0].from, -1);
+    CHECK_INT_EQ(s.h[0].to, HM_ST_NEW);
+    CHECK_STR_EQ(s.notes[0], "(null)");
+    CHECK_STR_EQ(s.h[0].kind, "status");
+    CHECK_STR_EQ(s.h[1].actor, "Đội Tân An Hội 1");
+    CHECK_INT_EQ(s.h[1].from, HM_ST_NEW);
+    CHECK_INT_EQ(s.h[1].to, HM_ST_ASSIGNED);
+    CHECK_STR_EQ(s.notes[1], "đang tới");
+    CHECK_INT_EQ(s.h[2].from, -1);
+    CHECK_INT_EQ(s.h[2].to, -1);
+    CHECK_STR_EQ(s.h[2].kind, "note");
+    CHECK_STR_EQ(s.h[3].kind, "reveal");
+
+    /* Reveals: once per viewer and window. */
+    CHECK_INT_EQ(hm_store_reveal_seen(st, id, "Đội Tân An Hội 1", T0, &seen, &err), HM_OK);
+    CHECK(seen);
+    CHECK_INT_EQ(hm_store_reveal_seen(st, id, "Đội Tân An Hội 1", T0 + 3001, &seen, &err), HM_OK);
+    CHECK(!seen);
+    CHECK_INT_EQ(hm_store_reveal_seen(st, id, "Đội khác", T0, &seen, &err), HM_OK);
+    CHECK(!seen);
+    CHECK_INT_EQ(hm_store_reveal_seen(st, other, "Đội Tân An Hội 1", T0, &seen, &err), HM_OK);
+    CHECK(!seen);
+    /* A status entry by the same actor is no reveal. */
+    CHECK_INT_EQ(hm_store_reveal_seen(st, id, "resident", 0, &seen, &err), HM_OK);
+    CHECK(!seen);
+
+    /* Append-only: UPDATE and DELETE are refused by the database itself. */
+    CHECK(plain_exec("UPDATE history SET note = 'rewritten'", msg, sizeof msg) == SQLITE_CONSTRAINT);
+    CHECK(strstr(msg, "append-only") != NULL);
+    CHECK(plain_exec("DELETE FROM history", msg, sizeof msg) == SQLITE_CONSTRAINT);
+    CHECK(strstr(msg, "append-only") != NULL);
+    CHECK(plain_exec("DELETE FROM history WHERE id = 1", msg, sizeof msg) == SQLITE_CONSTRAINT);
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 4);
+    CHECK_STR_EQ(s.notes[1], "đang tới");
+}
+
+/* ---- teams ----------------------------------------------------------------------------------- */
+
+typedef struct team_seen {
+    int n;
+    int64_t ids[16];
+} team_seen;
+
+static int collect_team(void *ctx, const hm_team *t)
+{
+    team_seen *s = ctx;
+    if (s->n < 16)
+        s->ids[s->n] = t->id;
+    s->n++;
+    return 0;
+}
+
+static void test_teams(hm_store *st)
+{
+    hm_error err = {0};
+    hm_team a, b, got;
+    uint8_t ha[32], hb[32], hc[32];
+    team_seen s;
+
+    hm_sha256("token-a", 7, ha);
+    hm_sha256("token-b", 7, hb);
+    hm_sha256("token-c", 7, hc);
+    memset(&a, 0, sizeof a);
+    snprintf(a.name, sizeof a.name, "Đội xuồng Bình Mỹ");
+    a.role = HM_ROLE_VOLUNTEER;
+    a.status = HM_TEAM_AVAILABLE;
+    snprintf(a.capabilities, sizeof a.capabilities, "[\"boat\",\"medical\"]");
+    a.created_at = T0;
+    CHECK_INT_EQ(hm_store_team_insert(st, &a, ha, &err), HM_OK);
+    CHECK(a.id > 0);
+    memset(&b, 0, sizeof b);
+    snprintf(b.name, sizeof b.name, "Command");
+    b.role = HM_ROLE_COORDINATOR;
+    b.created_at = T0 + 1;
+    CHECK_INT_EQ(hm_store_team_insert(st, &b, hb, &err), HM_OK);
+    CHECK(b.id > a.id);
+    {
+        /* A token hash belongs to one team. */
+        hm_team c = b;
+        hm_error e = {0};
+        CHECK(hm_store_team_insert(st, &c, hb, &e) != HM_OK);
+    }
+
+    CHECK_INT_EQ(hm_store_team_by_token(st, ha, &got, &err), HM_OK);
+    CHECK_INT_EQ(got.id, a.id);
+    CHECK_STR_EQ(got.name, "Đội xuồng Bình Mỹ");
+    CHECK_INT_EQ(got.role, HM_ROLE_VOLUNTEER);
+    CHECK_INT_EQ(got.status, HM_TEAM_AVAILABLE);
+    CHECK_STR_EQ(got.capabilities, "[\"boat\",\"medical\"]");
+    CHECK(!got.has_pos);
+    CHECK(!got.disabled);
+    CHECK_INT_EQ(got.created_at, T0);
+    CHECK_INT_EQ(hm_store_team_get(st, b.id, &got, &err), HM_OK);
+    CHECK_STR_EQ(got.capabilities, "[]");
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_by_token(st, hc, &got, &err), HM_E_UNAUTHORIZED);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_get(st, 999, &got, &err), HM_E_NOT_FOUND);
+    CHECK_STR_EQ(err.field, "team_id");
+
+    /* Position and status. */
+    CHECK_INT_EQ(hm_store_team_set_position(st, a.id, 106.61, 10.98, T0 + 5000, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_team_set_status(st, a.id, HM_TEAM_BUSY, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_team_get(st, a.id, &got, &err), HM_OK);
+    CHECK(got.has_pos && got.lon == 106.61 && got.lat == 10.98);
+    CHECK_INT_EQ(got.pos_at, T0 + 5000);
+    CHECK_INT_EQ(got.status, HM_TEAM_BUSY);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_set_position(st, 999, 1, 1, 1, &err), HM_E_NOT_FOUND);
+    CHECK_INT_EQ(hm_store_team_set_status(st, 999, HM_TEAM_OFF, &err), HM_E_NOT_FOUND);
+    CHECK_INT_EQ(hm_store_team_set_disabled(st, 999, true, &err), HM_E_NOT_FOUND);
+    CHECK_INT_EQ(hm_store_team_set_token(st, 999, hc, &err), HM_E_NOT_FOUND);
+
+    /* Rotation: the old token stops working, the new one works. */
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_set_token(st, b.id, hc, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_team_by_token(st, hb, &got, &err), HM_E_UNAUTHORIZED);
+    CHECK_INT_EQ(hm_store_team_by_token(st, hc, &got, &err), HM_OK);
+    CHECK_INT_EQ(got.id, b.id);
+
+    /* Disabling: the token stops working; listed only with include_disabled. */
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_team_list(st, false, collect_team, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 2);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_set_disabled(st, a.id, true, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_team_by_token(st, ha, &got, &err), HM_E_UNAUTHORIZED);
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_team_list(st, false, collect_team, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 1);
+    CHECK_INT_EQ(s.ids[0], b.id);
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_team_list(st, true, collect_team, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 2);
+    CHECK(s.ids[0] == a.id && s.ids[1] == b.id);
+    CHECK_INT_EQ(hm_store_team_get(st, a.id, &got, &err), HM_OK);
+    CHECK(got.disabled);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_set_disabled(st, a.id, false, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_team_by_token(st, ha, &got, &err), HM_OK);
+}
+
+/* ---- transactions, purge, backup, reopen --------------------------------------------------------- */
+
+static int count_requests(hm_store *st)
+{
+    ids all = {{0}, 0, 0};
+    hm_request_filter f = any();
+    hm_store_request_list(st, &f, collect_id, &all, NULL);
+    return (int)all.n;
+}
+
+static void test_transactions(hm_store *st)
+{
+    hm_error err = {0};
+    hm_request r, got;
+    uint8_t h[32] = {1};
+    int before = count_requests(st);
+
+    fill_request(100, &r);
+    snprintf(r.code, sizeof r.code, "CC-TTTTTT");
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &err), HM_OK);
+    hm_store_rollback(st);
+    CHECK_INT_EQ(count_requests(st), before);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-TTTTTT", &got, NULL, NULL), HM_E_NOT_FOUND);
+
+    /* A savepoint undone inside a committed transaction. */
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &err), HM_OK);
+    hm_store_rollback_to(st);
+    snprintf(r.code, sizeof r.code, "CC-TTTTTV");
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_release(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_commit(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-TTTTTT", &got, NULL, NULL), HM_E_NOT_FOUND);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-TTTTTV", &got, NULL, &err), HM_OK);
+    hm_request_clear(&got);
+    CHECK_INT_EQ(count_requests(st), before + 1);
+    hm_request_clear(&r);
+}
+
+static void test_purge(hm_store *st)
+{
+    hm_error err = {0};
+    hm_request got;
+    int64_t n = -1;
+    /* reqs[2] (duplicate) and reqs[3] (resolved) are closed; reqs[1] is in progress. */
+    CHECK_INT_EQ(hm_store_request_purge(st, T0 - 1, &n, &err), HM_OK);
+    CHECK_INT_EQ(n, 0); /* nothing that old */
+    CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
+    CHECK_INT_EQ(n, 2);
+    for (int i = 1; i <= 3; i++) {
+        CHECK_INT_EQ(hm_store_request_get_id(st, reqs[i].r.id, &got, &err), HM_OK);
+        if (i == 1) {
+            CHECK_STR_EQ(got.phone, reqs[1].r.phone);
+            CHECK_STR_EQ(got.name, reqs[1].r.name);
+        } else {
+            CHECK(!got.phone && !got.name && !got.note && !got.address);
+            CHECK_STR_EQ(got.code, reqs[i].r.code); /* the rest stays */
+            CHECK_INT_EQ(got.status, reqs[i].r.status);
+        }
+        hm_request_clear(&got);
+    }
+    CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
+    CHECK_INT_EQ(n, 0);
+}
+
+static void test_backup_and_reopen(hm_store *st)
+{
+    hm_error err = {0};
+    char copy[160], msg[64] = "";
+    hm_store *b;
+    int n = count_requests(st);
+
+    snprintf(copy, sizeof copy, "%s/backup.db", dir);
+    CHECK_INT_EQ(hm_store_backup(st, copy, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_check(st, msg, sizeof msg, &err), HM_OK);
+    CHECK_STR_EQ(msg, "ok");
+    b = hm_store_open(copy, 0, &err);
+    CHECK(b != NULL);
+    if (b) {
+        CHECK_INT_EQ(count_requests(b), n);
+        CHECK_INT_EQ(hm_store_schema_version(b), hm_store_schema_version(st));
+        hm_store_close(b);
+    }
+    /* Read-only, and a second connection to the same file. */
+    b = hm_store_open(db_path, HM_STORE_READONLY, &err);
+    CHECK(b != NULL);
+    if (b) {
+        CHECK_INT_EQ(count_requests(b), n);
+        hm_store_close(b);
+    }
+    {
+        char missing[160];
+        hm_error e = {0};
+        snprintf(missing, sizeof missing, "%s/missing.db", dir);
+        CHECK(hm_store_open(missing, 0, &e) == NULL);
+        CHECK(e.code != HM_OK);
+        CHECK(access(missing, F_OK) != 0);
+    }
+}
+
+int main(void)
+{
+    hm_error err = {0};
+    hm_store *st;
+
+    hm_log_level = HM_LOG_WARN;
+    snprintf(dir, sizeof dir, "/tmp/hm-test-store-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(db_path, sizeof db_path, "%s/store.db", dir);
+    st = hm_store_open(db_path, HM_STORE_CREATE, &err);
+    CHECK(st != NULL);
+    if (!st) {
+        fprintf(stderr, "cannot open: %s\n", err.msg);
+        return hm_test_done("test_store");
+    }
+    CHECK(hm_store_schema_version(st) >= 1);
+    test_areas(st);
+    test_requests(st);
+    test_counts_stats(st);
+    test_history(st);
+    test_teams(st);
+    test_transactions(st);
+    test_purge(st);
+    test_backup_and_reopen(st);
+    hm_store_close(st);
+
+    /* Reopening an existing file keeps its data and schema. */
+    st = hm_store_open(db_path, HM_STORE_CREATE, &err);
+    CHECK(st != NULL);
+    if (st) {
+        hm_request got;
+        CHECK_INT_EQ(hm_store_request_get(st, reqs[0].r.code, &got, NULL, &err), HM_OK);
+        hm_request_clear(&got);
+        hm_store_close(st);
+    }
+    for (int i = 0; i < NREQ; i++)
+        hm_request_clear(&reqs[i].r);
+    {
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
+    return hm_test_done("test_store");
+}
