@@ -671,6 +671,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                r->method, r->route, status, r->bytes, ms, r->err_code ? r->err_code : "-",
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     }
+    {
+        /* A statement left half-run would pin this thread's connection to
+         * an old snapshot, and later reads would miss new requests. */
+        hm_worker *w = hm_worker_peek();
+        char sql[160];
+        if (w && !hm_store_idle(w->store, sql, sizeof sql))
+            hm_log(HM_LOG_ERROR, "event=statement_left_busy route=%s sql=\"%.100s\"", r->route,
+                   sql);
+    }
     if (r->state_free)
         r->state_free(r->state);
     hm_buf_clear(&r->body);

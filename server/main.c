@@ -95,10 +95,12 @@ static const char usage_serve[] =
 static const char usage_import[] =
     "usage: helpmap import-areas --db FILE --level ward|former_ward|hamlet FILE.geojson\n"
     "                            [--code-field F] [--name-field F] [--parent-field F] [--replace]\n"
+    "                            [--no-default-areas]\n"
     "\n"
     "Upserts the polygons by code (--replace first removes every area of the level), repairs\n"
-    "invalid rings and reports them, and reassigns the requests inside. Restart a running\n"
-    "server afterwards so it loads the new areas.\n";
+    "invalid rings and reports them, and reassigns the requests inside. A database created by\n"
+    "this command first gets the default Củ Chi areas, unless --no-default-areas (another\n"
+    "district). Restart a running server afterwards so it loads the new areas.\n";
 
 static const char usage_team[] =
     "usage: helpmap team add --db FILE --name NAME --role volunteer|operator|coordinator|admin\n"
@@ -285,7 +287,7 @@ static int cmd_import(int argc, char **argv)
 {
     const char *db = NULL, *level_s = NULL, *file = NULL;
     hm_area_fields fields = {NULL, NULL, NULL};
-    bool replace = false;
+    bool replace = false, no_defaults = false;
     hm_level level;
     hm_error err = {0};
     hm_store *st;
@@ -309,6 +311,8 @@ static int cmd_import(int argc, char **argv)
             fields.parent = opt_value(argc, argv, &i);
         else if (strcmp(argv[i], "--replace") == 0)
             replace = true;
+        else if (strcmp(argv[i], "--no-default-areas") == 0)
+            no_defaults = true;
         else if (argv[i][0] == '-')
             die_usage("import-areas: unknown option %s", argv[i]);
         else if (!file)
@@ -322,7 +326,7 @@ static int cmd_import(int argc, char **argv)
         die_usage("--level must be ward, former_ward or hamlet");
     if (!(text = read_file(file, &len, &err)))
         die(&err);
-    if (!(st = open_db(db, true, false, &err)))
+    if (!(st = open_db(db, true, !no_defaults, &err)))
         die(&err);
     if (import_text(st, level, text, len, &fields, replace, &rep, &err)) {
         free(text);
@@ -361,10 +365,12 @@ static int cmd_team(int argc, char **argv)
     char token[64];
     uint8_t hash[32];
 
-    if (!sub || is_help(sub)) {
-        fputs(usage_team, sub ? stdout : stderr);
+    if (!sub)
+        die_usage("team needs a subcommand: add, list, disable or rotate");
+    if (is_help(sub)) {
+        fputs(usage_team, stdout);
         json_decref(caps);
-        return sub ? 0 : 2;
+        return 0;
     }
     if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "disable") &&
         strcmp(sub, "rotate"))
@@ -961,10 +967,8 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
     json_object_seed(0);
-    if (!cmd) {
-        fputs(usage_main, stderr);
-        return 2;
-    }
+    if (!cmd)
+        die_usage("missing command: serve, import-areas, team, demo, export, backup or purge");
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
         return 0;

@@ -176,7 +176,7 @@ static int load_open(void *ctx, const hm_request *r)
 static int load_team(void *ctx, const hm_team *t)
 {
     hm_app *app = ctx;
-    if (t->has_pos)
+    if (t->has_pos && t->role == HM_ROLE_VOLUNTEER)
         hm_pointindex_put(app->team_positions, t->id, t->lon, t->lat, t->status, t->pos_at);
     return 0;
 }
@@ -274,7 +274,7 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         f.category = -1;
         f.verified = -1;
         f.phone = r->phone;
-        f.since_ms = r->created_at - 24 * 3600 * 1000LL;
+        f.created_since_ms = r->created_at - 24 * 3600 * 1000LL;
         f.status_mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
         memset(&d, 0, sizeof d);
         d.want = r;
@@ -351,7 +351,7 @@ static void team_busy_update(hm_app *app, hm_store *st, int64_t team_id, bool to
     } else {
         return;
     }
-    if (t.has_pos)
+    if (t.has_pos && t.role == HM_ROLE_VOLUNTEER)
         hm_pointindex_put(app->team_positions, t.id, t.lon, t.lat, t.status, t.pos_at);
 }
 
@@ -562,7 +562,8 @@ static int team_status_run(hm_store *st, hm_job *job, hm_error *err)
 static void team_after(hm_job *job)
 {
     hm_svc_simple *s = (hm_svc_simple *)job;
-    if (s->team.has_pos)
+    /* Only volunteer teams answer requests: the responder index holds them alone. */
+    if (s->team.has_pos && s->team.role == HM_ROLE_VOLUNTEER)
         hm_pointindex_put(s->app->team_positions, s->team.id, s->team.lon, s->team.lat,
                           s->team.status, s->team.pos_at);
     hm_svc_publish_team(s->app, &s->team);
@@ -832,10 +833,10 @@ int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_r
 {
     const unsigned open = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
     static const double world[4] = {-180, -90, 180, 90};
-    open_walk w = {f, f->status_mask ? f->status_mask : open, cb, ctx, 0, NULL, 0, 0};
+    open_walk w = {f, f->status_mask, cb, ctx, 0, NULL, 0, 0};
     size_t shown = 0;
 
-    if (f->phone || (w.mask & ~open) ||
+    if (f->phone || w.mask == 0 || (w.mask & ~open) ||
         hm_pointindex_data_size(app->open_requests) != sizeof(hm_request))
         return HM_E_NOT_FOUND;
     if (!ordered) {

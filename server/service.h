@@ -27,14 +27,14 @@ void hm_svc_tick(hm_store *st, void *app);
 /* The open requests that pass `f`, from the in-memory index instead of the database (issue 7:
  * lists and tiles without a read of a million rows): the rows hm_store_request_list() gives,
  * without contact data (note, name, address, phone are NULL). `f` may use bbox, category,
- * ward_code, since_ms, after_id, team_id, verified and limit; its status_mask must lie within
- * the open statuses (0 means all three).
+ * ward_code, since_ms, after_id, team_id, verified and limit; its status_mask must be
+ * non-zero and lie within the open statuses.
  * `ordered`: cb sees the rows in id order, at most f->limit (0: all), outside any lock.
  * Otherwise cb sees them in no order and runs under the index's read lock: it must be quick
  * and must not call the index, the store or anything that waits for the writer.
  * A non-zero return of cb stops the walk and is returned. Returns HM_OK, or HM_E_NOT_FOUND,
- * doing nothing, when the index cannot answer `f` (phone filter, a closed status, or no data
- * in the index): then ask the store. Thread-safe. */
+ * doing nothing, when the index cannot answer `f` (phone filter, a closed status or any
+ * status, or no data in the index): then ask the store. Thread-safe. */
 int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_request_cb cb,
                      void *ctx);
 

@@ -198,3 +198,7 @@ int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
 {
     return st->ops->xCheck(st, msg, msg_size, err);
 }
+bool hm_store_idle(hm_store *st, char *sql, size_t sql_size)
+{
+    return st->ops->xIdle(st, sql, sql_size);
+}

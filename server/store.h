@@ -82,7 +82,8 @@ typedef struct hm_request_filter {
     int category;            /* -1 = any */
     const char *ward_code;   /* NULL = any */
     const char *phone;       /* normalised, NULL = any */
-    int64_t since_ms;        /* created or updated at/after; 0 = any */
+    int64_t since_ms;        /* updated at/after; 0 = any */
+    int64_t created_since_ms; /* created at/after; 0 = any */
     int64_t after_id;        /* cursor: id > after_id */
     int64_t team_id;         /* > 0: held by this team */
     int verified;            /* -1 any, 0, 1 */
@@ -193,6 +194,11 @@ int hm_store_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hour
 
 /* SQLite online backup of the open database into `out_path`. */
 int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
+
+/* True when no statement of this connection is half-run (so it holds no
+ * read snapshot); otherwise resets them, copies the first one's SQL into
+ * `sql` and returns false. For the pool threads' end-of-request check. */
+bool hm_store_idle(hm_store *st, char *sql, size_t sql_size);
 
 /* Integrity check ("ok" or the first problem). */
 int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err);

@@ -57,6 +57,7 @@ typedef struct hm_store_ops {
                   double *median_min, hm_error *err);
     int (*xBackup)(hm_store *st, const char *out_path, hm_error *err);
     int (*xCheck)(hm_store *st, char *msg, size_t msg_size, hm_error *err);
+    bool (*xIdle)(hm_store *st, char *sql, size_t sql_size);
 } hm_store_ops;
 
 struct hm_store {

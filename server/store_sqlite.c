@@ -143,11 +143,20 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
 };
 
+/* Statements of hm_store_request_list() kept per connection, keyed by their text: the text
+ * depends only on which filters are set, so a few shapes recur (the duplicate check of every
+ * creation, tiles, lists), and preparing one cost the writer as much as the insert (issue 7). */
+#define LIST_CACHE 8
+
 typedef struct sq_store {
     hm_store base;
     sqlite3 *db;
     void *splite; /* spatialite connection cache */
     sqlite3_stmt *q[Q__COUNT];
+    struct {
+        char *sql;
+        sqlite3_stmt *q;
+    } list_cache[LIST_CACHE]; /* most recently used first */
 } sq_store;
 
 static const hm_store_ops sq_ops;
@@ -253,6 +262,10 @@ static void sq_close(hm_store *st)
     sq_store *s = SQ(st);
     for (int i = 0; i < Q__COUNT; i++)
         sqlite3_finalize(s->q[i]);
+    for (int i = 0; i < LIST_CACHE; i++) {
+        sqlite3_finalize(s->list_cache[i].q);
+        free(s->list_cache[i].sql);
+    }
     if (s->db)
         sqlite3_close_v2(s->db);
     if (s->splite)
@@ -613,6 +626,46 @@ static int sq_request_get(hm_store *st, const char *code, int64_t id, hm_request
     return rc;
 }
 
+/* The prepared statement for `sql` from the connection's list cache, moved to the front, or
+ * prepared now and cached, evicting the least recently used. A cached statement that is
+ * still running (a callback listing again with the same filters) is not shared: then a
+ * statement of its own is prepared and *owned is set, and the caller finalizes it. Cached
+ * statements are reset, never finalized, by the caller. NULL when SQLite cannot prepare. */
+static sqlite3_stmt *list_stmt(sq_store *s, const char *sql, bool *owned)
+{
+    sqlite3_stmt *q = NULL;
+    char *key;
+    int i;
+
+    *owned = false;
+    for (i = 0; i < LIST_CACHE; i++)
+        if (s->list_cache[i].sql && strcmp(s->list_cache[i].sql, sql) == 0)
+            break;
+    if (i < LIST_CACHE) {
+        q = s->list_cache[i].q;
+        key = s->list_cache[i].sql;
+        if (sqlite3_stmt_busy(q)) {
+            *owned = true;
+            return sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK ? q : NULL;
+        }
+    } else {
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK)
+            return NULL;
+        i = LIST_CACHE - 1;
+        if (s->list_cache[i].q && sqlite3_stmt_busy(s->list_cache[i].q)) {
+            *owned = true; /* the victim is running: leave the cache as it is */
+            return q;
+        }
+        sqlite3_finalize(s->list_cache[i].q);
+        free(s->list_cache[i].sql);
+        key = hm_xstrdup(sql);
+    }
+    memmove(&s->list_cache[1], &s->list_cache[0], (size_t)i * sizeof s->list_cache[0]);
+    s->list_cache[0].sql = key;
+    s->list_cache[0].q = q;
+    return q;
+}
+
 static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
                            hm_error *err)
 {
@@ -621,6 +674,7 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
     hm_buf sql;
     int rc = HM_OK, step, n = 0;
     char tmp[64];
+    bool owned = false;
 
     hm_buf_init(&sql);
     hm_buf_puts(&sql, "SELECT " REQ_COLS " FROM request WHERE 1");
@@ -647,6 +701,8 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
         hm_buf_puts(&sql, " AND updated_at >= ?8");
     if (f->after_id > 0)
         hm_buf_puts(&sql, " AND id > ?9");
+    if (f->created_since_ms > 0)
+        hm_buf_puts(&sql, " AND created_at >= ?13");
     if (f->team_id > 0)
         hm_buf_puts(&sql, " AND team_id = ?10");
     if (f->verified >= 0)
@@ -655,7 +711,7 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
     if (f->limit > 0)
         hm_buf_puts(&sql, " LIMIT ?12");
 
-    if (sqlite3_prepare_v2(s->db, sql.data, -1, &q, NULL) != SQLITE_OK) {
+    if (!(q = list_stmt(s, sql.data, &owned))) {
         rc = db_error(s, err);
         goto out;
     }
@@ -678,6 +734,8 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
         sqlite3_bind_int(q, 11, f->verified);
     if (f->limit > 0)
         sqlite3_bind_int64(q, 12, (sqlite3_int64)f->limit);
+    if (f->created_since_ms > 0)
+        sqlite3_bind_int64(q, 13, f->created_since_ms);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         hm_request r;
         read_request(q, &r, NULL);
@@ -689,7 +747,12 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
     if (step != SQLITE_DONE)
         rc = db_error(s, err);
 out:
-    sqlite3_finalize(q);
+    if (owned) {
+        sqlite3_finalize(q);
+    } else if (q) {
+        sqlite3_reset(q);
+        sqlite3_clear_bindings(q);
+    }
     hm_buf_clear(&sql);
     return rc;
 }
@@ -1085,6 +1148,21 @@ out:
     return rc;
 }
 
+static bool sq_idle(hm_store *st, char *sql, size_t sql_size)
+{
+    sq_store *s = SQ(st);
+    bool idle = true;
+    for (sqlite3_stmt *q = sqlite3_next_stmt(s->db, NULL); q; q = sqlite3_next_stmt(s->db, q)) {
+        if (!sqlite3_stmt_busy(q))
+            continue;
+        if (idle)
+            snprintf(sql, sql_size, "%s", sqlite3_sql(q));
+        idle = false;
+        sqlite3_reset(q);
+    }
+    return idle;
+}
+
 static const hm_store_ops sq_ops = {
     .iVersion = 1,
     .name = "spatialite",
@@ -1124,4 +1202,5 @@ static const hm_store_ops sq_ops = {
     .xStats = sq_stats,
     .xBackup = sq_backup,
     .xCheck = sq_check,
+    .xIdle = sq_idle,
 };

@@ -72,6 +72,12 @@ hm_worker *hm_worker_get(hm_error *err)
     return w;
 }
 
+hm_worker *hm_worker_peek(void)
+{
+    pthread_once(&worker_once, make_key);
+    return pthread_getspecific(worker_key);
+}
+
 void hm_worker_release(void)
 {
     hm_worker *w;

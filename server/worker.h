@@ -21,6 +21,8 @@ void hm_worker_configure(const char *db_path);
 /* This thread's worker; NULL with `err` filled when the database cannot be
  * opened. Never shared between threads. */
 hm_worker *hm_worker_get(hm_error *err);
+/* This thread's worker if it has one, else NULL; never creates it. */
+hm_worker *hm_worker_peek(void);
 /* Destroy this thread's worker now (the main thread before exit). */
 void hm_worker_release(void);
 
