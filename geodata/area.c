@@ -1473,7 +1473,9 @@ static int grid_build(grid *g, barea *areas, size_t n, hm_error *err)
             }
             if (rowedges.n == 0 && t == t0)
                 continue; /* area misses this row */
-            qsort(xs, nx_cross, sizeof *xs, dbl_cmp);
+            /* xs may still be NULL here, and qsort(NULL, 0) is UB (issue 6). */
+            if (nx_cross > 1)
+                qsort(xs, nx_cross, sizeof *xs, dbl_cmp);
             /* Cells beyond the area's x-range are outside it and untouched. */
             int i0 = cell_ix(g, a->xmin - mx), i1 = cell_ix(g, a->xmax + mx);
             size_t u = t0;

@@ -54,6 +54,7 @@ int hm_mvt_options_check(const hm_mvt_options *opt, hm_error *err)
 {
     if (opt->extent < 256 || opt->extent > 65536 || opt->buffer > opt->extent / 4 ||
         opt->cluster_cell == 0 || opt->extent % opt->cluster_cell != 0 ||
+        opt->extent / opt->cluster_cell > 256 || /* grid memory; issue 6 */
         opt->cluster_cell < opt->buffer || opt->cluster_maxzoom < 0 ||
         opt->cluster_maxzoom > HM_TILE_MAX_ZOOM + 1 || !isfinite(opt->simplify) ||
         opt->simplify < 0.0)
@@ -448,6 +449,10 @@ static int project_xy(double *x, double *y, void *ud)
     const to_tile *p = ud;
     double wx, wy;
 
+    /* NaN, infinite or far out-of-range input made GEOS simplification spin
+     * forever (issue 6): fail the transform instead. */
+    if (!(fabs(*x) <= 180.0 && fabs(*y) <= 90.0))
+        return 0;
     hm_tile_lonlat_to_world(*x, *y, &wx, &wy);
     *x = wx * p->scale - p->x0;
     *y = wy * p->scale - p->y0;
@@ -620,7 +625,12 @@ static int put_area(GEOSContextHandle_t ctx, GEOSWKBReader *reader, const to_til
         goto out; /* misses tile + buffer: no GEOS work */
 
     projected = GEOSGeom_transformXY_r(ctx, g, project_xy, (void *)proj);
-    if (!projected || !envelope(ctx, projected, env)) {
+    if (!projected) {
+        rc = hm_error_set(err, HM_E_INVALID_FIELD, "wkb",
+                          "area %.40s: coordinates outside lon/lat range", code);
+        goto out;
+    }
+    if (!envelope(ctx, projected, env)) {
         rc = hm_error_set(err, HM_E_GEOS, NULL, "area %.40s: projection failed", code);
         goto out;
     }

@@ -58,9 +58,10 @@ typedef struct hm_mvt_options {
 void hm_mvt_options_init(hm_mvt_options *opt);
 
 /* Returns HM_OK or HM_E_INVALID_FIELD (field "mvt_options") when extent is
- * not 256..65536, buffer > extent / 4, cluster_cell does not divide extent or
- * is below buffer, cluster_maxzoom is not 0..HM_TILE_MAX_ZOOM + 1, or
- * simplify is negative or not finite. Every encoder checks its options. */
+ * not 256..65536, buffer > extent / 4, cluster_cell does not divide extent,
+ * makes a grid finer than 256 x 256 cells per tile or is below buffer,
+ * cluster_maxzoom is not 0..HM_TILE_MAX_ZOOM + 1, or simplify is negative or
+ * not finite. Every encoder checks its options. */
 int hm_mvt_options_check(const hm_mvt_options *opt, hm_error *err);
 
 /* ---- requests layer ------------------------------------------------------ */
@@ -172,7 +173,8 @@ typedef struct hm_mvt_area {
  * optimisation, not a requirement.
  * `geos` is the calling thread's context; no lock is taken.
  * Returns HM_OK, HM_E_INVALID_FIELD (field "layer", "mvt_options" or "wkb",
- * naming the area's code in msg for unreadable WKB or a non-polygon), or
+ * naming the area's code in msg for unreadable WKB, a non-polygon or a
+ * vertex outside lon/lat range, NaN included), or
  * HM_E_GEOS when a GEOS operation fails. `out` is unchanged on error. */
 int hm_mvt_encode_areas(GEOSContextHandle_t geos, const hm_tile *t, hm_tile_layer layer,
                         const hm_mvt_area *areas, size_t n, const hm_mvt_options *opt, hm_buf *out,

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""make_seeds.py: (re)write the small seed corpora under tests/fuzz/corpus/.
+
+Seeds are hand-written valid and almost-valid inputs of each target, so the
+fuzzer starts from the shapes the server really sees. Inputs of fixed
+crashes are added by hand as corpus/<target>/regress-*; this script never
+touches those. Run: tests/fuzz/make_seeds.py (stdlib only)."""
+import json
+import math
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def write(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- fuzz_request_body ---------------------------------------------------------
+bodies = {
+    "gps": {"lat": 10.97, "lon": 106.49, "category": "food", "people": 2,
+            "phone": "0909 123 456", "name": "Nguyễn Văn A", "note": "Hết gạo"},
+    "address": {"ward_code": "27496", "hamlet_code": "H1", "address": "12 ấp 3",
+                "category": "medical", "phone": "+84909123456", "vulnerable": ["elderly"]},
+    "hotline": {"lat": 11.0, "lon": 106.5, "category": "rescue", "people": 500,
+                "phone": "0084-909-123-456", "source": "hotline", "location_precision": "pin"},
+    "all_vulnerable": {"lat": 11.0, "lon": 106.5, "category": "other", "people": 1,
+                       "vulnerable": ["elderly", "child", "pregnant", "disabled", "sick"],
+                       "phone": "(090) 912.3456"},
+}
+for k, v in bodies.items():
+    write("fuzz_request_body", k + ".json", json.dumps(v, ensure_ascii=False))
+raw_bodies = {
+    "lat_string": '{"lat":"10.9","lon":106.5,"category":"food","phone":"0909123456"}',
+    "lat_huge": '{"lat":1e308,"lon":-1e308,"category":"food","phone":"0909123456"}',
+    "lat_only": '{"lat":10.9,"category":"food","phone":"0909123456"}',
+    "dup_key": '{"lat":10.9,"lat":11,"lon":106.5,"category":"food","phone":"0909123456"}',
+    "people_float": '{"lat":10.9,"lon":106.5,"category":"food","people":2.5,"phone":"0909123456"}',
+    "nul_in_note": '{"lat":10.9,"lon":106.5,"category":"food","note":"a\\u0000b","phone":"0909123456"}',
+    "surrogate": '{"lat":10.9,"lon":106.5,"category":"food","name":"\\ud800","phone":"0909123456"}',
+    "array": '[1,2,{"lat":1}]',
+    "nested": '{"lat":{"lat":{"lat":[[[[[]]]]]}}}',
+    "ward_ctrl": '{"ward_code":"27\\u0001496","address":"x","category":"food","phone":"0909123456"}',
+}
+for k, v in raw_bodies.items():
+    write("fuzz_request_body", k + ".json", v)
+
+# ---- fuzz_parsers ---------------------------------------------------------------
+for i, s in enumerate([
+        "requests/14/13107/7589.mvt", "wards.json", "former_wards/0/0/0.mvt",
+        "hamlets/22/4194303/4194303.mvt", "requests/23/0/0.mvt", "requests/1/2/0.mvt",
+        "requests/01/0/0.mvt", "requests/14/-1/0.mvt", "requests/14/99999999999/0.mvt",
+        "requests.json?x", "roads/1/0/0.mvt", "requests/14/13107/7589.pbf",
+        "CC-4K7M2B", "cc4k7m2b", "4K7M2B", "CC--4K7M2B ", "0909 123 456", "+84909123456",
+        "0084 909 123 456", "(028) 3812-3456", "+1 202 555 0123", "00000000000",
+        "2026-11-30T02:15:00Z", "2026-11-30T02:15:00.123+07:00", "1969-12-31T23:59:59Z",
+        "9999-12-31 23:59:60-99:99"]):
+    write("fuzz_parsers", "seed%02d" % i, s)
+
+# ---- fuzz_geojson_area ------------------------------------------------------------
+def feature(code, geom, **props):
+    p = {"code": code, "name": "Ấp " + code}
+    p.update(props)
+    return {"type": "Feature", "properties": p, "geometry": geom}
+
+
+def square(x, y, d):
+    return [[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]
+
+
+areas = {
+    "ward": {"type": "FeatureCollection", "features": [
+        feature("27496", {"type": "Polygon", "coordinates": [square(106.45, 10.95, 0.05)]},
+                parent_code="79", pop_2019=68399)]},
+    "siblings": {"type": "FeatureCollection", "features": [
+        feature("P", {"type": "Polygon", "coordinates": [square(106.4, 10.9, 0.2)]}),
+        feature("A", {"type": "Polygon", "coordinates": [square(106.45, 10.95, 0.05)]},
+                parent_code="P"),
+        feature("B", {"type": "Polygon", "coordinates": [square(106.48, 10.95, 0.05)]},
+                parent_code="P")]},
+    "bowtie": feature("X1", {"type": "Polygon", "coordinates": [
+        [[106.4, 10.9], [106.5, 11.0], [106.5, 10.9], [106.4, 11.0], [106.4, 10.9]]]}),
+    "hole_multi": {"type": "FeatureCollection", "features": [
+        feature("M1", {"type": "MultiPolygon", "coordinates": [
+            [square(106.4, 10.9, 0.1), square(106.42, 10.92, 0.02)],
+            [square(106.6, 10.9, 0.05)]]})]},
+    "numeric_code": {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": 27499, "name": None},
+         "geometry": {"type": "Polygon", "coordinates": [square(106.45, 10.95, 0.01)]}}]},
+    "outside_range": feature("BAD", {"type": "Polygon", "coordinates": [square(179.9, 89.9, 1)]}),
+    "point": feature("PT", {"type": "Point", "coordinates": [106.4, 10.9]}),
+    "degenerate": feature("D", {"type": "Polygon", "coordinates": [
+        [[106.4, 10.9], [106.4, 10.9], [106.4, 10.9], [106.4, 10.9]]]}),
+}
+for k, v in areas.items():
+    write("fuzz_geojson_area", k + ".geojson", json.dumps(v, ensure_ascii=False))
+write("fuzz_geojson_area", "custom_fields.geojson",
+      json.dumps(feature("ignored", {"type": "Polygon", "coordinates": [square(106.4, 10.9, .1)]},
+                         id="H7", ten="Ấp 7", cha="27496")).encode() + b"\x01")
+
+
+# ---- fuzz_mvt_areas / fuzz_mvt_points -------------------------------------------
+def tile_of(lon, lat, z):
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def wkb_polygon(rings):
+    out = struct.pack("<BII", 1, 3, len(rings))
+    for r in rings:
+        out += struct.pack("<I", len(r))
+        for x, y in r:
+            out += struct.pack("<dd", x, y)
+    return out
+
+
+for z in (8, 12, 14):
+    x, y = tile_of(106.47, 10.97, z)
+    wkb = wkb_polygon([square(106.45, 10.95, 0.05), square(106.46, 10.96, 0.01)])
+    # mode 0, layer wards, default options, z, x, y, WKB
+    write("fuzz_mvt_areas", "raw_wkb_z%d" % z,
+          struct.pack("<BBBBII", 0, 0, 0, z, x, y) + wkb)
+    # mode 2: steps around a point, 3 areas
+    base = struct.pack("<HH", int((106.47 + 180) / 360 * 65535),
+                       int((10.97 + 85) / 170 * 65535))
+    body = bytes([2, 1, 1, z]) + base + bytes([8, 3])
+    for i in range(3):
+        body += bytes([i % 4, 1, 6]) + bytes([40, 0, 0, 40, 216, 0, 0, 216, 10, 10])
+        body += bytes([2]) + b"%d" % i + bytes([2]) + b"Ap" + bytes([0]) + bytes(4 * 2 + 7)
+    write("fuzz_mvt_areas", "steps_z%d" % z, body)
+write("fuzz_mvt_areas", "raw_doubles",
+      bytes([1, 2, 0, 12]) + struct.pack("<HH", 40000, 36000) + bytes([1, 1, 0, 5]) +
+      struct.pack("<10d", 106.4, 10.9, float("nan"), 11.0, float("inf"), 10.9, 1e308, -1e308,
+                  106.4, 10.9))
+
+for z in (5, 10, 13, 16):
+    x, y = tile_of(106.47, 10.97, z)
+    pts = b""
+    n = 20
+    for i in range(n):
+        pts += bytes([0]) + struct.pack("<HH", (i * 3001) % 65536, (i * 7919) % 65536)
+        pts += struct.pack("<I", i + 1) + struct.pack("<II", 3, 1700000000)
+    write("fuzz_mvt_points", "grid_z%d" % z, struct.pack("<BBII", 0, z, x, y) + bytes([n]) + pts)
+write("fuzz_mvt_points", "raw_doubles",
+      struct.pack("<BBII", 1 | (13 << 3), 14, 13107, 7589) + bytes([3]) +
+      bytes([1]) + struct.pack("<dd", float("nan"), 10.9) + bytes(12) +
+      bytes([1]) + struct.pack("<dd", 106.47, float("-inf")) + bytes(12) +
+      bytes([1 | 2 | 4 | 8 | 32]) + struct.pack("<dd", 180.0, 85.05112877980659) + bytes(4) +
+      b"\x03abc\x02zz\x01q\x02W1" + bytes(8))
