@@ -904,7 +904,14 @@ void hm_svc_tick(hm_store *st, void *arg)
             if (hm_store_begin(st, true, &err))
                 break;
             rc = hm_store_request_get_id(st, e.ids[i], &r, &err);
-            if (rc == HM_OK && r.status == HM_ST_ASSIGNED && r.status_at < e.before) {
+            if (rc == HM_OK && !(r.status == HM_ST_ASSIGNED && r.status_at < e.before)) {
+                /* Started or released meanwhile: nothing to do, but end
+                 * the transaction (a dangling BEGIN would fail every batch). */
+                hm_store_rollback(st);
+                hm_request_clear(&r);
+                continue;
+            }
+            if (rc == HM_OK) {
                 int64_t team = r.team_id;
                 rc = hm_store_request_set_status(st, r.id, HM_ST_ASSIGNED, HM_ST_NEW, 0, NULL, now,
                                                  &err);
