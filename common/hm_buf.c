@@ -125,3 +125,39 @@ char *hm_buf_steal(hm_buf *b, size_t *len)
     hm_buf_init(b);
     return p;
 }
+
+void hm_buf_put_escaped(hm_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+            case '<':
+                hm_buf_puts(b, "&lt;");
+                break;
+            case '>':
+                hm_buf_puts(b, "&gt;");
+                break;
+            case '&':
+                hm_buf_puts(b, "&amp;");
+                break;
+            case '"':
+                hm_buf_puts(b, "&quot;");
+                break;
+            case '\'':
+                hm_buf_puts(b, "&#39;");
+                break;
+            default:
+                hm_buf_putc(b, *s);
+        }
+    }
+}
+
+int hm_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

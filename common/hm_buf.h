@@ -28,6 +28,10 @@ void hm_buf_append(hm_buf *b, const void *data, size_t n);
 void hm_buf_puts(hm_buf *b, const char *s);
 void hm_buf_putc(hm_buf *b, char c);
 void hm_buf_printf(hm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append `s` escaped for HTML or XML text and attribute values (& < > " '). */
+void hm_buf_put_escaped(hm_buf *b, const char *s);
+/* Value of one hexadecimal digit, or -1. */
+int hm_hexval(char c);
 /* Hand the bytes to the caller (free() them); the buffer is reinitialised. */
 char *hm_buf_steal(hm_buf *b, size_t *len);
 

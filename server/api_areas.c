@@ -3,6 +3,7 @@
  * checked for overlap, requests reassigned). */
 #include "api.h"
 
+#include "areacount.h"
 #include "hm_log.h"
 #include "model.h"
 #include "service.h"
@@ -40,42 +41,11 @@ out:
     return out;
 }
 
-typedef struct counts {
-    char code[40];
-    int64_t by_status[HM_ST__COUNT];
-    int64_t open_by_cat[HM_CAT__COUNT];
-} counts;
-
 typedef struct areas_ctx {
     GEOSContextHandle_t geos;
     json_t *features;
-    counts *c;
-    size_t nc, capc;
-    int rc;
+    hm_area_counts counts;
 } areas_ctx;
-
-static int add_count(void *ctx, const char *code, int status, int category, int64_t n)
-{
-    areas_ctx *a = ctx;
-    counts *c = NULL;
-    for (size_t i = 0; i < a->nc; i++)
-        if (strcmp(a->c[i].code, code) == 0)
-            c = &a->c[i];
-    if (!c) {
-        if (a->nc == a->capc) {
-            a->capc = a->capc ? a->capc * 2 : 32;
-            a->c = hm_xrealloc(a->c, a->capc * sizeof *a->c);
-        }
-        c = &a->c[a->nc++];
-        memset(c, 0, sizeof *c);
-        snprintf(c->code, sizeof c->code, "%s", code);
-    }
-    if (status >= 0 && status < HM_ST__COUNT)
-        c->by_status[status] += n;
-    if (hm_status_is_open(status) && category >= 0 && category < HM_CAT__COUNT)
-        c->open_by_cat[category] += n;
-    return 0;
-}
 
 static int add_area(void *ctx, const hm_area_row *row)
 {
@@ -83,15 +53,11 @@ static int add_area(void *ctx, const hm_area_row *row)
     char *geom = wkb_to_geojson(a->geos, row->wkb, row->wkb_len);
     json_t *g = geom ? json_loads(geom, 0, NULL) : NULL;
     json_t *props, *bycat;
-    counts zero, *c = &zero;
+    const hm_area_count *c = hm_area_counts_find(&a->counts, row->code);
 
     free(geom);
     if (!g)
         return 0;
-    memset(&zero, 0, sizeof zero);
-    for (size_t i = 0; i < a->nc; i++)
-        if (strcmp(a->c[i].code, row->code) == 0)
-            c = &a->c[i];
     bycat = json_object();
     for (int i = 0; i < HM_CAT__COUNT; i++)
         json_object_set_new(bycat, hm_category_name(i), json_integer(c->open_by_cat[i]));
@@ -99,8 +65,7 @@ static int add_area(void *ctx, const hm_area_row *row)
                       "parent_code",
                       row->parent_code[0] ? json_string(row->parent_code) : json_null(), "level",
                       hm_level_name((hm_level)row->level), "open",
-                      (json_int_t)(c->by_status[HM_ST_NEW] + c->by_status[HM_ST_ASSIGNED] +
-                                   c->by_status[HM_ST_IN_PROGRESS]),
+                      (json_int_t)hm_area_count_open(c),
                       "resolved", (json_int_t)c->by_status[HM_ST_RESOLVED], "open_by_category",
                       bycat);
     if (row->pop >= 0)
@@ -129,10 +94,10 @@ enum MHD_Result hm_api_areas_list(hm_req *r)
     memset(&a, 0, sizeof a);
     a.geos = w->geos;
     a.features = json_array();
-    rc = hm_store_area_counts(w->store, level, add_count, &a, &err);
+    rc = hm_area_counts_load(w->store, level, &a.counts, &err);
     if (!rc)
         rc = hm_store_area_list(w->store, (int)level, add_area, &a, &err);
-    free(a.c);
+    hm_area_counts_clear(&a.counts);
     if (rc) {
         json_decref(a.features);
         return hm_http_error(r, &err);

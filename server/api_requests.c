@@ -676,17 +676,6 @@ enum MHD_Result hm_api_request_list(hm_req *r)
 
 /* ---- the no-JavaScript form ------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode one application/x-www-form-urlencoded component in place. */
 static void form_decode(char *s)
 {
@@ -694,39 +683,14 @@ static void form_decode(char *s)
     for (char *p = s; *p; p++) {
         if (*p == '+') {
             *o++ = ' ';
-        } else if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-            *o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+        } else if (*p == '%' && hm_hexval(p[1]) >= 0 && hm_hexval(p[2]) >= 0) {
+            *o++ = (char)(hm_hexval(p[1]) * 16 + hm_hexval(p[2]));
             p += 2;
         } else {
             *o++ = *p;
         }
     }
     *o = '\0';
-}
-
-static void html_escape(hm_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-            case '<':
-                hm_buf_puts(b, "&lt;");
-                break;
-            case '>':
-                hm_buf_puts(b, "&gt;");
-                break;
-            case '&':
-                hm_buf_puts(b, "&amp;");
-                break;
-            case '"':
-                hm_buf_puts(b, "&quot;");
-                break;
-            case '\'':
-                hm_buf_puts(b, "&#39;");
-                break;
-            default:
-                hm_buf_putc(b, *s);
-        }
-    }
 }
 
 static const char page_head[] =
@@ -772,9 +736,9 @@ static enum MHD_Result report_error(hm_req *r, const hm_error *err)
     hm_buf_init(&b);
     hm_buf_puts(&b, page_head);
     hm_buf_puts(&b, "<main><h1>Chưa gửi được / Not sent</h1><p class=\"error\" role=\"alert\">");
-    html_escape(&b, vi);
+    hm_buf_put_escaped(&b, vi);
     hm_buf_puts(&b, "</p><p lang=\"en\">");
-    html_escape(&b, status >= 500 ? "The service is busy; please try again." : err->msg);
+    hm_buf_put_escaped(&b, status >= 500 ? "The service is busy; please try again." : err->msg);
     hm_buf_puts(&b, "</p><p><a href=\"/\">Quay lại / Back</a></p></main>");
     return html_page(r, status, &b);
 }
@@ -792,19 +756,19 @@ static enum MHD_Result report_done(hm_req *r)
     if (c->duplicate) {
         hm_buf_puts(&b, "<main><h1>Đã nhận / Received</h1><p>Yêu cầu này đã có. Mã của bạn / "
                         "Your code:</p><p class=\"code\">");
-        html_escape(&b, c->req.code);
+        hm_buf_put_escaped(&b, c->req.code);
         hm_buf_puts(&b, "</p><p>Ghi chú mới đã được thêm vào yêu cầu. / Your new note was added "
                         "to the existing request.</p></main>");
         return html_page(r, 200, &b);
     }
     hm_buf_puts(&b, "<main><h1>Đã gửi yêu cầu / Request sent</h1><p>Mã yêu cầu / Your code:</p>"
                     "<p class=\"code\">");
-    html_escape(&b, c->req.code);
+    hm_buf_put_escaped(&b, c->req.code);
     hm_buf_puts(&b, "</p><p>Hãy ghi lại mã này. Đội hỗ trợ gần nhất sẽ liên hệ. / Keep this code; "
                     "the nearest team will contact you.</p><p><a href=\"/track/");
-    html_escape(&b, c->req.code);
+    hm_buf_put_escaped(&b, c->req.code);
     hm_buf_puts(&b, "?token=");
-    html_escape(&b, token);
+    hm_buf_put_escaped(&b, token);
     hm_buf_puts(&b, "\">Theo dõi yêu cầu / Track your request</a></p></main>");
     return html_page(r, 201, &b);
 }

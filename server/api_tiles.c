@@ -3,6 +3,7 @@
  * Public fields only; positions on the public grid. */
 #include "api.h"
 
+#include "areacount.h"
 #include "cache.h"
 #include "model.h"
 #include "mvt.h"
@@ -38,14 +39,8 @@ static int add_point(void *ctx, const hm_request *r)
     return 0;
 }
 
-typedef struct area_counts {
-    char code[40];
-    int open, resolved, by_cat[HM_CAT__COUNT];
-} area_counts;
-
 typedef struct areas_ctx {
-    area_counts *c;
-    size_t nc, capc;
+    hm_area_counts counts;
     hm_mvt_area *a;
     char **strings;
     unsigned char **blobs;
@@ -53,32 +48,6 @@ typedef struct areas_ctx {
     double bbox[4];
     hm_level level;
 } areas_ctx;
-
-static int count_cb(void *ctx, const char *code, int status, int category, int64_t n)
-{
-    areas_ctx *a = ctx;
-    area_counts *c = NULL;
-    for (size_t i = 0; i < a->nc; i++)
-        if (strcmp(a->c[i].code, code) == 0)
-            c = &a->c[i];
-    if (!c) {
-        if (a->nc == a->capc) {
-            a->capc = a->capc ? a->capc * 2 : 32;
-            a->c = hm_xrealloc(a->c, a->capc * sizeof *a->c);
-        }
-        c = &a->c[a->nc++];
-        memset(c, 0, sizeof *c);
-        snprintf(c->code, sizeof c->code, "%s", code);
-    }
-    if (hm_status_is_open(status)) {
-        c->open += (int)n;
-        if (category >= 0 && category < HM_CAT__COUNT)
-            c->by_cat[category] += (int)n;
-    } else if (status == HM_ST_RESOLVED) {
-        c->resolved += (int)n;
-    }
-    return 0;
-}
 
 static int area_cb(void *ctx, const hm_area_row *row)
 {
@@ -106,12 +75,13 @@ static int area_cb(void *ctx, const hm_area_row *row)
     m->level = hm_level_name(a->level);
     m->wkb = a->blobs[a->na];
     m->wkb_len = row->wkb_len;
-    for (size_t i = 0; i < a->nc; i++)
-        if (strcmp(a->c[i].code, row->code) == 0) {
-            m->open = a->c[i].open;
-            m->resolved = a->c[i].resolved;
-            memcpy(m->open_by_category, a->c[i].by_cat, sizeof m->open_by_category);
-        }
+    {
+        const hm_area_count *c = hm_area_counts_find(&a->counts, row->code);
+        m->open = (int)hm_area_count_open(c);
+        m->resolved = (int)c->by_status[HM_ST_RESOLVED];
+        for (int i = 0; i < HM_CAT__COUNT; i++)
+            m->open_by_category[i] = (int)c->open_by_cat[i];
+    }
     a->na++;
     return 0;
 }
@@ -127,7 +97,7 @@ static void areas_clear(areas_ctx *a)
     free(a->a);
     free(a->strings);
     free(a->blobs);
-    free(a->c);
+    hm_area_counts_clear(&a->counts);
 }
 
 /* The canonical filter string of a requests tile: part of the cache key. */
@@ -242,7 +212,7 @@ enum MHD_Result hm_api_tile(hm_req *r)
         memset(&ac, 0, sizeof ac);
         ac.level = levels[tp.layer];
         hm_tile_bounds_buffered(&tp.tile, 0.05, ac.bbox);
-        rc = hm_store_area_counts(w->store, ac.level, count_cb, &ac, &err);
+        rc = hm_area_counts_load(w->store, ac.level, &ac.counts, &err);
         if (!rc)
             rc = hm_store_area_list(w->store, (int)ac.level, area_cb, &ac, &err);
         if (!rc)

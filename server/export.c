@@ -66,28 +66,6 @@ static void csv_field(hm_buf *b, const char *s, bool free_text)
         hm_buf_putc(b, '"');
 }
 
-static void xml_text(hm_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-            case '<':
-                hm_buf_puts(b, "&lt;");
-                break;
-            case '>':
-                hm_buf_puts(b, "&gt;");
-                break;
-            case '&':
-                hm_buf_puts(b, "&amp;");
-                break;
-            case '"':
-                hm_buf_puts(b, "&quot;");
-                break;
-            default:
-                hm_buf_putc(b, *s);
-        }
-    }
-}
-
 typedef struct export_ctx {
     hm_buf *out;
     int format;
@@ -152,12 +130,12 @@ static int export_visit(void *ctx, const hm_request *r)
         json_decref(f);
     } else {
         hm_buf_puts(c->out, "<Placemark><name>");
-        xml_text(c->out, r->code);
+        hm_buf_put_escaped(c->out, r->code);
         hm_buf_puts(c->out, "</name><ExtendedData>");
         for (size_t i = 0; i < sizeof csv_fields / sizeof csv_fields[0]; i++) {
             value_text(json_object_get(o, csv_fields[i]), tmp, sizeof tmp, &s);
             hm_buf_printf(c->out, "<Data name=\"%s\"><value>", csv_fields[i]);
-            xml_text(c->out, s);
+            hm_buf_put_escaped(c->out, s);
             hm_buf_puts(c->out, "</value></Data>");
         }
         hm_buf_printf(c->out, "</ExtendedData><Point><coordinates>%.7f,%.7f</coordinates></Point>"

@@ -1722,6 +1722,11 @@ class ClaimRaceTest(ServerTest):
                 claims = [h for h in g['history'] if h['to'] == 'assigned']
                 self.assertEqual(len(claims), 1)
                 self.assertEqual(claims[0]['actor'], winners[0])
+                # The winner hands it back, so that no racer reaches the claim
+                # cap (--claim-cap 2) and answers claim_limit in a later round.
+                r = self.srv.post('/api/v1/requests/%s/status' % q['code'], {'status': 'new'},
+                                  token=self.srv.token(winners[0]))
+                self.assertEqual(r.status, 200, r.text)
 
     def test_claim_cap(self):
         tok = self.srv.token('capped')
