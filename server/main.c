@@ -937,7 +937,8 @@ static int cmd_serve(int argc, char **argv)
            strchr(app.cfg.bind, ':') ? "[" : "", app.cfg.bind, strchr(app.cfg.bind, ':') ? "]" : "",
            hm_http_port(&app), app.cfg.db_path, hm_pointindex_count(app.open_requests));
     fflush(stdout);
-    hm_log(HM_LOG_INFO, "event=started port=%d threads=%d", hm_http_port(&app), app.cfg.threads);
+    hm_log(HM_LOG_INFO, "event=started port=%d threads=%ld", hm_http_port(&app),
+           app.cfg.threads > 0 ? (long)app.cfg.threads : sysconf(_SC_NPROCESSORS_ONLN));
 
     while (sigwait(&set, &sig) != 0)
         ;
