@@ -94,9 +94,8 @@ enum MHD_Result hm_api_areas_list(hm_req *r)
     memset(&a, 0, sizeof a);
     a.geos = w->geos;
     a.features = json_array();
-    rc = hm_area_counts_load(w->store, level, &a.counts, &err);
-    if (!rc)
-        rc = hm_store_area_list(w->store, (int)level, add_area, &a, &err);
+    hm_tally_areas(r->app->tally, level, &a.counts);
+    rc = hm_store_area_list(w->store, (int)level, add_area, &a, &err);
     hm_area_counts_clear(&a.counts);
     if (rc) {
         json_decref(a.features);

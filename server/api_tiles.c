@@ -212,9 +212,8 @@ enum MHD_Result hm_api_tile(hm_req *r)
         memset(&ac, 0, sizeof ac);
         ac.level = levels[tp.layer];
         hm_tile_bounds_buffered(&tp.tile, 0.05, ac.bbox);
-        rc = hm_area_counts_load(w->store, ac.level, &ac.counts, &err);
-        if (!rc)
-            rc = hm_store_area_list(w->store, (int)ac.level, area_cb, &ac, &err);
+        hm_tally_areas(r->app->tally, ac.level, &ac.counts);
+        rc = hm_store_area_list(w->store, (int)ac.level, area_cb, &ac, &err);
         if (!rc)
             rc = hm_mvt_encode_areas(w->geos, &tp.tile, tp.layer, ac.a, ac.na, &opt, &out, &err);
         areas_clear(&ac);

@@ -51,6 +51,7 @@ typedef struct hm_app {
     hm_pointindex *team_positions;
     struct hm_events *events;
     struct hm_tile_cache *tiles; /* internally locked */
+    struct hm_tally *tally;      /* live counts; internally locked, moved by the writer */
     struct hm_ratelimit *ratelimit;
     struct hm_ratelimit *phone_limit;
     /* Bumped by the writer after any change that moves area counts; the

@@ -2,36 +2,17 @@
 
 #include "hm_buf.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define NBUCKETS 1024
+#define HOURS 48
+#define RES_STEP_MS 6000LL                        /* 0.1 minute */
+#define RES_BUCKETS (30 * 24 * 600)               /* 30 days; longer ones go in the last */
+
 static const hm_area_count zero_count;
-
-static int add(void *ctx, const char *code, int status, int category, int64_t n)
-{
-    hm_area_counts *a = ctx;
-    hm_area_count *c = (hm_area_count *)hm_area_counts_find(a, code);
-    if (c == &zero_count) {
-        if (a->count == a->cap) {
-            a->cap = a->cap ? a->cap * 2 : 32;
-            a->items = hm_xrealloc(a->items, a->cap * sizeof *a->items);
-        }
-        c = &a->items[a->count++];
-        memset(c, 0, sizeof *c);
-        snprintf(c->code, sizeof c->code, "%s", code);
-    }
-    if (status >= 0 && status < HM_ST__COUNT)
-        c->by_status[status] += n;
-    if (hm_status_is_open(status) && category >= 0 && category < HM_CAT__COUNT)
-        c->open_by_cat[category] += n;
-    return 0;
-}
-
-int hm_area_counts_load(hm_store *st, hm_level level, hm_area_counts *out, hm_error *err)
-{
-    return hm_store_area_counts(st, level, add, out, err);
-}
 
 const hm_area_count *hm_area_counts_find(const hm_area_counts *c, const char *code)
 {
@@ -52,4 +33,251 @@ void hm_area_counts_clear(hm_area_counts *c)
     free(c->items);
     c->items = NULL;
     c->count = c->cap = 0;
+}
+
+void hm_tally_row_of(hm_tally_row *row, const hm_request *r)
+{
+    row->status = r->status;
+    row->category = r->category;
+    row->codes[HM_LEVEL_WARD] = r->ward_code;
+    row->codes[HM_LEVEL_FORMER_WARD] = r->former_ward_code;
+    row->codes[HM_LEVEL_HAMLET] = r->hamlet_code;
+    row->created_at = r->created_at;
+    row->status_at = r->status_at;
+}
+
+typedef struct node {
+    hm_area_count c;
+    struct node *next;
+} node;
+
+typedef struct level_map {
+    node *buckets[NBUCKETS];
+    size_t count;
+} level_map;
+
+struct hm_tally {
+    pthread_mutex_t mu;
+    int64_t totals[HM_ST__COUNT][HM_CAT__COUNT];
+    level_map levels[HM_LEVEL__COUNT];
+    struct {
+        int64_t hour; /* hours since 1970 */
+        int64_t count;
+    } hours[HOURS];
+    int32_t *resolved_hist; /* RES_BUCKETS counters */
+    int64_t resolved_n;
+};
+
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static hm_area_count *area_of(level_map *m, const char *code)
+{
+    size_t b = hash_str(code) % NBUCKETS;
+    node *n;
+    for (n = m->buckets[b]; n; n = n->next)
+        if (strcmp(n->c.code, code) == 0)
+            return &n->c;
+    n = hm_xcalloc(1, sizeof *n);
+    snprintf(n->c.code, sizeof n->c.code, "%s", code);
+    n->next = m->buckets[b];
+    m->buckets[b] = n;
+    m->count++;
+    return &n->c;
+}
+
+static void clear_locked(hm_tally *t)
+{
+    for (int l = 0; l < HM_LEVEL__COUNT; l++) {
+        for (size_t b = 0; b < NBUCKETS; b++) {
+            node *n = t->levels[l].buckets[b];
+            while (n) {
+                node *nx = n->next;
+                free(n);
+                n = nx;
+            }
+            t->levels[l].buckets[b] = NULL;
+        }
+        t->levels[l].count = 0;
+    }
+    memset(t->totals, 0, sizeof t->totals);
+    memset(t->hours, 0, sizeof t->hours);
+    memset(t->resolved_hist, 0, RES_BUCKETS * sizeof *t->resolved_hist);
+    t->resolved_n = 0;
+}
+
+hm_tally *hm_tally_create(void)
+{
+    hm_tally *t = hm_xcalloc(1, sizeof *t);
+    pthread_mutex_init(&t->mu, NULL);
+    t->resolved_hist = hm_xcalloc(RES_BUCKETS, sizeof *t->resolved_hist);
+    return t;
+}
+
+void hm_tally_destroy(hm_tally *t)
+{
+    if (!t)
+        return;
+    clear_locked(t);
+    free(t->resolved_hist);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+static size_t res_bucket(const hm_tally_row *r)
+{
+    int64_t d = r->status_at - r->created_at;
+    if (d < 0)
+        d = 0;
+    d /= RES_STEP_MS;
+    return d >= RES_BUCKETS ? RES_BUCKETS - 1 : (size_t)d;
+}
+
+/* Add (sign 1) or remove (sign -1) one row. */
+static void apply_locked(hm_tally *t, const hm_tally_row *r, int sign)
+{
+    if (r->status < 0 || r->status >= HM_ST__COUNT || r->category < 0 ||
+        r->category >= HM_CAT__COUNT)
+        return;
+    t->totals[r->status][r->category] += sign;
+    for (int l = 0; l < HM_LEVEL__COUNT; l++) {
+        hm_area_count *c;
+        if (!r->codes[l] || !r->codes[l][0])
+            continue;
+        c = area_of(&t->levels[l], r->codes[l]);
+        c->by_status[r->status] += sign;
+        if (hm_status_is_open(r->status))
+            c->open_by_cat[r->category] += sign;
+    }
+    if (r->status == HM_ST_RESOLVED) {
+        t->resolved_hist[res_bucket(r)] += sign;
+        t->resolved_n += sign;
+    }
+}
+
+static void count_created_locked(hm_tally *t, int64_t created_at)
+{
+    int64_t hour = created_at / 3600000LL;
+    size_t slot = (size_t)(hour % HOURS);
+    if (t->hours[slot].hour != hour) {
+        if (t->hours[slot].hour > hour)
+            return; /* older than what the ring keeps */
+        t->hours[slot].hour = hour;
+        t->hours[slot].count = 0;
+    }
+    t->hours[slot].count++;
+}
+
+void hm_tally_adopt(hm_tally *t, hm_tally *from)
+{
+    hm_tally tmp;
+    pthread_mutex_lock(&from->mu);
+    pthread_mutex_lock(&t->mu);
+    memcpy(tmp.totals, t->totals, sizeof tmp.totals);
+    memcpy(tmp.levels, t->levels, sizeof tmp.levels);
+    memcpy(tmp.hours, t->hours, sizeof tmp.hours);
+    tmp.resolved_hist = t->resolved_hist;
+    tmp.resolved_n = t->resolved_n;
+    memcpy(t->totals, from->totals, sizeof t->totals);
+    memcpy(t->levels, from->levels, sizeof t->levels);
+    memcpy(t->hours, from->hours, sizeof t->hours);
+    t->resolved_hist = from->resolved_hist;
+    t->resolved_n = from->resolved_n;
+    memcpy(from->totals, tmp.totals, sizeof tmp.totals);
+    memcpy(from->levels, tmp.levels, sizeof tmp.levels);
+    memcpy(from->hours, tmp.hours, sizeof tmp.hours);
+    from->resolved_hist = tmp.resolved_hist;
+    from->resolved_n = tmp.resolved_n;
+    pthread_mutex_unlock(&t->mu);
+    clear_locked(from);
+    pthread_mutex_unlock(&from->mu);
+}
+
+void hm_tally_move(hm_tally *t, const hm_tally_row *before, const hm_tally_row *after)
+{
+    pthread_mutex_lock(&t->mu);
+    if (before)
+        apply_locked(t, before, -1);
+    if (after) {
+        apply_locked(t, after, 1);
+        if (!before)
+            count_created_locked(t, after->created_at);
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+typedef struct load_ctx {
+    hm_tally *t;
+} load_ctx;
+
+static int load_row(void *ctx, const hm_request *r)
+{
+    load_ctx *c = ctx;
+    hm_tally_row row;
+    hm_tally_row_of(&row, r);
+    apply_locked(c->t, &row, 1);
+    count_created_locked(c->t, r->created_at);
+    return 0;
+}
+
+int hm_tally_load(hm_tally *t, hm_store *st, hm_error *err)
+{
+    hm_request_filter f;
+    load_ctx c = {t};
+    int rc;
+
+    memset(&f, 0, sizeof f);
+    f.category = -1;
+    f.verified = -1;
+    /* The lock is held through the scan so that no reader sees half of it;
+     * only the writer thread (the caller) moves the tally. */
+    pthread_mutex_lock(&t->mu);
+    clear_locked(t);
+    rc = hm_store_request_list(st, &f, load_row, &c, err);
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+void hm_tally_areas(hm_tally *t, hm_level level, hm_area_counts *out)
+{
+    level_map *m = &t->levels[level];
+    pthread_mutex_lock(&t->mu);
+    out->items = hm_xrealloc(out->items, (m->count ? m->count : 1) * sizeof *out->items);
+    out->cap = m->count;
+    out->count = 0;
+    for (size_t b = 0; b < NBUCKETS; b++)
+        for (node *n = m->buckets[b]; n; n = n->next)
+            out->items[out->count++] = n->c;
+    pthread_mutex_unlock(&t->mu);
+}
+
+void hm_tally_stats(hm_tally *t, int64_t now, int64_t counts[HM_ST__COUNT][HM_CAT__COUNT],
+                    int64_t hourly[24], double *median_min)
+{
+    int64_t last = now / 3600000LL; /* the clock hour `now` is in */
+    pthread_mutex_lock(&t->mu);
+    memcpy(counts, t->totals, sizeof t->totals);
+    memset(hourly, 0, 24 * sizeof *hourly);
+    for (size_t i = 0; i < HOURS; i++) {
+        int64_t h = t->hours[i].hour - (last - 23);
+        if (h >= 0 && h < 24)
+            hourly[h] = t->hours[i].count;
+    }
+    *median_min = -1;
+    if (t->resolved_n > 0) {
+        int64_t want = (t->resolved_n - 1) / 2, seen = 0;
+        for (size_t b = 0; b < RES_BUCKETS; b++) {
+            seen += t->resolved_hist[b];
+            if (seen > want) {
+                *median_min = b * (RES_STEP_MS / 60000.0);
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
 }

@@ -1,6 +1,9 @@
-/* areacount.h: requests counted per area of one level, by status and (for
- * open requests) by category — what /areas, the area tiles and /stats show.
- * Owns the aggregation of hm_store_area_counts() rows; not JSON. */
+/* areacount.h: live counts of requests — by status and category, per area
+ * of each level, created per hour, and the time from new to resolved — kept
+ * in memory so that /areas, /stats, the area tiles and /metrics never scan
+ * a million rows. The tally is built from the store at start-up (and after
+ * area changes) and moved by the writer thread after each commit; readers
+ * on any thread take a consistent copy. Owns that bookkeeping; not JSON. */
 #ifndef HM_AREACOUNT_H
 #define HM_AREACOUNT_H
 
@@ -15,18 +18,45 @@ typedef struct hm_area_count {
     int64_t open_by_cat[HM_CAT__COUNT];
 } hm_area_count;
 
+/* A copy of one level's counts; free with hm_area_counts_clear(). */
 typedef struct hm_area_counts {
     hm_area_count *items;
     size_t count, cap;
 } hm_area_counts;
 
-/* Load the counts of every area of `level` into `out` (zero-initialised by
- * the caller; free with hm_area_counts_clear(), also on error). */
-int hm_area_counts_load(hm_store *st, hm_level level, hm_area_counts *out, hm_error *err);
 /* The counts of `code`, or a zero record when it has no requests. */
 const hm_area_count *hm_area_counts_find(const hm_area_counts *c, const char *code);
 /* Open requests (new, assigned, in progress) of one record. */
 int64_t hm_area_count_open(const hm_area_count *c);
 void hm_area_counts_clear(hm_area_counts *c);
+
+/* What the tally needs to know of a request. */
+typedef struct hm_tally_row {
+    int status, category;
+    const char *codes[HM_LEVEL__COUNT]; /* "" or NULL: none */
+    int64_t created_at, status_at;      /* ms */
+} hm_tally_row;
+
+/* Fill a tally row from a request (borrowing its codes). */
+void hm_tally_row_of(hm_tally_row *row, const hm_request *r);
+
+typedef struct hm_tally hm_tally;
+
+hm_tally *hm_tally_create(void);
+void hm_tally_destroy(hm_tally *t);
+/* Replace the tally's contents with a scan of every request in `st`. */
+int hm_tally_load(hm_tally *t, hm_store *st, hm_error *err);
+/* Take over the contents of `from` (left empty), e.g. a tally loaded aside
+ * after areas changed, in one step for readers. */
+void hm_tally_adopt(hm_tally *t, hm_tally *from);
+/* A request moved from `before` (NULL: it is new) to `after` (NULL: gone). */
+void hm_tally_move(hm_tally *t, const hm_tally_row *before, const hm_tally_row *after);
+/* Copy the counts of every area of `level` into `out` (zeroed by caller). */
+void hm_tally_areas(hm_tally *t, hm_level level, hm_area_counts *out);
+/* Totals by status and category; requests created in each of the 24 clock
+ * hours that end with the one `now` is in (oldest first); median minutes from creation to resolution of the
+ * resolved requests (-1 when none), to 0.1 minute. */
+void hm_tally_stats(hm_tally *t, int64_t now, int64_t counts[HM_ST__COUNT][HM_CAT__COUNT],
+                    int64_t hourly[24], double *median_min);
 
 #endif

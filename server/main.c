@@ -1,6 +1,7 @@
 /* main.c: the helpmap command line — serve, import-areas, team, demo,
  * export, backup, purge. Bad arguments give a one-line error and exit 2. */
 #include "app.h"
+#include "areacount.h"
 #include "cache.h"
 #include "events.h"
 #include "export.h"
@@ -901,6 +902,7 @@ static int cmd_serve(int argc, char **argv)
 
     if (!(st = open_db(app.cfg.db_path, true, !app.cfg.no_default_areas, &err)))
         die(&err);
+    app.tally = hm_tally_create();
     app.open_requests = hm_pointindex_create_data(sizeof(hm_request));
     app.team_positions = hm_pointindex_create();
     app.started_ms = hm_now_ms();
@@ -956,6 +958,7 @@ static int cmd_serve(int argc, char **argv)
     hm_ratelimit_destroy(app.ratelimit);
     hm_ratelimit_destroy(app.phone_limit);
     hm_tile_cache_destroy(app.tiles);
+    hm_tally_destroy(app.tally);
     hm_pointindex_destroy(app.open_requests);
     hm_pointindex_destroy(app.team_positions);
     hm_area_index_destroy(app.areas);

@@ -8,10 +8,11 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CELL 0.005 /* degrees, about 550 m */
+#define CELL 0.0025 /* degrees, about 275 m: a few dozen open requests in a dense commune */
 
 typedef struct entry {
     int64_t id;
@@ -329,6 +330,61 @@ static void consider(hm_point_hit *out, size_t *n, size_t limit, const hm_point_
     out[i] = *h;
 }
 
+#define CELL_SORT_MAX 256 /* cells up to this many points are scanned in lower-bound order */
+
+/* Offer the points of cell `c` to out[0..*n), nearest first, at most `limit`. Each point's
+ * lower bound of the geodesic distance comes from a flat metric with the smallest metres per
+ * degree (110,574 per degree of latitude, lb_lon per degree of longitude), shrunk by 0.5 %
+ * for the geodesic's bulge: a point whose bound exceeds the radius or the current k-th best
+ * is skipped without its geodesic, which costs as much as the rest of the query (issue 7).
+ * Small cells go in order of that bound, so the geodesic is computed for little more than
+ * the points kept. Caller holds the lock. */
+static void scan_cell(const cell *c, double lon, double lat, double lb_lon, double radius_m,
+                      size_t limit, hm_point_filter filter, void *ctx, hm_point_hit *out,
+                      size_t *n)
+{
+    double lbs[CELL_SORT_MAX];
+    uint16_t order[CELL_SORT_MAX];
+    size_t m = 0;
+    bool sorted = c->n <= CELL_SORT_MAX;
+
+    for (size_t i = 0; i < c->n; i++) {
+        const entry *e = &c->items[i];
+        double dy = (e->lat - lat) * 110574.0, dx = (e->lon - lon) * lb_lon;
+        double lb = 0.995 * sqrt(dx * dx + dy * dy);
+        size_t k;
+        if ((radius_m > 0 && lb > radius_m) || (*n == limit && lb > out[*n - 1].distance_m))
+            continue;
+        if (!sorted) {
+            hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0, e->data};
+            if (filter && !filter(ctx, &h))
+                continue;
+            h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
+            if (!(radius_m > 0 && h.distance_m > radius_m))
+                consider(out, n, limit, &h);
+            continue;
+        }
+        for (k = m; k > 0 && lbs[k - 1] > lb; k--) { /* insertion: cells are small */
+            lbs[k] = lbs[k - 1];
+            order[k] = order[k - 1];
+        }
+        lbs[k] = lb;
+        order[k] = (uint16_t)i;
+        m++;
+    }
+    for (size_t k = 0; k < m; k++) {
+        const entry *e = &c->items[order[k]];
+        hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0, e->data};
+        if (*n == limit && lbs[k] > out[*n - 1].distance_m)
+            break; /* every later point is farther still */
+        if (filter && !filter(ctx, &h))
+            continue;
+        h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
+        if (!(radius_m > 0 && h.distance_m > radius_m))
+            consider(out, n, limit, &h);
+    }
+}
+
 size_t hm_pointindex_nearest(hm_pointindex *ix, double lon, double lat, double radius_m,
                              size_t limit, hm_point_filter filter, void *ctx, hm_point_hit *out)
 {
@@ -386,25 +442,7 @@ size_t hm_pointindex_nearest_data(hm_pointindex *ix, double lon, double lat, dou
                 c = find_cell(ix, cell_key(cx, cy), 0);
                 if (!c)
                     continue;
-                for (size_t i = 0; i < c->n; i++) {
-                    const entry *e = &c->items[i];
-                    hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0, e->data};
-                    /* A lower bound of the geodesic distance on a flat metric with the
-                     * smallest metres per degree (110,574 per degree of latitude, lb_lon per
-                     * degree of longitude), shrunk by 0.5 % for the geodesic's bulge. */
-                    double dy = (e->lat - lat) * 110574.0, dx = (e->lon - lon) * lb_lon;
-                    double lb = 0.995 * sqrt(dx * dx + dy * dy);
-                    if (radius_m > 0 && lb > radius_m)
-                        continue;
-                    if (n == limit && lb > out[n - 1].distance_m)
-                        continue;
-                    if (filter && !filter(ctx, &h))
-                        continue;
-                    h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
-                    if (radius_m > 0 && h.distance_m > radius_m)
-                        continue;
-                    consider(out, &n, limit, &h);
-                }
+                scan_cell(c, lon, lat, lb_lon, radius_m, limit, filter, ctx, out, &n);
                 if (r == 0)
                     break;
             }

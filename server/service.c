@@ -6,6 +6,7 @@
 #include "hm_log.h"
 #include "model.h"
 #include "present.h"
+#include "areacount.h"
 #include "cache.h"
 
 #include <math.h>
@@ -167,6 +168,20 @@ static void index_request(hm_app *app, const hm_request *r)
     __atomic_add_fetch(&app->generation, 1, __ATOMIC_RELEASE);
 }
 
+/* Move the tally for a status change of `r` (now in its new status). */
+static void tally_status_move(hm_app *app, const hm_request *r, int old_status,
+                              int64_t old_status_at)
+{
+    hm_tally_row before, after;
+    if (!app->tally)
+        return;
+    hm_tally_row_of(&after, r);
+    before = after;
+    before.status = old_status;
+    before.status_at = old_status_at;
+    hm_tally_move(app->tally, &before, &after);
+}
+
 static int load_open(void *ctx, const hm_request *r)
 {
     index_put(ctx, r);
@@ -189,6 +204,8 @@ int hm_svc_load(hm_app *app, hm_store *st, hm_error *err)
     app->areas = hm_svc_build_area_index(st, err);
     if (!app->areas)
         return err ? err->code : HM_E_INTERNAL;
+    if (app->tally && (rc = hm_tally_load(app->tally, st, err)) != HM_OK)
+        return rc;
     memset(&f, 0, sizeof f);
     f.category = -1;
     f.verified = -1;
@@ -316,6 +333,11 @@ static void create_after(hm_job *job)
     if (c->duplicate)
         return;
     index_request(c->app, &c->req);
+    if (c->app->tally) {
+        hm_tally_row now;
+        hm_tally_row_of(&now, &c->req);
+        hm_tally_move(c->app->tally, NULL, &now);
+    }
     publish_request(c->app, "request.created", &c->req);
     alert_new_request(c->app, &c->req);
 }
@@ -366,6 +388,8 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
     if ((rc = hm_store_request_get(st, c->code, r, NULL, err)) != HM_OK)
         return rc;
     from = r->status;
+    c->before_status = from;
+    c->before_status_at = r->status_at;
     if (c->claim) {
         if (from != HM_ST_NEW)
             return hm_error_set(err, from == HM_ST_ASSIGNED || from == HM_ST_IN_PROGRESS
@@ -444,6 +468,7 @@ static void change_after(hm_job *job)
 {
     hm_svc_change *c = (hm_svc_change *)job;
     index_request(c->app, &c->result);
+    tally_status_move(c->app, &c->result, c->before_status, c->before_status_at);
     publish_request(c->app, "request.updated", &c->result);
 }
 
@@ -706,6 +731,7 @@ static int area_bbox(void *ctx, const hm_area_row *a)
 }
 
 static hm_area_index *pending_index; /* built in run, swapped in after (writer thread) */
+static hm_tally *pending_tally;      /* likewise: counts under the new areas */
 
 static int area_run(hm_store *st, hm_job *job, hm_error *err)
 {
@@ -745,7 +771,14 @@ static int area_run(hm_store *st, hm_job *job, hm_error *err)
     pending_index = hm_svc_build_area_index(st, err);
     if (!pending_index)
         return err ? err->code : HM_E_INTERNAL;
-    return reassign_bbox(st, pending_index, bbox, &a->moved, err);
+    if ((rc = reassign_bbox(st, pending_index, bbox, &a->moved, err)) != HM_OK)
+        return rc;
+    if (a->app->tally) {
+        if (!pending_tally)
+            pending_tally = hm_tally_create();
+        rc = hm_tally_load(pending_tally, st, err);
+    }
+    return rc;
 }
 
 static void area_after(hm_job *job)
@@ -756,6 +789,8 @@ static void area_after(hm_job *job)
     hm_area_index_destroy(a->app->areas);
     a->app->areas = pending_index;
     pending_index = NULL;
+    if (a->app->tally && pending_tally)
+        hm_tally_adopt(a->app->tally, pending_tally);
     hm_pointindex_update_all(a->app->open_requests, relocate_open, a->app->areas);
     if (a->app->tiles) {
         static const hm_tile_layer layer_of[HM_LEVEL__COUNT] = {HM_TILE_WARDS, HM_TILE_FORMER_WARDS,
@@ -924,10 +959,12 @@ void hm_svc_tick(hm_store *st, void *arg)
                 if (!rc)
                     rc = hm_store_commit(st, &err);
                 if (!rc) {
+                    int64_t old_at = r.status_at;
                     r.status = HM_ST_NEW;
                     r.team_id = 0;
                     r.updated_at = r.status_at = now;
                     index_request(app, &r);
+                    tally_status_move(app, &r, HM_ST_ASSIGNED, old_at);
                     publish_request(app, "request.updated", &r);
                     hm_log(HM_LOG_INFO, "event=claim_timeout request_id=%lld", (long long)r.id);
                 }

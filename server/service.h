@@ -68,6 +68,8 @@ typedef struct hm_svc_change {
     char duplicate_of[16];
     char *note;             /* malloc'd or NULL */
     int claim_cap;
+    int before_status;      /* what the change moved away from, for the tally */
+    int64_t before_status_at;
     hm_request result;      /* the request after the change */
 } hm_svc_change;
 void hm_svc_change_init(hm_svc_change *c, hm_app *app, const char *code, int to);

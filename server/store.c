@@ -202,3 +202,8 @@ bool hm_store_idle(hm_store *st, char *sql, size_t sql_size)
 {
     return st->ops->xIdle(st, sql, sql_size);
 }
+int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages,
+                        hm_error *err)
+{
+    return st->ops->xCheckpoint(st, restart, log_pages, done_pages, err);
+}

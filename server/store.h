@@ -95,7 +95,15 @@ typedef int (*hm_area_cb)(void *ctx, const hm_area_row *a);
 typedef int (*hm_team_cb)(void *ctx, const hm_team *t);
 typedef int (*hm_history_cb)(void *ctx, const hm_history *h);
 
-enum { HM_STORE_CREATE = 1, HM_STORE_READONLY = 2, HM_STORE_NO_DEFAULT_AREAS = 4 };
+/* HM_STORE_NO_CHECKPOINT: commits on this connection never checkpoint the WAL; some other
+ * connection must call hm_store_checkpoint() (the writer's own thread does, so that the
+ * writer does not copy pages while jobs wait; issue 7). */
+enum {
+    HM_STORE_CREATE = 1,
+    HM_STORE_READONLY = 2,
+    HM_STORE_NO_DEFAULT_AREAS = 4,
+    HM_STORE_NO_CHECKPOINT = 8
+};
 
 /* Open the database at `path` (creating file and schema with HM_STORE_CREATE,
  * migrating an older schema). WAL mode, synchronous=FULL, busy timeout.
@@ -194,6 +202,15 @@ int hm_store_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hour
 
 /* SQLite online backup of the open database into `out_path`. */
 int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
+
+/* Copy what the write-ahead log holds into the database file (durable: the database file is
+ * synced). `restart` false: as far as readers allow, without waiting for anyone (passive).
+ * `restart` true: wait (busy timeout) for the writer and the readers, copy everything and
+ * make the next write start the log from its beginning, so that it stops growing; writers
+ * wait meanwhile. Sets *log_pages and *done_pages (may be NULL) to the log's size and the
+ * pages now in the database file. Returns HM_OK or HM_E_DB / HM_E_UNAVAILABLE. */
+int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages,
+                        hm_error *err);
 
 /* True when no statement of this connection is half-run (so it holds no
  * read snapshot); otherwise resets them, copies the first one's SQL into

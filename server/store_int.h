@@ -58,6 +58,8 @@ typedef struct hm_store_ops {
     int (*xBackup)(hm_store *st, const char *out_path, hm_error *err);
     int (*xCheck)(hm_store *st, char *msg, size_t msg_size, hm_error *err);
     bool (*xIdle)(hm_store *st, char *sql, size_t sql_size);
+    int (*xCheckpoint)(hm_store *st, bool restart, int *log_pages, int *done_pages,
+                       hm_error *err);
 } hm_store_ops;
 
 struct hm_store {

@@ -307,6 +307,8 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
         goto fail;
     if (migrate(s, flags, err))
         goto fail;
+    if (flags & HM_STORE_NO_CHECKPOINT)
+        sqlite3_wal_autocheckpoint(s->db, 0);
     for (int i = 0; i < Q__COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
             SQLITE_OK) {
@@ -1148,6 +1150,24 @@ out:
     return rc;
 }
 
+static int sq_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages,
+                         hm_error *err)
+{
+    sq_store *s = SQ(st);
+    int log = 0, done = 0;
+    /* synchronous = FULL on this connection: the database file is synced before the log can
+     * be reused, so what the log held stays durable. */
+    if (sqlite3_wal_checkpoint_v2(s->db, NULL,
+                                  restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
+                                  &log, &done) != SQLITE_OK)
+        return db_error(s, err);
+    if (log_pages)
+        *log_pages = log;
+    if (done_pages)
+        *done_pages = done;
+    return HM_OK;
+}
+
 static bool sq_idle(hm_store *st, char *sql, size_t sql_size)
 {
     sq_store *s = SQ(st);
@@ -1203,4 +1223,5 @@ static const hm_store_ops sq_ops = {
     .xBackup = sq_backup,
     .xCheck = sq_check,
     .xIdle = sq_idle,
+    .xCheckpoint = sq_checkpoint,
 };

@@ -1,0 +1,3 @@
+-- get.lua: GET one fixed path (e.g. /api/v1/stats), only to print the RESULT line.
+-- wrk ... -s get.lua URL
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_common.lua")
