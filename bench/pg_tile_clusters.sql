@@ -2,8 +2,9 @@
 -- zooms (z < 13): open requests grouped on the 16 x 16 grid of 256-unit cells aligned to the
 -- tile (plus the one-cell ring helpmap draws in the buffer), one feature per cell at the mean
 -- position with point_count, people, urgent and per-category and per-status counts.
--- Variables: z, ntiles.
-\set i random(1, :ntiles)
+-- Variables: z, first, last (the tiles
+-- numbered first..last in bench_tile, busiest first).
+\set i random(:first, :last)
 WITH b AS (SELECT ST_TileEnvelope(z, x, y) AS e FROM bench_tile WHERE z = :z AND i = :i),
 g AS (SELECT e, ST_XMin(e) AS x0, ST_YMin(e) AS y0, (ST_XMax(e) - ST_XMin(e)) / 16 AS cell FROM b),
 c AS (

@@ -1,7 +1,8 @@
 -- pg_tile_points.sql (pgbench): the peer of GET /tiles/requests/{z}/{x}/{y}.mvt at point zooms
 -- (z >= 13): ST_AsMVT of the open requests at their public position (geom_m, precomputed in
--- 3857), extent 4096, buffer 64, the same attributes as helpmap. Variables: z, ntiles.
-\set i random(1, :ntiles)
+-- 3857), extent 4096, buffer 64, the same attributes as helpmap. Variables: z, first, last (the tiles
+-- numbered first..last in bench_tile, busiest first).
+\set i random(:first, :last)
 SELECT ST_AsMVT(t.*, 'requests', 4096, 'geom', 'id')
 FROM (
     SELECT r.id, r.code, r.category, r.status, r.priority, r.ward_code, r.people, r.verified,

@@ -173,10 +173,10 @@ enum MHD_Result hm_api_responders(hm_req *r)
         return hm_http_error(r, &err);
     features = json_array();
     /* Nearest first, a few more than k at a time (the claim cap, capability or a disabled
-     * token may skip some), widening up to 256: each candidate costs two reads (issue 7). The
-     * reads share one read transaction, so SQLite takes its locks once. */
+     * token may skip some), widening up to 256: each candidate costs a geodesic and a read
+     * (issue 7). The reads share one read transaction, so SQLite takes its locks once. */
     txn = hm_store_begin(w->store, false, NULL) == HM_OK;
-    for (size_t want = (size_t)k * 4, start = 0; found < (size_t)k && start < 256; want *= 4) {
+    for (size_t want = (size_t)k + 3, start = 0; found < (size_t)k && start < 256; want *= 4) {
         if (want > 256)
             want = 256;
         n = hm_pointindex_nearest(r->app->team_positions, q.lon, q.lat, 0, want, available_fresh,
@@ -193,8 +193,11 @@ enum MHD_Result hm_api_responders(hm_req *r)
                 continue;
             if (cap && *cap && !has_capability(&t, cap))
                 continue;
-            if (hm_store_team_open_count(w->store, t.id, &open, NULL) != HM_OK ||
-                (r->app->cfg.claim_cap > 0 && open >= r->app->cfg.claim_cap))
+            /* From memory when it can (issue 7); the claim itself counts rows again. */
+            if ((open = hm_svc_team_held(r->app, t.id)) < 0 &&
+                hm_store_team_open_count(w->store, t.id, &open, NULL) != HM_OK)
+                continue;
+            if (r->app->cfg.claim_cap > 0 && open >= r->app->cfg.claim_cap)
                 continue;
             f = hm_team_feature(&t);
             json_object_set_new(json_object_get(f, "properties"), "distance_m",

@@ -121,6 +121,11 @@ static int tile_filter(hm_req *r, hm_request_filter *f, char *canon, size_t size
     return HM_OK;
 }
 
+static void release_blob(void *cls)
+{
+    hm_tile_blob_release(cls);
+}
+
 static enum MHD_Result send_blob(hm_req *r, hm_tile_blob *b)
 {
     const char *inm = hm_http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -152,8 +157,10 @@ static enum MHD_Result send_blob(hm_req *r, hm_tile_blob *b)
             hdrs[n++] = "gzip";
         }
         hdrs[n] = NULL;
-        ret = hm_http_bytes(r, 200, "application/vnd.mapbox-vector-tile",
-                            (void *)(gz ? b->gz : b->data), gz ? b->gz_len : b->len, false, hdrs);
+        /* The answer borrows the blob's bytes and holds a reference until MHD is done. */
+        ret = hm_http_borrowed(r, 200, "application/vnd.mapbox-vector-tile",
+                               gz ? b->gz : b->data, gz ? b->gz_len : b->len, release_blob,
+                               hm_tile_blob_ref(b), hdrs);
     }
     hm_tile_blob_release(b);
     return ret;

@@ -150,11 +150,14 @@ unsigned hm_http_status_of(enum hm_err code)
     }
 }
 
+static enum MHD_Result respond(hm_req *r, unsigned status, const char *content_type,
+                               struct MHD_Response *resp, size_t len,
+                               const char *const *extra_headers);
+
 enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_type, void *data,
                               size_t len, bool must_free, const char *const *extra_headers)
 {
     struct MHD_Response *resp;
-    enum MHD_Result ret;
 
     resp = MHD_create_response_from_buffer(len, data,
                                            must_free ? MHD_RESPMEM_MUST_FREE
@@ -164,6 +167,31 @@ enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_ty
             free(data);
         return MHD_NO;
     }
+    return respond(r, status, content_type, resp, len, extra_headers);
+}
+
+enum MHD_Result hm_http_borrowed(hm_req *r, unsigned status, const char *content_type,
+                                 const void *data, size_t len, void (*release)(void *cls),
+                                 void *cls, const char *const *extra_headers)
+{
+    struct MHD_Response *resp;
+
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)data, release,
+                                                                  cls);
+    if (!resp) {
+        release(cls);
+        return MHD_NO;
+    }
+    return respond(r, status, content_type, resp, len, extra_headers);
+}
+
+/* Add the headers to `resp`, queue it and drop our reference. */
+static enum MHD_Result respond(hm_req *r, unsigned status, const char *content_type,
+                               struct MHD_Response *resp, size_t len,
+                               const char *const *extra_headers)
+{
+    enum MHD_Result ret;
+
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)

@@ -79,6 +79,12 @@ enum MHD_Result hm_http_error(hm_req *r, const hm_error *err);
 enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, const char *fmt,
                              ...) __attribute__((format(printf, 4, 5)));
 /* `data` is copied unless `must_free` (then malloc'd bytes are handed over). */
+/* Like hm_http_bytes() without copying `data`: it must stay valid and unchanged until MHD
+ * calls release(cls), exactly once (also when the answer cannot be queued). For shared,
+ * immutable bytes such as cached tiles (issue 7: no copy of ~100 KB per hit). */
+enum MHD_Result hm_http_borrowed(hm_req *r, unsigned status, const char *content_type,
+                                 const void *data, size_t len, void (*release)(void *cls),
+                                 void *cls, const char *const *extra_headers);
 enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_type, void *data,
                               size_t len, bool must_free, const char *const *extra_headers);
 

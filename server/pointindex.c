@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CELL 0.0025 /* degrees, about 275 m: a few dozen open requests in a dense commune */
+#define CELL 0.005 /* degrees, about 550 m */
 
 typedef struct entry {
     int64_t id;
@@ -330,23 +330,35 @@ static void consider(hm_point_hit *out, size_t *n, size_t limit, const hm_point_
     out[i] = *h;
 }
 
-#define CELL_SORT_MAX 256 /* cells up to this many points are scanned in lower-bound order */
+#define SCAN_BEST 32 /* a cell's points with the smallest bounds, taken in order */
+
+/* Offer point `e` (lower bound `lb`) to out[0..*n). */
+static void offer(const entry *e, double lon, double lat, double radius_m, size_t limit,
+                  hm_point_filter filter, void *ctx, hm_point_hit *out, size_t *n)
+{
+    hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0, e->data};
+    if (filter && !filter(ctx, &h))
+        return;
+    h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
+    if (!(radius_m > 0 && h.distance_m > radius_m))
+        consider(out, n, limit, &h);
+}
 
 /* Offer the points of cell `c` to out[0..*n), nearest first, at most `limit`. Each point's
  * lower bound of the geodesic distance comes from a flat metric with the smallest metres per
  * degree (110,574 per degree of latitude, lb_lon per degree of longitude), shrunk by 0.5 %
  * for the geodesic's bulge: a point whose bound exceeds the radius or the current k-th best
- * is skipped without its geodesic, which costs as much as the rest of the query (issue 7).
- * Small cells go in order of that bound, so the geodesic is computed for little more than
- * the points kept. Caller holds the lock. */
+ * is skipped without its geodesic, which costs more than the rest of the query (issue 7).
+ * The SCAN_BEST smallest bounds go first, in order, so the geodesic is computed for little
+ * more than the points kept; the rest only if those did not settle the answer. Caller
+ * holds the lock. */
 static void scan_cell(const cell *c, double lon, double lat, double lb_lon, double radius_m,
                       size_t limit, hm_point_filter filter, void *ctx, hm_point_hit *out,
                       size_t *n)
 {
-    double lbs[CELL_SORT_MAX];
-    uint16_t order[CELL_SORT_MAX];
-    size_t m = 0;
-    bool sorted = c->n <= CELL_SORT_MAX;
+    double lbs[SCAN_BEST];
+    size_t order[SCAN_BEST], m = 0;
+    bool overflow = false; /* a point with a bound >= lbs[m - 1] is not in the list */
 
     for (size_t i = 0; i < c->n; i++) {
         const entry *e = &c->items[i];
@@ -355,33 +367,40 @@ static void scan_cell(const cell *c, double lon, double lat, double lb_lon, doub
         size_t k;
         if ((radius_m > 0 && lb > radius_m) || (*n == limit && lb > out[*n - 1].distance_m))
             continue;
-        if (!sorted) {
-            hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0, e->data};
-            if (filter && !filter(ctx, &h))
+        if (m == SCAN_BEST) {
+            overflow = true;
+            if (lb >= lbs[m - 1])
                 continue;
-            h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
-            if (!(radius_m > 0 && h.distance_m > radius_m))
-                consider(out, n, limit, &h);
-            continue;
+            m--; /* the largest makes room */
         }
-        for (k = m; k > 0 && lbs[k - 1] > lb; k--) { /* insertion: cells are small */
+        for (k = m; k > 0 && lbs[k - 1] > lb; k--) {
             lbs[k] = lbs[k - 1];
             order[k] = order[k - 1];
         }
         lbs[k] = lb;
-        order[k] = (uint16_t)i;
+        order[k] = i;
         m++;
     }
     for (size_t k = 0; k < m; k++) {
-        const entry *e = &c->items[order[k]];
-        hm_point_hit h = {e->id, e->lon, e->lat, e->tag, e->aux, 0, e->data};
         if (*n == limit && lbs[k] > out[*n - 1].distance_m)
-            break; /* every later point is farther still */
-        if (filter && !filter(ctx, &h))
+            return; /* every later point is farther still, in the list or not */
+        offer(&c->items[order[k]], lon, lat, radius_m, limit, filter, ctx, out, n);
+    }
+    if (!overflow)
+        return;
+    /* The points left out, all with bounds >= lbs[m - 1]. */
+    for (size_t i = 0; i < c->n; i++) {
+        const entry *e = &c->items[i];
+        double dy = (e->lat - lat) * 110574.0, dx = (e->lon - lon) * lb_lon;
+        double lb = 0.995 * sqrt(dx * dx + dy * dy);
+        bool listed = false;
+        if (lb < lbs[m - 1] || (radius_m > 0 && lb > radius_m) ||
+            (*n == limit && lb > out[*n - 1].distance_m))
             continue;
-        h.distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
-        if (!(radius_m > 0 && h.distance_m > radius_m))
-            consider(out, n, limit, &h);
+        for (size_t k = m; k > 0 && lbs[k - 1] == lb && !listed; k--)
+            listed = order[k - 1] == i; /* a tie with the last listed bound */
+        if (!listed)
+            offer(e, lon, lat, radius_m, limit, filter, ctx, out, n);
     }
 }
 

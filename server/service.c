@@ -145,6 +145,77 @@ static void alert_new_request(hm_app *app, const hm_request *r)
     alerts[n_alerts++] = a;
 }
 
+/* ---- open requests held per team ---------------------------------------------------- */
+
+/* How many open requests each team holds (assigned or in progress), kept with the
+ * open-request index: /responders reads it instead of counting rows for every candidate
+ * (issue 7). Changed by the writer thread (and at start-up), read by any thread, under
+ * held_mu. Open addressing on team ids; a team that holds none keeps a zero. */
+typedef struct held_slot {
+    int64_t team; /* 0: empty */
+    int64_t n;
+} held_slot;
+
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static held_slot *held;
+static size_t held_cap, held_used;
+
+static bool holds(const hm_request *r)
+{
+    return r->team_id > 0 && (r->status == HM_ST_ASSIGNED || r->status == HM_ST_IN_PROGRESS);
+}
+
+/* The slot of `team`, added when `add`; NULL when absent. Caller holds held_mu. */
+static held_slot *held_find(int64_t team, bool add)
+{
+    size_t i;
+    if (add && (held_used + 1) * 2 > held_cap) {
+        held_slot *old = held;
+        size_t old_cap = held_cap;
+        held_cap = held_cap ? held_cap * 2 : 1024;
+        held = hm_xcalloc(held_cap, sizeof *held);
+        held_used = 0;
+        for (size_t k = 0; k < old_cap; k++)
+            if (old[k].team)
+                *held_find(old[k].team, true) = old[k];
+        free(old);
+    }
+    if (held_cap == 0)
+        return NULL;
+    for (i = (size_t)((uint64_t)team * 0x9E3779B97F4A7C15ULL >> 17) & (held_cap - 1);;
+         i = (i + 1) & (held_cap - 1)) {
+        if (held[i].team == team)
+            return &held[i];
+        if (held[i].team == 0) {
+            if (!add)
+                return NULL;
+            held[i].team = team;
+            held_used++;
+            return &held[i];
+        }
+    }
+}
+
+static void held_add(int64_t team, int64_t delta)
+{
+    pthread_mutex_lock(&held_mu);
+    held_find(team, true)->n += delta;
+    pthread_mutex_unlock(&held_mu);
+}
+
+int64_t hm_svc_team_held(hm_app *app, int64_t team_id)
+{
+    held_slot *s;
+    int64_t n;
+    if (hm_pointindex_data_size(app->open_requests) != sizeof(hm_request))
+        return -1;
+    pthread_mutex_lock(&held_mu);
+    s = held_find(team_id, false);
+    n = s ? s->n : 0;
+    pthread_mutex_unlock(&held_mu);
+    return n;
+}
+
 /* ---- index maintenance ------------------------------------------------------------ */
 
 /* Put `r` in the open-request index with its data: every field but the contact data, which
@@ -159,10 +230,16 @@ static void index_put(hm_app *app, const hm_request *r)
 
 static void index_request(hm_app *app, const hm_request *r)
 {
-    if (hm_status_is_open(r->status))
+    hm_request old;
+    if (hm_pointindex_get_data(app->open_requests, r->id, &old) && holds(&old))
+        held_add(old.team_id, -1);
+    if (hm_status_is_open(r->status)) {
         index_put(app, r);
-    else
+        if (holds(r))
+            held_add(r->team_id, 1);
+    } else {
         hm_pointindex_remove(app->open_requests, r->id);
+    }
     if (app->tiles)
         hm_tile_cache_invalidate_point(app->tiles, hm_snap(r->lon), hm_snap(r->lat));
     __atomic_add_fetch(&app->generation, 1, __ATOMIC_RELEASE);
@@ -185,6 +262,8 @@ static void tally_status_move(hm_app *app, const hm_request *r, int old_status,
 static int load_open(void *ctx, const hm_request *r)
 {
     index_put(ctx, r);
+    if (holds(r))
+        held_add(r->team_id, 1);
     return 0;
 }
 
@@ -875,8 +954,11 @@ int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_r
         hm_pointindex_data_size(app->open_requests) != sizeof(hm_request))
         return HM_E_NOT_FOUND;
     if (!ordered) {
-        hm_pointindex_within(app->open_requests, f->has_bbox ? f->bbox : world, open_match,
-                             open_visit, &w);
+        /* Tiles usually ask for every open request: then no point needs a test. */
+        bool all = w.mask == open && f->category < 0 && !f->ward_code && f->since_ms <= 0 &&
+                   f->after_id <= 0 && f->team_id <= 0 && f->verified < 0;
+        hm_pointindex_within(app->open_requests, f->has_bbox ? f->bbox : world,
+                             all ? NULL : open_match, open_visit, &w);
         return w.rc;
     }
     w.cap = 256;

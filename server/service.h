@@ -38,6 +38,11 @@ void hm_svc_tick(hm_store *st, void *app);
 int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_request_cb cb,
                      void *ctx);
 
+/* How many open requests team `team_id` holds (assigned or in progress), from memory: what
+ * hm_store_team_open_count() counts, as of the last committed change. -1 when the
+ * open-request index keeps no data (then ask the store). Thread-safe. */
+int64_t hm_svc_team_held(hm_app *app, int64_t team_id);
+
 /* Create a request. Input: req (position or area codes, fields; code, id,
  * status, areas and times are filled by the job), want_ward/want_hamlet for
  * address-only requests, token_hash. Output: duplicate (then `req` is the

@@ -205,9 +205,9 @@ int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
 
 /* Copy what the write-ahead log holds into the database file (durable: the database file is
  * synced). `restart` false: as far as readers allow, without waiting for anyone (passive).
- * `restart` true: wait (busy timeout) for the writer and the readers, copy everything and
- * make the next write start the log from its beginning, so that it stops growing; writers
- * wait meanwhile. Sets *log_pages and *done_pages (may be NULL) to the log's size and the
+ * `restart` true: wait (up to 100 ms, then HM_E_UNAVAILABLE) for the writer and the readers,
+ * copy everything and make the next write start the log from its beginning, so that it
+ * stops growing; writers wait meanwhile. Sets *log_pages and *done_pages (may be NULL) to the log's size and the
  * pages now in the database file. Returns HM_OK or HM_E_DB / HM_E_UNAVAILABLE. */
 int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages,
                         hm_error *err);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 enum {
     Q_BEGIN,
@@ -29,6 +29,7 @@ enum {
     Q_AREA_DELETE,
     Q_AREA_DELETE_LEVEL,
     Q_REQ_INSERT,
+    Q_REQ_RTREE,
     Q_REQ_BY_CODE,
     Q_REQ_BY_ID,
     Q_REQ_SET_STATUS,
@@ -80,6 +81,10 @@ static const char *const q_sql[Q__COUNT] = {
         "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
         "status_at, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
         "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?22, ?22, MakePoint(?3, ?4, 4326))",
+    /* The R*Tree rounds to single precision outwards itself. OR REPLACE: a stale entry of a
+     * deleted row whose id SQLite reuses. */
+    [Q_REQ_RTREE] = "INSERT OR REPLACE INTO idx_request_geom(pkid, xmin, xmax, ymin, ymax) "
+                    "VALUES (?1, ?2, ?2, ?3, ?3)",
     [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = ?1",
     [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = ?1",
     [Q_REQ_SET_STATUS] = "UPDATE request SET status = ?3, team_id = ?4, duplicate_of = ?5, "
@@ -141,6 +146,15 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
     "CREATE TRIGGER history_append_only_d BEFORE DELETE ON history "
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
+    /* 1 -> 2: the spatial index of requests is kept by Q_REQ_RTREE in sq_request_insert()
+     * instead of SpatiaLite's triggers, which ran four trigger programs per insert (one of
+     * them preparing a statement each time) and a metadata update per status change: a
+     * fifth of the writer's time (issue 7). Positions never change and requests are never
+     * deleted, so the insert is the only place the index changes. */
+    "DROP TRIGGER IF EXISTS ggi_request_geom; DROP TRIGGER IF EXISTS ggu_request_geom;"
+    "DROP TRIGGER IF EXISTS tmi_request_geom; DROP TRIGGER IF EXISTS tmu_request_geom;"
+    "DROP TRIGGER IF EXISTS tmd_request_geom; DROP TRIGGER IF EXISTS gii_request_geom;"
+    "DROP TRIGGER IF EXISTS giu_request_geom; DROP TRIGGER IF EXISTS gid_request_geom;",
 };
 
 /* Statements of hm_store_request_list() kept per connection, keyed by their text: the text
@@ -567,6 +581,12 @@ static int sq_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     }
     done(q);
     r->id = sqlite3_last_insert_rowid(s->db);
+    q = s->q[Q_REQ_RTREE];
+    sqlite3_bind_int64(q, 1, r->id);
+    sqlite3_bind_double(q, 2, r->lon);
+    sqlite3_bind_double(q, 3, r->lat);
+    if ((rc = exec_q(s, q, err)) != HM_OK)
+        return rc; /* the caller rolls the insert back with its transaction */
     r->updated_at = r->status_at = r->created_at;
     return HM_OK;
 }
@@ -1154,12 +1174,19 @@ static int sq_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_p
                          hm_error *err)
 {
     sq_store *s = SQ(st);
-    int log = 0, done = 0;
+    int log = 0, done = 0, rc;
+    /* A restart holds writers off while it waits for readers: let it wait briefly and give up
+     * (SQLITE_BUSY, try again later) rather than stall writes behind a long read. */
+    if (restart)
+        sqlite3_busy_timeout(s->db, 100);
     /* synchronous = FULL on this connection: the database file is synced before the log can
      * be reused, so what the log held stays durable. */
-    if (sqlite3_wal_checkpoint_v2(s->db, NULL,
-                                  restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
-                                  &log, &done) != SQLITE_OK)
+    rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
+                                   restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
+                                   &log, &done);
+    if (restart)
+        sqlite3_busy_timeout(s->db, 10000);
+    if (rc != SQLITE_OK)
         return db_error(s, err);
     if (log_pages)
         *log_pages = log;

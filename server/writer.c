@@ -64,8 +64,11 @@ static void *ckpt_main(void *arg)
         } else if (log_pages > CKPT_RESTART_PAGES) {
             struct timespec t0, t1;
             clock_gettime(CLOCK_MONOTONIC, &t0);
+            /* Busy (a long read): tried again after the next commits. Worth a warning only
+             * when the log keeps growing. */
             if (hm_store_checkpoint(w->ckpt_st, true, NULL, NULL, &err) != HM_OK)
-                hm_log(HM_LOG_WARN, "event=checkpoint_failed mode=restart msg=\"%s\"",
+                hm_log(log_pages > 4 * CKPT_RESTART_PAGES ? HM_LOG_WARN : HM_LOG_DEBUG,
+                       "event=checkpoint_failed mode=restart pages=%d msg=\"%s\"", log_pages,
                        err.msg);
             clock_gettime(CLOCK_MONOTONIC, &t1);
             ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;

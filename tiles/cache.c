@@ -26,8 +26,11 @@ typedef struct blob {
 /* gzip level, once per cached tile. Measured on requests tiles: level 3 is
  * within 4 % of level 6's size at a third of its time (0.36 ms vs 1.05 ms
  * for a 33 KB z14 tile, 4.8 vs 12 ms for 330 KB), which matters for the
- * uncached z14 budget. */
-#define GZIP_LEVEL 3
+ * uncached z14 budget. Level 1 is 5 % larger than level 3 again at two thirds
+ * of its time (bench/, 1M requests: 0.52 vs 0.78 ms for a 48 KB z14 tile,
+ * 3.7 vs 5.9 ms for 292 KB), where gzip was half of an uncached tile's cost
+ * (issue 7). */
+#define GZIP_LEVEL 1
 
 hm_tile_blob *hm_tile_blob_create(const void *data, size_t len, hm_error *err)
 {
