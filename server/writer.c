@@ -27,8 +27,11 @@ struct hm_writer {
     unsigned long long jobs, batches;
     /* The checkpointer: a thread with its own connection that copies the write-ahead log
      * into the database file, so that commits on `st` never do it while jobs wait (issue 7:
-     * it was an eighth of the writer's time). NULL ckpt_st: `st` checkpoints as SQLite
-     * does by default. Under `mu`: ckpt_stop, commits. */
+     * it was an eighth of the writer's time). ckpt_on false: `st` checkpoints as SQLite
+     * does by default. ckpt_on is fixed before the threads start; ckpt_st belongs to the
+     * checkpointer thread (and to hm_writer_stop() once it has ended). Under `mu`:
+     * ckpt_stop, commits. */
+    bool ckpt_on;
     hm_store *ckpt_st;
     pthread_t ckpt_thread;
     pthread_cond_t ckpt_cv; /* a batch committed, or stopping */
@@ -39,42 +42,64 @@ struct hm_writer {
 #define CKPT_PERIOD_MS     100   /* at most this often; each checkpoint syncs the database */
 #define CKPT_RESTART_PAGES 16384 /* a log this long (64 MiB of 4 KiB pages) is restarted */
 
+/* Restart the write-ahead log of `log_pages` pages: passive checkpoints cannot while the
+ * writer keeps appending to it, so the writer waits here for the few pages the last passive
+ * checkpoint left. Checkpointer thread only. */
+static void restart_log(hm_writer *w, int log_pages)
+{
+    hm_error err = {0};
+    struct timespec t0, t1;
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* Busy (a long read): tried again after the next commits. Worth a warning only when the
+     * log keeps growing. */
+    if (hm_store_checkpoint(w->ckpt_st, true, NULL, NULL, &err) != HM_OK)
+        hm_log(log_pages > 4 * CKPT_RESTART_PAGES ? HM_LOG_WARN : HM_LOG_DEBUG,
+               "event=checkpoint_failed mode=restart pages=%d msg=\"%s\"", log_pages, err.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    /* Writes wait for it: worth a line when it is long. */
+    hm_log(ms >= 100 ? HM_LOG_INFO : HM_LOG_DEBUG, "event=checkpoint mode=restart pages=%d ms=%ld",
+           log_pages, ms);
+}
+
 static void *ckpt_main(void *arg)
 {
     hm_writer *w = arg;
     unsigned long long seen = 0;
+    unsigned failures = 0;
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
         hm_error err = {0};
         struct timespec t;
         int log_pages = 0;
-        long ms;
         while (!w->ckpt_stop && w->commits == seen)
             pthread_cond_wait(&w->ckpt_cv, &w->mu);
         if (w->ckpt_stop)
             break;
         seen = w->commits;
         pthread_mutex_unlock(&w->mu);
-        /* Passive checkpoints cannot restart the log while the writer keeps appending to it,
-         * so a long log is restarted: the writer then waits for the few pages the last
-         * passive checkpoint left. */
         if (hm_store_checkpoint(w->ckpt_st, false, &log_pages, NULL, &err) != HM_OK) {
             hm_log(HM_LOG_DEBUG, "event=checkpoint_failed msg=\"%s\"", err.msg);
-        } else if (log_pages > CKPT_RESTART_PAGES) {
-            struct timespec t0, t1;
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            /* Busy (a long read): tried again after the next commits. Worth a warning only
-             * when the log keeps growing. */
-            if (hm_store_checkpoint(w->ckpt_st, true, NULL, NULL, &err) != HM_OK)
-                hm_log(log_pages > 4 * CKPT_RESTART_PAGES ? HM_LOG_WARN : HM_LOG_DEBUG,
-                       "event=checkpoint_failed mode=restart pages=%d msg=\"%s\"", log_pages,
-                       err.msg);
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-            /* Writes wait for it: worth a line when it is long. */
-            hm_log(ms >= 100 ? HM_LOG_INFO : HM_LOG_DEBUG,
-                   "event=checkpoint mode=restart pages=%d ms=%lld", log_pages, (long long)ms);
+            /* A connection opened while the file was read-only stays so (issue 6): after a
+             * run of failures take a new one, or the log would grow for ever. */
+            if (++failures % 16 == 0) {
+                hm_error oerr = {0};
+                hm_store *st = hm_store_open(w->path, 0, &oerr);
+                if (st) {
+                    hm_store_close(w->ckpt_st);
+                    w->ckpt_st = st;
+                } else {
+                    hm_log(HM_LOG_WARN, "event=checkpointer_reopen_failed msg=\"%s\"",
+                           oerr.msg);
+                }
+            }
+        } else {
+            failures = 0;
+            if (log_pages > CKPT_RESTART_PAGES)
+                restart_log(w, log_pages);
         }
         clock_gettime(CLOCK_REALTIME, &t);
         t.tv_nsec += CKPT_PERIOD_MS * 1000000L;
@@ -109,7 +134,7 @@ static void finish(hm_writer *w, hm_job *j)
 static void reopen_store(hm_writer *w)
 {
     hm_error err = {0};
-    hm_store *st = hm_store_open(w->path, w->ckpt_st ? HM_STORE_NO_CHECKPOINT : 0, &err);
+    hm_store *st = hm_store_open(w->path, w->ckpt_on ? HM_STORE_NO_CHECKPOINT : 0, &err);
 
     if (!st) {
         hm_log(HM_LOG_WARN, "event=writer_reopen_failed msg=\"%s\"", err.msg);
@@ -162,7 +187,7 @@ static void run_batch(hm_writer *w, hm_job **batch, size_t n)
         hm_log(HM_LOG_ERROR, "event=begin_failed msg=\"%s\"", err.msg);
     }
     __atomic_add_fetch(&w->batches, 1, __ATOMIC_RELAXED);
-    if (rc == HM_OK && w->ckpt_st) {
+    if (rc == HM_OK && w->ckpt_on) {
         pthread_mutex_lock(&w->mu);
         w->commits++;
         pthread_cond_signal(&w->ckpt_cv);
@@ -252,6 +277,7 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
 
     /* The checkpointer's connection first: without it the writer checkpoints itself. */
     w->ckpt_st = hm_store_open(path, 0, &cerr);
+    w->ckpt_on = w->ckpt_st != NULL;
     if (!w->ckpt_st)
         hm_log(HM_LOG_WARN, "event=checkpointer_unavailable msg=\"%s\"", cerr.msg);
     w->st = hm_store_open(path, w->ckpt_st ? HM_STORE_NO_CHECKPOINT : 0, err);
@@ -305,7 +331,7 @@ void hm_writer_stop(hm_writer *w)
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    if (w->ckpt_st) {
+    if (w->ckpt_on) {
         pthread_mutex_lock(&w->mu);
         w->ckpt_stop = true;
         pthread_cond_signal(&w->ckpt_cv);
