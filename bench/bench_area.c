@@ -325,7 +325,8 @@ static size_t verify(GEOSContextHandle_t ctx, const hm_area_index *idx, level_ge
                     want = lg[l].code[k];
             if ((want == NULL) != (out[l] == NULL) || (want && strcmp(want, out[l]) != 0)) {
                 if (bad < 5)
-                    fprintf(stderr, "bench_area: mismatch at %.9f %.9f level %d: index %s, GEOS %s\n",
+                    fprintf(stderr,
+                            "bench_area: mismatch at %.9f %.9f level %d: index %s, GEOS %s\n",
                             xy[2 * i], xy[2 * i + 1], l, out[l] ? out[l] : "-", want ? want : "-");
                 bad++;
             }
@@ -474,8 +475,8 @@ int main(int argc, char **argv)
            n_verify, n_verify, bad_uniform + bad_border);
     printf("RESULT scenario=area points=%zu reps=%d wards=%zu former_wards=%zu hamlets=%zu "
            "pps_median=%.0f pps_best=%.0f border_pps_median=%.0f verified=%zu mismatches=%zu\n",
-           n, reps, lists[0].count, lists[1].count, lists[2].count, med, best, bmed,
-           2 * n_verify, bad_uniform + bad_border);
+           n, reps, lists[0].count, lists[1].count, lists[2].count, med, best, bmed, 2 * n_verify,
+           bad_uniform + bad_border);
     rc = bad_uniform + bad_border ? 1 : 0;
 out:
     for (int l = 0; l < HM_LEVEL__COUNT; l++) {

@@ -37,8 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLOTS 500          /* `people` is 1..500: request number modulo 500 */
-#define HIST_MS 60000      /* latency histogram, 1 ms buckets */
+#define SLOTS        500   /* `people` is 1..500: request number modulo 500 */
+#define HIST_MS      60000 /* latency histogram, 1 ms buckets */
 #define LINE_MAX_LEN 16384 /* longest SSE line kept; longer ones are skipped */
 
 typedef struct sub {
@@ -177,8 +177,7 @@ static void *generator(void *arg)
                         token, blen, body);
         atomic_store(&send_ns[i % SLOTS], now_ns());
         atomic_fetch_add(&gen_sent, 1);
-        if (send(fd, req, (size_t)rlen, MSG_NOSIGNAL) != rlen ||
-            (status = read_response(fd)) < 0) {
+        if (send(fd, req, (size_t)rlen, MSG_NOSIGNAL) != rlen || (status = read_response(fd)) < 0) {
             atomic_fetch_add(&gen_failed, 1);
             close(fd);
             fd = -1;
@@ -474,8 +473,8 @@ int main(int argc, char **argv)
         }
         i++;
     }
-    if (port <= 0 || !token || !points || nsubs < 1 || rate < 1 || rate > 10000 ||
-        seconds < 1 || seconds > 3600 || drain < 0 || drain > 600) {
+    if (port <= 0 || !token || !points || nsubs < 1 || rate < 1 || rate > 10000 || seconds < 1 ||
+        seconds > 3600 || drain < 0 || drain > 600) {
         fprintf(stderr, "usage: events_bench --port P --token T --points FILE [--subscribers N] "
                         "[--rate N] [--seconds N] [--drain N] [--connect-timeout N]\n");
         return 2;
@@ -553,8 +552,8 @@ int main(int argc, char **argv)
            "post_failed=%d expected=%llu delivered=%llu late=%llu p50_ms=%.1f p99_ms=%.1f "
            "max_ms=%.1f\n",
            nsubs, end_open, rate, seconds, atomic_load(&gen_ok), atomic_load(&gen_failed),
-           (unsigned long long)expected, (unsigned long long)delivered,
-           (unsigned long long)late, percentile_ms(0.5), percentile_ms(0.99), max_ms);
+           (unsigned long long)expected, (unsigned long long)delivered, (unsigned long long)late,
+           percentile_ms(0.5), percentile_ms(0.99), max_ms);
     for (int i = 0; i < started; i++) {
         if (subs[i].state != 3)
             close(subs[i].fd);

@@ -176,8 +176,7 @@ static void remove_locked(hm_pointindex *ix, int64_t id)
     ix->count--;
 }
 
-void hm_pointindex_put(hm_pointindex *ix, int64_t id, double lon, double lat, int tag,
-                       int64_t aux)
+void hm_pointindex_put(hm_pointindex *ix, int64_t id, double lon, double lat, int tag, int64_t aux)
 {
     hm_pointindex_put_data(ix, id, lon, lat, tag, aux, NULL);
 }
@@ -353,8 +352,7 @@ static void offer(const entry *e, double lon, double lat, double radius_m, size_
  * more than the points kept; the rest only if those did not settle the answer. Caller
  * holds the lock. */
 static void scan_cell(const cell *c, double lon, double lat, double lb_lon, double radius_m,
-                      size_t limit, hm_point_filter filter, void *ctx, hm_point_hit *out,
-                      size_t *n)
+                      size_t limit, hm_point_filter filter, void *ctx, hm_point_hit *out, size_t *n)
 {
     double lbs[SCAN_BEST];
     size_t order[SCAN_BEST], m = 0;

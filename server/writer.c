@@ -92,8 +92,7 @@ static void *ckpt_main(void *arg)
                     hm_store_close(w->ckpt_st);
                     w->ckpt_st = st;
                 } else {
-                    hm_log(HM_LOG_WARN, "event=checkpointer_reopen_failed msg=\"%s\"",
-                           oerr.msg);
+                    hm_log(HM_LOG_WARN, "event=checkpointer_reopen_failed msg=\"%s\"", oerr.msg);
                 }
             }
         } else {

@@ -98,8 +98,8 @@ int main(void)
     /* Points around Cu Chi; every fifth moves once and every seventh is removed. */
     for (int i = 0; i < N; i++) {
         payload d;
-        pts[i] = (pt){i + 1, 106.35 + unit() * 0.3, 10.9 + unit() * 0.26, (int)(unit() * 7),
-                      true, 1};
+        pts[i] =
+            (pt){i + 1, 106.35 + unit() * 0.3, 10.9 + unit() * 0.26, (int)(unit() * 7), true, 1};
         d = make(i + 1, 1);
         hm_pointindex_put_data(ix, pts[i].id, pts[i].lon, pts[i].lat, pts[i].tag, 0, &d);
     }
@@ -172,8 +172,8 @@ int main(void)
             payload want = make(hits[k].id, pts[hits[k].id - 1].version);
             CHECK(hits[k].data == NULL);
             CHECK(memcmp(&data[k], &want, sizeof want) == 0);
-            CHECK(fabs(hits[k].distance_m - hm_geo_distance_m(lon, lat, hits[k].lon,
-                                                                hits[k].lat)) < 1e-9);
+            CHECK(fabs(hits[k].distance_m - hm_geo_distance_m(lon, lat, hits[k].lon, hits[k].lat)) <
+                  1e-9);
         }
         CHECK(round % 2 == 1 || n == 8);
     }
