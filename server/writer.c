@@ -114,6 +114,16 @@ static void *ckpt_main(void *arg)
     return NULL;
 }
 
+/* Tell the checkpointer thread to end and wait for it. */
+static void stop_checkpointer(hm_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->ckpt_stop = true;
+    pthread_cond_signal(&w->ckpt_cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->ckpt_thread, NULL);
+}
+
 static void finish(hm_writer *w, hm_job *j)
 {
     if (j->notify) {
@@ -299,13 +309,8 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
     }
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the writer thread");
-        if (w->ckpt_st) {
-            pthread_mutex_lock(&w->mu);
-            w->ckpt_stop = true;
-            pthread_cond_signal(&w->ckpt_cv);
-            pthread_mutex_unlock(&w->mu);
-            pthread_join(w->ckpt_thread, NULL);
-        }
+        if (w->ckpt_st)
+            stop_checkpointer(w);
         goto fail;
     }
     return w;
@@ -331,11 +336,7 @@ void hm_writer_stop(hm_writer *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     if (w->ckpt_on) {
-        pthread_mutex_lock(&w->mu);
-        w->ckpt_stop = true;
-        pthread_cond_signal(&w->ckpt_cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->ckpt_thread, NULL);
+        stop_checkpointer(w);
         hm_store_close(w->ckpt_st);
         w->ckpt_st = NULL;
     }
