@@ -5,6 +5,7 @@
 #include "events.h"
 #include "metrics.h"
 #include "model.h"
+#include "publisher.h"
 #include "worker.h"
 
 #include <stdlib.h>
@@ -134,6 +135,15 @@ enum MHD_Result hm_api_metrics(hm_req *r)
     hm_buf_printf(&b, "# TYPE helpmap_writes_total counter\nhelpmap_writes_total %llu\n", jobs);
     hm_buf_printf(&b, "# TYPE helpmap_write_batches_total counter\nhelpmap_write_batches_total %llu\n",
                   batches);
+    {
+        unsigned long long done;
+        size_t depth;
+        hm_publisher_stats(r->app->publisher, &done, &depth);
+        hm_buf_printf(&b, "# TYPE helpmap_publish_jobs_total counter\n"
+                          "helpmap_publish_jobs_total %llu\n", done);
+        hm_buf_printf(&b, "# TYPE helpmap_publish_queue_max gauge\nhelpmap_publish_queue_max %zu\n",
+                      depth);
+    }
     hm_buf_printf(&b, "# TYPE helpmap_event_subscribers gauge\nhelpmap_event_subscribers %zu\n",
                   r->app->events ? hm_events_subscriber_count(r->app->events) : (size_t)0);
     hm_buf_printf(&b, "# TYPE helpmap_open_requests_indexed gauge\nhelpmap_open_requests_indexed %zu\n",

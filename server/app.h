@@ -50,6 +50,9 @@ typedef struct hm_app {
     hm_pointindex *open_requests;
     hm_pointindex *team_positions;
     struct hm_events *events;
+    /* Renders and sends the events of committed changes, in commit order (NULL: the writer
+     * does it itself). */
+    struct hm_publisher *publisher;
     struct hm_tile_cache *tiles; /* internally locked */
     struct hm_tally *tally;      /* live counts; internally locked, moved by the writer */
     struct hm_ratelimit *ratelimit;

@@ -9,6 +9,7 @@
 #include "hm_log.h"
 #include "http.h"
 #include "model.h"
+#include "publisher.h"
 #include "ratelimit.h"
 #include "service.h"
 #include "store.h"
@@ -930,6 +931,9 @@ static int cmd_serve(int argc, char **argv)
     app.ratelimit = hm_ratelimit_create(app.cfg.rate_limit, 60);
     app.phone_limit = hm_ratelimit_create(app.cfg.phone_rate_limit, 3600);
     hm_worker_configure(app.cfg.db_path);
+    /* 4,096 events waiting at most: beyond that the writer waits for the hub. */
+    if (!(app.publisher = hm_publisher_start(4096, &err)))
+        die(&err);
     if (!(app.writer = hm_writer_start(app.cfg.db_path, hm_svc_tick, &app, 5000, &err)))
         die(&err);
     hm_app_current = &app;
@@ -953,6 +957,8 @@ static int cmd_serve(int argc, char **argv)
     hm_writer_stop(app.writer);
     usleep(200 * 1000);
     hm_http_stop(&app);
+    hm_publisher_stop(app.publisher); /* after the writer (no more posts), before the hub */
+    app.publisher = NULL;
     hm_events_destroy(app.events);
     hm_writer_destroy(app.writer);
     hm_ratelimit_destroy(app.ratelimit);

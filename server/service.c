@@ -6,6 +6,7 @@
 #include "hm_log.h"
 #include "model.h"
 #include "present.h"
+#include "publisher.h"
 #include "areacount.h"
 #include "cache.h"
 
@@ -60,7 +61,11 @@ static void locate(const hm_area_index *idx, hm_request *r)
     snprintf(r->hamlet_code, sizeof r->hamlet_code, "%s", codes[HM_LEVEL_HAMLET] ? codes[2] : "");
 }
 
-/* ---- alerts (writer thread only) ---------------------------------------------- */
+/* ---- events and alerts ------------------------------------------------------------ */
+
+/* The writer thread decides what to publish after each commit; the publisher thread
+ * (publisher.h) renders it and hands it to the hub, in commit order. A new request also
+ * alerts the nearest available teams from there, and is remembered for escalation. */
 
 typedef struct pending_alert {
     int64_t request_id;
@@ -70,6 +75,9 @@ typedef struct pending_alert {
     size_t n_first;
 } pending_alert;
 
+/* New requests waiting for escalation: added by the publisher thread, taken by the writer's
+ * tick, under alerts_mu. */
+static pthread_mutex_t alerts_mu = PTHREAD_MUTEX_INITIALIZER;
 static pending_alert *alerts;
 static size_t n_alerts, cap_alerts;
 
@@ -103,46 +111,117 @@ static size_t nearest_teams(hm_app *app, double lon, double lat, size_t want, co
     return k;
 }
 
-static void publish_request(hm_app *app, const char *type, const hm_request *r)
+enum { PUB_REQUEST, PUB_CREATED, PUB_ALERT, PUB_TEAM };
+
+typedef struct pub_item {
+    hm_pub_job job;
+    hm_app *app;
+    int kind;
+    const char *type;  /* PUB_REQUEST: the event type */
+    hm_request req;    /* without contact data: events never carry it */
+    hm_team team;      /* PUB_TEAM */
+    int64_t teams[8];  /* PUB_ALERT: who */
+    size_t n_teams;
+} pub_item;
+
+static void pub_run(hm_pub_job *job)
 {
-    char *pub, *team;
-    if (!app->events)
-        return;
-    pub = hm_request_event_text(r, true);
-    team = hm_request_event_text(r, false);
-    hm_events_publish(app->events, type, pub, team, HM_EV_PUBLIC, NULL, 0);
+    pub_item *it = (pub_item *)job;
+    hm_app *app = it->app;
+    char *pub = NULL, *team = NULL;
+
+    switch (it->kind) {
+        case PUB_REQUEST:
+        case PUB_CREATED:
+            pub = hm_request_event_text(&it->req, true);
+            team = hm_request_event_text(&it->req, false);
+            hm_events_publish(app->events, it->type, pub, team, HM_EV_PUBLIC, NULL, 0);
+            if (it->kind == PUB_CREATED) {
+                pending_alert a;
+                size_t want = app->cfg.alert_teams > 0 ? (size_t)app->cfg.alert_teams : 3;
+                if (want > 8)
+                    want = 8;
+                memset(&a, 0, sizeof a);
+                a.request_id = it->req.id;
+                a.lon = it->req.lon;
+                a.lat = it->req.lat;
+                a.created_ms = it->req.created_at;
+                a.n_first = nearest_teams(app, a.lon, a.lat, want, NULL, 0, a.first);
+                if (a.n_first > 0)
+                    hm_events_publish(app->events, "request.alert", NULL, team, HM_EV_TARGET,
+                                      a.first, a.n_first);
+                pthread_mutex_lock(&alerts_mu);
+                if (n_alerts == cap_alerts) {
+                    cap_alerts = cap_alerts ? cap_alerts * 2 : 64;
+                    alerts = hm_xrealloc(alerts, cap_alerts * sizeof *alerts);
+                }
+                alerts[n_alerts++] = a;
+                pthread_mutex_unlock(&alerts_mu);
+            }
+            break;
+        case PUB_ALERT:
+            team = hm_request_event_text(&it->req, false);
+            hm_events_publish(app->events, "request.alert", NULL, team, HM_EV_TARGET, it->teams,
+                              it->n_teams);
+            break;
+        case PUB_TEAM: {
+            json_t *o = hm_team_json(&it->team);
+            team = json_dumps(o, HM_JSON_FLAGS);
+            json_decref(o);
+            if (team)
+                hm_events_publish(app->events, "team.moved", NULL, team, HM_EV_COORD, NULL, 0);
+            break;
+        }
+    }
     free(pub);
     free(team);
+    free(it);
+}
+
+static pub_item *pub_item_new(hm_app *app, int kind, const hm_request *r)
+{
+    pub_item *it = hm_xcalloc(1, sizeof *it);
+    it->job.run = pub_run;
+    it->app = app;
+    it->kind = kind;
+    if (r) {
+        it->req = *r;
+        it->req.note = it->req.name = it->req.address = it->req.phone = NULL;
+    }
+    return it;
+}
+
+/* Writer thread (and start-up) only: the order of posts is the order of commits. */
+static void publish_request(hm_app *app, const char *type, const hm_request *r)
+{
+    pub_item *it;
+    if (!app->events)
+        return;
+    it = pub_item_new(app, PUB_REQUEST, r);
+    it->type = type;
+    hm_publisher_post(app->publisher, &it->job);
 }
 
 static void send_alert(hm_app *app, const hm_request *r, const int64_t *teams, size_t n)
 {
-    char *team;
+    pub_item *it;
     if (!app->events || n == 0)
         return;
-    team = hm_request_event_text(r, false);
-    hm_events_publish(app->events, "request.alert", NULL, team, HM_EV_TARGET, teams, n);
-    free(team);
+    it = pub_item_new(app, PUB_ALERT, r);
+    memcpy(it->teams, teams, n * sizeof *teams);
+    it->n_teams = n;
+    hm_publisher_post(app->publisher, &it->job);
 }
 
-static void alert_new_request(hm_app *app, const hm_request *r)
+/* request.created, then request.alert to the nearest available teams. */
+static void publish_created(hm_app *app, const hm_request *r)
 {
-    pending_alert a;
-    size_t want = app->cfg.alert_teams > 0 ? (size_t)app->cfg.alert_teams : 3;
-    if (want > 8)
-        want = 8;
-    memset(&a, 0, sizeof a);
-    a.request_id = r->id;
-    a.lon = r->lon;
-    a.lat = r->lat;
-    a.created_ms = r->created_at;
-    a.n_first = nearest_teams(app, r->lon, r->lat, want, NULL, 0, a.first);
-    send_alert(app, r, a.first, a.n_first);
-    if (n_alerts == cap_alerts) {
-        cap_alerts = cap_alerts ? cap_alerts * 2 : 64;
-        alerts = hm_xrealloc(alerts, cap_alerts * sizeof *alerts);
-    }
-    alerts[n_alerts++] = a;
+    pub_item *it;
+    if (!app->events)
+        return;
+    it = pub_item_new(app, PUB_CREATED, r);
+    it->type = "request.created";
+    hm_publisher_post(app->publisher, &it->job);
 }
 
 /* ---- open requests held per team ---------------------------------------------------- */
@@ -417,8 +496,7 @@ static void create_after(hm_job *job)
         hm_tally_row_of(&now, &c->req);
         hm_tally_move(c->app->tally, NULL, &now);
     }
-    publish_request(c->app, "request.created", &c->req);
-    alert_new_request(c->app, &c->req);
+    publish_created(c->app, &c->req);
 }
 
 void hm_svc_create_init(hm_svc_create *c, hm_app *app)
@@ -633,16 +711,12 @@ void hm_svc_reveal_init(hm_svc_simple *s, hm_app *app, const int64_t *ids, size_
 
 void hm_svc_publish_team(hm_app *app, const hm_team *t)
 {
-    json_t *o;
-    char *text;
+    pub_item *it;
     if (!app->events)
         return;
-    o = hm_team_json(t);
-    text = json_dumps(o, HM_JSON_FLAGS);
-    json_decref(o);
-    if (text)
-        hm_events_publish(app->events, "team.moved", NULL, text, HM_EV_COORD, NULL, 0);
-    free(text);
+    it = pub_item_new(app, PUB_TEAM, NULL);
+    it->team = *t;
+    hm_publisher_post(app->publisher, &it->job);
 }
 
 static int team_location_run(hm_store *st, hm_job *job, hm_error *err)
@@ -1058,14 +1132,24 @@ void hm_svc_tick(hm_store *st, void *arg)
     }
     free(e.ids);
 
-    /* Nobody claimed within the escalation time: alert the next teams. */
-    for (size_t i = 0; i < n_alerts;) {
-        pending_alert *a = &alerts[i];
-        if (now - a->created_ms < (int64_t)app->cfg.alert_escalate_s * 1000) {
-            i++;
-            continue;
+    /* Nobody claimed within the escalation time: alert the next teams. The due ones are taken
+     * out under the lock, then looked at without it. */
+    {
+        pending_alert *due = NULL;
+        size_t n_due = 0;
+        pthread_mutex_lock(&alerts_mu);
+        for (size_t i = 0; i < n_alerts;) {
+            if (now - alerts[i].created_ms < (int64_t)app->cfg.alert_escalate_s * 1000) {
+                i++;
+                continue;
+            }
+            due = hm_xrealloc(due, (n_due + 1) * sizeof *due);
+            due[n_due++] = alerts[i];
+            alerts[i] = alerts[--n_alerts];
         }
-        {
+        pthread_mutex_unlock(&alerts_mu);
+        for (size_t i = 0; i < n_due; i++) {
+            pending_alert *a = &due[i];
             hm_request r;
             if (hm_store_request_get_id(st, a->request_id, &r, NULL) == HM_OK) {
                 if (r.status == HM_ST_NEW) {
@@ -1077,6 +1161,6 @@ void hm_svc_tick(hm_store *st, void *arg)
                 hm_request_clear(&r);
             }
         }
-        alerts[i] = alerts[--n_alerts];
+        free(due);
     }
 }

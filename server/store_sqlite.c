@@ -9,6 +9,7 @@
 #include "hm_log.h"
 #include "model.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <spatialite.h>
 #include <stdio.h>
@@ -29,7 +30,6 @@ enum {
     Q_AREA_DELETE,
     Q_AREA_DELETE_LEVEL,
     Q_REQ_INSERT,
-    Q_REQ_RTREE,
     Q_REQ_BY_CODE,
     Q_REQ_BY_ID,
     Q_REQ_SET_STATUS,
@@ -81,10 +81,6 @@ static const char *const q_sql[Q__COUNT] = {
         "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
         "status_at, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
         "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?22, ?22, MakePoint(?3, ?4, 4326))",
-    /* The R*Tree rounds to single precision outwards itself. OR REPLACE: a stale entry of a
-     * deleted row whose id SQLite reuses. */
-    [Q_REQ_RTREE] = "INSERT OR REPLACE INTO idx_request_geom(pkid, xmin, xmax, ymin, ymax) "
-                    "VALUES (?1, ?2, ?2, ?3, ?3)",
     [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = ?1",
     [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = ?1",
     [Q_REQ_SET_STATUS] = "UPDATE request SET status = ?3, team_id = ?4, duplicate_of = ?5, "
@@ -108,6 +104,14 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_TEAM_SET_POS] = "UPDATE team SET lon = ?2, lat = ?3, pos_at = ?4 WHERE id = ?1",
     [Q_TEAM_SET_STATUS] = "UPDATE team SET status = ?2 WHERE id = ?1",
 };
+
+/* The grid cell of a request's point, as SQL over its columns: cells of 1/1024 degree (about
+ * 110 m), numbered row by row from (-180, -90); the expression of the index request_cell.
+ * cell_of() is the same in C. Queries must write it exactly so for SQLite to use the index. */
+#define CELL_PER_DEG 1024
+#define CELL_COLS    368640LL /* 360 * CELL_PER_DEG */
+#define CELL_EXPR                                                                                  \
+    "CAST((lat + 90.0) * 1024.0 AS INTEGER) * 368640 + CAST((lon + 180.0) * 1024.0 AS INTEGER)"
 
 /* Schema migrations: migrations[v] takes the database from version v to v+1. */
 static const char *const migrations[] = {
@@ -146,8 +150,8 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
     "CREATE TRIGGER history_append_only_d BEFORE DELETE ON history "
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
-    /* 1 -> 2: the spatial index of requests is kept by Q_REQ_RTREE in sq_request_insert()
-     * instead of SpatiaLite's triggers, which ran four trigger programs per insert (one of
+    /* 1 -> 2: the spatial index of requests was kept by an insert in sq_request_insert()
+     * (until version 3) instead of SpatiaLite's triggers, which ran four trigger programs per insert (one of
      * them preparing a statement each time) and a metadata update per status change: a
      * fifth of the writer's time (issue 7). Positions never change and requests are never
      * deleted, so the insert is the only place the index changes. */
@@ -155,6 +159,22 @@ static const char *const migrations[] = {
     "DROP TRIGGER IF EXISTS tmi_request_geom; DROP TRIGGER IF EXISTS tmu_request_geom;"
     "DROP TRIGGER IF EXISTS tmd_request_geom; DROP TRIGGER IF EXISTS gii_request_geom;"
     "DROP TRIGGER IF EXISTS giu_request_geom; DROP TRIGGER IF EXISTS gid_request_geom;",
+    /* 2 -> 3: cheaper inserts (issue 7: the writer's group commits were bound by them).
+     * - The R*Tree of request points gives way to a B-tree on the grid cell of each point
+     *   (CELL_EXPR, an index on an expression of lon and lat: nothing to keep by hand). The
+     *   R*Tree insert was more than half of an insert's work and wrote two or three pages of
+     *   every commit's log; bounding-box queries now scan the cell ranges of the box (see
+     *   sq_request_list). `geom` stays for GIS tools that open the file.
+     * - Indexes no query needs any more, dropped because every insert wrote them. Counts by
+     *   former ward and hamlet come from the live tally (areacount.h); the only SQL left on
+     *   those columns, the count before an area is deleted, is a rare scan. Hourly counts
+     *   come from the tally too. */
+    "UPDATE geometry_columns SET spatial_index_enabled = 0 WHERE f_table_name = 'request' AND "
+    "  f_geometry_column = 'geom';" /* not DisableSpatialIndex(): it brings back the triggers */
+    "DROP TABLE IF EXISTS idx_request_geom;"
+    "CREATE INDEX request_cell ON request(" CELL_EXPR ");"
+    "DROP INDEX IF EXISTS request_former; DROP INDEX IF EXISTS request_hamlet;"
+    "DROP INDEX IF EXISTS request_created;",
 };
 
 /* Statements of hm_store_request_list() kept per connection, keyed by their text: the text
@@ -581,12 +601,6 @@ static int sq_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     }
     done(q);
     r->id = sqlite3_last_insert_rowid(s->db);
-    q = s->q[Q_REQ_RTREE];
-    sqlite3_bind_int64(q, 1, r->id);
-    sqlite3_bind_double(q, 2, r->lon);
-    sqlite3_bind_double(q, 3, r->lat);
-    if ((rc = exec_q(s, q, err)) != HM_OK)
-        return rc; /* the caller rolls the insert back with its transaction */
     r->updated_at = r->status_at = r->created_at;
     return HM_OK;
 }
@@ -688,6 +702,40 @@ static sqlite3_stmt *list_stmt(sq_store *s, const char *sql, bool *owned)
     return q;
 }
 
+#define CELL_MAX_ROWS 1024
+
+/* Row or column of the cell of a coordinate `v` (degrees from -90 or -180), clamped to the
+ * grid of `n` cells. */
+static int64_t cell_index(double v, int64_t n)
+{
+    double c = floor(v * CELL_PER_DEG);
+    if (!(c >= 0)) /* also NaN */
+        return 0;
+    return c >= (double)(n - 1) ? n - 1 : (int64_t)c;
+}
+
+/* The index keys of the cells of `bbox` (minLon, minLat, maxLon, maxLat) plus a margin of one
+ * cell: rows from *key0 to *key_last step CELL_COLS, each `ncols` + 1 cells wide. False when
+ * the box is too tall to be worth it. */
+static bool cell_range(const double *bbox, int64_t *key0, int64_t *key_last, int64_t *ncols)
+{
+    const int64_t rows = 180 * CELL_PER_DEG;
+    int64_t r0 = cell_index(bbox[1] + 90.0, rows) - 1, r1 = cell_index(bbox[3] + 90.0, rows) + 1;
+    int64_t c0 = cell_index(bbox[0] + 180.0, CELL_COLS) - 1;
+    int64_t c1 = cell_index(bbox[2] + 180.0, CELL_COLS) + 1;
+
+    if (r0 < 0)
+        r0 = 0;
+    if (c0 < 0)
+        c0 = 0;
+    if (r1 < r0 || c1 < c0 || r1 - r0 + 1 > CELL_MAX_ROWS)
+        return false;
+    *key0 = r0 * CELL_COLS + c0;
+    *key_last = r1 * CELL_COLS + c0;
+    *ncols = c1 - c0;
+    return true;
+}
+
 static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
                            hm_error *err)
 {
@@ -696,14 +744,24 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
     hm_buf sql;
     int rc = HM_OK, step, n = 0;
     char tmp[64];
-    bool owned = false;
+    bool owned = false, has_cells = false;
+    int64_t key0 = 0, key_last = 0, ncols = 0;
 
     hm_buf_init(&sql);
     hm_buf_puts(&sql, "SELECT " REQ_COLS " FROM request WHERE 1");
-    if (f->has_bbox)
-        hm_buf_puts(&sql, " AND id IN (SELECT pkid FROM idx_request_geom WHERE xmax >= ?1 AND "
-                          "xmin <= ?3 AND ymax >= ?2 AND ymin <= ?4)"
-                          " AND lon BETWEEN ?1 AND ?3 AND lat BETWEEN ?2 AND ?4");
+    if (f->has_bbox) {
+        /* The cells of the box, one range of index keys per row of cells, one cell wider on
+         * each side than the box (floating point at cell borders); the exact test on lon and
+         * lat follows. A box of more than CELL_MAX_ROWS rows (over a degree high) reads the
+         * table in id order instead: it holds most requests anyway. */
+        has_cells = cell_range(f->bbox, &key0, &key_last, &ncols);
+        if (has_cells)
+            hm_buf_puts(&sql, " AND id IN (SELECT request.id FROM (WITH RECURSIVE r(k) AS "
+                              "(SELECT ?14 UNION ALL SELECT k + 368640 FROM r WHERE k + 368640 <= "
+                              "?15) SELECT k FROM r) AS r, request WHERE " CELL_EXPR
+                              " BETWEEN r.k AND r.k + ?16)");
+        hm_buf_puts(&sql, " AND lon BETWEEN ?1 AND ?3 AND lat BETWEEN ?2 AND ?4");
+    }
     if (f->status_mask && f->status_mask != (1u << HM_ST__COUNT) - 1) {
         hm_buf_puts(&sql, " AND status IN (");
         for (int i = 0; i < HM_ST__COUNT; i++)
@@ -758,6 +816,11 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
         sqlite3_bind_int64(q, 12, (sqlite3_int64)f->limit);
     if (f->created_since_ms > 0)
         sqlite3_bind_int64(q, 13, f->created_since_ms);
+    if (has_cells) {
+        sqlite3_bind_int64(q, 14, key0);
+        sqlite3_bind_int64(q, 15, key_last);
+        sqlite3_bind_int64(q, 16, ncols);
+    }
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         hm_request r;
         read_request(q, &r, NULL);

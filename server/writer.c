@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #define MAX_BATCH 512
@@ -70,6 +71,7 @@ static void *ckpt_main(void *arg)
     unsigned long long seen = 0;
     unsigned failures = 0;
 
+    prctl(PR_SET_NAME, "hm-checkpoint", 0, 0, 0); /* for top -H and perf */
     pthread_mutex_lock(&w->mu);
     for (;;) {
         hm_error err = {0};
@@ -222,6 +224,7 @@ static void *writer_main(void *arg)
     hm_job *batch[MAX_BATCH];
     struct timespec next_tick;
 
+    prctl(PR_SET_NAME, "hm-writer", 0, 0, 0);
     clock_gettime(CLOCK_REALTIME, &next_tick);
     for (;;) {
         size_t n = 0;

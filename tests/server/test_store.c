@@ -863,6 +863,98 @@ static int count_requests(hm_store *st)
     return (int)all.n;
 }
 
+static int count_one(void *ctx, const hm_request *r)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int count_matching(hm_store *st, const hm_request_filter *f)
+{
+    int n = 0;
+    if (hm_store_request_list(st, f, count_one, &n, NULL) != HM_OK)
+        return -1;
+    return n;
+}
+
+/* Box queries read the grid cells (1/1024 degree) that a box covers: points exactly on cell
+ * borders, on the box's edges, in the cells just outside, at the ends of the grid, and boxes
+ * too tall for cell ranges all give what the plain comparison of lon and lat gives. */
+static void test_bbox_cells(void)
+{
+    enum { NPT = 15 * 15 };
+    char path[160];
+    hm_error err = {0};
+    hm_store *st;
+    static double lon[NPT + 4], lat[NPT + 4];
+    int n = 0;
+    const double c = 1.0 / 1024;
+    const double base_lon = 106.5, base_lat = 11.0; /* both on cell borders */
+
+    snprintf(path, sizeof path, "%s/cells.db", dir);
+    st = hm_store_open(path, HM_STORE_CREATE, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    /* A lattice of half cells around a cell corner, then the corners of the grid. */
+    for (int i = 0; i < 15; i++)
+        for (int j = 0; j < 15; j++) {
+            lon[n] = base_lon + (i - 7) * c / 2;
+            lat[n] = base_lat + (j - 7) * c / 2;
+            n++;
+        }
+    lon[n] = -180, lat[n++] = -90;
+    lon[n] = 180, lat[n++] = 90;
+    lon[n] = -180, lat[n++] = 90;
+    lon[n] = 180, lat[n++] = -90;
+    for (int i = 0; i < n; i++) {
+        hm_request r;
+        uint8_t h[32] = {0};
+        memset(&r, 0, sizeof r);
+        snprintf(r.code, sizeof r.code, "CC-%06d", i);
+        r.lon = lon[i];
+        r.lat = lat[i];
+        r.people = 1;
+        r.created_at = T0;
+        memcpy(h, &i, sizeof i);
+        CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &err), HM_OK);
+    }
+    CHECK_INT_EQ(hm_store_commit(st, &err), HM_OK);
+    {
+        /* Boxes with edges on the lattice (so on cell borders and half cells), degenerate
+         * boxes (one point), and boxes taller than the cell ranges take. */
+        double boxes[][4] = {
+            {base_lon, base_lat, base_lon, base_lat},
+            {base_lon - c, base_lat - c, base_lon, base_lat},
+            {base_lon, base_lat, base_lon + c, base_lat + c},
+            {base_lon - c / 2, base_lat - 1.5 * c, base_lon + c / 2, base_lat + c / 2},
+            {base_lon - 3.5 * c, base_lat - 3.5 * c, base_lon + 3.5 * c, base_lat + 3.5 * c},
+            {base_lon + 1e-12, base_lat + 1e-12, base_lon + c - 1e-12, base_lat + c - 1e-12},
+            {base_lon - 0.5, base_lat - 0.5, base_lon + 0.5, base_lat + 0.5},
+            {base_lon - 2, base_lat - 2, base_lon + 2, base_lat + 2},
+            {-180, -90, 180, 90},
+            {-180, -90, -180, -90},
+            {180, 90, 180, 90},
+            {-200, -100, -179.99, -89.99},
+        };
+        for (size_t b = 0; b < N(boxes); b++) {
+            hm_request_filter f = any();
+            int want = 0;
+            f.has_bbox = true;
+            memcpy(f.bbox, boxes[b], sizeof f.bbox);
+            for (int i = 0; i < n; i++)
+                want += lon[i] >= boxes[b][0] && lon[i] <= boxes[b][2] && lat[i] >= boxes[b][1] &&
+                        lat[i] <= boxes[b][3];
+            if (count_matching(st, &f) != want)
+                fprintf(stderr, "  box %zu: got %d, want %d\n", b, count_matching(st, &f), want);
+            CHECK_INT_EQ(count_matching(st, &f), want);
+        }
+    }
+    hm_store_close(st);
+}
+
 static void test_transactions(hm_store *st)
 {
     hm_error err = {0};
@@ -919,6 +1011,82 @@ static void test_purge(hm_store *st)
     }
     CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
     CHECK_INT_EQ(n, 0);
+}
+
+static int count_rows_cb(void *ctx, int ncol, char **val, char **col)
+{
+    (void)ncol, (void)col;
+    *(long *)ctx = val[0] ? atol(val[0]) : -1;
+    return 0;
+}
+
+static long plain_count(const char *sql)
+{
+    sqlite3 *db = NULL;
+    long n = -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        sqlite3_exec(db, sql, count_rows_cb, &n, NULL);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A file of schema version 2 (the R*Tree of request points that SpatiaLite made, the three
+ * request indexes of version 1 that no query needs) opens as version 3: the R*Tree and those
+ * indexes gone, the grid-cell index there, rows intact, and a box query answered as before. */
+static void test_migration_2_to_3(void)
+{
+    hm_error err = {0};
+    hm_store *st;
+    char msg[256];
+    long before = plain_count("SELECT count(*) FROM request");
+    hm_request_filter f;
+    int n_before = -1, n_after = -2;
+
+    CHECK(before > 0);
+    st = hm_store_open(db_path, 0, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    memset(&f, 0, sizeof f);
+    f.category = -1;
+    f.verified = -1;
+    f.has_bbox = true;
+    f.bbox[0] = 106.40, f.bbox[1] = 10.90, f.bbox[2] = 106.60, f.bbox[3] = 11.10;
+    n_before = count_matching(st, &f);
+    hm_store_close(st);
+    /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns. */
+    CHECK_INT_EQ(plain_exec("DROP INDEX request_cell; CREATE VIRTUAL TABLE idx_request_geom USING "
+                            "rtree(pkid, xmin, xmax, ymin, ymax); INSERT INTO idx_request_geom "
+                            "SELECT id, lon, lon, lat, lat FROM request; UPDATE geometry_columns "
+                            "SET spatial_index_enabled = 1 WHERE f_table_name = 'request';"
+                            "CREATE INDEX request_former ON request(former_ward_code, status, "
+                            "category); CREATE INDEX request_hamlet ON request(hamlet_code, "
+                            "status, category); CREATE INDEX request_created ON "
+                            "request(created_at); PRAGMA user_version = 2;",
+                            msg, sizeof msg),
+                 SQLITE_OK);
+    st = hm_store_open(db_path, HM_STORE_CREATE, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_INT_EQ(hm_store_schema_version(st), 3);
+    n_after = count_matching(st, &f);
+    hm_store_close(st);
+    CHECK(n_before > 0);
+    CHECK_INT_EQ(n_after, n_before);
+    CHECK(plain_count("SELECT count(*) FROM sqlite_master WHERE name IN ('request_former', "
+                      "'request_hamlet', 'request_created', 'idx_request_geom')") == 0);
+    CHECK(plain_count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                      "('request_status', 'request_phone', 'request_ward', 'request_team', "
+                      "'request_cell')") == 5);
+    CHECK(plain_count("SELECT spatial_index_enabled FROM geometry_columns WHERE f_table_name = "
+                      "'request'") == 0);
+    /* No trigger runs on an insert (SpatiaLite's came back with DisableSpatialIndex()). */
+    CHECK(plain_count("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = "
+                      "'request'") == 0);
+    CHECK(plain_count("SELECT count(*) FROM request") == before);
+    CHECK(plain_count("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") ==
+          1);
 }
 
 static void test_backup_and_reopen(hm_store *st)
@@ -994,6 +1162,8 @@ int main(void)
         hm_request_clear(&got);
         hm_store_close(st);
     }
+    test_migration_2_to_3();
+    test_bbox_cells();
     for (int i = 0; i < NREQ; i++)
         hm_request_clear(&reqs[i].r);
     {
