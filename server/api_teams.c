@@ -7,6 +7,7 @@
 #include "export.h"
 #include "geo.h"
 #include "model.h"
+#include "openrec.h"
 #include "present.h"
 #include "service.h"
 #include "worker.h"
@@ -86,14 +87,17 @@ enum MHD_Result hm_api_nearby(hm_req *r)
         return hm_http_error(r, &err);
     hits = hm_xmalloc((size_t)limit * sizeof *hits);
     features = json_array();
-    if (hm_pointindex_data_size(r->app->open_requests) == sizeof(hm_request)) {
+    if (hm_pointindex_data_size(r->app->open_requests) == sizeof(hm_open_rec)) {
         /* The index keeps each open request without its contact data, which nearby does not
          * show: no database read (issue 7). */
-        hm_request *rows = hm_xmalloc((size_t)limit * sizeof *rows);
+        hm_open_rec *rows = hm_xmalloc((size_t)limit * sizeof *rows);
         n = hm_pointindex_nearest_data(r->app->open_requests, lon, lat, radius, (size_t)limit,
                                        keep_category, &cf, hits, rows);
         for (size_t i = 0; i < n; i++) {
-            json_t *f = hm_request_feature(&rows[i], 0);
+            hm_request q;
+            json_t *f;
+            hm_open_rec_unpack(&rows[i], &q);
+            f = hm_request_feature(&q, 0);
             json_object_set_new(json_object_get(f, "properties"), "distance_m",
                                 json_real(round(hits[i].distance_m * 10) / 10));
             json_array_append_new(features, f);

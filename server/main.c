@@ -9,6 +9,7 @@
 #include "hm_log.h"
 #include "http.h"
 #include "model.h"
+#include "openrec.h"
 #include "publisher.h"
 #include "ratelimit.h"
 #include "service.h"
@@ -904,7 +905,7 @@ static int cmd_serve(int argc, char **argv)
     if (!(st = open_db(app.cfg.db_path, true, !app.cfg.no_default_areas, &err)))
         die(&err);
     app.tally = hm_tally_create();
-    app.open_requests = hm_pointindex_create_data(sizeof(hm_request));
+    app.open_requests = hm_pointindex_create_data(sizeof(hm_open_rec));
     app.team_positions = hm_pointindex_create();
     app.started_ms = hm_now_ms();
     if (hm_svc_load(&app, st, &err))

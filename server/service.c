@@ -5,6 +5,7 @@
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
+#include "openrec.h"
 #include "present.h"
 #include "publisher.h"
 #include "areacount.h"
@@ -67,19 +68,47 @@ static void locate(const hm_area_index *idx, hm_request *r)
  * (publisher.h) renders it and hands it to the hub, in commit order. A new request also
  * alerts the nearest available teams from there, and is remembered for escalation. */
 
-typedef struct pending_alert {
-    int64_t request_id;
-    double lon, lat;
-    int64_t created_ms;
-    int64_t first[8];
-    size_t n_first;
-} pending_alert;
-
-/* New requests waiting for escalation: added by the publisher thread, taken by the writer's
- * tick, under alerts_mu. */
+/* New requests waiting for escalation, oldest first: records of alert_stride int64 each —
+ * request id, creation time (ms), how many teams were alerted, their ids (alert_teams of them
+ * at most). Appended by the publisher thread, taken from the front by the writer's tick, under
+ * alerts_mu. Compact because every new request has one for 10 minutes (issue 7: memory). */
 static pthread_mutex_t alerts_mu = PTHREAD_MUTEX_INITIALIZER;
-static pending_alert *alerts;
-static size_t n_alerts, cap_alerts;
+static int64_t *alerts;
+static size_t alerts_head, alerts_tail, alerts_cap; /* records; [head, tail) are waiting */
+static size_t alert_stride;                         /* fixed by the first record */
+
+static void alerts_push(int64_t request_id, int64_t created_ms, const int64_t *teams, size_t n,
+                        size_t want)
+{
+    int64_t *rec;
+    pthread_mutex_lock(&alerts_mu);
+    if (!alert_stride)
+        alert_stride = 3 + want;
+    if (n > alert_stride - 3)
+        n = alert_stride - 3;
+    if (alerts_tail == alerts_cap) {
+        if (alerts_head > alerts_cap / 2) {
+            memmove(alerts, alerts + alerts_head * alert_stride,
+                    (alerts_tail - alerts_head) * alert_stride * sizeof *alerts);
+        } else {
+            alerts_cap = alerts_cap ? alerts_cap * 2 : 256;
+            int64_t *grown = hm_xmalloc(alerts_cap * alert_stride * sizeof *alerts);
+            if (alerts_tail > alerts_head)
+                memcpy(grown, alerts + alerts_head * alert_stride,
+                       (alerts_tail - alerts_head) * alert_stride * sizeof *alerts);
+            free(alerts);
+            alerts = grown;
+        }
+        alerts_tail -= alerts_head;
+        alerts_head = 0;
+    }
+    rec = alerts + alerts_tail++ * alert_stride;
+    rec[0] = request_id;
+    rec[1] = created_ms;
+    rec[2] = (int64_t)n;
+    memcpy(rec + 3, teams, n * sizeof *teams);
+    pthread_mutex_unlock(&alerts_mu);
+}
 
 typedef struct team_filter_ctx {
     int64_t now;
@@ -137,26 +166,16 @@ static void pub_run(hm_pub_job *job)
             team = hm_request_event_text(&it->req, false);
             hm_events_publish(app->events, it->type, pub, team, HM_EV_PUBLIC, NULL, 0);
             if (it->kind == PUB_CREATED) {
-                pending_alert a;
+                int64_t first[8];
                 size_t want = app->cfg.alert_teams > 0 ? (size_t)app->cfg.alert_teams : 3;
+                size_t n;
                 if (want > 8)
                     want = 8;
-                memset(&a, 0, sizeof a);
-                a.request_id = it->req.id;
-                a.lon = it->req.lon;
-                a.lat = it->req.lat;
-                a.created_ms = it->req.created_at;
-                a.n_first = nearest_teams(app, a.lon, a.lat, want, NULL, 0, a.first);
-                if (a.n_first > 0)
+                n = nearest_teams(app, it->req.lon, it->req.lat, want, NULL, 0, first);
+                if (n > 0)
                     hm_events_publish(app->events, "request.alert", NULL, team, HM_EV_TARGET,
-                                      a.first, a.n_first);
-                pthread_mutex_lock(&alerts_mu);
-                if (n_alerts == cap_alerts) {
-                    cap_alerts = cap_alerts ? cap_alerts * 2 : 64;
-                    alerts = hm_xrealloc(alerts, cap_alerts * sizeof *alerts);
-                }
-                alerts[n_alerts++] = a;
-                pthread_mutex_unlock(&alerts_mu);
+                                      first, n);
+                alerts_push(it->req.id, it->req.created_at, first, n, want);
             }
             break;
         case PUB_ALERT:
@@ -286,7 +305,7 @@ int64_t hm_svc_team_held(hm_app *app, int64_t team_id)
 {
     held_slot *s;
     int64_t n;
-    if (hm_pointindex_data_size(app->open_requests) != sizeof(hm_request))
+    if (hm_pointindex_data_size(app->open_requests) != sizeof(hm_open_rec))
         return -1;
     pthread_mutex_lock(&held_mu);
     s = held_find(team_id, false);
@@ -301,16 +320,17 @@ int64_t hm_svc_team_held(hm_app *app, int64_t team_id)
  * stays in the database (issue 7: nearby, lists and tiles answer from memory). */
 static void index_put(hm_app *app, const hm_request *r)
 {
-    hm_request pub = *r;
-    pub.note = pub.name = pub.address = pub.phone = NULL;
+    hm_open_rec o;
+    hm_open_rec_pack(&o, r);
     hm_pointindex_put_data(app->open_requests, r->id, r->lon, r->lat, r->category, r->team_id,
-                           &pub);
+                           &o);
 }
 
 static void index_request(hm_app *app, const hm_request *r)
 {
-    hm_request old;
-    if (hm_pointindex_get_data(app->open_requests, r->id, &old) && holds(&old))
+    hm_open_rec old;
+    if (hm_pointindex_get_data(app->open_requests, r->id, &old) && old.team_id > 0 &&
+        (old.status == HM_ST_ASSIGNED || old.status == HM_ST_IN_PROGRESS))
         held_add(old.team_id, -1);
     if (hm_status_is_open(r->status)) {
         index_put(app, r);
@@ -806,12 +826,14 @@ static void relocate(const hm_area_index *idx, const hm_request *r, hm_request *
 /* The open-request index's copies follow the reassignment in the database. */
 static void relocate_open(void *ctx, int64_t id, void *data)
 {
-    hm_request *r = data, t;
+    hm_open_rec *o = data;
+    hm_request r, t;
     (void)id;
-    relocate(ctx, r, &t);
-    memcpy(r->ward_code, t.ward_code, sizeof r->ward_code);
-    memcpy(r->former_ward_code, t.former_ward_code, sizeof r->former_ward_code);
-    memcpy(r->hamlet_code, t.hamlet_code, sizeof r->hamlet_code);
+    hm_open_rec_unpack(o, &r);
+    relocate(ctx, &r, &t);
+    o->ward = hm_code_intern(t.ward_code);
+    o->former_ward = hm_code_intern(t.former_ward_code);
+    o->hamlet = hm_code_intern(t.hamlet_code);
 }
 
 static int reassign_visit(void *ctx, const hm_request *r)
@@ -988,9 +1010,9 @@ static int open_match(void *ctx, const hm_point_hit *p)
 {
     const open_walk *w = ctx;
     const hm_request_filter *f = w->f;
-    const hm_request *r = p->data;
+    const hm_open_rec *r = p->data;
     return r && (w->mask & (1u << r->status)) && (f->category < 0 || r->category == f->category) &&
-           (!f->ward_code || strcmp(r->ward_code, f->ward_code) == 0) &&
+           (!f->ward_code || strcmp(hm_code_of(r->ward), f->ward_code) == 0) &&
            r->updated_at >= f->since_ms && r->id > f->after_id &&
            (f->team_id <= 0 || r->team_id == f->team_id) &&
            (f->verified < 0 || (int)r->verified == f->verified);
@@ -999,6 +1021,7 @@ static int open_match(void *ctx, const hm_point_hit *p)
 static int open_visit(void *ctx, const hm_point_hit *p)
 {
     open_walk *w = ctx;
+    hm_request r;
     if (w->ids) {
         if (w->n == w->cap) {
             w->cap *= 2;
@@ -1007,7 +1030,8 @@ static int open_visit(void *ctx, const hm_point_hit *p)
         w->ids[w->n++] = p->id;
         return 0;
     }
-    return w->rc = w->cb(w->ctx, p->data);
+    hm_open_rec_unpack(p->data, &r);
+    return w->rc = w->cb(w->ctx, &r);
 }
 
 static int cmp_id(const void *a, const void *b)
@@ -1025,7 +1049,7 @@ int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_r
     size_t shown = 0;
 
     if (f->phone || w.mask == 0 || (w.mask & ~open) ||
-        hm_pointindex_data_size(app->open_requests) != sizeof(hm_request))
+        hm_pointindex_data_size(app->open_requests) != sizeof(hm_open_rec))
         return HM_E_NOT_FOUND;
     if (!ordered) {
         /* Tiles usually ask for every open request: then no point needs a test. */
@@ -1041,11 +1065,13 @@ int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_r
                          &w);
     qsort(w.ids, w.n, sizeof *w.ids, cmp_id);
     for (size_t i = 0; i < w.n && w.rc == 0 && (f->limit == 0 || shown < f->limit); i++) {
+        hm_open_rec o;
         hm_request r;
         /* Gone since the walk (closed a moment ago): skipped, as a later read would. */
-        if (!hm_pointindex_get_data(app->open_requests, w.ids[i], &r) || !hm_status_is_open(r.status))
+        if (!hm_pointindex_get_data(app->open_requests, w.ids[i], &o) || !hm_status_is_open(o.status))
             continue;
         shown++;
+        hm_open_rec_unpack(&o, &r);
         w.rc = cb(ctx, &r);
     }
     free(w.ids);
@@ -1133,29 +1159,29 @@ void hm_svc_tick(hm_store *st, void *arg)
     free(e.ids);
 
     /* Nobody claimed within the escalation time: alert the next teams. The due ones are taken
-     * out under the lock, then looked at without it. */
+     * from the front under the lock, then looked at without it. */
     {
-        pending_alert *due = NULL;
-        size_t n_due = 0;
+        int64_t *due = NULL;
+        size_t n_due = 0, stride;
         pthread_mutex_lock(&alerts_mu);
-        for (size_t i = 0; i < n_alerts;) {
-            if (now - alerts[i].created_ms < (int64_t)app->cfg.alert_escalate_s * 1000) {
-                i++;
-                continue;
-            }
-            due = hm_xrealloc(due, (n_due + 1) * sizeof *due);
-            due[n_due++] = alerts[i];
-            alerts[i] = alerts[--n_alerts];
+        stride = alert_stride;
+        while (alerts_head < alerts_tail &&
+               now - alerts[alerts_head * stride + 1] >= (int64_t)app->cfg.alert_escalate_s * 1000) {
+            due = hm_xrealloc(due, (n_due + 1) * stride * sizeof *due);
+            memcpy(due + n_due * stride, alerts + alerts_head * stride, stride * sizeof *due);
+            n_due++;
+            alerts_head++;
         }
         pthread_mutex_unlock(&alerts_mu);
         for (size_t i = 0; i < n_due; i++) {
-            pending_alert *a = &due[i];
+            const int64_t *a = due + i * stride;
             hm_request r;
-            if (hm_store_request_get_id(st, a->request_id, &r, NULL) == HM_OK) {
+            if (hm_store_request_get_id(st, a[0], &r, NULL) == HM_OK) {
                 if (r.status == HM_ST_NEW) {
                     int64_t next[8];
-                    size_t want = a->n_first ? a->n_first : 3;
-                    size_t n = nearest_teams(app, a->lon, a->lat, want, a->first, a->n_first, next);
+                    size_t n_first = (size_t)a[2];
+                    size_t want = n_first ? n_first : 3;
+                    size_t n = nearest_teams(app, r.lon, r.lat, want, a + 3, n_first, next);
                     send_alert(app, &r, next, n);
                 }
                 hm_request_clear(&r);

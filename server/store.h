@@ -97,12 +97,16 @@ typedef int (*hm_history_cb)(void *ctx, const hm_history *h);
 
 /* HM_STORE_NO_CHECKPOINT: commits on this connection never checkpoint the WAL; some other
  * connection must call hm_store_checkpoint() (the writer's own thread does, so that the
- * writer does not copy pages while jobs wait; issue 7). */
+ * writer does not copy pages while jobs wait; issue 7).
+ * HM_STORE_SMALL_CACHE: 8 MiB of page cache instead of 32 (connections that read rows here
+ * and there, or only checkpoint: the operating system caches the file anyway, and each
+ * connection's cache counts in the server's memory; issue 7). */
 enum {
     HM_STORE_CREATE = 1,
     HM_STORE_READONLY = 2,
     HM_STORE_NO_DEFAULT_AREAS = 4,
-    HM_STORE_NO_CHECKPOINT = 8
+    HM_STORE_NO_CHECKPOINT = 8,
+    HM_STORE_SMALL_CACHE = 16
 };
 
 /* Open the database at `path` (creating file and schema with HM_STORE_CREATE,

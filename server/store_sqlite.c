@@ -336,7 +336,10 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
     /* FULL: every COMMIT is fsynced before it returns, so a 201 survives a
      * power cut (SPEC "What it must withstand"). */
     if (exec_sql(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-                    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768",
+                    "PRAGMA temp_store = MEMORY",
+                 err) ||
+        exec_sql(s, flags & HM_STORE_SMALL_CACHE ? "PRAGMA cache_size = -8192"
+                                                 : "PRAGMA cache_size = -32768",
                  err))
         goto fail;
     if (migrate(s, flags, err))

@@ -60,7 +60,7 @@ hm_worker *hm_worker_get(hm_error *err)
     if (w)
         return w;
     w = hm_xcalloc(1, sizeof *w);
-    w->store = hm_store_open(worker_db, 0, err);
+    w->store = hm_store_open(worker_db, HM_STORE_SMALL_CACHE, err);
     if (!w->store) {
         free(w);
         return NULL;

@@ -89,7 +89,7 @@ static void *ckpt_main(void *arg)
              * run of failures take a new one, or the log would grow for ever. */
             if (++failures % 16 == 0) {
                 hm_error oerr = {0};
-                hm_store *st = hm_store_open(w->path, 0, &oerr);
+                hm_store *st = hm_store_open(w->path, HM_STORE_SMALL_CACHE, &oerr);
                 if (st) {
                     hm_store_close(w->ckpt_st);
                     w->ckpt_st = st;
@@ -288,7 +288,7 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
     hm_error cerr = {0};
 
     /* The checkpointer's connection first: without it the writer checkpoints itself. */
-    w->ckpt_st = hm_store_open(path, 0, &cerr);
+    w->ckpt_st = hm_store_open(path, HM_STORE_SMALL_CACHE, &cerr);
     w->ckpt_on = w->ckpt_st != NULL;
     if (!w->ckpt_st)
         hm_log(HM_LOG_WARN, "event=checkpointer_unavailable msg=\"%s\"", cerr.msg);
