@@ -1356,9 +1356,24 @@ static int pick_ref(const grid *g, const barea *a, const edge *re, size_t nre, i
     static const double f[][2] = {{0.5, 0.5},       {0.25, 0.75},     {0.75, 0.25},
                                   {0.375, 0.625},   {0.625, 0.375},   {0.3125, 0.4375},
                                   {0.5625, 0.6875}, {0.1875, 0.8125}, {0.8125, 0.1875}};
-    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
-        double x = g->x0 + (i + f[k][0]) * g->w, y = g->y0 + (j + f[k][1]) * g->h;
+    const size_t nf = sizeof f / sizeof f[0];
+    /* The fixed points first, then the Halton points (bases 2 and 3) of the cell: edges
+     * through all of them would take a few hundred edges in one cell. */
+    for (size_t k = 0; k < nf + 256; k++) {
+        double fx, fy, x, y;
         int s;
+        if (k < nf) {
+            fx = f[k][0];
+            fy = f[k][1];
+        } else {
+            fx = fy = 0.0;
+            for (double b = 0.5, m = k - nf + 1; m >= 1; b /= 2, m = floor(m / 2))
+                fx += b * fmod(m, 2);
+            for (double b = 1.0 / 3, m = k - nf + 1; m >= 1; b /= 3, m = floor(m / 3))
+                fy += b * fmod(m, 3);
+        }
+        x = g->x0 + (i + fx) * g->w;
+        y = g->y0 + (j + fy) * g->h;
         if (cell_ix(g, x) != i || cell_iy(g, y) != j)
             continue;
         s = k == 0 ? ray_locate(re, nre, x, y) : ray_locate(a->edges, a->n_edges, x, y);
@@ -1428,9 +1443,13 @@ static int grid_build(grid *g, barea *areas, size_t n, hm_error *err)
     g->ny = (int)fmin(fmax(round(target / g->nx), 1.0), 4096.0);
     g->w = (g->x1 - g->x0) / g->nx;
     g->h = (g->y1 - g->y0) / g->ny;
-    if (!(g->w > 0.0))
+    /* Cells of at least 1e-9 degree (0.1 mm; the grid then reaches past the areas, which is
+     * harmless): a cell only a few units in the last place high or wide has no point that is
+     * not on an edge through it, and pick_ref() needs one. A repaired sliver can be that flat
+     * (found by fuzz_geojson_area). */
+    if (!(g->w >= 1e-9))
         g->w = 1e-9;
-    if (!(g->h > 0.0))
+    if (!(g->h >= 1e-9))
         g->h = 1e-9;
     g->inv_w = 1.0 / g->w;
     g->inv_h = 1.0 / g->h;

@@ -96,6 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             src[i] = (hm_area_src){(hm_level)(i % HM_LEVEL__COUNT), list.items[i].code,
                                    list.items[i].wkb, list.items[i].wkb_len};
         idx = hm_area_index_create(src, list.count, &ie);
+        if (!idx)
+            fprintf(stderr, "index of the areas read: %s\n", ie.msg);
         HM_FUZZ_CHECK(idx != NULL);
         for (size_t i = 0; i < list.count; i++) {
             const char *got[HM_LEVEL__COUNT];

@@ -127,6 +127,46 @@ static void test_issue_6_area_index_qsort_null(void)
     hm_area_list_clear(&list);
 }
 
+/* Issue 7 CI, fuzz_geojson_area: a MultiPolygon whose repair leaves a part two
+ * units in the last place high (y from 10.9 to 10.900000000000002) made grid
+ * cells so flat that every candidate reference point of a cell rounded onto a
+ * horizontal edge: hm_area_index_create() failed with "no reference point in
+ * cell 0,0" for an area that imports. Any area that imports must index, and
+ * its representative point must be found in it. */
+static void test_area_index_flat_cells(void)
+{
+    static const char text[] =
+        "{\"type\": \"FeatureCollection\", \"features\": [{\"type\": \"Feature\", \"properties\": "
+        "{\"code\": \"M1\", \"name\": \"Ap M1\"}, \"geometry\": {\"type\": \"MultiPolygon\", "
+        "\"coordinates\": [[[[106.4, 10.9], [106.5, 10.9], [106.5, 11.0], [106.4, 11.0], "
+        "[106.8, 10.9]], [[106.42, 15.92], [14.064, 10.90000000000001], [135.6, 10.9]]]]}}]}";
+    hm_area_list list = {NULL, 0};
+    hm_error err = {0};
+    int rc = hm_area_read_geojson(geos, text, strlen(text), NULL, &list, &err);
+
+    CHECK_INT_EQ(rc, HM_OK);
+    if (rc == HM_OK) {
+        /* At every level, as the fuzz target does (each level has its own grid). */
+        for (int level = 0; level < HM_LEVEL__COUNT; level++) {
+            hm_area_src src = {(hm_level)level, list.items[0].code, list.items[0].wkb,
+                               list.items[0].wkb_len};
+            hm_area_index *idx = hm_area_index_create(&src, 1, &err);
+            const char *got[HM_LEVEL__COUNT];
+            CHECK(idx != NULL);
+            if (!idx) {
+                fprintf(stderr, "  %s\n", err.msg);
+                continue;
+            }
+            hm_area_index_locate(idx, list.items[0].rep_lon, list.items[0].rep_lat, got);
+            CHECK_STR_EQ(got[level], "M1");
+            hm_area_index_locate(idx, 100.0, 20.0, got);
+            CHECK_STR_EQ(got[level], NULL);
+            hm_area_index_destroy(idx);
+        }
+    }
+    hm_area_list_clear(&list);
+}
+
 /* Issue 6, fuzz_parsers: "+84 00909 123 456" normalised to "+840909123456",
  * which normalises again to "+84909123456": one phone had two stored forms
  * (duplicate detection and the per-phone rate limit keyed on either), and
@@ -195,6 +235,7 @@ int main(void)
     GEOSContext_setNoticeMessageHandler_r(geos, quiet, NULL);
     test_issue_6_mvt_nan_vertex_hang();
     test_issue_6_area_index_qsort_null();
+    test_area_index_flat_cells();
     test_issue_6_phone_normal_form();
     test_issue_6_cluster_grid_oom();
     GEOS_finish_r(geos);
