@@ -1,5 +1,5 @@
 /* openrec.h: an open request as the in-memory index keeps it (app.h, open_requests) — every
- * field the public and team views show, in a fifth of an hm_request: area codes are numbers
+ * field the public and team views show, in a third of an hm_request: area codes are numbers
  * of an append-only table of the codes seen, contact data is left out (it stays in the
  * database), and so is duplicate_of (empty while a request is open). Issue 7: the index
  * holds every open request, and the peak memory under load must stay below 300 MB. */
