@@ -228,6 +228,61 @@ out:
     return rc;
 }
 
+/* A point that `g` covers, from the longest inside piece of one of 63 horizontal lines
+ * across its envelope (at dyadic fractions of its height); NULL when none has one. */
+static GEOSGeometry *inside_point(GEOSContextHandle_t ctx, const GEOSGeometry *g)
+{
+    double x0, y0, x1, y1;
+
+    if (!GEOSGeom_getXMin_r(ctx, g, &x0) || !GEOSGeom_getYMin_r(ctx, g, &y0) ||
+        !GEOSGeom_getXMax_r(ctx, g, &x1) || !GEOSGeom_getYMax_r(ctx, g, &y1))
+        return NULL;
+    for (int k = 1; k < 64; k++) {
+        /* 1/2, 1/4, 3/4, 1/8, 3/8, ...: the k-th dyadic fraction. */
+        int level = 0;
+        while ((2 << level) <= k)
+            level++;
+        double f = (2.0 * (k - (1 << level)) + 1.0) / (double)(2 << level);
+        double y = y0 + f * (y1 - y0);
+        GEOSCoordSequence *cs = GEOSCoordSeq_create_r(ctx, 2, 2);
+        GEOSGeometry *line, *cut;
+        GEOSGeometry *best_pt = NULL;
+        double best = 0.0;
+        if (!cs)
+            return NULL;
+        GEOSCoordSeq_setXY_r(ctx, cs, 0, x0 - 1.0, y);
+        GEOSCoordSeq_setXY_r(ctx, cs, 1, x1 + 1.0, y);
+        if (!(line = GEOSGeom_createLineString_r(ctx, cs)))
+            return NULL;
+        cut = GEOSIntersection_r(ctx, g, line);
+        GEOSGeom_destroy_r(ctx, line);
+        if (!cut)
+            continue;
+        for (int i = 0, n = GEOSGetNumGeometries_r(ctx, cut); i < n; i++) {
+            const GEOSGeometry *piece = GEOSGetGeometryN_r(ctx, cut, i);
+            double len = 0.0;
+            GEOSGeometry *mid;
+            if (GEOSGeomTypeId_r(ctx, piece) != GEOS_LINESTRING ||
+                !GEOSLength_r(ctx, piece, &len) || !(len > best))
+                continue;
+            if (!(mid = GEOSInterpolate_r(ctx, piece, len / 2)))
+                continue;
+            if (GEOSCovers_r(ctx, g, mid) == 1) {
+                if (best_pt)
+                    GEOSGeom_destroy_r(ctx, best_pt);
+                best_pt = mid;
+                best = len;
+            } else {
+                GEOSGeom_destroy_r(ctx, mid);
+            }
+        }
+        GEOSGeom_destroy_r(ctx, cut);
+        if (best_pt)
+            return best_pt;
+    }
+    return NULL;
+}
+
 /* Fill wkb, rep point and bbox of `a` from polygonal `g`. Replaces a->wkb only
  * on success. */
 static int fill_geometry(GEOSContextHandle_t ctx, const GEOSGeometry *g, hm_area *a, hm_error *err)
@@ -250,8 +305,23 @@ static int fill_geometry(GEOSContextHandle_t ctx, const GEOSGeometry *g, hm_area
         rc = hm_error_set(err, HM_E_GEOS, NULL, "GEOS WKB write failed");
         goto out;
     }
-    if (!(pt = GEOSPointOnSurface_r(ctx, g)) || !GEOSGeomGetX_r(ctx, pt, &x) ||
-        !GEOSGeomGetY_r(ctx, pt, &y)) {
+    if (!(pt = GEOSPointOnSurface_r(ctx, g))) {
+        rc = hm_error_set(err, HM_E_GEOS, NULL, "GEOS point on surface failed");
+        goto out;
+    }
+    /* GEOS may pick a point on a spike thinner than rounding (found by fuzz_geojson_area),
+     * which then is in no area: try the middles of the longest inside pieces of other
+     * horizontal lines through the area instead. */
+    if (GEOSCovers_r(ctx, g, pt) != 1) {
+        GEOSGeom_destroy_r(ctx, pt);
+        pt = inside_point(ctx, g);
+        if (!pt) {
+            rc = hm_error_set(err, HM_E_INVALID_FIELD, "geometry",
+                              "area %s: no point found inside it", a->code ? a->code : "");
+            goto out;
+        }
+    }
+    if (!GEOSGeomGetX_r(ctx, pt, &x) || !GEOSGeomGetY_r(ctx, pt, &y)) {
         rc = hm_error_set(err, HM_E_GEOS, NULL, "GEOS point on surface failed");
         goto out;
     }

@@ -167,6 +167,40 @@ static void test_area_index_flat_cells(void)
     hm_area_list_clear(&list);
 }
 
+/* Issue 7 CI, fuzz_geojson_area: a ring that touches itself (made valid into
+ * parts meeting at a point) got a representative point that the index did not
+ * place in the area. The representative point of an area that imports must be
+ * found in it. */
+static void test_area_rep_point_found(void)
+{
+    static const char text[] =
+        "{\"type\": \"FeatureCollection\", \"features\": [{\"type\": \"Feature\", \"properties\": "
+        "{\"code\": 27499, \"name\": null}, \"geometry\": {\"type\": \"Polygon\", \"coordinates\": "
+        "[[[107.045, 10.90], [106.46000000000001, 10.95], [106.46000000000001, 10.959999999999999], "
+        "[106.45, 10.9599999990], [106.460, 10.95]]]}}]}";
+    hm_area_list list = {NULL, 0};
+    hm_error err = {0};
+    int rc = hm_area_read_geojson(geos, text, strlen(text), NULL, &list, &err);
+
+    CHECK_INT_EQ(rc, HM_OK);
+    if (rc == HM_OK) {
+        hm_area_src src = {HM_LEVEL_WARD, list.items[0].code, list.items[0].wkb,
+                           list.items[0].wkb_len};
+        hm_area_index *idx = hm_area_index_create(&src, 1, &err);
+        const char *got[HM_LEVEL__COUNT];
+        CHECK(idx != NULL);
+        if (idx) {
+            hm_area_index_locate(idx, list.items[0].rep_lon, list.items[0].rep_lat, got);
+            if (!got[HM_LEVEL_WARD])
+                fprintf(stderr, "  rep point %.17g %.17g not found\n", list.items[0].rep_lon,
+                        list.items[0].rep_lat);
+            CHECK_STR_EQ(got[HM_LEVEL_WARD], "27499");
+            hm_area_index_destroy(idx);
+        }
+    }
+    hm_area_list_clear(&list);
+}
+
 /* Issue 6, fuzz_parsers: "+84 00909 123 456" normalised to "+840909123456",
  * which normalises again to "+84909123456": one phone had two stored forms
  * (duplicate detection and the per-phone rate limit keyed on either), and
@@ -236,6 +270,7 @@ int main(void)
     test_issue_6_mvt_nan_vertex_hang();
     test_issue_6_area_index_qsort_null();
     test_area_index_flat_cells();
+    test_area_rep_point_found();
     test_issue_6_phone_normal_form();
     test_issue_6_cluster_grid_oom();
     GEOS_finish_r(geos);
