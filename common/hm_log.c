@@ -29,7 +29,10 @@ void hm_log__write(int lvl, const char *file, int line, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     k = snprintf(buf, sizeof buf, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s src=%s:%d ",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ts.tv_nsec / 1000000L, names[lvl < 0 ? 0 : lvl > 3 ? 3 : lvl],
+                 ts.tv_nsec / 1000000L,
+                 names[lvl < 0   ? 0
+                       : lvl > 3 ? 3
+                                 : lvl],
                  base ? base + 1 : file, line);
     n = k < 0 ? 0 : (size_t)k;
     if (n < sizeof buf - 2) {

@@ -28,17 +28,17 @@ int hm_level_parse(const char *s, hm_level *out, hm_error *err);
 
 /* One area as read from GeoJSON, after validation and repair. */
 typedef struct hm_area {
-    char *code;           /* required, non-empty, <= 32 bytes */
-    char *name;           /* may be "" */
-    char *parent_code;    /* NULL when absent */
-    unsigned char *wkb;   /* (Multi)Polygon, valid, EPSG:4326; malloc'd */
+    char *code;         /* required, non-empty, <= 32 bytes */
+    char *name;         /* may be "" */
+    char *parent_code;  /* NULL when absent */
+    unsigned char *wkb; /* (Multi)Polygon, valid, EPSG:4326; malloc'd */
     size_t wkb_len;
-    double rep_lon;       /* a point inside the area (GEOSPointOnSurface) */
+    double rep_lon; /* a point inside the area (GEOSPointOnSurface) */
     double rep_lat;
-    double bbox[4];       /* minLon, minLat, maxLon, maxLat */
-    bool repaired;        /* make-valid changed the geometry */
-    char note[160];       /* what the repair did, for the import report */
-    long long pop;        /* "pop_2019" or "population" property, -1 if absent */
+    double bbox[4]; /* minLon, minLat, maxLon, maxLat */
+    bool repaired;  /* make-valid changed the geometry */
+    char note[160]; /* what the repair did, for the import report */
+    long long pop;  /* "pop_2019" or "population" property, -1 if absent */
 } hm_area;
 
 typedef struct hm_area_list {

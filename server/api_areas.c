@@ -61,20 +61,17 @@ static int add_area(void *ctx, const hm_area_row *row)
     bycat = json_object();
     for (int i = 0; i < HM_CAT__COUNT; i++)
         json_object_set_new(bycat, hm_category_name(i), json_integer(c->open_by_cat[i]));
-    props = json_pack("{s:s,s:s,s:o,s:s,s:I,s:I,s:o}", "code", row->code, "name", row->name,
-                      "parent_code",
-                      row->parent_code[0] ? json_string(row->parent_code) : json_null(), "level",
-                      hm_level_name((hm_level)row->level), "open",
-                      (json_int_t)hm_area_count_open(c),
-                      "resolved", (json_int_t)c->by_status[HM_ST_RESOLVED], "open_by_category",
-                      bycat);
+    props = json_pack(
+        "{s:s,s:s,s:o,s:s,s:I,s:I,s:o}", "code", row->code, "name", row->name, "parent_code",
+        row->parent_code[0] ? json_string(row->parent_code) : json_null(), "level",
+        hm_level_name((hm_level)row->level), "open", (json_int_t)hm_area_count_open(c), "resolved",
+        (json_int_t)c->by_status[HM_ST_RESOLVED], "open_by_category", bycat);
     if (row->pop >= 0)
         json_object_set_new(props, "population", json_integer(row->pop));
     json_object_set_new(props, "label_lon", json_real(row->rep_lon));
     json_object_set_new(props, "label_lat", json_real(row->rep_lat));
-    json_array_append_new(a->features,
-                          json_pack("{s:s,s:s,s:o,s:o}", "type", "Feature", "id", row->code,
-                                    "geometry", g, "properties", props));
+    json_array_append_new(a->features, json_pack("{s:s,s:s,s:o,s:o}", "type", "Feature", "id",
+                                                 row->code, "geometry", g, "properties", props));
     return 0;
 }
 
@@ -269,10 +266,9 @@ static enum MHD_Result area_upsert(hm_req *r, const char *path_level, const char
         return hm_http_error(r, &err);
     hm_store_area_get(w->store, level, a->job.area.code, exists_cb, &exists, NULL);
     if (!path_level && exists)
-        return hm_http_fail(r, HM_E_IN_USE, "code",
-                            "a %s with code %s exists; PUT /api/v1/areas/%s/%s replaces it",
-                            hm_level_name(level), a->job.area.code, hm_level_name(level),
-                            a->job.area.code);
+        return hm_http_fail(
+            r, HM_E_IN_USE, "code", "a %s with code %s exists; PUT /api/v1/areas/%s/%s replaces it",
+            hm_level_name(level), a->job.area.code, hm_level_name(level), a->job.area.code);
     if (path_level && !exists)
         return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "no %s area with code %s; POST creates one",
                             hm_level_name(level), path_code);
@@ -281,8 +277,8 @@ static enum MHD_Result area_upsert(hm_req *r, const char *path_level, const char
         if (!a->job.area.parent_code || !*a->job.area.parent_code)
             return hm_http_fail(r, HM_E_INVALID_FIELD, "parent_code",
                                 "a hamlet needs parent_code: the code of its ward");
-        if (hm_store_area_get(w->store, HM_LEVEL_WARD, a->job.area.parent_code, get_parent,
-                              &parent, NULL))
+        if (hm_store_area_get(w->store, HM_LEVEL_WARD, a->job.area.parent_code, get_parent, &parent,
+                              NULL))
             return hm_http_fail(r, HM_E_INVALID_FIELD, "parent_code", "no ward has code %s",
                                 a->job.area.parent_code);
     }

@@ -20,10 +20,9 @@ static int ward_entry(void *ctx, const hm_area_row *a)
 {
     name_ctx *c = ctx;
     const hm_area_count *n = hm_area_counts_find(c->counts, a->code);
-    json_array_append_new(c->wards,
-                          json_pack("{s:s,s:s,s:I,s:I}", "code", a->code, "name", a->name, "open",
-                                    (json_int_t)hm_area_count_open(n), "resolved",
-                                    (json_int_t)n->by_status[HM_ST_RESOLVED]));
+    json_array_append_new(c->wards, json_pack("{s:s,s:s,s:I,s:I}", "code", a->code, "name", a->name,
+                                              "open", (json_int_t)hm_area_count_open(n), "resolved",
+                                              (json_int_t)n->by_status[HM_ST_RESOLVED]));
     return 0;
 }
 
@@ -76,16 +75,15 @@ enum MHD_Result hm_api_stats(hm_req *r)
     for (int h = 0; h < 24; h++) {
         char at[32];
         hm_time_format((now / 3600000LL - 23 + h) * 3600000LL, at);
-        json_array_append_new(hours, json_pack("{s:s,s:I}", "from", at, "count",
-                                               (json_int_t)hourly[h]));
+        json_array_append_new(hours,
+                              json_pack("{s:s,s:I}", "from", at, "count", (json_int_t)hourly[h]));
     }
-    return hm_http_json(
-        r, 200,
-        json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "total", (json_int_t)total, "open",
-                  (json_int_t)open, "by_status", by_status, "by_category", by_cat,
-                  "open_by_category", open_by_cat, "wards", nc.wards,
-                  "median_minutes_to_resolve", median >= 0 ? json_real(median) : json_null(),
-                  "hourly", hours));
+    return hm_http_json(r, 200,
+                        json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "total", (json_int_t)total,
+                                  "open", (json_int_t)open, "by_status", by_status, "by_category",
+                                  by_cat, "open_by_category", open_by_cat, "wards", nc.wards,
+                                  "median_minutes_to_resolve",
+                                  median >= 0 ? json_real(median) : json_null(), "hourly", hours));
 }
 
 enum MHD_Result hm_api_healthz(hm_req *r)
@@ -133,22 +131,25 @@ enum MHD_Result hm_api_metrics(hm_req *r)
     hm_area_counts_clear(&wc);
     hm_writer_stats(r->app->writer, &jobs, &batches);
     hm_buf_printf(&b, "# TYPE helpmap_writes_total counter\nhelpmap_writes_total %llu\n", jobs);
-    hm_buf_printf(&b, "# TYPE helpmap_write_batches_total counter\nhelpmap_write_batches_total %llu\n",
+    hm_buf_printf(&b,
+                  "# TYPE helpmap_write_batches_total counter\nhelpmap_write_batches_total %llu\n",
                   batches);
     {
         unsigned long long done;
         size_t depth;
         hm_publisher_stats(r->app->publisher, &done, &depth);
-        hm_buf_printf(&b, "# TYPE helpmap_publish_jobs_total counter\n"
-                          "helpmap_publish_jobs_total %llu\n", done);
+        hm_buf_printf(&b,
+                      "# TYPE helpmap_publish_jobs_total counter\n"
+                      "helpmap_publish_jobs_total %llu\n",
+                      done);
         hm_buf_printf(&b, "# TYPE helpmap_publish_queue_max gauge\nhelpmap_publish_queue_max %zu\n",
                       depth);
     }
     hm_buf_printf(&b, "# TYPE helpmap_event_subscribers gauge\nhelpmap_event_subscribers %zu\n",
                   r->app->events ? hm_events_subscriber_count(r->app->events) : (size_t)0);
-    hm_buf_printf(&b, "# TYPE helpmap_open_requests_indexed gauge\nhelpmap_open_requests_indexed %zu\n",
+    hm_buf_printf(&b,
+                  "# TYPE helpmap_open_requests_indexed gauge\nhelpmap_open_requests_indexed %zu\n",
                   hm_pointindex_count(r->app->open_requests));
     text = hm_buf_steal(&b, &len);
-    return hm_http_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, true,
-                         NULL);
+    return hm_http_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, true, NULL);
 }

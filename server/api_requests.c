@@ -57,8 +57,8 @@ static enum MHD_Result create_done(hm_req *r)
         /* The token lives in the job only as its hash; the clear text was
          * kept in the request state for this one answer. */
         memcpy(token_hex, (char *)(c + 1), sizeof token_hex);
-        hm_log(HM_LOG_INFO, "event=request_created id=%lld ward=%s source=%s",
-               (long long)c->req.id, c->req.ward_code, hm_source_name(c->req.source));
+        hm_log(HM_LOG_INFO, "event=request_created id=%lld ward=%s source=%s", (long long)c->req.id,
+               c->req.ward_code, hm_source_name(c->req.source));
         return hm_http_json(r, 201,
                             json_pack("{s:o,s:s}", "request",
                                       hm_request_json(&c->req, HM_VIEW_CONTACT), "token",
@@ -273,8 +273,7 @@ static enum MHD_Result change_done(hm_req *r)
         return hm_http_error(r, &c->job.err);
     /* The holder and the desk see contact; record it like a GET would. */
     (void)view;
-    return hm_http_json(r, 200,
-                        json_pack("{s:o}", "request", hm_request_json(&c->result, 0)));
+    return hm_http_json(r, 200, json_pack("{s:o}", "request", hm_request_json(&c->result, 0)));
 }
 
 /* Set up a change job for the request in the path, from the caller's role. */
@@ -533,8 +532,8 @@ static int parse_bbox(const char *s, double bbox[4], hm_error *err)
 }
 
 /* Parse a non-negative integer argument in [min, max]. */
-static int parse_int_arg(hm_req *r, const char *name, long long min, long long max,
-                         long long *out, hm_error *err)
+static int parse_int_arg(hm_req *r, const char *name, long long min, long long max, long long *out,
+                         hm_error *err)
 {
     const char *s = hm_http_arg(r, name);
     char *end;
@@ -543,8 +542,8 @@ static int parse_int_arg(hm_req *r, const char *name, long long min, long long m
         return HM_OK;
     v = strtoll(s, &end, 10);
     if (end == s || *end || v < min || v > max)
-        return hm_error_set(err, HM_E_INVALID_FIELD, name, "%s must be a whole number from %lld to %lld",
-                            name, min, max);
+        return hm_error_set(err, HM_E_INVALID_FIELD, name,
+                            "%s must be a whole number from %lld to %lld", name, min, max);
     *out = v;
     return HM_OK;
 }
@@ -619,7 +618,8 @@ enum MHD_Result hm_api_request_list(hm_req *r)
         else if (strcmp(s, "false") == 0)
             f.verified = 0;
         else
-            return hm_http_fail(r, HM_E_INVALID_FIELD, "verified", "verified must be true or false");
+            return hm_http_fail(r, HM_E_INVALID_FIELD, "verified",
+                                "verified must be true or false");
     }
     if (parse_int_arg(r, "limit", 1, 10000, &limit, &err) ||
         parse_int_arg(r, "cursor", 0, INT64_MAX / 2, &cursor, &err))

@@ -104,12 +104,12 @@ enum MHD_Result hm_api_nearby(hm_req *r)
         }
         free(rows);
         free(hits);
-        return hm_http_json(r, 200,
-                            json_pack("{s:s,s:o,s:n}", "type", "FeatureCollection", "features",
-                                      features, "next"));
+        return hm_http_json(
+            r, 200,
+            json_pack("{s:s,s:o,s:n}", "type", "FeatureCollection", "features", features, "next"));
     }
-    n = hm_pointindex_nearest(r->app->open_requests, lon, lat, radius, (size_t)limit,
-                              keep_category, &cf, hits);
+    n = hm_pointindex_nearest(r->app->open_requests, lon, lat, radius, (size_t)limit, keep_category,
+                              &cf, hits);
     for (size_t i = 0; i < n; i++) {
         hm_request q;
         json_t *f;
@@ -125,9 +125,9 @@ enum MHD_Result hm_api_nearby(hm_req *r)
         hm_request_clear(&q);
     }
     free(hits);
-    return hm_http_json(r, 200,
-                        json_pack("{s:s,s:o,s:n}", "type", "FeatureCollection", "features",
-                                  features, "next"));
+    return hm_http_json(
+        r, 200,
+        json_pack("{s:s,s:o,s:n}", "type", "FeatureCollection", "features", features, "next"));
 }
 
 typedef struct fresh_ctx {
@@ -192,8 +192,8 @@ enum MHD_Result hm_api_responders(hm_req *r)
             bool dup = false;
             for (size_t j = 0; j < found; j++) /* a team that moved between two lookups */
                 dup = dup || shown[j] == hits[i].id;
-            if (dup || hm_store_team_get(w->store, hits[i].id, &t, NULL) != HM_OK ||
-                t.disabled || t.role != HM_ROLE_VOLUNTEER)
+            if (dup || hm_store_team_get(w->store, hits[i].id, &t, NULL) != HM_OK || t.disabled ||
+                t.role != HM_ROLE_VOLUNTEER)
                 continue;
             if (cap && *cap && !has_capability(&t, cap))
                 continue;
@@ -253,8 +253,7 @@ enum MHD_Result hm_api_team_location(hm_req *r)
     if (!json_is_number(vlon) || !isfinite(lon = json_number_value(vlon)) || lon < -180 ||
         lon > 180) {
         json_decref(body);
-        return hm_http_fail(r, HM_E_INVALID_FIELD, "lon",
-                            "lon must be a number from -180 to 180");
+        return hm_http_fail(r, HM_E_INVALID_FIELD, "lon", "lon must be a number from -180 to 180");
     }
     json_decref(body);
     s = hm_xcalloc(1, sizeof *s);
@@ -314,9 +313,8 @@ enum MHD_Result hm_api_teams_list(hm_req *r)
         json_decref(c.features);
         return hm_http_error(r, &err);
     }
-    return hm_http_json(r, 200,
-                        json_pack("{s:s,s:o}", "type", "FeatureCollection", "features",
-                                  c.features));
+    return hm_http_json(
+        r, 200, json_pack("{s:s,s:o}", "type", "FeatureCollection", "features", c.features));
 }
 
 enum MHD_Result hm_api_events_ticket(hm_req *r)
@@ -331,8 +329,7 @@ enum MHD_Result hm_api_events_ticket(hm_req *r)
     who.team_id = r->team.id;
     if (hm_events_ticket_issue(r->app->events, &who, ticket, &expires, &err))
         return hm_http_error(r, &err);
-    return hm_http_json(r, 200,
-                        json_pack("{s:s,s:i}", "ticket", ticket, "expires_in", expires));
+    return hm_http_json(r, 200, json_pack("{s:s,s:i}", "ticket", ticket, "expires_in", expires));
 }
 
 enum MHD_Result hm_api_events(hm_req *r)

@@ -158,9 +158,8 @@ static enum MHD_Result send_blob(hm_req *r, hm_tile_blob *b)
         }
         hdrs[n] = NULL;
         /* The answer borrows the blob's bytes and holds a reference until MHD is done. */
-        ret = hm_http_borrowed(r, 200, "application/vnd.mapbox-vector-tile",
-                               gz ? b->gz : b->data, gz ? b->gz_len : b->len, release_blob,
-                               hm_tile_blob_ref(b), hdrs);
+        ret = hm_http_borrowed(r, 200, "application/vnd.mapbox-vector-tile", gz ? b->gz : b->data,
+                               gz ? b->gz_len : b->len, release_blob, hm_tile_blob_ref(b), hdrs);
     }
     hm_tile_blob_release(b);
     return ret;

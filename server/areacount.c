@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NBUCKETS 1024
-#define HOURS 48
-#define RES_STEP_MS 6000LL                        /* 0.1 minute */
-#define RES_BUCKETS (30 * 24 * 600)               /* 30 days; longer ones go in the last */
+#define NBUCKETS    1024
+#define HOURS       48
+#define RES_STEP_MS 6000LL          /* 0.1 minute */
+#define RES_BUCKETS (30 * 24 * 600) /* 30 days; longer ones go in the last */
 
 static const hm_area_count zero_count;
 
@@ -24,8 +24,7 @@ const hm_area_count *hm_area_counts_find(const hm_area_counts *c, const char *co
 
 int64_t hm_area_count_open(const hm_area_count *c)
 {
-    return c->by_status[HM_ST_NEW] + c->by_status[HM_ST_ASSIGNED] +
-           c->by_status[HM_ST_IN_PROGRESS];
+    return c->by_status[HM_ST_NEW] + c->by_status[HM_ST_ASSIGNED] + c->by_status[HM_ST_IN_PROGRESS];
 }
 
 void hm_area_counts_clear(hm_area_counts *c)

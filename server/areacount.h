@@ -54,8 +54,8 @@ void hm_tally_move(hm_tally *t, const hm_tally_row *before, const hm_tally_row *
 /* Copy the counts of every area of `level` into `out` (zeroed by caller). */
 void hm_tally_areas(hm_tally *t, hm_level level, hm_area_counts *out);
 /* Totals by status and category; requests created in each of the 24 clock
- * hours that end with the one `now` is in (oldest first); median minutes from creation to resolution of the
- * resolved requests (-1 when none), to 0.1 minute. */
+ * hours that end with the one `now` is in (oldest first); median minutes from creation to
+ * resolution of the resolved requests (-1 when none), to 0.1 minute. */
 void hm_tally_stats(hm_tally *t, int64_t now, int64_t counts[HM_ST__COUNT][HM_CAT__COUNT],
                     int64_t hourly[24], double *median_min);
 

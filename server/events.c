@@ -24,7 +24,7 @@
 /* MHD's buffer for a callback response without chunked encoding. MHD allocates it with every
  * stream, so it is resident 5,000 times over (issue 7); a frame is ~600 bytes and a longer one
  * goes out in pieces (the spill). */
-#define BLOCK_SIZE   2048
+#define BLOCK_SIZE 2048
 
 /* An immutable SSE frame, shared by the ring and by subscribers that sent part of it. */
 typedef struct frame {

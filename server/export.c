@@ -39,11 +39,29 @@ const char *hm_export_extension(int format)
 }
 
 static const char *const csv_fields[] = {
-    "id",     "code",        "lat",        "lon",          "location_precision",
-    "category", "people",    "vulnerable", "priority",     "note",
-    "name",   "address",     "phone",      "status",       "ward_code",
-    "former_ward_code", "hamlet_code", "source", "verified", "team_id",
-    "duplicate_of", "created_at", "updated_at",
+    "id",
+    "code",
+    "lat",
+    "lon",
+    "location_precision",
+    "category",
+    "people",
+    "vulnerable",
+    "priority",
+    "note",
+    "name",
+    "address",
+    "phone",
+    "status",
+    "ward_code",
+    "former_ward_code",
+    "hamlet_code",
+    "source",
+    "verified",
+    "team_id",
+    "duplicate_of",
+    "created_at",
+    "updated_at",
 };
 
 /* RFC 4180: quote every field that holds a comma, quote, CR or LF, doubling
@@ -138,8 +156,9 @@ static int export_visit(void *ctx, const hm_request *r)
             hm_buf_put_escaped(c->out, s);
             hm_buf_puts(c->out, "</value></Data>");
         }
-        hm_buf_printf(c->out, "</ExtendedData><Point><coordinates>%.7f,%.7f</coordinates></Point>"
-                              "</Placemark>\n",
+        hm_buf_printf(c->out,
+                      "</ExtendedData><Point><coordinates>%.7f,%.7f</coordinates></Point>"
+                      "</Placemark>\n",
                       r->lon, r->lat);
     }
     json_decref(o);

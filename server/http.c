@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -159,9 +159,8 @@ enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_ty
 {
     struct MHD_Response *resp;
 
-    resp = MHD_create_response_from_buffer(len, data,
-                                           must_free ? MHD_RESPMEM_MUST_FREE
-                                                     : MHD_RESPMEM_MUST_COPY);
+    resp = MHD_create_response_from_buffer(
+        len, data, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
     if (!resp) {
         if (must_free)
             free(data);
@@ -176,8 +175,7 @@ enum MHD_Result hm_http_borrowed(hm_req *r, unsigned status, const char *content
 {
     struct MHD_Response *resp;
 
-    resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)data, release,
-                                                                  cls);
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)data, release, cls);
     if (!resp) {
         release(cls);
         return MHD_NO;
@@ -253,13 +251,12 @@ enum MHD_Result hm_http_error(hm_req *r, const hm_error *err)
         return MHD_NO;
     {
         const char *hdrs[7] = {"Cache-Control", "no-store", extra[0], extra[1], NULL};
-        return hm_http_bytes(r, status, "application/json; charset=utf-8", text, strlen(text),
-                             true, hdrs);
+        return hm_http_bytes(r, status, "application/json; charset=utf-8", text, strlen(text), true,
+                             hdrs);
     }
 }
 
-enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, const char *fmt,
-                             ...)
+enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, const char *fmt, ...)
 {
     hm_error err = {0};
     va_list ap;
@@ -484,8 +481,8 @@ static static_file *static_get(const char *path)
     {
         uint8_t h[32];
         hm_sha256(f->data, f->len, h);
-        snprintf(f->etag, sizeof f->etag, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1],
-                 h[2], h[3], h[4], h[5], h[6], h[7]);
+        snprintf(f->etag, sizeof f->etag, "\"%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1], h[2],
+                 h[3], h[4], h[5], h[6], h[7]);
     }
     if (compressible(mime_of(path)) && f->len > 512) {
         uLongf cap = compressBound(f->len) + 32;
@@ -632,9 +629,8 @@ static enum MHD_Result dispatch(hm_req *r)
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **req_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **req_cls)
 {
     hm_app *app = cls;
     hm_req *r = *req_cls;
@@ -700,8 +696,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         hm_metrics_observe(r->route_id, status, ms);
         /* Route template only: paths may hold codes, query strings may hold
          * tokens; neither is logged. */
-        hm_log(HM_LOG_INFO,
-               "event=access method=%s route=%s status=%u bytes=%zu ms=%.2f code=%s%s",
+        hm_log(HM_LOG_INFO, "event=access method=%s route=%s status=%u bytes=%zu ms=%.2f code=%s%s",
                r->method, r->route, status, r->bytes, ms, r->err_code ? r->err_code : "-",
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     }
@@ -756,8 +751,8 @@ int hm_http_start(hm_app *app, hm_error *err)
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_TURBO;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     int threads = app->cfg.threads > 0 ? app->cfg.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 
     memset(&sin, 0, sizeof sin);
@@ -779,14 +774,14 @@ int hm_http_start(hm_app *app, hm_error *err)
         threads = 1;
     app->daemon = MHD_start_daemon(
         flags, (uint16_t)app->cfg.port, NULL, NULL, on_access, app, MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, app, MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        app, MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(app->cfg.connection_timeout_s > 0 ? app->cfg.connection_timeout_s : 30),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)HTTP_CONN_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
-        NULL, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_END);
     if (!app->daemon)
         return hm_error_set(err, HM_E_IO, NULL, "cannot listen on %s port %d: %s", app->cfg.bind,
                             app->cfg.port, strerror(errno));

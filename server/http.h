@@ -76,8 +76,8 @@ int hm_http_json_body(hm_req *r, json_t **out, hm_error *err);
 /* Responders: each queues one response and returns MHD's result. */
 enum MHD_Result hm_http_json(hm_req *r, unsigned status, json_t *body_new);
 enum MHD_Result hm_http_error(hm_req *r, const hm_error *err);
-enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, const char *fmt,
-                             ...) __attribute__((format(printf, 4, 5)));
+enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* `data` is copied unless `must_free` (then malloc'd bytes are handed over). */
 /* Like hm_http_bytes() without copying `data`: it must stay valid and unchanged until MHD
  * calls release(cls), exactly once (also when the answer cannot be queued). For shared,

@@ -435,9 +435,9 @@ static int cmd_team(int argc, char **argv)
         if (hm_store_team_insert(st, &t, hash, &err))
             die(&err);
         {
-            json_t *o = json_pack("{s:I,s:s,s:s,s:O,s:s}", "id", (json_int_t)t.id, "name", t.name,
-                                  "role", hm_role_name(t.role), "capabilities", caps, "token",
-                                  token);
+            json_t *o =
+                json_pack("{s:I,s:s,s:s,s:O,s:s}", "id", (json_int_t)t.id, "name", t.name, "role",
+                          hm_role_name(t.role), "capabilities", caps, "token", token);
             char *s = json_dumps(o, JSON_COMPACT);
             printf("%s\n", s);
             free(s);
@@ -564,8 +564,8 @@ static int cmd_demo(int argc, char **argv)
         hm_team t;
         char token[64];
         uint8_t hash[32];
-        static const char *const caps[] = {"[]", "[\"vehicle\"]", "[\"medical\"]",
-                                           "[\"boat\"]", "[\"vehicle\",\"medical\"]"};
+        static const char *const caps[] = {"[]", "[\"vehicle\"]", "[\"medical\"]", "[\"boat\"]",
+                                           "[\"vehicle\",\"medical\"]"};
         double pick = demo_unit(&rs) * areas.total, lon, lat;
         size_t k = 0;
         while (k + 1 < areas.n && pick > areas.a[k].weight) {
@@ -803,7 +803,8 @@ static int cmd_purge(int argc, char **argv)
     return 0;
 }
 
-/* ---- serve -------------------------------------------------------------------------------------- */
+/* ---- serve --------------------------------------------------------------------------------------
+ */
 
 static int cmd_serve(int argc, char **argv)
 {

@@ -3,8 +3,8 @@
 #include <stdint.h>
 
 #define MAX_ROUTES 64
-static const unsigned status_list[] = {0,   200, 201, 204, 304, 400, 401, 403, 404,
-                                       405, 409, 413, 422, 429, 500, 503};
+static const unsigned status_list[] = {0,   200, 201, 204, 304, 400, 401, 403,
+                                       404, 405, 409, 413, 422, 429, 500, 503};
 #define N_STATUS (sizeof status_list / sizeof status_list[0])
 static const double buckets_ms[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
 #define N_BUCKETS (sizeof buckets_ms / sizeof buckets_ms[0])

@@ -18,8 +18,7 @@ static const char *const status_names[HM_ST__COUNT] = {
 };
 static const char *const precision_names[HM_PREC__COUNT] = {"gps", "pin", "address"};
 static const char *const source_names[HM_SRC__COUNT] = {"web", "hotline", "import"};
-static const char *const role_names[] = {"public", "volunteer", "operator", "coordinator",
-                                         "admin"};
+static const char *const role_names[] = {"public", "volunteer", "operator", "coordinator", "admin"};
 static const char *const team_status_names[HM_TEAM_ST__COUNT] = {"available", "busy", "off"};
 static const char *const vulnerable_names[HM_VULN__COUNT] = {"elderly", "child", "pregnant",
                                                              "disabled", "sick"};
@@ -104,9 +103,8 @@ unsigned hm_vulnerable_parse(const char *s)
 
 int hm_priority_of(int category, unsigned vulnerable)
 {
-    return (category == HM_CAT_RESCUE || category == HM_CAT_MEDICAL || vulnerable)
-               ? HM_PRIO_URGENT
-               : HM_PRIO_NORMAL;
+    return (category == HM_CAT_RESCUE || category == HM_CAT_MEDICAL || vulnerable) ? HM_PRIO_URGENT
+                                                                                   : HM_PRIO_NORMAL;
 }
 
 const char *hm_priority_name(int p)
@@ -142,8 +140,9 @@ int hm_transition_check(int from, int to, unsigned actor, hm_error *err)
             continue;
         if (transitions[i].actors & actor)
             return HM_OK;
-        return hm_error_set(err, HM_E_FORBIDDEN, "status", "you may not move a request from %s to %s",
-                            hm_status_name(from), hm_status_name(to));
+        return hm_error_set(err, HM_E_FORBIDDEN, "status",
+                            "you may not move a request from %s to %s", hm_status_name(from),
+                            hm_status_name(to));
     }
     return hm_error_set(err, HM_E_INVALID_TRANSITION, "status",
                         "a request cannot move from %s to %s", hm_status_name(from),
@@ -251,8 +250,7 @@ void hm_code_generate(const char *prefix, char *out, size_t out_size)
     snprintf(out, out_size, "%s-%s", prefix, tail);
 }
 
-int hm_code_normalize(const char *in, const char *prefix, char *out, size_t out_size,
-                      hm_error *err)
+int hm_code_normalize(const char *in, const char *prefix, char *out, size_t out_size, hm_error *err)
 {
     char s[32];
     size_t n = 0, plen = strlen(prefix);
@@ -301,16 +299,14 @@ void hm_token_generate(size_t bytes, char *out, size_t out_size)
 
 /* SHA-256, FIPS 180-4. */
 static const uint32_t sha_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2};
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
@@ -327,8 +323,8 @@ static void sha_block(uint32_t h[8], const unsigned char *p)
     }
     a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) +
-                      sha_k[i] + w[i];
+        uint32_t t1 =
+            hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
         uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
     }

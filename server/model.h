@@ -47,7 +47,13 @@ enum {
 };
 
 /* Team roles, in increasing power; HM_ROLE_PUBLIC is "no token". */
-enum hm_role { HM_ROLE_PUBLIC, HM_ROLE_VOLUNTEER, HM_ROLE_OPERATOR, HM_ROLE_COORDINATOR, HM_ROLE_ADMIN };
+enum hm_role {
+    HM_ROLE_PUBLIC,
+    HM_ROLE_VOLUNTEER,
+    HM_ROLE_OPERATOR,
+    HM_ROLE_COORDINATOR,
+    HM_ROLE_ADMIN
+};
 
 enum hm_team_status { HM_TEAM_AVAILABLE, HM_TEAM_BUSY, HM_TEAM_OFF, HM_TEAM_ST__COUNT };
 
@@ -56,8 +62,8 @@ enum hm_actor_kind {
     HM_ACT_RESIDENT = 1 << 0, /* tracking token */
     HM_ACT_HOLDER = 1 << 1,   /* volunteer team that holds the request */
     HM_ACT_OPERATOR = 1 << 2,
-    HM_ACT_COORD = 1 << 3,    /* coordinator or admin */
-    HM_ACT_SYSTEM = 1 << 4,   /* claim time-out */
+    HM_ACT_COORD = 1 << 3,  /* coordinator or admin */
+    HM_ACT_SYSTEM = 1 << 4, /* claim time-out */
 };
 
 /* Names <-> values. `*_name` returns a static string; `*_parse` returns the

@@ -36,8 +36,7 @@ void hm_pointindex_destroy(hm_pointindex *ix);
 /* Bytes of data per point; 0 for an index made by hm_pointindex_create(). */
 size_t hm_pointindex_data_size(const hm_pointindex *ix);
 /* Insert or move point `id`. In an index with data, its data becomes zeros. */
-void hm_pointindex_put(hm_pointindex *ix, int64_t id, double lon, double lat, int tag,
-                       int64_t aux);
+void hm_pointindex_put(hm_pointindex *ix, int64_t id, double lon, double lat, int tag, int64_t aux);
 /* Insert or move point `id` with a copy of data_size bytes at `data` (an index without data
  * ignores it). */
 void hm_pointindex_put_data(hm_pointindex *ix, int64_t id, double lon, double lat, int tag,

@@ -101,9 +101,9 @@ json_t *hm_team_json(const hm_team *t)
 
 json_t *hm_team_feature(const hm_team *t)
 {
-    json_t *geom = t->has_pos ? json_pack("{s:s,s:[f,f]}", "type", "Point", "coordinates", t->lon,
-                                          t->lat)
-                              : json_null();
+    json_t *geom = t->has_pos
+                       ? json_pack("{s:s,s:[f,f]}", "type", "Point", "coordinates", t->lon, t->lat)
+                       : json_null();
     return json_pack("{s:s,s:I,s:o,s:o}", "type", "Feature", "id", (json_int_t)t->id, "geometry",
                      geom, "properties", hm_team_json(t));
 }

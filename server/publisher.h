@@ -13,8 +13,8 @@
 
 typedef struct hm_pub_job hm_pub_job;
 struct hm_pub_job {
-    hm_pub_job *next;              /* the publisher's */
-    void (*run)(hm_pub_job *job);  /* does the work, then frees the job */
+    hm_pub_job *next;             /* the publisher's */
+    void (*run)(hm_pub_job *job); /* does the work, then frees the job */
 };
 
 typedef struct hm_publisher hm_publisher;

@@ -1,5 +1,7 @@
 #include "service.h"
 
+#include "areacount.h"
+#include "cache.h"
 #include "events.h"
 #include "geo.h"
 #include "hm_buf.h"
@@ -8,8 +10,6 @@
 #include "openrec.h"
 #include "present.h"
 #include "publisher.h"
-#include "areacount.h"
-#include "cache.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -126,8 +126,9 @@ static size_t nearest_teams(hm_app *app, double lon, double lat, size_t want, co
 {
     hm_point_hit hits[32];
     team_filter_ctx f = {hm_now_ms()};
-    size_t n = hm_pointindex_nearest(app->team_positions, lon, lat, 0, want + n_skip < 32 ? want + n_skip : 32,
-                                     available_fresh, &f, hits);
+    size_t n =
+        hm_pointindex_nearest(app->team_positions, lon, lat, 0,
+                              want + n_skip < 32 ? want + n_skip : 32, available_fresh, &f, hits);
     size_t k = 0;
     for (size_t i = 0; i < n && k < want; i++) {
         bool skipped = false;
@@ -146,10 +147,10 @@ typedef struct pub_item {
     hm_pub_job job;
     hm_app *app;
     int kind;
-    const char *type;  /* PUB_REQUEST: the event type */
-    hm_request req;    /* without contact data: events never carry it */
-    hm_team team;      /* PUB_TEAM */
-    int64_t teams[8];  /* PUB_ALERT: who */
+    const char *type; /* PUB_REQUEST: the event type */
+    hm_request req;   /* without contact data: events never carry it */
+    hm_team team;     /* PUB_TEAM */
+    int64_t teams[8]; /* PUB_ALERT: who */
     size_t n_teams;
 } pub_item;
 
@@ -173,8 +174,8 @@ static void pub_run(hm_pub_job *job)
                     want = 8;
                 n = nearest_teams(app, it->req.lon, it->req.lat, want, NULL, 0, first);
                 if (n > 0)
-                    hm_events_publish(app->events, "request.alert", NULL, team, HM_EV_TARGET,
-                                      first, n);
+                    hm_events_publish(app->events, "request.alert", NULL, team, HM_EV_TARGET, first,
+                                      n);
                 alerts_push(it->req.id, it->req.created_at, first, n, want);
             }
             break;
@@ -322,8 +323,7 @@ static void index_put(hm_app *app, const hm_request *r)
 {
     hm_open_rec o;
     hm_open_rec_pack(&o, r);
-    hm_pointindex_put_data(app->open_requests, r->id, r->lon, r->lat, r->category, r->team_id,
-                           &o);
+    hm_pointindex_put_data(app->open_requests, r->id, r->lon, r->lat, r->category, r->team_id, &o);
 }
 
 static void index_request(hm_app *app, const hm_request *r)
@@ -442,7 +442,8 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         char parent[40] = "";
         if (hamlet) {
             if (hm_store_area_get(st, HM_LEVEL_HAMLET, c->want_hamlet, area_parent, parent, NULL))
-                return hm_error_set(err, HM_E_INVALID_FIELD, "hamlet_code", "no hamlet has this code");
+                return hm_error_set(err, HM_E_INVALID_FIELD, "hamlet_code",
+                                    "no hamlet has this code");
             if (strcmp(parent, c->want_ward) != 0)
                 return hm_error_set(err, HM_E_INVALID_FIELD, "hamlet_code",
                                     "this hamlet is not in the commune given");
@@ -501,8 +502,8 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         break;
     }
     return hm_store_history_append(st, r->id, r->created_at,
-                                   r->source == HM_SRC_WEB ? "resident" : "hotline", -1,
-                                   HM_ST_NEW, NULL, "status", err);
+                                   r->source == HM_SRC_WEB ? "resident" : "hotline", -1, HM_ST_NEW,
+                                   NULL, "status", err);
 }
 
 static void create_after(hm_job *job)
@@ -569,18 +570,17 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
     c->before_status_at = r->status_at;
     if (c->claim) {
         if (from != HM_ST_NEW)
-            return hm_error_set(err, from == HM_ST_ASSIGNED || from == HM_ST_IN_PROGRESS
-                                         ? HM_E_ALREADY_CLAIMED
-                                         : HM_E_INVALID_TRANSITION,
-                                "status", "this request is %s; it cannot be claimed",
-                                hm_status_name(from));
+            return hm_error_set(
+                err,
+                from == HM_ST_ASSIGNED || from == HM_ST_IN_PROGRESS ? HM_E_ALREADY_CLAIMED
+                                                                    : HM_E_INVALID_TRANSITION,
+                "status", "this request is %s; it cannot be claimed", hm_status_name(from));
         actor = HM_ACT_HOLDER;
     } else if ((actor & HM_ACT_HOLDER) && r->team_id != c->actor_team) {
         /* A volunteer acts only on what its own team holds. */
         actor &= ~HM_ACT_HOLDER;
         if (!actor)
-            return hm_error_set(err, HM_E_FORBIDDEN, NULL,
-                                "your team does not hold this request");
+            return hm_error_set(err, HM_E_FORBIDDEN, NULL, "your team does not hold this request");
     }
     if ((rc = hm_transition_check(from, c->to, actor, err)) != HM_OK)
         return rc;
@@ -618,8 +618,8 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
                                      c->to == HM_ST_DUPLICATE ? c->duplicate_of : NULL, now, err);
     if (rc)
         return rc;
-    rc = hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note, "status",
-                                 err);
+    rc =
+        hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note, "status", err);
     if (rc)
         return rc;
     {
@@ -705,8 +705,8 @@ static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
     int64_t now = hm_now_ms();
     for (size_t i = 0; i < s->n_ids; i++) {
         bool seen = false;
-        int rc = hm_store_reveal_seen(st, s->ids[i], s->actor_name, now - 24 * 3600 * 1000LL,
-                                      &seen, err);
+        int rc = hm_store_reveal_seen(st, s->ids[i], s->actor_name, now - 24 * 3600 * 1000LL, &seen,
+                                      err);
         if (rc)
             return rc;
         if (!seen &&
@@ -858,8 +858,8 @@ static int reassign_visit(void *ctx, const hm_request *r)
     return 0;
 }
 
-static int reassign_bbox(hm_store *st, const hm_area_index *idx, const double *bbox,
-                         int64_t *moved, hm_error *err)
+static int reassign_bbox(hm_store *st, const hm_area_index *idx, const double *bbox, int64_t *moved,
+                         hm_error *err)
 {
     reassign_ctx c;
     hm_request_filter f;
@@ -877,8 +877,8 @@ static int reassign_bbox(hm_store *st, const hm_area_index *idx, const double *b
     /* Collect first: updating rows while a statement walks them is unsafe. */
     rc = hm_store_request_list(st, &f, reassign_visit, &c, err);
     for (size_t i = 0; rc == HM_OK && i < c.n; i++)
-        rc = hm_store_request_set_areas(st, c.ids[i], c.codes[i][0], c.codes[i][1],
-                                        c.codes[i][2], err);
+        rc = hm_store_request_set_areas(st, c.ids[i], c.codes[i][0], c.codes[i][1], c.codes[i][2],
+                                        err);
     if (rc == HM_OK)
         *moved += (int64_t)c.n;
     free(c.ids);
@@ -1068,7 +1068,8 @@ int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_r
         hm_open_rec o;
         hm_request r;
         /* Gone since the walk (closed a moment ago): skipped, as a later read would. */
-        if (!hm_pointindex_get_data(app->open_requests, w.ids[i], &o) || !hm_status_is_open(o.status))
+        if (!hm_pointindex_get_data(app->open_requests, w.ids[i], &o) ||
+            !hm_status_is_open(o.status))
             continue;
         shown++;
         hm_open_rec_unpack(&o, &r);
@@ -1134,8 +1135,8 @@ void hm_svc_tick(hm_store *st, void *arg)
                                                  &err);
                 if (!rc)
                     rc = hm_store_history_append(st, r.id, now, "system", HM_ST_ASSIGNED, HM_ST_NEW,
-                                                 "claim not started in time; open again",
-                                                 "status", &err);
+                                                 "claim not started in time; open again", "status",
+                                                 &err);
                 if (!rc)
                     team_busy_update(app, st, team, false);
                 if (!rc)
@@ -1165,8 +1166,8 @@ void hm_svc_tick(hm_store *st, void *arg)
         size_t n_due = 0, stride;
         pthread_mutex_lock(&alerts_mu);
         stride = alert_stride;
-        while (alerts_head < alerts_tail &&
-               now - alerts[alerts_head * stride + 1] >= (int64_t)app->cfg.alert_escalate_s * 1000) {
+        while (alerts_head < alerts_tail && now - alerts[alerts_head * stride + 1] >=
+                                                (int64_t)app->cfg.alert_escalate_s * 1000) {
             due = hm_xrealloc(due, (n_due + 1) * stride * sizeof *due);
             memcpy(due + n_due * stride, alerts + alerts_head * stride, stride * sizeof *due);
             n_due++;

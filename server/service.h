@@ -64,18 +64,18 @@ typedef struct hm_svc_change {
     hm_job job;
     hm_app *app;
     char code[16];
-    int to;                 /* target status */
-    unsigned actor;         /* HM_ACT_* of the caller (HOLDER computed by the job) */
-    int64_t actor_team;     /* calling team, 0 for resident/system */
-    char actor_name[104];   /* "resident" or team name */
-    int64_t assign_team;    /* for assign: the team; for claim: the caller */
-    bool claim;             /* a claim: already_claimed unless new */
+    int to;               /* target status */
+    unsigned actor;       /* HM_ACT_* of the caller (HOLDER computed by the job) */
+    int64_t actor_team;   /* calling team, 0 for resident/system */
+    char actor_name[104]; /* "resident" or team name */
+    int64_t assign_team;  /* for assign: the team; for claim: the caller */
+    bool claim;           /* a claim: already_claimed unless new */
     char duplicate_of[16];
-    char *note;             /* malloc'd or NULL */
+    char *note; /* malloc'd or NULL */
     int claim_cap;
-    int before_status;      /* what the change moved away from, for the tally */
+    int before_status; /* what the change moved away from, for the tally */
     int64_t before_status_at;
-    hm_request result;      /* the request after the change */
+    hm_request result; /* the request after the change */
 } hm_svc_change;
 void hm_svc_change_init(hm_svc_change *c, hm_app *app, const char *code, int to);
 void hm_svc_change_clear(hm_svc_change *c);
@@ -108,10 +108,10 @@ typedef struct hm_svc_area {
     hm_job job;
     hm_app *app;
     hm_level level;
-    hm_area area;     /* upsert: fitted area (owned) */
-    bool remove;      /* delete area.code */
-    bool reassign;    /* delete even when requests point to it */
-    int64_t moved;    /* requests whose codes changed */
+    hm_area area;  /* upsert: fitted area (owned) */
+    bool remove;   /* delete area.code */
+    bool reassign; /* delete even when requests point to it */
+    int64_t moved; /* requests whose codes changed */
 } hm_svc_area;
 void hm_svc_area_init(hm_svc_area *a, hm_app *app, hm_level level);
 void hm_svc_area_clear(hm_svc_area *a);

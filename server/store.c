@@ -153,8 +153,7 @@ int hm_store_team_insert(hm_store *st, hm_team *t, const uint8_t token_hash[32],
 {
     return st->ops->xTeamInsert(st, t, token_hash, err);
 }
-int hm_store_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out,
-                           hm_error *err)
+int hm_store_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out, hm_error *err)
 {
     return st->ops->xTeamByToken(st, token_hash, out, err);
 }
@@ -162,8 +161,7 @@ int hm_store_team_get(hm_store *st, int64_t id, hm_team *out, hm_error *err)
 {
     return st->ops->xTeamGet(st, id, out, err);
 }
-int hm_store_team_list(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx,
-                       hm_error *err)
+int hm_store_team_list(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx, hm_error *err)
 {
     return st->ops->xTeamList(st, include_disabled, cb, ctx, err);
 }
@@ -171,8 +169,7 @@ int hm_store_team_set_disabled(hm_store *st, int64_t id, bool disabled, hm_error
 {
     return st->ops->xTeamSetDisabled(st, id, disabled, err);
 }
-int hm_store_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32],
-                            hm_error *err)
+int hm_store_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32], hm_error *err)
 {
     return st->ops->xTeamSetToken(st, id, token_hash, err);
 }
@@ -202,8 +199,7 @@ bool hm_store_idle(hm_store *st, char *sql, size_t sql_size)
 {
     return st->ops->xIdle(st, sql, sql_size);
 }
-int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages,
-                        hm_error *err)
+int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages, hm_error *err)
 {
     return st->ops->xCheckpoint(st, restart, log_pages, done_pages, err);
 }

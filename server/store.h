@@ -24,8 +24,8 @@ typedef struct hm_request {
     int64_t id;
     char code[16];
     double lon, lat;
-    int precision;       /* enum hm_precision */
-    int category;        /* enum hm_category */
+    int precision; /* enum hm_precision */
+    int category;  /* enum hm_category */
     int people;
     unsigned vulnerable; /* HM_VULN_* bits */
     int priority;        /* enum hm_priority */
@@ -52,8 +52,8 @@ typedef struct hm_history {
 typedef struct hm_team {
     int64_t id;
     char name[104];
-    int role;   /* enum hm_role */
-    int status; /* enum hm_team_status */
+    int role;               /* enum hm_role */
+    int status;             /* enum hm_team_status */
     char capabilities[256]; /* JSON array text, e.g. ["boat","medical"] */
     bool has_pos;
     double lon, lat;
@@ -77,17 +77,17 @@ typedef struct hm_area_row {
 /* Filter for hm_store_request_list. Zero-initialise, then set. */
 typedef struct hm_request_filter {
     bool has_bbox;
-    double bbox[4];          /* minLon, minLat, maxLon, maxLat */
-    unsigned status_mask;    /* 1 << status; 0 = any */
-    int category;            /* -1 = any */
-    const char *ward_code;   /* NULL = any */
-    const char *phone;       /* normalised, NULL = any */
-    int64_t since_ms;        /* updated at/after; 0 = any */
+    double bbox[4];           /* minLon, minLat, maxLon, maxLat */
+    unsigned status_mask;     /* 1 << status; 0 = any */
+    int category;             /* -1 = any */
+    const char *ward_code;    /* NULL = any */
+    const char *phone;        /* normalised, NULL = any */
+    int64_t since_ms;         /* updated at/after; 0 = any */
     int64_t created_since_ms; /* created at/after; 0 = any */
-    int64_t after_id;        /* cursor: id > after_id */
-    int64_t team_id;         /* > 0: held by this team */
-    int verified;            /* -1 any, 0, 1 */
-    size_t limit;            /* 0 = no limit */
+    int64_t after_id;         /* cursor: id > after_id */
+    int64_t team_id;          /* > 0: held by this team */
+    int verified;             /* -1 any, 0, 1 */
+    size_t limit;             /* 0 = no limit */
 } hm_request_filter;
 
 typedef int (*hm_request_cb)(void *ctx, const hm_request *r);
@@ -185,14 +185,12 @@ int hm_store_reveal_seen(hm_store *st, int64_t request_id, const char *actor, in
 /* Teams. */
 int hm_store_team_insert(hm_store *st, hm_team *t, const uint8_t token_hash[32], hm_error *err);
 /* Enabled team whose token hashes to `token_hash`; HM_E_UNAUTHORIZED otherwise. */
-int hm_store_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out,
-                           hm_error *err);
+int hm_store_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out, hm_error *err);
 int hm_store_team_get(hm_store *st, int64_t id, hm_team *out, hm_error *err);
 int hm_store_team_list(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx,
                        hm_error *err);
 int hm_store_team_set_disabled(hm_store *st, int64_t id, bool disabled, hm_error *err);
-int hm_store_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32],
-                            hm_error *err);
+int hm_store_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32], hm_error *err);
 int hm_store_team_set_position(hm_store *st, int64_t id, double lon, double lat, int64_t at,
                                hm_error *err);
 int hm_store_team_set_status(hm_store *st, int64_t id, int status, hm_error *err);
@@ -211,10 +209,9 @@ int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
  * synced). `restart` false: as far as readers allow, without waiting for anyone (passive).
  * `restart` true: wait (up to 100 ms, then HM_E_UNAVAILABLE) for the writer and the readers,
  * copy everything and make the next write start the log from its beginning, so that it
- * stops growing; writers wait meanwhile. Sets *log_pages and *done_pages (may be NULL) to the log's size and the
- * pages now in the database file. Returns HM_OK or HM_E_DB / HM_E_UNAVAILABLE. */
-int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages,
-                        hm_error *err);
+ * stops growing; writers wait meanwhile. Sets *log_pages and *done_pages (may be NULL) to the log's
+ * size and the pages now in the database file. Returns HM_OK or HM_E_DB / HM_E_UNAVAILABLE. */
+int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages, hm_error *err);
 
 /* True when no statement of this connection is half-run (so it holds no
  * read snapshot); otherwise resets them, copies the first one's SQL into

@@ -24,8 +24,7 @@ typedef struct hm_store_ops {
     int (*xAreaRequestCount)(hm_store *st, hm_level level, const char *code, int64_t *count,
                              hm_error *err);
     int (*xAreaCounts)(hm_store *st, hm_level level, hm_count_cb cb, void *ctx, hm_error *err);
-    int (*xRequestInsert)(hm_store *st, hm_request *r, const uint8_t token_hash[32],
-                          hm_error *err);
+    int (*xRequestInsert)(hm_store *st, hm_request *r, const uint8_t token_hash[32], hm_error *err);
     int (*xRequestGet)(hm_store *st, const char *code, int64_t id, hm_request *out,
                        uint8_t token_hash[32], hm_error *err);
     int (*xRequestList)(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
@@ -37,8 +36,8 @@ typedef struct hm_store_ops {
                             const char *hamlet, hm_error *err);
     int (*xRequestPurge)(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err);
     int (*xTeamOpenCount)(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
-    int (*xHistoryAppend)(hm_store *st, int64_t request_id, int64_t at, const char *actor,
-                          int from, int to, const char *note, const char *kind, hm_error *err);
+    int (*xHistoryAppend)(hm_store *st, int64_t request_id, int64_t at, const char *actor, int from,
+                          int to, const char *note, const char *kind, hm_error *err);
     int (*xHistoryList)(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                         hm_error *err);
     int (*xRevealSeen)(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,
@@ -46,8 +45,7 @@ typedef struct hm_store_ops {
     int (*xTeamInsert)(hm_store *st, hm_team *t, const uint8_t token_hash[32], hm_error *err);
     int (*xTeamByToken)(hm_store *st, const uint8_t token_hash[32], hm_team *out, hm_error *err);
     int (*xTeamGet)(hm_store *st, int64_t id, hm_team *out, hm_error *err);
-    int (*xTeamList)(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx,
-                     hm_error *err);
+    int (*xTeamList)(hm_store *st, bool include_disabled, hm_team_cb cb, void *ctx, hm_error *err);
     int (*xTeamSetDisabled)(hm_store *st, int64_t id, bool disabled, hm_error *err);
     int (*xTeamSetToken)(hm_store *st, int64_t id, const uint8_t token_hash[32], hm_error *err);
     int (*xTeamSetPosition)(hm_store *st, int64_t id, double lon, double lat, int64_t at,
@@ -58,8 +56,7 @@ typedef struct hm_store_ops {
     int (*xBackup)(hm_store *st, const char *out_path, hm_error *err);
     int (*xCheck)(hm_store *st, char *msg, size_t msg_size, hm_error *err);
     bool (*xIdle)(hm_store *st, char *sql, size_t sql_size);
-    int (*xCheckpoint)(hm_store *st, bool restart, int *log_pages, int *done_pages,
-                       hm_error *err);
+    int (*xCheckpoint)(hm_store *st, bool restart, int *log_pages, int *done_pages, hm_error *err);
 } hm_store_ops;
 
 struct hm_store {

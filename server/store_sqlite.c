@@ -10,8 +10,8 @@
 #include "model.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <spatialite.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +50,11 @@ enum {
 };
 
 #define REQ_COLS                                                                                   \
-    "id, code, lon, lat, precision, category, people, vulnerable, priority, note, name, "         \
-    "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "        \
+    "id, code, lon, lat, precision, category, people, vulnerable, priority, note, name, "          \
+    "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "         \
     "team_id, duplicate_of, created_at, updated_at, status_at, token_hash"
 
-#define TEAM_COLS                                                                                  \
-    "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
+#define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
 static const char *const q_sql[Q__COUNT] = {
     [Q_BEGIN] = "BEGIN",
@@ -151,9 +150,9 @@ static const char *const migrations[] = {
     "CREATE TRIGGER history_append_only_d BEFORE DELETE ON history "
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
     /* 1 -> 2: the spatial index of requests was kept by an insert in sq_request_insert()
-     * (until version 3) instead of SpatiaLite's triggers, which ran four trigger programs per insert (one of
-     * them preparing a statement each time) and a metadata update per status change: a
-     * fifth of the writer's time (issue 7). Positions never change and requests are never
+     * (until version 3) instead of SpatiaLite's triggers, which ran four trigger programs per
+     * insert (one of them preparing a statement each time) and a metadata update per status change:
+     * a fifth of the writer's time (issue 7). Positions never change and requests are never
      * deleted, so the insert is the only place the index changes. */
     "DROP TRIGGER IF EXISTS ggi_request_geom; DROP TRIGGER IF EXISTS ggu_request_geom;"
     "DROP TRIGGER IF EXISTS tmi_request_geom; DROP TRIGGER IF EXISTS tmu_request_geom;"
@@ -206,8 +205,7 @@ static int db_error(sq_store *s, hm_error *err)
         pc == SQLITE_IOERR || pc == SQLITE_CANTOPEN)
         return hm_error_set(err, HM_E_UNAVAILABLE, NULL, "database unavailable: %s (%d)",
                             sqlite3_errmsg(s->db), ec);
-    return hm_error_set(err, HM_E_DB, NULL, "database error: %s (%d)", sqlite3_errmsg(s->db),
-                        ec);
+    return hm_error_set(err, HM_E_DB, NULL, "database error: %s (%d)", sqlite3_errmsg(s->db), ec);
 }
 
 static void done(sqlite3_stmt *q)
@@ -269,8 +267,7 @@ static int migrate(sq_store *s, int flags, hm_error *err)
     if (v == n)
         return HM_OK;
     if (flags & HM_STORE_READONLY)
-        return hm_error_set(err, HM_E_DB, NULL, "database needs migration (version %d < %d)", v,
-                            n);
+        return hm_error_set(err, HM_E_DB, NULL, "database needs migration (version %d < %d)", v, n);
     if (exec_sql(s, "BEGIN IMMEDIATE", err))
         return err ? err->code : HM_E_DB;
     /* Re-read under the write lock: another process may have migrated. */
@@ -310,11 +307,11 @@ static void sq_close(hm_store *st)
 hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
 {
     sq_store *s = hm_xcalloc(1, sizeof *s);
-    int oflags = SQLITE_OPEN_NOMUTEX |
-                 ((flags & HM_STORE_READONLY) ? SQLITE_OPEN_READONLY
-                                              : SQLITE_OPEN_READWRITE |
-                                                    ((flags & HM_STORE_CREATE) ? SQLITE_OPEN_CREATE
-                                                                               : 0));
+    int oflags =
+        SQLITE_OPEN_NOMUTEX |
+        ((flags & HM_STORE_READONLY)
+             ? SQLITE_OPEN_READONLY
+             : SQLITE_OPEN_READWRITE | ((flags & HM_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0));
 
     s->base.ops = &sq_ops;
     if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
@@ -335,11 +332,13 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
     }
     /* FULL: every COMMIT is fsynced before it returns, so a 201 survives a
      * power cut (SPEC "What it must withstand"). */
-    if (exec_sql(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-                    "PRAGMA temp_store = MEMORY",
+    if (exec_sql(s,
+                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+                 "PRAGMA temp_store = MEMORY",
                  err) ||
-        exec_sql(s, flags & HM_STORE_SMALL_CACHE ? "PRAGMA cache_size = -8192"
-                                                 : "PRAGMA cache_size = -32768",
+        exec_sql(s,
+                 flags & HM_STORE_SMALL_CACHE ? "PRAGMA cache_size = -8192"
+                                              : "PRAGMA cache_size = -32768",
                  err))
         goto fail;
     if (migrate(s, flags, err))
@@ -1036,8 +1035,7 @@ static int team_one(sq_store *s, sqlite3_stmt *q, hm_team *out, int missing, hm_
     return rc;
 }
 
-static int sq_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out,
-                            hm_error *err)
+static int sq_team_by_token(hm_store *st, const uint8_t token_hash[32], hm_team *out, hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3_stmt *q = s->q[Q_TEAM_BY_TOKEN];
@@ -1096,8 +1094,7 @@ static int sq_team_set_disabled(hm_store *st, int64_t id, bool disabled, hm_erro
     return team_update(s, q, err);
 }
 
-static int sq_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32],
-                             hm_error *err)
+static int sq_team_set_token(hm_store *st, int64_t id, const uint8_t token_hash[32], hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3_stmt *q = s->q[Q_TEAM_SET_TOKEN];
@@ -1236,8 +1233,7 @@ out:
     return rc;
 }
 
-static int sq_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages,
-                         hm_error *err)
+static int sq_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages, hm_error *err)
 {
     sq_store *s = SQ(st);
     int log = 0, done = 0, rc;
@@ -1247,9 +1243,8 @@ static int sq_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_p
         sqlite3_busy_timeout(s->db, 100);
     /* synchronous = FULL on this connection: the database file is synced before the log can
      * be reused, so what the log held stays durable. */
-    rc = sqlite3_wal_checkpoint_v2(s->db, NULL,
-                                   restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
-                                   &log, &done);
+    rc = sqlite3_wal_checkpoint_v2(
+        s->db, NULL, restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     if (restart)
         sqlite3_busy_timeout(s->db, 10000);
     if (rc != SQLITE_OK)

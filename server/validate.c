@@ -42,7 +42,8 @@ int hm_validate_text(json_t *o, const char *key, size_t max_chars, char **out, h
         s++;
     if (*s) {
         size_t n = strlen(s);
-        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        while (n > 0 &&
+               (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r'))
             n--;
         *out = hm_xstrndup(s, n);
     }
@@ -84,8 +85,7 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
         if (lat < -90 || lat > 90)
             return hm_error_set(err, HM_E_INVALID_FIELD, "lat", "lat must be between -90 and 90");
         if (lon < -180 || lon > 180)
-            return hm_error_set(err, HM_E_INVALID_FIELD, "lon",
-                                "lon must be between -180 and 180");
+            return hm_error_set(err, HM_E_INVALID_FIELD, "lon", "lon must be between -180 and 180");
         r->lat = lat;
         r->lon = lon;
         r->precision = HM_PREC_GPS;
@@ -130,8 +130,7 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
         size_t i;
         json_t *e;
         if (!json_is_array(v))
-            return hm_error_set(err, HM_E_INVALID_FIELD, "vulnerable",
-                                "vulnerable must be a list");
+            return hm_error_set(err, HM_E_INVALID_FIELD, "vulnerable", "vulnerable must be a list");
         json_array_foreach(v, i, e)
         {
             unsigned bit = hm_vulnerable_parse(json_string_value(e));
@@ -175,4 +174,3 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
     r->created_at = hm_now_ms();
     return HM_OK;
 }
-

@@ -176,7 +176,8 @@ static void test_area_rep_point_found(void)
     static const char text[] =
         "{\"type\": \"FeatureCollection\", \"features\": [{\"type\": \"Feature\", \"properties\": "
         "{\"code\": 27499, \"name\": null}, \"geometry\": {\"type\": \"Polygon\", \"coordinates\": "
-        "[[[107.045, 10.90], [106.46000000000001, 10.95], [106.46000000000001, 10.959999999999999], "
+        "[[[107.045, 10.90], [106.46000000000001, 10.95], [106.46000000000001, "
+        "10.959999999999999], "
         "[106.45, 10.9599999990], [106.460, 10.95]]]}}]}";
     hm_area_list list = {NULL, 0};
     hm_error err = {0};

@@ -13,10 +13,10 @@
 
 static void test_names(void)
 {
-    static const char *const cats[] = {"food", "water", "medical", "cash", "shelter", "rescue",
-                                       "other"};
-    static const char *const sts[] = {"new", "assigned", "in_progress", "resolved", "cancelled",
-                                      "duplicate"};
+    static const char *const cats[] = {"food",    "water",  "medical", "cash",
+                                       "shelter", "rescue", "other"};
+    static const char *const sts[] = {"new",      "assigned",  "in_progress",
+                                      "resolved", "cancelled", "duplicate"};
     CHECK_INT_EQ(N(cats), HM_CAT__COUNT);
     CHECK_INT_EQ(N(sts), HM_ST__COUNT);
     for (int i = 0; i < HM_CAT__COUNT; i++) {
@@ -26,8 +26,8 @@ static void test_names(void)
     for (int i = 0; i < HM_ST__COUNT; i++) {
         CHECK_STR_EQ(hm_status_name(i), sts[i]);
         CHECK_INT_EQ(hm_status_parse(sts[i]), i);
-        CHECK(hm_status_is_open(i) == (i == HM_ST_NEW || i == HM_ST_ASSIGNED ||
-                                       i == HM_ST_IN_PROGRESS));
+        CHECK(hm_status_is_open(i) ==
+              (i == HM_ST_NEW || i == HM_ST_ASSIGNED || i == HM_ST_IN_PROGRESS));
     }
     CHECK_INT_EQ(hm_category_parse("Food"), -1);
     CHECK_INT_EQ(hm_category_parse(""), -1);
@@ -133,15 +133,15 @@ static void test_phone(void)
         {"   ", NULL},
         {"0", NULL},
         {"12345", NULL},
-        {"090912345", NULL},     /* 9 digits */
-        {"090912345678", NULL},  /* 12 digits */
-        {"909123456", NULL},     /* no leading 0 */
-        {"0009123456", NULL},    /* 00 prefix with too few digits */
-        {"+0909123456", NULL},   /* + then 0 */
+        {"090912345", NULL},    /* 9 digits */
+        {"090912345678", NULL}, /* 12 digits */
+        {"909123456", NULL},    /* no leading 0 */
+        {"0009123456", NULL},   /* 00 prefix with too few digits */
+        {"+0909123456", NULL},  /* + then 0 */
         {"+84 12", NULL},
-        {"+84 9091 234", NULL},  /* Vietnam needs 9 or 10 digits after 84 */
+        {"+84 9091 234", NULL}, /* Vietnam needs 9 or 10 digits after 84 */
         {"+84 9091 2345 6789", NULL},
-        {"+1234567", NULL},      /* 7 digits */
+        {"+1234567", NULL},          /* 7 digits */
         {"+1234567890123456", NULL}, /* 16 digits */
         {"0909 123 456 ext 2", NULL},
         {"0909/123/456", NULL},
@@ -248,12 +248,12 @@ static void test_code_normalize(void)
         {"YYYYYY", "CC", "CC-YYYYYY"},
         {"", "CC", NULL},
         {"CC-", "CC", NULL},
-        {"CC-4K7M2", "CC", NULL},      /* too short */
-        {"CC-4K7M2BB", "CC", NULL},    /* too long */
+        {"CC-4K7M2", "CC", NULL},   /* too short */
+        {"CC-4K7M2BB", "CC", NULL}, /* too long */
         {"4K7M2", "CC", NULL},
-        {"XX-4K7M2B", "CC", NULL},     /* another prefix */
-        {"CC-4K7M2F", "CC", NULL},     /* F is not in the alphabet */
-        {"CC-4K7M2O", "CC", NULL},     /* nor O */
+        {"XX-4K7M2B", "CC", NULL}, /* another prefix */
+        {"CC-4K7M2F", "CC", NULL}, /* F is not in the alphabet */
+        {"CC-4K7M2O", "CC", NULL}, /* nor O */
         {"CC-4K7M2I", "CC", NULL},
         {"CC-4K7M2Z", "CC", NULL},
         {"CC-4K7M2_", "CC", NULL},
@@ -280,8 +280,13 @@ static void test_code_normalize(void)
 
 /* SPEC "Statuses and allowed moves" and the role table, written out again
  * here independently of model.c: who may make each move. */
-enum { R = HM_ACT_RESIDENT, H = HM_ACT_HOLDER, O = HM_ACT_OPERATOR, C = HM_ACT_COORD,
-       S = HM_ACT_SYSTEM };
+enum {
+    R = HM_ACT_RESIDENT,
+    H = HM_ACT_HOLDER,
+    O = HM_ACT_OPERATOR,
+    C = HM_ACT_COORD,
+    S = HM_ACT_SYSTEM
+};
 
 static unsigned spec_actors(int from, int to)
 {
@@ -324,7 +329,7 @@ static void test_transitions(void)
             for (size_t a = 0; a < N(actors); a++) {
                 hm_error err = {0};
                 int rc = hm_transition_check(from, to, actors[a], &err);
-                int want = !allowed                 ? HM_E_INVALID_TRANSITION
+                int want = !allowed                ? HM_E_INVALID_TRANSITION
                            : (allowed & actors[a]) ? HM_OK
                                                    : HM_E_FORBIDDEN;
                 if (rc != want)
@@ -338,8 +343,9 @@ static void test_transitions(void)
             }
             /* A coordinator token acts as coordinator and operator at once. */
             CHECK_INT_EQ(hm_transition_check(from, to, C | O, NULL),
-                         !allowed ? HM_E_INVALID_TRANSITION
-                                  : (allowed & (C | O)) ? HM_OK : HM_E_FORBIDDEN);
+                         !allowed              ? HM_E_INVALID_TRANSITION
+                         : (allowed & (C | O)) ? HM_OK
+                                               : HM_E_FORBIDDEN);
             /* Nobody at all. */
             CHECK_INT_EQ(hm_transition_check(from, to, 0, NULL),
                          allowed ? HM_E_FORBIDDEN : HM_E_INVALID_TRANSITION);
@@ -362,11 +368,11 @@ static void test_text_ok(void)
         {"", 10, true},
         {"hello", 5, true},
         {"hello", 4, false},
-        {"Cần gạo", 7, true},             /* 7 code points, 11 bytes */
+        {"Cần gạo", 7, true}, /* 7 code points, 11 bytes */
         {"Cần gạo", 6, false},
         {"Nguyễn Thị Ánh", 14, true},
-        {"\xe1\xbb\x85", 1, true},         /* ễ, 3 bytes, 1 code point */
-        {"\xf0\x9f\x98\x80", 1, true},     /* an emoji, 4 bytes */
+        {"\xe1\xbb\x85", 1, true},     /* ễ, 3 bytes, 1 code point */
+        {"\xf0\x9f\x98\x80", 1, true}, /* an emoji, 4 bytes */
         {"\xf0\x9f\x98\x80\xf0\x9f\x98\x80", 1, false},
         {"line 1\nline 2", 100, true},
         {"tab\there", 100, true},
@@ -375,15 +381,15 @@ static void test_text_ok(void)
         {"nul\x01", 100, false},
         {"esc\x1b[31m", 100, false},
         {"del\x7f", 100, false},
-        {"\x80", 10, false},               /* a lone continuation byte */
-        {"\xc3", 10, false},               /* truncated */
-        {"\xc3\x28", 10, false},           /* bad continuation */
+        {"\x80", 10, false},     /* a lone continuation byte */
+        {"\xc3", 10, false},     /* truncated */
+        {"\xc3\x28", 10, false}, /* bad continuation */
         {"\xe1\xbb", 10, false},
-        {"\xc0\xaf", 10, false},           /* overlong "/" */
-        {"\xe0\x80\xaf", 10, false},       /* overlong */
-        {"\xf0\x80\x80\xaf", 10, false},   /* overlong */
-        {"\xed\xa0\x80", 10, false},       /* a UTF-16 surrogate */
-        {"\xf4\x90\x80\x80", 10, false},   /* above U+10FFFF */
+        {"\xc0\xaf", 10, false},         /* overlong "/" */
+        {"\xe0\x80\xaf", 10, false},     /* overlong */
+        {"\xf0\x80\x80\xaf", 10, false}, /* overlong */
+        {"\xed\xa0\x80", 10, false},     /* a UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", 10, false}, /* above U+10FFFF */
         {"\xf8\x88\x80\x80\x80", 10, false},
         {"\xff", 10, false},
     };
@@ -421,7 +427,7 @@ static void test_time(void)
         {"2026-11-30T02:15:00.123456Z", 1796004900123LL},
         {"2000-02-29T12:00:00Z", 951825600000LL},
         {"2021-07-09T00:00:00+07:00", 1625763600000LL},
-        {"2026-11-30T02:15:00", -1},       /* no zone */
+        {"2026-11-30T02:15:00", -1}, /* no zone */
         {"2026-11-30", -1},
         {"2026-13-01T00:00:00Z", -1},
         {"2026-00-01T00:00:00Z", -1},
@@ -444,8 +450,7 @@ static void test_time(void)
             CHECK(rc != 0);
         } else {
             if (rc != 0 || ms != parse[i].want_ms)
-                fprintf(stderr, "  time case %zu (%s) gave %lld\n", i, parse[i].in,
-                        (long long)ms);
+                fprintf(stderr, "  time case %zu (%s) gave %lld\n", i, parse[i].in, (long long)ms);
             CHECK_INT_EQ(rc, 0);
             CHECK_INT_EQ(ms, parse[i].want_ms);
         }

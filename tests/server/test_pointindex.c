@@ -54,8 +54,8 @@ static int keep_even_tag(void *ctx, const hm_point_hit *p)
 
 /* Brute force: up to `limit` live points within radius (<= 0: any) passing
  * the filter, nearest first. */
-static size_t brute(const pt *pts, size_t n, double lon, double lat, double radius,
-                    size_t limit, bool even_only, ref_hit *out)
+static size_t brute(const pt *pts, size_t n, double lon, double lat, double radius, size_t limit,
+                    bool even_only, ref_hit *out)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -78,8 +78,8 @@ static void compare(hm_pointindex *ix, const pt *pts, size_t n, double lon, doub
 {
     hm_point_hit *got = calloc(limit ? limit : 1, sizeof *got);
     ref_hit *want = calloc(n ? n : 1, sizeof *want);
-    size_t ng = hm_pointindex_nearest(ix, lon, lat, radius, limit,
-                                      even_only ? keep_even_tag : NULL, NULL, got);
+    size_t ng = hm_pointindex_nearest(ix, lon, lat, radius, limit, even_only ? keep_even_tag : NULL,
+                                      NULL, got);
     size_t nw = brute(pts, n, lon, lat, radius, limit, even_only, want);
     bool ok = ng == nw;
     for (size_t i = 0; ok && i < ng; i++) {
@@ -92,8 +92,7 @@ static void compare(hm_pointindex *ix, const pt *pts, size_t n, double lon, doub
              got[i].aux == p->aux;
         if (i > 0)
             ok = ok && (got[i - 1].distance_m < got[i].distance_m ||
-                        (got[i - 1].distance_m == got[i].distance_m &&
-                         got[i - 1].id < got[i].id));
+                        (got[i - 1].distance_m == got[i].distance_m && got[i - 1].id < got[i].id));
     }
     if (!ok && mismatches++ < 5) {
         fprintf(stderr, "  query (%.6f, %.6f) radius %.0f limit %zu even %d: got %zu want %zu\n",
@@ -130,8 +129,8 @@ static void put_all(hm_pointindex *ix, const pt *p, size_t n)
             hm_pointindex_put(ix, p[i].id, p[i].lon, p[i].lat, p[i].tag, p[i].aux);
 }
 
-static void queries(hm_pointindex *ix, const pt *p, size_t n, double lon0, double lat0,
-                    double lon1, double lat1, int count)
+static void queries(hm_pointindex *ix, const pt *p, size_t n, double lon0, double lat0, double lon1,
+                    double lat1, int count)
 {
     static const double radii[] = {0, 50, 500, 3000, 20000, 50000};
     static const size_t limits[] = {1, 5, 50, 500};
@@ -311,10 +310,10 @@ static void *reader_main(void *arg)
     while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
         size_t n = hm_pointindex_nearest(c->ix, 106.52, 11.0, 8000, 20, NULL, NULL, h);
         for (size_t i = 0; i < n; i++) {
-            bool ok = h[i].distance_m <= 8000 && h[i].aux == h[i].id &&
-                      fabs(h[i].lon - (106.4 + h[i].id * 0.0005)) < 1e-9 &&
-                      fabs(h[i].distance_m - hm_geo_distance_m(106.52, 11.0, h[i].lon,
-                                                               h[i].lat)) < 1e-6;
+            bool ok =
+                h[i].distance_m <= 8000 && h[i].aux == h[i].id &&
+                fabs(h[i].lon - (106.4 + h[i].id * 0.0005)) < 1e-9 &&
+                fabs(h[i].distance_m - hm_geo_distance_m(106.52, 11.0, h[i].lon, h[i].lat)) < 1e-6;
             if (i > 0 && h[i - 1].distance_m > h[i].distance_m)
                 ok = false;
             if (!ok)

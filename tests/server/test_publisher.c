@@ -12,7 +12,7 @@
 
 typedef struct seen {
     pthread_mutex_t mu;
-    long next;      /* the sequence number the next job must carry */
+    long next; /* the sequence number the next job must carry */
     long out_of_order;
     long ran;
     pthread_t last_thread;

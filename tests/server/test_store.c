@@ -267,10 +267,10 @@ static bool same_request(const hm_request *a, const hm_request *b)
 {
     return a->id == b->id && strcmp(a->code, b->code) == 0 && a->lon == b->lon &&
            a->lat == b->lat && a->precision == b->precision && a->category == b->category &&
-           a->people == b->people && a->vulnerable == b->vulnerable &&
-           a->priority == b->priority && str_eq(a->note, b->note) && str_eq(a->name, b->name) &&
-           str_eq(a->address, b->address) && str_eq(a->phone, b->phone) &&
-           a->status == b->status && strcmp(a->ward_code, b->ward_code) == 0 &&
+           a->people == b->people && a->vulnerable == b->vulnerable && a->priority == b->priority &&
+           str_eq(a->note, b->note) && str_eq(a->name, b->name) && str_eq(a->address, b->address) &&
+           str_eq(a->phone, b->phone) && a->status == b->status &&
+           strcmp(a->ward_code, b->ward_code) == 0 &&
            strcmp(a->former_ward_code, b->former_ward_code) == 0 &&
            strcmp(a->hamlet_code, b->hamlet_code) == 0 && a->source == b->source &&
            a->verified == b->verified && a->team_id == b->team_id &&
@@ -351,8 +351,7 @@ static bool k_team(const hm_request *r, const void *a)
     return r->team_id == *(const int64_t *)a;
 }
 
-static void check_list(hm_store *st, const hm_request_filter *f, const ids *want,
-                       const char *what)
+static void check_list(hm_store *st, const hm_request_filter *f, const ids *want, const char *what)
 {
     ids got = {{0}, 0, 0};
     hm_error err = {0};
@@ -494,14 +493,14 @@ static void test_requests(hm_store *st)
         hm_request *r = &reqs[1].r;
         int64_t now = T0 + 3600000LL;
         int64_t open = -1;
-        CHECK_INT_EQ(hm_store_request_set_status(st, r->id, HM_ST_NEW, HM_ST_ASSIGNED, 5, NULL,
-                                                 now, &err),
-                     HM_OK);
+        CHECK_INT_EQ(
+            hm_store_request_set_status(st, r->id, HM_ST_NEW, HM_ST_ASSIGNED, 5, NULL, now, &err),
+            HM_OK);
         hm_error e = {0};
         /* A second claimer still believes it is new: refused, nothing changes. */
-        CHECK_INT_EQ(hm_store_request_set_status(st, r->id, HM_ST_NEW, HM_ST_ASSIGNED, 6, NULL,
-                                                 now + 1, &e),
-                     HM_E_ALREADY_CLAIMED);
+        CHECK_INT_EQ(
+            hm_store_request_set_status(st, r->id, HM_ST_NEW, HM_ST_ASSIGNED, 6, NULL, now + 1, &e),
+            HM_E_ALREADY_CLAIMED);
         CHECK_INT_EQ(hm_store_request_get_id(st, r->id, &got, &err), HM_OK);
         CHECK_INT_EQ(got.status, HM_ST_ASSIGNED);
         CHECK_INT_EQ(got.team_id, 5);
@@ -513,8 +512,8 @@ static void test_requests(hm_store *st)
 
         CHECK_INT_EQ(hm_store_team_open_count(st, 5, &open, &err), HM_OK);
         CHECK_INT_EQ(open, 1);
-        CHECK_INT_EQ(hm_store_request_set_status(st, r->id, HM_ST_ASSIGNED, HM_ST_IN_PROGRESS,
-                                                 5, NULL, now + 10, &err),
+        CHECK_INT_EQ(hm_store_request_set_status(st, r->id, HM_ST_ASSIGNED, HM_ST_IN_PROGRESS, 5,
+                                                 NULL, now + 10, &err),
                      HM_OK);
         CHECK_INT_EQ(hm_store_team_open_count(st, 5, &open, &err), HM_OK);
         CHECK_INT_EQ(open, 1);
@@ -623,8 +622,7 @@ static void test_counts_stats(hm_store *st)
     CHECK_INT_EQ(s.total, want_total); /* requests in no ward are in no group */
 
     /* `now` one hour after the last creation: all 40 are in the 24 hourly buckets. */
-    CHECK_INT_EQ(hm_store_stats(st, T0 + NREQ * 60000LL + 3600000LL, counts, hourly, &median,
-                                &err),
+    CHECK_INT_EQ(hm_store_stats(st, T0 + NREQ * 60000LL + 3600000LL, counts, hourly, &median, &err),
                  HM_OK);
     {
         int64_t by[6][7] = {{0}}, total = 0, htotal = 0;
@@ -689,15 +687,15 @@ static void test_history(hm_store *st)
     bool seen = true;
     char msg[256];
 
-    CHECK_INT_EQ(hm_store_history_append(st, id, T0, "resident", -1, HM_ST_NEW, NULL, "status",
-                                         &err),
-                 HM_OK);
+    CHECK_INT_EQ(
+        hm_store_history_append(st, id, T0, "resident", -1, HM_ST_NEW, NULL, "status", &err),
+        HM_OK);
     CHECK_INT_EQ(hm_store_history_append(st, id, T0 + 1000, "Đội Tân An Hội 1", HM_ST_NEW,
                                          HM_ST_ASSIGNED, "đang tới", "status", &err),
                  HM_OK);
-    CHECK_INT_EQ(hm_store_history_append(st, id, T0 + 2000, "resident", -1, -1, "vẫn cần gạo",
-                                         "note", &err),
-                 HM_OK);
+    CHECK_INT_EQ(
+        hm_store_history_append(st, id, T0 + 2000, "resident", -1, -1, "vẫn cần gạo", "note", &err),
+        HM_OK);
     CHECK_INT_EQ(hm_store_history_append(st, other, T0 + 2500, "x", -1, -1, NULL, "note", &err),
                  HM_OK);
     CHECK_INT_EQ(hm_store_history_append(st, id, T0 + 3000, "Đội Tân An Hội 1", -1, -1,
@@ -736,7 +734,8 @@ static void test_history(hm_store *st)
     CHECK(!seen);
 
     /* Append-only: UPDATE and DELETE are refused by the database itself. */
-    CHECK(plain_exec("UPDATE history SET note = 'rewritten'", msg, sizeof msg) == SQLITE_CONSTRAINT);
+    CHECK(plain_exec("UPDATE history SET note = 'rewritten'", msg, sizeof msg) ==
+          SQLITE_CONSTRAINT);
     CHECK(strstr(msg, "append-only") != NULL);
     CHECK(plain_exec("DELETE FROM history", msg, sizeof msg) == SQLITE_CONSTRAINT);
     CHECK(strstr(msg, "append-only") != NULL);
@@ -853,7 +852,8 @@ static void test_teams(hm_store *st)
     CHECK_INT_EQ(hm_store_team_by_token(st, ha, &got, &err), HM_OK);
 }
 
-/* ---- transactions, purge, backup, reopen --------------------------------------------------------- */
+/* ---- transactions, purge, backup, reopen
+ * --------------------------------------------------------- */
 
 static int count_requests(hm_store *st)
 {
