@@ -10,8 +10,9 @@
 #include "model.h"
 
 #include <math.h>
-#include <spatialite.h>
 #include <sqlite3.h>
+/* spatialite.h uses sqlite3's types: after sqlite3.h. */
+#include <spatialite.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
