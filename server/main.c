@@ -1,13 +1,13 @@
 /* main.c: the helpmap command line — serve, import-areas, team, demo,
  * export, backup, purge. Bad arguments give a one-line error and exit 2. */
-#include "app.h"
+#include "core.h"
 #include "areacount.h"
 #include "cache.h"
 #include "events.h"
 #include "export.h"
 #include "hm_buf.h"
 #include "hm_log.h"
-#include "http.h"
+#include "server.h"
 #include "model.h"
 #include "openrec.h"
 #include "publisher.h"
@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-hm_app *hm_app_current;
 
 /* The default areas, linked into the binary (default_areas.S). */
 extern const char hm_default_wards_geojson[];
@@ -808,7 +807,9 @@ static int cmd_purge(int argc, char **argv)
 
 static int cmd_serve(int argc, char **argv)
 {
-    hm_app app;
+    hm_core app;
+    hm_http_config hc;
+    hm_http_server *http;
     hm_error err = {0};
     hm_store *st;
     hm_events_config ec;
@@ -817,21 +818,23 @@ static int cmd_serve(int argc, char **argv)
     long tile_cache_mb = -1; /* -1: the cache's default */
 
     memset(&app, 0, sizeof app);
-    app.cfg = (hm_config){
+    app.cfg = (hm_core_config){
         .db_path = "data/helpmap.db",
-        .bind = "127.0.0.1",
-        .port = 8080,
-        .web_dir = "web",
-        .threads = 0,
         .rate_limit = 10,
         .phone_rate_limit = 5,
-        .max_connections = 10000,
         .code_prefix = "CC",
         .claim_timeout_s = 7200,
         .claim_cap = 5,
         .alert_teams = 3,
         .alert_escalate_s = 600,
         .max_subscribers = 10000,
+    };
+    hc = (hm_http_config){
+        .bind = "127.0.0.1",
+        .port = 8080,
+        .web_dir = "web",
+        .threads = 0,
+        .max_connections = 10000,
         .connection_timeout_s = 30,
     };
     for (int i = 1; i < argc; i++) {
@@ -842,21 +845,21 @@ static int cmd_serve(int argc, char **argv)
         } else if (strcmp(a, "--db") == 0)
             app.cfg.db_path = opt_value(argc, argv, &i);
         else if (strcmp(a, "--bind") == 0)
-            app.cfg.bind = opt_value(argc, argv, &i);
+            hc.bind = opt_value(argc, argv, &i);
         else if (strcmp(a, "--port") == 0)
-            app.cfg.port = (int)opt_long(argc, argv, &i, 0, 65535);
+            hc.port = (int)opt_long(argc, argv, &i, 0, 65535);
         else if (strcmp(a, "--web") == 0)
-            app.cfg.web_dir = opt_value(argc, argv, &i);
+            hc.web_dir = opt_value(argc, argv, &i);
         else if (strcmp(a, "--threads") == 0)
-            app.cfg.threads = (int)opt_long(argc, argv, &i, 1, 256);
+            hc.threads = (int)opt_long(argc, argv, &i, 1, 256);
         else if (strcmp(a, "--rate-limit") == 0)
             app.cfg.rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
         else if (strcmp(a, "--phone-rate-limit") == 0)
             app.cfg.phone_rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
         else if (strcmp(a, "--trusted-proxy") == 0)
-            app.cfg.trusted_proxy = opt_value(argc, argv, &i);
+            hc.trusted_proxy = opt_value(argc, argv, &i);
         else if (strcmp(a, "--max-connections") == 0)
-            app.cfg.max_connections = (int)opt_long(argc, argv, &i, 1, 1000000);
+            hc.max_connections = (int)opt_long(argc, argv, &i, 1, 1000000);
         else if (strcmp(a, "--no-default-areas") == 0)
             app.cfg.no_default_areas = true;
         else if (strcmp(a, "--code-prefix") == 0) {
@@ -892,9 +895,9 @@ static int cmd_serve(int argc, char **argv)
         else
             die_usage("serve: unknown option %s", a);
     }
-    if (app.cfg.max_subscribers >= app.cfg.max_connections)
-        app.cfg.max_subscribers = app.cfg.max_connections > 100 ? app.cfg.max_connections - 100
-                                                                : app.cfg.max_connections / 2;
+    if (app.cfg.max_subscribers >= hc.max_connections)
+        app.cfg.max_subscribers = hc.max_connections > 100 ? hc.max_connections - 100
+                                                                : hc.max_connections / 2;
 
     /* Signals are taken by sigwait below; block them before threads start. */
     sigemptyset(&set);
@@ -938,15 +941,14 @@ static int cmd_serve(int argc, char **argv)
         die(&err);
     if (!(app.writer = hm_writer_start(app.cfg.db_path, hm_svc_tick, &app, 5000, &err)))
         die(&err);
-    hm_app_current = &app;
-    if (hm_http_start(&app, &err))
+    if (!(http = hm_http_start(&app, &hc, &err)))
         die(&err);
     printf("helpmap listening on http://%s%s%s:%d/ (database %s, %zu open requests)\n",
-           strchr(app.cfg.bind, ':') ? "[" : "", app.cfg.bind, strchr(app.cfg.bind, ':') ? "]" : "",
-           hm_http_port(&app), app.cfg.db_path, hm_pointindex_count(app.open_requests));
+           strchr(hc.bind, ':') ? "[" : "", hc.bind, strchr(hc.bind, ':') ? "]" : "",
+           hm_http_port(http), app.cfg.db_path, hm_pointindex_count(app.open_requests));
     fflush(stdout);
-    hm_log(HM_LOG_INFO, "event=started port=%d threads=%ld", hm_http_port(&app),
-           app.cfg.threads > 0 ? (long)app.cfg.threads : sysconf(_SC_NPROCESSORS_ONLN));
+    hm_log(HM_LOG_INFO, "event=started port=%d threads=%ld", hm_http_port(http),
+           hc.threads > 0 ? (long)hc.threads : sysconf(_SC_NPROCESSORS_ONLN));
 
     while (sigwait(&set, &sig) != 0)
         ;
@@ -954,11 +956,11 @@ static int cmd_serve(int argc, char **argv)
     /* Order: no new connections; end event streams; finish and answer
      * queued writes; then stop MHD (it refuses to stop with suspended
      * connections); then free. */
-    MHD_quiesce_daemon(app.daemon);
+    hm_http_quiesce(http);
     hm_events_shutdown(app.events);
     hm_writer_stop(app.writer);
     usleep(200 * 1000);
-    hm_http_stop(&app);
+    hm_http_stop(http);
     hm_publisher_stop(app.publisher); /* after the writer (no more posts), before the hub */
     app.publisher = NULL;
     hm_events_destroy(app.events);

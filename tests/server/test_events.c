@@ -2,7 +2,7 @@
  * read by plain-socket clients that speak HTTP/1.1 and decode chunked SSE.
  * Built twice: `test_events` (the ctest suite) and, with HM_EVENTS_LOAD_MAIN, `events_load`,
  * the by-hand load check of SPEC's /events figure. */
-#include "events.h"
+#include "sse.h"
 #include "hm_buf.h"
 #include "hm_test.h"
 
@@ -57,7 +57,7 @@ typedef struct server {
     hm_events *ev;
     struct MHD_Daemon *d;
     uint16_t port;
-    atomic_int last_rc; /* what the last hm_events_serve() returned */
+    atomic_int last_rc; /* what the last hm_sse_serve() returned */
 } server;
 
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *body)
@@ -96,7 +96,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     if (ticket && hm_events_ticket_redeem(srv->ev, ticket, &who) != HM_OK)
         return answer(conn, 401, "{\"error\":{\"code\":\"unauthorized\"}}");
     hm_error_clear(&err);
-    rc = hm_events_serve(srv->ev, conn, &who, hm_events_last_event_id(conn), &err);
+    rc = hm_sse_serve(srv->ev, conn, &who, hm_sse_last_event_id(conn), &err);
     atomic_store(&srv->last_rc, rc);
     if (rc == HM_E_UNAVAILABLE)
         return answer(conn, 503, "{\"error\":{\"code\":\"unavailable\"}}");

@@ -1,10 +1,11 @@
-/* app.h: the state of one running server, shared by every module of
- * server/. Immutable after start-up except where a field says which lock or
- * thread owns it. */
-#ifndef HM_APP_H
-#define HM_APP_H
+/* core.h: the state of one running helpmap core — configuration, the writer, the in-memory
+ * indexes, the event hub and its publisher, the tile cache and the rate limiters — shared by
+ * the core's modules and handed to the HTTP edge. No HTTP types: the edge keeps its own
+ * state (http.h). Immutable after start-up except where a field says which lock or thread
+ * owns it. */
+#ifndef HM_CORE_H
+#define HM_CORE_H
 
-#include <microhttpd.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,16 +19,10 @@ struct hm_events;
 struct hm_ratelimit;
 struct hm_tile_cache;
 
-typedef struct hm_config {
+typedef struct hm_core_config {
     const char *db_path;
-    const char *bind;
-    int port; /* 0: any free port */
-    const char *web_dir;
-    int threads;
     int rate_limit;       /* creations a minute per client address; 0 = off */
     int phone_rate_limit; /* creations an hour per phone; 0 = off */
-    const char *trusted_proxy;
-    int max_connections;
     bool no_default_areas;
     const char *code_prefix; /* "CC" */
     int claim_timeout_s;     /* 7200 */
@@ -35,12 +30,10 @@ typedef struct hm_config {
     int alert_teams;         /* 3 */
     int alert_escalate_s;    /* 600 */
     int max_subscribers;     /* 10000 */
-    int connection_timeout_s;
-} hm_config;
+} hm_core_config;
 
-typedef struct hm_app {
-    hm_config cfg;
-    struct MHD_Daemon *daemon;
+typedef struct hm_core {
+    hm_core_config cfg;
     hm_writer *writer;
     /* Owned by the writer thread: replaced only by it, read only by it. */
     hm_area_index *areas;
@@ -57,13 +50,7 @@ typedef struct hm_app {
     struct hm_tally *tally;      /* live counts; internally locked, moved by the writer */
     struct hm_ratelimit *ratelimit;
     struct hm_ratelimit *phone_limit;
-    /* Bumped by the writer after any change that moves area counts; the
-     * cached /areas answers compare against it. */
-    volatile uint64_t generation;
     int64_t started_ms;
-} hm_app;
-
-/* The running server; set once before the daemon starts. */
-extern hm_app *hm_app_current;
+} hm_core;
 
 #endif

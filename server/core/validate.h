@@ -9,7 +9,7 @@
 #include <stdbool.h>
 
 #include "hm_error.h"
-#include "store.h"
+#include "entity.h"
 
 /* Fill `r` (zeroed by the caller; its strings are then owned by `r`, free
  * with hm_request_clear() also on error) from `body`. Without lat/lon the

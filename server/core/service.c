@@ -121,7 +121,7 @@ static int available_fresh(void *ctx, const hm_point_hit *p)
 }
 
 /* The nearest available teams to a point, skipping `skip`; ids into out. */
-static size_t nearest_teams(hm_app *app, double lon, double lat, size_t want, const int64_t *skip,
+static size_t nearest_teams(hm_core *app, double lon, double lat, size_t want, const int64_t *skip,
                             size_t n_skip, int64_t *out)
 {
     hm_point_hit hits[32];
@@ -145,7 +145,7 @@ enum { PUB_REQUEST, PUB_CREATED, PUB_ALERT, PUB_TEAM };
 
 typedef struct pub_item {
     hm_pub_job job;
-    hm_app *app;
+    hm_core *app;
     int kind;
     const char *type; /* PUB_REQUEST: the event type */
     hm_request req;   /* without contact data: events never carry it */
@@ -157,7 +157,7 @@ typedef struct pub_item {
 static void pub_run(hm_pub_job *job)
 {
     pub_item *it = (pub_item *)job;
-    hm_app *app = it->app;
+    hm_core *app = it->app;
     char *pub = NULL, *team = NULL;
 
     switch (it->kind) {
@@ -198,7 +198,7 @@ static void pub_run(hm_pub_job *job)
     free(it);
 }
 
-static pub_item *pub_item_new(hm_app *app, int kind, const hm_request *r)
+static pub_item *pub_item_new(hm_core *app, int kind, const hm_request *r)
 {
     pub_item *it = hm_xcalloc(1, sizeof *it);
     it->job.run = pub_run;
@@ -212,7 +212,7 @@ static pub_item *pub_item_new(hm_app *app, int kind, const hm_request *r)
 }
 
 /* Writer thread (and start-up) only: the order of posts is the order of commits. */
-static void publish_request(hm_app *app, const char *type, const hm_request *r)
+static void publish_request(hm_core *app, const char *type, const hm_request *r)
 {
     pub_item *it;
     if (!app->events)
@@ -222,7 +222,7 @@ static void publish_request(hm_app *app, const char *type, const hm_request *r)
     hm_publisher_post(app->publisher, &it->job);
 }
 
-static void send_alert(hm_app *app, const hm_request *r, const int64_t *teams, size_t n)
+static void send_alert(hm_core *app, const hm_request *r, const int64_t *teams, size_t n)
 {
     pub_item *it;
     if (!app->events || n == 0)
@@ -234,7 +234,7 @@ static void send_alert(hm_app *app, const hm_request *r, const int64_t *teams, s
 }
 
 /* request.created, then request.alert to the nearest available teams. */
-static void publish_created(hm_app *app, const hm_request *r)
+static void publish_created(hm_core *app, const hm_request *r)
 {
     pub_item *it;
     if (!app->events)
@@ -302,7 +302,7 @@ static void held_add(int64_t team, int64_t delta)
     pthread_mutex_unlock(&held_mu);
 }
 
-int64_t hm_svc_team_held(hm_app *app, int64_t team_id)
+int64_t hm_svc_team_held(hm_core *app, int64_t team_id)
 {
     held_slot *s;
     int64_t n;
@@ -315,18 +315,28 @@ int64_t hm_svc_team_held(hm_app *app, int64_t team_id)
     return n;
 }
 
+/* hm_request_source over every request of store `src`. */
+static int every_request(void *src, hm_request_cb cb, void *cb_ctx, hm_error *err)
+{
+    hm_request_filter f;
+    memset(&f, 0, sizeof f);
+    f.category = -1;
+    f.verified = -1;
+    return hm_store_request_list(src, &f, cb, cb_ctx, err);
+}
+
 /* ---- index maintenance ------------------------------------------------------------ */
 
 /* Put `r` in the open-request index with its data: every field but the contact data, which
  * stays in the database (issue 7: nearby, lists and tiles answer from memory). */
-static void index_put(hm_app *app, const hm_request *r)
+static void index_put(hm_core *app, const hm_request *r)
 {
     hm_open_rec o;
     hm_open_rec_pack(&o, r);
     hm_pointindex_put_data(app->open_requests, r->id, r->lon, r->lat, r->category, r->team_id, &o);
 }
 
-static void index_request(hm_app *app, const hm_request *r)
+static void index_request(hm_core *app, const hm_request *r)
 {
     hm_open_rec old;
     if (hm_pointindex_get_data(app->open_requests, r->id, &old) && old.team_id > 0 &&
@@ -341,11 +351,10 @@ static void index_request(hm_app *app, const hm_request *r)
     }
     if (app->tiles)
         hm_tile_cache_invalidate_point(app->tiles, hm_snap(r->lon), hm_snap(r->lat));
-    __atomic_add_fetch(&app->generation, 1, __ATOMIC_RELEASE);
 }
 
 /* Move the tally for a status change of `r` (now in its new status). */
-static void tally_status_move(hm_app *app, const hm_request *r, int old_status,
+static void tally_status_move(hm_core *app, const hm_request *r, int old_status,
                               int64_t old_status_at)
 {
     hm_tally_row before, after;
@@ -368,13 +377,13 @@ static int load_open(void *ctx, const hm_request *r)
 
 static int load_team(void *ctx, const hm_team *t)
 {
-    hm_app *app = ctx;
+    hm_core *app = ctx;
     if (t->has_pos && t->role == HM_ROLE_VOLUNTEER)
         hm_pointindex_put(app->team_positions, t->id, t->lon, t->lat, t->status, t->pos_at);
     return 0;
 }
 
-int hm_svc_load(hm_app *app, hm_store *st, hm_error *err)
+int hm_svc_load(hm_core *app, hm_store *st, hm_error *err)
 {
     hm_request_filter f;
     int rc;
@@ -382,7 +391,7 @@ int hm_svc_load(hm_app *app, hm_store *st, hm_error *err)
     app->areas = hm_svc_build_area_index(st, err);
     if (!app->areas)
         return err ? err->code : HM_E_INTERNAL;
-    if (app->tally && (rc = hm_tally_load(app->tally, st, err)) != HM_OK)
+    if (app->tally && (rc = hm_tally_load(app->tally, every_request, st, err)) != HM_OK)
         return rc;
     memset(&f, 0, sizeof f);
     f.category = -1;
@@ -520,7 +529,7 @@ static void create_after(hm_job *job)
     publish_created(c->app, &c->req);
 }
 
-void hm_svc_create_init(hm_svc_create *c, hm_app *app)
+void hm_svc_create_init(hm_svc_create *c, hm_core *app)
 {
     memset(c, 0, sizeof *c);
     c->app = app;
@@ -535,7 +544,7 @@ void hm_svc_create_clear(hm_svc_create *c)
 
 /* ---- status changes --------------------------------------------------------------- */
 
-static void team_busy_update(hm_app *app, hm_store *st, int64_t team_id, bool took)
+static void team_busy_update(hm_core *app, hm_store *st, int64_t team_id, bool took)
 {
     hm_team t;
     int64_t open = 0;
@@ -649,7 +658,7 @@ static void change_after(hm_job *job)
     publish_request(c->app, "request.updated", &c->result);
 }
 
-void hm_svc_change_init(hm_svc_change *c, hm_app *app, const char *code, int to)
+void hm_svc_change_init(hm_svc_change *c, hm_core *app, const char *code, int to)
 {
     memset(c, 0, sizeof *c);
     c->app = app;
@@ -689,7 +698,7 @@ static void verify_after(hm_job *job)
     publish_request(s->app, "request.updated", &s->result);
 }
 
-void hm_svc_verify_init(hm_svc_simple *s, hm_app *app, int64_t request_id, const char *actor)
+void hm_svc_verify_init(hm_svc_simple *s, hm_core *app, int64_t request_id, const char *actor)
 {
     memset(s, 0, sizeof *s);
     s->app = app;
@@ -717,7 +726,7 @@ static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
     return HM_OK;
 }
 
-void hm_svc_reveal_init(hm_svc_simple *s, hm_app *app, const int64_t *ids, size_t n,
+void hm_svc_reveal_init(hm_svc_simple *s, hm_core *app, const int64_t *ids, size_t n,
                         const char *actor)
 {
     memset(s, 0, sizeof *s);
@@ -729,7 +738,7 @@ void hm_svc_reveal_init(hm_svc_simple *s, hm_app *app, const int64_t *ids, size_
     s->job.run = reveal_run;
 }
 
-void hm_svc_publish_team(hm_app *app, const hm_team *t)
+void hm_svc_publish_team(hm_core *app, const hm_team *t)
 {
     pub_item *it;
     if (!app->events)
@@ -767,7 +776,7 @@ static void team_after(hm_job *job)
     hm_svc_publish_team(s->app, &s->team);
 }
 
-void hm_svc_team_location_init(hm_svc_simple *s, hm_app *app, int64_t team_id, double lon,
+void hm_svc_team_location_init(hm_svc_simple *s, hm_core *app, int64_t team_id, double lon,
                                double lat)
 {
     memset(s, 0, sizeof *s);
@@ -779,7 +788,7 @@ void hm_svc_team_location_init(hm_svc_simple *s, hm_app *app, int64_t team_id, d
     s->job.after = team_after;
 }
 
-void hm_svc_team_status_init(hm_svc_simple *s, hm_app *app, int64_t team_id, int status)
+void hm_svc_team_status_init(hm_svc_simple *s, hm_core *app, int64_t team_id, int status)
 {
     memset(s, 0, sizeof *s);
     s->app = app;
@@ -951,7 +960,7 @@ static int area_run(hm_store *st, hm_job *job, hm_error *err)
     if (a->app->tally) {
         if (!pending_tally)
             pending_tally = hm_tally_create();
-        rc = hm_tally_load(pending_tally, st, err);
+        rc = hm_tally_load(pending_tally, every_request, st, err);
     }
     return rc;
 }
@@ -973,10 +982,9 @@ static void area_after(hm_job *job)
         hm_tile_cache_invalidate_layer(a->app->tiles, layer_of[a->level]);
         hm_tile_cache_invalidate_layer(a->app->tiles, HM_TILE_REQUESTS);
     }
-    __atomic_add_fetch(&a->app->generation, 1, __ATOMIC_RELEASE);
 }
 
-void hm_svc_area_init(hm_svc_area *a, hm_app *app, hm_level level)
+void hm_svc_area_init(hm_svc_area *a, hm_core *app, hm_level level)
 {
     memset(a, 0, sizeof *a);
     a->app = app;
@@ -1040,7 +1048,7 @@ static int cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int hm_svc_open_list(hm_app *app, const hm_request_filter *f, bool ordered, hm_request_cb cb,
+int hm_svc_open_list(hm_core *app, const hm_request_filter *f, bool ordered, hm_request_cb cb,
                      void *ctx)
 {
     const unsigned open = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
@@ -1102,7 +1110,7 @@ static int find_expired(void *ctx, const hm_request *r)
 
 void hm_svc_tick(hm_store *st, void *arg)
 {
-    hm_app *app = arg;
+    hm_core *app = arg;
     int64_t now = hm_now_ms();
     hm_request_filter f;
     expired e = {0};

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "store.h"
+#include "entity.h"
 
 typedef struct hm_open_rec {
     int64_t id, team_id;

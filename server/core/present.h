@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "entity.h"
 
 /* json_dumps flags of every answer: compact, and reals with 11 significant
  * digits (7 decimals of a longitude, no binary noise such as 11.029999). */

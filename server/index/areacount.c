@@ -224,20 +224,16 @@ static int load_row(void *ctx, const hm_request *r)
     return 0;
 }
 
-int hm_tally_load(hm_tally *t, hm_store *st, hm_error *err)
+int hm_tally_load(hm_tally *t, hm_request_source each, void *src, hm_error *err)
 {
-    hm_request_filter f;
     load_ctx c = {t};
     int rc;
 
-    memset(&f, 0, sizeof f);
-    f.category = -1;
-    f.verified = -1;
     /* The lock is held through the scan so that no reader sees half of it;
      * only the writer thread (the caller) moves the tally. */
     pthread_mutex_lock(&t->mu);
     clear_locked(t);
-    rc = hm_store_request_list(st, &f, load_row, &c, err);
+    rc = each(src, load_row, &c, err);
     pthread_mutex_unlock(&t->mu);
     return rc;
 }

@@ -294,7 +294,7 @@ const char *hm_http_client(hm_req *r)
                       sizeof r->client);
         else
             snprintf(r->client, sizeof r->client, "unknown");
-        if (r->app->cfg.trusted_proxy && strcmp(r->client, r->app->cfg.trusted_proxy) == 0) {
+        if (r->srv->cfg.trusted_proxy && strcmp(r->client, r->srv->cfg.trusted_proxy) == 0) {
             const char *xff = hm_http_header(r, "X-Forwarded-For");
             if (xff && *xff) {
                 const char *last = strrchr(xff, ',');
@@ -543,7 +543,7 @@ static enum MHD_Result serve_static(hm_req *r)
             ((p == file || p[-1] == '/') && *p == '.'))
             return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "not found");
     if (!*file || strlen(file) > 512 ||
-        snprintf(path, sizeof path, "%s/%s", r->app->cfg.web_dir, file) >= (int)sizeof path)
+        snprintf(path, sizeof path, "%s/%s", r->srv->cfg.web_dir, file) >= (int)sizeof path)
         return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "not found");
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
         static const char *const allow[] = {"Allow", "GET, HEAD", NULL};
@@ -632,14 +632,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **req_cls)
 {
-    hm_app *app = cls;
+    hm_http_server *srv = cls;
     hm_req *r = *req_cls;
     (void)version;
 
     if (!r) {
         r = hm_xcalloc(1, sizeof *r);
         r->conn = conn;
-        r->app = app;
+        r->srv = srv;
+        r->app = srv->core;
         r->url = url;
         r->method = method;
         r->route = "unknown";
@@ -746,58 +747,72 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     hm_log(HM_LOG_WARN, "event=mhd msg=\"%s\"", msg);
 }
 
-int hm_http_start(hm_app *app, hm_error *err)
+hm_http_server *hm_http_start(hm_core *core, const hm_http_config *cfg, hm_error *err)
 {
+    hm_http_server *srv;
     struct sockaddr_in sin;
     struct sockaddr_in6 sin6;
     struct sockaddr *sa;
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
-    int threads = app->cfg.threads > 0 ? app->cfg.threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
 
     memset(&sin, 0, sizeof sin);
     memset(&sin6, 0, sizeof sin6);
-    if (inet_pton(AF_INET, app->cfg.bind, &sin.sin_addr) == 1) {
+    if (inet_pton(AF_INET, cfg->bind, &sin.sin_addr) == 1) {
         sin.sin_family = AF_INET;
-        sin.sin_port = htons((uint16_t)app->cfg.port);
+        sin.sin_port = htons((uint16_t)cfg->port);
         sa = (struct sockaddr *)&sin;
-    } else if (inet_pton(AF_INET6, app->cfg.bind, &sin6.sin6_addr) == 1) {
+    } else if (inet_pton(AF_INET6, cfg->bind, &sin6.sin6_addr) == 1) {
         sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons((uint16_t)app->cfg.port);
+        sin6.sin6_port = htons((uint16_t)cfg->port);
         sa = (struct sockaddr *)&sin6;
         flags |= MHD_USE_IPv6;
     } else {
-        return hm_error_set(err, HM_E_INVALID_FIELD, "bind", "--bind %s is not an IP address",
-                            app->cfg.bind);
+        hm_error_set(err, HM_E_INVALID_FIELD, "bind", "--bind %s is not an IP address", cfg->bind);
+        return NULL;
     }
     if (threads < 1)
         threads = 1;
-    app->daemon = MHD_start_daemon(
-        flags, (uint16_t)app->cfg.port, NULL, NULL, on_access, app, MHD_OPTION_SOCK_ADDR, sa,
+    srv = hm_xcalloc(1, sizeof *srv);
+    srv->cfg = *cfg;
+    srv->core = core;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        app, MHD_OPTION_CONNECTION_LIMIT, (unsigned)app->cfg.max_connections,
+        srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)(app->cfg.connection_timeout_s > 0 ? app->cfg.connection_timeout_s : 30),
+        (unsigned)(cfg->connection_timeout_s > 0 ? cfg->connection_timeout_s : 30),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)HTTP_CONN_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         MHD_OPTION_END);
-    if (!app->daemon)
-        return hm_error_set(err, HM_E_IO, NULL, "cannot listen on %s port %d: %s", app->cfg.bind,
-                            app->cfg.port, strerror(errno));
-    return HM_OK;
+    if (!srv->daemon) {
+        hm_error_set(err, HM_E_IO, NULL, "cannot listen on %s port %d: %s", cfg->bind, cfg->port,
+                     strerror(errno));
+        free(srv);
+        return NULL;
+    }
+    return srv;
 }
 
-void hm_http_stop(hm_app *app)
+void hm_http_quiesce(hm_http_server *s)
 {
-    if (!app->daemon)
+    if (s && s->daemon)
+        MHD_quiesce_daemon(s->daemon);
+}
+
+void hm_http_stop(hm_http_server *s)
+{
+    if (!s)
         return;
-    MHD_stop_daemon(app->daemon);
-    app->daemon = NULL;
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    free(s);
 }
 
-int hm_http_port(hm_app *app)
+int hm_http_port(hm_http_server *s)
 {
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     return di ? di->port : 0;
 }

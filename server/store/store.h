@@ -14,86 +14,10 @@
 #include <stdint.h>
 
 #include "area.h"
+#include "entity.h"
 #include "hm_error.h"
 
 typedef struct hm_store hm_store;
-
-/* A request row. Text fields are malloc'd and owned by the struct (NULL when
- * absent); free them with hm_request_clear(). Area codes are "" for null. */
-typedef struct hm_request {
-    int64_t id;
-    char code[16];
-    double lon, lat;
-    int precision; /* enum hm_precision */
-    int category;  /* enum hm_category */
-    int people;
-    unsigned vulnerable; /* HM_VULN_* bits */
-    int priority;        /* enum hm_priority */
-    char *note, *name, *address, *phone;
-    int status; /* enum hm_status */
-    char ward_code[40], former_ward_code[40], hamlet_code[40];
-    int source; /* enum hm_source */
-    bool verified;
-    int64_t team_id; /* 0 when none */
-    char duplicate_of[16];
-    int64_t created_at, updated_at, status_at; /* ms since 1970; status_at: last status change */
-} hm_request;
-
-void hm_request_clear(hm_request *r);
-
-typedef struct hm_history {
-    int64_t at;
-    char actor[104]; /* "resident", "system" or a team name */
-    int from, to;    /* -1 for a note-only entry */
-    char *note;      /* malloc'd or NULL */
-    char kind[16];   /* "status", "note", "verify", "reveal", "area" */
-} hm_history;
-
-typedef struct hm_team {
-    int64_t id;
-    char name[104];
-    int role;               /* enum hm_role */
-    int status;             /* enum hm_team_status */
-    char capabilities[256]; /* JSON array text, e.g. ["boat","medical"] */
-    bool has_pos;
-    double lon, lat;
-    int64_t pos_at;
-    bool disabled;
-    int64_t created_at;
-} hm_team;
-
-typedef struct hm_area_row {
-    int level;
-    char code[40];
-    char name[160];
-    char parent_code[40]; /* "" when none */
-    double rep_lon, rep_lat;
-    double bbox[4];
-    long long pop;
-    const unsigned char *wkb; /* borrowed: valid during the callback only */
-    size_t wkb_len;
-} hm_area_row;
-
-/* Filter for hm_store_request_list. Zero-initialise, then set. */
-typedef struct hm_request_filter {
-    bool has_bbox;
-    double bbox[4];           /* minLon, minLat, maxLon, maxLat */
-    unsigned status_mask;     /* 1 << status; 0 = any */
-    int category;             /* -1 = any */
-    const char *ward_code;    /* NULL = any */
-    const char *phone;        /* normalised, NULL = any */
-    int64_t since_ms;         /* updated at/after; 0 = any */
-    int64_t created_since_ms; /* created at/after; 0 = any */
-    int64_t after_id;         /* cursor: id > after_id */
-    int64_t team_id;          /* > 0: held by this team */
-    int verified;             /* -1 any, 0, 1 */
-    size_t limit;             /* 0 = no limit */
-} hm_request_filter;
-
-typedef int (*hm_request_cb)(void *ctx, const hm_request *r);
-typedef int (*hm_area_cb)(void *ctx, const hm_area_row *a);
-typedef int (*hm_team_cb)(void *ctx, const hm_team *t);
-typedef int (*hm_history_cb)(void *ctx, const hm_history *h);
 
 /* HM_STORE_NO_CHECKPOINT: commits on this connection never checkpoint the WAL; some other
  * connection must call hm_store_checkpoint() (the writer's own thread does, so that the
@@ -177,7 +101,6 @@ int hm_store_history_append(hm_store *st, int64_t request_id, int64_t at, const 
                             int from, int to, const char *note, const char *kind, hm_error *err);
 int hm_store_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                           hm_error *err);
-void hm_history_clear(hm_history *h);
 /* True in *seen when `actor` has a "reveal" entry for the request since `since_ms`. */
 int hm_store_reveal_seen(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,
                          bool *seen, hm_error *err);

@@ -16,25 +16,6 @@ void hm_store_close(hm_store *st)
     st->ops->xClose(st);
 }
 
-void hm_request_clear(hm_request *r)
-{
-    if (!r)
-        return;
-    free(r->note);
-    free(r->name);
-    free(r->address);
-    free(r->phone);
-    r->note = r->name = r->address = r->phone = NULL;
-}
-
-void hm_history_clear(hm_history *h)
-{
-    if (!h)
-        return;
-    free(h->note);
-    h->note = NULL;
-}
-
 int hm_store_schema_version(hm_store *st)
 {
     return st->ops->xSchemaVersion(st);

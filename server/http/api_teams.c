@@ -10,6 +10,7 @@
 #include "openrec.h"
 #include "present.h"
 #include "service.h"
+#include "sse.h"
 #include "worker.h"
 
 #include <math.h>
@@ -351,7 +352,7 @@ enum MHD_Result hm_api_events(hm_req *r)
             who.team_id = r->team.id;
         }
     }
-    rc = hm_events_serve(r->app->events, r->conn, &who, hm_events_last_event_id(r->conn), &err);
+    rc = hm_sse_serve(r->app->events, r->conn, &who, hm_sse_last_event_id(r->conn), &err);
     if (rc == HM_OK) {
         r->status = 200;
         r->responded = true;

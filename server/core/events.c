@@ -4,8 +4,6 @@
 #include "hm_buf.h"
 #include "hm_log.h"
 
-#include <microhttpd.h>
-
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -21,11 +19,6 @@
 
 #define TICKET_BYTES 24 /* 192 random bits, 48 hex digits */
 #define TICKET_HEX   (2 * TICKET_BYTES)
-/* MHD's buffer for a callback response without chunked encoding. MHD allocates it with every
- * stream, so it is resident 5,000 times over (issue 7); a frame is ~600 bytes and a longer one
- * goes out in pieces (the spill). */
-#define BLOCK_SIZE 2048
-
 /* An immutable SSE frame, shared by the ring and by subscribers that sent part of it. */
 typedef struct frame {
     atomic_size_t refs;
@@ -44,27 +37,30 @@ typedef struct slot {
     int64_t published_us; /* CLOCK_MONOTONIC */
 } slot;
 
-/* ACTIVE: MHD may call the reader. SUSPENDING: the reader found nothing and is about to call
- * MHD_suspend_connection. WAKE: woken while SUSPENDING; the reader resumes its own connection.
- * SUSPENDED: suspended in MHD; whoever moves it out of this state calls MHD_resume_connection. */
+/* ACTIVE: the transport may call the reader. SUSPENDING: the reader found nothing and is about
+ * to suspend the connection. WAKE: woken while SUSPENDING; the reader resumes its own
+ * connection. SUSPENDED: suspended by the transport; whoever moves it out of this state
+ * resumes it. */
 enum sub_state { SUB_ACTIVE, SUB_SUSPENDING, SUB_WAKE, SUB_SUSPENDED };
 
-typedef struct sub {
+typedef struct hm_events_sub sub;
+struct hm_events_sub {
     hm_events *ev;
-    struct MHD_Connection *conn;
+    const hm_events_transport *tp;
+    void *conn;
     hm_events_who who;
     /* Under ev->mtx. */
     uint64_t cursor; /* last event id consumed (sent or skipped as not for `who`) */
     uint64_t hb_gen; /* ev->hb_gen when it last got a heartbeat */
     enum sub_state state;
-    struct sub *prev, *next;   /* ev->subs */
-    struct sub *iprev, *inext; /* ev->idle, while SUSPENDING or SUSPENDED */
-    /* Only the connection's own pool thread touches these: MHD calls the reader of one
+    struct hm_events_sub *prev, *next;   /* ev->subs */
+    struct hm_events_sub *iprev, *inext; /* ev->idle, while SUSPENDING or SUSPENDED */
+    /* Only the connection's own thread touches these: the transport calls the reader of one
      * connection from one thread at a time, and the free callback after the last read. */
-    frame *spill; /* the rest of a frame that did not fit in MHD's buffer */
+    frame *spill; /* the rest of a frame that did not fit in the transport's buffer */
     size_t spill_off;
     bool greeted;
-} sub;
+};
 
 typedef struct ticket {
     char hex[TICKET_HEX + 1];
@@ -93,7 +89,7 @@ struct hm_events {
     size_t n_subs;
     sub *idle; /* SUSPENDING or SUSPENDED subscribers; all events up to their cursor consumed */
     size_t n_idle;
-    struct MHD_Connection **wk_conns; /* the waker's batch buffer, wk_cap long */
+    sub **wk_subs; /* the waker's batch buffer, wk_cap long */
     size_t wk_cap;
     uint64_t frames_sent, lag_notices; /* hm_events_stats */
     int64_t max_delay_us;
@@ -224,26 +220,27 @@ static void idle_remove(hm_events *ev, sub *s)
     ev->n_idle--;
 }
 
-/* Take idle `s` out of the idle list for a wake-up. Returns the connection the caller must
- * resume after unlocking, or NULL if the subscriber's reader will resume it itself. */
-static struct MHD_Connection *wake_locked(hm_events *ev, sub *s)
+/* Take idle `s` out of the idle list for a wake-up. Returns true when the caller must resume
+ * its connection after unlocking, false when the subscriber's reader will resume it itself. */
+static bool wake_locked(hm_events *ev, sub *s)
 {
     idle_remove(ev, s);
     if (s->state == SUB_SUSPENDED) {
         s->state = SUB_ACTIVE;
-        return s->conn;
+        return true;
     }
     assert(s->state == SUB_SUSPENDING);
     s->state = SUB_WAKE;
-    return NULL;
+    return false;
 }
 
-/* Resume connections collected by wake_locked(); call without holding any lock. Each one is
- * still suspended in MHD, so it cannot have been closed and freed meanwhile. */
-static void resume_all(struct MHD_Connection **conns, size_t n)
+/* Resume the subscribers collected by wake_locked(); call without holding any lock. Each one
+ * is still suspended by its transport, so it cannot have been closed and freed meanwhile; it
+ * is not touched after its resume. */
+static void resume_all(sub **subs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        MHD_resume_connection(conns[i]);
+        subs[i]->tp->resume(subs[i]->conn);
 }
 
 /* Whether idle `s` has something to send: an event after its cursor that it may see, or a gap
@@ -260,23 +257,22 @@ static bool has_pending(const hm_events *ev, const sub *s)
 
 /* Wake the idle subscribers that have something pending, or all of them (`all`: heartbeat,
  * shutdown); the others skip the events not for them and stay asleep. Stores the connections
- * to resume in `*conns` (grown as needed, `*cap` long) and returns how many. Caller holds
+ * to resume in `*subs` (grown as needed, `*cap` long) and returns how many. Caller holds
  * ev->mtx. */
-static size_t collect_locked(hm_events *ev, bool all, struct MHD_Connection ***conns, size_t *cap)
+static size_t collect_locked(hm_events *ev, bool all, sub ***subs, size_t *cap)
 {
     size_t n = 0;
 
     if (*cap < ev->n_idle) {
         *cap = ev->n_idle + ev->n_idle / 2 + 16;
-        free(*conns);
-        *conns = hm_xmalloc(*cap * sizeof **conns);
+        free(*subs);
+        *subs = hm_xmalloc(*cap * sizeof **subs);
     }
     for (sub *s = ev->idle, *next; s; s = next) {
         next = s->inext;
         if (all || has_pending(ev, s)) {
-            struct MHD_Connection *c = wake_locked(ev, s);
-            if (c)
-                (*conns)[n++] = c;
+            if (wake_locked(ev, s))
+                (*subs)[n++] = s;
         } else {
             s->cursor = ev->last_id;
         }
@@ -286,19 +282,15 @@ static size_t collect_locked(hm_events *ev, bool all, struct MHD_Connection ***c
 
 /* ---- the stream ---- */
 
-/* MHD content reader of one subscriber: copies what is pending into `buf`; with nothing
- * pending, suspends the connection and returns 0 (see events.h). */
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+ssize_t hm_events_read(hm_events_sub *s, char *buf, size_t max)
 {
-    sub *s = cls;
     hm_events *ev = s->ev;
     frame *lag = NULL;
     size_t n = 0;
     bool end = false, resume_self = false;
 
-    (void)pos;
     if (max == 0)
-        return 0; /* MHD has no room; it calls again once it has sent something */
+        return 0; /* no room; the transport calls again once it has sent something */
     if (s->spill) {
         frame *f = s->spill;
         s->spill = NULL;
@@ -366,14 +358,14 @@ unlock:
     pthread_mutex_unlock(&ev->mtx);
     frame_unref(lag);
     if (end)
-        return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+        return n ? (ssize_t)n : HM_EVENTS_END;
     if (n)
         return (ssize_t)n;
 
-    MHD_suspend_connection(s->conn);
+    s->tp->suspend(s->conn);
     pthread_mutex_lock(&ev->mtx);
     if (s->state == SUB_WAKE) {
-        s->state = SUB_ACTIVE; /* an event or heartbeat came while we were suspending */
+        s->state = SUB_ACTIVE; /* an event or heartbeat came while it was suspending */
         resume_self = true;
     } else {
         assert(s->state == SUB_SUSPENDING);
@@ -381,20 +373,20 @@ unlock:
     }
     pthread_mutex_unlock(&ev->mtx);
     if (resume_self)
-        MHD_resume_connection(s->conn);
+        s->tp->resume(s->conn);
     return 0;
 }
 
-/* MHD free callback of the response: the subscriber is gone. Also runs inside
- * hm_events_serve() when the response could not be queued. */
-static void stream_free(void *cls)
+void hm_events_unsubscribe(hm_events_sub *s)
 {
-    sub *s = cls;
-    hm_events *ev = s->ev;
+    hm_events *ev;
 
+    if (!s)
+        return;
+    ev = s->ev;
     pthread_mutex_lock(&ev->mtx);
-    /* NEVER: MHD does not release a suspended connection unless MHD_stop_daemon() is called
-     * before hm_events_shutdown(), which aborts in MHD anyway. */
+    /* NEVER: a transport does not release a suspended connection (MHD: unless
+     * MHD_stop_daemon() is called before hm_events_shutdown(), which aborts in MHD anyway). */
     if (s->state == SUB_SUSPENDING || s->state == SUB_SUSPENDED)
         idle_remove(ev, s);
     if (s->prev)
@@ -410,14 +402,14 @@ static void stream_free(void *cls)
     free(s);
 }
 
-int hm_events_serve(hm_events *ev, struct MHD_Connection *conn, const hm_events_who *who,
-                    uint64_t last_event_id, hm_error *err)
+int hm_events_subscribe(hm_events *ev, const hm_events_transport *tp, void *conn,
+                        const hm_events_who *who, uint64_t last_event_id, hm_events_sub **out,
+                        hm_error *err)
 {
-    struct MHD_Response *resp = NULL;
     sub *s = hm_xcalloc(1, sizeof *s);
-    int rc = HM_OK;
 
     s->ev = ev;
+    s->tp = tp;
     s->conn = conn;
     s->who = *who;
     s->state = SUB_ACTIVE;
@@ -427,9 +419,8 @@ int hm_events_serve(hm_events *ev, struct MHD_Connection *conn, const hm_events_
         bool closing = ev->closing;
         pthread_mutex_unlock(&ev->mtx);
         free(s);
-        rc = hm_error_set(err, HM_E_UNAVAILABLE, NULL, "%s",
-                          closing ? "the server is shutting down" : "too many event subscribers");
-        goto out;
+        return hm_error_set(err, HM_E_UNAVAILABLE, NULL, "%s",
+                            closing ? "the server is shutting down" : "too many event subscribers");
     }
     if (last_event_id == 0)
         s->cursor = ev->last_id; /* only new events */
@@ -444,53 +435,8 @@ int hm_events_serve(hm_events *ev, struct MHD_Connection *conn, const hm_events_
     ev->subs = s;
     ev->n_subs++;
     pthread_mutex_unlock(&ev->mtx);
-
-    /* From here on the response owns `s`: destroying it runs stream_free(). */
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BLOCK_SIZE, stream_read, s,
-                                             stream_free);
-    if (!resp) {
-        stream_free(s);
-        rc = hm_error_set(err, HM_E_INTERNAL, NULL, "cannot create the event stream response");
-        goto out;
-    }
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream") !=
-            MHD_YES ||
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache") != MHD_YES ||
-        MHD_add_response_header(resp, "X-Accel-Buffering", "no") != MHD_YES) {
-        rc = hm_error_set(err, HM_E_INTERNAL, NULL, "cannot set the event stream headers");
-        goto out;
-    }
-    if (MHD_queue_response(conn, MHD_HTTP_OK, resp) != MHD_YES)
-        rc = hm_error_set(err, HM_E_INTERNAL, NULL, "cannot queue the event stream");
-out:
-    if (resp)
-        MHD_destroy_response(resp);
-    return rc;
-}
-
-/* Decimal digits only, no sign or space, at most UINT64_MAX; 0 otherwise. */
-static uint64_t parse_id(const char *s)
-{
-    uint64_t v = 0;
-
-    if (!s || !*s)
-        return 0;
-    for (; *s; s++) {
-        unsigned d = (unsigned)(*s - '0');
-        if (d > 9 || v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    return v;
-}
-
-uint64_t hm_events_last_event_id(struct MHD_Connection *conn)
-{
-    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
-
-    if (h)
-        return parse_id(h);
-    return parse_id(MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "last_event_id"));
+    *out = s;
+    return HM_OK;
 }
 
 /* ---- publishing ---- */
@@ -736,12 +682,12 @@ static void *waker_main(void *arg)
             if (ts_before(next_hb, now))
                 next_hb = ts_after(now, (int64_t)ev->cfg.heartbeat_s * 1000); /* no burst */
         }
-        n = collect_locked(ev, beat, &ev->wk_conns, &ev->wk_cap);
+        n = collect_locked(ev, beat, &ev->wk_subs, &ev->wk_cap);
         ev->scanned_id = ev->last_id;
         ev->in_flight++;
         pthread_mutex_unlock(&ev->mtx);
 
-        resume_all(ev->wk_conns, n);
+        resume_all(ev->wk_subs, n);
         if (beat) {
             pthread_mutex_lock(&ev->tk_mtx);
             prune_tickets(ev, now_ms(ev));
@@ -814,21 +760,21 @@ hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err)
 
 void hm_events_shutdown(hm_events *ev)
 {
-    struct MHD_Connection **conns = NULL;
+    sub **subs = NULL;
     size_t cap = 0, n;
 
     if (!ev)
         return;
     pthread_mutex_lock(&ev->mtx);
     ev->closing = true; /* readers end their streams; nobody goes idle any more */
-    n = collect_locked(ev, true, &conns, &cap);
+    n = collect_locked(ev, true, &subs, &cap);
     /* A batch the waker collected before `closing` must be resumed before we return: the
-     * caller stops MHD next, which aborts on a connection still suspended. */
+     * caller stops its transport next (MHD aborts on a connection still suspended). */
     while (ev->in_flight > 0)
         pthread_cond_wait(&ev->batch_cond, &ev->mtx);
     pthread_mutex_unlock(&ev->mtx);
-    resume_all(conns, n);
-    free(conns);
+    resume_all(subs, n);
+    free(subs);
 }
 
 void hm_events_destroy(hm_events *ev)
@@ -844,7 +790,8 @@ void hm_events_destroy(hm_events *ev)
     }
     pthread_mutex_lock(&ev->mtx);
     if (ev->n_subs) {
-        /* NEVER: MHD still holds responses that point here; leaking beats a use after free. */
+        /* NEVER: the transport still holds streams that point here; leaking beats a use after
+         * free. */
         size_t n = ev->n_subs;
         pthread_mutex_unlock(&ev->mtx);
         hm_log(HM_LOG_ERROR, "event=events_destroy_with_subscribers subscribers=%zu", n);
@@ -862,7 +809,7 @@ void hm_events_destroy(hm_events *ev)
     free(ev->tickets);
     frame_unref(ev->greeting);
     frame_unref(ev->heartbeat);
-    free(ev->wk_conns);
+    free(ev->wk_subs);
     pthread_cond_destroy(&ev->wake_cond);
     pthread_cond_destroy(&ev->batch_cond);
     pthread_mutex_destroy(&ev->tk_mtx);

@@ -10,7 +10,9 @@
 #include <stdint.h>
 
 #include "model.h"
-#include "store.h"
+#include "area.h"
+#include "entity.h"
+#include "hm_error.h"
 
 typedef struct hm_area_count {
     char code[40];
@@ -44,8 +46,10 @@ typedef struct hm_tally hm_tally;
 
 hm_tally *hm_tally_create(void);
 void hm_tally_destroy(hm_tally *t);
-/* Replace the tally's contents with a scan of every request in `st`. */
-int hm_tally_load(hm_tally *t, hm_store *st, hm_error *err);
+/* Replace the tally's contents with every request `each` gives: each(src, cb, cb_ctx, err)
+ * must call cb for every request (e.g. a scan of the store) and return HM_OK or an error,
+ * which hm_tally_load returns. */
+int hm_tally_load(hm_tally *t, hm_request_source each, void *src, hm_error *err);
 /* Take over the contents of `from` (left empty), e.g. a tally loaded aside
  * after areas changed, in one step for readers. */
 void hm_tally_adopt(hm_tally *t, hm_tally *from);

@@ -1,6 +1,8 @@
 /* events.h: the Server-Sent Events hub behind GET /api/v1/events (SPEC "SSE", issue 3).
- * Owns the bounded ring of recent events, the subscribers and their streaming MHD
- * responses, heartbeats, the subscriber cap and the one-use tickets of POST /events/ticket.
+ * Owns the bounded ring of recent events, the subscribers and what each has read, heartbeats,
+ * the subscriber cap and the one-use tickets of POST /events/ticket. Not the transport: the
+ * HTTP edge (server/http/sse.c) turns a subscriber into a streaming libmicrohttpd response
+ * and gives the hub the two functions that suspend and resume its connection.
  * Not authentication (the caller resolves the Bearer token or ticket into an
  * hm_events_who), not JSON (callers pass the payload text already rendered and already
  * stripped of what each audience may not see), not HTTP statuses (HM_E_UNAVAILABLE means 503).
@@ -9,45 +11,41 @@
  * - Ring: the last `ring_size` events, each rendered once per audience into an immutable,
  *   reference-counted SSE frame "id: N\nevent: TYPE\ndata: JSON\n\n". Subscribers hold a
  *   cursor (the last id they consumed), never a copy of each event.
- * - Delivery: each subscriber is one MHD response made with MHD_create_response_from_callback.
- *   Its content reader copies the frames after its cursor that its hm_events_who may see into
- *   MHD's buffer; when nothing is pending it calls MHD_suspend_connection() and returns 0
- *   (returning 0 without suspending would busy-loop the pool thread). A frame larger than
- *   MHD's buffer is finished from a reference the subscriber keeps (its only own buffer).
+ * - Delivery: the transport calls hm_events_read() for a subscriber (from its content reader),
+ *   which copies the frames after its cursor that its hm_events_who may see into the
+ *   transport's buffer; when nothing is pending it suspends the connection through the
+ *   transport and returns 0 (returning 0 without suspending would busy-loop the pool thread). A
+ *   frame larger than the buffer is finished from a reference the subscriber keeps.
  * - Waking: hm_events_publish() only appends to the ring and signals the hub's thread (the
  *   "waker"), so the writer thread never pays for the subscribers. The waker looks, under the
  *   hub's lock, at the suspended subscribers: those with an event they may see are collected,
- *   the others just skip the events not for them and stay asleep; it then calls
- *   MHD_resume_connection() for the collected ones after unlocking. What is published while it
+ *   the others just skip the events not for them and stay asleep; it then resumes the collected
+ *   ones through their transport after unlocking. What is published while it
  *   is busy goes out in its next pass, so bursts coalesce into one write per subscriber;
  *   `batch_ms` > 0 also makes it wait that long for more events before a pass.
  * - Publishing never waits for a subscriber. A subscriber that falls more than `ring_size`
  *   events behind (it reads too slowly, or its Last-Event-ID is older than the ring) is not
  *   disconnected: it receives the SSE comment ": lagged; events A to B dropped" and resumes at
- *   the oldest event still in the ring. (MHD's connection timeout, if the daemon sets one,
+ *   the oldest event still in the ring. (The transport's connection timeout, if it has one,
  *   still closes a client that reads nothing at all.)
  * - Heartbeat: every `heartbeat_s` seconds the waker wakes every subscriber to send the comment
- *   ": heartbeat". This also finds clients that went away: MHD does not watch a suspended
- *   connection, so a closed client is noticed at the next heartbeat or event.
- * - A stream starts with the comment ": ok". When MHD is done with a connection (client gone,
- *   error, daemon stopped) it destroys the response, whose free callback releases the
- *   subscriber and decrements the count.
- * - Safety of MHD_resume_connection from other threads: a subscriber moves ACTIVE ->
- *   SUSPENDING (under the hub lock, in its reader) -> SUSPENDED (after MHD_suspend_connection
- *   returned). Only the one thread that moves it out of SUSPENDED under the lock calls
- *   MHD_resume_connection, and MHD never closes a suspended connection, so the connection is
- *   alive for that call (no reference count needed). A wake-up that arrives while the
- *   subscriber is SUSPENDING is recorded and the reader resumes its own connection right after
- *   suspending it, so MHD never sees a resume for a connection that is not suspended
- *   (undefined behaviour per microhttpd.h). hm_events_shutdown() waits for the waker's batch
- *   in flight, so that nothing is left suspended when MHD_stop_daemon() runs.
+ *   ": heartbeat". This also finds clients that went away: a transport does not watch a
+ *   suspended connection, so a closed client is noticed at the next heartbeat or event.
+ * - A stream starts with the comment ": ok". When the transport is done with a connection
+ *   (client gone, error, server stopped) it calls hm_events_unsubscribe().
+ * - Safety of resuming from other threads: a subscriber moves ACTIVE -> SUSPENDING (under the
+ *   hub lock, in its reader) -> SUSPENDED (after the transport's suspend returned). Only the
+ *   one thread that moves it out of SUSPENDED under the lock resumes it, and the transport
+ *   never closes a suspended connection, so the connection is alive for that call (no
+ *   reference count needed). A wake-up that arrives while the subscriber is SUSPENDING is
+ *   recorded and the reader resumes its own connection right after suspending it, so the
+ *   transport never sees a resume for a connection that is not suspended (undefined behaviour
+ *   in libmicrohttpd). hm_events_shutdown() waits for the waker's batch in flight, so that
+ *   nothing is left suspended when the transport stops.
  *
- * Daemon requirements: MHD_USE_INTERNAL_POLLING_THREAD (epoll or poll, any thread pool size)
- * with MHD_ALLOW_SUSPEND_RESUME; not MHD_USE_THREAD_PER_CONNECTION. MHD_OPTION_CONNECTION_LIMIT
- * must leave room for `max_subscribers` plus ordinary requests (MHD's default is ~1,000).
- *
- * Shutdown order: hm_events_shutdown() (ends every stream, refuses new ones), then
- * MHD_stop_daemon() (MHD aborts if a connection is still suspended), then hm_events_destroy().
+ * Shutdown order: hm_events_shutdown() (ends every stream, refuses new ones), then stop the
+ * transport (MHD_stop_daemon() aborts if a connection is still suspended), then
+ * hm_events_destroy().
  *
  * Thread-safety: every function may be called from any thread at once, except
  * hm_events_destroy(), which must be the last call. */
@@ -58,14 +56,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-struct MHD_Connection;
+#include <sys/types.h>
 
 typedef struct hm_events hm_events;
 
 typedef struct hm_events_config {
     size_t ring_size;       /* events kept for Last-Event-ID replay; 0: 8192 */
-    size_t max_subscribers; /* past it hm_events_serve() gives HM_E_UNAVAILABLE; 0: 10000 */
+    size_t max_subscribers; /* past it hm_events_subscribe() gives HM_E_UNAVAILABLE; 0: 10000 */
     int heartbeat_s;        /* seconds between heartbeats; 0: 15 */
     int batch_ms;           /* extra wait for more events before waking subscribers; 0: none */
     int ticket_ttl_s;       /* lifetime of a ticket; 0: 60 */
@@ -110,13 +107,13 @@ enum { HM_EV_PUBLIC = 1, HM_EV_TEAMS = 2, HM_EV_COORD = 4, HM_EV_TARGET = 8 };
  * the thread cannot start. Caller frees with hm_events_destroy(). */
 hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err);
 
-/* End every stream and refuse new ones (hm_events_serve() then gives HM_E_UNAVAILABLE):
- * suspended subscribers are resumed and their readers end the response. Call before
- * MHD_stop_daemon(). Idempotent; thread-safe. */
+/* End every stream and refuse new ones (hm_events_subscribe() then gives HM_E_UNAVAILABLE):
+ * suspended subscribers are resumed and their readers end the stream. Call before stopping
+ * the transport. Idempotent; thread-safe. */
 void hm_events_shutdown(hm_events *ev);
 
-/* Stop the hub's thread and free the hub. Call after MHD_stop_daemon() has returned, so
- * that MHD has released every subscriber. Accepts NULL. */
+/* Stop the hub's thread and free the hub. Call after the transport stopped and released
+ * every subscriber. Accepts NULL. */
 void hm_events_destroy(hm_events *ev);
 
 /* Publish one event to every subscriber allowed to see it; also kept in the ring for replay.
@@ -137,21 +134,42 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
                            const char *data_team, unsigned audience, const int64_t *targets,
                            size_t n_targets);
 
-/* Answer GET /api/v1/events on `conn` (call from the access handler, after authentication,
- * on the call where the handler queues its response): queues a 200 streaming response
- * (Content-Type: text/event-stream, Cache-Control: no-cache, X-Accel-Buffering: no) that
- * first replays the ring's events with id > `last_event_id` that `who` may see, then follows
- * new ones. `last_event_id` 0 means no replay (see hm_events_last_event_id()).
- * Returns HM_OK when the response is queued (the access handler then returns MHD_YES);
- * HM_E_UNAVAILABLE past `max_subscribers` or after hm_events_shutdown(), nothing queued
- * (answer 503 unavailable); HM_E_INTERNAL if MHD refused the response (return MHD_NO).
- * `who` is copied. Thread-safe. */
-int hm_events_serve(hm_events *ev, struct MHD_Connection *conn, const hm_events_who *who,
-                    uint64_t last_event_id, hm_error *err);
+/* How a transport suspends and resumes the connection of a stream; `conn` is the transport's
+ * own handle, opaque to the hub. suspend() is called by hm_events_read() on the connection's
+ * own thread; resume() from any thread, exactly once per suspend. */
+typedef struct hm_events_transport {
+    void (*suspend)(void *conn);
+    void (*resume)(void *conn);
+} hm_events_transport;
 
-/* The resume point a client asks for: the Last-Event-ID header, else the `last_event_id`
- * query argument; 0 if neither is a decimal number in range. Thread-safe (reads `conn`). */
-uint64_t hm_events_last_event_id(struct MHD_Connection *conn);
+typedef struct hm_events_sub hm_events_sub;
+
+/* The size of the buffer a transport should offer hm_events_read(): a frame is ~600 bytes and
+ * a longer one goes out in pieces. It is resident once per stream (issue 7: 5,000 streams). */
+#define HM_EVENTS_BLOCK_SIZE 2048
+/* hm_events_read(): the stream is over (the hub is shutting down). */
+#define HM_EVENTS_END ((ssize_t)-1)
+
+/* Add a subscriber for `who` on connection `conn` of transport `tp` (static; borrowed for the
+ * subscriber's life). Its stream first replays the ring's events with id > `last_event_id`
+ * that `who` may see, then follows new ones; `last_event_id` 0 means no replay.
+ * Returns HM_OK with *out set (release it with hm_events_unsubscribe()); HM_E_UNAVAILABLE past
+ * `max_subscribers` or after hm_events_shutdown() (nothing added). `who` is copied.
+ * Thread-safe. */
+int hm_events_subscribe(hm_events *ev, const hm_events_transport *tp, void *conn,
+                        const hm_events_who *who, uint64_t last_event_id, hm_events_sub **out,
+                        hm_error *err);
+
+/* The next bytes of `s`'s stream into buf[0, max): the greeting, heartbeats, lag notices and
+ * the frames it may see. Returns the number of bytes (> 0); 0 after suspending the connection
+ * through the transport when nothing is pending (the transport must not call again before its
+ * resume() ran); HM_EVENTS_END when the stream is over. Call from one thread at a time per
+ * subscriber. */
+ssize_t hm_events_read(hm_events_sub *s, char *buf, size_t max);
+
+/* The transport is done with `s` (client gone, error, stopped): release it. Never while its
+ * connection is suspended. Accepts NULL. Thread-safe. */
+void hm_events_unsubscribe(hm_events_sub *s);
 
 /* Issue a one-use ticket for `who` (a token holder) valid `ticket_ttl_s` seconds, for browsers
  * whose EventSource cannot send an Authorization header. Fills `out` (NUL-terminated) and
@@ -166,7 +184,7 @@ int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who, char out[HM_
  * time. Thread-safe. */
 int hm_events_ticket_redeem(hm_events *ev, const char *ticket, hm_events_who *who);
 
-/* Number of live subscribers (queued streams not yet released by MHD). Thread-safe. */
+/* Number of live subscribers (streams not yet released by their transport). Thread-safe. */
 size_t hm_events_subscriber_count(hm_events *ev);
 
 /* Counters for /metrics and benchmarks. */
@@ -174,9 +192,9 @@ typedef struct hm_events_stats {
     size_t subscribers;   /* live subscribers */
     uint64_t last_id;     /* newest event id (first_id - 1 before any) */
     uint64_t published;   /* events published since creation */
-    uint64_t frames_sent; /* event frames handed to MHD for subscribers since creation */
+    uint64_t frames_sent; /* event frames handed to transports for subscribers since creation */
     uint64_t lag_notices; /* ": lagged" notices sent since creation (events lost to someone) */
-    int64_t max_delay_us; /* longest wait from publish to a frame's hand-over to MHD, since
+    int64_t max_delay_us; /* longest wait from publish to a frame's hand-over to its transport, since
                              the previous hm_events_stats_get() call (which resets it) */
 } hm_events_stats;
 

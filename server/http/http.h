@@ -11,7 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "app.h"
+#include "core.h"
+#include "server.h"
 #include "hm_buf.h"
 #include "hm_error.h"
 #include "store.h"
@@ -22,9 +23,16 @@
 typedef struct hm_req hm_req;
 typedef enum MHD_Result (*hm_handler)(hm_req *r);
 
+struct hm_http_server {
+    hm_http_config cfg;
+    hm_core *core;
+    struct MHD_Daemon *daemon;
+};
+
 struct hm_req {
     struct MHD_Connection *conn;
-    hm_app *app;
+    hm_http_server *srv;
+    hm_core *app; /* srv->core */
     const char *method; /* borrowed from MHD */
     const char *url;    /* path without query, borrowed from MHD */
     const char *route;  /* route template for logs and metrics */
@@ -51,12 +59,6 @@ struct hm_req {
     void (*state_free)(void *state);
     bool responded;
 };
-
-/* Start the daemon per `app->cfg`. Returns HM_OK or an error. */
-int hm_http_start(hm_app *app, hm_error *err);
-void hm_http_stop(hm_app *app);
-/* Port actually bound (for --port 0). */
-int hm_http_port(hm_app *app);
 
 /* Query-string argument or NULL. */
 const char *hm_http_arg(hm_req *r, const char *name);
