@@ -1,17 +1,17 @@
 /* main.c: the helpmap command line — serve, import-areas, team, demo,
  * export, backup, purge. Bad arguments give a one-line error and exit 2. */
-#include "core.h"
 #include "areacount.h"
 #include "cache.h"
+#include "core.h"
 #include "events.h"
 #include "export.h"
 #include "hm_buf.h"
 #include "hm_log.h"
-#include "server.h"
 #include "model.h"
 #include "openrec.h"
 #include "publisher.h"
 #include "ratelimit.h"
+#include "server.h"
 #include "service.h"
 #include "store.h"
 #include "worker.h"
@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
 
 /* The default areas, linked into the binary (default_areas.S). */
 extern const char hm_default_wards_geojson[];
@@ -896,8 +895,8 @@ static int cmd_serve(int argc, char **argv)
             die_usage("serve: unknown option %s", a);
     }
     if (app.cfg.max_subscribers >= hc.max_connections)
-        app.cfg.max_subscribers = hc.max_connections > 100 ? hc.max_connections - 100
-                                                                : hc.max_connections / 2;
+        app.cfg.max_subscribers =
+            hc.max_connections > 100 ? hc.max_connections - 100 : hc.max_connections / 2;
 
     /* Signals are taken by sigwait below; block them before threads start. */
     sigemptyset(&set);

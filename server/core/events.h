@@ -194,8 +194,8 @@ typedef struct hm_events_stats {
     uint64_t published;   /* events published since creation */
     uint64_t frames_sent; /* event frames handed to transports for subscribers since creation */
     uint64_t lag_notices; /* ": lagged" notices sent since creation (events lost to someone) */
-    int64_t max_delay_us; /* longest wait from publish to a frame's hand-over to its transport, since
-                             the previous hm_events_stats_get() call (which resets it) */
+    int64_t max_delay_us; /* longest wait from publish to a frame's hand-over to its transport,
+                             since the previous hm_events_stats_get() call (which resets it) */
 } hm_events_stats;
 
 /* Fill `out`. Resets max_delay_us. Thread-safe. */

@@ -8,8 +8,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "hm_error.h"
 #include "entity.h"
+#include "hm_error.h"
 
 /* Fill `r` (zeroed by the caller; its strings are then owned by `r`, free
  * with hm_request_clear() also on error) from `body`. Without lat/lon the

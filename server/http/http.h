@@ -12,9 +12,9 @@
 #include <stdint.h>
 
 #include "core.h"
-#include "server.h"
 #include "hm_buf.h"
 #include "hm_error.h"
+#include "server.h"
 #include "store.h"
 #include "writer.h"
 
@@ -32,7 +32,7 @@ struct hm_http_server {
 struct hm_req {
     struct MHD_Connection *conn;
     hm_http_server *srv;
-    hm_core *app; /* srv->core */
+    hm_core *app;       /* srv->core */
     const char *method; /* borrowed from MHD */
     const char *url;    /* path without query, borrowed from MHD */
     const char *route;  /* route template for logs and metrics */

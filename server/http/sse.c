@@ -40,8 +40,8 @@ int hm_sse_serve(hm_events *ev, struct MHD_Connection *conn, const hm_events_who
     if ((rc = hm_events_subscribe(ev, &mhd_transport, conn, who, last_event_id, &s, err)))
         return rc;
     /* From here on the response owns `s`: destroying it runs stream_free(). */
-    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HM_EVENTS_BLOCK_SIZE, stream_read,
-                                             s, stream_free);
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HM_EVENTS_BLOCK_SIZE, stream_read, s,
+                                             stream_free);
     if (!resp) {
         hm_events_unsubscribe(s);
         return hm_error_set(err, HM_E_INTERNAL, NULL, "cannot create the event stream response");

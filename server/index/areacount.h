@@ -9,10 +9,10 @@
 
 #include <stdint.h>
 
-#include "model.h"
 #include "area.h"
 #include "entity.h"
 #include "hm_error.h"
+#include "model.h"
 
 typedef struct hm_area_count {
     char code[40];

@@ -2,9 +2,9 @@
  * read by plain-socket clients that speak HTTP/1.1 and decode chunked SSE.
  * Built twice: `test_events` (the ctest suite) and, with HM_EVENTS_LOAD_MAIN, `events_load`,
  * the by-hand load check of SPEC's /events figure. */
-#include "sse.h"
 #include "hm_buf.h"
 #include "hm_test.h"
+#include "sse.h"
 
 #include <microhttpd.h>
 
