@@ -80,7 +80,7 @@ static char *slurp(const char *path, size_t *len)
 static int read_areas(GEOSContextHandle_t ctx, const char *what, const char *text, size_t len,
                       hm_area_list *list)
 {
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     if (hm_area_read_geojson(ctx, text, len, NULL, list, &err) != HM_OK) {
         fprintf(stderr, "bench_area: %s: %s\n", what, err.msg);
         return -1;
@@ -362,7 +362,7 @@ int main(int argc, char **argv)
     level_geoms lg[HM_LEVEL__COUNT];
     hm_area_src *src = NULL;
     size_t nsrc = 0, hits[HM_LEVEL__COUNT], bad_uniform, bad_border;
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     hm_area_index *idx = NULL;
     double *xy = NULL, *bxy = NULL, t0, build_ms, med, best, bmed, bbest;
     hm_buf hamlets;

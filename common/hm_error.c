@@ -25,6 +25,7 @@ void hm_error_clear(hm_error *err)
     err->code = HM_OK;
     err->field = NULL;
     err->msg[0] = '\0';
+    err->retry_after_s = 0;
 }
 
 const char *hm_err_name(enum hm_err code)

@@ -35,6 +35,7 @@ typedef struct hm_error {
     enum hm_err code;
     const char *field; /* static field name such as "lat", or NULL */
     char msg[160];     /* first error wins; never holds contact data */
+    int retry_after_s; /* HM_E_RATE_LIMITED: seconds until a retry may pass (0: unknown) */
 } hm_error;
 
 /* Record the error in `err` unless one is set already; returns `code`.

@@ -727,7 +727,7 @@ int hm_area_read_geojson(GEOSContextHandle_t ctx, const char *text, size_t len,
     list.items = hm_xcalloc(n, sizeof *list.items);
     for (size_t i = 0; i < n; i++) {
         const json_t *f = features ? json_array_get(features, i) : root;
-        hm_error e = {HM_OK, NULL, ""};
+        hm_error e = {0};
         if (hm_area_from_feature(ctx, f, fields, &list.items[i], &e) != HM_OK) {
             const char *code = json_string_value(json_object_get(
                 json_object_get(f, "properties"), fields && fields->code ? fields->code : "code"));

@@ -1,20 +1,14 @@
 /* main.c: the helpmap command line — serve, import-areas, team, demo,
  * export, backup, purge. Bad arguments give a one-line error and exit 2. */
-#include "areacount.h"
-#include "cache.h"
+#include "areas.h"
 #include "core.h"
-#include "events.h"
 #include "export.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
-#include "openrec.h"
-#include "publisher.h"
-#include "ratelimit.h"
+#include "openindex.h"
 #include "server.h"
-#include "service.h"
 #include "store.h"
-#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,10 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* The default areas, linked into the binary (default_areas.S). */
-extern const char hm_default_wards_geojson[];
-extern const char hm_default_former_wards_geojson[];
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_usage(const char *fmt, ...)
@@ -152,115 +142,14 @@ static long opt_long(int argc, char **argv, int *i, long min, long max)
     return n;
 }
 
-static bool file_exists(const char *path)
+/* Open the database `db` for a command: `create` makes a new one (with the default areas
+ * unless `default_areas` is false) when it is missing. */
+static hm_store *open_db(const char *db, bool create, bool default_areas, hm_error *err)
 {
-    struct stat sb;
-    return stat(path, &sb) == 0;
-}
-
-/* Create the parent directory of `path` when missing (one level). */
-static void make_parent_dir(const char *path)
-{
-    char dir[1024];
-    char *slash;
-    snprintf(dir, sizeof dir, "%s", path);
-    slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return;
-    *slash = '\0';
-    if (!file_exists(dir) && mkdir(dir, 0750) != 0)
-        fprintf(stderr, "helpmap: cannot create %s: %s\n", dir, strerror(errno));
-}
-
-/* ---- areas import (CLI and first start) --------------------------------------------- */
-
-typedef struct import_report {
-    size_t count, repaired;
-    int64_t moved;
-} import_report;
-
-static int import_text(hm_store *st, hm_level level, const char *text, size_t len,
-                       const hm_area_fields *fields, bool replace, import_report *rep,
-                       hm_error *err)
-{
-    GEOSContextHandle_t geos = GEOS_init_r();
-    hm_area_list list = {0};
-    hm_area_index *idx = NULL;
-    int rc;
-
-    memset(rep, 0, sizeof *rep);
-    if ((rc = hm_area_read_geojson(geos, text, len, fields, &list, err)))
-        goto out;
-    if (level == HM_LEVEL_HAMLET) {
-        for (size_t i = 0; i < list.count; i++)
-            if (!list.items[i].parent_code || !*list.items[i].parent_code) {
-                rc = hm_error_set(err, HM_E_INVALID_FIELD, "parent_code",
-                                  "hamlet %s has no parent ward code (use --parent-field)",
-                                  list.items[i].code);
-                goto out;
-            }
-    }
-    if ((rc = hm_store_begin(st, true, err)))
-        goto out;
-    if (replace && (rc = hm_store_area_delete_level(st, level, err)))
-        goto rollback;
-    for (size_t i = 0; i < list.count; i++) {
-        if ((rc = hm_store_area_upsert(st, level, &list.items[i], err)))
-            goto rollback;
-        if (list.items[i].repaired) {
-            rep->repaired++;
-            fprintf(stderr, "helpmap: repaired %s %s: %s\n", hm_level_name(level),
-                    list.items[i].code, list.items[i].note);
-        }
-    }
-    rep->count = list.count;
-    if (!(idx = hm_svc_build_area_index(st, err))) {
-        rc = err ? err->code : HM_E_INTERNAL;
-        goto rollback;
-    }
-    if ((rc = hm_svc_reassign_all(st, idx, &rep->moved, err)))
-        goto rollback;
-    rc = hm_store_commit(st, err);
-    goto out;
-rollback:
-    hm_store_rollback(st);
-out:
-    hm_area_index_destroy(idx);
-    hm_area_list_clear(&list);
-    GEOS_finish_r(geos);
-    return rc;
-}
-
-static int load_default_areas(hm_store *st, hm_error *err)
-{
-    import_report rep;
-    int rc = import_text(st, HM_LEVEL_WARD, hm_default_wards_geojson,
-                         strlen(hm_default_wards_geojson), NULL, false, &rep, err);
-    if (rc)
-        return rc;
-    hm_log(HM_LOG_INFO, "event=default_areas level=ward count=%zu", rep.count);
-    rc = import_text(st, HM_LEVEL_FORMER_WARD, hm_default_former_wards_geojson,
-                     strlen(hm_default_former_wards_geojson), NULL, false, &rep, err);
-    if (!rc)
-        hm_log(HM_LOG_INFO, "event=default_areas level=former_ward count=%zu", rep.count);
-    return rc;
-}
-
-/* Open (creating) the database; a new file gets the default areas. */
-static hm_store *open_db(const char *path, bool create, bool default_areas, hm_error *err)
-{
-    bool fresh = !file_exists(path);
-    hm_store *st;
-    if (fresh && !create) {
-        hm_error_set(err, HM_E_NOT_FOUND, "db", "no database at %s", path);
-        return NULL;
-    }
-    if (fresh)
-        make_parent_dir(path);
-    st = hm_store_open(path, HM_STORE_CREATE, err);
+    hm_store *st = hm_store_open(db, create ? HM_STORE_CREATE : 0, err);
     if (!st)
         return NULL;
-    if (fresh && default_areas && load_default_areas(st, err)) {
+    if (hm_store_created(st) && default_areas && hm_areas_import_defaults(st, err)) {
         hm_store_close(st);
         return NULL;
     }
@@ -294,7 +183,7 @@ static int cmd_import(int argc, char **argv)
     hm_store *st;
     char *text;
     size_t len;
-    import_report rep;
+    hm_import_report rep;
 
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
@@ -329,7 +218,7 @@ static int cmd_import(int argc, char **argv)
         die(&err);
     if (!(st = open_db(db, true, !no_defaults, &err)))
         die(&err);
-    if (import_text(st, level, text, len, &fields, replace, &rep, &err)) {
+    if (hm_areas_import(st, level, text, len, &fields, replace, &rep, &err)) {
         free(text);
         hm_store_close(st);
         die(&err);
@@ -550,7 +439,7 @@ static int cmd_demo(int argc, char **argv)
         hm_error_set(&err, HM_E_NOT_FOUND, NULL, "the database has no areas to fill");
         die(&err);
     }
-    if (!(idx = hm_svc_build_area_index(st, &err)))
+    if (!(idx = hm_areas_index(st, &err)))
         die(&err);
     rs = (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 1;
     team_ids = hm_xcalloc((size_t)(n_teams > 0 ? n_teams : 1), sizeof *team_ids);
@@ -806,28 +695,15 @@ static int cmd_purge(int argc, char **argv)
 
 static int cmd_serve(int argc, char **argv)
 {
-    hm_core app;
+    hm_core_config cc;
+    hm_core *core;
     hm_http_config hc;
     hm_http_server *http;
     hm_error err = {0};
-    hm_store *st;
-    hm_events_config ec;
     sigset_t set;
     int sig;
-    long tile_cache_mb = -1; /* -1: the cache's default */
 
-    memset(&app, 0, sizeof app);
-    app.cfg = (hm_core_config){
-        .db_path = "data/helpmap.db",
-        .rate_limit = 10,
-        .phone_rate_limit = 5,
-        .code_prefix = "CC",
-        .claim_timeout_s = 7200,
-        .claim_cap = 5,
-        .alert_teams = 3,
-        .alert_escalate_s = 600,
-        .max_subscribers = 10000,
-    };
+    hm_core_config_init(&cc);
     hc = (hm_http_config){
         .bind = "127.0.0.1",
         .port = 8080,
@@ -842,7 +718,7 @@ static int cmd_serve(int argc, char **argv)
             fputs(usage_serve, stdout);
             return 0;
         } else if (strcmp(a, "--db") == 0)
-            app.cfg.db_path = opt_value(argc, argv, &i);
+            cc.db_path = opt_value(argc, argv, &i);
         else if (strcmp(a, "--bind") == 0)
             hc.bind = opt_value(argc, argv, &i);
         else if (strcmp(a, "--port") == 0)
@@ -852,31 +728,31 @@ static int cmd_serve(int argc, char **argv)
         else if (strcmp(a, "--threads") == 0)
             hc.threads = (int)opt_long(argc, argv, &i, 1, 256);
         else if (strcmp(a, "--rate-limit") == 0)
-            app.cfg.rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
+            cc.rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
         else if (strcmp(a, "--phone-rate-limit") == 0)
-            app.cfg.phone_rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
+            cc.phone_rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
         else if (strcmp(a, "--trusted-proxy") == 0)
             hc.trusted_proxy = opt_value(argc, argv, &i);
         else if (strcmp(a, "--max-connections") == 0)
             hc.max_connections = (int)opt_long(argc, argv, &i, 1, 1000000);
         else if (strcmp(a, "--no-default-areas") == 0)
-            app.cfg.no_default_areas = true;
+            cc.no_default_areas = true;
         else if (strcmp(a, "--code-prefix") == 0) {
             const char *p = opt_value(argc, argv, &i);
             size_t n = strlen(p);
             if (n < 1 || n > 4 || strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != n)
                 die_usage("--code-prefix must be 1 to 4 capital letters");
-            app.cfg.code_prefix = p;
+            cc.code_prefix = p;
         } else if (strcmp(a, "--claim-timeout") == 0)
-            app.cfg.claim_timeout_s = (int)opt_long(argc, argv, &i, 1, 30 * 86400);
+            cc.claim_timeout_s = (int)opt_long(argc, argv, &i, 1, 30 * 86400);
         else if (strcmp(a, "--claim-cap") == 0)
-            app.cfg.claim_cap = (int)opt_long(argc, argv, &i, 0, 10000);
+            cc.claim_cap = (int)opt_long(argc, argv, &i, 0, 10000);
         else if (strcmp(a, "--alert-teams") == 0)
-            app.cfg.alert_teams = (int)opt_long(argc, argv, &i, 0, 8);
+            cc.alert_teams = (int)opt_long(argc, argv, &i, 0, 8);
         else if (strcmp(a, "--alert-escalate") == 0)
-            app.cfg.alert_escalate_s = (int)opt_long(argc, argv, &i, 1, 86400);
+            cc.alert_escalate_s = (int)opt_long(argc, argv, &i, 1, 86400);
         else if (strcmp(a, "--max-subscribers") == 0)
-            app.cfg.max_subscribers = (int)opt_long(argc, argv, &i, 0, 1000000);
+            cc.max_subscribers = (int)opt_long(argc, argv, &i, 0, 1000000);
         else if (strcmp(a, "--log-level") == 0) {
             const char *l = opt_value(argc, argv, &i);
             if (strcmp(l, "debug") == 0)
@@ -890,12 +766,12 @@ static int cmd_serve(int argc, char **argv)
             else
                 die_usage("--log-level must be debug, info, warn or error");
         } else if (strcmp(a, "--tile-cache-mb") == 0)
-            tile_cache_mb = opt_long(argc, argv, &i, 0, 65536);
+            cc.tile_cache_mb = opt_long(argc, argv, &i, 0, 65536);
         else
             die_usage("serve: unknown option %s", a);
     }
-    if (app.cfg.max_subscribers >= hc.max_connections)
-        app.cfg.max_subscribers =
+    if (cc.max_subscribers >= hc.max_connections)
+        cc.max_subscribers =
             hc.max_connections > 100 ? hc.max_connections - 100 : hc.max_connections / 2;
 
     /* Signals are taken by sigwait below; block them before threads start. */
@@ -905,46 +781,13 @@ static int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (!(st = open_db(app.cfg.db_path, true, !app.cfg.no_default_areas, &err)))
+    if (!(core = hm_core_start(&cc, &err)))
         die(&err);
-    app.tally = hm_tally_create();
-    app.open_requests = hm_pointindex_create_data(sizeof(hm_open_rec));
-    app.team_positions = hm_pointindex_create();
-    app.started_ms = hm_now_ms();
-    if (hm_svc_load(&app, st, &err))
-        die(&err);
-    hm_store_close(st);
-    memset(&ec, 0, sizeof ec);
-    ec.max_subscribers = (size_t)app.cfg.max_subscribers;
-    ec.first_id = (uint64_t)hm_now_ms();
-    if (!(app.events = hm_events_create(&ec, &err)))
-        die(&err);
-    {
-        hm_tile_cache_options to;
-        hm_tile_cache_options_init(&to);
-        /* Area tiles carry open counts that move with every request: keep
-         * them at most 10 s (requests tiles are invalidated per point). */
-        to.max_age_s[HM_TILE_WARDS] = to.max_age_s[HM_TILE_FORMER_WARDS] =
-            to.max_age_s[HM_TILE_HAMLETS] = 10;
-        /* 0: a one-byte bound that no tile fits, so every tile is encoded anew (bench/). */
-        if (tile_cache_mb >= 0)
-            to.max_bytes = tile_cache_mb > 0 ? (size_t)tile_cache_mb << 20 : 1;
-        if (!(app.tiles = hm_tile_cache_create(&to, &err)))
-            die(&err);
-    }
-    app.ratelimit = hm_ratelimit_create(app.cfg.rate_limit, 60);
-    app.phone_limit = hm_ratelimit_create(app.cfg.phone_rate_limit, 3600);
-    hm_worker_configure(app.cfg.db_path);
-    /* 4,096 events waiting at most: beyond that the writer waits for the hub. */
-    if (!(app.publisher = hm_publisher_start(4096, &err)))
-        die(&err);
-    if (!(app.writer = hm_writer_start(app.cfg.db_path, hm_svc_tick, &app, 5000, &err)))
-        die(&err);
-    if (!(http = hm_http_start(&app, &hc, &err)))
+    if (!(http = hm_http_start(core, &hc, &err)))
         die(&err);
     printf("helpmap listening on http://%s%s%s:%d/ (database %s, %zu open requests)\n",
            strchr(hc.bind, ':') ? "[" : "", hc.bind, strchr(hc.bind, ':') ? "]" : "",
-           hm_http_port(http), app.cfg.db_path, hm_pointindex_count(app.open_requests));
+           hm_http_port(http), cc.db_path, hm_open_index_count(core->open));
     fflush(stdout);
     hm_log(HM_LOG_INFO, "event=started port=%d threads=%ld", hm_http_port(http),
            hc.threads > 0 ? (long)hc.threads : sysconf(_SC_NPROCESSORS_ONLN));
@@ -956,22 +799,10 @@ static int cmd_serve(int argc, char **argv)
      * queued writes; then stop MHD (it refuses to stop with suspended
      * connections); then free. */
     hm_http_quiesce(http);
-    hm_events_shutdown(app.events);
-    hm_writer_stop(app.writer);
+    hm_core_shutdown(core);
     usleep(200 * 1000);
     hm_http_stop(http);
-    hm_publisher_stop(app.publisher); /* after the writer (no more posts), before the hub */
-    app.publisher = NULL;
-    hm_events_destroy(app.events);
-    hm_writer_destroy(app.writer);
-    hm_ratelimit_destroy(app.ratelimit);
-    hm_ratelimit_destroy(app.phone_limit);
-    hm_tile_cache_destroy(app.tiles);
-    hm_tally_destroy(app.tally);
-    hm_pointindex_destroy(app.open_requests);
-    hm_pointindex_destroy(app.team_positions);
-    hm_area_index_destroy(app.areas);
-    hm_worker_release();
+    hm_core_destroy(core);
     hm_log(HM_LOG_INFO, "event=stopped");
     return 0;
 }

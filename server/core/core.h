@@ -1,8 +1,14 @@
-/* core.h: the state of one running helpmap core — configuration, the writer, the in-memory
- * indexes, the event hub and its publisher, the tile cache and the rate limiters — shared by
- * the core's modules and handed to the HTTP edge. No HTTP types: the edge keeps its own
- * state (http.h). Immutable after start-up except where a field says which lock or thread
- * owns it. */
+/* core.h: one running helpmap core — what the server decides and keeps, without HTTP. Owns
+ * the configuration, the writer (every change to the store goes through it), the in-memory
+ * indexes that follow the store, the event hub and its publisher, the tile cache, the rate
+ * limiters and the alert queue. The HTTP edge (server/http) parses a request, calls one of the
+ * hm_core_* functions declared in the core's headers (requests.h, teams.h, areas.h, views.h)
+ * and renders what it returns; the command line (server/main.c) starts and stops it.
+ *
+ * Threads: hm_core_start() and the shutdown functions run on the main thread; every other
+ * function may be called from any thread at once unless it says otherwise. Reads run on the
+ * calling thread with its own store connection (worker.h); writes are jobs the caller submits
+ * to the writer (hm_core_submit) and whose result it reads after `notify`. */
 #ifndef HM_CORE_H
 #define HM_CORE_H
 
@@ -11,13 +17,17 @@
 #include <stdint.h>
 
 #include "area.h"
-#include "pointindex.h"
-#include "store.h"
+#include "hm_error.h"
 #include "writer.h"
 
 struct hm_events;
 struct hm_ratelimit;
 struct hm_tile_cache;
+struct hm_tally;
+struct hm_publisher;
+struct hm_open_index;
+struct hm_team_index;
+struct hm_alerts;
 
 typedef struct hm_core_config {
     const char *db_path;
@@ -30,27 +40,46 @@ typedef struct hm_core_config {
     int alert_teams;         /* 3 */
     int alert_escalate_s;    /* 600 */
     int max_subscribers;     /* 10000 */
+    long tile_cache_mb;      /* -1: the cache's default; 0: keep no tile */
 } hm_core_config;
+
+/* The defaults of `helpmap serve`. */
+void hm_core_config_init(hm_core_config *cfg);
 
 typedef struct hm_core {
     hm_core_config cfg;
     hm_writer *writer;
-    /* Owned by the writer thread: replaced only by it, read only by it. */
+    /* The point-to-area index of the committed areas. Replaced by the writer thread only;
+     * read by the writer thread only. */
     hm_area_index *areas;
-    /* Open requests (tag = category, aux = team id, data = the hm_request without its
-     * contact data, kept current by the writer) and team positions (tag = status,
-     * aux = position time); internally locked. */
-    hm_pointindex *open_requests;
-    hm_pointindex *team_positions;
+    struct hm_open_index *open; /* open requests without contact data */
+    struct hm_team_index *teams;
+    struct hm_tally *tally; /* live counts */
     struct hm_events *events;
-    /* Renders and sends the events of committed changes, in commit order (NULL: the writer
-     * does it itself). */
+    /* Renders and sends the events of committed changes, in commit order. */
     struct hm_publisher *publisher;
-    struct hm_tile_cache *tiles; /* internally locked */
-    struct hm_tally *tally;      /* live counts; internally locked, moved by the writer */
+    struct hm_tile_cache *tiles;
     struct hm_ratelimit *ratelimit;
     struct hm_ratelimit *phone_limit;
+    struct hm_alerts *alerts; /* new requests waiting for escalation */
     int64_t started_ms;
 } hm_core;
+
+/* Open (creating when missing, with the default areas unless cfg->no_default_areas) the
+ * database, load the indexes, start the event hub, the publisher and the writer. `cfg` is
+ * copied; its strings are borrowed and must outlive the core. Returns NULL with `err`
+ * filled. */
+hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err);
+/* First step of a shutdown, before the HTTP edge stops: end every event stream, finish and
+ * answer the queued writes, stop the writer. */
+void hm_core_shutdown(hm_core *c);
+/* Free everything, after the HTTP edge stopped. Accepts NULL. */
+void hm_core_destroy(hm_core *c);
+
+/* Queue `job` on the writer; its notify runs when it is done (rc and err final). */
+void hm_core_submit(hm_core *c, hm_job *job);
+
+/* The event hub, for the edge's stream transport (server/http/sse.c). */
+struct hm_events *hm_core_events(hm_core *c);
 
 #endif

@@ -34,18 +34,6 @@ void hm_worker_configure(const char *db_path)
     worker_db = db_path;
 }
 
-static void on_geos_error(const char *fmt, ...)
-{
-    /* GEOS 3.11 passes a user-data variant only to the _r message handler;
-     * this plain one logs. */
-    char msg[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    hm_log(HM_LOG_DEBUG, "event=geos msg=\"%s\"", msg);
-}
-
 static void on_geos_error_r(const char *msg, void *userdata)
 {
     hm_worker *w = userdata;
@@ -60,13 +48,12 @@ hm_worker *hm_worker_get(hm_error *err)
     if (w)
         return w;
     w = hm_xcalloc(1, sizeof *w);
-    w->store = hm_store_open(worker_db, HM_STORE_SMALL_CACHE, err);
+    w->store = hm_store_open(worker_db, 0, err);
     if (!w->store) {
         free(w);
         return NULL;
     }
     w->geos = GEOS_init_r();
-    (void)on_geos_error;
     GEOSContext_setErrorMessageHandler_r(w->geos, on_geos_error_r, w);
     pthread_setspecific(worker_key, w);
     return w;
@@ -85,4 +72,10 @@ void hm_worker_release(void)
     w = pthread_getspecific(worker_key);
     pthread_setspecific(worker_key, NULL);
     worker_destroy(w);
+}
+
+bool hm_worker_quiesce(char *what, size_t what_size)
+{
+    hm_worker *w = hm_worker_peek();
+    return !w || hm_store_quiesce(w->store, what, what_size);
 }

@@ -23,6 +23,10 @@ void hm_worker_configure(const char *db_path);
 hm_worker *hm_worker_get(hm_error *err);
 /* This thread's worker if it has one, else NULL; never creates it. */
 hm_worker *hm_worker_peek(void);
+/* The end of an HTTP request on this thread: its store connection must hold no half-run read
+ * (it would pin an old snapshot, and later reads would miss new requests). Returns true when
+ * all was well; false after ending such a read, with what it was in `what` (a bug to log). */
+bool hm_worker_quiesce(char *what, size_t what_size);
 /* Destroy this thread's worker now (the main thread before exit). */
 void hm_worker_release(void);
 

@@ -26,105 +26,7 @@ struct hm_writer {
     void *tick_ctx;
     int tick_ms;
     unsigned long long jobs, batches;
-    /* The checkpointer: a thread with its own connection that copies the write-ahead log
-     * into the database file, so that commits on `st` never do it while jobs wait (issue 7:
-     * it was an eighth of the writer's time). ckpt_on false: `st` checkpoints as SQLite
-     * does by default. ckpt_on is fixed before the threads start; ckpt_st belongs to the
-     * checkpointer thread (and to hm_writer_stop() once it has ended). Under `mu`:
-     * ckpt_stop, commits. */
-    bool ckpt_on;
-    hm_store *ckpt_st;
-    pthread_t ckpt_thread;
-    pthread_cond_t ckpt_cv; /* a batch committed, or stopping */
-    bool ckpt_stop;
-    unsigned long long commits;
 };
-
-#define CKPT_PERIOD_MS     100   /* at most this often; each checkpoint syncs the database */
-#define CKPT_RESTART_PAGES 16384 /* a log this long (64 MiB of 4 KiB pages) is restarted */
-
-/* Restart the write-ahead log of `log_pages` pages: passive checkpoints cannot while the
- * writer keeps appending to it, so the writer waits here for the few pages the last passive
- * checkpoint left. Checkpointer thread only. */
-static void restart_log(hm_writer *w, int log_pages)
-{
-    hm_error err = {0};
-    struct timespec t0, t1;
-    long ms;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* Busy (a long read): tried again after the next commits. Worth a warning only when the
-     * log keeps growing. */
-    if (hm_store_checkpoint(w->ckpt_st, true, NULL, NULL, &err) != HM_OK)
-        hm_log(log_pages > 4 * CKPT_RESTART_PAGES ? HM_LOG_WARN : HM_LOG_DEBUG,
-               "event=checkpoint_failed mode=restart pages=%d msg=\"%s\"", log_pages, err.msg);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    /* Writes wait for it: worth a line when it is long. */
-    hm_log(ms >= 100 ? HM_LOG_INFO : HM_LOG_DEBUG, "event=checkpoint mode=restart pages=%d ms=%ld",
-           log_pages, ms);
-}
-
-static void *ckpt_main(void *arg)
-{
-    hm_writer *w = arg;
-    unsigned long long seen = 0;
-    unsigned failures = 0;
-
-    prctl(PR_SET_NAME, "hm-checkpoint", 0, 0, 0); /* for top -H and perf */
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        hm_error err = {0};
-        struct timespec t;
-        int log_pages = 0;
-        while (!w->ckpt_stop && w->commits == seen)
-            pthread_cond_wait(&w->ckpt_cv, &w->mu);
-        if (w->ckpt_stop)
-            break;
-        seen = w->commits;
-        pthread_mutex_unlock(&w->mu);
-        if (hm_store_checkpoint(w->ckpt_st, false, &log_pages, NULL, &err) != HM_OK) {
-            hm_log(HM_LOG_DEBUG, "event=checkpoint_failed msg=\"%s\"", err.msg);
-            /* A connection opened while the file was read-only stays so (issue 6): after a
-             * run of failures take a new one, or the log would grow for ever. */
-            if (++failures % 16 == 0) {
-                hm_error oerr = {0};
-                hm_store *st = hm_store_open(w->path, HM_STORE_SMALL_CACHE, &oerr);
-                if (st) {
-                    hm_store_close(w->ckpt_st);
-                    w->ckpt_st = st;
-                } else {
-                    hm_log(HM_LOG_WARN, "event=checkpointer_reopen_failed msg=\"%s\"", oerr.msg);
-                }
-            }
-        } else {
-            failures = 0;
-            if (log_pages > CKPT_RESTART_PAGES)
-                restart_log(w, log_pages);
-        }
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_nsec += CKPT_PERIOD_MS * 1000000L;
-        if (t.tv_nsec >= 1000000000L) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&w->mu);
-        while (!w->ckpt_stop && pthread_cond_timedwait(&w->ckpt_cv, &w->mu, &t) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
-/* Tell the checkpointer thread to end and wait for it. */
-static void stop_checkpointer(hm_writer *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->ckpt_stop = true;
-    pthread_cond_signal(&w->ckpt_cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->ckpt_thread, NULL);
-}
 
 static void finish(hm_writer *w, hm_job *j)
 {
@@ -145,7 +47,7 @@ static void finish(hm_writer *w, hm_job *j)
 static void reopen_store(hm_writer *w)
 {
     hm_error err = {0};
-    hm_store *st = hm_store_open(w->path, w->ckpt_on ? HM_STORE_NO_CHECKPOINT : 0, &err);
+    hm_store *st = hm_store_open(w->path, HM_STORE_WRITER, &err);
 
     if (!st) {
         hm_log(HM_LOG_WARN, "event=writer_reopen_failed msg=\"%s\"", err.msg);
@@ -198,12 +100,6 @@ static void run_batch(hm_writer *w, hm_job **batch, size_t n)
         hm_log(HM_LOG_ERROR, "event=begin_failed msg=\"%s\"", err.msg);
     }
     __atomic_add_fetch(&w->batches, 1, __ATOMIC_RELAXED);
-    if (rc == HM_OK && w->ckpt_on) {
-        pthread_mutex_lock(&w->mu);
-        w->commits++;
-        pthread_cond_signal(&w->ckpt_cv);
-        pthread_mutex_unlock(&w->mu);
-    }
     for (size_t i = 0; i < n; i++)
         if (batch[i]->rc == HM_E_UNAVAILABLE)
             w->reopen = true;
@@ -285,16 +181,9 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
                            int tick_ms, hm_error *err)
 {
     hm_writer *w = hm_xcalloc(1, sizeof *w);
-    hm_error cerr = {0};
 
-    /* The checkpointer's connection first: without it the writer checkpoints itself. */
-    w->ckpt_st = hm_store_open(path, HM_STORE_SMALL_CACHE, &cerr);
-    w->ckpt_on = w->ckpt_st != NULL;
-    if (!w->ckpt_st)
-        hm_log(HM_LOG_WARN, "event=checkpointer_unavailable msg=\"%s\"", cerr.msg);
-    w->st = hm_store_open(path, w->ckpt_st ? HM_STORE_NO_CHECKPOINT : 0, err);
+    w->st = hm_store_open(path, HM_STORE_WRITER, err);
     if (!w->st) {
-        hm_store_close(w->ckpt_st);
         free(w);
         return NULL;
     }
@@ -305,28 +194,17 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     pthread_cond_init(&w->done_cv, NULL);
-    pthread_cond_init(&w->ckpt_cv, NULL);
-    if (w->ckpt_st && pthread_create(&w->ckpt_thread, NULL, ckpt_main, w) != 0) {
-        hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the checkpointer thread");
-        goto fail;
-    }
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the writer thread");
-        if (w->ckpt_st)
-            stop_checkpointer(w);
-        goto fail;
+        hm_store_close(w->st);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        pthread_cond_destroy(&w->done_cv);
+        free(w->path);
+        free(w);
+        return NULL;
     }
     return w;
-fail:
-    hm_store_close(w->st);
-    hm_store_close(w->ckpt_st);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
-    pthread_cond_destroy(&w->done_cv);
-    pthread_cond_destroy(&w->ckpt_cv);
-    free(w->path);
-    free(w);
-    return NULL;
 }
 
 void hm_writer_stop(hm_writer *w)
@@ -338,11 +216,6 @@ void hm_writer_stop(hm_writer *w)
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    if (w->ckpt_on) {
-        stop_checkpointer(w);
-        hm_store_close(w->ckpt_st);
-        w->ckpt_st = NULL;
-    }
     hm_store_close(w->st);
     w->st = NULL;
     pthread_mutex_lock(&w->mu);
@@ -359,7 +232,6 @@ void hm_writer_destroy(hm_writer *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->done_cv);
-    pthread_cond_destroy(&w->ckpt_cv);
     free(w->path);
     free(w);
 }
@@ -393,6 +265,22 @@ int hm_writer_run(hm_writer *w, hm_job *job)
     while (!job->finished)
         pthread_cond_wait(&w->done_cv, &w->mu);
     pthread_mutex_unlock(&w->mu);
+    return job->rc;
+}
+
+int hm_writer_run_here(hm_store *st, hm_job *job)
+{
+    hm_error_clear(&job->err);
+    job->rc = hm_store_begin(st, true, &job->err);
+    if (job->rc == HM_OK) {
+        job->rc = job->run(st, job, &job->err);
+        if (job->rc == HM_OK)
+            job->rc = hm_store_commit(st, &job->err);
+        if (job->rc != HM_OK)
+            hm_store_rollback(st);
+    }
+    if (job->rc == HM_OK && job->after)
+        job->after(job);
     return job->rc;
 }
 

@@ -51,6 +51,10 @@ void hm_writer_destroy(hm_writer *w);
 void hm_writer_submit(hm_writer *w, hm_job *job);
 /* Queue `job` and wait for it; returns job->rc. Thread-safe. */
 int hm_writer_run(hm_writer *w, hm_job *job);
+/* Run `job` at once in a transaction of its own on `st`, then its `after` if it committed; its
+ * notify is not called. For the writer's own tick (on the writer thread, with the store it was
+ * given) and for tools that write without a writer thread. Returns job->rc. */
+int hm_writer_run_here(hm_store *st, hm_job *job);
 /* Jobs committed so far and batches (for /metrics). */
 void hm_writer_stats(hm_writer *w, unsigned long long *jobs, unsigned long long *batches);
 

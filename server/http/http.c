@@ -236,9 +236,8 @@ enum MHD_Result hm_http_error(hm_req *r, const hm_error *err)
                      "field", err && err->field ? json_string(err->field) : json_null());
     r->err_code = hm_err_name(code);
     if (code == HM_E_RATE_LIMITED) {
-        /* The message carries "retry_after=N" from the rate limiter. */
-        const char *ra = strstr(msg, "retry_after=");
-        snprintf(retry, sizeof retry, "%d", ra ? atoi(ra + 12) : 60);
+        snprintf(retry, sizeof retry, "%d",
+                 err && err->retry_after_s > 0 ? err->retry_after_s : 60);
         extra[0] = "Retry-After";
         extra[1] = retry;
     } else if (code == HM_E_UNAVAILABLE) {
@@ -308,61 +307,42 @@ const char *hm_http_client(hm_req *r)
     return r->client;
 }
 
+const char *hm_http_bearer(hm_req *r)
+{
+    const char *h = hm_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return h;
+}
+
 int hm_http_auth(hm_req *r, hm_error *err)
 {
     const char *h;
-    const char *tok = NULL;
-    uint8_t hash[32];
-    hm_worker *w;
     int rc;
 
     if (r->auth_done)
-        return r->role == -1 ? hm_error_set(err, HM_E_UNAUTHORIZED, NULL, "invalid token") : HM_OK;
-    r->auth_done = true;
-    r->role = HM_ROLE_PUBLIC;
+        return r->auth_bad ? hm_error_set(err, HM_E_UNAUTHORIZED, NULL, "invalid token") : HM_OK;
+    snprintf(r->actor.client, sizeof r->actor.client, "%s", hm_http_client(r));
     h = hm_http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h)
-        return HM_OK;
-    if (strncasecmp(h, "Bearer ", 7) != 0) {
-        r->role = -1;
+    if (h && strncasecmp(h, "Bearer ", 7) != 0) {
+        r->auth_done = r->auth_bad = true;
         return hm_error_set(err, HM_E_UNAUTHORIZED, NULL, "use Authorization: Bearer TOKEN");
     }
-    tok = h + 7;
-    while (*tok == ' ')
-        tok++;
-    hm_sha256(tok, strlen(tok), hash);
-    if (!(w = hm_worker_get(err))) {
-        r->role = HM_ROLE_PUBLIC;
-        r->auth_done = false;
-        return err ? err->code : HM_E_INTERNAL;
-    }
-    rc = hm_store_team_by_token(w->store, hash, &r->team, NULL);
-    if (rc == HM_OK) {
-        r->role = r->team.role;
-        return HM_OK;
-    }
-    /* Not a team token: it may be a resident's tracking token, which the
-     * request handlers check themselves. */
-    r->role = HM_ROLE_PUBLIC;
-    if (rc != HM_E_UNAUTHORIZED) {
-        r->auth_done = false;
-        return hm_error_set(err, HM_E_UNAVAILABLE, NULL, "cannot check the token now");
-    }
+    /* A token that is no team's may be a resident's tracking token, which the request's own
+     * check compares. */
+    if ((rc = hm_core_authenticate(r->app, hm_http_bearer(r), &r->actor, err)))
+        return rc;
+    r->auth_done = true;
     return HM_OK;
 }
 
 int hm_http_require(hm_req *r, int min_role, hm_error *err)
 {
     int rc = hm_http_auth(r, err);
-    if (rc)
-        return rc;
-    if (r->role == HM_ROLE_PUBLIC)
-        return hm_error_set(err, HM_E_UNAUTHORIZED, NULL,
-                            "this needs a team token: Authorization: Bearer TOKEN");
-    if (r->role < min_role)
-        return hm_error_set(err, HM_E_FORBIDDEN, NULL, "your role (%s) may not do this",
-                            hm_role_name(r->role));
-    return HM_OK;
+    return rc ? rc : hm_policy_require(&r->actor, min_role, err);
 }
 
 int hm_http_json_body(hm_req *r, json_t **out, hm_error *err)
@@ -399,7 +379,7 @@ enum MHD_Result hm_http_submit_job(hm_req *r, hm_job *job, hm_handler resume)
     job->notify = on_job_done;
     r->job_submitted = true;
     MHD_suspend_connection(r->conn);
-    hm_writer_submit(r->app->writer, job);
+    hm_core_submit(r->app, job);
     return MHD_YES;
 }
 
@@ -702,13 +682,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     }
     {
-        /* A statement left half-run would pin this thread's connection to
-         * an old snapshot, and later reads would miss new requests. */
-        hm_worker *w = hm_worker_peek();
-        char sql[160];
-        if (w && !hm_store_idle(w->store, sql, sizeof sql))
+        /* A read left half-run would pin this thread's connection to an old snapshot, and
+         * later reads would miss new requests. */
+        char what[160];
+        if (!hm_worker_quiesce(what, sizeof what))
             hm_log(HM_LOG_ERROR, "event=statement_left_busy route=%s sql=\"%.100s\"", r->route,
-                   sql);
+                   what);
     }
     if (r->state_free)
         r->state_free(r->state);

@@ -14,8 +14,8 @@
 #include "core.h"
 #include "hm_buf.h"
 #include "hm_error.h"
+#include "policy.h"
 #include "server.h"
-#include "store.h"
 #include "writer.h"
 
 #define HM_MAX_BODY (16 * 1024)
@@ -48,8 +48,8 @@ struct hm_req {
     char client[64];
     /* Authentication, filled by hm_http_auth(). */
     bool auth_done;
-    int role; /* enum hm_role; HM_ROLE_PUBLIC without a token */
-    hm_team team;
+    bool auth_bad;  /* the Authorization header is not "Bearer TOKEN" */
+    hm_actor actor; /* role HM_ROLE_PUBLIC without a team token */
     /* Asynchronous write: the job, whether it is done, and what answers. */
     hm_job *job;
     bool job_submitted;
@@ -65,11 +65,14 @@ const char *hm_http_arg(hm_req *r, const char *name);
 /* Request header or NULL. */
 const char *hm_http_header(hm_req *r, const char *name);
 
-/* Resolve the bearer token (if any) into r->role and r->team. Returns HM_OK
- * (also for no token: role public), HM_E_UNAUTHORIZED for a bad token. */
+/* Resolve the bearer token (if any) into r->actor. Returns HM_OK (also for no token and for a
+ * token that is no team's: role public), HM_E_UNAUTHORIZED for a header that is not "Bearer
+ * TOKEN", HM_E_UNAVAILABLE when tokens cannot be checked now. */
 int hm_http_auth(hm_req *r, hm_error *err);
-/* Require at least `min_role` (enum hm_role). Returns HM_OK or 401/403. */
+/* hm_http_auth(), then require at least `min_role` (enum hm_role): HM_OK or 401/403. */
 int hm_http_require(hm_req *r, int min_role, hm_error *err);
+/* The bearer token as sent (after "Bearer "), or NULL. */
+const char *hm_http_bearer(hm_req *r);
 
 /* Parse the body as a JSON object. HM_E_BAD_JSON on failure. The caller
  * json_decref()s *out. */
@@ -90,9 +93,8 @@ enum MHD_Result hm_http_borrowed(hm_req *r, unsigned status, const char *content
 enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_type, void *data,
                               size_t len, bool must_free, const char *const *extra_headers);
 
-/* Run `job` (owned by the caller, usually inside r->state) on the writer
- * thread and answer with `resume` once it is done, without holding a pool
- * thread meanwhile. */
+/* Run `job` (owned by the caller, usually inside r->state) on the core's writer and answer with
+ * `resume` once it is done, without holding a pool thread meanwhile. */
 enum MHD_Result hm_http_submit_job(hm_req *r, hm_job *job, hm_handler resume);
 
 /* The client's address (or X-Forwarded-For's last hop when the peer is the

@@ -3,10 +3,15 @@
 
 #include <stdlib.h>
 
-hm_store *hm_store_open(const char *path, int flags, hm_error *err)
+hm_store *hm_store_open(const char *uri, int flags, hm_error *err)
 {
-    /* One backend today; a "postgresql://" path will select PostGIS. */
-    return hm_store__sqlite_open(path, flags, err);
+    /* One backend today; a "postgresql://" URI will select PostGIS. */
+    return hm_store__sqlite_open(uri, flags, err);
+}
+
+bool hm_store_created(hm_store *st)
+{
+    return st->created;
 }
 
 void hm_store_close(hm_store *st)
@@ -176,11 +181,7 @@ int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
 {
     return st->ops->xCheck(st, msg, msg_size, err);
 }
-bool hm_store_idle(hm_store *st, char *sql, size_t sql_size)
+bool hm_store_quiesce(hm_store *st, char *what, size_t what_size)
 {
-    return st->ops->xIdle(st, sql, sql_size);
-}
-int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages, hm_error *err)
-{
-    return st->ops->xCheckpoint(st, restart, log_pages, done_pages, err);
+    return st->ops->xQuiesce(st, what, what_size);
 }

@@ -19,25 +19,26 @@
 
 typedef struct hm_store hm_store;
 
-/* HM_STORE_NO_CHECKPOINT: commits on this connection never checkpoint the WAL; some other
- * connection must call hm_store_checkpoint() (the writer's own thread does, so that the
- * writer does not copy pages while jobs wait; issue 7).
- * HM_STORE_SMALL_CACHE: 8 MiB of page cache instead of 32 (connections that read rows here
- * and there, or only checkpoint: the operating system caches the file anyway, and each
- * connection's cache counts in the server's memory; issue 7). */
-enum {
-    HM_STORE_CREATE = 1,
-    HM_STORE_READONLY = 2,
-    HM_STORE_NO_DEFAULT_AREAS = 4,
-    HM_STORE_NO_CHECKPOINT = 8,
-    HM_STORE_SMALL_CACHE = 16
-};
+/* How a connection is opened.
+ * HM_STORE_CREATE: create the database and its schema when missing (a file store also creates
+ *   its folder, one level).
+ * HM_STORE_READONLY: never write.
+ * HM_STORE_WRITER: the connection of the server's one writer (writer.h). The backend tunes it
+ *   for many small durable transactions and may run its own housekeeping beside it: SQLite
+ *   copies the write-ahead log into the database file on a thread of its own, so that commits
+ *   never do it while writes wait (issue 7).
+ * Without WRITER a connection is a reader's: it may write, but the backend keeps it light. */
+enum { HM_STORE_CREATE = 1, HM_STORE_READONLY = 2, HM_STORE_WRITER = 4 };
 
-/* Open the database at `path` (creating file and schema with HM_STORE_CREATE,
- * migrating an older schema). WAL mode, synchronous=FULL, busy timeout.
- * Returns NULL with `err` filled. Caller closes with hm_store_close(). */
-hm_store *hm_store_open(const char *path, int flags, hm_error *err);
+/* Open the database `uri`: a file path selects SpatiaLite. Creates the database and schema with
+ * HM_STORE_CREATE and migrates an older schema. Every commit is durable when it returns.
+ * Returns NULL with `err` filled: HM_E_NOT_FOUND (field "db") when the database does not
+ * exist and HM_STORE_CREATE is not given. Caller closes with hm_store_close(). */
+hm_store *hm_store_open(const char *uri, int flags, hm_error *err);
 void hm_store_close(hm_store *st);
+
+/* True when this open created the database (so that the caller loads its first data). */
+bool hm_store_created(hm_store *st);
 
 /* Schema version of the open database. */
 int hm_store_schema_version(hm_store *st);
@@ -128,18 +129,11 @@ int hm_store_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hour
 /* SQLite online backup of the open database into `out_path`. */
 int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
 
-/* Copy what the write-ahead log holds into the database file (durable: the database file is
- * synced). `restart` false: as far as readers allow, without waiting for anyone (passive).
- * `restart` true: wait (up to 100 ms, then HM_E_UNAVAILABLE) for the writer and the readers,
- * copy everything and make the next write start the log from its beginning, so that it
- * stops growing; writers wait meanwhile. Sets *log_pages and *done_pages (may be NULL) to the log's
- * size and the pages now in the database file. Returns HM_OK or HM_E_DB / HM_E_UNAVAILABLE. */
-int hm_store_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages, hm_error *err);
-
-/* True when no statement of this connection is half-run (so it holds no
- * read snapshot); otherwise resets them, copies the first one's SQL into
- * `sql` and returns false. For the pool threads' end-of-request check. */
-bool hm_store_idle(hm_store *st, char *sql, size_t sql_size);
+/* End whatever this connection left half-done outside a transaction (a read that still holds
+ * a snapshot, which would hide newer rows from later reads). Returns true when there was
+ * nothing; false when there was something — a bug of the caller — and copies what it was into
+ * `what`. For the end of every HTTP request. */
+bool hm_store_quiesce(hm_store *st, char *what, size_t what_size);
 
 /* Integrity check ("ok" or the first problem). */
 int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err);

@@ -55,12 +55,12 @@ typedef struct hm_store_ops {
                   double *median_min, hm_error *err);
     int (*xBackup)(hm_store *st, const char *out_path, hm_error *err);
     int (*xCheck)(hm_store *st, char *msg, size_t msg_size, hm_error *err);
-    bool (*xIdle)(hm_store *st, char *sql, size_t sql_size);
-    int (*xCheckpoint)(hm_store *st, bool restart, int *log_pages, int *done_pages, hm_error *err);
+    bool (*xQuiesce)(hm_store *st, char *what, size_t what_size);
 } hm_store_ops;
 
 struct hm_store {
     const hm_store_ops *ops;
+    bool created; /* this open created the database */
 };
 
 /* The SpatiaLite backend's constructor. */

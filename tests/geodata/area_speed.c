@@ -37,7 +37,7 @@ static char *slurp(const char *path, size_t *len)
 
 static int load(GEOSContextHandle_t ctx, const char *path, hm_area_list *list)
 {
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     size_t len = 0;
     char *text = slurp(path, &len);
     int rc;
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
     hm_area_list lists[HM_LEVEL__COUNT] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
     hm_area_src src[128];
     size_t nsrc = 0, hits[HM_LEVEL__COUNT] = {0, 0, 0};
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     hm_area_index *idx = NULL;
     double *xy = NULL, t0, t1, best = 1e30;
     uint64_t s = 42;

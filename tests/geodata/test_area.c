@@ -53,7 +53,7 @@ static char *slurp(const char *path, size_t *len)
 static hm_area_list read_file(const char *path)
 {
     hm_area_list list = {NULL, 0};
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     size_t len = 0;
     char *text = slurp(path, &len);
 
@@ -93,7 +93,7 @@ static void test_levels(void)
         {"", HM_E_INVALID_FIELD, HM_LEVEL_WARD}, {NULL, HM_E_INVALID_FIELD, HM_LEVEL_WARD},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        hm_error err = {HM_OK, NULL, ""};
+        hm_error err = {0};
         hm_level got = HM_LEVEL__COUNT;
         CHECK_INT_EQ(hm_level_parse(cases[i].name, &got, &err), cases[i].rc);
         if (cases[i].rc == HM_OK) {
@@ -181,7 +181,7 @@ static hm_area_index *build_index(bool with_hamlets)
 {
     hm_area_src src[64];
     size_t n = 0;
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     hm_area_index *idx;
 
     add_srcs(src, &n, &wards, HM_LEVEL_WARD);
@@ -521,7 +521,7 @@ out:
 
 static void test_index_edge_cases(void)
 {
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     const unsigned char junk[] = {1, 2, 3};
     hm_area_src bad = {HM_LEVEL_WARD, "X", junk, sizeof junk};
     const char *out[HM_LEVEL__COUNT] = {"x", "x", "x"};
@@ -733,7 +733,7 @@ static hm_area rect_area(const char *code, double x0, double y0, double x1, doub
     char text[512];
     hm_area_list list = {NULL, 0};
     hm_area a;
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
 
     snprintf(text, sizeof text,
              "{\"type\":\"Feature\",\"properties\":{\"code\":\"%s\",\"parent_code\":\"27496\"},"
@@ -753,7 +753,7 @@ static void test_hamlets(void)
     hm_area_ref parent;
     hm_area_ref sib[32];
     char overlaps[128];
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
 
     hamlets_raw = read_file(HM_TEST_GEODATA_DIR "/hamlets_synthetic.geojson");
     CHECK_INT_EQ(hamlets_raw.count, 8);
@@ -956,7 +956,7 @@ static void test_repair(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hm_area_list list = {NULL, 0};
-        hm_error err = {HM_OK, NULL, ""};
+        hm_error err = {0};
         int rc = hm_area_read_geojson(ctx, cases[i].json, strlen(cases[i].json), NULL, &list, &err);
         if (rc)
             fprintf(stderr, "  repair case \"%s\": %s\n", cases[i].name, err.msg);
@@ -1011,7 +1011,7 @@ static void test_parse(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hm_area_list list = {NULL, 0};
-        hm_error err = {HM_OK, NULL, ""};
+        hm_error err = {0};
         int rc = hm_area_read_geojson(ctx, cases[i].json, strlen(cases[i].json), cases[i].fields,
                                       &list, &err);
         if (rc)
@@ -1094,7 +1094,7 @@ static void test_errors(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hm_area sentinel_item;
         hm_area_list list = {&sentinel_item, 12345};
-        hm_error err = {HM_OK, NULL, ""};
+        hm_error err = {0};
         int rc = hm_area_read_geojson(ctx, cases[i].json, strlen(cases[i].json), NULL, &list, &err);
         if (rc != cases[i].code || !strstr(err.msg, cases[i].msg))
             fprintf(stderr, "  error case \"%s\": rc %d msg \"%s\"\n", cases[i].name, rc, err.msg);
@@ -1110,7 +1110,7 @@ static void test_errors(void)
     {
         json_t *f = json_loads(FEATURE("{\"code\":\"J\"}", POLY(SQUARE)), 0, NULL);
         hm_area a;
-        hm_error err = {HM_OK, NULL, ""};
+        hm_error err = {0};
         CHECK_INT_EQ(hm_area_from_feature(ctx, f, NULL, &a, &err), HM_OK);
         CHECK_STR_EQ(a.code, "J");
         hm_area_clear(&a);

@@ -9,13 +9,18 @@
 #include "hm_log.h"
 #include "model.h"
 
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 /* spatialite.h uses sqlite3's types: after sqlite3.h. */
 #include <spatialite.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define SCHEMA_VERSION 2
 
@@ -182,7 +187,23 @@ static const char *const migrations[] = {
  * creation, tiles, lists), and preparing one cost the writer as much as the insert (issue 7). */
 #define LIST_CACHE 8
 
-typedef struct sq_store {
+typedef struct sq_store sq_store;
+
+/* The checkpointer of a writer connection: a thread with its own connection that copies the
+ * write-ahead log into the database file after commits, so that commits on the writer's
+ * connection never do it while jobs wait (issue 7: it was an eighth of the writer's time).
+ * Under `mu`: commits, stop. */
+typedef struct sq_ckpt {
+    sq_store *conn; /* the thread's own connection (and hm_store_close()'s once it ended) */
+    char *path;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a commit, or stopping */
+    unsigned long long commits;
+    bool stop;
+} sq_ckpt;
+
+struct sq_store {
     hm_store base;
     sqlite3 *db;
     void *splite; /* spatialite connection cache */
@@ -191,7 +212,8 @@ typedef struct sq_store {
         char *sql;
         sqlite3_stmt *q;
     } list_cache[LIST_CACHE]; /* most recently used first */
-} sq_store;
+    sq_ckpt *ckpt;            /* HM_STORE_WRITER: its checkpointer; NULL otherwise */
+};
 
 static const hm_store_ops sq_ops;
 
@@ -289,9 +311,13 @@ fail:
     return err ? err->code : HM_E_DB;
 }
 
+static void ckpt_stop(sq_ckpt *k);
+
 static void sq_close(hm_store *st)
 {
     sq_store *s = SQ(st);
+    if (s->ckpt)
+        ckpt_stop(s->ckpt);
     for (int i = 0; i < Q__COUNT; i++)
         sqlite3_finalize(s->q[i]);
     for (int i = 0; i < LIST_CACHE; i++) {
@@ -305,6 +331,23 @@ static void sq_close(hm_store *st)
     free(s);
 }
 
+/* Create the folder of `path` when missing (one level). */
+static void make_parent_dir(const char *path)
+{
+    char dir[1024];
+    char *slash;
+    struct stat sb;
+    snprintf(dir, sizeof dir, "%s", path);
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return;
+    *slash = '\0';
+    if (stat(dir, &sb) != 0 && mkdir(dir, 0750) != 0)
+        hm_log(HM_LOG_WARN, "event=mkdir_failed errno=%d", errno);
+}
+
+static int ckpt_start(sq_store *s, const char *path);
+
 hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
 {
     sq_store *s = hm_xcalloc(1, sizeof *s);
@@ -313,8 +356,17 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
         ((flags & HM_STORE_READONLY)
              ? SQLITE_OPEN_READONLY
              : SQLITE_OPEN_READWRITE | ((flags & HM_STORE_CREATE) ? SQLITE_OPEN_CREATE : 0));
+    struct stat sb;
+    int version;
 
     s->base.ops = &sq_ops;
+    if (stat(path, &sb) != 0) {
+        if (!(flags & HM_STORE_CREATE)) {
+            hm_error_set(err, HM_E_NOT_FOUND, "db", "no database at %s", path);
+            goto fail;
+        }
+        make_parent_dir(path);
+    }
     if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
         if (s->db)
             hm_error_set(err, HM_E_IO, NULL, "cannot open database %s: %s", path,
@@ -332,20 +384,21 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
             goto fail;
     }
     /* FULL: every COMMIT is fsynced before it returns, so a 201 survives a
-     * power cut (SPEC "What it must withstand"). */
+     * power cut (SPEC "What it must withstand"). Readers get 8 MiB of page cache instead of
+     * 32: they read rows here and there, the operating system caches the file anyway, and
+     * each connection's cache counts in the server's memory (issue 7). */
     if (exec_sql(s,
                  "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
                  "PRAGMA temp_store = MEMORY",
                  err) ||
-        exec_sql(s,
-                 flags & HM_STORE_SMALL_CACHE ? "PRAGMA cache_size = -8192"
-                                              : "PRAGMA cache_size = -32768",
-                 err))
+        exec_sql(
+            s, flags & HM_STORE_WRITER ? "PRAGMA cache_size = -32768" : "PRAGMA cache_size = -8192",
+            err))
         goto fail;
+    version = user_version(s);
     if (migrate(s, flags, err))
         goto fail;
-    if (flags & HM_STORE_NO_CHECKPOINT)
-        sqlite3_wal_autocheckpoint(s->db, 0);
+    s->base.created = version == 0;
     for (int i = 0; i < Q__COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, q_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
             SQLITE_OK) {
@@ -355,6 +408,10 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
             goto fail;
         }
     }
+    /* The writer's commits never checkpoint: its checkpointer does, when it can start one
+     * (otherwise SQLite checkpoints in the commits, as by default). */
+    if ((flags & HM_STORE_WRITER) && ckpt_start(s, path) == HM_OK)
+        sqlite3_wal_autocheckpoint(s->db, 0);
     return &s->base;
 fail:
     sq_close(&s->base);
@@ -375,7 +432,14 @@ static int sq_begin(hm_store *st, bool immediate, hm_error *err)
 static int sq_commit(hm_store *st, hm_error *err)
 {
     sq_store *s = SQ(st);
-    return exec_q(s, s->q[Q_COMMIT], err);
+    int rc = exec_q(s, s->q[Q_COMMIT], err);
+    if (rc == HM_OK && s->ckpt) {
+        pthread_mutex_lock(&s->ckpt->mu);
+        s->ckpt->commits++;
+        pthread_cond_signal(&s->ckpt->cv);
+        pthread_mutex_unlock(&s->ckpt->mu);
+    }
+    return rc;
 }
 
 static void sq_rollback(hm_store *st)
@@ -1234,9 +1298,14 @@ out:
     return rc;
 }
 
-static int sq_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_pages, hm_error *err)
+/* Copy what the write-ahead log holds into the database file (durable: the database file is
+ * synced). `restart` false: as far as readers allow, without waiting for anyone (passive).
+ * `restart` true: wait (up to 100 ms, then HM_E_UNAVAILABLE) for the writer and the readers,
+ * copy everything and make the next write start the log from its beginning, so that it
+ * stops growing; writers wait meanwhile. Sets *log_pages and *done_pages (may be NULL) to the
+ * log's size and the pages now in the database file. */
+static int checkpoint(sq_store *s, bool restart, int *log_pages, int *done_pages, hm_error *err)
 {
-    sq_store *s = SQ(st);
     int log = 0, done = 0, rc;
     /* A restart holds writers off while it waits for readers: let it wait briefly and give up
      * (SQLITE_BUSY, try again later) rather than stall writes behind a long read. */
@@ -1257,7 +1326,126 @@ static int sq_checkpoint(hm_store *st, bool restart, int *log_pages, int *done_p
     return HM_OK;
 }
 
-static bool sq_idle(hm_store *st, char *sql, size_t sql_size)
+#define CKPT_PERIOD_MS     100   /* at most this often; each checkpoint syncs the database */
+#define CKPT_RESTART_PAGES 16384 /* a log this long (64 MiB of 4 KiB pages) is restarted */
+
+/* Restart the write-ahead log of `log_pages` pages: passive checkpoints cannot while the
+ * writer keeps appending to it, so the writer waits here for the few pages the last passive
+ * checkpoint left. Checkpointer thread only. */
+static void restart_log(sq_ckpt *k, int log_pages)
+{
+    hm_error err = {0};
+    struct timespec t0, t1;
+    long ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* Busy (a long read): tried again after the next commits. Worth a warning only when the
+     * log keeps growing. */
+    if (checkpoint(k->conn, true, NULL, NULL, &err) != HM_OK)
+        hm_log(log_pages > 4 * CKPT_RESTART_PAGES ? HM_LOG_WARN : HM_LOG_DEBUG,
+               "event=checkpoint_failed mode=restart pages=%d msg=\"%s\"", log_pages, err.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    /* Writes wait for it: worth a line when it is long. */
+    hm_log(ms >= 100 ? HM_LOG_INFO : HM_LOG_DEBUG, "event=checkpoint mode=restart pages=%d ms=%ld",
+           log_pages, ms);
+}
+
+static void *ckpt_main(void *arg)
+{
+    sq_ckpt *k = arg;
+    unsigned long long seen = 0;
+    unsigned failures = 0;
+
+    prctl(PR_SET_NAME, "hm-checkpoint", 0, 0, 0); /* for top -H and perf */
+    pthread_mutex_lock(&k->mu);
+    for (;;) {
+        hm_error err = {0};
+        struct timespec t;
+        int log_pages = 0;
+        while (!k->stop && k->commits == seen)
+            pthread_cond_wait(&k->cv, &k->mu);
+        if (k->stop)
+            break;
+        seen = k->commits;
+        pthread_mutex_unlock(&k->mu);
+        if (checkpoint(k->conn, false, &log_pages, NULL, &err) != HM_OK) {
+            hm_log(HM_LOG_DEBUG, "event=checkpoint_failed msg=\"%s\"", err.msg);
+            /* A connection opened while the file was read-only stays so (issue 6): after a
+             * run of failures take a new one, or the log would grow for ever. */
+            if (++failures % 16 == 0) {
+                hm_error oerr = {0};
+                hm_store *st = hm_store__sqlite_open(k->path, 0, &oerr);
+                if (st) {
+                    sq_close(&k->conn->base);
+                    k->conn = SQ(st);
+                } else {
+                    hm_log(HM_LOG_WARN, "event=checkpointer_reopen_failed msg=\"%s\"", oerr.msg);
+                }
+            }
+        } else {
+            failures = 0;
+            if (log_pages > CKPT_RESTART_PAGES)
+                restart_log(k, log_pages);
+        }
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += CKPT_PERIOD_MS * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&k->mu);
+        while (!k->stop && pthread_cond_timedwait(&k->cv, &k->mu, &t) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+/* Start the checkpointer of writer connection `s` on database `path`. HM_OK, or an error
+ * (logged) when it has no connection or thread: then the writer checkpoints itself. */
+static int ckpt_start(sq_store *s, const char *path)
+{
+    hm_error err = {0};
+    hm_store *conn = hm_store__sqlite_open(path, 0, &err);
+    sq_ckpt *k;
+
+    if (!conn) {
+        hm_log(HM_LOG_WARN, "event=checkpointer_unavailable msg=\"%s\"", err.msg);
+        return err.code;
+    }
+    k = hm_xcalloc(1, sizeof *k);
+    k->conn = SQ(conn);
+    k->path = hm_xstrdup(path);
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_cond_init(&k->cv, NULL);
+    if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
+        hm_log(HM_LOG_WARN, "event=checkpointer_unavailable msg=\"no thread\"");
+        sq_close(conn);
+        free(k->path);
+        free(k);
+        return HM_E_INTERNAL;
+    }
+    s->ckpt = k;
+    return HM_OK;
+}
+
+/* End the checkpointer thread, close its connection, free it. */
+static void ckpt_stop(sq_ckpt *k)
+{
+    pthread_mutex_lock(&k->mu);
+    k->stop = true;
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->thread, NULL);
+    sq_close(&k->conn->base);
+    pthread_mutex_destroy(&k->mu);
+    pthread_cond_destroy(&k->cv);
+    free(k->path);
+    free(k);
+}
+
+static bool sq_quiesce(hm_store *st, char *what, size_t what_size)
 {
     sq_store *s = SQ(st);
     bool idle = true;
@@ -1265,7 +1453,7 @@ static bool sq_idle(hm_store *st, char *sql, size_t sql_size)
         if (!sqlite3_stmt_busy(q))
             continue;
         if (idle)
-            snprintf(sql, sql_size, "%s", sqlite3_sql(q));
+            snprintf(what, what_size, "%s", sqlite3_sql(q));
         idle = false;
         sqlite3_reset(q);
     }
@@ -1311,6 +1499,5 @@ static const hm_store_ops sq_ops = {
     .xStats = sq_stats,
     .xBackup = sq_backup,
     .xCheck = sq_check,
-    .xIdle = sq_idle,
-    .xCheckpoint = sq_checkpoint,
+    .xQuiesce = sq_quiesce,
 };

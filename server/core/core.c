@@ -1,0 +1,172 @@
+/* core.c: starting and stopping a core, loading its indexes, the writer's tick; see core.h. */
+#include "core.h"
+
+#include "areas.h"
+#include "cache.h"
+#include "core_int.h"
+#include "events.h"
+#include "hm_buf.h"
+#include "hm_log.h"
+#include "model.h"
+#include "openindex.h"
+#include "publisher.h"
+#include "ratelimit.h"
+#include "teamindex.h"
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void hm_core_config_init(hm_core_config *cfg)
+{
+    *cfg = (hm_core_config){
+        .db_path = "data/helpmap.db",
+        .rate_limit = 10,
+        .phone_rate_limit = 5,
+        .code_prefix = "CC",
+        .claim_timeout_s = 7200,
+        .claim_cap = 5,
+        .alert_teams = 3,
+        .alert_escalate_s = 600,
+        .max_subscribers = 10000,
+        .tile_cache_mb = -1,
+    };
+}
+
+/* ---- loading ---- */
+
+static int load_open(void *ctx, const hm_request *r)
+{
+    hm_open_index_apply(ctx, r);
+    return 0;
+}
+
+static int load_team(void *ctx, const hm_team *t)
+{
+    hm_team_index_apply(ctx, t);
+    return 0;
+}
+
+/* The indexes of a new core from `st`. */
+static int load(hm_core *c, hm_store *st, hm_error *err)
+{
+    hm_request_filter f;
+    int rc;
+
+    if (!(c->areas = hm_areas_index(st, err)))
+        return err ? err->code : HM_E_INTERNAL;
+    if ((rc = hm_core__load_tally(c->tally, st, err)))
+        return rc;
+    hm_core__filter_init(&f);
+    f.status_mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+    if ((rc = hm_store_request_list(st, &f, load_open, c->open, err)))
+        return rc;
+    return hm_store_team_list(st, false, load_team, c->teams, err);
+}
+
+/* ---- the writer's tick ---- */
+
+static void tick(hm_store *st, void *arg)
+{
+    hm_core *c = arg;
+    int64_t now = hm_now_ms();
+    hm_core__claim_timeouts(c, st, now);
+    hm_alerts__escalate(c, st, now);
+}
+
+/* ---- life cycle ---- */
+
+static struct hm_tile_cache *tile_cache(const hm_core_config *cfg, hm_error *err)
+{
+    hm_tile_cache_options to;
+    hm_tile_cache_options_init(&to);
+    /* Area tiles carry open counts that move with every request: keep them at most 10 s
+     * (requests tiles are invalidated per point). */
+    to.max_age_s[HM_TILE_WARDS] = to.max_age_s[HM_TILE_FORMER_WARDS] =
+        to.max_age_s[HM_TILE_HAMLETS] = 10;
+    /* 0: a one-byte bound that no tile fits, so every tile is encoded anew (bench/). */
+    if (cfg->tile_cache_mb >= 0)
+        to.max_bytes = cfg->tile_cache_mb > 0 ? (size_t)cfg->tile_cache_mb << 20 : 1;
+    return hm_tile_cache_create(&to, err);
+}
+
+hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
+{
+    hm_core *c = hm_xcalloc(1, sizeof *c);
+    hm_events_config ec;
+    hm_store *st;
+
+    c->cfg = *cfg;
+    c->started_ms = hm_now_ms();
+    c->tally = hm_tally_create();
+    c->open = hm_open_index_create();
+    c->teams = hm_team_index_create();
+    c->alerts = hm_alerts__create();
+    if (!(st = hm_store_open(cfg->db_path, HM_STORE_CREATE, err)))
+        goto fail;
+    if (hm_store_created(st) && !cfg->no_default_areas && hm_areas_import_defaults(st, err)) {
+        hm_store_close(st);
+        goto fail;
+    }
+    if (load(c, st, err)) {
+        hm_store_close(st);
+        goto fail;
+    }
+    hm_store_close(st);
+    memset(&ec, 0, sizeof ec);
+    ec.max_subscribers = (size_t)cfg->max_subscribers;
+    ec.first_id = (uint64_t)hm_now_ms();
+    if (!(c->events = hm_events_create(&ec, err)) || !(c->tiles = tile_cache(cfg, err)))
+        goto fail;
+    c->ratelimit = hm_ratelimit_create(cfg->rate_limit, 60);
+    c->phone_limit = hm_ratelimit_create(cfg->phone_rate_limit, 3600);
+    hm_worker_configure(cfg->db_path);
+    /* 4,096 events waiting at most: beyond that the writer waits for the hub. */
+    if (!(c->publisher = hm_publisher_start(4096, err)))
+        goto fail;
+    if (!(c->writer = hm_writer_start(cfg->db_path, tick, c, 5000, err)))
+        goto fail;
+    return c;
+fail:
+    hm_core_shutdown(c);
+    hm_core_destroy(c);
+    return NULL;
+}
+
+void hm_core_shutdown(hm_core *c)
+{
+    if (!c)
+        return;
+    hm_events_shutdown(c->events);
+    hm_writer_stop(c->writer);
+}
+
+void hm_core_destroy(hm_core *c)
+{
+    if (!c)
+        return;
+    if (c->publisher)
+        hm_publisher_stop(c->publisher); /* after the writer (no more posts), before the hub */
+    hm_events_destroy(c->events);
+    hm_writer_destroy(c->writer);
+    hm_ratelimit_destroy(c->ratelimit);
+    hm_ratelimit_destroy(c->phone_limit);
+    hm_tile_cache_destroy(c->tiles);
+    hm_tally_destroy(c->tally);
+    hm_open_index_destroy(c->open);
+    hm_team_index_destroy(c->teams);
+    hm_alerts__destroy(c->alerts);
+    hm_area_index_destroy(c->areas);
+    hm_worker_release();
+    free(c);
+}
+
+void hm_core_submit(hm_core *c, hm_job *job)
+{
+    hm_writer_submit(c->writer, job);
+}
+
+struct hm_events *hm_core_events(hm_core *c)
+{
+    return c->events;
+}

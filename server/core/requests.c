@@ -1,0 +1,803 @@
+/* requests.c: creation, reads and status moves of requests; see requests.h. */
+#include "requests.h"
+
+#include "core_int.h"
+#include "geo.h"
+#include "hm_buf.h"
+#include "hm_log.h"
+#include "model.h"
+#include "present.h"
+#include "ratelimit.h"
+#include "validate.h"
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS (24 * 3600 * 1000LL)
+
+/* ---- creation ------------------------------------------------------------------------- */
+
+/* Public creations: per address and per phone limits (SPEC). */
+static int rate_check(hm_core *c, const hm_actor *a, const char *phone, hm_error *err)
+{
+    int retry = 0;
+    int64_t now = hm_now_ms();
+    if (a->role >= HM_ROLE_OPERATOR)
+        return HM_OK;
+    if (c->ratelimit && !hm_ratelimit_take(c->ratelimit, a->client, now, &retry)) {
+        hm_error_set(err, HM_E_RATE_LIMITED, NULL,
+                     "too many requests from this address; try again later");
+        if (err)
+            err->retry_after_s = retry;
+        return HM_E_RATE_LIMITED;
+    }
+    if (c->phone_limit && phone && !hm_ratelimit_take(c->phone_limit, phone, now, &retry)) {
+        hm_error_set(err, HM_E_RATE_LIMITED, "phone",
+                     "too many requests for this phone number; try again later");
+        if (err)
+            err->retry_after_s = retry;
+        return HM_E_RATE_LIMITED;
+    }
+    return HM_OK;
+}
+
+typedef struct dup_search {
+    const hm_request *want;
+    hm_request found;
+    bool hit;
+} dup_search;
+
+static int dup_visit(void *ctx, const hm_request *r)
+{
+    dup_search *d = ctx;
+    if (r->category != d->want->category)
+        return 0;
+    if (hm_geo_distance_m(r->lon, r->lat, d->want->lon, d->want->lat) > 200.0)
+        return 0;
+    d->found = *r;
+    d->found.note = d->found.name = d->found.address = d->found.phone = NULL;
+    d->hit = true;
+    return 1;
+}
+
+static int area_rep(void *ctx, const hm_area_row *a)
+{
+    hm_request *r = ctx;
+    r->lon = a->rep_lon;
+    r->lat = a->rep_lat;
+    return 0;
+}
+
+static int area_parent(void *ctx, const hm_area_row *a)
+{
+    char *parent = ctx;
+    snprintf(parent, 40, "%s", a->parent_code);
+    return 0;
+}
+
+/* The position and areas of an address-only request: the representative point of the smallest
+ * area given. */
+static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
+{
+    hm_request *r = &op->req;
+    const bool hamlet = op->want_hamlet[0] != '\0';
+    char parent[40] = "";
+    int rc;
+
+    if (hamlet) {
+        if (hm_store_area_get(st, HM_LEVEL_HAMLET, op->want_hamlet, area_parent, parent, NULL))
+            return hm_error_set(err, HM_E_INVALID_FIELD, "hamlet_code", "no hamlet has this code");
+        if (strcmp(parent, op->want_ward) != 0)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "hamlet_code",
+                                "this hamlet is not in the commune given");
+    }
+    rc = hamlet ? hm_store_area_get(st, HM_LEVEL_HAMLET, op->want_hamlet, area_rep, r, NULL)
+                : hm_store_area_get(st, HM_LEVEL_WARD, op->want_ward, area_rep, r, NULL);
+    if (rc)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "ward_code", "no commune has this code");
+    hm_core__locate(op->core->areas, r);
+    snprintf(r->ward_code, sizeof r->ward_code, "%s", op->want_ward);
+    if (hamlet)
+        snprintf(r->hamlet_code, sizeof r->hamlet_code, "%s", op->want_hamlet);
+    return HM_OK;
+}
+
+static int create_run(hm_store *st, hm_job *job, hm_error *err)
+{
+    hm_create_op *op = (hm_create_op *)job;
+    hm_request *r = &op->req;
+    hm_request_filter f;
+    dup_search d;
+    int rc;
+
+    if (op->by_address) {
+        if ((rc = place_by_address(op, st, err)))
+            return rc;
+    } else {
+        hm_core__locate(op->core->areas, r);
+        if (!r->ward_code[0])
+            return hm_error_set(err, HM_E_OUTSIDE_AREA, "lat",
+                                "this place is outside the service area; call the 1022 hotline");
+    }
+
+    /* SPEC: same phone, same category, within 200 m of one of that phone's open requests of
+     * the last 24 h is a duplicate. */
+    if (r->phone) {
+        hm_core__filter_init(&f);
+        f.phone = r->phone;
+        f.created_since_ms = r->created_at - DAY_MS;
+        f.status_mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+        memset(&d, 0, sizeof d);
+        d.want = r;
+        rc = hm_store_request_list(st, &f, dup_visit, &d, err);
+        if (rc != HM_OK && rc != 1)
+            return rc;
+        if (d.hit) {
+            rc = hm_store_history_append(st, d.found.id, r->created_at, "resident", -1, -1,
+                                         r->note ? r->note : "repeated request", "note", err);
+            if (rc)
+                return rc;
+            hm_request_clear(r);
+            *r = d.found;
+            op->duplicate = true;
+            return HM_OK;
+        }
+    }
+
+    for (int attempt = 0;; attempt++) {
+        hm_error e2 = {0};
+        hm_code_generate(op->core->cfg.code_prefix, r->code, sizeof r->code);
+        rc = hm_store_request_insert(st, r, op->token_hash, &e2);
+        if (rc == HM_E_IN_USE && attempt < 8)
+            continue;
+        if (rc) {
+            *err = e2;
+            return rc;
+        }
+        break;
+    }
+    return hm_store_history_append(st, r->id, r->created_at,
+                                   r->source == HM_SRC_WEB ? "resident" : "hotline", -1, HM_ST_NEW,
+                                   NULL, "status", err);
+}
+
+static void create_after(hm_job *job)
+{
+    hm_create_op *op = (hm_create_op *)job;
+    if (!op->duplicate)
+        hm_core__request_changed(op->core, &op->req, NULL, "request.created");
+}
+
+int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op,
+                   hm_error *err)
+{
+    int rc;
+
+    memset(op, 0, sizeof *op);
+    op->core = c;
+    op->job.run = create_run;
+    op->job.after = create_after;
+    if (a->role == HM_ROLE_VOLUNTEER)
+        return hm_error_set(err, HM_E_FORBIDDEN, NULL,
+                            "volunteer teams do not create requests; residents and operators do");
+    if ((rc = hm_validate_request(body, a->role >= HM_ROLE_OPERATOR, &op->req, op->want_ward,
+                                  op->want_hamlet, &op->by_address, err)) ||
+        (rc = rate_check(c, a, op->req.phone, err)))
+        return rc;
+    hm_token_generate(16, op->token, sizeof op->token);
+    hm_sha256(op->token, strlen(op->token), op->token_hash);
+    return HM_OK;
+}
+
+void hm_create_op_clear(hm_create_op *op)
+{
+    hm_request_clear(&op->req);
+    memset(op->token, 0, sizeof op->token);
+}
+
+/* ---- status moves --------------------------------------------------------------------- */
+
+static void team_busy_update(hm_change_op *c, hm_store *st, int64_t team_id, bool took)
+{
+    hm_team t;
+    int64_t open = 0;
+    if (team_id <= 0 || hm_store_team_get(st, team_id, &t, NULL) != HM_OK)
+        return;
+    if (took && t.status == HM_TEAM_AVAILABLE) {
+        if (hm_store_team_set_status(st, team_id, HM_TEAM_BUSY, NULL) != HM_OK)
+            return;
+        t.status = HM_TEAM_BUSY;
+    } else if (!took && t.status == HM_TEAM_BUSY &&
+               hm_store_team_open_count(st, team_id, &open, NULL) == HM_OK && open == 0) {
+        if (hm_store_team_set_status(st, team_id, HM_TEAM_AVAILABLE, NULL) != HM_OK)
+            return;
+        t.status = HM_TEAM_AVAILABLE;
+    } else {
+        return;
+    }
+    if (c->priv.n_teams < 2)
+        c->priv.teams[c->priv.n_teams++] = t;
+}
+
+/* The team a coordinator assigns to, checked in the transaction that assigns. */
+static int check_assignee(hm_store *st, int64_t team_id, hm_error *err)
+{
+    hm_team t;
+    int rc;
+    if (team_id <= 0)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "team_id", "team_id is required");
+    rc = hm_store_team_get(st, team_id, &t, NULL);
+    if (rc == HM_E_NOT_FOUND)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "team_id", "no team has this id");
+    if (rc)
+        return hm_error_set(err, rc, NULL, "cannot read the team");
+    if (t.disabled || t.role != HM_ROLE_VOLUNTEER)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "team_id",
+                            "requests are assigned to enabled volunteer teams");
+    return HM_OK;
+}
+
+static int change_run(hm_store *st, hm_job *job, hm_error *err)
+{
+    hm_change_op *c = (hm_change_op *)job;
+    hm_request *r = &c->result;
+    unsigned actor = c->actor;
+    int64_t team = 0, now = hm_now_ms();
+    int rc, from;
+
+    c->priv.n_teams = 0;
+    hm_request_clear(r);
+    if ((rc = hm_store_request_get(st, c->code, r, NULL, err)) != HM_OK)
+        return rc;
+    from = r->status;
+    c->priv.before_status = from;
+    c->priv.before_status_at = r->status_at;
+    if (c->priv.expire_before &&
+        !(from == HM_ST_ASSIGNED && r->status_at < c->priv.expire_before))
+        return hm_error_set(err, HM_E_INVALID_TRANSITION, NULL, "started or released meanwhile");
+    if (c->claim) {
+        if (from != HM_ST_NEW)
+            return hm_error_set(
+                err,
+                from == HM_ST_ASSIGNED || from == HM_ST_IN_PROGRESS ? HM_E_ALREADY_CLAIMED
+                                                                    : HM_E_INVALID_TRANSITION,
+                "status", "this request is %s; it cannot be claimed", hm_status_name(from));
+        actor = HM_ACT_HOLDER;
+    } else if ((actor & HM_ACT_HOLDER) && r->team_id != c->actor_team) {
+        /* A volunteer acts only on what its own team holds. */
+        actor &= ~HM_ACT_HOLDER;
+        if (!actor)
+            return hm_error_set(err, HM_E_FORBIDDEN, NULL, "your team does not hold this request");
+    }
+    if ((rc = hm_transition_check(from, c->to, actor, err)) != HM_OK)
+        return rc;
+    /* The holding team stays on record through in_progress and resolved (and a cancellation),
+     * and leaves when the request opens again. */
+    if (c->to == HM_ST_ASSIGNED)
+        team = c->assign_team;
+    else if (c->to != HM_ST_NEW && c->to != HM_ST_DUPLICATE)
+        team = r->team_id;
+    if (c->to == HM_ST_DUPLICATE) {
+        hm_request other;
+        if (!c->duplicate_of[0])
+            return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
+                                "duplicate_of must name the other request's code");
+        if (strcmp(c->duplicate_of, r->code) == 0)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
+                                "a request cannot duplicate itself");
+        if (hm_store_request_get(st, c->duplicate_of, &other, NULL, NULL) != HM_OK)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
+                                "no request has the code given in duplicate_of");
+        hm_request_clear(&other);
+    }
+    if (c->to == HM_ST_ASSIGNED && !c->claim && (rc = check_assignee(st, team, err)))
+        return rc;
+    if (c->to == HM_ST_ASSIGNED && team != r->team_id) {
+        int64_t open = 0;
+        int cap = c->core->cfg.claim_cap;
+        if (team <= 0)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "team_id", "team_id is required");
+        if ((rc = hm_store_team_open_count(st, team, &open, err)) != HM_OK)
+            return rc;
+        if (cap > 0 && open >= cap)
+            return hm_error_set(err, HM_E_CLAIM_LIMIT, "team_id",
+                                "the team already holds %lld open requests (the limit is %d)",
+                                (long long)open, cap);
+    }
+    rc = hm_store_request_set_status(st, r->id, from, c->to, team,
+                                     c->to == HM_ST_DUPLICATE ? c->duplicate_of : NULL, now, err);
+    if (rc)
+        return rc;
+    rc =
+        hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note, "status", err);
+    if (rc)
+        return rc;
+    {
+        int64_t old_team = r->team_id;
+        r->status = c->to;
+        r->team_id = team;
+        r->updated_at = r->status_at = now;
+        if (c->to == HM_ST_DUPLICATE)
+            snprintf(r->duplicate_of, sizeof r->duplicate_of, "%s", c->duplicate_of);
+        else
+            r->duplicate_of[0] = '\0';
+        if (team != old_team) {
+            team_busy_update(c, st, team, true);
+            team_busy_update(c, st, old_team, false);
+        } else if (!hm_status_is_open(c->to)) {
+            team_busy_update(c, st, old_team, false);
+        }
+    }
+    return HM_OK;
+}
+
+static void change_after(hm_job *job)
+{
+    hm_change_op *c = (hm_change_op *)job;
+    hm_tally_row before;
+
+    hm_tally_row_of(&before, &c->result);
+    before.status = c->priv.before_status;
+    before.status_at = c->priv.before_status_at;
+    hm_core__request_changed(c->core, &c->result, &before, "request.updated");
+    for (size_t i = 0; i < c->priv.n_teams; i++)
+        hm_core__team_changed(c->core, &c->priv.teams[i], false);
+}
+
+/* Start `op` for `code_text` moved to `to` by `a`. */
+static int change_init(hm_core *c, const hm_actor *a, const char *code_text, int to, char *note,
+                       hm_change_op *op, hm_error *err)
+{
+    memset(op, 0, sizeof *op);
+    op->core = c;
+    op->note = note;
+    op->to = to;
+    op->job.run = change_run;
+    op->job.after = change_after;
+    if (hm_code_normalize(code_text, c->cfg.code_prefix, op->code, sizeof op->code, err))
+        return HM_E_NOT_FOUND;
+    op->actor = hm_policy_actor_kind(a->role);
+    op->actor_team = a->team.id;
+    snprintf(op->actor_name, sizeof op->actor_name, "%s", a->team.name);
+    return HM_OK;
+}
+
+int hm_core_claim(hm_core *c, const hm_actor *a, const char *code_text, hm_change_op *op,
+                  hm_error *err)
+{
+    int rc;
+    if ((rc = hm_policy_require(a, HM_ROLE_VOLUNTEER, err)))
+        return rc;
+    if (a->role == HM_ROLE_OPERATOR)
+        return hm_error_set(err, HM_E_FORBIDDEN, NULL, "operators do not claim requests");
+    if ((rc = change_init(c, a, code_text, HM_ST_ASSIGNED, NULL, op, err)))
+        return rc;
+    op->claim = true;
+    op->assign_team = a->team.id;
+    return HM_OK;
+}
+
+int hm_core_move(hm_core *c, const hm_actor *a, const char *code_text, int to,
+                 const char *duplicate_of_text, char *note, hm_change_op *op, hm_error *err)
+{
+    int rc;
+    if ((rc = hm_policy_require(a, HM_ROLE_VOLUNTEER, err))) {
+        free(note);
+        return rc;
+    }
+    if (a->role == HM_ROLE_OPERATOR) {
+        free(note);
+        return hm_error_set(err, HM_E_FORBIDDEN, NULL,
+                            "operators cancel or verify; teams and coordinators move requests");
+    }
+    if (to == HM_ST_ASSIGNED) {
+        free(note);
+        return hm_error_set(err, HM_E_INVALID_FIELD, "status",
+                            "use /claim or /assign to assign a request");
+    }
+    if ((rc = change_init(c, a, code_text, to, note, op, err)))
+        return rc;
+    if (duplicate_of_text &&
+        hm_code_normalize(duplicate_of_text, c->cfg.code_prefix, op->duplicate_of,
+                          sizeof op->duplicate_of, NULL))
+        return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
+                            "duplicate_of must be a request code such as CC-4K7M2B");
+    return HM_OK;
+}
+
+int hm_core_cancel(hm_core *c, const hm_actor *a, const char *code_text,
+                   const char *const tracking[2], char *note, hm_change_op *op, hm_error *err)
+{
+    hm_request req;
+    uint8_t hash[32];
+    unsigned view, kind;
+    hm_worker *w;
+    int rc;
+
+    if ((rc = change_init(c, a, code_text, HM_ST_CANCELLED, note, op, err)))
+        return rc;
+    /* Who is cancelling: the tracking token is checked on a read connection before the write
+     * (a token never changes, so there is nothing to race with). */
+    memset(&req, 0, sizeof req);
+    if (!(w = hm_worker_get(err)))
+        return err ? err->code : HM_E_INTERNAL;
+    rc = hm_store_request_get(w->store, op->code, &req, hash, err);
+    if (!rc)
+        rc = hm_policy_access(a, tracking, &req, hash, &view, &kind, err);
+    hm_request_clear(&req);
+    if (rc)
+        return rc;
+    if (kind & HM_ACT_RESIDENT) {
+        op->actor = HM_ACT_RESIDENT;
+        op->actor_team = 0;
+        snprintf(op->actor_name, sizeof op->actor_name, "resident");
+    } else if (a->role == HM_ROLE_VOLUNTEER) {
+        return hm_error_set(err, HM_E_FORBIDDEN, NULL,
+                            "volunteer teams release a request instead of cancelling it");
+    }
+    return HM_OK;
+}
+
+int hm_core_assign(hm_core *c, const hm_actor *a, const char *code_text, int64_t team_id,
+                   char *note, hm_change_op *op, hm_error *err)
+{
+    int rc;
+    if ((rc = hm_policy_require(a, HM_ROLE_COORDINATOR, err))) {
+        free(note);
+        return rc;
+    }
+    if ((rc = change_init(c, a, code_text, HM_ST_ASSIGNED, note, op, err)))
+        return rc;
+    op->assign_team = team_id;
+    return HM_OK;
+}
+
+void hm_change_op_clear(hm_change_op *op)
+{
+    hm_request_clear(&op->result);
+    free(op->note);
+    op->note = NULL;
+}
+
+/* ---- claim time-outs (writer tick) ----------------------------------------------------- */
+
+typedef struct expired {
+    int64_t *ids;
+    size_t n, cap;
+    int64_t before;
+} expired;
+
+static int find_expired(void *ctx, const hm_request *r)
+{
+    expired *e = ctx;
+    if (r->status_at >= e->before)
+        return 0;
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 32;
+        e->ids = hm_xrealloc(e->ids, e->cap * sizeof *e->ids);
+    }
+    e->ids[e->n++] = r->id;
+    return 0;
+}
+
+void hm_core__claim_timeouts(hm_core *c, hm_store *st, int64_t now)
+{
+    hm_request_filter f;
+    expired e = {0};
+    hm_error err = {0};
+
+    hm_core__filter_init(&f);
+    f.status_mask = 1u << HM_ST_ASSIGNED;
+    e.before = now - (int64_t)c->cfg.claim_timeout_s * 1000;
+    if (hm_store_request_list(st, &f, find_expired, &e, &err) == HM_OK) {
+        for (size_t i = 0; i < e.n; i++) {
+            hm_request r;
+            hm_change_op op;
+            memset(&op, 0, sizeof op);
+            if (hm_store_request_get_id(st, e.ids[i], &r, NULL) != HM_OK)
+                continue;
+            op.core = c;
+            op.job.run = change_run;
+            op.job.after = change_after;
+            snprintf(op.code, sizeof op.code, "%s", r.code);
+            hm_request_clear(&r);
+            op.to = HM_ST_NEW;
+            op.actor = HM_ACT_SYSTEM;
+            snprintf(op.actor_name, sizeof op.actor_name, "system");
+            op.note = hm_xstrdup("claim not started in time; open again");
+            op.priv.expire_before = e.before;
+            /* Started or released meanwhile: the job refuses and nothing changes. */
+            if (hm_writer_run_here(st, &op.job) == HM_OK)
+                hm_log(HM_LOG_INFO, "event=claim_timeout request_id=%lld",
+                       (long long)op.result.id);
+            hm_change_op_clear(&op);
+        }
+    }
+    free(e.ids);
+}
+
+/* ---- verification and reveals ------------------------------------------------------------ */
+
+static int verify_run(hm_store *st, hm_job *job, hm_error *err)
+{
+    hm_mark_op *m = (hm_mark_op *)job;
+    int64_t now = hm_now_ms();
+    hm_request r;
+    int rc;
+
+    if ((rc = hm_store_request_get(st, m->code, &r, NULL, err)))
+        return rc;
+    rc = hm_store_request_set_verified(st, r.id, now, err);
+    if (!rc)
+        rc = hm_store_history_append(st, r.id, now, m->actor_name, -1, -1, "verified by call-back",
+                                     "verify", err);
+    if (!rc) {
+        hm_request_clear(&m->result);
+        rc = hm_store_request_get_id(st, r.id, &m->result, err);
+    }
+    hm_request_clear(&r);
+    return rc;
+}
+
+static void verify_after(hm_job *job)
+{
+    hm_mark_op *m = (hm_mark_op *)job;
+    hm_tally_row same;
+    /* `verified` is in the index's copy and in tiles; the counts do not move. */
+    hm_tally_row_of(&same, &m->result);
+    hm_core__request_changed(m->core, &m->result, &same, "request.updated");
+}
+
+int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, hm_mark_op *op,
+                   hm_error *err)
+{
+    int rc;
+    memset(op, 0, sizeof *op);
+    op->core = c;
+    op->job.run = verify_run;
+    op->job.after = verify_after;
+    if ((rc = hm_policy_require(a, HM_ROLE_OPERATOR, err)))
+        return rc;
+    if (hm_code_normalize(code_text, c->cfg.code_prefix, op->code, sizeof op->code, err))
+        return HM_E_NOT_FOUND;
+    snprintf(op->actor_name, sizeof op->actor_name, "%s", a->team.name);
+    return HM_OK;
+}
+
+typedef struct hist_list {
+    hm_history *items;
+    size_t n, cap;
+    bool contact; /* the viewer may see contact data */
+} hist_list;
+
+static int add_hist(void *ctx, const hm_history *h)
+{
+    hist_list *l = ctx;
+    hm_history *e;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->items = hm_xrealloc(l->items, l->cap * sizeof *l->items);
+    }
+    e = &l->items[l->n++];
+    *e = *h;
+    /* A resident's own words (a repeated request's note, a cancellation note) are contact
+     * data like `note`. */
+    e->note = h->note && (l->contact || strcmp(h->actor, "resident") != 0) ? hm_xstrdup(h->note)
+                                                                           : NULL;
+    return 0;
+}
+
+static void hist_free(hm_history *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hm_history_clear(&items[i]);
+    free(items);
+}
+
+/* The history of request `id`, notes hidden unless `contact`. */
+static int read_history(hm_store *st, int64_t id, bool contact, hm_history **out, size_t *n,
+                        hm_error *err)
+{
+    hist_list l = {NULL, 0, 0, contact};
+    int rc = hm_store_history_list(st, id, add_hist, &l, err);
+    if (rc) {
+        hist_free(l.items, l.n);
+        return rc;
+    }
+    *out = l.items;
+    *n = l.n;
+    return HM_OK;
+}
+
+static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
+{
+    hm_mark_op *m = (hm_mark_op *)job;
+    int64_t now = hm_now_ms();
+    for (size_t i = 0; i < m->n_ids; i++) {
+        bool seen = false;
+        int rc = hm_store_reveal_seen(st, m->ids[i], m->actor_name, now - DAY_MS, &seen, err);
+        if (rc)
+            return rc;
+        if (!seen &&
+            (rc = hm_store_history_append(st, m->ids[i], now, m->actor_name, -1, -1,
+                                          "contact details viewed", "reveal", err)) != HM_OK)
+            return rc;
+    }
+    /* A read that recorded its reveal answers with the history that holds it. */
+    if (m->n_ids == 1 && m->history == NULL && m->contact)
+        return read_history(st, m->ids[0], true, &m->history, &m->n_history, err);
+    return HM_OK;
+}
+
+static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n,
+                        const char *actor)
+{
+    memset(m, 0, sizeof *m);
+    m->core = c;
+    m->ids = hm_xmalloc((n ? n : 1) * sizeof *ids);
+    memcpy(m->ids, ids, n * sizeof *ids);
+    m->n_ids = n;
+    snprintf(m->actor_name, sizeof m->actor_name, "%s", actor);
+    m->job.run = reveal_run;
+}
+
+void hm_mark_op_clear(hm_mark_op *op)
+{
+    hm_request_clear(&op->result);
+    free(op->ids);
+    op->ids = NULL;
+    hist_free(op->history, op->n_history);
+    op->history = NULL;
+    op->n_history = 0;
+}
+
+/* ---- reads ----------------------------------------------------------------------------- */
+
+int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
+                         const char *const tracking[2], hm_request_view *out, hm_error *err)
+{
+    char code[16];
+    uint8_t hash[32];
+    unsigned kind;
+    hm_worker *w;
+    bool seen = true;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = hm_code_normalize(code_text, c->cfg.code_prefix, code, sizeof code, err)))
+        return rc;
+    if (!(w = hm_worker_get(err)))
+        return err ? err->code : HM_E_INTERNAL;
+    if ((rc = hm_store_request_get(w->store, code, &out->req, hash, err)) ||
+        (rc = hm_policy_access(a, tracking, &out->req, hash, &out->view, &kind, err)))
+        return rc;
+    /* Contact shown to a team: recorded, at most once a day per viewer. */
+    if ((out->view & HM_VIEW_CONTACT) && !(kind & HM_ACT_RESIDENT) &&
+        (rc = hm_store_reveal_seen(w->store, out->req.id, a->team.name, hm_now_ms() - DAY_MS,
+                                   &seen, err)))
+        return rc;
+    if (!seen) {
+        reveal_init(&out->reveal, c, &out->req.id, 1, a->team.name);
+        out->reveal.contact = true;
+        out->pending = &out->reveal.job;
+        return HM_OK;
+    }
+    return read_history(w->store, out->req.id, (out->view & HM_VIEW_CONTACT) != 0, &out->history,
+                        &out->n_history, err);
+}
+
+const hm_history *hm_request_view_history(const hm_request_view *v, size_t *n)
+{
+    if (v->pending) {
+        *n = v->reveal.n_history;
+        return v->reveal.history;
+    }
+    *n = v->n_history;
+    return v->history;
+}
+
+void hm_request_view_clear(hm_request_view *v)
+{
+    hm_request_clear(&v->req);
+    hist_free(v->history, v->n_history);
+    v->history = NULL;
+    v->n_history = 0;
+    hm_mark_op_clear(&v->reveal);
+}
+
+int hm_core_parse_status_filter(const char *s, unsigned *mask, hm_error *err)
+{
+    int st;
+    if (!s || strcmp(s, "open") == 0)
+        *mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+    else if (strcmp(s, "all") == 0)
+        *mask = 0;
+    else if ((st = hm_status_parse(s)) >= 0)
+        *mask = 1u << st;
+    else
+        return hm_error_set(err, HM_E_INVALID_FIELD, "status",
+                            "status must be open, all or one status name");
+    return HM_OK;
+}
+
+typedef struct list_ctx {
+    hm_request_cb cb;
+    void *ctx;
+    hm_list *out;
+    int64_t *ids; /* contact data listed: the requests to record */
+} list_ctx;
+
+static int list_visit(void *ctx, const hm_request *q)
+{
+    list_ctx *l = ctx;
+    if (l->ids)
+        l->ids[l->out->n] = q->id;
+    l->out->n++;
+    l->out->last_id = q->id;
+    return l->cb(l->ctx, q);
+}
+
+int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char *phone_text,
+                 hm_request_cb cb, void *ctx, hm_list *out, hm_error *err)
+{
+    const unsigned open = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+    char phone[24];
+    list_ctx l = {cb, ctx, out, NULL};
+    hm_worker *w;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    out->view = a->role == HM_ROLE_PUBLIC ? HM_VIEW_SNAP : 0;
+    if (phone_text) {
+        if (a->role < HM_ROLE_OPERATOR)
+            return hm_error_set(err,
+                                a->role == HM_ROLE_PUBLIC ? HM_E_UNAUTHORIZED : HM_E_FORBIDDEN,
+                                "phone", "looking up a phone number needs an operator token");
+        if ((rc = hm_phone_normalize(phone_text, phone, sizeof phone, err)))
+            return rc;
+        f->phone = phone;
+        out->view |= HM_VIEW_CONTACT;
+        l.ids = hm_xmalloc((f->limit ? f->limit : 1) * sizeof *l.ids);
+    }
+    /* Without contact data the open requests come from memory (issue 7); the rest from the
+     * database. */
+    if (!f->phone && f->status_mask && !(f->status_mask & ~open)) {
+        rc = hm_open_index_walk(c->open, f, true, list_visit, &l);
+    } else if (!(w = hm_worker_get(err))) {
+        rc = err ? err->code : HM_E_INTERNAL;
+    } else {
+        rc = hm_store_request_list(w->store, f, list_visit, &l, err);
+    }
+    f->phone = NULL;
+    if (rc == HM_OK && l.ids && out->n > 0) {
+        /* An operator saw contact data: recorded before the answer goes out. */
+        out->reveal = hm_xmalloc(sizeof *out->reveal);
+        reveal_init(out->reveal, c, l.ids, out->n, a->team.name);
+    }
+    free(l.ids);
+    return rc;
+}
+
+void hm_list_clear(hm_list *l)
+{
+    if (l->reveal) {
+        hm_mark_op_clear(l->reveal);
+        free(l->reveal);
+        l->reveal = NULL;
+    }
+}
+
+int hm_core_nearby(hm_core *c, const hm_actor *a, double lon, double lat, double radius_m,
+                   size_t limit, int category, hm_open_hit *out, size_t *n, hm_error *err)
+{
+    int rc;
+    if ((rc = hm_policy_require(a, HM_ROLE_VOLUNTEER, err)))
+        return rc;
+    if (a->role == HM_ROLE_OPERATOR)
+        return hm_error_set(err, HM_E_FORBIDDEN, NULL, "nearby is for teams and coordinators");
+    /* The index keeps each open request without its contact data, which nearby does not
+     * show: no database read (issue 7). */
+    *n = hm_open_index_nearest(c->open, lon, lat, radius_m, limit, category, out);
+    return HM_OK;
+}

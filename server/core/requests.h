@@ -1,0 +1,156 @@
+/* requests.h: the requests' side of the core — creation (validation, areas, the duplicate
+ * rule, rate limits), reading one request with its history, lists, nearby, and every status
+ * move (claim, start, resolve, release, cancel, duplicate, reopen, assign) and verification.
+ *
+ * Reads run on the calling thread. A change is an operation struct: the caller zeroes it,
+ * fills it with one hm_core_* function (which checks what can be checked before the write),
+ * submits its `job` (hm_core_submit), and reads the result once the job's notify ran; then it
+ * frees what the operation owns with the matching *_clear(). Every decision that depends on
+ * stored state is taken inside the writer's transaction (no check-then-act). */
+#ifndef HM_REQUESTS_H
+#define HM_REQUESTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "areacount.h"
+#include "core.h"
+#include "entity.h"
+#include "openindex.h"
+#include "policy.h"
+
+/* ---- creation ---- */
+
+typedef struct hm_create_op {
+    hm_job job;
+    hm_core *core;
+    hm_request req; /* after the job: the stored request (or, duplicate: the earlier one) */
+    bool by_address;
+    char want_ward[40], want_hamlet[40];
+    uint8_t token_hash[32];
+    char token[33];  /* the tracking token in clear, for the one answer that shows it */
+    bool duplicate;  /* after the job: an operator's repeat of an open request */
+} hm_create_op;
+
+/* Validate `body` (SPEC's POST /requests fields) from `a` into `op`, ready to submit:
+ * volunteers may not create (HM_E_FORBIDDEN); the public is rate-limited per address and per
+ * phone (HM_E_RATE_LIMITED with err->retry_after_s). Returns HM_OK or the first error. */
+int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op,
+                   hm_error *err);
+void hm_create_op_clear(hm_create_op *op);
+
+/* ---- status moves ---- */
+
+typedef struct hm_change_op {
+    hm_job job;
+    hm_core *core;
+    char code[16];
+    int to;               /* target status */
+    unsigned actor;       /* HM_ACT_* of the caller (HOLDER is decided by the job) */
+    int64_t actor_team;   /* calling team, 0 for resident/system */
+    char actor_name[104]; /* "resident" or the team's name */
+    int64_t assign_team;  /* assign: the team; claim: the caller's */
+    bool claim;           /* a claim: already_claimed unless new */
+    char duplicate_of[16];
+    char *note;        /* malloc'd or NULL */
+    hm_request result; /* after the job: the request after the change */
+    /* The job's own, for what follows the commit. */
+    struct {
+        int before_status;
+        int64_t before_status_at;
+        hm_team teams[2]; /* holding teams whose status the change moved */
+        size_t n_teams;
+        int64_t expire_before; /* claim time-outs: only a claim older than this moves */
+    } priv;
+} hm_change_op;
+
+/* Fill `op` for one move of request `code_text` (as typed: case and dashes ignored) by `a`;
+ * `note` (may be NULL) is taken over by `op` even on error. HM_E_NOT_FOUND for a malformed
+ * code; the others as SPEC's role table says. */
+int hm_core_claim(hm_core *c, const hm_actor *a, const char *code_text, hm_change_op *op,
+                  hm_error *err);
+/* POST /requests/{code}/status: `to` any status but assigned; `duplicate_of_text` (may be
+ * NULL) names the kept request when `to` is duplicate. */
+int hm_core_move(hm_core *c, const hm_actor *a, const char *code_text, int to,
+                 const char *duplicate_of_text, char *note, hm_change_op *op, hm_error *err);
+/* Cancel by the resident (a tracking token among `tracking`, see hm_policy_access), an
+ * operator or a coordinator. */
+int hm_core_cancel(hm_core *c, const hm_actor *a, const char *code_text,
+                   const char *const tracking[2], char *note, hm_change_op *op, hm_error *err);
+/* Assign or reassign to team `team_id` (coordinator); the team must exist, be enabled and be a
+ * volunteer team — checked inside the writer's transaction. */
+int hm_core_assign(hm_core *c, const hm_actor *a, const char *code_text, int64_t team_id,
+                   char *note, hm_change_op *op, hm_error *err);
+void hm_change_op_clear(hm_change_op *op);
+
+/* ---- verification and contact reveals ---- */
+
+typedef struct hm_mark_op {
+    hm_job job;
+    hm_core *core;
+    char code[16];
+    char actor_name[104];
+    size_t n_ids;
+    int64_t *ids;        /* reveals: the requests shown */
+    hm_request result;   /* verify: the request after the change */
+    hm_history *history; /* read: the history after recording the reveal */
+    size_t n_history;
+    bool contact; /* read: the history is shown with contact data */
+} hm_mark_op;
+
+/* Mark request `code_text` verified after a call-back (operator+). */
+int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, hm_mark_op *op,
+                   hm_error *err);
+void hm_mark_op_clear(hm_mark_op *op);
+
+/* ---- reads ---- */
+
+/* One request as a caller may see it. */
+typedef struct hm_request_view {
+    hm_request req;
+    unsigned view;       /* HM_VIEW_* (present.h) */
+    hm_history *history; /* notes hidden where the caller may not see them */
+    size_t n_history;
+    /* Non-NULL: contact data is shown to a team for the first time today; submit this job
+     * (it records the reveal, then reads the history, which then is in `reveal.history`). */
+    hm_job *pending;
+    hm_mark_op reveal;
+} hm_request_view;
+
+/* Request `code_text` with its history, for `a` with the resident's token candidates
+ * `tracking` (see hm_policy_access). HM_E_NOT_FOUND for an unknown code or a wrong token. */
+int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
+                         const char *const tracking[2], hm_request_view *out, hm_error *err);
+/* The history to show: out->history, or the reveal job's after it ran. */
+const hm_history *hm_request_view_history(const hm_request_view *v, size_t *n);
+void hm_request_view_clear(hm_request_view *v);
+
+/* A list of requests (GET /requests). */
+typedef struct hm_list {
+    unsigned view;   /* what the visitor is given: HM_VIEW_* */
+    size_t n;        /* requests visited */
+    int64_t last_id; /* the last one's id (the cursor of the next page) */
+    /* Non-NULL when contact data was listed (an operator's phone lookup): submit it before
+     * answering; it records the reveals. Owned by the list. */
+    hm_mark_op *reveal;
+} hm_list;
+
+/* Requests matching `f` for `a`, in id order, at most f->limit, each given to `cb` (which
+ * sees out->view set before the first call). `phone_text` (may be NULL) finds one caller's
+ * requests (operator+; contact data shown and recorded). Open requests without contact data
+ * come from memory, the rest from the store. Returns HM_OK, a cb's non-zero return, or an
+ * error. */
+int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char *phone_text,
+                 hm_request_cb cb, void *ctx, hm_list *out, hm_error *err);
+void hm_list_clear(hm_list *l);
+
+/* Open requests within `radius_m` of (lon, lat), nearest first, `limit` at most, of `category`
+ * (-1: any), into out[0, limit) (volunteers and coordinators). *n receives how many. */
+int hm_core_nearby(hm_core *c, const hm_actor *a, double lon, double lat, double radius_m,
+                   size_t limit, int category, hm_open_hit *out, size_t *n, hm_error *err);
+
+/* Parse a status filter: a status name, "open" (default when NULL) or "all" (mask 0). */
+int hm_core_parse_status_filter(const char *s, unsigned *mask, hm_error *err);
+
+#endif

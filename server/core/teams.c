@@ -1,0 +1,149 @@
+/* teams.c: team positions and status, responders, the list of teams; see teams.h. */
+#include "teams.h"
+
+#include "core_int.h"
+#include "hm_buf.h"
+#include "model.h"
+#include "openindex.h"
+#include "teamindex.h"
+#include "worker.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int team_run(hm_store *st, hm_job *job, hm_error *err)
+{
+    hm_team_op *op = (hm_team_op *)job;
+    int rc = op->set_position
+                 ? hm_store_team_set_position(st, op->team_id, op->lon, op->lat, hm_now_ms(), err)
+                 : hm_store_team_set_status(st, op->team_id, op->status, err);
+    if (!rc)
+        rc = hm_store_team_get(st, op->team_id, &op->team, err);
+    return rc;
+}
+
+static void team_after(hm_job *job)
+{
+    hm_team_op *op = (hm_team_op *)job;
+    hm_core__team_changed(op->core, &op->team, true);
+}
+
+static int team_init(hm_core *c, const hm_actor *a, hm_team_op *op, hm_error *err)
+{
+    memset(op, 0, sizeof *op);
+    op->core = c;
+    op->team_id = a->team.id;
+    op->job.run = team_run;
+    op->job.after = team_after;
+    return hm_policy_require(a, HM_ROLE_VOLUNTEER, err);
+}
+
+int hm_core_team_location(hm_core *c, const hm_actor *a, double lon, double lat,
+                          hm_team_op *op, hm_error *err)
+{
+    int rc = team_init(c, a, op, err);
+    op->set_position = true;
+    op->lon = lon;
+    op->lat = lat;
+    return rc;
+}
+
+int hm_core_team_status(hm_core *c, const hm_actor *a, int status, hm_team_op *op,
+                        hm_error *err)
+{
+    int rc = team_init(c, a, op, err);
+    op->status = status;
+    return rc;
+}
+
+static bool has_capability(const hm_team *t, const char *cap)
+{
+    json_t *a = json_loads(t->capabilities, 0, NULL);
+    size_t i;
+    json_t *v;
+    bool ok = false;
+    json_array_foreach(a, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), cap) == 0)
+            ok = true;
+    }
+    json_decref(a);
+    return ok;
+}
+
+#define MAX_CANDIDATES 256
+
+int hm_core_responders(hm_core *c, const hm_actor *a, const char *code_text, size_t k,
+                       const char *capability, hm_responder *out, size_t *n, hm_error *err)
+{
+    char code[16];
+    hm_request q;
+    hm_worker *w;
+    int64_t ids[MAX_CANDIDATES];
+    double dist[MAX_CANDIDATES];
+    size_t found = 0, got;
+    int64_t now = hm_now_ms();
+    int rc;
+
+    *n = 0;
+    if ((rc = hm_policy_require(a, HM_ROLE_COORDINATOR, err)))
+        return rc;
+    if ((rc = hm_code_normalize(code_text, c->cfg.code_prefix, code, sizeof code, err)))
+        return rc;
+    if (!(w = hm_worker_get(err)))
+        return err ? err->code : HM_E_INTERNAL;
+    if ((rc = hm_store_request_get(w->store, code, &q, NULL, err)))
+        return rc;
+    /* Nearest first, a few more than k at a time (the claim cap, a capability or a disabled
+     * token may skip some), widening up to MAX_CANDIDATES: each candidate costs a read. */
+    for (size_t want = k + 3, start = 0; found < k && start < MAX_CANDIDATES; want *= 4) {
+        if (want > MAX_CANDIDATES)
+            want = MAX_CANDIDATES;
+        got = hm_team_index_nearest(c->teams, q.lon, q.lat, now, want, NULL, 0, ids, dist);
+        for (size_t i = start; i < got && found < k; i++) {
+            hm_responder *r = &out[found];
+            bool dup = false;
+            for (size_t j = 0; j < found; j++) /* a team that moved between two lookups */
+                dup = dup || out[j].team.id == ids[i];
+            if (dup || hm_store_team_get(w->store, ids[i], &r->team, NULL) != HM_OK ||
+                r->team.disabled || r->team.role != HM_ROLE_VOLUNTEER)
+                continue;
+            if (capability && *capability && !has_capability(&r->team, capability))
+                continue;
+            r->open_requests = hm_open_index_held(c->open, r->team.id);
+            if (c->cfg.claim_cap > 0 && r->open_requests >= c->cfg.claim_cap)
+                continue;
+            r->distance_m = dist[i];
+            found++;
+        }
+        start = got < want ? MAX_CANDIDATES : want; /* fewer than asked for: no more */
+    }
+    hm_request_clear(&q);
+    *n = found;
+    return HM_OK;
+}
+
+typedef struct teams_ctx {
+    hm_core *core;
+    hm_team_count_cb cb;
+    void *ctx;
+} teams_ctx;
+
+static int team_visit(void *ctx, const hm_team *t)
+{
+    teams_ctx *tc = ctx;
+    return tc->cb(tc->ctx, t, hm_open_index_held(tc->core->open, t->id));
+}
+
+int hm_core_teams(hm_core *c, const hm_actor *a, hm_team_count_cb cb, void *ctx, hm_error *err)
+{
+    teams_ctx tc = {c, cb, ctx};
+    hm_worker *w;
+    int rc;
+    if ((rc = hm_policy_require(a, HM_ROLE_COORDINATOR, err)))
+        return rc;
+    if (!(w = hm_worker_get(err)))
+        return err ? err->code : HM_E_INTERNAL;
+    return hm_store_team_list(w->store, false, team_visit, &tc, err);
+}

@@ -1,0 +1,47 @@
+/* teams.h: the teams' side of the core — a team's position and status, the nearest available
+ * responders of a request, the coordinators' list of teams. Same conventions as requests.h. */
+#ifndef HM_TEAMS_H
+#define HM_TEAMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "entity.h"
+#include "policy.h"
+
+typedef struct hm_team_op {
+    hm_job job;
+    hm_core *core;
+    int64_t team_id;
+    bool set_position;
+    double lon, lat;
+    int status; /* when !set_position: enum hm_team_status */
+    hm_team team; /* after the job: the team */
+} hm_team_op;
+
+/* The caller's team reports its position (volunteer+). */
+int hm_core_team_location(hm_core *c, const hm_actor *a, double lon, double lat,
+                          hm_team_op *op, hm_error *err);
+/* The caller's team sets its status (volunteer+). */
+int hm_core_team_status(hm_core *c, const hm_actor *a, int status, hm_team_op *op,
+                        hm_error *err);
+
+/* One responder. */
+typedef struct hm_responder {
+    hm_team team;
+    double distance_m;
+    int64_t open_requests; /* what it holds now */
+} hm_responder;
+
+/* Up to `k` (at most 50) available volunteer teams below their claim cap with a fresh position,
+ * nearest to request `code_text` first, with `capability` (NULL or "": any), into out[0, k)
+ * (coordinator). *n receives how many. */
+int hm_core_responders(hm_core *c, const hm_actor *a, const char *code_text, size_t k,
+                       const char *capability, hm_responder *out, size_t *n, hm_error *err);
+
+/* Every enabled team with the number of open requests it holds, to `cb` (coordinator). */
+typedef int (*hm_team_count_cb)(void *ctx, const hm_team *t, int64_t open_requests);
+int hm_core_teams(hm_core *c, const hm_actor *a, hm_team_count_cb cb, void *ctx, hm_error *err);
+
+#endif

@@ -1,0 +1,61 @@
+/* views.h: what the core shows of itself as a whole — statistics, health, its own metrics,
+ * vector tiles (through the tile cache), the export. Reads only; thread-safe. */
+#ifndef HM_VIEWS_H
+#define HM_VIEWS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "areacount.h"
+#include "areas.h"
+#include "cache.h"
+#include "core.h"
+#include "hm_buf.h"
+#include "model.h"
+#include "policy.h"
+#include "tile.h"
+
+/* GET /stats. */
+typedef struct hm_stats {
+    int64_t counts[HM_ST__COUNT][HM_CAT__COUNT]; /* by status and category */
+    int64_t hourly[24];                          /* created per clock hour, oldest first */
+    double median_min;                           /* new to resolved; -1 when none resolved */
+    int64_t now;                                 /* the time the hours end with */
+} hm_stats;
+/* Fill `out`; each ward with its name and counts goes to `ward_cb`. */
+int hm_core_stats(hm_core *c, hm_stats *out, hm_area_counts_cb ward_cb, void *ctx,
+                  hm_error *err);
+
+/* GET /healthz. */
+typedef struct hm_health {
+    int schema_version;
+    size_t open_requests;
+    int64_t uptime_s;
+} hm_health;
+int hm_core_health(hm_core *c, hm_health *out, hm_error *err);
+
+/* Append the core's own Prometheus series (open requests by ward, writes, publishing, event
+ * subscribers, indexed requests) to `out`. */
+void hm_core_metrics(hm_core *c, hm_buf *out);
+
+/* The filters of a requests tile (public). */
+typedef struct hm_tile_query {
+    hm_tile_layer layer;
+    hm_tile tile;
+    unsigned status_mask; /* see hm_core_parse_status_filter */
+    const char *status;   /* as given, for the cache key (NULL: open) */
+    int category;         /* -1: any */
+    const char *category_text;
+    int64_t since_ms;
+} hm_tile_query;
+/* The tile `q` names, from the cache or encoded now (and cached). Returns HM_OK with *out set
+ * (release with hm_tile_blob_release(); a blob of length 0 is an empty tile). */
+int hm_core_tile(hm_core *c, const hm_tile_query *q, hm_tile_blob **out, hm_error *err);
+/* The bounds of the ward level into bbox (for TileJSON); *found false when there are no
+ * wards. */
+int hm_core_bounds(hm_core *c, double bbox[4], bool *found, hm_error *err);
+
+/* Every request with every field into `out` in `format` (export.h), for a coordinator. */
+int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out, hm_error *err);
+
+#endif

@@ -1,0 +1,31 @@
+/* teamindex.h: the last known positions of volunteer teams, for "nearest available team"
+ * (alerts and /responders). A follower of the store: the core applies every committed team
+ * row (hm_team_index_apply). Only enabled volunteer teams with a position are kept: other
+ * roles never answer requests. Thread-safe. */
+#ifndef HM_TEAMINDEX_H
+#define HM_TEAMINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "entity.h"
+
+typedef struct hm_team_index hm_team_index;
+
+/* A position older than this does not count as "available now" (SPEC: fresher than 30 min). */
+#define HM_TEAM_FRESH_MS (30 * 60 * 1000LL)
+
+hm_team_index *hm_team_index_create(void);
+/* Accepts NULL. */
+void hm_team_index_destroy(hm_team_index *ix);
+/* Team `t` as committed. */
+void hm_team_index_apply(hm_team_index *ix, const hm_team *t);
+/* Up to `limit` team ids, nearest to (lon, lat) first (ties by id), of teams that are
+ * `available` with a position at most HM_TEAM_FRESH_MS old at `now_ms`, skipping the
+ * `n_skip` ids in `skip`; ids into out[], distances (metres, geodesic) into distance_m[] (may
+ * be NULL). Returns how many. */
+size_t hm_team_index_nearest(hm_team_index *ix, double lon, double lat, int64_t now_ms,
+                             size_t limit, const int64_t *skip, size_t n_skip, int64_t *out,
+                             double *distance_m);
+
+#endif
