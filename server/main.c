@@ -9,6 +9,7 @@
 #include "openindex.h"
 #include "server.h"
 #include "store.h"
+#include "teams.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,8 +253,6 @@ static int cmd_team(int argc, char **argv)
     long id = -1;
     hm_error err = {0};
     hm_store *st;
-    char token[64];
-    uint8_t hash[32];
 
     if (!sub)
         die_usage("team needs a subcommand: add, list, disable or rotate");
@@ -302,29 +301,27 @@ static int cmd_team(int argc, char **argv)
     if (!(st = open_db(db, strcmp(sub, "add") == 0, true, &err)))
         die(&err);
     if (strcmp(sub, "add") == 0) {
-        hm_team t;
+        hm_team_admin_op op;
         int role;
         char *caps_text;
         if (!name || !*name || strlen(name) > 100 || !hm_text_ok(name, 100))
             die_usage("team add needs --name (at most 100 characters)");
         if (!role_s || (role = hm_role_parse(role_s)) < 0)
             die_usage("team add needs --role volunteer, operator, coordinator or admin");
-        memset(&t, 0, sizeof t);
-        snprintf(t.name, sizeof t.name, "%s", name);
-        t.role = role;
-        t.status = HM_TEAM_AVAILABLE;
+        hm_team_admin_init(&op, HM_TEAM_ADD);
+        snprintf(op.team.name, sizeof op.team.name, "%s", name);
+        op.team.role = role;
+        op.team.status = HM_TEAM_AVAILABLE;
         caps_text = json_dumps(caps, JSON_COMPACT);
-        snprintf(t.capabilities, sizeof t.capabilities, "%s", caps_text ? caps_text : "[]");
+        snprintf(op.team.capabilities, sizeof op.team.capabilities, "%s",
+                 caps_text ? caps_text : "[]");
         free(caps_text);
-        t.created_at = hm_now_ms();
-        hm_token_generate(24, token, sizeof token);
-        hm_sha256(token, strlen(token), hash);
-        if (hm_store_team_insert(st, &t, hash, &err))
-            die(&err);
+        if (hm_writer_run_here(st, &op.job))
+            die(&op.job.err);
         {
-            json_t *o =
-                json_pack("{s:I,s:s,s:s,s:O,s:s}", "id", (json_int_t)t.id, "name", t.name, "role",
-                          hm_role_name(t.role), "capabilities", caps, "token", token);
+            json_t *o = json_pack("{s:I,s:s,s:s,s:O,s:s}", "id", (json_int_t)op.team.id, "name",
+                                  op.team.name, "role", hm_role_name(op.team.role), "capabilities",
+                                  caps, "token", op.token);
             char *s = json_dumps(o, JSON_COMPACT);
             printf("%s\n", s);
             free(s);
@@ -338,15 +335,19 @@ static int cmd_team(int argc, char **argv)
     } else if (id <= 0) {
         die_usage("team %s needs a team ID", sub);
     } else if (strcmp(sub, "disable") == 0) {
-        if (hm_store_team_set_disabled(st, id, true, &err))
-            die(&err);
+        hm_team_admin_op op;
+        hm_team_admin_init(&op, HM_TEAM_DISABLE);
+        op.team.id = id;
+        if (hm_writer_run_here(st, &op.job))
+            die(&op.job.err);
         printf("team %ld disabled\n", id);
     } else {
-        hm_token_generate(24, token, sizeof token);
-        hm_sha256(token, strlen(token), hash);
-        if (hm_store_team_set_token(st, id, hash, &err))
-            die(&err);
-        printf("{\"id\":%ld,\"token\":\"%s\"}\n", id, token);
+        hm_team_admin_op op;
+        hm_team_admin_init(&op, HM_TEAM_ROTATE);
+        op.team.id = id;
+        if (hm_writer_run_here(st, &op.job))
+            die(&op.job.err);
+        printf("{\"id\":%ld,\"token\":\"%s\"}\n", id, op.token);
         fprintf(stderr, "helpmap: the old token no longer works; keep this one now.\n");
     }
     json_decref(caps);
@@ -573,12 +574,14 @@ static int cmd_demo(int argc, char **argv)
                 die(&err);
         }
         if ((i + 1) % 20000 == 0) {
-            if (hm_store_commit(st, &err) || hm_store_begin(st, true, &err))
+            if (hm_areas_note_reload(st, &err) || hm_store_commit(st, &err) ||
+                hm_store_begin(st, true, &err))
                 die(&err);
             fprintf(stderr, "helpmap: demo %ld/%ld requests\n", i + 1, n_req);
         }
     }
-    if (hm_store_commit(st, &err))
+    /* Running servers reload their indexes once. */
+    if (hm_areas_note_reload(st, &err) || hm_store_commit(st, &err))
         die(&err);
     printf("demo: %ld requests and %ld teams added\n", n_req, n_teams);
     free(team_ids);

@@ -48,8 +48,8 @@ static size_t wanted(const hm_core *c)
     return want > MAX_ALERTED ? MAX_ALERTED : want;
 }
 
-static void push(struct hm_alerts *a, int64_t request_id, int64_t created_ms,
-                 const int64_t *teams, size_t n, size_t want)
+static void push(struct hm_alerts *a, int64_t request_id, int64_t created_ms, const int64_t *teams,
+                 size_t n, size_t want)
 {
     int64_t *rec;
     pthread_mutex_lock(&a->mu);
@@ -82,14 +82,15 @@ static void push(struct hm_alerts *a, int64_t request_id, int64_t created_ms,
     pthread_mutex_unlock(&a->mu);
 }
 
-void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text)
+void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text, uint64_t id)
 {
     int64_t first[MAX_ALERTED];
     size_t want = wanted(c);
-    size_t n = hm_team_index_nearest(c->teams, r->lon, r->lat, hm_now_ms(), want, NULL, 0,
-                                     first, NULL);
+    size_t n =
+        hm_team_index_nearest(c->teams, r->lon, r->lat, hm_now_ms(), want, NULL, 0, first, NULL);
     if (n > 0 && team_text)
-        hm_events_publish(c->events, "request.alert", NULL, team_text, HM_EV_TARGET, first, n);
+        hm_events_publish_id(c->events, id, "request.alert", NULL, team_text, HM_EV_TARGET, first,
+                             n);
     push(c->alerts, r->id, r->created_at, first, n, want);
 }
 
@@ -118,9 +119,9 @@ void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now)
         if (r.status == HM_ST_NEW) {
             int64_t next[MAX_ALERTED];
             size_t n_first = (size_t)rec[2];
-            size_t n = hm_team_index_nearest(c->teams, r.lon, r.lat, now,
-                                             n_first ? n_first : wanted(c), rec + 3, n_first, next,
-                                             NULL);
+            size_t n =
+                hm_team_index_nearest(c->teams, r.lon, r.lat, now, n_first ? n_first : wanted(c),
+                                      rec + 3, n_first, next, NULL);
             if (n > 0 && c->events) {
                 hm_request pub = r;
                 char *text;

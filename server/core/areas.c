@@ -58,7 +58,7 @@ hm_area_index *hm_areas_index(hm_store *st, hm_error *err)
 
 typedef struct reassign_ctx {
     const hm_area_index *idx;
-    int64_t *ids;
+    hm_request *before; /* the requests whose codes change, as they were (no text) */
     char (*codes)[3][40];
     size_t n, cap;
 } reassign_ctx;
@@ -69,22 +69,12 @@ typedef struct reassign_ctx {
 static void relocate(const hm_area_index *idx, const hm_request *r, hm_request *t)
 {
     *t = *r;
-    hm_core__locate(idx, t);
+    hm_core__locate_in(idx, t);
     if (r->precision == HM_PREC_ADDRESS) {
         snprintf(t->ward_code, sizeof t->ward_code, "%s", r->ward_code);
         if (r->hamlet_code[0])
             snprintf(t->hamlet_code, sizeof t->hamlet_code, "%s", r->hamlet_code);
     }
-}
-
-/* hm_open_index_relocate() callback: the index's copies follow the database. */
-static void relocate_open(void *ctx, hm_request *r)
-{
-    hm_request t;
-    relocate(ctx, r, &t);
-    memcpy(r->ward_code, t.ward_code, sizeof r->ward_code);
-    memcpy(r->former_ward_code, t.former_ward_code, sizeof r->former_ward_code);
-    memcpy(r->hamlet_code, t.hamlet_code, sizeof r->hamlet_code);
 }
 
 static int reassign_visit(void *ctx, const hm_request *r)
@@ -98,10 +88,12 @@ static int reassign_visit(void *ctx, const hm_request *r)
         return 0;
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 256;
-        c->ids = hm_xrealloc(c->ids, c->cap * sizeof *c->ids);
+        c->before = hm_xrealloc(c->before, c->cap * sizeof *c->before);
         c->codes = hm_xrealloc(c->codes, c->cap * sizeof *c->codes);
     }
-    c->ids[c->n] = r->id;
+    c->before[c->n] = *r;
+    c->before[c->n].note = c->before[c->n].name = NULL;
+    c->before[c->n].address = c->before[c->n].phone = NULL;
     snprintf(c->codes[c->n][0], 40, "%s", t.ward_code);
     snprintf(c->codes[c->n][1], 40, "%s", t.former_ward_code);
     snprintf(c->codes[c->n][2], 40, "%s", t.hamlet_code);
@@ -110,9 +102,9 @@ static int reassign_visit(void *ctx, const hm_request *r)
 }
 
 /* Recompute the area codes of the requests in `bbox` (NULL: all) under `idx`; *moved grows by
- * how many changed. */
-static int reassign(hm_store *st, const hm_area_index *idx, const double *bbox, int64_t *moved,
-                    hm_error *err)
+ * how many changed. `record`: each is a change of the log (the counts follow them). */
+static int reassign(hm_store *st, const hm_area_index *idx, const double *bbox, bool record,
+                    int64_t *moved, hm_error *err)
 {
     reassign_ctx c;
     hm_request_filter f;
@@ -127,12 +119,15 @@ static int reassign(hm_store *st, const hm_area_index *idx, const double *bbox, 
     }
     /* Collect first: updating rows while a statement walks them is unsafe. */
     rc = hm_store_request_list(st, &f, reassign_visit, &c, err);
-    for (size_t i = 0; rc == HM_OK && i < c.n; i++)
-        rc = hm_store_request_set_areas(st, c.ids[i], c.codes[i][0], c.codes[i][1], c.codes[i][2],
-                                        err);
+    for (size_t i = 0; rc == HM_OK && i < c.n; i++) {
+        rc = hm_store_request_set_areas(st, c.before[i].id, c.codes[i][0], c.codes[i][1],
+                                        c.codes[i][2], err);
+        if (rc == HM_OK && record)
+            rc = hm_core__record_request_id(st, c.before[i].id, &c.before[i], err);
+    }
     if (rc == HM_OK)
         *moved += (int64_t)c.n;
-    free(c.ids);
+    free(c.before);
     free(c.codes);
     return rc;
 }
@@ -261,6 +256,7 @@ static int area_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_area_op *a = (hm_area_op *)job;
     area_bbox_ctx old = {{0}, false};
+    hm_area_index *idx;
     double bbox[4];
     int rc;
 
@@ -303,33 +299,15 @@ static int area_run(hm_store *st, hm_job *job, hm_error *err)
             bbox[3] = fmax(bbox[3], old.bbox[3]);
         }
     }
-    hm_area_index_destroy(a->priv.index);
-    if (!(a->priv.index = hm_areas_index(st, err)))
-        return err ? err->code : HM_E_INTERNAL;
-    if ((rc = reassign(st, a->priv.index, bbox, &a->moved, err)) != HM_OK)
+    /* Followers rebuild their area index from this change, then move each request that the
+     * change moved to other areas, counts included. */
+    if ((rc = hm_core__record_area(st, (int)a->level, a->area.code, err)))
         return rc;
-    if (!a->priv.tally)
-        a->priv.tally = hm_tally_create();
-    return hm_core__load_tally(a->priv.tally, st, err);
-}
-
-static void area_after(hm_job *job)
-{
-    hm_area_op *a = (hm_area_op *)job;
-    hm_core *c = a->core;
-    static const hm_tile_layer layer_of[HM_LEVEL__COUNT] = {HM_TILE_WARDS, HM_TILE_FORMER_WARDS,
-                                                            HM_TILE_HAMLETS};
-    /* The index changes only with the committed areas: inserts are run by this same thread,
-     * so none sees half an update. */
-    hm_area_index_destroy(c->areas);
-    c->areas = a->priv.index;
-    a->priv.index = NULL;
-    hm_tally_adopt(c->tally, a->priv.tally);
-    hm_open_index_relocate(c->open, relocate_open, c->areas);
-    if (c->tiles) {
-        hm_tile_cache_invalidate_layer(c->tiles, layer_of[a->level]);
-        hm_tile_cache_invalidate_layer(c->tiles, HM_TILE_REQUESTS);
-    }
+    if (!(idx = hm_areas_index(st, err)))
+        return err ? err->code : HM_E_INTERNAL;
+    rc = reassign(st, idx, bbox, true, &a->moved, err);
+    hm_area_index_destroy(idx);
+    return rc;
 }
 
 static void area_init(hm_core *c, hm_level level, hm_area_op *op)
@@ -339,7 +317,7 @@ static void area_init(hm_core *c, hm_level level, hm_area_op *op)
     op->level = level;
     op->area.pop = -1;
     op->job.run = area_run;
-    op->job.after = area_after;
+
     op->job.exclusive = true;
 }
 
@@ -377,8 +355,8 @@ int hm_core_area_upsert(hm_core *c, const hm_actor *a, json_t *feature, const ch
     return hm_area_from_feature(w->geos, feature, NULL, &op->area, err);
 }
 
-int hm_core_area_delete(hm_core *c, const hm_actor *a, const char *level_text,
-                        const char *code, bool reassign_requests, hm_area_op *op, hm_error *err)
+int hm_core_area_delete(hm_core *c, const hm_actor *a, const char *level_text, const char *code,
+                        bool reassign_requests, hm_area_op *op, hm_error *err)
 {
     hm_level level = HM_LEVEL_WARD;
     int rc;
@@ -396,10 +374,6 @@ int hm_core_area_delete(hm_core *c, const hm_actor *a, const char *level_text,
 void hm_area_op_clear(hm_area_op *op)
 {
     hm_area_clear(&op->area);
-    hm_area_index_destroy(op->priv.index);
-    op->priv.index = NULL;
-    hm_tally_destroy(op->priv.tally);
-    op->priv.tally = NULL;
 }
 
 /* ---- listing ---- */
@@ -473,7 +447,9 @@ int hm_areas_import(hm_store *st, hm_level level, const char *text, size_t len,
         rc = err ? err->code : HM_E_INTERNAL;
         goto rollback;
     }
-    if ((rc = reassign(st, idx, NULL, &rep->moved, err)))
+    /* Every request may have moved: followers reload their indexes once. */
+    if ((rc = reassign(st, idx, NULL, false, &rep->moved, err)) ||
+        (rc = hm_core__record_area(st, (int)level, NULL, err)))
         goto rollback;
     rc = hm_store_commit(st, err);
     goto out;
@@ -484,6 +460,11 @@ out:
     hm_area_list_clear(&list);
     GEOS_finish_r(geos);
     return rc;
+}
+
+int hm_areas_note_reload(hm_store *st, hm_error *err)
+{
+    return hm_core__record_area(st, 0, NULL, err);
 }
 
 int hm_areas_import_defaults(hm_store *st, hm_error *err)

@@ -19,16 +19,11 @@ typedef struct hm_area_op {
     hm_job job;
     hm_core *core;
     hm_level level;
-    hm_area area;     /* upsert: the area as given, then as fitted (owned) */
-    bool remove;      /* delete area.code */
-    bool reassign;    /* delete even when requests point to it */
-    int expect;       /* upsert: 1 the area must be new (POST), 2 it must exist (PUT) */
-    int64_t moved;    /* after the job: requests whose area codes changed */
-    /* The job's own: what the commit swaps in. */
-    struct {
-        hm_area_index *index;
-        struct hm_tally *tally;
-    } priv;
+    hm_area area;  /* upsert: the area as given, then as fitted (owned) */
+    bool remove;   /* delete area.code */
+    bool reassign; /* delete even when requests point to it */
+    int expect;    /* upsert: 1 the area must be new (POST), 2 it must exist (PUT) */
+    int64_t moved; /* after the job: requests whose area codes changed */
 } hm_area_op;
 
 /* A coordinator's new (`path_level` NULL: POST, level in the feature's properties) or
@@ -38,8 +33,8 @@ typedef struct hm_area_op {
 int hm_core_area_upsert(hm_core *c, const hm_actor *a, json_t *feature, const char *path_level,
                         const char *path_code, hm_area_op *op, hm_error *err);
 /* DELETE /areas/{level}/{code}: HM_E_IN_USE while requests point to it unless `reassign`. */
-int hm_core_area_delete(hm_core *c, const hm_actor *a, const char *level_text,
-                        const char *code, bool reassign, hm_area_op *op, hm_error *err);
+int hm_core_area_delete(hm_core *c, const hm_actor *a, const char *level_text, const char *code,
+                        bool reassign, hm_area_op *op, hm_error *err);
 void hm_area_op_clear(hm_area_op *op);
 
 /* Every area of `level` with its counts, to cb (public). `row` and `counts` are borrowed for
@@ -64,6 +59,9 @@ typedef struct hm_import_report {
 int hm_areas_import(hm_store *st, hm_level level, const char *text, size_t len,
                     const hm_area_fields *fields, bool replace, hm_import_report *rep,
                     hm_error *err);
+/* Record, in `st`'s transaction, that many rows changed at once (bulk loads such as `helpmap
+ * demo`): running servers reload their indexes. */
+int hm_areas_note_reload(hm_store *st, hm_error *err);
 /* Import the default areas linked into the program (Củ Chi: wards and former wards). */
 int hm_areas_import_defaults(hm_store *st, hm_error *err);
 

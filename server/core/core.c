@@ -35,33 +35,18 @@ void hm_core_config_init(hm_core_config *cfg)
 
 /* ---- loading ---- */
 
-static int load_open(void *ctx, const hm_request *r)
+/* The indexes from `st` and the id of the last change they hold, read in one transaction so
+ * that the follower continues exactly where the load ended. */
+static int load(hm_core *c, hm_store *st, int64_t *last, hm_error *err)
 {
-    hm_open_index_apply(ctx, r);
-    return 0;
-}
-
-static int load_team(void *ctx, const hm_team *t)
-{
-    hm_team_index_apply(ctx, t);
-    return 0;
-}
-
-/* The indexes of a new core from `st`. */
-static int load(hm_core *c, hm_store *st, hm_error *err)
-{
-    hm_request_filter f;
-    int rc;
-
-    if (!(c->areas = hm_areas_index(st, err)))
-        return err ? err->code : HM_E_INTERNAL;
-    if ((rc = hm_core__load_tally(c->tally, st, err)))
+    int rc = hm_store_begin(st, false, err);
+    if (rc)
         return rc;
-    hm_core__filter_init(&f);
-    f.status_mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
-    if ((rc = hm_store_request_list(st, &f, load_open, c->open, err)))
+    if ((rc = hm_store_change_last(st, last, err)) || (rc = hm_core__load_indexes(c, st, err))) {
+        hm_store_rollback(st);
         return rc;
-    return hm_store_team_list(st, false, load_team, c->teams, err);
+    }
+    return hm_store_commit(st, err);
 }
 
 /* ---- the writer's tick ---- */
@@ -96,8 +81,11 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     hm_events_config ec;
     hm_store *st;
 
+    int64_t last = 0;
+
     c->cfg = *cfg;
     c->started_ms = hm_now_ms();
+    pthread_rwlock_init(&c->areas_lock, NULL);
     c->tally = hm_tally_create();
     c->open = hm_open_index_create();
     c->teams = hm_team_index_create();
@@ -108,7 +96,7 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
         hm_store_close(st);
         goto fail;
     }
-    if (load(c, st, err)) {
+    if (load(c, st, &last, err)) {
         hm_store_close(st);
         goto fail;
     }
@@ -124,7 +112,8 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     /* 4,096 events waiting at most: beyond that the writer waits for the hub. */
     if (!(c->publisher = hm_publisher_start(4096, err)))
         goto fail;
-    if (!(c->writer = hm_writer_start(cfg->db_path, tick, c, 5000, err)))
+    if (hm_core__follow_start(c, last, err) ||
+        !(c->writer = hm_writer_start(cfg->db_path, tick, hm_core__committed, c, 5000, err)))
         goto fail;
     return c;
 fail:
@@ -139,6 +128,7 @@ void hm_core_shutdown(hm_core *c)
         return;
     hm_events_shutdown(c->events);
     hm_writer_stop(c->writer);
+    hm_core__follow_stop(c);
 }
 
 void hm_core_destroy(hm_core *c)
@@ -157,6 +147,7 @@ void hm_core_destroy(hm_core *c)
     hm_team_index_destroy(c->teams);
     hm_alerts__destroy(c->alerts);
     hm_area_index_destroy(c->areas);
+    pthread_rwlock_destroy(&c->areas_lock);
     hm_worker_release();
     free(c);
 }

@@ -49,10 +49,12 @@ void hm_core_config_init(hm_core_config *cfg);
 typedef struct hm_core {
     hm_core_config cfg;
     hm_writer *writer;
-    /* The point-to-area index of the committed areas. Replaced by the writer thread only;
-     * read by the writer thread only. */
+    /* The point-to-area index of the committed areas, replaced by the follower under
+     * areas_lock (written), read under it (read). */
     hm_area_index *areas;
-    struct hm_open_index *open; /* open requests without contact data */
+    pthread_rwlock_t areas_lock;
+    struct hm_follower *follower; /* applies the store's change log (follow.c) */
+    struct hm_open_index *open;   /* open requests without contact data */
     struct hm_team_index *teams;
     struct hm_tally *tally; /* live counts */
     struct hm_events *events;

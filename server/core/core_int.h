@@ -9,17 +9,33 @@
 #include "entity.h"
 #include "store.h"
 
-/* Request `after` was committed, moving from `before` (NULL: it is new). Updates the
- * open-request index, the tally and the tile cache, then publishes `type`
- * ("request.created": also alerts the nearest teams; or "request.updated") in commit order.
- * Writer thread (and start-up). */
-void hm_core__request_changed(hm_core *c, const hm_request *after, const hm_tally_row *before,
-                              const char *type);
-/* Team `t` was committed: the team index, and "team.moved" to coordinators when `publish`. */
-void hm_core__team_changed(hm_core *c, const hm_team *t, bool publish);
+/* Record, in `st`'s transaction, that request `r` was created (`before` NULL) or changed from
+ * `before`; `r` is borrowed until the writer applied the change (follow.c). */
+int hm_core__record_request(hm_store *st, const hm_request *r, const hm_request *before,
+                            hm_error *err);
+/* The same without lending the row (the follower reads it back): for many rows at once. */
+int hm_core__record_request_id(hm_store *st, int64_t id, const hm_request *before, hm_error *err);
+/* Record that team `t` changed: `moved` when the team itself set its position or status
+ * (coordinators get "team.moved"). */
+int hm_core__record_team(hm_store *st, const hm_team *t, bool moved, hm_error *err);
+/* Record that the area `code` of `level` changed; `code` NULL: many rows changed at once
+ * (imports), every server reloads its indexes. */
+int hm_core__record_area(hm_store *st, int level, const char *code, hm_error *err);
 
-/* The ward, former ward and hamlet codes of r's position under `idx` (NULL: none) into r. */
-void hm_core__locate(const hm_area_index *idx, hm_request *r);
+/* Writer: the batch just committed on `st`; apply its changes (and those of others before
+ * them) to the indexes and the event stream before the batch is answered. */
+void hm_core__committed(hm_store *st, void *core);
+/* Start following the change log after change `last` (the indexes hold everything up to it);
+ * stop. */
+int hm_core__follow_start(hm_core *c, int64_t last, hm_error *err);
+void hm_core__follow_stop(hm_core *c);
+/* Fill the indexes (areas, counts, open requests, teams) from `st`, replacing what they hold. */
+int hm_core__load_indexes(hm_core *c, hm_store *st, hm_error *err);
+
+/* The ward, former ward and hamlet codes of r's position under the committed areas into r
+ * (takes the areas' lock); _in: under `idx` (NULL: none). */
+void hm_core__locate(hm_core *c, hm_request *r);
+void hm_core__locate_in(const hm_area_index *idx, hm_request *r);
 
 /* A filter that matches every request: zero everything, no category, either verified. */
 void hm_core__filter_init(hm_request_filter *f);
@@ -27,9 +43,9 @@ void hm_core__filter_init(hm_request_filter *f);
 /* The alert queue: new requests waiting for escalation (alerts.c). */
 struct hm_alerts *hm_alerts__create(void);
 void hm_alerts__destroy(struct hm_alerts *a);
-/* Publisher thread: request `r` was just created; alert its nearest available teams now and
- * remember whom, for escalation. `team_text` is the request's team event payload. */
-void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text);
+/* Publisher thread: request `r` was just created; alert its nearest available teams now (event
+ * id `id`) and remember whom, for escalation. `team_text` is the request's team payload. */
+void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text, uint64_t id);
 /* Writer tick: alert the next teams of the requests still new after the escalation time. */
 void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now);
 

@@ -27,8 +27,12 @@ typedef struct frame {
 } frame;
 
 /* One event of the ring. `pub` goes to the public, `team` (or `pub` if NULL) to token holders. */
+/* Slot `seq % ring_size` of the ring holds the event of sequence number `seq` (1, 2, 3 ... in
+ * publishing order). Its id is the publisher's (ids increase, with gaps: events take their
+ * ids from the store's change log, so that every server gives an event the same id). */
 typedef struct slot {
-    uint64_t id; /* 0: empty */
+    uint64_t seq; /* 0: empty */
+    uint64_t id;
     unsigned audience;
     frame *pub;
     frame *team;
@@ -50,8 +54,10 @@ struct hm_events_sub {
     void *conn;
     hm_events_who who;
     /* Under ev->mtx. */
-    uint64_t cursor; /* last event id consumed (sent or skipped as not for `who`) */
-    uint64_t hb_gen; /* ev->hb_gen when it last got a heartbeat */
+    uint64_t cursor;  /* seq of the last event consumed (sent or skipped as not for `who`) */
+    uint64_t seen_id; /* id of that event, or the Last-Event-ID it resumed from */
+    uint64_t min_id;  /* events with an id at most this are skipped (a resume from ahead) */
+    uint64_t hb_gen;  /* ev->hb_gen when it last got a heartbeat */
     enum sub_state state;
     struct hm_events_sub *prev, *next;   /* ev->subs */
     struct hm_events_sub *iprev, *inext; /* ev->idle, while SUSPENDING or SUSPENDED */
@@ -79,8 +85,10 @@ struct hm_events {
     pthread_cond_t wake_cond;  /* to the waker: an event was published, or stop */
     pthread_cond_t batch_cond; /* from the waker: a batch of resumes is done */
     slot *ring;                /* cfg.ring_size slots; event `id` lives in ring[id % ring_size] */
+    uint64_t last_seq;         /* newest sequence number; 0 before the first event */
     uint64_t last_id;          /* newest id; cfg.first_id - 1 before the first event */
-    uint64_t scanned_id;       /* last_id when the waker last looked at the idle subscribers */
+    uint64_t scanned_seq;      /* last_seq when the waker last looked at the idle subscribers */
+    uint64_t evicted_id;       /* id of the newest event the ring no longer holds; 0: none */
     uint64_t hb_gen;           /* incremented at each heartbeat */
     bool closing;              /* hm_events_shutdown() was called */
     bool stop;                 /* the waker must exit */
@@ -247,11 +255,13 @@ static void resume_all(sub **subs, size_t n)
  * past the ring (its reader then sends the lag notice). Caller holds ev->mtx. */
 static bool has_pending(const hm_events *ev, const sub *s)
 {
-    if (ev->last_id - s->cursor > ev->cfg.ring_size)
+    if (ev->last_seq - s->cursor > ev->cfg.ring_size)
         return true;
-    for (uint64_t id = s->cursor + 1; id <= ev->last_id; id++)
-        if (frame_for(&ev->ring[id % ev->cfg.ring_size], &s->who))
+    for (uint64_t seq = s->cursor + 1; seq <= ev->last_seq; seq++) {
+        const slot *sl = &ev->ring[seq % ev->cfg.ring_size];
+        if (sl->id > s->min_id && frame_for(sl, &s->who))
             return true;
+    }
     return false;
 }
 
@@ -274,7 +284,8 @@ static size_t collect_locked(hm_events *ev, bool all, sub ***subs, size_t *cap)
             if (wake_locked(ev, s))
                 (*subs)[n++] = s;
         } else {
-            s->cursor = ev->last_id;
+            s->cursor = ev->last_seq;
+            s->seen_id = ev->last_id;
         }
     }
     return n;
@@ -317,30 +328,31 @@ ssize_t hm_events_read(hm_events_sub *s, char *buf, size_t max)
         emit(s, ev->heartbeat, 0, buf, max, &n);
     }
     if (!s->spill && n < max) {
-        uint64_t oldest = ev->last_id >= ev->cfg.first_id + ev->cfg.ring_size
-                              ? ev->last_id - ev->cfg.ring_size + 1
-                              : ev->cfg.first_id;
+        uint64_t oldest =
+            ev->last_seq > ev->cfg.ring_size ? ev->last_seq - ev->cfg.ring_size + 1 : 1;
         if (s->cursor + 1 < oldest) {
+            uint64_t oldest_id = ev->ring[oldest % ev->cfg.ring_size].id;
             char text[96];
             int k = snprintf(text, sizeof text,
                              ": lagged; events %" PRIu64 " to %" PRIu64 " dropped\n\n",
-                             s->cursor + 1, oldest - 1);
+                             s->seen_id + 1, oldest_id - 1);
             lag = frame_new(text, (size_t)k);
             s->cursor = oldest - 1;
             ev->lag_notices++;
             emit(s, lag, 0, buf, max, &n);
         }
     }
-    if (s->cursor < ev->last_id) {
+    if (s->cursor < ev->last_seq) {
         int64_t now = mono_us();
 
-        while (n < max && !s->spill && s->cursor < ev->last_id) {
+        while (n < max && !s->spill && s->cursor < ev->last_seq) {
             const slot *sl = &ev->ring[(s->cursor + 1) % ev->cfg.ring_size];
             frame *f;
 
-            assert(sl->id == s->cursor + 1);
+            assert(sl->seq == s->cursor + 1);
             s->cursor++;
-            f = frame_for(sl, &s->who);
+            s->seen_id = sl->id;
+            f = sl->id > s->min_id ? frame_for(sl, &s->who) : NULL;
             if (f) {
                 emit(s, f, 0, buf, max, &n);
                 ev->frames_sent++;
@@ -350,7 +362,7 @@ ssize_t hm_events_read(hm_events_sub *s, char *buf, size_t max)
         }
     }
     if (n == 0) {
-        /* Caught up (cursor == last_id): sleep until the waker finds something for us. */
+        /* Caught up (cursor == last_seq): sleep until the waker finds something for us. */
         s->state = SUB_SUSPENDING;
         idle_insert(ev, s);
     }
@@ -422,12 +434,33 @@ int hm_events_subscribe(hm_events *ev, const hm_events_transport *tp, void *conn
         return hm_error_set(err, HM_E_UNAVAILABLE, NULL, "%s",
                             closing ? "the server is shutting down" : "too many event subscribers");
     }
-    if (last_event_id == 0)
-        s->cursor = ev->last_id; /* only new events */
-    else if (last_event_id > ev->last_id)
-        s->cursor = ev->cfg.first_id - 1; /* an id from before a restart: all we still have */
-    else
-        s->cursor = last_event_id;
+    s->cursor = ev->last_seq; /* only new events */
+    s->seen_id = ev->last_id;
+    if (last_event_id > ev->last_id) {
+        /* Resumed from another server that is ahead of this one: what this one publishes up to
+         * that id, the client has. */
+        s->min_id = last_event_id;
+    } else if (last_event_id > 0) {
+        /* The first event after last_event_id in the ring, or the oldest (the reader then says
+         * what was lost): binary search over the ids, which increase with the sequence. */
+        uint64_t lo = ev->last_seq > ev->cfg.ring_size ? ev->last_seq - ev->cfg.ring_size + 1 : 1;
+        uint64_t hi = ev->last_seq + 1;
+        while (lo < hi) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (ev->ring[mid % ev->cfg.ring_size].id <= last_event_id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        s->cursor = lo - 1;
+        s->seen_id = last_event_id;
+        /* Events between last_event_id and the oldest left the ring: one step back makes the
+         * reader send the lag notice. */
+        if (last_event_id < ev->evicted_id && s->cursor > 0 &&
+            s->cursor + 1 ==
+                (ev->last_seq > ev->cfg.ring_size ? ev->last_seq - ev->cfg.ring_size + 1 : 1))
+            s->cursor--;
+    }
     s->hb_gen = ev->hb_gen;
     s->next = ev->subs;
     if (ev->subs)
@@ -460,19 +493,29 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
                            const char *data_team, unsigned audience, const int64_t *targets,
                            size_t n_targets)
 {
+    return hm_events_publish_id(ev, 0, type, data_public, data_team, audience, targets, n_targets);
+}
+
+uint64_t hm_events_publish_id(hm_events *ev, uint64_t id, const char *type, const char *data_public,
+                              const char *data_team, unsigned audience, const int64_t *targets,
+                              size_t n_targets)
+{
     const unsigned all = HM_EV_PUBLIC | HM_EV_TEAMS | HM_EV_COORD | HM_EV_TARGET;
     frame *pub = NULL, *team = NULL;
     int64_t *tg = NULL;
     slot old, *sl;
     int64_t now_us;
-    uint64_t id;
+    uint64_t seq;
 
     if (!ev || !valid_type(type) || audience == 0 || (audience & ~all) ||
         (!data_public && !data_team) || ((audience & HM_EV_TARGET) && (!targets || n_targets == 0)))
         return 0;
 
     pthread_mutex_lock(&ev->pub_mtx);
-    id = ev->last_id + 1; /* last_id changes only under pub_mtx */
+    /* last_id and last_seq change only under pub_mtx. */
+    if (id <= ev->last_id)
+        id = ev->last_id + 1;
+    seq = ev->last_seq + 1;
     if (data_public)
         pub = frame_render(id, type, data_public);
     if (data_team)
@@ -486,9 +529,10 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
 
     now_us = mono_us();
     pthread_mutex_lock(&ev->mtx);
-    sl = &ev->ring[id % ev->cfg.ring_size];
+    sl = &ev->ring[seq % ev->cfg.ring_size];
     old = *sl;
-    *sl = (slot){.id = id,
+    *sl = (slot){.seq = seq,
+                 .id = id,
                  .audience = audience,
                  .pub = pub,
                  .team = team,
@@ -496,6 +540,9 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
                  .n_targets = n_targets,
                  .published_us = now_us};
     ev->last_id = id;
+    ev->last_seq = seq;
+    if (old.seq)
+        ev->evicted_id = old.id;
     pthread_mutex_unlock(&ev->mtx);
     pthread_mutex_unlock(&ev->pub_mtx);
     /* The waker resumes the subscribers: the writer thread does not pay for them. */
@@ -522,7 +569,7 @@ void hm_events_stats_get(hm_events *ev, hm_events_stats *out)
     pthread_mutex_lock(&ev->mtx);
     out->subscribers = ev->n_subs;
     out->last_id = ev->last_id;
-    out->published = ev->last_id - (ev->cfg.first_id - 1);
+    out->published = ev->last_seq;
     out->frames_sent = ev->frames_sent;
     out->lag_notices = ev->lag_notices;
     out->max_delay_us = ev->max_delay_us;
@@ -662,13 +709,13 @@ static void *waker_main(void *arg)
         bool beat;
         size_t n;
 
-        if (ev->scanned_id == ev->last_id &&
+        if (ev->scanned_seq == ev->last_seq &&
             pthread_cond_timedwait(&ev->wake_cond, &ev->mtx, &next_hb) != ETIMEDOUT)
             continue; /* woken: look again at stop and last_id */
         if (ev->stop)
             break;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (ev->cfg.batch_ms > 0 && ev->scanned_id != ev->last_id && ts_before(now, next_hb)) {
+        if (ev->cfg.batch_ms > 0 && ev->scanned_seq != ev->last_seq && ts_before(now, next_hb)) {
             struct timespec until = ts_after(now, ev->cfg.batch_ms);
             while (!ev->stop &&
                    pthread_cond_timedwait(&ev->wake_cond, &ev->mtx, &until) != ETIMEDOUT)
@@ -683,7 +730,7 @@ static void *waker_main(void *arg)
                 next_hb = ts_after(now, (int64_t)ev->cfg.heartbeat_s * 1000); /* no burst */
         }
         n = collect_locked(ev, beat, &ev->wk_subs, &ev->wk_cap);
-        ev->scanned_id = ev->last_id;
+        ev->scanned_seq = ev->last_seq;
         ev->in_flight++;
         pthread_mutex_unlock(&ev->mtx);
 
@@ -747,7 +794,7 @@ hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err)
     pthread_cond_init(&ev->wake_cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&ev->batch_cond, NULL);
-    ev->scanned_id = ev->last_id;
+    ev->scanned_seq = ev->last_seq;
 
     if (pthread_create(&ev->waker, NULL, waker_main, ev) != 0) {
         hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the event hub thread");

@@ -67,9 +67,7 @@ typedef struct hm_events_config {
     int batch_ms;           /* extra wait for more events before waking subscribers; 0: none */
     int ticket_ttl_s;       /* lifetime of a ticket; 0: 60 */
     size_t max_tickets;     /* unredeemed tickets kept at once; 0: 10000 */
-    /* Id of the first event; 0: 1. Ids restart with the process; a caller that wants ids to
-     * keep growing across restarts (so that an old Last-Event-ID reads as "lagged", not as
-     * "in the future") can seed this with e.g. the Unix time in milliseconds. */
+    /* Id of the first event published without an id of its own; 0: 1. */
     uint64_t first_id;
     /* Clock for ticket expiry, in milliseconds; NULL: CLOCK_MONOTONIC. Tests inject one. */
     int64_t (*clock_ms)(void *arg);
@@ -133,6 +131,13 @@ void hm_events_destroy(hm_events *ev);
 uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_public,
                            const char *data_team, unsigned audience, const int64_t *targets,
                            size_t n_targets);
+/* The same with the event's id chosen by the caller (events that follow the store's change log
+ * take their ids from it, so that every server gives an event the same id and Last-Event-ID
+ * works across servers). An `id` not above the last one published (0 included) is replaced by
+ * the last one plus one. Returns the id used. */
+uint64_t hm_events_publish_id(hm_events *ev, uint64_t id, const char *type, const char *data_public,
+                              const char *data_team, unsigned audience, const int64_t *targets,
+                              size_t n_targets);
 
 /* How a transport suspends and resumes the connection of a stream; `conn` is the transport's
  * own handle, opaque to the hub. suspend() is called by hm_events_read() on the connection's
@@ -152,7 +157,9 @@ typedef struct hm_events_sub hm_events_sub;
 
 /* Add a subscriber for `who` on connection `conn` of transport `tp` (static; borrowed for the
  * subscriber's life). Its stream first replays the ring's events with id > `last_event_id`
- * that `who` may see, then follows new ones; `last_event_id` 0 means no replay.
+ * that `who` may see (with a lag notice when the ring no longer reaches back that far), then
+ * follows new ones; `last_event_id` 0 means no replay, and one above the newest id (a client
+ * coming from a server that is ahead) skips what is published up to it.
  * Returns HM_OK with *out set (release it with hm_events_unsubscribe()); HM_E_UNAVAILABLE past
  * `max_subscribers` or after hm_events_shutdown() (nothing added). `who` is copied.
  * Thread-safe. */

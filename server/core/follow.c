@@ -1,7 +1,14 @@
-/* follow.c: what follows a committed change — the in-memory indexes, the live counts and the
- * tile cache take it on the writer thread (so that the next read on this server sees it), and
- * its events are rendered and sent by the publisher thread in commit order (publisher.h), so
- * that the writer never pays for the subscribers. */
+/* follow.c: the follower — every committed change of the store's change log, in id order,
+ * whoever wrote it (this server's writer, another server, a command on the same database),
+ * goes to the in-memory indexes, the live counts and the tile cache, and its events are
+ * rendered and sent by the publisher thread (publisher.h) in the same order.
+ *
+ * Two paths feed it: the writer hands over the changes of each batch it committed, with the
+ * rows at hand, before it answers the batch's callers (so that a caller's next read on this
+ * server sees its change); and a thread of its own waits for changes committed by others
+ * (hm_store_wait_changes: a notification, or a cheap look every 50 ms on SQLite) and reads
+ * them back. Whichever comes first applies a change; `last` keeps every change applied once,
+ * and a gap (changes of others before the writer's) is read back first. */
 #include "core_int.h"
 
 #include "cache.h"
@@ -13,8 +20,14 @@
 #include "publisher.h"
 #include "teamindex.h"
 
+#include "areas.h"
+#include "hm_log.h"
+#include "worker.h"
+
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 void hm_core__filter_init(hm_request_filter *f)
 {
@@ -23,7 +36,7 @@ void hm_core__filter_init(hm_request_filter *f)
     f->verified = -1;
 }
 
-void hm_core__locate(const hm_area_index *idx, hm_request *r)
+void hm_core__locate_in(const hm_area_index *idx, hm_request *r)
 {
     const char *codes[HM_LEVEL__COUNT] = {NULL};
     if (idx)
@@ -36,6 +49,12 @@ void hm_core__locate(const hm_area_index *idx, hm_request *r)
 
 /* ---- publishing ---- */
 
+/* Events take their ids from the change log: change N publishes event N * HM_EVENT_STRIDE and
+ * its alert the next id, so that every server gives an event the same id and a Last-Event-ID
+ * works after the balancer switches server. Events of this server alone (escalated alerts)
+ * take the next free id. */
+#define HM_EVENT_STRIDE 64
+
 enum { PUB_REQUEST, PUB_CREATED, PUB_TEAM };
 
 typedef struct pub_item {
@@ -43,6 +62,7 @@ typedef struct pub_item {
     hm_core *core;
     int kind;
     const char *type; /* the event type */
+    uint64_t id;      /* the event's id */
     hm_request req;   /* without contact data: events never carry it */
     hm_team team;     /* PUB_TEAM */
 } pub_item;
@@ -58,21 +78,22 @@ static void pub_run(hm_pub_job *job)
         team = json_dumps(o, HM_JSON_FLAGS);
         json_decref(o);
         if (team)
-            hm_events_publish(c->events, "team.moved", NULL, team, HM_EV_COORD, NULL, 0);
+            hm_events_publish_id(c->events, it->id, "team.moved", NULL, team, HM_EV_COORD, NULL, 0);
     } else {
         pub = hm_request_event_text(&it->req, true);
         team = hm_request_event_text(&it->req, false);
-        hm_events_publish(c->events, it->type, pub, team, HM_EV_PUBLIC, NULL, 0);
+        hm_events_publish_id(c->events, it->id, it->type, pub, team, HM_EV_PUBLIC, NULL, 0);
         if (it->kind == PUB_CREATED)
-            hm_alerts__created(c, &it->req, team);
+            hm_alerts__created(c, &it->req, team, it->id + 1);
     }
     free(pub);
     free(team);
     free(it);
 }
 
-/* Writer thread (and start-up) only: the order of posts is the order of commits. */
-static void post(hm_core *c, int kind, const char *type, const hm_request *r, const hm_team *t)
+/* Under the follower's lock: the order of posts is the order of changes. */
+static void post(hm_core *c, int kind, const char *type, int64_t change_id, const hm_request *r,
+                 const hm_team *t)
 {
     pub_item *it;
     if (!c->events)
@@ -82,6 +103,7 @@ static void post(hm_core *c, int kind, const char *type, const hm_request *r, co
     it->core = c;
     it->kind = kind;
     it->type = type;
+    it->id = (uint64_t)change_id * HM_EVENT_STRIDE;
     if (r) {
         it->req = *r;
         it->req.note = it->req.name = it->req.address = it->req.phone = NULL;
@@ -91,22 +113,352 @@ static void post(hm_core *c, int kind, const char *type, const hm_request *r, co
     hm_publisher_post(c->publisher, &it->job);
 }
 
-void hm_core__request_changed(hm_core *c, const hm_request *after, const hm_tally_row *before,
-                              const char *type)
+/* ---- recording changes (writer side) ---- */
+
+static int record_request(hm_store *st, int64_t id, const hm_request *r, const hm_request *before,
+                          hm_error *err)
 {
-    hm_tally_row now;
+    hm_change ch;
+    memset(&ch, 0, sizeof ch);
+    ch.kind = before ? HM_CH_REQUEST_UPDATED : HM_CH_REQUEST_CREATED;
+    ch.ref = id;
+    ch.request = r;
+    ch.prev.status = -1;
+    if (before) {
+        ch.prev.status = before->status;
+        ch.prev.category = before->category;
+        ch.prev.status_at = before->status_at;
+        ch.prev.lon = before->lon;
+        ch.prev.lat = before->lat;
+        memcpy(ch.prev.ward, before->ward_code, sizeof ch.prev.ward);
+        memcpy(ch.prev.former_ward, before->former_ward_code, sizeof ch.prev.former_ward);
+        memcpy(ch.prev.hamlet, before->hamlet_code, sizeof ch.prev.hamlet);
+    }
+    return hm_store_change_add(st, &ch, err);
+}
+
+int hm_core__record_request(hm_store *st, const hm_request *r, const hm_request *before,
+                            hm_error *err)
+{
+    return record_request(st, r->id, r, before, err);
+}
+
+int hm_core__record_request_id(hm_store *st, int64_t id, const hm_request *before, hm_error *err)
+{
+    return record_request(st, id, NULL, before, err);
+}
+
+int hm_core__record_team(hm_store *st, const hm_team *t, bool moved, hm_error *err)
+{
+    hm_change ch;
+    memset(&ch, 0, sizeof ch);
+    ch.kind = moved ? HM_CH_TEAM_MOVED : HM_CH_TEAM;
+    ch.ref = t->id;
+    ch.team = t;
+    return hm_store_change_add(st, &ch, err);
+}
+
+int hm_core__record_area(hm_store *st, int level, const char *code, hm_error *err)
+{
+    hm_change ch;
+    memset(&ch, 0, sizeof ch);
+    ch.kind = code ? HM_CH_AREA : HM_CH_RELOAD;
+    ch.level = level;
+    if (code)
+        snprintf(ch.code, sizeof ch.code, "%s", code);
+    return hm_store_change_add(st, &ch, err);
+}
+
+/* ---- applying changes ---- */
+
+struct hm_follower {
+    pthread_mutex_t mu; /* one change at a time, in id order */
+    int64_t last;       /* the last change applied */
+    hm_store *st;       /* the follower's own connection: changes and rows not handed over */
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t stop_mu;
+    bool stop;
+};
+
+void hm_core__locate(hm_core *c, hm_request *r)
+{
+    pthread_rwlock_rdlock(&c->areas_lock);
+    hm_core__locate_in(c->areas, r);
+    pthread_rwlock_unlock(&c->areas_lock);
+}
+
+static void request_changed(hm_core *c, const hm_change *ch, const hm_request *after)
+{
+    hm_tally_row now, before;
 
     hm_open_index_apply(c->open, after);
     hm_tally_row_of(&now, after);
-    hm_tally_move(c->tally, before, &now);
+    if (ch->kind == HM_CH_REQUEST_UPDATED && ch->prev.status >= 0) {
+        before = now;
+        before.status = ch->prev.status;
+        before.category = ch->prev.category;
+        before.status_at = ch->prev.status_at;
+        before.codes[HM_LEVEL_WARD] = ch->prev.ward;
+        before.codes[HM_LEVEL_FORMER_WARD] = ch->prev.former_ward;
+        before.codes[HM_LEVEL_HAMLET] = ch->prev.hamlet;
+        hm_tally_move(c->tally, &before, &now);
+        if (c->tiles && (ch->prev.lon != after->lon || ch->prev.lat != after->lat))
+            hm_tile_cache_invalidate_point(c->tiles, hm_snap(ch->prev.lon), hm_snap(ch->prev.lat));
+    } else if (ch->kind == HM_CH_REQUEST_CREATED) {
+        hm_tally_move(c->tally, NULL, &now);
+    }
     if (c->tiles)
         hm_tile_cache_invalidate_point(c->tiles, hm_snap(after->lon), hm_snap(after->lat));
-    post(c, strcmp(type, "request.created") == 0 ? PUB_CREATED : PUB_REQUEST, type, after, NULL);
+    if (ch->kind == HM_CH_REQUEST_CREATED)
+        post(c, PUB_CREATED, "request.created", ch->id, after, NULL);
+    else
+        post(c, PUB_REQUEST, "request.updated", ch->id, after, NULL);
 }
 
-void hm_core__team_changed(hm_core *c, const hm_team *t, bool publish)
+static int load_open(void *ctx, const hm_request *r)
 {
-    hm_team_index_apply(c->teams, t);
-    if (publish)
-        post(c, PUB_TEAM, "team.moved", NULL, t);
+    hm_open_index_apply(ctx, r);
+    return 0;
+}
+
+static int load_team(void *ctx, const hm_team *t)
+{
+    hm_team_index_apply(ctx, t);
+    return 0;
+}
+
+/* Replace the point-to-area index with the committed areas of `st`. */
+static int reload_areas(hm_core *c, hm_store *st, hm_error *err)
+{
+    hm_area_index *idx = hm_areas_index(st, err), *old;
+    if (!idx)
+        return err ? err->code : HM_E_INTERNAL;
+    pthread_rwlock_wrlock(&c->areas_lock);
+    old = c->areas;
+    c->areas = idx;
+    pthread_rwlock_unlock(&c->areas_lock);
+    hm_area_index_destroy(old);
+    return HM_OK;
+}
+
+int hm_core__load_indexes(hm_core *c, hm_store *st, hm_error *err)
+{
+    hm_request_filter f;
+    hm_tally *t = hm_tally_create();
+    int rc;
+
+    if ((rc = reload_areas(c, st, err)) || (rc = hm_core__load_tally(t, st, err))) {
+        hm_tally_destroy(t);
+        return rc;
+    }
+    hm_tally_adopt(c->tally, t);
+    hm_tally_destroy(t);
+    hm_open_index_clear(c->open);
+    hm_core__filter_init(&f);
+    f.status_mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+    if ((rc = hm_store_request_list(st, &f, load_open, c->open, err)))
+        return rc;
+    hm_team_index_clear(c->teams);
+    return hm_store_team_list(st, false, load_team, c->teams, err);
+}
+
+/* Apply `ch`, reading what it was not handed with `st`. Caller holds the follower's lock. */
+static int apply(hm_core *c, hm_store *st, const hm_change *ch, hm_error *err)
+{
+    static const hm_tile_layer layer_of[HM_LEVEL__COUNT] = {HM_TILE_WARDS, HM_TILE_FORMER_WARDS,
+                                                            HM_TILE_HAMLETS};
+    int rc = HM_OK;
+
+    switch (ch->kind) {
+        case HM_CH_REQUEST_CREATED:
+        case HM_CH_REQUEST_UPDATED:
+            if (ch->request) {
+                request_changed(c, ch, ch->request);
+            } else {
+                hm_request r;
+                if ((rc = hm_store_request_get_id(st, ch->ref, &r, err)))
+                    return rc;
+                request_changed(c, ch, &r);
+                hm_request_clear(&r);
+            }
+            break;
+        case HM_CH_TEAM:
+        case HM_CH_TEAM_MOVED: {
+            hm_team t;
+            if (!ch->team && (rc = hm_store_team_get(st, ch->ref, &t, err)))
+                return rc == HM_E_NOT_FOUND ? HM_OK : rc;
+            if (ch->team)
+                t = *ch->team;
+            hm_team_index_apply(c->teams, &t);
+            if (ch->kind == HM_CH_TEAM_MOVED)
+                post(c, PUB_TEAM, "team.moved", ch->id, NULL, &t);
+            break;
+        }
+        case HM_CH_AREA:
+            if ((rc = reload_areas(c, st, err)))
+                return rc;
+            if (c->tiles && ch->level >= 0 && ch->level < HM_LEVEL__COUNT)
+                hm_tile_cache_invalidate_layer(c->tiles, layer_of[ch->level]);
+            break;
+        case HM_CH_RELOAD:
+            if ((rc = hm_core__load_indexes(c, st, err)))
+                return rc;
+            if (c->tiles)
+                for (int l = 0; l < HM_TILE_LAYER__COUNT; l++)
+                    hm_tile_cache_invalidate_layer(c->tiles, (hm_tile_layer)l);
+            hm_log(HM_LOG_INFO, "event=indexes_reloaded change=%lld", (long long)ch->id);
+            break;
+        default:
+            break; /* a kind of a newer program: nothing this one keeps */
+    }
+    return HM_OK;
+}
+
+typedef struct catch_up {
+    hm_core *core;
+    hm_store *st;
+    int64_t upto; /* apply changes with id <= upto */
+    hm_change *buf;
+    size_t n, cap;
+} catch_up;
+
+static int collect_change(void *ctx, const hm_change *ch)
+{
+    catch_up *cu = ctx;
+    if (ch->id > cu->upto)
+        return 1;
+    if (cu->n == cu->cap) {
+        cu->cap = cu->cap ? cu->cap * 2 : 64;
+        cu->buf = hm_xrealloc(cu->buf, cu->cap * sizeof *cu->buf);
+    }
+    cu->buf[cu->n++] = *ch;
+    return 0;
+}
+
+/* Apply the committed changes after f->last up to `upto`, read from the follower's connection.
+ * Caller holds f->mu. */
+static int catch_up_locked(hm_core *c, int64_t upto, hm_error *err)
+{
+    struct hm_follower *f = c->follower;
+    catch_up cu = {c, f->st, upto, NULL, 0, 0};
+    int rc = HM_OK;
+
+    while (f->last < upto) {
+        cu.n = 0;
+        rc = hm_store_changes_since(f->st, f->last, 256, collect_change, &cu, err);
+        if (rc < 0 || (rc != HM_OK && rc != 1))
+            break;
+        rc = HM_OK;
+        if (cu.n == 0)
+            break;
+        for (size_t i = 0; i < cu.n && rc == HM_OK; i++) {
+            rc = apply(c, f->st, &cu.buf[i], err);
+            if (rc == HM_OK)
+                f->last = cu.buf[i].id;
+        }
+        if (rc)
+            break;
+    }
+    free(cu.buf);
+    hm_store_quiesce(f->st, NULL, 0);
+    return rc;
+}
+
+void hm_core__committed(hm_store *st, void *core)
+{
+    hm_core *c = core;
+    struct hm_follower *f = c->follower;
+    const hm_change *list;
+    size_t n = hm_store_changes_done(st, &list);
+
+    if (n == 0 || !f)
+        return;
+    pthread_mutex_lock(&f->mu);
+    for (size_t i = 0; i < n; i++) {
+        hm_error err = {0};
+        if (list[i].id <= f->last)
+            continue; /* the follower's thread read it back first */
+        if (list[i].id > f->last + 1 && catch_up_locked(c, list[i].id - 1, &err))
+            hm_log(HM_LOG_WARN, "event=follow_failed change=%lld msg=\"%s\"", (long long)list[i].id,
+                   err.msg);
+        if (apply(c, f->st, &list[i], &err))
+            hm_log(HM_LOG_WARN, "event=follow_failed change=%lld msg=\"%s\"", (long long)list[i].id,
+                   err.msg);
+        f->last = list[i].id;
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+static bool stopping(struct hm_follower *f)
+{
+    bool stop;
+    pthread_mutex_lock(&f->stop_mu);
+    stop = f->stop;
+    pthread_mutex_unlock(&f->stop_mu);
+    return stop;
+}
+
+static void *follow_main(void *arg)
+{
+    hm_core *c = arg;
+    struct hm_follower *f = c->follower;
+    unsigned failures = 0;
+
+    prctl(PR_SET_NAME, "hm-follow", 0, 0, 0);
+    while (!stopping(f)) {
+        hm_error err = {0};
+        int rc = hm_store_wait_changes(f->st, 1000, &err);
+        if (rc == HM_OK) {
+            pthread_mutex_lock(&f->mu);
+            rc = catch_up_locked(c, INT64_MAX, &err);
+            pthread_mutex_unlock(&f->mu);
+        }
+        if (rc) {
+            if (failures++ % 60 == 0)
+                hm_log(HM_LOG_WARN, "event=follow_failed msg=\"%s\"", err.msg);
+            struct timespec ts = {1, 0};
+            nanosleep(&ts, NULL);
+        } else {
+            failures = 0;
+        }
+    }
+    return NULL;
+}
+
+int hm_core__follow_start(hm_core *c, int64_t last, hm_error *err)
+{
+    struct hm_follower *f = hm_xcalloc(1, sizeof *f);
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_mutex_init(&f->stop_mu, NULL);
+    f->last = last;
+    if (!(f->st = hm_store_open(c->cfg.db_path, 0, err))) {
+        free(f);
+        return err ? err->code : HM_E_INTERNAL;
+    }
+    c->follower = f;
+    if (pthread_create(&f->thread, NULL, follow_main, c) != 0) {
+        hm_core__follow_stop(c);
+        return hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the follower thread");
+    }
+    f->running = true;
+    return HM_OK;
+}
+
+void hm_core__follow_stop(hm_core *c)
+{
+    struct hm_follower *f = c->follower;
+    if (!f)
+        return;
+    if (f->running) {
+        pthread_mutex_lock(&f->stop_mu);
+        f->stop = true;
+        pthread_mutex_unlock(&f->stop_mu);
+        pthread_join(f->thread, NULL);
+    }
+    c->follower = NULL;
+    hm_store_close(f->st);
+    pthread_mutex_destroy(&f->mu);
+    pthread_mutex_destroy(&f->stop_mu);
+    free(f);
 }

@@ -59,8 +59,7 @@ unsigned hm_policy_actor_kind(int role)
 }
 
 int hm_policy_access(const hm_actor *a, const char *const tracking[2], const hm_request *req,
-                     const uint8_t token_hash[32], unsigned *view, unsigned *kind,
-                     hm_error *err)
+                     const uint8_t token_hash[32], unsigned *view, unsigned *kind, hm_error *err)
 {
     *view = 0;
     *kind = 0;

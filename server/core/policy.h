@@ -30,13 +30,12 @@ int hm_policy_require(const hm_actor *a, int min_role, hm_error *err);
 /* How `a` may see and move request `req`, whose tracking token hashes to `token_hash`:
  * *view receives HM_VIEW_* flags (present.h), *kind the HM_ACT_* bits of the transition table
  * (model.h). `tracking` holds up to two candidates for a resident's token as given (?token=,
- * and a bearer that is no team's), each NULL when absent. A matching tracking token makes the caller the resident (contact data);
- * otherwise the public gets HM_E_NOT_FOUND (a wrong token reads like an unknown code), a
- * volunteer sees contact data only while its team holds the request, operators and
- * coordinators always. */
+ * and a bearer that is no team's), each NULL when absent. A matching tracking token makes the
+ * caller the resident (contact data); otherwise the public gets HM_E_NOT_FOUND (a wrong token reads
+ * like an unknown code), a volunteer sees contact data only while its team holds the request,
+ * operators and coordinators always. */
 int hm_policy_access(const hm_actor *a, const char *const tracking[2], const hm_request *req,
-                     const uint8_t token_hash[32], unsigned *view, unsigned *kind,
-                     hm_error *err);
+                     const uint8_t token_hash[32], unsigned *view, unsigned *kind, hm_error *err);
 
 /* The HM_ACT_* bits a team's role acts with (the resident and the system are not roles). */
 unsigned hm_policy_actor_kind(int role);

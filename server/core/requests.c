@@ -96,7 +96,7 @@ static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
                 : hm_store_area_get(st, HM_LEVEL_WARD, op->want_ward, area_rep, r, NULL);
     if (rc)
         return hm_error_set(err, HM_E_INVALID_FIELD, "ward_code", "no commune has this code");
-    hm_core__locate(op->core->areas, r);
+    hm_core__locate(op->core, r);
     snprintf(r->ward_code, sizeof r->ward_code, "%s", op->want_ward);
     if (hamlet)
         snprintf(r->hamlet_code, sizeof r->hamlet_code, "%s", op->want_hamlet);
@@ -115,7 +115,7 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         if ((rc = place_by_address(op, st, err)))
             return rc;
     } else {
-        hm_core__locate(op->core->areas, r);
+        hm_core__locate(op->core, r);
         if (!r->ward_code[0])
             return hm_error_set(err, HM_E_OUTSIDE_AREA, "lat",
                                 "this place is outside the service area; call the 1022 hotline");
@@ -157,27 +157,20 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         }
         break;
     }
-    return hm_store_history_append(st, r->id, r->created_at,
-                                   r->source == HM_SRC_WEB ? "resident" : "hotline", -1, HM_ST_NEW,
-                                   NULL, "status", err);
+    if ((rc = hm_store_history_append(st, r->id, r->created_at,
+                                      r->source == HM_SRC_WEB ? "resident" : "hotline", -1,
+                                      HM_ST_NEW, NULL, "status", err)))
+        return rc;
+    return hm_core__record_request(st, r, NULL, err);
 }
 
-static void create_after(hm_job *job)
-{
-    hm_create_op *op = (hm_create_op *)job;
-    if (!op->duplicate)
-        hm_core__request_changed(op->core, &op->req, NULL, "request.created");
-}
-
-int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op,
-                   hm_error *err)
+int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op, hm_error *err)
 {
     int rc;
 
     memset(op, 0, sizeof *op);
     op->core = c;
     op->job.run = create_run;
-    op->job.after = create_after;
     if (a->role == HM_ROLE_VOLUNTEER)
         return hm_error_set(err, HM_E_FORBIDDEN, NULL,
                             "volunteer teams do not create requests; residents and operators do");
@@ -242,6 +235,7 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_change_op *c = (hm_change_op *)job;
     hm_request *r = &c->result;
+    hm_request before;
     unsigned actor = c->actor;
     int64_t team = 0, now = hm_now_ms();
     int rc, from;
@@ -253,8 +247,7 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
     from = r->status;
     c->priv.before_status = from;
     c->priv.before_status_at = r->status_at;
-    if (c->priv.expire_before &&
-        !(from == HM_ST_ASSIGNED && r->status_at < c->priv.expire_before))
+    if (c->priv.expire_before && !(from == HM_ST_ASSIGNED && r->status_at < c->priv.expire_before))
         return hm_error_set(err, HM_E_INVALID_TRANSITION, NULL, "started or released meanwhile");
     if (c->claim) {
         if (from != HM_ST_NEW)
@@ -313,6 +306,7 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
         hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note, "status", err);
     if (rc)
         return rc;
+    before = *r; /* shallow: only its counted fields are read */
     {
         int64_t old_team = r->team_id;
         r->status = c->to;
@@ -329,20 +323,12 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
             team_busy_update(c, st, old_team, false);
         }
     }
-    return HM_OK;
-}
-
-static void change_after(hm_job *job)
-{
-    hm_change_op *c = (hm_change_op *)job;
-    hm_tally_row before;
-
-    hm_tally_row_of(&before, &c->result);
-    before.status = c->priv.before_status;
-    before.status_at = c->priv.before_status_at;
-    hm_core__request_changed(c->core, &c->result, &before, "request.updated");
+    if ((rc = hm_core__record_request(st, r, &before, err)))
+        return rc;
     for (size_t i = 0; i < c->priv.n_teams; i++)
-        hm_core__team_changed(c->core, &c->priv.teams[i], false);
+        if ((rc = hm_core__record_team(st, &c->priv.teams[i], false, err)))
+            return rc;
+    return HM_OK;
 }
 
 /* Start `op` for `code_text` moved to `to` by `a`. */
@@ -354,7 +340,6 @@ static int change_init(hm_core *c, const hm_actor *a, const char *code_text, int
     op->note = note;
     op->to = to;
     op->job.run = change_run;
-    op->job.after = change_after;
     if (hm_code_normalize(code_text, c->cfg.code_prefix, op->code, sizeof op->code, err))
         return HM_E_NOT_FOUND;
     op->actor = hm_policy_actor_kind(a->role);
@@ -398,9 +383,8 @@ int hm_core_move(hm_core *c, const hm_actor *a, const char *code_text, int to,
     }
     if ((rc = change_init(c, a, code_text, to, note, op, err)))
         return rc;
-    if (duplicate_of_text &&
-        hm_code_normalize(duplicate_of_text, c->cfg.code_prefix, op->duplicate_of,
-                          sizeof op->duplicate_of, NULL))
+    if (duplicate_of_text && hm_code_normalize(duplicate_of_text, c->cfg.code_prefix,
+                                               op->duplicate_of, sizeof op->duplicate_of, NULL))
         return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
                             "duplicate_of must be a request code such as CC-4K7M2B");
     return HM_OK;
@@ -499,7 +483,6 @@ void hm_core__claim_timeouts(hm_core *c, hm_store *st, int64_t now)
                 continue;
             op.core = c;
             op.job.run = change_run;
-            op.job.after = change_after;
             snprintf(op.code, sizeof op.code, "%s", r.code);
             hm_request_clear(&r);
             op.to = HM_ST_NEW;
@@ -508,9 +491,10 @@ void hm_core__claim_timeouts(hm_core *c, hm_store *st, int64_t now)
             op.note = hm_xstrdup("claim not started in time; open again");
             op.priv.expire_before = e.before;
             /* Started or released meanwhile: the job refuses and nothing changes. */
-            if (hm_writer_run_here(st, &op.job) == HM_OK)
-                hm_log(HM_LOG_INFO, "event=claim_timeout request_id=%lld",
-                       (long long)op.result.id);
+            if (hm_writer_run_here(st, &op.job) == HM_OK) {
+                hm_core__committed(st, c);
+                hm_log(HM_LOG_INFO, "event=claim_timeout request_id=%lld", (long long)op.result.id);
+            }
             hm_change_op_clear(&op);
         }
     }
@@ -536,17 +520,11 @@ static int verify_run(hm_store *st, hm_job *job, hm_error *err)
         hm_request_clear(&m->result);
         rc = hm_store_request_get_id(st, r.id, &m->result, err);
     }
+    /* `verified` is in the index's copy and in tiles; the counts do not move. */
+    if (!rc)
+        rc = hm_core__record_request(st, &m->result, &r, err);
     hm_request_clear(&r);
     return rc;
-}
-
-static void verify_after(hm_job *job)
-{
-    hm_mark_op *m = (hm_mark_op *)job;
-    hm_tally_row same;
-    /* `verified` is in the index's copy and in tiles; the counts do not move. */
-    hm_tally_row_of(&same, &m->result);
-    hm_core__request_changed(m->core, &m->result, &same, "request.updated");
 }
 
 int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, hm_mark_op *op,
@@ -556,7 +534,6 @@ int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, hm_mark
     memset(op, 0, sizeof *op);
     op->core = c;
     op->job.run = verify_run;
-    op->job.after = verify_after;
     if ((rc = hm_policy_require(a, HM_ROLE_OPERATOR, err)))
         return rc;
     if (hm_code_normalize(code_text, c->cfg.code_prefix, op->code, sizeof op->code, err))
@@ -583,8 +560,8 @@ static int add_hist(void *ctx, const hm_history *h)
     *e = *h;
     /* A resident's own words (a repeated request's note, a cancellation note) are contact
      * data like `note`. */
-    e->note = h->note && (l->contact || strcmp(h->actor, "resident") != 0) ? hm_xstrdup(h->note)
-                                                                           : NULL;
+    e->note =
+        h->note && (l->contact || strcmp(h->actor, "resident") != 0) ? hm_xstrdup(h->note) : NULL;
     return 0;
 }
 
@@ -630,8 +607,7 @@ static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
     return HM_OK;
 }
 
-static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n,
-                        const char *actor)
+static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n, const char *actor)
 {
     memset(m, 0, sizeof *m);
     m->core = c;
@@ -674,8 +650,8 @@ int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
         return rc;
     /* Contact shown to a team: recorded, at most once a day per viewer. */
     if ((out->view & HM_VIEW_CONTACT) && !(kind & HM_ACT_RESIDENT) &&
-        (rc = hm_store_reveal_seen(w->store, out->req.id, a->team.name, hm_now_ms() - DAY_MS,
-                                   &seen, err)))
+        (rc = hm_store_reveal_seen(w->store, out->req.id, a->team.name, hm_now_ms() - DAY_MS, &seen,
+                                   err)))
         return rc;
     if (!seen) {
         reveal_init(&out->reveal, c, &out->req.id, 1, a->team.name);
@@ -751,8 +727,7 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char
     out->view = a->role == HM_ROLE_PUBLIC ? HM_VIEW_SNAP : 0;
     if (phone_text) {
         if (a->role < HM_ROLE_OPERATOR)
-            return hm_error_set(err,
-                                a->role == HM_ROLE_PUBLIC ? HM_E_UNAUTHORIZED : HM_E_FORBIDDEN,
+            return hm_error_set(err, a->role == HM_ROLE_PUBLIC ? HM_E_UNAUTHORIZED : HM_E_FORBIDDEN,
                                 "phone", "looking up a phone number needs an operator token");
         if ((rc = hm_phone_normalize(phone_text, phone, sizeof phone, err)))
             return rc;

@@ -29,15 +29,14 @@ typedef struct hm_create_op {
     bool by_address;
     char want_ward[40], want_hamlet[40];
     uint8_t token_hash[32];
-    char token[33];  /* the tracking token in clear, for the one answer that shows it */
-    bool duplicate;  /* after the job: an operator's repeat of an open request */
+    char token[33]; /* the tracking token in clear, for the one answer that shows it */
+    bool duplicate; /* after the job: an operator's repeat of an open request */
 } hm_create_op;
 
 /* Validate `body` (SPEC's POST /requests fields) from `a` into `op`, ready to submit:
  * volunteers may not create (HM_E_FORBIDDEN); the public is rate-limited per address and per
  * phone (HM_E_RATE_LIMITED with err->retry_after_s). Returns HM_OK or the first error. */
-int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op,
-                   hm_error *err);
+int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op, hm_error *err);
 void hm_create_op_clear(hm_create_op *op);
 
 /* ---- status moves ---- */
@@ -59,7 +58,8 @@ typedef struct hm_change_op {
     struct {
         int before_status;
         int64_t before_status_at;
-        hm_team teams[2]; /* holding teams whose status the change moved */
+        hm_team teams[2]; /* holding teams whose status the change moved (borrowed by the
+                             change log until the change is applied) */
         size_t n_teams;
         int64_t expire_before; /* claim time-outs: only a claim older than this moves */
     } priv;

@@ -20,13 +20,9 @@ static int team_run(hm_store *st, hm_job *job, hm_error *err)
                  : hm_store_team_set_status(st, op->team_id, op->status, err);
     if (!rc)
         rc = hm_store_team_get(st, op->team_id, &op->team, err);
+    if (!rc)
+        rc = hm_core__record_team(st, &op->team, true, err);
     return rc;
-}
-
-static void team_after(hm_job *job)
-{
-    hm_team_op *op = (hm_team_op *)job;
-    hm_core__team_changed(op->core, &op->team, true);
 }
 
 static int team_init(hm_core *c, const hm_actor *a, hm_team_op *op, hm_error *err)
@@ -35,12 +31,11 @@ static int team_init(hm_core *c, const hm_actor *a, hm_team_op *op, hm_error *er
     op->core = c;
     op->team_id = a->team.id;
     op->job.run = team_run;
-    op->job.after = team_after;
     return hm_policy_require(a, HM_ROLE_VOLUNTEER, err);
 }
 
-int hm_core_team_location(hm_core *c, const hm_actor *a, double lon, double lat,
-                          hm_team_op *op, hm_error *err)
+int hm_core_team_location(hm_core *c, const hm_actor *a, double lon, double lat, hm_team_op *op,
+                          hm_error *err)
 {
     int rc = team_init(c, a, op, err);
     op->set_position = true;
@@ -49,12 +44,48 @@ int hm_core_team_location(hm_core *c, const hm_actor *a, double lon, double lat,
     return rc;
 }
 
-int hm_core_team_status(hm_core *c, const hm_actor *a, int status, hm_team_op *op,
-                        hm_error *err)
+int hm_core_team_status(hm_core *c, const hm_actor *a, int status, hm_team_op *op, hm_error *err)
 {
     int rc = team_init(c, a, op, err);
     op->status = status;
     return rc;
+}
+
+static int admin_run(hm_store *st, hm_job *job, hm_error *err)
+{
+    hm_team_admin_op *op = (hm_team_admin_op *)job;
+    uint8_t hash[32];
+    int rc;
+
+    if (op->what == HM_TEAM_ADD || op->what == HM_TEAM_ROTATE) {
+        hm_token_generate(24, op->token, sizeof op->token);
+        hm_sha256(op->token, strlen(op->token), hash);
+    }
+    switch (op->what) {
+        case HM_TEAM_ADD:
+            op->team.created_at = hm_now_ms();
+            rc = hm_store_team_insert(st, &op->team, hash, err);
+            break;
+        case HM_TEAM_DISABLE:
+        case HM_TEAM_ENABLE:
+            rc = hm_store_team_set_disabled(st, op->team.id, op->what == HM_TEAM_DISABLE, err);
+            break;
+        default:
+            rc = hm_store_team_set_token(st, op->team.id, hash, err);
+            break;
+    }
+    if (!rc)
+        rc = hm_store_team_get(st, op->team.id, &op->team, err);
+    if (!rc)
+        rc = hm_core__record_team(st, &op->team, false, err);
+    return rc;
+}
+
+void hm_team_admin_init(hm_team_admin_op *op, int what)
+{
+    memset(op, 0, sizeof *op);
+    op->what = what;
+    op->job.run = admin_run;
 }
 
 static bool has_capability(const hm_team *t, const char *cap)

@@ -16,16 +16,15 @@ typedef struct hm_team_op {
     int64_t team_id;
     bool set_position;
     double lon, lat;
-    int status; /* when !set_position: enum hm_team_status */
+    int status;   /* when !set_position: enum hm_team_status */
     hm_team team; /* after the job: the team */
 } hm_team_op;
 
 /* The caller's team reports its position (volunteer+). */
-int hm_core_team_location(hm_core *c, const hm_actor *a, double lon, double lat,
-                          hm_team_op *op, hm_error *err);
+int hm_core_team_location(hm_core *c, const hm_actor *a, double lon, double lat, hm_team_op *op,
+                          hm_error *err);
 /* The caller's team sets its status (volunteer+). */
-int hm_core_team_status(hm_core *c, const hm_actor *a, int status, hm_team_op *op,
-                        hm_error *err);
+int hm_core_team_status(hm_core *c, const hm_actor *a, int status, hm_team_op *op, hm_error *err);
 
 /* One responder. */
 typedef struct hm_responder {
@@ -39,6 +38,21 @@ typedef struct hm_responder {
  * (coordinator). *n receives how many. */
 int hm_core_responders(hm_core *c, const hm_actor *a, const char *code_text, size_t k,
                        const char *capability, hm_responder *out, size_t *n, hm_error *err);
+
+/* ---- team accounts (the command line; later the coordinators' API) ---- */
+
+typedef struct hm_team_admin_op {
+    hm_job job;
+    enum { HM_TEAM_ADD, HM_TEAM_DISABLE, HM_TEAM_ENABLE, HM_TEAM_ROTATE } what;
+    hm_team team;   /* add: the new team (id filled by the job); others: team.id names it */
+    char token[64]; /* add, rotate: the new token in clear, shown once */
+} hm_team_admin_op;
+
+/* Fill `op` for one change of a team account; run it with hm_writer_run_here() (tools) or
+ * submit it (server). A new or rotated token is 192 random bits, stored only as its hash;
+ * running servers see every change within a second (the change log). Errors of the job:
+ * HM_E_NOT_FOUND for an unknown team id. */
+void hm_team_admin_init(hm_team_admin_op *op, int what);
 
 /* Every enabled team with the number of open requests it holds, to `cb` (coordinator). */
 typedef int (*hm_team_count_cb)(void *ctx, const hm_team *t, int64_t open_requests);

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int hm_core_stats(hm_core *c, hm_stats *out, hm_area_counts_cb ward_cb, void *ctx,
-                  hm_error *err)
+int hm_core_stats(hm_core *c, hm_stats *out, hm_area_counts_cb ward_cb, void *ctx, hm_error *err)
 {
     out->now = hm_now_ms();
     hm_tally_stats(c->tally, out->now, out->counts, out->hourly, &out->median_min);

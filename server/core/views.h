@@ -23,8 +23,7 @@ typedef struct hm_stats {
     int64_t now;                                 /* the time the hours end with */
 } hm_stats;
 /* Fill `out`; each ward with its name and counts goes to `ward_cb`. */
-int hm_core_stats(hm_core *c, hm_stats *out, hm_area_counts_cb ward_cb, void *ctx,
-                  hm_error *err);
+int hm_core_stats(hm_core *c, hm_stats *out, hm_area_counts_cb ward_cb, void *ctx, hm_error *err);
 
 /* GET /healthz. */
 typedef struct hm_health {

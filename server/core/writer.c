@@ -23,6 +23,7 @@ struct hm_writer {
     char *path;  /* to reopen st */
     bool reopen; /* the last batch was refused for want of a writable database */
     void (*tick)(hm_store *st, void *ctx);
+    void (*committed)(hm_store *st, void *ctx);
     void *tick_ctx;
     int tick_ms;
     unsigned long long jobs, batches;
@@ -100,6 +101,8 @@ static void run_batch(hm_writer *w, hm_job **batch, size_t n)
         hm_log(HM_LOG_ERROR, "event=begin_failed msg=\"%s\"", err.msg);
     }
     __atomic_add_fetch(&w->batches, 1, __ATOMIC_RELAXED);
+    if (rc == HM_OK && w->committed)
+        w->committed(w->st, w->tick_ctx);
     for (size_t i = 0; i < n; i++)
         if (batch[i]->rc == HM_E_UNAVAILABLE)
             w->reopen = true;
@@ -177,8 +180,9 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ctx), void *tick_ctx,
-                           int tick_ms, hm_error *err)
+hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ctx),
+                           void (*committed)(hm_store *st, void *ctx), void *tick_ctx, int tick_ms,
+                           hm_error *err)
 {
     hm_writer *w = hm_xcalloc(1, sizeof *w);
 
@@ -189,6 +193,7 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
     }
     w->path = hm_xstrdup(path);
     w->tick = tick;
+    w->committed = committed;
     w->tick_ctx = tick_ctx;
     w->tick_ms = tick_ms > 0 ? tick_ms : 1000;
     pthread_mutex_init(&w->mu, NULL);

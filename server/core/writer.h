@@ -37,11 +37,13 @@ struct hm_job {
     bool finished;
 };
 
-/* Start the writer on database `path`. `tick` (may be NULL) is called on the
- * writer thread every `tick_ms` outside any transaction, for time-outs.
- * Returns NULL with `err` filled. */
-hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ctx), void *tick_ctx,
-                           int tick_ms, hm_error *err);
+/* Start the writer on database `path`. `tick` (may be NULL) is called on the writer thread
+ * every `tick_ms` outside any transaction, for time-outs; `committed` (may be NULL) after each
+ * batch committed, before the jobs' `after` and `notify` (the changes the batch recorded are
+ * then in hm_store_changes_done()). Both get `ctx`. Returns NULL with `err` filled. */
+hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ctx),
+                           void (*committed)(hm_store *st, void *ctx), void *ctx, int tick_ms,
+                           hm_error *err);
 /* Finish queued jobs, stop the thread, close the connection. Jobs submitted
  * afterwards finish at once with HM_E_UNAVAILABLE. Accepts NULL. */
 void hm_writer_stop(hm_writer *w);

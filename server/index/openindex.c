@@ -49,6 +49,18 @@ void hm_open_index_destroy(hm_open_index *ix)
     free(ix);
 }
 
+void hm_open_index_clear(hm_open_index *ix)
+{
+    pthread_mutex_lock(&ix->apply_mu);
+    hm_pointindex_clear(ix->points);
+    pthread_mutex_lock(&ix->held_mu);
+    if (ix->held)
+        memset(ix->held, 0, ix->held_cap * sizeof *ix->held);
+    ix->held_used = 0;
+    pthread_mutex_unlock(&ix->held_mu);
+    pthread_mutex_unlock(&ix->apply_mu);
+}
+
 /* ---- held counts ---- */
 
 /* The slot of `team`, added when `add`; NULL when absent. Caller holds held_mu. */
@@ -158,8 +170,8 @@ size_t hm_open_index_nearest(hm_open_index *ix, double lon, double lat, double r
         return 0;
     hits = hm_xmalloc(limit * sizeof *hits);
     rows = hm_xmalloc(limit * sizeof *rows);
-    n = hm_pointindex_nearest_data(ix->points, lon, lat, radius_m, limit, keep_category,
-                                   &category, hits, rows);
+    n = hm_pointindex_nearest_data(ix->points, lon, lat, radius_m, limit, keep_category, &category,
+                                   hits, rows);
     for (size_t i = 0; i < n; i++) {
         hm_open_rec_unpack(&rows[i], &out[i].req);
         out[i].distance_m = hits[i].distance_m;

@@ -18,6 +18,8 @@ typedef struct hm_open_index hm_open_index;
 hm_open_index *hm_open_index_create(void);
 /* Accepts NULL. */
 void hm_open_index_destroy(hm_open_index *ix);
+/* Forget every request (before a reload). */
+void hm_open_index_clear(hm_open_index *ix);
 
 /* Request `r` as committed: kept (or moved) when its status is open, removed otherwise; the
  * counts of held requests follow its team. Contact data in `r` is ignored. */

@@ -90,10 +90,9 @@ size_t hm_pointindex_data_size(const hm_pointindex *ix)
     return ix->data_size;
 }
 
-void hm_pointindex_destroy(hm_pointindex *ix)
+/* Free every cell and forget every point. Caller holds the write lock (or owns `ix`). */
+static void clear_locked(hm_pointindex *ix)
 {
-    if (!ix)
-        return;
     for (size_t i = 0; i < ix->nbuckets; i++) {
         cell *c = ix->buckets[i];
         while (c) {
@@ -104,7 +103,26 @@ void hm_pointindex_destroy(hm_pointindex *ix)
             free(c);
             c = nx;
         }
+        ix->buckets[i] = NULL;
     }
+    memset(ix->ids, 0, ix->ids_cap * sizeof *ix->ids);
+    ix->ids_used = ix->count = 0;
+    ix->min_cx = ix->min_cy = 1L << 30;
+    ix->max_cx = ix->max_cy = -(1L << 30);
+}
+
+void hm_pointindex_clear(hm_pointindex *ix)
+{
+    pthread_rwlock_wrlock(&ix->lock);
+    clear_locked(ix);
+    pthread_rwlock_unlock(&ix->lock);
+}
+
+void hm_pointindex_destroy(hm_pointindex *ix)
+{
+    if (!ix)
+        return;
+    clear_locked(ix);
     free(ix->buckets);
     free(ix->ids);
     pthread_rwlock_destroy(&ix->lock);

@@ -33,6 +33,8 @@ hm_pointindex *hm_pointindex_create(void);
  * The index keeps its own copy; `data_size` > 0. */
 hm_pointindex *hm_pointindex_create_data(size_t data_size);
 void hm_pointindex_destroy(hm_pointindex *ix);
+/* Remove every point. */
+void hm_pointindex_clear(hm_pointindex *ix);
 /* Bytes of data per point; 0 for an index made by hm_pointindex_create(). */
 size_t hm_pointindex_data_size(const hm_pointindex *ix);
 /* Insert or move point `id`. In an index with data, its data becomes zeros. */

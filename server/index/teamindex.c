@@ -27,6 +27,11 @@ void hm_team_index_destroy(hm_team_index *ix)
     free(ix);
 }
 
+void hm_team_index_clear(hm_team_index *ix)
+{
+    hm_pointindex_clear(ix->points);
+}
+
 void hm_team_index_apply(hm_team_index *ix, const hm_team *t)
 {
     if (t->has_pos && t->role == HM_ROLE_VOLUNTEER && !t->disabled)

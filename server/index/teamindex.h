@@ -18,6 +18,8 @@ typedef struct hm_team_index hm_team_index;
 hm_team_index *hm_team_index_create(void);
 /* Accepts NULL. */
 void hm_team_index_destroy(hm_team_index *ix);
+/* Forget every team (before a reload). */
+void hm_team_index_clear(hm_team_index *ix);
 /* Team `t` as committed. */
 void hm_team_index_apply(hm_team_index *ix, const hm_team *t);
 /* Up to `limit` team ids, nearest to (lon, lat) first (ties by id), of teams that are

@@ -87,10 +87,43 @@ typedef struct hm_request_filter {
     size_t limit;             /* 0 = no limit */
 } hm_request_filter;
 
+/* A committed change, as the store's change log keeps it (store.h, "Changes"). Every server
+ * follows the log in id order and applies each change to its in-memory indexes and event
+ * stream, whichever server (or command) wrote it; events take their ids from it. */
+enum hm_change_kind {
+    HM_CH_REQUEST_CREATED = 1, /* ref: request id */
+    HM_CH_REQUEST_UPDATED = 2, /* ref: request id; prev: what the counts had before */
+    HM_CH_TEAM = 3,            /* ref: team id (status, token, enabled: no event) */
+    HM_CH_TEAM_MOVED = 4,      /* ref: team id (position or status set by the team: event) */
+    HM_CH_AREA = 5,            /* level and code of an area added, changed or deleted */
+    HM_CH_RELOAD = 6,          /* many rows changed at once (imports): reload the indexes */
+};
+
+typedef struct hm_change {
+    int64_t id; /* in commit order: a higher id never becomes visible before a lower one */
+    int64_t at; /* ms */
+    int kind;   /* enum hm_change_kind */
+    int64_t ref;
+    /* HM_CH_REQUEST_UPDATED: the request as the counts knew it before (status -1: unknown). */
+    struct {
+        int status, category;
+        int64_t status_at;
+        double lon, lat;
+        char ward[40], former_ward[40], hamlet[40];
+    } prev;
+    int level;     /* HM_CH_AREA */
+    char code[40]; /* HM_CH_AREA */
+    /* The row after the change when its writer has it at hand (borrowed; valid until the
+     * writer's job finished); NULL in changes read back from the log. */
+    const hm_request *request;
+    const hm_team *team;
+} hm_change;
+
 typedef int (*hm_request_cb)(void *ctx, const hm_request *r);
 typedef int (*hm_area_cb)(void *ctx, const hm_area_row *a);
 typedef int (*hm_team_cb)(void *ctx, const hm_team *t);
 typedef int (*hm_history_cb)(void *ctx, const hm_history *h);
+typedef int (*hm_change_cb)(void *ctx, const hm_change *c);
 /* A source of request rows: calls cb(cb_ctx, r) for each, in no promised order, and returns
  * HM_OK, the first non-zero cb return, or an error (with `err` filled). */
 typedef int (*hm_request_source)(void *src, hm_request_cb cb, void *cb_ctx, hm_error *err);

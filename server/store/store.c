@@ -1,6 +1,9 @@
 /* store.c: dispatch of hm_store_* to the backend table (store_int.h). */
 #include "store_int.h"
 
+#include "hm_buf.h"
+#include "model.h"
+
 #include <stdlib.h>
 
 hm_store *hm_store_open(const char *uri, int flags, hm_error *err)
@@ -16,29 +19,41 @@ bool hm_store_created(hm_store *st)
 
 void hm_store_close(hm_store *st)
 {
+    hm_change *pending;
     if (!st)
         return;
+    pending = st->pending;
     st->ops->xClose(st);
+    free(pending);
 }
 
 int hm_store_schema_version(hm_store *st)
 {
     return st->ops->xSchemaVersion(st);
 }
+/* The changes of the transaction in progress (store_int.h) are kept here, the same for every
+ * backend: a savepoint marks how many there were, a rollback forgets them. */
 int hm_store_begin(hm_store *st, bool immediate, hm_error *err)
 {
+    st->n_pending = st->mark = 0;
+    st->done = false;
     return st->ops->xBegin(st, immediate, err);
 }
 int hm_store_commit(hm_store *st, hm_error *err)
 {
-    return st->ops->xCommit(st, err);
+    int rc = st->ops->xCommit(st, st->pending, st->n_pending, err);
+    if (rc == HM_OK)
+        st->done = true;
+    return rc;
 }
 void hm_store_rollback(hm_store *st)
 {
+    st->n_pending = st->mark = 0;
     st->ops->xRollback(st);
 }
 int hm_store_savepoint(hm_store *st, hm_error *err)
 {
+    st->mark = st->n_pending;
     return st->ops->xSavepoint(st, err);
 }
 int hm_store_release(hm_store *st, hm_error *err)
@@ -47,7 +62,48 @@ int hm_store_release(hm_store *st, hm_error *err)
 }
 void hm_store_rollback_to(hm_store *st)
 {
+    st->n_pending = st->mark;
     st->ops->xRollbackTo(st);
+}
+
+int hm_store_change_add(hm_store *st, const hm_change *c, hm_error *err)
+{
+    hm_change *p;
+    int rc;
+    if (st->n_pending == st->cap_pending) {
+        st->cap_pending = st->cap_pending ? st->cap_pending * 2 : 16;
+        st->pending = hm_xrealloc(st->pending, st->cap_pending * sizeof *st->pending);
+    }
+    p = &st->pending[st->n_pending];
+    *p = *c;
+    p->id = 0;
+    if (!p->at)
+        p->at = hm_now_ms();
+    if ((rc = st->ops->xChangeAdd(st, p, err)) == HM_OK)
+        st->n_pending++;
+    return rc;
+}
+
+size_t hm_store_changes_done(hm_store *st, const hm_change **out)
+{
+    *out = st->pending;
+    return st->done ? st->n_pending : 0;
+}
+
+int hm_store_changes_since(hm_store *st, int64_t after_id, size_t limit, hm_change_cb cb, void *ctx,
+                           hm_error *err)
+{
+    return st->ops->xChangesSince(st, after_id, limit, cb, ctx, err);
+}
+
+int hm_store_change_last(hm_store *st, int64_t *id, hm_error *err)
+{
+    return st->ops->xChangeLast(st, id, err);
+}
+
+int hm_store_wait_changes(hm_store *st, int timeout_ms, hm_error *err)
+{
+    return st->ops->xWaitChanges(st, timeout_ms, err);
 }
 int hm_store_area_upsert(hm_store *st, hm_level level, const hm_area *a, hm_error *err)
 {

@@ -135,6 +135,30 @@ int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
  * `what`. For the end of every HTTP request. */
 bool hm_store_quiesce(hm_store *st, char *what, size_t what_size);
 
+/* ---- Changes ----
+ * Every transaction that changes what servers keep in memory records its changes in the
+ * store's change log, in the same transaction: a request created or updated (with what the
+ * counts knew before), a team changed, an area changed, or "reload" after bulk imports. Every
+ * server follows the log in id order (whoever wrote it: its own writer, another server, a
+ * command on the same database), so one server and ten run the same code path. Ids are in
+ * commit order: a change never becomes visible before one with a lower id. */
+
+/* Record change `c` (copied; its row pointers are borrowed until the transaction's writer is
+ * done with them) in the transaction in progress. Rolled back with it (and with a savepoint). */
+int hm_store_change_add(hm_store *st, const hm_change *c, hm_error *err);
+/* After a successful hm_store_commit(): the changes it committed, ids set, in id order, with
+ * the row pointers they were added with. Valid until the next hm_store_begin(). */
+size_t hm_store_changes_done(hm_store *st, const hm_change **out);
+/* Committed changes with id > after_id, in id order, at most `limit`, to cb (rows NULL). */
+int hm_store_changes_since(hm_store *st, int64_t after_id, size_t limit, hm_change_cb cb, void *ctx,
+                           hm_error *err);
+/* The id of the last committed change (0 when none). */
+int hm_store_change_last(hm_store *st, int64_t *id, hm_error *err);
+/* Wait up to `timeout_ms` for a sign that changes were committed by another connection;
+ * returns HM_OK when there may be some (also after the time-out: callers then look).
+ * HM_E_UNAVAILABLE when the database is gone. */
+int hm_store_wait_changes(hm_store *st, int timeout_ms, hm_error *err);
+
 /* Integrity check ("ok" or the first problem). */
 int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err);
 

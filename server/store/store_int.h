@@ -6,12 +6,14 @@
 #include "store.h"
 
 typedef struct hm_store_ops {
-    int iVersion; /* 1 */
+    int iVersion; /* 2: change log */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
     int (*xBegin)(hm_store *st, bool immediate, hm_error *err);
-    int (*xCommit)(hm_store *st, hm_error *err);
+    /* Commit, writing the transaction's `n` changes (xChangeAdd saw each) by the time it
+     * returns, and setting their ids in commit order if xChangeAdd did not. */
+    int (*xCommit)(hm_store *st, hm_change *changes, size_t n, hm_error *err);
     void (*xRollback)(hm_store *st);
     int (*xSavepoint)(hm_store *st, hm_error *err);
     int (*xRelease)(hm_store *st, hm_error *err);
@@ -56,11 +58,22 @@ typedef struct hm_store_ops {
     int (*xBackup)(hm_store *st, const char *out_path, hm_error *err);
     int (*xCheck)(hm_store *st, char *msg, size_t msg_size, hm_error *err);
     bool (*xQuiesce)(hm_store *st, char *what, size_t what_size);
+    /* Record change `c` of the transaction in progress; may set c->id now (or leave it to
+     * xCommit). */
+    int (*xChangeAdd)(hm_store *st, hm_change *c, hm_error *err);
+    int (*xChangesSince)(hm_store *st, int64_t after_id, size_t limit, hm_change_cb cb, void *ctx,
+                         hm_error *err);
+    int (*xChangeLast)(hm_store *st, int64_t *id, hm_error *err);
+    int (*xWaitChanges)(hm_store *st, int timeout_ms, hm_error *err);
 } hm_store_ops;
 
 struct hm_store {
     const hm_store_ops *ops;
     bool created; /* this open created the database */
+    /* store.c's: the changes of the transaction in progress (or just committed: done). */
+    hm_change *pending;
+    size_t n_pending, cap_pending, mark;
+    bool done;
 };
 
 /* The SpatiaLite backend's constructor. */

@@ -1055,7 +1055,8 @@ static void test_migration_2_to_3(void)
     n_before = count_matching(st, &f);
     hm_store_close(st);
     /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns. */
-    CHECK_INT_EQ(plain_exec("DROP INDEX request_cell; CREATE VIRTUAL TABLE idx_request_geom USING "
+    CHECK_INT_EQ(plain_exec("DROP TABLE change; DROP INDEX request_cell; CREATE VIRTUAL TABLE "
+                            "idx_request_geom USING "
                             "rtree(pkid, xmin, xmax, ymin, ymax); INSERT INTO idx_request_geom "
                             "SELECT id, lon, lon, lat, lat FROM request; UPDATE geometry_columns "
                             "SET spatial_index_enabled = 1 WHERE f_table_name = 'request';"
@@ -1069,7 +1070,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_INT_EQ(hm_store_schema_version(st), 3);
+    CHECK_INT_EQ(hm_store_schema_version(st), 4);
     n_after = count_matching(st, &f);
     hm_store_close(st);
     CHECK(n_before > 0);

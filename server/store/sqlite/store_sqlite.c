@@ -52,6 +52,10 @@ enum {
     Q_TEAM_SET_TOKEN,
     Q_TEAM_SET_POS,
     Q_TEAM_SET_STATUS,
+    Q_CHANGE_ADD,
+    Q_CHANGES_SINCE,
+    Q_CHANGE_LAST,
+    Q_DATA_VERSION,
     Q__COUNT
 };
 
@@ -62,7 +66,14 @@ enum {
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
+#define CHANGE_COLS "id, at, kind, ref, prev, level, code"
+
 static const char *const q_sql[Q__COUNT] = {
+    [Q_CHANGE_ADD] = "INSERT INTO change(at, kind, ref, prev, level, code) VALUES (?1, ?2, ?3, ?4, "
+                     "?5, ?6)",
+    [Q_CHANGES_SINCE] = "SELECT " CHANGE_COLS " FROM change WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [Q_CHANGE_LAST] = "SELECT coalesce(max(id), 0) FROM change",
+    [Q_DATA_VERSION] = "PRAGMA data_version",
     [Q_BEGIN] = "BEGIN",
     [Q_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
@@ -180,6 +191,13 @@ static const char *const migrations[] = {
     "CREATE INDEX request_cell ON request(" CELL_EXPR ");"
     "DROP INDEX IF EXISTS request_former; DROP INDEX IF EXISTS request_hamlet;"
     "DROP INDEX IF EXISTS request_created;",
+    /* 3 -> 4: the change log that every server follows (store.h, "Changes"). AUTOINCREMENT:
+     * ids are never reused, even after the newest rows are deleted. `prev` packs what the counts
+     * knew of an updated request before ("status|category|status_at|lon|lat|ward|former|
+     * hamlet"). */
+    "CREATE TABLE change(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, "
+    "  kind INTEGER NOT NULL, ref INTEGER NOT NULL DEFAULT 0, prev TEXT, level INTEGER, "
+    "  code TEXT);",
 };
 
 /* Statements of hm_store_request_list() kept per connection, keyed by their text: the text
@@ -213,6 +231,7 @@ struct sq_store {
         sqlite3_stmt *q;
     } list_cache[LIST_CACHE]; /* most recently used first */
     sq_ckpt *ckpt;            /* HM_STORE_WRITER: its checkpointer; NULL otherwise */
+    int64_t data_version;     /* hm_store_wait_changes(): PRAGMA data_version last seen */
 };
 
 static const hm_store_ops sq_ops;
@@ -429,9 +448,11 @@ static int sq_begin(hm_store *st, bool immediate, hm_error *err)
     return exec_q(s, s->q[immediate ? Q_BEGIN_IMMEDIATE : Q_BEGIN], err);
 }
 
-static int sq_commit(hm_store *st, hm_error *err)
+static int sq_commit(hm_store *st, hm_change *changes, size_t n, hm_error *err)
 {
     sq_store *s = SQ(st);
+    (void)changes; /* inserted by sq_change_add with their ids: one writer at a time */
+    (void)n;
     int rc = exec_q(s, s->q[Q_COMMIT], err);
     if (rc == HM_OK && s->ckpt) {
         pthread_mutex_lock(&s->ckpt->mu);
@@ -1460,8 +1481,150 @@ static bool sq_quiesce(hm_store *st, char *what, size_t what_size)
     return idle;
 }
 
+/* ---- the change log ---- */
+
+static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_CHANGE_ADD];
+    char prev[256];
+    int rc = HM_OK;
+
+    sqlite3_bind_int64(q, 1, c->at);
+    sqlite3_bind_int(q, 2, c->kind);
+    sqlite3_bind_int64(q, 3, c->ref);
+    if (c->kind == HM_CH_REQUEST_UPDATED && c->prev.status >= 0) {
+        snprintf(prev, sizeof prev, "%d|%d|%lld|%.9g|%.9g|%s|%s|%s", c->prev.status,
+                 c->prev.category, (long long)c->prev.status_at, c->prev.lon, c->prev.lat,
+                 c->prev.ward, c->prev.former_ward, c->prev.hamlet);
+        sqlite3_bind_text(q, 4, prev, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(q, 4);
+    }
+    if (c->kind == HM_CH_AREA) {
+        sqlite3_bind_int(q, 5, c->level);
+        sqlite3_bind_text(q, 6, c->code, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(q, 5);
+        sqlite3_bind_null(q, 6);
+    }
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_error(s, err);
+    else
+        c->id = sqlite3_last_insert_rowid(s->db);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc;
+}
+
+/* `text` ("status|category|status_at|lon|lat|ward|former|hamlet", empty codes allowed) into
+ * c->prev; fields missing stay as they are. */
+static void unpack_prev(const char *text, hm_change *c)
+{
+    char *codes[3] = {c->prev.ward, c->prev.former_ward, c->prev.hamlet};
+    const char *p = text;
+    for (int i = 0; p && i < 8; i++) {
+        const char *e = strchr(p, '|');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char f[64];
+        if (len >= sizeof f)
+            len = sizeof f - 1;
+        memcpy(f, p, len);
+        f[len] = '\0';
+        if (i == 0)
+            c->prev.status = atoi(f);
+        else if (i == 1)
+            c->prev.category = atoi(f);
+        else if (i == 2)
+            c->prev.status_at = strtoll(f, NULL, 10);
+        else if (i == 3)
+            c->prev.lon = strtod(f, NULL);
+        else if (i == 4)
+            c->prev.lat = strtod(f, NULL);
+        else
+            snprintf(codes[i - 5], 40, "%.39s", f);
+        p = e ? e + 1 : NULL;
+    }
+}
+
+static int sq_changes_since(hm_store *st, int64_t after_id, size_t limit, hm_change_cb cb,
+                            void *ctx, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_CHANGES_SINCE];
+    int rc = HM_OK, step;
+
+    sqlite3_bind_int64(q, 1, after_id);
+    sqlite3_bind_int64(q, 2, limit ? (sqlite3_int64)limit : -1);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_change c;
+        memset(&c, 0, sizeof c);
+        c.prev.status = -1;
+        c.id = sqlite3_column_int64(q, 0);
+        c.at = sqlite3_column_int64(q, 1);
+        c.kind = sqlite3_column_int(q, 2);
+        c.ref = sqlite3_column_int64(q, 3);
+        if (sqlite3_column_type(q, 4) == SQLITE_TEXT)
+            unpack_prev((const char *)sqlite3_column_text(q, 4), &c);
+        c.level = sqlite3_column_int(q, 5);
+        if (sqlite3_column_type(q, 6) == SQLITE_TEXT)
+            snprintf(c.code, sizeof c.code, "%s", (const char *)sqlite3_column_text(q, 6));
+        if ((rc = cb(ctx, &c)) != 0)
+            break;
+    }
+    if (rc == HM_OK && step != SQLITE_DONE)
+        rc = db_error(s, err);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc;
+}
+
+static int sq_change_last(hm_store *st, int64_t *id, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_CHANGE_LAST];
+    int rc = HM_OK;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *id = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(s, err);
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* PRAGMA data_version of this connection: it changes when another connection commits. */
+static int data_version(sq_store *s, int64_t *v, hm_error *err)
+{
+    sqlite3_stmt *q = s->q[Q_DATA_VERSION];
+    int rc = HM_OK;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *v = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(s, err);
+    sqlite3_reset(q);
+    return rc;
+}
+
+/* SQLite has no notifications: look at data_version every 50 ms until it changes. */
+static int sq_wait_changes(hm_store *st, int timeout_ms, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    int64_t v = 0;
+    int rc;
+    for (int waited = 0;; waited += 50) {
+        if ((rc = data_version(s, &v, err)))
+            return rc;
+        if (v != s->data_version || waited >= timeout_ms) {
+            s->data_version = v;
+            return HM_OK;
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static const hm_store_ops sq_ops = {
-    .iVersion = 1,
+    .iVersion = 2,
     .name = "spatialite",
     .xClose = sq_close,
     .xSchemaVersion = sq_schema_version,
@@ -1500,4 +1663,8 @@ static const hm_store_ops sq_ops = {
     .xBackup = sq_backup,
     .xCheck = sq_check,
     .xQuiesce = sq_quiesce,
+    .xChangeAdd = sq_change_add,
+    .xChangesSince = sq_changes_since,
+    .xChangeLast = sq_change_last,
+    .xWaitChanges = sq_wait_changes,
 };
