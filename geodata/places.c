@@ -1,15 +1,17 @@
 /* places.c: the place-name index and its search (see places.h).
  *
- * Layout after hm_places_freeze(): places are renumbered in the order of ranking rule
- * (2) then (4) and (5), so that among equal match class, rank and distance a smaller
- * place id is the better hit and no string is compared while searching. Each name of a
- * place (its own and its alternate names) is folded once into `folds`; every word of
- * every folded name is one `pair`, and the pairs are sorted by word. The words of a
- * query that start with "th" are then one contiguous run of pairs, found by binary
- * search; the search walks the shortest run among the query's words and checks the other
- * words against each candidate name. A pair carries what ranking needs (place, rank,
- * position of the word, words in the name) and a 64-bit signature of the first letters
- * of its name's words, so that most candidates are decided without reading the name. */
+ * Layout after hm_places_freeze(): places are renumbered in the order of ranking rules
+ * (2), (4) and (5), so that among equal match class, rank and distance a smaller place id
+ * is the better hit and no string is compared while searching. Each name of a place (its
+ * own and its alternate names) is folded once into `folds`; every word of every folded
+ * name is one pair, and the pairs are sorted by word. The words of a query that start
+ * with "th" are then one contiguous run of pairs, found by binary search. The search
+ * walks the shortest run among the query's words, keeping the best `limit` places seen.
+ * A pair carries what ranking needs (place, rank, point, position of the word, words in
+ * the name), in arrays split by use so that a long run reads little; for a query of
+ * several words also a 64-bit signature of the first letters of its name's words and the
+ * first two letters of its first three words, so that most candidates are decided
+ * without reading the name, which is then checked against every query word. */
 #include "places.h"
 
 #include "fold.h"
@@ -49,18 +51,33 @@ typedef struct name_rec {
     uint8_t n_words;
 } name_rec;
 
-/* One word of one folded name (24 bytes). */
+/* One word of one folded name, while freezing; then split into the arrays of struct
+ * hm_places, so that a long run of pairs reads only what it needs. */
 typedef struct pair {
-    uint64_t sig;        /* the name's first-letter signature (name_sig) */
-    uint32_t word;       /* offset of the word in folds */
-    uint32_t entry;      /* the place */
-    uint8_t len;         /* bytes of the word */
-    uint8_t pos;         /* 0 for the name's first word */
-    uint8_t n_words;     /* words in the name */
-    uint8_t rank;        /* the place's rank */
-    uint8_t alt;         /* the name is names[entries[entry].first_name + alt] */
-    uint8_t initials[3]; /* first bytes of the name's first three words (0: no word) */
+    uint64_t sig;           /* the name's first-letter signature (name_sig) */
+    uint32_t word;          /* offset of the word in folds */
+    uint32_t entry;         /* the place */
+    uint8_t len;            /* bytes of the word */
+    uint8_t pos;            /* 0 for the name's first word */
+    uint8_t n_words;        /* words in the name */
+    uint8_t rank;           /* the place's rank */
+    uint8_t alt;            /* the name is names[entries[entry].first_name + alt] */
+    uint8_t initials[3][2]; /* first two bytes of the name's first three words (0: none) */
 } pair;
+
+/* What every pair of a run is looked at for (16 bytes): with the place's point, so that a
+ * long run is read in order, without a jump per pair. */
+typedef struct pair_hot {
+    uint32_t entry;
+    uint8_t len, pos, n_words, rank;
+    float lon, lat; /* for ordering by distance, at about 1 m */
+} pair_hot;
+
+/* What a pair of a run is looked at for when the query has several words (8 bytes). */
+typedef struct pair_name {
+    uint8_t alt;
+    uint8_t initials[3][2];
+} pair_name;
 
 struct hm_places {
     bool frozen;
@@ -74,9 +91,12 @@ struct hm_places {
     size_t n_bboxes, cap_bboxes;
     uint32_t *interned; /* while building: hash set of the short strings in str (0: free) */
     size_t cap_interned, n_interned;
-    pair *pairs; /* after freeze */
+    /* After freezing, pair i (in word order) is p_word[i], p_hot[i], p_sig[i], p_name[i]. */
+    uint32_t *p_word;
+    pair_hot *p_hot;
+    uint64_t *p_sig;
+    pair_name *p_name;
     size_t n_pairs;
-    float *pts; /* after freeze: lon, lat of each place, for distance ordering */
 };
 
 int hm_place_kind_rank(const char *kind)
@@ -117,8 +137,10 @@ void hm_places_destroy(hm_places *idx)
     free(idx->names);
     free(idx->bboxes);
     free(idx->interned);
-    free(idx->pairs);
-    free(idx->pts);
+    free(idx->p_word);
+    free(idx->p_hot);
+    free(idx->p_sig);
+    free(idx->p_name);
     free(idx);
 }
 
@@ -606,10 +628,12 @@ int hm_places_freeze(hm_places *idx, hm_error *err)
         const name_rec *r = &names[ni];
         const char *t = idx->folds.data + r->fold;
         uint64_t sig = name_sig(t, r->len);
-        uint8_t initials[3] = {0, 0, 0};
+        uint8_t initials[3][2] = {{0, 0}, {0, 0}, {0, 0}};
         unsigned pos = 0;
         for (size_t i = 0, w = 0; i < r->len && w < 3; w++) {
-            initials[w] = (uint8_t)t[i];
+            initials[w][0] = (uint8_t)t[i];
+            if (i + 1 < r->len && t[i + 1] != ' ')
+                initials[w][1] = (uint8_t)t[i + 1];
             while (i < r->len && t[i] != ' ')
                 i++;
             i++;
@@ -632,14 +656,27 @@ int hm_places_freeze(hm_places *idx, hm_error *err)
         }
     }
     qsort(pairs, n_pairs, sizeof *pairs, pair_cmp);
-    idx->pairs = pairs;
     idx->n_pairs = n_pairs;
-
-    idx->pts = hm_xmalloc((kept ? 2 * kept : 1) * sizeof *idx->pts);
-    for (size_t i = 0; i < kept; i++) {
-        idx->pts[2 * i] = (float)entries[i].lon;
-        idx->pts[2 * i + 1] = (float)entries[i].lat;
+    idx->p_word = hm_xmalloc((n_pairs ? n_pairs : 1) * sizeof *idx->p_word);
+    idx->p_hot = hm_xmalloc((n_pairs ? n_pairs : 1) * sizeof *idx->p_hot);
+    idx->p_sig = hm_xmalloc((n_pairs ? n_pairs : 1) * sizeof *idx->p_sig);
+    idx->p_name = hm_xmalloc((n_pairs ? n_pairs : 1) * sizeof *idx->p_name);
+    for (size_t i = 0; i < n_pairs; i++) {
+        const pair *p = &pairs[i];
+        idx->p_word[i] = p->word;
+        idx->p_hot[i] = (pair_hot){p->entry,
+                                   p->len,
+                                   p->pos,
+                                   p->n_words,
+                                   p->rank,
+                                   (float)entries[p->entry].lon,
+                                   (float)entries[p->entry].lat};
+        idx->p_sig[i] = p->sig;
+        idx->p_name[i].alt = p->alt;
+        memcpy(idx->p_name[i].initials, p->initials, sizeof p->initials);
     }
+    free(pairs);
+
     free(idx->interned);
     idx->interned = NULL;
     idx->cap_interned = idx->n_interned = 0;
@@ -724,8 +761,7 @@ static void word_run(const hm_places *idx, qword *q)
 
     while (lo < hi) { /* first pair not before the run */
         size_t mid = lo + (hi - lo) / 2;
-        const pair *p = &idx->pairs[mid];
-        if (prefix_cmp(idx->folds.data + p->word, p->len, q->p, q->len) < 0)
+        if (prefix_cmp(idx->folds.data + idx->p_word[mid], idx->p_hot[mid].len, q->p, q->len) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -734,8 +770,7 @@ static void word_run(const hm_places *idx, qword *q)
     hi = idx->n_pairs;
     while (lo < hi) { /* first pair after the run */
         size_t mid = lo + (hi - lo) / 2;
-        const pair *p = &idx->pairs[mid];
-        if (prefix_cmp(idx->folds.data + p->word, p->len, q->p, q->len) <= 0)
+        if (prefix_cmp(idx->folds.data + idx->p_word[mid], idx->p_hot[mid].len, q->p, q->len) <= 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -858,54 +893,70 @@ int hm_places_search(const hm_places *idx, const hm_places_query *query, hm_plac
         kx = (float)cos(query->lat * M_PI / 180.0);
     }
 
-    for (uint32_t i = qw[rare].lo; i < qw[rare].hi; i++) {
-        const pair *p = &idx->pairs[i];
-        cand c;
+    /* With several words, two passes over the run: first the names that may match exactly
+     * or as a prefix, then the others, which the best of the first pass often spare us
+     * reading ("duong duong" would otherwise read every "Đường ..." before reaching
+     * "Đường Dương ..."). One word needs one pass and no reading. */
+    for (int pass = n > 1 ? 0 : 1; pass < 2; pass++) {
+        /* The second pass only finds word matches: not needed when the list is full of
+         * better ones. */
+        if (pass == 1 && n > 1 && ntop == k && top[k - 1].cls != HM_PLACE_MATCH_WORDS)
+            break;
+        for (uint32_t i = qw[rare].lo; i < qw[rare].hi; i++) {
+            const pair_hot *p = &idx->p_hot[i];
+            cand c;
 
-        if (p->n_words < n || (p->sig & need) != need)
-            continue;
-        c.entry = p->entry;
-        c.rank = p->rank;
-        c.d2 = 0;
-        if (query->near) {
-            float dx = (idx->pts[2 * p->entry] - qlon) * kx;
-            float dy = idx->pts[2 * p->entry + 1] - qlat;
-            c.d2 = dx * dx + dy * dy;
-        }
-        if (n == 1) {
-            c.cls = p->n_words == 1 && p->len == qlen ? HM_PLACE_MATCH_EXACT
-                    : p->pos == 0                     ? HM_PLACE_MATCH_PREFIX
-                                                      : HM_PLACE_MATCH_WORDS;
-        } else {
-            const name_rec *r;
-            const char *t;
-            /* The best this name can do, to skip reading it when that is not enough: an
-             * exact or prefix match has the rarest word in its own place (and that pair is
-             * in this run too) and its first words start with the query's first letters;
-             * an exact one has as many words as the query. */
-            c.cls = p->n_words == n ? HM_PLACE_MATCH_EXACT : HM_PLACE_MATCH_PREFIX;
-            if (p->pos != rare)
-                c.cls = HM_PLACE_MATCH_WORDS;
-            for (size_t w = 0; w < n && w < 3; w++) {
-                if (p->initials[w] != (uint8_t)qw[w].p[0])
-                    c.cls = HM_PLACE_MATCH_WORDS;
+            if (p->n_words < n)
+                continue;
+            if (n == 1) {
+                c.cls = p->n_words == 1 && p->len == qlen ? HM_PLACE_MATCH_EXACT
+                        : p->pos == 0                     ? HM_PLACE_MATCH_PREFIX
+                                                          : HM_PLACE_MATCH_WORDS;
+            } else {
+                /* The best this name can do, to skip reading it when that is not enough:
+                 * an exact or prefix match has the rarest word in its own place (and that
+                 * pair is in this run too) and its first words start with the query's
+                 * first two letters; an exact one has as many words as the query. */
+                c.cls = p->pos != rare    ? HM_PLACE_MATCH_WORDS
+                        : p->n_words == n ? HM_PLACE_MATCH_EXACT
+                                          : HM_PLACE_MATCH_PREFIX;
+                for (size_t w = 0; w < n && w < 3 && c.cls != HM_PLACE_MATCH_WORDS; w++) {
+                    const uint8_t *in = idx->p_name[i].initials[w];
+                    if (in[0] != (uint8_t)qw[w].p[0] ||
+                        (qw[w].len > 1 && in[1] != (uint8_t)qw[w].p[1]))
+                        c.cls = HM_PLACE_MATCH_WORDS;
+                }
+                if ((pass == 0) != (c.cls != HM_PLACE_MATCH_WORDS) ||
+                    (idx->p_sig[i] & need) != need)
+                    continue;
+            }
+            c.entry = p->entry;
+            c.rank = p->rank;
+            c.d2 = 0;
+            if (query->near) {
+                float dx = (p->lon - qlon) * kx;
+                float dy = p->lat - qlat;
+                c.d2 = dx * dx + dy * dy;
             }
             if (ntop == k && !better(&c, &top[k - 1]))
                 continue;
-            r = &idx->names[idx->entries[p->entry].first_name + p->alt];
-            t = idx->folds.data + r->fold;
-            if (r->len == qlen && memcmp(t, qf, qlen) == 0)
-                c.cls = HM_PLACE_MATCH_EXACT;
-            else if (starts_with_words(t, r->len, qw, n))
-                c.cls = HM_PLACE_MATCH_PREFIX;
-            else if (words_match(t, r->len, by_len, n))
-                c.cls = HM_PLACE_MATCH_WORDS;
-            else
-                continue;
+            if (n > 1) {
+                const name_rec *r =
+                    &idx->names[idx->entries[p->entry].first_name + idx->p_name[i].alt];
+                const char *t = idx->folds.data + r->fold;
+                if (r->len == qlen && memcmp(t, qf, qlen) == 0)
+                    c.cls = HM_PLACE_MATCH_EXACT;
+                else if (starts_with_words(t, r->len, qw, n))
+                    c.cls = HM_PLACE_MATCH_PREFIX;
+                else if (words_match(t, r->len, by_len, n))
+                    c.cls = HM_PLACE_MATCH_WORDS;
+                else
+                    continue;
+                if (ntop == k && !better(&c, &top[k - 1]))
+                    continue;
+            }
+            offer(top, &ntop, k, &c);
         }
-        if (ntop == k && !better(&c, &top[k - 1]))
-            continue;
-        offer(top, &ntop, k, &c);
     }
 
     for (size_t i = 0; i < ntop; i++) {

@@ -22,8 +22,8 @@
  * Lifecycle: hm_places_create(), hm_places_add() any number of times, hm_places_freeze(),
  * then hm_places_search() from any number of threads at once, hm_places_destroy(). A
  * frozen index never changes; to change the places, build a new index and swap it in
- * (readers of the old one must be done before it is destroyed). Memory: about 240 bytes
- * per place with a four-word name, so 200,000 streets take about 45 MB; adding and
+ * (readers of the old one must be done before it is destroyed). Memory: about 260 bytes
+ * per place with a four-word name, so 200,000 streets take about 50 MB; adding and
  * freezing them takes about 1 s on one core. */
 #ifndef HM_PLACES_H
 #define HM_PLACES_H
