@@ -184,7 +184,9 @@ typedef struct hm_place_fields {
  * kind: PPL "village", PPLX "section", ADM3 "admin", CNL "canal", STM "stream", MKT
  * "market", SCH "school" ...; else default_kind), the code (optional), alternate names
  * (and, for a GeoNames record, its `asciiname` and comma-separated `alternatenames`;
- * at most HM_PLACES_ALT_MAX). Each place must pass hm_places_add()'s rules.
+ * at most HM_PLACES_ALT_MAX; one that is empty, too long, has control characters or
+ * repeats the name is left out, not the feature). Each place must pass hm_places_add()'s
+ * rules.
  *
  * Returns HM_OK when the document is readable, with every feature either in out->items or
  * in out->refused (index, field and reason: no name, bad or missing geometry, coordinates
