@@ -185,10 +185,8 @@ static void test_deterministic(const char *fonts)
 
     if (!mkdtemp(dir))
         return;
-    snprintf(cmd, sizeof cmd,
-             "'%s' /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf "
-             "'Noto Sans Regular' '%s'",
-             HM_GLYPHS_TOOL, dir);
+    snprintf(cmd, sizeof cmd, "'%s' '%s' 'Noto Sans Regular' '%s'", HM_GLYPHS_TOOL,
+             HM_NOTO_SANS_REGULAR, dir);
     CHECK(system(cmd) == 0);
     for (size_t i = 0; i < sizeof ranges / sizeof *ranges; i++) {
         snprintf(a, sizeof a, "%s/Noto Sans Regular/%s.pbf", fonts, ranges[i]);
