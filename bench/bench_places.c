@@ -95,7 +95,7 @@ static char *slurp(const char *path, size_t *len)
 
 static int load_areas(GEOSContextHandle_t ctx, const char *path, hm_area_list *list)
 {
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     size_t len = 0;
     char *text = slurp(path, &len);
     int rc;
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
     hm_area_index *areas = NULL;
     hm_places *idx = NULL;
     hm_area_src src[64];
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     char **names = NULL;
     double *times = NULL, *times1 = NULL, t0, build_s, mem_mb, slow_ms = 0;
     double p50[REPS_MAX], p90[REPS_MAX], p99[REPS_MAX], pmax[REPS_MAX], p99_1[REPS_MAX];

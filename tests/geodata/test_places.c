@@ -56,7 +56,7 @@ static hm_place_src place(const char *name, const char *kind, double lon, double
 
 static void add(hm_places *idx, hm_place_src s)
 {
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
 
     CHECK_INT_EQ(hm_places_add(idx, &s, &err), HM_OK);
     if (err.code)
@@ -67,7 +67,7 @@ static size_t search(const hm_places *idx, const char *q, size_t limit, const do
                      hm_place_hit *hits)
 {
     hm_places_query query = {q, strlen(q), limit, lonlat != NULL, 0, 0};
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     size_t n = 0;
 
     if (lonlat) {
@@ -108,7 +108,7 @@ static hm_places *cuchi;
 static void read_areas(const char *path, hm_area_list *out)
 {
     GEOSContextHandle_t ctx = GEOS_init_r();
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     size_t len = 0;
     char *text = slurp(path, &len);
 
@@ -138,7 +138,7 @@ static void setup_cuchi(void)
 {
     hm_area_src src[64];
     size_t n = 0, len = 0;
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     char *text;
 
     read_areas(HM_GEODATA_DIR "/cu_chi_communes_2025.geojson", &wards);
@@ -282,7 +282,7 @@ static void test_ordering(void)
 {
     hm_places *idx = hm_places_create();
     hm_place_hit hits[HM_PLACES_LIMIT_MAX];
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     const double near_second[2] = {106.60, 10.96};
     size_t n;
 
@@ -338,7 +338,7 @@ static void test_duplicates(void)
 {
     hm_places *idx = hm_places_create();
     hm_place_hit hits[HM_PLACES_LIMIT_MAX];
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     hm_place_src s;
     size_t n;
 
@@ -529,7 +529,7 @@ static void test_read_geojson(void)
                         {11, "type"},    {13, "name"}};
     const hm_place_fields fields = {"ten", "loai", NULL, NULL, "landmark"};
     hm_place_list list;
-    hm_error err = {HM_OK, NULL, ""};
+    hm_error err = {0};
     size_t nw = sizeof want_refused / sizeof want_refused[0];
 
     CHECK_INT_EQ(hm_place_list_read_geojson(text, strlen(text), &fields, &list, &err), HM_OK);
