@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config libspatialite-dev libsqlite3-mod-spatiali
       libfreetype-dev fonts-noto-core  # map glyphs made at build time (tiles/tools/glyphs.c)
       tilemaker osmium-tool)           # helpmap basemap build
 case "$what" in
-  test) pkgs+=(nodejs npm chromium gdal-bin python3 clang libclang-rt-14-dev) ;;
+  test) pkgs+=(nodejs npm chromium gdal-bin python3 clang libclang-rt-14-dev clang-format) ;;
   bench) pkgs+=(nodejs npm wrk postgresql postgresql-15-postgis-3 postgis python3 gnuplot-nox) ;;
 esac
 missing=()

@@ -25,6 +25,7 @@ build() { # dir, extra cmake args...
   cmake -S . -B "$dir" -DHM_WERROR=ON "$@" >/dev/null && cmake --build "$dir" -j"$(nproc)"
 }
 
+step "format (scripts/format.sh --check)" scripts/format.sh --check
 step "build" build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 step "ctest" bash -c "cd build && ctest --output-on-failure -j2"
 

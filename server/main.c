@@ -53,6 +53,7 @@ static const char usage_main[] =
     "  export         write every request as CSV, GeoJSON or KML\n"
     "  backup         copy the database safely while it serves\n"
     "  purge          erase contact data of closed requests\n"
+    "  version        print the version (also --version)\n"
     "\n"
     "Run 'helpmap COMMAND --help' for a command's options.\n";
 
@@ -818,6 +819,10 @@ int main(int argc, char **argv)
         die_usage("missing command: serve, import-areas, team, demo, export, backup or purge");
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("helpmap %s\n", HM_VERSION);
         return 0;
     }
     if (strcmp(cmd, "serve") == 0)

@@ -1,0 +1,479 @@
+/* test_core.c: the core without HTTP — this file links hm_core and nothing of the edge (no
+ * libmicrohttpd), which is what the layering promises. It drives a real core on a temporary
+ * SpatiaLite file through the operations the edge calls: creation and its refusals, every
+ * path of the status machine with each kind of actor, assignment checks inside the writer's
+ * transaction, the claim cap, the resident's token, claim time-outs, the change log, and a
+ * change made by another connection (as `helpmap import-areas` does) reaching the core's
+ * indexes. */
+#include "hm_test.h"
+
+#include "areas.h"
+#include "core.h"
+#include "core_int.h"
+#include "hm_buf.h"
+#include "hm_log.h"
+#include "model.h"
+#include "openindex.h"
+#include "policy.h"
+#include "requests.h"
+#include "teams.h"
+#include "writer.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef HM_TEST_DATA
+#define HM_TEST_DATA "tests/data"
+#endif
+
+static hm_core *core;
+static char db_path[256];
+
+/* A point well inside ward 27496 (see api_test.py's WARD_POINTS), and the sea. */
+#define IN_LON  106.4651
+#define IN_LAT  10.9703
+#define SEA_LON 106.9
+#define SEA_LAT 10.3
+
+static int run(hm_job *job)
+{
+    return hm_writer_run(core->writer, job);
+}
+
+/* A team of `role` through the account operation the CLI uses; its actor into *a. */
+static void make_team(const char *name, int role, hm_actor *a)
+{
+    hm_team_admin_op op;
+    hm_team_admin_init(&op, HM_TEAM_ADD);
+    snprintf(op.team.name, sizeof op.team.name, "%s", name);
+    op.team.role = role;
+    snprintf(op.team.capabilities, sizeof op.team.capabilities, "[]");
+    CHECK_INT_EQ(run(&op.job), HM_OK);
+    memset(a, 0, sizeof *a);
+    CHECK_INT_EQ(hm_core_authenticate(core, op.token, a, NULL), HM_OK);
+    CHECK_INT_EQ(a->role, role);
+    snprintf(a->client, sizeof a->client, "10.0.0.%d", role);
+}
+
+static hm_actor public_actor(const char *client)
+{
+    hm_actor a;
+    memset(&a, 0, sizeof a);
+    a.role = HM_ROLE_PUBLIC;
+    snprintf(a.client, sizeof a.client, "%s", client);
+    return a;
+}
+
+static int phone_seq = 1000;
+
+/* Create a request at (lon, lat) as `a`; its code into code[16] and token into token[33]
+ * (either may be NULL). Returns the job's (or the validation's) result. */
+static int create_at(const hm_actor *a, double lon, double lat, const char *category,
+                     char *code, char *token, bool *duplicate)
+{
+    hm_create_op op;
+    hm_error err = {0};
+    char phone[32];
+    json_t *body;
+    int rc;
+
+    snprintf(phone, sizeof phone, "0909%06d", phone_seq++);
+    body = json_pack("{s:f,s:f,s:s,s:i,s:s}", "lat", lat, "lon", lon, "category", category,
+                     "people", 2, "phone", phone);
+    rc = hm_core_create(core, a, body, &op, &err);
+    json_decref(body);
+    if (rc == HM_OK)
+        rc = run(&op.job);
+    if (rc == HM_OK) {
+        if (code)
+            snprintf(code, 16, "%s", op.req.code);
+        if (token)
+            snprintf(token, 33, "%s", op.token);
+        if (duplicate)
+            *duplicate = op.duplicate;
+    }
+    hm_create_op_clear(&op);
+    return rc;
+}
+
+/* ---- creation ---- */
+
+static void test_create_and_refusals(void)
+{
+    hm_actor pub = public_actor("10.1.0.1"), vol;
+    char code[16];
+    size_t before = hm_open_index_count(core->open);
+
+    make_team("Đội tạo", HM_ROLE_VOLUNTEER, &vol);
+    CHECK_INT_EQ(create_at(&pub, IN_LON, IN_LAT, "food", code, NULL, NULL), HM_OK);
+    CHECK(strncmp(code, "CC-", 3) == 0 && strlen(code) == 9);
+    /* The writer applied the change before answering: this server sees it at once. */
+    CHECK_INT_EQ(hm_open_index_count(core->open), before + 1);
+    CHECK_INT_EQ(create_at(&pub, SEA_LON, SEA_LAT, "food", NULL, NULL, NULL), HM_E_OUTSIDE_AREA);
+    CHECK_INT_EQ(create_at(&vol, IN_LON, IN_LAT, "food", NULL, NULL, NULL), HM_E_FORBIDDEN);
+    CHECK_INT_EQ(create_at(&pub, IN_LON, IN_LAT, "pizza", NULL, NULL, NULL), HM_E_INVALID_FIELD);
+    CHECK_INT_EQ(hm_open_index_count(core->open), before + 1);
+}
+
+/* ---- the status machine ---- */
+
+enum step_op { CLAIM, MOVE, CANCEL, ASSIGN };
+
+typedef struct step {
+    const char *who; /* "A", "B" (volunteers), "O" (operator), "C" (coordinator), "R" (resident
+                        with the token), "P" (public without it) */
+    enum step_op op;
+    int to;     /* MOVE */
+    int want;   /* result */
+    int status; /* the request's status afterwards (when want is HM_OK) */
+} step;
+
+static hm_actor A, B, O, C;
+
+static const hm_actor *actor_of(const char *who)
+{
+    switch (who[0]) {
+        case 'A':
+            return &A;
+        case 'B':
+            return &B;
+        case 'O':
+            return &O;
+        default:
+            return &C;
+    }
+}
+
+static int do_step(const step *s, const char *code, const char *token, int *status)
+{
+    hm_change_op op;
+    hm_error err = {0};
+    hm_actor pub = public_actor("10.2.0.1");
+    const char *tracking[2] = {NULL, NULL};
+    int rc;
+
+    memset(&op, 0, sizeof op);
+    switch (s->op) {
+        case CLAIM:
+            rc = hm_core_claim(core, actor_of(s->who), code, &op, &err);
+            break;
+        case MOVE:
+            rc = hm_core_move(core, actor_of(s->who), code, s->to, NULL, NULL, &op, &err);
+            break;
+        case ASSIGN:
+            rc = hm_core_assign(core, actor_of(s->who), code, A.team.id, NULL, &op, &err);
+            break;
+        default:
+            if (s->who[0] == 'R' || s->who[0] == 'P')
+                tracking[0] = s->who[0] == 'R' ? token : "0123456789abcdef0123456789abcdef";
+            rc = hm_core_cancel(core, s->who[0] == 'R' || s->who[0] == 'P' ? &pub
+                                                                           : actor_of(s->who),
+                                code, tracking, NULL, &op, &err);
+            break;
+    }
+    if (rc == HM_OK)
+        rc = run(&op.job);
+    if (rc == HM_OK)
+        *status = op.result.status;
+    hm_change_op_clear(&op);
+    return rc;
+}
+
+static void run_path(const char *name, const step *steps, size_t n)
+{
+    hm_actor pub = public_actor("10.3.0.1");
+    char code[16], token[33];
+    int status = HM_ST_NEW;
+
+    CHECK_INT_EQ(create_at(&pub, IN_LON, IN_LAT, "medical", code, token, NULL), HM_OK);
+    for (size_t i = 0; i < n; i++) {
+        int got = do_step(&steps[i], code, token, &status);
+        if (got != steps[i].want)
+            fprintf(stderr, "%s, step %zu (%s):\n", name, i, steps[i].who);
+        CHECK_INT_EQ(got, steps[i].want);
+        if (got == HM_OK && steps[i].want == HM_OK)
+            CHECK_STR_EQ(hm_status_name(status), hm_status_name(steps[i].status));
+    }
+}
+
+static void test_status_machine(void)
+{
+    /* Claimed, started, resolved by the holding team; nobody else may move it meanwhile. */
+    static const step holder[] = {
+        {"A", CLAIM, 0, HM_OK, HM_ST_ASSIGNED},
+        {"B", CLAIM, 0, HM_E_ALREADY_CLAIMED, 0},
+        {"B", MOVE, HM_ST_IN_PROGRESS, HM_E_FORBIDDEN, 0},
+        {"O", MOVE, HM_ST_IN_PROGRESS, HM_E_FORBIDDEN, 0},
+        {"A", MOVE, HM_ST_RESOLVED, HM_E_INVALID_TRANSITION, 0},
+        {"A", MOVE, HM_ST_IN_PROGRESS, HM_OK, HM_ST_IN_PROGRESS},
+        {"A", MOVE, HM_ST_RESOLVED, HM_OK, HM_ST_RESOLVED},
+        {"A", MOVE, HM_ST_NEW, HM_E_FORBIDDEN, 0},
+        {"C", MOVE, HM_ST_NEW, HM_OK, HM_ST_NEW},
+        {"A", CLAIM, 0, HM_OK, HM_ST_ASSIGNED},
+        {"A", MOVE, HM_ST_NEW, HM_OK, HM_ST_NEW},
+    };
+    /* Cancelled by the resident with the token; a wrong token reads as an unknown request;
+     * a volunteer releases instead of cancelling; nothing moves a cancelled request but a
+     * coordinator's reopening. */
+    static const step cancel[] = {
+        {"P", CANCEL, 0, HM_E_NOT_FOUND, 0},
+        {"A", CANCEL, 0, HM_E_FORBIDDEN, 0},
+        {"R", CANCEL, 0, HM_OK, HM_ST_CANCELLED},
+        {"A", CLAIM, 0, HM_E_INVALID_TRANSITION, 0},
+        {"R", CANCEL, 0, HM_E_INVALID_TRANSITION, 0},
+        {"C", MOVE, HM_ST_NEW, HM_OK, HM_ST_NEW},
+        {"O", CANCEL, 0, HM_OK, HM_ST_CANCELLED},
+    };
+    /* Assigned by a coordinator; operators may not assign or claim. */
+    static const step assign[] = {
+        {"O", ASSIGN, 0, HM_E_FORBIDDEN, 0},
+        {"O", CLAIM, 0, HM_E_FORBIDDEN, 0},
+        {"C", ASSIGN, 0, HM_OK, HM_ST_ASSIGNED},
+        {"A", MOVE, HM_ST_IN_PROGRESS, HM_OK, HM_ST_IN_PROGRESS},
+        {"C", ASSIGN, 0, HM_OK, HM_ST_ASSIGNED},
+        {"C", MOVE, HM_ST_CANCELLED, HM_OK, HM_ST_CANCELLED},
+    };
+    run_path("holder", holder, sizeof holder / sizeof holder[0]);
+    run_path("cancel", cancel, sizeof cancel / sizeof cancel[0]);
+    run_path("assign", assign, sizeof assign / sizeof assign[0]);
+}
+
+/* The team a coordinator assigns to is checked in the transaction that assigns: a team
+ * disabled a moment before, or an operator team, is refused; the claim cap holds. */
+static void test_assign_checks_and_cap(void)
+{
+    hm_actor pub = public_actor("10.4.0.1"), v, op;
+    char codes[4][16];
+    hm_team_admin_op dis;
+    hm_change_op ch;
+    hm_error err = {0};
+
+    make_team("Đội tắt", HM_ROLE_VOLUNTEER, &v);
+    make_team("Tổng đài 2", HM_ROLE_OPERATOR, &op);
+    for (int i = 0; i < 4; i++)
+        CHECK_INT_EQ(create_at(&pub, IN_LON + 0.001 * i, IN_LAT, "water", codes[i], NULL, NULL),
+                     HM_OK);
+    hm_team_admin_init(&dis, HM_TEAM_DISABLE);
+    dis.team.id = v.team.id;
+    CHECK_INT_EQ(run(&dis.job), HM_OK);
+    memset(&ch, 0, sizeof ch);
+    CHECK_INT_EQ(hm_core_assign(core, &C, codes[0], v.team.id, NULL, &ch, &err), HM_OK);
+    CHECK_INT_EQ(run(&ch.job), HM_E_INVALID_FIELD);
+    CHECK_STR_EQ(ch.job.err.field, "team_id");
+    hm_change_op_clear(&ch);
+    memset(&ch, 0, sizeof ch);
+    CHECK_INT_EQ(hm_core_assign(core, &C, codes[0], op.team.id, NULL, &ch, &err), HM_OK);
+    CHECK_INT_EQ(run(&ch.job), HM_E_INVALID_FIELD);
+    hm_change_op_clear(&ch);
+
+    /* The cap (2 in this core): the third claim of one team is refused. */
+    make_team("Đội đầy", HM_ROLE_VOLUNTEER, &v);
+    for (int i = 1; i < 4; i++) {
+        memset(&ch, 0, sizeof ch);
+        CHECK_INT_EQ(hm_core_claim(core, &v, codes[i], &ch, &err), HM_OK);
+        CHECK_INT_EQ(run(&ch.job), i < 3 ? HM_OK : HM_E_CLAIM_LIMIT);
+        hm_change_op_clear(&ch);
+    }
+    CHECK_INT_EQ(hm_open_index_held(core->open, v.team.id), 2);
+}
+
+/* An operator's repeat of an open request (same phone and category within 200 m) is reported
+ * as a duplicate of it, not stored twice. */
+static void test_operator_duplicate(void)
+{
+    hm_create_op a, b;
+    hm_error err = {0};
+    json_t *body = json_pack("{s:f,s:f,s:s,s:s,s:s}", "lat", IN_LAT, "lon", IN_LON, "category",
+                             "cash", "phone", "0912 000 111", "note", "lần 1");
+    CHECK_INT_EQ(hm_core_create(core, &O, body, &a, &err), HM_OK);
+    CHECK_INT_EQ(run(&a.job), HM_OK);
+    CHECK(!a.duplicate);
+    json_object_set_new(body, "lat", json_real(IN_LAT + 0.0005));
+    CHECK_INT_EQ(hm_core_create(core, &O, body, &b, &err), HM_OK);
+    CHECK_INT_EQ(run(&b.job), HM_OK);
+    CHECK(b.duplicate);
+    CHECK_STR_EQ(b.req.code, a.req.code);
+    json_decref(body);
+    hm_create_op_clear(&a);
+    hm_create_op_clear(&b);
+}
+
+/* A claim not started within the time-out goes back to new, through the same status move as
+ * any other, recorded as the system's. */
+static void test_claim_timeout(void)
+{
+    hm_actor pub = public_actor("10.5.0.1");
+    hm_request_view v;
+    hm_change_op ch;
+    hm_error err = {0};
+    char code[16];
+    hm_store *st;
+
+    CHECK_INT_EQ(create_at(&pub, IN_LON, IN_LAT + 0.002, "food", code, NULL, NULL), HM_OK);
+    memset(&ch, 0, sizeof ch);
+    CHECK_INT_EQ(hm_core_claim(core, &B, code, &ch, &err), HM_OK);
+    CHECK_INT_EQ(run(&ch.job), HM_OK);
+    hm_change_op_clear(&ch);
+    st = hm_store_open(db_path, 0, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    /* As if the tick ran two hours and a minute later (the writer is idle meanwhile: this
+     * thread is the only one writing). */
+    hm_core__claim_timeouts(core, st, hm_now_ms() + (int64_t)core->cfg.claim_timeout_s * 1000 +
+                                          60000);
+    hm_store_close(st);
+    CHECK_INT_EQ(hm_core_request_read(core, &C, code, (const char *const[2]){NULL, NULL}, &v,
+                                      &err),
+                 HM_OK);
+    CHECK_STR_EQ(hm_status_name(v.req.status), "new");
+    CHECK_INT_EQ(v.req.team_id, 0);
+    {
+        /* A coordinator's first look at the contact data is recorded first. */
+        const hm_history *h;
+        size_t n;
+        if (v.pending)
+            CHECK_INT_EQ(run(v.pending), HM_OK);
+        h = hm_request_view_history(&v, &n);
+        CHECK(n >= 3);
+        if (n >= 4) {
+            CHECK_STR_EQ(h[n - 2].actor, "system"); /* the time-out, then the reveal */
+            CHECK_STR_EQ(h[n - 1].kind, "reveal");
+        }
+    }
+    hm_request_view_clear(&v);
+}
+
+static int count_kind(void *ctx, const hm_change *c)
+{
+    int *counts = ctx;
+    if (c->kind > 0 && c->kind < 16)
+        counts[c->kind]++;
+    return 0;
+}
+
+/* Every change above is in the log, in id order, with its kind. */
+static void test_change_log(void)
+{
+    hm_error err = {0};
+    int counts[16] = {0};
+    int64_t last = 0;
+    hm_store *st = hm_store_open(db_path, 0, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_INT_EQ(hm_store_changes_since(st, 0, 0, count_kind, counts, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_change_last(st, &last, &err), HM_OK);
+    CHECK(counts[HM_CH_REQUEST_CREATED] >= 10);
+    CHECK(counts[HM_CH_REQUEST_UPDATED] >= 12);
+    CHECK(counts[HM_CH_TEAM] >= 6);
+    CHECK(counts[HM_CH_RELOAD] >= 2); /* the default areas of a new database */
+    CHECK(last > 0);
+    hm_store_close(st);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    hm_buf b;
+    char chunk[8192];
+    size_t n;
+    if (!f)
+        return NULL;
+    hm_buf_init(&b);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        hm_buf_append(&b, chunk, n);
+    fclose(f);
+    return hm_buf_steal(&b, len);
+}
+
+/* Hamlets imported by another connection (as `helpmap import-areas` on the database of a
+ * running server) reach the core through the change log: a new request inside one gets its
+ * hamlet code within 5 seconds, without a restart. */
+static void test_change_from_another_connection(void)
+{
+    hm_actor pub = public_actor("10.6.0.1");
+    hm_import_report rep;
+    hm_error err = {0};
+    hm_request_view v;
+    size_t len = 0;
+    char *text = read_all(HM_TEST_DATA "/api_hamlets_synthetic.geojson", &len);
+    hm_area_fields fields = {NULL, NULL, "parent_code"};
+    char code[16];
+    hm_store *st;
+    bool found = false;
+
+    CHECK(text != NULL);
+    st = hm_store_open(db_path, 0, &err);
+    CHECK(st != NULL);
+    if (!st || !text) {
+        free(text);
+        return;
+    }
+    CHECK_INT_EQ(hm_areas_import(st, HM_LEVEL_HAMLET, text, len, &fields, false, &rep, &err),
+                 HM_OK);
+    hm_store_close(st);
+    free(text);
+    /* The synthetic hamlet 27496-T01 covers 106.458–106.464 E, 10.964–10.970 N. */
+    for (int i = 0; i < 100 && !found; i++) {
+        CHECK_INT_EQ(create_at(&pub, 106.461, 10.967, "other", code, NULL, NULL), HM_OK);
+        CHECK_INT_EQ(hm_core_request_read(core, &C, code, (const char *const[2]){NULL, NULL},
+                                          &v, &err),
+                     HM_OK);
+        found = strcmp(v.req.hamlet_code, "27496-T01") == 0;
+        hm_request_view_clear(&v);
+        if (!found)
+            usleep(50 * 1000);
+    }
+    CHECK(found);
+}
+
+int main(void)
+{
+    hm_core_config cfg;
+    hm_error err = {0};
+    char dir[] = "/tmp/hm-core-XXXXXX";
+
+    json_object_seed(0);
+    hm_log_level = HM_LOG_WARN;
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(db_path, sizeof db_path, "%s/core.db", dir);
+    hm_core_config_init(&cfg);
+    cfg.db_path = db_path;
+    cfg.claim_cap = 2;
+    cfg.rate_limit = 0;
+    cfg.phone_rate_limit = 0;
+    core = hm_core_start(&cfg, &err);
+    CHECK(core != NULL);
+    if (!core) {
+        fprintf(stderr, "cannot start a core: %s\n", err.msg);
+        return hm_test_done("test_core");
+    }
+    make_team("Đội A", HM_ROLE_VOLUNTEER, &A);
+    make_team("Đội B", HM_ROLE_VOLUNTEER, &B);
+    make_team("Tổng đài", HM_ROLE_OPERATOR, &O);
+    make_team("Chỉ huy", HM_ROLE_COORDINATOR, &C);
+
+    test_create_and_refusals();
+    test_status_machine();
+    test_assign_checks_and_cap();
+    test_operator_duplicate();
+    test_claim_timeout();
+    test_change_log();
+    test_change_from_another_connection();
+
+    hm_core_shutdown(core);
+    hm_core_destroy(core);
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
+    return hm_test_done("test_core");
+}
