@@ -62,6 +62,13 @@ int hm_areas_import(hm_store *st, hm_level level, const char *text, size_t len,
 /* Record, in `st`'s transaction, that many rows changed at once (bulk loads such as `helpmap
  * demo`): running servers reload their indexes. */
 int hm_areas_note_reload(hm_store *st, hm_error *err);
+/* Fill `st` with a realistic load (`helpmap demo`, core/demo.c): `n_teams` volunteer teams with
+ * positions, `n_req` requests over the areas (former wards, else wards) weighted by
+ * population, a week of history, 10 % open; deterministic for a `seed`. Commits every 20,000
+ * requests, calling progress(done, total) (may be NULL). Running servers reload their
+ * indexes. */
+int hm_demo_fill(hm_store *st, long n_req, long n_teams, long seed,
+                 void (*progress)(long done, long total), hm_error *err);
 /* Import the default areas linked into the program (Củ Chi: wards and former wards). */
 int hm_areas_import_defaults(hm_store *st, hm_error *err);
 

@@ -72,8 +72,8 @@ static int phone_seq = 1000;
 
 /* Create a request at (lon, lat) as `a`; its code into code[16] and token into token[33]
  * (either may be NULL). Returns the job's (or the validation's) result. */
-static int create_at(const hm_actor *a, double lon, double lat, const char *category,
-                     char *code, char *token, bool *duplicate)
+static int create_at(const hm_actor *a, double lon, double lat, const char *category, char *code,
+                     char *token, bool *duplicate)
 {
     hm_create_op op;
     hm_error err = {0};
@@ -170,9 +170,9 @@ static int do_step(const step *s, const char *code, const char *token, int *stat
         default:
             if (s->who[0] == 'R' || s->who[0] == 'P')
                 tracking[0] = s->who[0] == 'R' ? token : "0123456789abcdef0123456789abcdef";
-            rc = hm_core_cancel(core, s->who[0] == 'R' || s->who[0] == 'P' ? &pub
-                                                                           : actor_of(s->who),
-                                code, tracking, NULL, &op, &err);
+            rc =
+                hm_core_cancel(core, s->who[0] == 'R' || s->who[0] == 'P' ? &pub : actor_of(s->who),
+                               code, tracking, NULL, &op, &err);
             break;
     }
     if (rc == HM_OK)
@@ -220,12 +220,9 @@ static void test_status_machine(void)
      * a volunteer releases instead of cancelling; nothing moves a cancelled request but a
      * coordinator's reopening. */
     static const step cancel[] = {
-        {"P", CANCEL, 0, HM_E_NOT_FOUND, 0},
-        {"A", CANCEL, 0, HM_E_FORBIDDEN, 0},
-        {"R", CANCEL, 0, HM_OK, HM_ST_CANCELLED},
-        {"A", CLAIM, 0, HM_E_INVALID_TRANSITION, 0},
-        {"R", CANCEL, 0, HM_E_INVALID_TRANSITION, 0},
-        {"C", MOVE, HM_ST_NEW, HM_OK, HM_ST_NEW},
+        {"P", CANCEL, 0, HM_E_NOT_FOUND, 0},          {"A", CANCEL, 0, HM_E_FORBIDDEN, 0},
+        {"R", CANCEL, 0, HM_OK, HM_ST_CANCELLED},     {"A", CLAIM, 0, HM_E_INVALID_TRANSITION, 0},
+        {"R", CANCEL, 0, HM_E_INVALID_TRANSITION, 0}, {"C", MOVE, HM_ST_NEW, HM_OK, HM_ST_NEW},
         {"O", CANCEL, 0, HM_OK, HM_ST_CANCELLED},
     };
     /* Assigned by a coordinator; operators may not assign or claim. */
@@ -324,11 +321,10 @@ static void test_claim_timeout(void)
         return;
     /* As if the tick ran two hours and a minute later (the writer is idle meanwhile: this
      * thread is the only one writing). */
-    hm_core__claim_timeouts(core, st, hm_now_ms() + (int64_t)core->cfg.claim_timeout_s * 1000 +
-                                          60000);
+    hm_core__claim_timeouts(core, st,
+                            hm_now_ms() + (int64_t)core->cfg.claim_timeout_s * 1000 + 60000);
     hm_store_close(st);
-    CHECK_INT_EQ(hm_core_request_read(core, &C, code, (const char *const[2]){NULL, NULL}, &v,
-                                      &err),
+    CHECK_INT_EQ(hm_core_request_read(core, &C, code, (const char *const[2]){NULL, NULL}, &v, &err),
                  HM_OK);
     CHECK_STR_EQ(hm_status_name(v.req.status), "new");
     CHECK_INT_EQ(v.req.team_id, 0);
@@ -421,9 +417,9 @@ static void test_change_from_another_connection(void)
     /* The synthetic hamlet 27496-T01 covers 106.458–106.464 E, 10.964–10.970 N. */
     for (int i = 0; i < 100 && !found; i++) {
         CHECK_INT_EQ(create_at(&pub, 106.461, 10.967, "other", code, NULL, NULL), HM_OK);
-        CHECK_INT_EQ(hm_core_request_read(core, &C, code, (const char *const[2]){NULL, NULL},
-                                          &v, &err),
-                     HM_OK);
+        CHECK_INT_EQ(
+            hm_core_request_read(core, &C, code, (const char *const[2]){NULL, NULL}, &v, &err),
+            HM_OK);
         found = strcmp(v.req.hamlet_code, "27496-T01") == 0;
         hm_request_view_clear(&v);
         if (!found)
