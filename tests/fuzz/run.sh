@@ -4,7 +4,7 @@
 # regression tests (ctest -L fuzz), then fuzz each target for a bounded time.
 # Fails on any crash, leak, timeout or sanitizer report.
 #
-#   tests/fuzz/run.sh                 # CI: about 4 minutes in all
+#   tests/fuzz/run.sh                 # CI: about 5 minutes in all
 #   HM_FUZZ_SECONDS=600 tests/fuzz/run.sh fuzz_mvt_areas   # longer, one target
 #
 # New inputs found while fuzzing go to build-fuzz/corpus/<target> (not the
@@ -15,7 +15,8 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 dir=${HM_FUZZ_BUILD:-$root/build-fuzz}
 secs=${HM_FUZZ_SECONDS:-40}
-targets=(fuzz_request_body fuzz_parsers fuzz_geojson_area fuzz_mvt_areas fuzz_mvt_points)
+targets=(fuzz_request_body fuzz_parsers fuzz_geojson_area fuzz_mvt_areas fuzz_mvt_points
+         fuzz_locparse)
 [ $# -gt 0 ] && targets=("$@")
 
 cc=$(command -v clang || command -v clang-14 || true)
