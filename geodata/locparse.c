@@ -134,7 +134,7 @@ static size_t ws_len(const char *p, size_t n)
         return 1;
     if (n >= 2 && u[0] == 0xC2 && u[1] == 0xA0)
         return 2;
-    if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] <= 0x8F || u[2] == 0xAF))
+    if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 && ((u[2] >= 0x80 && u[2] <= 0x8F) || u[2] == 0xAF))
         return 3; /* U+2000..U+200F, U+202F */
     if (n >= 3 && u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0x9F)
         return 3; /* U+205F */
@@ -983,8 +983,8 @@ static int osm(const url *u, double *lat, double *lon)
 /* Apple Maps: see locparse.h for the order. */
 static int apple(const url *u, double *lat, double *lon)
 {
-    static const char *const keys[] = {"coordinate",  "ll",  "q",     "daddr",
-                                       "destination", "sll", "center"};
+    static const char *const keys[] = {"coordinate", "ll",          "q",   "query",
+                                       "daddr",      "destination", "sll", "center"};
     int w;
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         if ((w = param_text(u->query, keys[k], lat, lon)) != W_NONE)

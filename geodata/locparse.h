@@ -34,7 +34,8 @@
  *   ?query=<coordinates>, then ?lat=&lon=, then #map=zoom/lat/lon.
  *
  *   Apple Maps (HM_LOC_APPLE), maps.apple.com: &coordinate=, &ll=,
- *   ?q=<coordinates>, &daddr=, &destination=, &sll=, &center=, in that order.
+ *   ?q=<coordinates>, &query=<coordinates>, &daddr=, &destination=, &sll=,
+ *   &center=, the first of these that holds coordinates.
  *
  *   geo: URIs (HM_LOC_GEO_URI, RFC 5870 and Android): geo:10.99,106.49,
  *   geo:10.99,106.49,12 (altitude ignored), geo:10.99,106.49?z=17,

@@ -36,7 +36,10 @@ cmake -S "$root" -B "$dir" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug -DH
 cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}" test_fuzz_regressions || exit 1
 
 echo "--- replay the corpora and the regression tests"
-(cd "$dir" && ctest -L fuzz --output-on-failure) || exit 1
+# Only the replays of the targets just built: with a subset named on the
+# command line the others do not exist in a fresh build directory.
+only=$(IFS='|'; echo "fuzz_replay_(${targets[*]})\$|^test_fuzz_regressions\$")
+(cd "$dir" && ctest -L fuzz -R "$only" --output-on-failure) || exit 1
 
 failed=0
 for t in "${targets[@]}"; do

@@ -194,6 +194,9 @@ static const accepted accept_cases[] = {
     {"https://maps.apple.com/?q=Pin&ll=10.99,106.49&sll=1,2", 10.99, 106.49, HM_LOC_APPLE},
     {"https://maps.apple.com/?q=10.99,106.49", 10.99, 106.49, HM_LOC_APPLE},
     {"https://maps.apple.com/place?coordinate=10.99,106.49&name=X", 10.99, 106.49, HM_LOC_APPLE},
+    {"https://maps.apple.com/search?query=Cafe&center=10.99,106.49", 10.99, 106.49, HM_LOC_APPLE},
+    {"https://maps.apple.com/directions?destination=10.99%2C106.49&mode=walking", 10.99, 106.49,
+     HM_LOC_APPLE},
     {"Dropped Pin\nhttps://maps.apple.com/?ll=10.99,106.49&q=Dropped%20Pin", 10.99, 106.49,
      HM_LOC_APPLE},
     /* geo: URIs */
@@ -654,6 +657,42 @@ static void test_round_trip(void)
     }
 }
 
+/* ---- defects found by fuzz_locparse (inputs in tests/fuzz/corpus/fuzz_locparse) ---- */
+
+/* Same answer for `text` and for " " + text + "\n": what the fuzz target checks. */
+static void check_padding_neutral(const char *text, size_t len)
+{
+    char *padded = malloc(len + 2);
+    double lon1 = -999, lat1 = -999, lon2 = -999, lat2 = -999;
+    hm_error e1 = {0}, e2 = {0};
+    int rc1, rc2;
+
+    padded[0] = ' ';
+    memcpy(padded + 1, text, len);
+    padded[len + 1] = '\n';
+    rc1 = parse_exact(text, len, &lon1, &lat1, NULL, &e1);
+    rc2 = parse_exact(padded, len + 2, &lon2, &lat2, NULL, &e2);
+    CHECK_INT_EQ(rc1, rc2);
+    CHECK_STR_EQ(e1.msg, e2.msg);
+    CHECK(lon1 == lon2 && lat1 == lat2);
+    free(padded);
+}
+
+/* regress-ws-lead-byte: E2 80 followed by any byte was taken for a 3-byte
+ * Unicode space, so "\xe2\x80'\xe2\x80" with blanks around it trimmed to
+ * nothing ("paste a map link") while alone it was "no coordinates found". */
+static void test_regress_ws_lead_byte(void)
+{
+    double lon = -999, lat = -999;
+    check_padding_neutral("\xe2\x80'\xe2\x80", 5);
+    CHECK_INT_EQ(parse_exact("\xe2\x80"
+                             "10.99, 106.49",
+                             15, &lon, &lat, NULL, NULL),
+                 HM_E_INVALID_FIELD);
+    CHECK_INT_EQ(parse_exact("10.99, 106.49\xe2\x80\x0a", 16, &lon, &lat, NULL, NULL),
+                 HM_E_INVALID_FIELD);
+}
+
 int main(void)
 {
     test_accepted();
@@ -662,5 +701,6 @@ int main(void)
     test_len_bounds();
     test_form_names();
     test_round_trip();
+    test_regress_ws_lead_byte();
     return hm_test_done("test_locparse");
 }
