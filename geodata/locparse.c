@@ -403,7 +403,7 @@ static int check_range(double lat, double lon)
 
 typedef struct tok {
     enum tk t;
-    char c; /* T_HEMI: 'N', 'S', 'E', 'W'; T_SEP: ',' or ';' */
+    char c; /* T_HEMI: 'N', 'S', 'E', 'W'; T_SEP: ',', ';' or '/' */
     num v;  /* T_NUM */
 } tok;
 
@@ -517,7 +517,7 @@ static int lex(sl s, tok *t, size_t *nt)
             i += k;
             continue;
         }
-        if (c == ',' || c == ';') {
+        if (c == ',' || c == ';' || c == '/') {
             t[n].t = T_SEP;
             t[n++].c = (char)c;
             i++;
@@ -708,11 +708,41 @@ static int parse_plain(sl s, double *lat, double *lon, bool *dms)
     return W_OK;
 }
 
+/* Plain coordinates as people paste them: besides parse_plain(), the end of
+ * a sentence (final '.', ',' or ';'), a trailing "(label)" and a leading
+ * label without digits before a ':' ("Toạ độ: 10.99, 106.49", "loc:") are
+ * dropped. */
+static int parse_pasted(sl s, double *lat, double *lon, bool *dms)
+{
+    size_t k;
+    bool digits = false;
+    int w;
+
+    s = trim(s);
+    while (s.n && memchr(".,;", s.p[s.n - 1], 3))
+        s = trim(mksl(s.p, s.n - 1));
+    if (s.n > 1 && s.p[s.n - 1] == ')') {
+        for (k = s.n - 1; k > 0 && s.p[k] != '('; k--)
+            ;
+        if (k > 0)
+            s = trim(mksl(s.p, k));
+    }
+    k = find(s, ':');
+    for (size_t i = 0; i < k; i++)
+        digits |= is_digit(s.p[i]);
+    if (k == s.n || k > 40 || digits)
+        return parse_plain(s, lat, lon, dms);
+    if ((w = parse_plain(s, lat, lon, dms)) != W_NONE) /* "lat: 10.99 lon: 106.49" */
+        return w;
+    return parse_plain(skip(s, k + 1), lat, lon, dms);
+}
+
 /* ---- links ------------------------------------------------------------------------- */
 
 /* One value of a link that may hold coordinates in any plain form (q=,
- * query=, ll=, a /place/ or /search/ segment): decoded, then "loc:", a
- * "Name@" before the coordinates and a trailing "(label)" are dropped. */
+ * query=, ll=, a /place/ or /search/ segment): decoded, then a "Name@"
+ * before the coordinates is dropped, and what parse_pasted() drops
+ * ("loc:", a trailing "(label)"). */
 static int try_text(sl raw, bool plus, double *lat, double *lon)
 {
     char buf[HM_LOC_MAX_TEXT];
@@ -722,20 +752,10 @@ static int try_text(sl raw, bool plus, double *lat, double *lon)
 
     if (!raw.p || raw.n == 0)
         return W_NONE;
-    s = trim(decode(raw, buf, plus));
-    if (prefix_ci(s, "loc:"))
-        s = trim(skip(s, 4));
+    s = decode(raw, buf, plus);
     for (k = s.n; k > 0 && s.p[k - 1] != '@'; k--)
         ;
-    if (k > 0)
-        s = trim(skip(s, k));
-    if (s.n > 1 && s.p[s.n - 1] == ')') {
-        for (k = s.n - 1; k > 0 && s.p[k] != '('; k--)
-            ;
-        if (k > 0 && s.p[k] == '(')
-            s = trim(mksl(s.p, k));
-    }
-    return parse_plain(s, lat, lon, &dms);
+    return parse_pasted(skip(s, k), lat, lon, &dms);
 }
 
 /* The raw value of the first parameter `key` of `q` ("a=1&b=2"; keys
@@ -1171,7 +1191,7 @@ static int parse_text(sl s, double *lat, double *lon, hm_loc_form *form)
         w = parse_link(s, lat, lon, form);
         return w == W_NONE ? W_LINK_NO_COORDS : w;
     }
-    w = parse_plain(decode(s, buf, false), lat, lon, &dms);
+    w = parse_pasted(decode(s, buf, false), lat, lon, &dms);
     if (w == W_OK) {
         *form = dms ? HM_LOC_DMS : HM_LOC_DECIMAL;
         return W_OK;

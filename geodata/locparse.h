@@ -44,7 +44,10 @@
  *   is Android's "no position" and is refused; ;crs= other than wgs84 too.
  *
  *   Plain coordinates, latitude first: "10.9935, 106.4921", "10.9935
- *   106.4921", "10.9935;106.4921", optional sign on each number (HM_LOC_DECIMAL).
+ *   106.4921", "10.9935;106.4921", "10.9935 / 106.4921", optional sign on
+ *   each number (HM_LOC_DECIMAL). A final '.', ',' or ';', a trailing
+ *   "(label)" and a leading label without digits before a ':' ("Toạ độ:
+ *   10.99, 106.49") are ignored.
  *   With hemisphere letters on both numbers, the letters decide the axes in
  *   either order: "10.99N 106.49E", "N10.99 E106.49", "106.49 E, 10.99 N",
  *   "10.9935° N, 106.4921° E". Labels work the same way: "lat 10.99 lon

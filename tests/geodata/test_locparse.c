@@ -39,6 +39,14 @@ static const accepted accept_cases[] = {
     {"90, 180", 90.0, 180.0, HM_LOC_DECIMAL},
     {"-90,-180", -90.0, -180.0, HM_LOC_DECIMAL},
     {"(10.9935, 106.4921)", 10.9935, 106.4921, HM_LOC_DECIMAL},
+    {"10.9935 / 106.4921", 10.9935, 106.4921, HM_LOC_DECIMAL},
+    {"10.9935, 106.4921.", 10.9935, 106.4921, HM_LOC_DECIMAL},
+    {"10.9935,106.4921,", 10.9935, 106.4921, HM_LOC_DECIMAL},
+    {"10.9935, 106.4921 (nh\xc3\xa0 b\xc3\xa0 Lan)", 10.9935, 106.4921, HM_LOC_DECIMAL},
+    {"T\xe1\xbb\x8d"
+     "a \xc4\x91\xe1\xbb\x99: 10.9935, 106.4921",
+     10.9935, 106.4921, HM_LOC_DECIMAL}, /* "Toạ độ:" */
+    {"Location: 10.9935 N, 106.4921 E", 10.9935, 106.4921, HM_LOC_DECIMAL},
     {"10.9935%2C106.4921", 10.9935, 106.4921, HM_LOC_DECIMAL},
     {"10.9935%2C+106.4921", 10.9935, 106.4921, HM_LOC_DECIMAL},
     {"10.9935+106.4921", 10.9935, 106.4921, HM_LOC_DECIMAL},
@@ -249,6 +257,9 @@ static const refused refuse_cases[] = {
     {"10.99", "no coordinates found"},
     {"10-20", "no coordinates found"},
     {"10.99, 106.49 and more", "no coordinates found"},
+    {"[106.49, 10.99]", "no coordinates found"}, /* GeoJSON order: not guessed */
+    {"Km 12: 10.99, 106.49", "no coordinates found"},
+    {"10.99: 106.49", "no coordinates found"},
     {"\xff\xfe"
      "10.99,106.49",
      "no coordinates found"},
