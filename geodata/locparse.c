@@ -111,11 +111,13 @@ static bool prefix_ci(sl s, const char *pre)
     return true;
 }
 
+/* True when `s` is the ASCII word `w`, ignoring case. */
 static bool eq_ci(sl s, const char *w)
 {
     return s.n == strlen(w) && prefix_ci(s, w);
 }
 
+/* `s` without its first k bytes (k <= s.n). */
 static sl skip(sl s, size_t k)
 {
     assert(k <= s.n);
@@ -154,6 +156,7 @@ static size_t ws_len_back(sl s)
     return 0;
 }
 
+/* `s` without blanks at either end. */
 static sl trim(sl s)
 {
     size_t k;
@@ -362,6 +365,7 @@ static bool read_signed(sl s, size_t *i, double *v)
     return true;
 }
 
+/* Advance *i past blanks. */
 static void skip_ws(sl s, size_t *i)
 {
     size_t k;
@@ -388,6 +392,7 @@ static bool read_pair(sl s, size_t *i, char sep, double *a, double *b)
     return true;
 }
 
+/* W_OK when lat is in [-90, 90] and lon in [-180, 180] (NaN is neither). */
 static int check_range(double lat, double lon)
 {
     if (!(fabs(lat) <= 90.0))
@@ -776,6 +781,7 @@ static bool get_param(sl q, const char *key, sl *val)
     return false;
 }
 
+/* try_text() on the value of parameter `key`; W_NONE when it is absent. */
 static int param_text(sl q, const char *key, double *lat, double *lon)
 {
     sl v;
@@ -882,6 +888,7 @@ static bool google_host(const char *h, bool *maps)
     }
 }
 
+/* True when host `h` is `name` or one of its subdomains. */
 static bool host_is(const char *h, const char *name)
 {
     size_t n = strlen(h), m = strlen(name);
@@ -1131,6 +1138,7 @@ static bool schemeless_link(sl s)
     return false;
 }
 
+/* True when `s` starts with a link (geo:, http(s)://, encoded or schemeless). */
 static bool link_start(sl s)
 {
     return prefix_ci(s, "geo:") || prefix_ci(s, "http://") || prefix_ci(s, "https://") ||
@@ -1177,6 +1185,8 @@ static bool find_link(sl s, sl *link)
     return false;
 }
 
+/* The whole location_text: a link at its start, else plain coordinates,
+ * else the first link inside it. Returns W_OK or the refusal. */
 static int parse_text(sl s, double *lat, double *lon, hm_loc_form *form)
 {
     char buf[HM_LOC_MAX_TEXT];

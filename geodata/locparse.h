@@ -110,8 +110,8 @@ typedef enum hm_loc_form {
  * bytes that tells the user what to do instead. The sentence comes from a
  * fixed list (locparse.c, why_msg[]) and never quotes the input, so the web
  * layer can translate it by exact match and no contact data ever lands in
- * it. Out-parameters are untouched on error. Thread-safe; uses about 10 KiB
- * of stack and no heap. */
+ * it. Out-parameters are untouched on error. Thread-safe; uses at most
+ * about 12 KiB of stack and no heap. */
 int hm_loc_parse(const char *text, size_t len, double *lon, double *lat, hm_loc_form *form,
                  hm_error *err);
 
