@@ -156,3 +156,62 @@ write("fuzz_mvt_points", "raw_doubles",
       bytes([1]) + struct.pack("<dd", 106.47, float("-inf")) + bytes(12) +
       bytes([1 | 2 | 4 | 8 | 32]) + struct.pack("<dd", 180.0, 85.05112877980659) + bytes(4) +
       b"\x03abc\x02zz\x01q\x02W1" + bytes(8))
+
+# ---- fuzz_locparse ----------------------------------------------------------------
+# One pasted location_text per accepted form, then refused ones.
+locations = {
+    "decimal": "10.9935, 106.4921",
+    "decimal_semicolon": " 10.9935;106.4921\n",
+    "decimal_comma": "10,9935 106,4921",
+    "hemi_suffix": "10.9935N 106.4921E",
+    "hemi_prefix": "N10.9935 E106.4921",
+    "hemi_lon_first": "106.4921° E, 10.9935° N",
+    "labels": "Latitude: 10.9935, Longitude: 106.4921",
+    "dms": "10°59'36.7\"N 106°29'31.6\"E",
+    "dms_primes": "10°59′36.7″N 106°29′31.6″E",
+    "dms_spaces": "10 59 36.7 N, 106 29 31.6 E",
+    "ddm": "10°59.612'N 106°29.527'E",
+    "dms_signed": "-33 52 7.68, 151 12 33.48",
+    "google_q": "https://www.google.com/maps?q=10.9935,106.4921",
+    "google_query": "https://www.google.com/maps/search/?api=1&query=10.99%2C106.49",
+    "google_at": "https://www.google.com.vn/maps/@10.9935,106.4921,15z",
+    "google_place": "https://www.google.com/maps/place/Ch%E1%BB%A3+C%E1%BB%A7+Chi/"
+                    "@10.98,106.48,17z/data=!3m1!4b1!4m6!3m5!1s0x310b:0x1!8m2!3d10.9935"
+                    "!4d106.4921!16s%2Fg%2F11",
+    "google_place_dms": "https://www.google.com/maps/place/10%C2%B059'36.7%22N+106%C2%B029'"
+                        "31.6%22E/@10.9935,106.4899,17z",
+    "google_search": "https://www.google.com/maps/search/10.99,+106.49",
+    "google_dir": "https://www.google.com/maps/dir//10.99,106.49",
+    "google_dir_data": "https://www.google.com/maps/dir/Home/Cho/@10.9,106.6,12z/data=!4m10!4m9"
+                       "!1m2!2m2!1d106.70!2d10.80!1m5!1m1!1s0x0:0x1!2m2!1d106.4921!2d10.9935",
+    "google_ll": "maps.google.com/?ll=10.99,106.49",
+    "google_loc": "https://maps.google.com/maps?q=loc:10.99,106.49",
+    "google_encoded": "https%3A%2F%2Fwww.google.com%2Fmaps%3Fq%3D10.99%252C106.49",
+    "google_in_message": "Nhà tôi ở đây: https://www.google.com/maps?q=10.99,106.49 xin cứu",
+    "osm_map": "https://www.openstreetmap.org/#map=17/10.99350/106.49210",
+    "osm_marker": "https://www.openstreetmap.org/?mlat=10.99&mlon=106.49#map=12/10.5/106.0",
+    "osm_route": "https://www.openstreetmap.org/directions?route=10.80%2C106.70%3B10.99%2C106.49",
+    "apple_ll": "https://maps.apple.com/?ll=10.99,106.49",
+    "apple_sll": "https://maps.apple.com/?q=Dropped%20Pin&sll=10.99,106.49",
+    "geo": "geo:10.99,106.49",
+    "geo_zoom": "geo:10.99,106.49?z=17",
+    "geo_q": "geo:0,0?q=10.99,106.49(label)",
+    "geo_u": "geo:10.99,106.49;crs=wgs84;u=35",
+    "refuse_short_google": "https://maps.app.goo.gl/xyzXYZ",
+    "refuse_short_osm": "https://osm.org/go/0EEQjE--",
+    "refuse_short_apple": "https://maps.apple/p/abc.def",
+    "refuse_range": "91, 181",
+    "refuse_lon_first": "106.49, 10.99",
+    "refuse_nan": "NaN, inf",
+    "refuse_minutes": "10°60'0\"N 106°0'0\"E",
+    "refuse_axes": "10N 20N",
+    "refuse_ambiguous": "10,99,106,49",
+    "refuse_site": "https://example.com/?q=10.99,106.49",
+    "refuse_no_coords": "https://www.google.com/maps/place/Ch%E1%BB%A3+C%E1%BB%A7+Chi",
+    "refuse_geo_crs": "geo:10.99,106.49;crs=EPSG:32648",
+    "refuse_words": "nhà số 12 hẻm 34",
+}
+for k, v in locations.items():
+    write("fuzz_locparse", k, v)
+write("fuzz_locparse", "refuse_nul", b"10.99\x00, 106.49\xff\xfe")
+write("fuzz_locparse", "refuse_long", b"10.9935, 106.4921" + b" " * 2040)
