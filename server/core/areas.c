@@ -112,7 +112,7 @@ static int reassign(hm_store *st, const hm_area_index *idx, const double *bbox, 
 
     memset(&c, 0, sizeof c);
     c.idx = idx;
-    hm_core__filter_init(&f);
+    hm_request_filter_init(&f);
     if (bbox) {
         f.has_bbox = true;
         memcpy(f.bbox, bbox, sizeof f.bbox);
@@ -136,7 +136,7 @@ static int reassign(hm_store *st, const hm_area_index *idx, const double *bbox, 
 static int every_request(void *src, hm_request_cb cb, void *cb_ctx, hm_error *err)
 {
     hm_request_filter f;
-    hm_core__filter_init(&f);
+    hm_request_filter_init(&f);
     return hm_store_request_list(src, &f, cb, cb_ctx, err);
 }
 

@@ -37,9 +37,6 @@ int hm_core__load_indexes(hm_core *c, hm_store *st, hm_error *err);
 void hm_core__locate(hm_core *c, hm_request *r);
 void hm_core__locate_in(const hm_area_index *idx, hm_request *r);
 
-/* A filter that matches every request: zero everything, no category, either verified. */
-void hm_core__filter_init(hm_request_filter *f);
-
 /* The alert queue: new requests waiting for escalation (alerts.c). */
 struct hm_alerts *hm_alerts__create(void);
 void hm_alerts__destroy(struct hm_alerts *a);

@@ -172,9 +172,7 @@ int hm_export_write(hm_store *st, int format, hm_buf *out, hm_error *err)
     export_ctx c = {out, format, 0};
     int rc;
 
-    memset(&f, 0, sizeof f);
-    f.category = -1;
-    f.verified = -1;
+    hm_request_filter_init(&f);
     if (format == HM_EXPORT_CSV) {
         hm_buf_puts(out, "\xEF\xBB\xBF");
         for (size_t i = 0; i < sizeof csv_fields / sizeof csv_fields[0]; i++) {

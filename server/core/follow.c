@@ -29,13 +29,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 
-void hm_core__filter_init(hm_request_filter *f)
-{
-    memset(f, 0, sizeof *f);
-    f->category = -1;
-    f->verified = -1;
-}
-
 void hm_core__locate_in(const hm_area_index *idx, hm_request *r)
 {
     const char *codes[HM_LEVEL__COUNT] = {NULL};
@@ -255,7 +248,7 @@ int hm_core__load_indexes(hm_core *c, hm_store *st, hm_error *err)
     hm_tally_adopt(c->tally, t);
     hm_tally_destroy(t);
     hm_open_index_clear(c->open);
-    hm_core__filter_init(&f);
+    hm_request_filter_init(&f);
     f.status_mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
     if ((rc = hm_store_request_list(st, &f, load_open, c->open, err)))
         return rc;

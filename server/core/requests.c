@@ -124,7 +124,7 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
     /* SPEC: same phone, same category, within 200 m of one of that phone's open requests of
      * the last 24 h is a duplicate. */
     if (r->phone) {
-        hm_core__filter_init(&f);
+        hm_request_filter_init(&f);
         f.phone = r->phone;
         f.created_since_ms = r->created_at - DAY_MS;
         f.status_mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
@@ -471,7 +471,7 @@ void hm_core__claim_timeouts(hm_core *c, hm_store *st, int64_t now)
     expired e = {0};
     hm_error err = {0};
 
-    hm_core__filter_init(&f);
+    hm_request_filter_init(&f);
     f.status_mask = 1u << HM_ST_ASSIGNED;
     e.before = now - (int64_t)c->cfg.claim_timeout_s * 1000;
     if (hm_store_request_list(st, &f, find_expired, &e, &err) == HM_OK) {

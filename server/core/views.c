@@ -152,7 +152,7 @@ static int encode_points(hm_core *c, hm_worker *w, const hm_tile_query *q,
     hm_mvt_points *enc;
     int rc;
 
-    hm_core__filter_init(&f);
+    hm_request_filter_init(&f);
     f.status_mask = q->status_mask;
     f.category = q->category;
     f.since_ms = q->since_ms;

@@ -354,9 +354,7 @@ enum MHD_Result hm_api_request_list(hm_req *r)
 
     r->state = l;
     r->state_free = list_free;
-    memset(&f, 0, sizeof f);
-    f.category = -1;
-    f.verified = -1;
+    hm_request_filter_init(&f);
     if (hm_http_auth(r, &err))
         return hm_http_error(r, &err);
     if ((s = hm_http_arg(r, "bbox"))) {

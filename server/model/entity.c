@@ -2,6 +2,7 @@
 #include "entity.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void hm_request_clear(hm_request *r)
 {
@@ -20,4 +21,11 @@ void hm_history_clear(hm_history *h)
         return;
     free(h->note);
     h->note = NULL;
+}
+
+void hm_request_filter_init(hm_request_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    f->category = -1;
+    f->verified = -1;
 }

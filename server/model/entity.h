@@ -71,7 +71,8 @@ typedef struct hm_area_row {
     size_t wkb_len;
 } hm_area_row;
 
-/* Filter for hm_store_request_list. Zero-initialise, then set. */
+/* Filter for hm_store_request_list: hm_request_filter_init() (everything, any category,
+ * either verified), then set what narrows it. */
 typedef struct hm_request_filter {
     bool has_bbox;
     double bbox[4];           /* minLon, minLat, maxLon, maxLat */
@@ -86,6 +87,9 @@ typedef struct hm_request_filter {
     int verified;             /* -1 any, 0, 1 */
     size_t limit;             /* 0 = no limit */
 } hm_request_filter;
+
+/* A filter that matches every request. */
+void hm_request_filter_init(hm_request_filter *f);
 
 /* A committed change, as the store's change log keeps it (store.h, "Changes"). Every server
  * follows the log in id order and applies each change to its in-memory indexes and event

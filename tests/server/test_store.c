@@ -296,9 +296,7 @@ static int collect_id(void *ctx, const hm_request *r)
 static hm_request_filter any(void)
 {
     hm_request_filter f;
-    memset(&f, 0, sizeof f);
-    f.category = -1;
-    f.verified = -1;
+    hm_request_filter_init(&f);
     return f;
 }
 
@@ -1047,9 +1045,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    memset(&f, 0, sizeof f);
-    f.category = -1;
-    f.verified = -1;
+    hm_request_filter_init(&f);
     f.has_bbox = true;
     f.bbox[0] = 106.40, f.bbox[1] = 10.90, f.bbox[2] = 106.60, f.bbox[3] = 11.10;
     n_before = count_matching(st, &f);
