@@ -82,16 +82,19 @@ static void push(struct hm_alerts *a, int64_t request_id, int64_t created_ms, co
     pthread_mutex_unlock(&a->mu);
 }
 
-void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text, uint64_t id)
+size_t hm_alerts__targets(hm_core *c, const hm_request *r, int64_t *out)
 {
-    int64_t first[MAX_ALERTED];
-    size_t want = wanted(c);
-    size_t n =
-        hm_team_index_nearest(c->teams, r->lon, r->lat, hm_now_ms(), want, NULL, 0, first, NULL);
+    return hm_team_index_nearest(c->teams, r->lon, r->lat, hm_now_ms(), wanted(c), NULL, 0, out,
+                                 NULL);
+}
+
+void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text, uint64_t id,
+                        const int64_t *teams, size_t n)
+{
     if (n > 0 && team_text)
-        hm_events_publish_id(c->events, id, "request.alert", NULL, team_text, HM_EV_TARGET, first,
+        hm_events_publish_id(c->events, id, "request.alert", NULL, team_text, HM_EV_TARGET, teams,
                              n);
-    push(c->alerts, r->id, r->created_at, first, n, want);
+    push(c->alerts, r->id, r->created_at, teams, n, wanted(c));
 }
 
 void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now)

@@ -40,9 +40,14 @@ void hm_core__locate_in(const hm_area_index *idx, hm_request *r);
 /* The alert queue: new requests waiting for escalation (alerts.c). */
 struct hm_alerts *hm_alerts__create(void);
 void hm_alerts__destroy(struct hm_alerts *a);
-/* Publisher thread: request `r` was just created; alert its nearest available teams now (event
- * id `id`) and remember whom, for escalation. `team_text` is the request's team payload. */
-void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text, uint64_t id);
+/* The nearest available teams to new request `r` as the team index stands now (the follower
+ * calls it when it applies the creation, so that a claim applied after it cannot change whom
+ * the creation alerts): up to 8 ids into out; returns how many. */
+size_t hm_alerts__targets(hm_core *c, const hm_request *r, int64_t *out);
+/* Publisher thread: alert `teams` of new request `r` (event id `id`; `team_text` is the
+ * request's team payload) and remember whom, for escalation. */
+void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text, uint64_t id,
+                        const int64_t *teams, size_t n);
 /* Writer tick: alert the next teams of the requests still new after the escalation time. */
 void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now);
 

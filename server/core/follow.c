@@ -58,6 +58,8 @@ typedef struct pub_item {
     uint64_t id;      /* the event's id */
     hm_request req;   /* without contact data: events never carry it */
     hm_team team;     /* PUB_TEAM */
+    int64_t alert[8]; /* PUB_CREATED: the teams to alert */
+    size_t n_alert;
 } pub_item;
 
 static void pub_run(hm_pub_job *job)
@@ -77,7 +79,7 @@ static void pub_run(hm_pub_job *job)
         team = hm_request_event_text(&it->req, false);
         hm_events_publish_id(c->events, it->id, it->type, pub, team, HM_EV_PUBLIC, NULL, 0);
         if (it->kind == PUB_CREATED)
-            hm_alerts__created(c, &it->req, team, it->id + 1);
+            hm_alerts__created(c, &it->req, team, it->id + 1, it->alert, it->n_alert);
     }
     free(pub);
     free(team);
@@ -103,6 +105,8 @@ static void post(hm_core *c, int kind, const char *type, int64_t change_id, cons
     }
     if (t)
         it->team = *t;
+    if (kind == PUB_CREATED)
+        it->n_alert = hm_alerts__targets(c, r, it->alert);
     hm_publisher_post(c->publisher, &it->job);
 }
 

@@ -10,16 +10,19 @@
 #include "areas.h"
 #include "core.h"
 #include "core_int.h"
+#include "events.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
 #include "openindex.h"
 #include "policy.h"
+#include "publisher.h"
 #include "requests.h"
 #include "teams.h"
 #include "writer.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +431,106 @@ static void test_change_from_another_connection(void)
     CHECK(found);
 }
 
+/* ---- regression: an alert computed after a claim ---- */
+
+typedef struct gate {
+    hm_pub_job job;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool open;
+} gate;
+
+static void gate_run(hm_pub_job *j)
+{
+    gate *g = (gate *)j;
+    pthread_mutex_lock(&g->mu);
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void no_op(void *conn)
+{
+    (void)conn;
+}
+
+static const hm_events_transport quiet_transport = {no_op, no_op};
+
+/* Whether the stream of `s` holds a request.alert for `code`, reading what is pending. */
+static bool stream_has_alert(hm_events_sub *s, const char *code)
+{
+    char buf[HM_EVENTS_BLOCK_SIZE + 1];
+    bool found = false;
+    ssize_t n;
+    while ((n = hm_events_read(s, buf, sizeof buf - 1)) > 0) {
+        buf[n] = '\0';
+        /* Frame by frame ("id: N\nevent: TYPE\ndata: JSON\n\n"). */
+        for (char *f = buf, *end; f && *f; f = end ? end + 2 : NULL) {
+            end = strstr(f, "\n\n");
+            if (end)
+                *end = '\0';
+            if (strstr(f, "event: request.alert") && strstr(f, code))
+                found = true;
+        }
+    }
+    return found;
+}
+
+/* The api_test EscalationTest failed now and then under load: a request claimed right after
+ * its creation alerted the second-nearest team. The publisher thread chose whom to alert when
+ * it got to the creation, after the claim had made the nearest team busy. The teams are now
+ * chosen when the creation is applied, in the order of changes. Here the publisher is held
+ * while a request is created and claimed: the alert still goes to the team that was nearest
+ * and available at the creation, and not to the next one. */
+static void test_regress_alert_chosen_at_creation(void)
+{
+    hm_actor pub = public_actor("10.7.0.1"), near, next;
+    hm_events_who who_near, who_next;
+    hm_events_sub *s_near = NULL, *s_next = NULL;
+    hm_team_op loc;
+    hm_change_op ch;
+    hm_error err = {0};
+    gate g = {{NULL, gate_run}, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    const double lon = 106.5562, lat = 10.9888; /* ward 27541, away from the other tests */
+    char code[16];
+
+    make_team("Đội gần", HM_ROLE_VOLUNTEER, &near);
+    make_team("Đội kế", HM_ROLE_VOLUNTEER, &next);
+    CHECK_INT_EQ(hm_core_team_location(core, &near, lon + 0.001, lat, &loc, &err), HM_OK);
+    CHECK_INT_EQ(run(&loc.job), HM_OK);
+    CHECK_INT_EQ(hm_core_team_location(core, &next, lon + 0.01, lat, &loc, &err), HM_OK);
+    CHECK_INT_EQ(run(&loc.job), HM_OK);
+    who_near = (hm_events_who){HM_EV_ROLE_VOLUNTEER, near.team.id};
+    who_next = (hm_events_who){HM_EV_ROLE_VOLUNTEER, next.team.id};
+    CHECK_INT_EQ(
+        hm_events_subscribe(core->events, &quiet_transport, NULL, &who_near, 0, &s_near, &err),
+        HM_OK);
+    CHECK_INT_EQ(
+        hm_events_subscribe(core->events, &quiet_transport, NULL, &who_next, 0, &s_next, &err),
+        HM_OK);
+    hm_publisher_post(core->publisher, &g.job);
+    CHECK_INT_EQ(create_at(&pub, lon, lat, "food", code, NULL, NULL), HM_OK);
+    memset(&ch, 0, sizeof ch);
+    CHECK_INT_EQ(hm_core_claim(core, &near, code, &ch, &err), HM_OK);
+    CHECK_INT_EQ(run(&ch.job), HM_OK);
+    hm_change_op_clear(&ch);
+    pthread_mutex_lock(&g.mu);
+    g.open = true;
+    pthread_cond_signal(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    hm_publisher_flush(core->publisher);
+    for (int i = 0; i < 200 && hm_events_subscriber_count(core->events) > 0; i++) {
+        bool a = stream_has_alert(s_near, code);
+        CHECK(!stream_has_alert(s_next, code));
+        if (a)
+            break;
+        CHECK(i < 199);
+        usleep(10 * 1000);
+    }
+    hm_events_unsubscribe(s_near);
+    hm_events_unsubscribe(s_next);
+}
+
 int main(void)
 {
     hm_core_config cfg;
@@ -442,6 +545,7 @@ int main(void)
     hm_core_config_init(&cfg);
     cfg.db_path = db_path;
     cfg.claim_cap = 2;
+    cfg.alert_teams = 1; /* the nearest team only (test_regress_alert_chosen_at_creation) */
     cfg.rate_limit = 0;
     cfg.phone_rate_limit = 0;
     core = hm_core_start(&cfg, &err);
@@ -462,6 +566,7 @@ int main(void)
     test_claim_timeout();
     test_change_log();
     test_change_from_another_connection();
+    test_regress_alert_chosen_at_creation();
 
     hm_core_shutdown(core);
     hm_core_destroy(core);
