@@ -5,11 +5,12 @@ set -euo pipefail
 what=${1:-run}
 pkgs=(build-essential cmake pkg-config libspatialite-dev libsqlite3-mod-spatialite sqlite3
       libgeos-dev libproj-dev proj-bin libmicrohttpd-dev libjansson-dev libprotobuf-c-dev
-      protobuf-c-compiler zlib1g-dev curl
+      protobuf-c-compiler zlib1g-dev libpq-dev curl
       libfreetype-dev fonts-noto-core  # map glyphs made at build time (tiles/tools/glyphs.c)
       tilemaker osmium-tool)           # helpmap basemap build
 case "$what" in
-  test) pkgs+=(nodejs npm chromium gdal-bin python3 clang libclang-rt-14-dev clang-format) ;;
+  test) pkgs+=(nodejs npm chromium gdal-bin python3 clang libclang-rt-14-dev clang-format
+                postgresql-15 postgresql-15-postgis-3) ;;
   bench) pkgs+=(nodejs npm wrk postgresql postgresql-15-postgis-3 postgis python3 gnuplot-nox) ;;
 esac
 missing=()

@@ -66,7 +66,10 @@ static const char usage_serve[] =
     "                     [--tile-cache-mb N]\n"
     "\n"
     "  --db FILE             SpatiaLite database (default data/helpmap.db; created with the\n"
-    "                        default Củ Chi areas when missing)\n"
+    "                        default Củ Chi areas when missing), or a PostgreSQL URI\n"
+    "                        postgresql://USER@HOST:PORT/DBNAME (PostGIS; helpmap's tables\n"
+    "                        created the same way in an empty database); every command's --db\n"
+    "                        takes either\n"
     "  --bind ADDR           address to listen on (default 127.0.0.1)\n"
     "  --port N              port (default 8080; 0 picks a free one)\n"
     "  --web DIR             static frontend (default web/)\n"
@@ -142,6 +145,22 @@ static long opt_long(int argc, char **argv, int *i, long min, long max)
     if (errno || end == v || *end || n < min || n > max)
         die_usage("%s must be a whole number from %ld to %ld", name, min, max);
     return n;
+}
+
+/* `db` for messages: a PostgreSQL URI without its user information and query, where a
+ * password may be; a file path as it is. */
+static void db_label(const char *db, char *out, size_t size)
+{
+    const char *host, *end, *at;
+    if (strncmp(db, "postgresql://", 13) != 0 && strncmp(db, "postgres://", 11) != 0) {
+        snprintf(out, size, "%s", db);
+        return;
+    }
+    host = strstr(db, "://") + 3;
+    end = host + strcspn(host, "/?");
+    at = memchr(host, '@', (size_t)(end - host));
+    snprintf(out, size, "%.*s%.*s", (int)(host - db), db, (int)strcspn(at ? at + 1 : host, "?"),
+             at ? at + 1 : host);
 }
 
 /* Open the database `db` for a command: `create` makes a new one (with the default areas
@@ -501,6 +520,7 @@ static int cmd_purge(int argc, char **argv)
 
 static int cmd_serve(int argc, char **argv)
 {
+    char db_shown[1024];
     hm_core_config cc;
     hm_core *core;
     hm_http_config hc;
@@ -591,9 +611,10 @@ static int cmd_serve(int argc, char **argv)
         die(&err);
     if (!(http = hm_http_start(core, &hc, &err)))
         die(&err);
+    db_label(cc.db_path, db_shown, sizeof db_shown);
     printf("helpmap listening on http://%s%s%s:%d/ (database %s, %zu open requests)\n",
            strchr(hc.bind, ':') ? "[" : "", hc.bind, strchr(hc.bind, ':') ? "]" : "",
-           hm_http_port(http), cc.db_path, hm_open_index_count(core->open));
+           hm_http_port(http), db_shown, hm_open_index_count(core->open));
     fflush(stdout);
     hm_log(HM_LOG_INFO, "event=started port=%d threads=%ld", hm_http_port(http),
            hc.threads > 0 ? (long)hc.threads : sysconf(_SC_NPROCESSORS_ONLN));

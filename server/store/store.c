@@ -5,10 +5,19 @@
 #include "model.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* A libpq connection URI selects PostGIS; anything else is a SpatiaLite file. Keyword
+ * strings ("host=... dbname=...") are not taken: they could be file names. */
+static bool is_pg_uri(const char *path)
+{
+    return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
+}
 
 hm_store *hm_store_open(const char *uri, int flags, hm_error *err)
 {
-    /* One backend today; a "postgresql://" URI will select PostGIS. */
+    if (is_pg_uri(uri))
+        return hm_store__pg_open(uri, flags, err);
     return hm_store__sqlite_open(uri, flags, err);
 }
 

@@ -1,7 +1,7 @@
 /* store.h: durable storage of areas, requests, teams and their history.
  * Owns the schema and its migrations, every SQL statement and transactions;
  * not HTTP, JSON or authorization (callers pass verified identities).
- * Backends: SpatiaLite (store_sqlite.c), later PostGIS; callers use the
+ * Backends: SpatiaLite (sqlite/store_sqlite.c) and PostGIS (pg/store_pg.c); callers use the
  * hm_store_* functions and only store.c dispatches through hm_store_ops.
  * One hm_store per thread, never shared. Every function returns HM_OK or an
  * hm_err with `err` filled; nothing changes on error unless the caller's
@@ -30,9 +30,11 @@ typedef struct hm_store hm_store;
  * Without WRITER a connection is a reader's: it may write, but the backend keeps it light. */
 enum { HM_STORE_CREATE = 1, HM_STORE_READONLY = 2, HM_STORE_WRITER = 4 };
 
-/* Open the database `uri`: a file path selects SpatiaLite. Creates the database and schema with
- * HM_STORE_CREATE and migrates an older schema. Every commit is durable when it returns.
- * Returns NULL with `err` filled: HM_E_NOT_FOUND (field "db") when the database does not
+/* Open the database `uri`: a file path selects SpatiaLite, a libpq URI starting with
+ * "postgresql://" or "postgres://" PostGIS (pg/store_pg.c: its tables are created in an empty
+ * database; HM_E_UNAVAILABLE when the server cannot be reached). Creates the database and
+ * schema with HM_STORE_CREATE and migrates an older schema. Every commit is durable when it
+ * returns. Returns NULL with `err` filled: HM_E_NOT_FOUND (field "db") when the database does not
  * exist and HM_STORE_CREATE is not given. Caller closes with hm_store_close(). */
 hm_store *hm_store_open(const char *uri, int flags, hm_error *err);
 void hm_store_close(hm_store *st);

@@ -78,5 +78,7 @@ struct hm_store {
 
 /* The SpatiaLite backend's constructor. */
 hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err);
+/* The PostGIS backend's constructor: `uri` is a libpq connection URI (store_pg.c). */
+hm_store *hm_store__pg_open(const char *uri, int flags, hm_error *err);
 
 #endif
