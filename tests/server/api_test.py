@@ -10,6 +10,12 @@ Run by ctest as
     python3 tests/server/api_test.py --bin BUILD/helpmap --web WEB --data tests/data
 Extra arguments go to unittest, e.g. `... -k Transition` or `... ClaimRaceTest`.
 
+With --pg the same tests run on PostGIS: each server gets a new database on the PostgreSQL
+server of $HM_TEST_PG_URI (a URI whose user may create databases; `scripts/pg.sh run`
+starts a throwaway server and sets it), made from a template with PostGIS and dropped at the
+end. Without $HM_TEST_PG_URI the run exits 77 (skipped). psql (postgresql-client) makes and
+drops the databases.
+
 Expected area codes below were computed once, independently of helpmap, with
     ogrinfo -dialect SQLite -sql "SELECT code FROM cu_chi_communes_2025
         WHERE ST_Intersects(geometry, MakePoint(lon, lat, 4326))" geodata/data/...geojson
@@ -42,6 +48,7 @@ import xml.etree.ElementTree as ET
 BIN = None
 WEB = None
 DATA = None
+PG = None  # the PostgreSQL side of --pg runs, or None for SpatiaLite files
 
 HAMLET_FIXTURE = 'api_hamlets_synthetic.geojson'
 
@@ -147,12 +154,53 @@ class Resp:
         return self._json
 
 
+class PgServer:
+    """Databases on the PostgreSQL server of an admin URI, made and dropped with psql."""
+
+    def __init__(self, admin_uri):
+        self.admin = admin_uri
+        self.psql = shutil.which('psql') or '/usr/lib/postgresql/15/bin/psql'
+        self.seq = itertools.count(1)
+        self.template = 'hm_api_%d_template' % os.getpid()
+        self.run(self.admin, 'DROP DATABASE IF EXISTS %s' % self.template)
+        self.run(self.admin, 'CREATE DATABASE %s' % self.template)
+        self.run(self.uri(self.template), 'CREATE EXTENSION IF NOT EXISTS postgis')
+
+    def run(self, uri, sql):
+        p = subprocess.run([self.psql, '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', uri,
+                            '-c', sql],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise RuntimeError('psql %r failed: %s' % (sql, p.stderr))
+        return p.stdout
+
+    def uri(self, db):
+        """The admin URI with its database name replaced by `db`."""
+        u = urllib.parse.urlsplit(self.admin)
+        return urllib.parse.urlunsplit((u.scheme, u.netloc, '/' + db, u.query, u.fragment))
+
+    def create(self, name):
+        """A new database for test class `name`: PostGIS there, no table of helpmap's."""
+        db = 'hm_api_%d_%d_%s' % (os.getpid(), next(self.seq),
+                                  re.sub(r'[^a-z0-9]', '', name.lower())[:30])
+        self.run(self.admin, 'CREATE DATABASE %s TEMPLATE %s' % (db, self.template))
+        return self.uri(db)
+
+    def drop(self, uri):
+        db = urllib.parse.urlsplit(uri).path.lstrip('/')
+        self.run(self.admin, 'DROP DATABASE IF EXISTS %s WITH (FORCE)' % db)
+
+    def close(self):
+        self.run(self.admin, 'DROP DATABASE IF EXISTS %s WITH (FORCE)' % self.template)
+
+
 class Server:
-    """One helpmap process with its own temporary database."""
+    """One helpmap process with its own temporary database (a file, or with --pg a
+    PostgreSQL database)."""
 
     def __init__(self, name):
         self.dir = tempfile.mkdtemp(prefix='helpmap-api-%s-' % name)
-        self.db = os.path.join(self.dir, 'helpmap.db')
+        self.db = PG.create(name) if PG else os.path.join(self.dir, 'helpmap.db')
         self.log_path = os.path.join(self.dir, 'stderr.log')
         self.proc = None
         self.port = None
@@ -222,6 +270,26 @@ class Server:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+        if PG:
+            PG.drop(self.db)
+
+    def sql(self, statement, args=()):
+        """Run one statement on the database behind helpmap's back; `?` stands for each of
+        `args` (numbers only)."""
+        if not PG:
+            con = sqlite3.connect(self.db)
+            con.execute(statement, args)
+            con.commit()
+            con.close()
+            return
+        parts = statement.split('?')
+        assert len(parts) == len(args) + 1
+        for a in args:
+            assert isinstance(a, (int, float)) and not isinstance(a, bool), a
+        text = parts[0]
+        for a, rest in zip(args, parts[1:]):
+            text += repr(a) + rest
+        PG.run(self.db, text)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -1807,12 +1875,9 @@ class NearbyTest(ServerTest):
     @classmethod
     def prepare(cls, srv):
         # A team whose last position is 31 minutes old.
-        con = sqlite3.connect(srv.db)
-        con.execute('UPDATE team SET lon = ?, lat = ?, pos_at = ? WHERE id = ?',
-                    (cls.CENTRE[0] + 0.0001, cls.CENTRE[1], int((time.time() - 31 * 60) * 1000),
-                     srv.team_id('t6stale')))
-        con.commit()
-        con.close()
+        srv.sql('UPDATE team SET lon = ?, lat = ?, pos_at = ? WHERE id = ?',
+                (cls.CENTRE[0] + 0.0001, cls.CENTRE[1], int((time.time() - 31 * 60) * 1000),
+                 srv.team_id('t6stale')))
 
     @classmethod
     def setUpClass(cls):
@@ -2677,23 +2742,68 @@ class PrivacyTest(ServerTest):
         srv.start(*self.SERVE_ARGS)  # for tearDownClass
 
 
+# ---- PostGIS only ----------------------------------------------------------------------------------------
+
+class PgReconnectTest(ServerTest):
+    """With --pg: the server's connections dropped (a restart of PostgreSQL, a network cut)
+    cost no answer: reads and the writer's next transaction go on new connections."""
+    TEAMS = [('coord', 'coordinator', ()), ('op', 'operator', ())]
+
+    @classmethod
+    def setUpClass(cls):
+        if not PG:
+            raise unittest.SkipTest('PostgreSQL only (--pg)')
+        super().setUpClass()
+
+    def drop_connections(self):
+        db = urllib.parse.urlsplit(self.srv.db).path.lstrip('/')
+        out = PG.run(PG.admin, "SELECT count(pg_terminate_backend(pid, 5000)) FROM "
+                     "pg_stat_activity WHERE datname = '%s' AND application_name = 'helpmap'" % db)
+        return int(out.strip())
+
+    def test_lost_connections_cost_no_answer(self):
+        q, tok = self.srv.create_ok(*WARD_POINTS[0][:2], token=self.srv.token('op'))
+        self.assertEqual(self.srv.resident_get(q['code'], tok)['status'], 'new')
+        self.assertGreaterEqual(self.drop_connections(), 2)  # a worker's and the writer's
+        self.assertEqual(self.srv.resident_get(q['code'], tok)['status'], 'new')
+        q2, tok2 = self.srv.create_ok(*WARD_POINTS[1][:2], token=self.srv.token('op'))
+        r = self.srv.post('/api/v1/requests/%s/cancel?token=%s' % (q2['code'], tok2))
+        self.assertEqual(r.status, 200, r.text)
+        codes = feature_codes(self.srv.list_all(token=self.srv.token('coord')))
+        self.assertIn(q['code'], codes)
+        self.assertIn(q2['code'], codes)
+        self.assertIn('event=db_reconnected', self.srv.read_log())
+
+
 # ---- main ---------------------------------------------------------------------------------------------
 
 def main():
-    global BIN, WEB, DATA
+    global BIN, WEB, DATA, PG
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--bin', required=True, help='the helpmap binary')
     ap.add_argument('--web', required=True, help='the web/ directory')
     ap.add_argument('--data', required=True, help='tests/data')
+    ap.add_argument('--pg', action='store_true',
+                    help='PostGIS databases on the server of $HM_TEST_PG_URI instead of files')
     args, rest = ap.parse_known_args()
     BIN = os.path.abspath(args.bin)
     WEB = os.path.abspath(args.web)
     DATA = os.path.abspath(args.data)
+    if args.pg:
+        if not os.environ.get('HM_TEST_PG_URI'):
+            print('api_test: skipped: --pg without HM_TEST_PG_URI (run it under scripts/pg.sh run)',
+                  file=sys.stderr)
+            sys.exit(77)
+        PG = PgServer(os.environ['HM_TEST_PG_URI'])
     t0 = time.monotonic()
-    prog = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
-    print('api_test: %d tests, %d failures, %d errors, %d skipped in %.1f s' % (
-        prog.result.testsRun, len(prog.result.failures), len(prog.result.errors),
-        len(prog.result.skipped), time.monotonic() - t0))
+    try:
+        prog = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
+    finally:
+        if PG:
+            PG.close()
+    print('api_test%s: %d tests, %d failures, %d errors, %d skipped in %.1f s' % (
+        ' (PostGIS)' if PG else '', prog.result.testsRun, len(prog.result.failures),
+        len(prog.result.errors), len(prog.result.skipped), time.monotonic() - t0))
     sys.exit(0 if prog.result.wasSuccessful() else 1)
 
 

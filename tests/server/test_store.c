@@ -1,14 +1,22 @@
-/* test_store.c: server/store.h on the SpatiaLite backend, in a temporary
- * database file — round trips of areas, requests, history and teams, every
- * list filter and the cursor, the guarded status change, the append-only
- * history (checked through a second, plain SQLite connection), transactions,
- * purge, stats and backup. */
+/* test_store.c: the conformance suite of server/store.h, run on one backend per process:
+ *   test_store sqlite   SpatiaLite, in a temporary database file
+ *   test_store pg       PostGIS, in a new database on the server of $HM_TEST_PG_URI (a URI
+ *                       whose user may create databases; scripts/pg.sh run starts a
+ *                       throwaway one), dropped at the end; exit 77 (skipped) without it
+ * Both run the same cases: round trips of areas, requests, history and teams, every list
+ * filter and the cursor, bounding boxes at grid-cell borders, the guarded status change,
+ * the append-only history (checked through a second, plain connection), transactions and
+ * savepoints, purge, stats, integrity check and reopening. Then what only one backend has:
+ * SQLite's online backup and its migration from schema 2; PostgreSQL's refusal of a
+ * database that holds other tables, its geometry columns for GIS tools, and its recovery
+ * when the server drops the connection. */
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "hm_test.h"
 #include "model.h"
 #include "store.h"
 
+#include <libpq-fe.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -21,7 +29,171 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static char dir[64];
-static char db_path[128];
+static char db_path[512];
+
+/* ---- backends ------------------------------------------------------------------------------ */
+
+/* What the suite needs of a backend besides store.h: new databases, and plain SQL on them
+ * through a connection of their own (not helpmap's). */
+typedef struct backend {
+    const char *name;
+    /* A new, empty database named after `tag`: its path or URI into `out`. False when none
+     * can be made. */
+    bool (*fresh)(const char *tag, char *out, size_t size);
+    /* Run `sql` on `where`: 0 done, 1 refused by a constraint or trigger (message into
+     * `msg`), -1 another failure. */
+    int (*exec)(const char *where, const char *sql, char *msg, size_t size);
+    /* The first column of the first row of `sql` on `where` as a number, -1 on failure. */
+    long (*count)(const char *where, const char *sql);
+    void (*drop)(const char *where);
+} backend;
+
+static const backend *be;
+
+/* SQLite: files in `dir`. */
+static bool sq_fresh(const char *tag, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s.db", dir, tag);
+    return true;
+}
+
+static int sq_exec(const char *where, const char *sql, char *msg, size_t size)
+{
+    sqlite3 *db = NULL;
+    char *m = NULL;
+    int rc;
+    if (sqlite3_open_v2(where, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    rc = sqlite3_exec(db, sql, NULL, NULL, &m);
+    snprintf(msg, size, "%s", m ? m : "");
+    sqlite3_free(m);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : rc == SQLITE_CONSTRAINT ? 1 : -1;
+}
+
+static int count_rows_cb(void *ctx, int ncol, char **val, char **col)
+{
+    (void)ncol, (void)col;
+    *(long *)ctx = val[0] ? atol(val[0]) : -1;
+    return 0;
+}
+
+static long sq_count(const char *where, const char *sql)
+{
+    sqlite3 *db = NULL;
+    long n = -1;
+    if (sqlite3_open_v2(where, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        sqlite3_exec(db, sql, count_rows_cb, &n, NULL);
+    sqlite3_close(db);
+    return n;
+}
+
+static void sq_drop(const char *where)
+{
+    (void)where; /* the directory goes at the end */
+}
+
+static const backend sqlite_backend = {"sqlite", sq_fresh, sq_exec, sq_count, sq_drop};
+
+/* PostgreSQL: databases on the server of $HM_TEST_PG_URI, made and dropped through it. */
+static const char *pg_admin;
+
+/* `uri` with its database name replaced by `db`. */
+static void uri_with_db(const char *uri, const char *db, char *out, size_t size)
+{
+    const char *host = strstr(uri, "://");
+    const char *path, *query;
+    host = host ? host + 3 : uri;
+    path = host + strcspn(host, "/?");
+    query = strchr(path, '?');
+    snprintf(out, size, "%.*s/%s%s", (int)(path - uri), uri, db, query ? query : "");
+}
+
+/* The database name of a URI made by uri_with_db. */
+static void db_of_uri(const char *uri, char *out, size_t size)
+{
+    const char *host = strstr(uri, "://") + 3;
+    const char *path = host + strcspn(host, "/?");
+    if (*path == '/')
+        path++;
+    snprintf(out, size, "%.*s", (int)strcspn(path, "?"), path);
+}
+
+static void quiet(void *arg, const PGresult *res)
+{
+    (void)arg, (void)res;
+}
+
+static int pg_exec(const char *where, const char *sql, char *msg, size_t size)
+{
+    PGconn *c = PQconnectdb(where);
+    PGresult *res = NULL;
+    int rc = -1;
+    msg[0] = '\0';
+    PQsetNoticeReceiver(c, quiet, NULL);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(msg, size, "%s", PQerrorMessage(c));
+        goto out;
+    }
+    res = PQexec(c, sql);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
+        rc = 0;
+    } else {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        snprintf(msg, size, "%s", PQresultErrorMessage(res));
+        rc = state && strncmp(state, "23", 2) == 0 ? 1 : -1;
+    }
+out:
+    PQclear(res);
+    PQfinish(c);
+    return rc;
+}
+
+static long pg_count(const char *where, const char *sql)
+{
+    PGconn *c = PQconnectdb(where);
+    PGresult *res = NULL;
+    long n = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        res = PQexec(c, sql);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+            n = atol(PQgetvalue(res, 0, 0));
+        else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            fprintf(stderr, "  %s: %s", sql, PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    PQfinish(c);
+    return n;
+}
+
+static bool pg_fresh(const char *tag, char *out, size_t size)
+{
+    char db[64], sql[160], msg[256];
+    snprintf(db, sizeof db, "hm_test_store_%ld_%s", (long)getpid(), tag);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", db);
+    pg_exec(pg_admin, sql, msg, sizeof msg);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    if (pg_exec(pg_admin, sql, msg, sizeof msg) != 0) {
+        fprintf(stderr, "cannot create database %s: %s\n", db, msg);
+        return false;
+    }
+    uri_with_db(pg_admin, db, out, size);
+    return true;
+}
+
+static void pg_drop(const char *where)
+{
+    char db[64], sql[160], msg[256];
+    db_of_uri(where, db, sizeof db);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+    if (pg_exec(pg_admin, sql, msg, sizeof msg) != 0)
+        fprintf(stderr, "could not drop database %s: %s\n", db, msg);
+}
+
+static const backend pg_backend = {"pg", pg_fresh, pg_exec, pg_count, pg_drop};
 
 /* ---- WKB by hand: little-endian Polygon of one ring ------------------------------------ */
 
@@ -660,21 +832,10 @@ static int collect_hist(void *ctx, const hm_history *h)
     return 0;
 }
 
+/* Plain SQL on the suite's database, through a connection of its own. */
 static int plain_exec(const char *sql, char *msg, size_t size)
 {
-    sqlite3 *db = NULL;
-    char *m = NULL;
-    int rc;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        sqlite3_close(db);
-        return -1;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    rc = sqlite3_exec(db, sql, NULL, NULL, &m);
-    snprintf(msg, size, "%s", m ? m : "");
-    sqlite3_free(m);
-    sqlite3_close(db);
-    return rc;
+    return be->exec(db_path, sql, msg, size);
 }
 
 static void test_history(hm_store *st)
@@ -732,12 +893,11 @@ static void test_history(hm_store *st)
     CHECK(!seen);
 
     /* Append-only: UPDATE and DELETE are refused by the database itself. */
-    CHECK(plain_exec("UPDATE history SET note = 'rewritten'", msg, sizeof msg) ==
-          SQLITE_CONSTRAINT);
+    CHECK(plain_exec("UPDATE history SET note = 'rewritten'", msg, sizeof msg) == 1);
     CHECK(strstr(msg, "append-only") != NULL);
-    CHECK(plain_exec("DELETE FROM history", msg, sizeof msg) == SQLITE_CONSTRAINT);
+    CHECK(plain_exec("DELETE FROM history", msg, sizeof msg) == 1);
     CHECK(strstr(msg, "append-only") != NULL);
-    CHECK(plain_exec("DELETE FROM history WHERE id = 1", msg, sizeof msg) == SQLITE_CONSTRAINT);
+    CHECK(plain_exec("DELETE FROM history WHERE id = 1", msg, sizeof msg) == 1);
     memset(&s, 0, sizeof s);
     CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
     CHECK_INT_EQ(s.n, 4);
@@ -882,7 +1042,7 @@ static int count_matching(hm_store *st, const hm_request_filter *f)
 static void test_bbox_cells(void)
 {
     enum { NPT = 15 * 15 };
-    char path[160];
+    char path[512];
     hm_error err = {0};
     hm_store *st;
     static double lon[NPT + 4], lat[NPT + 4];
@@ -890,7 +1050,10 @@ static void test_bbox_cells(void)
     const double c = 1.0 / 1024;
     const double base_lon = 106.5, base_lat = 11.0; /* both on cell borders */
 
-    snprintf(path, sizeof path, "%s/cells.db", dir);
+    if (!be->fresh("cells", path, sizeof path)) {
+        CHECK(!"a database for the cells");
+        return;
+    }
     st = hm_store_open(path, HM_STORE_CREATE, &err);
     CHECK(st != NULL);
     if (!st)
@@ -951,6 +1114,7 @@ static void test_bbox_cells(void)
         }
     }
     hm_store_close(st);
+    be->drop(path);
 }
 
 static void test_transactions(hm_store *st)
@@ -982,6 +1146,44 @@ static void test_transactions(hm_store *st)
     CHECK_INT_EQ(hm_store_request_get(st, "CC-TTTTTV", &got, NULL, &err), HM_OK);
     hm_request_clear(&got);
     CHECK_INT_EQ(count_requests(st), before + 1);
+
+    /* The writer's batch: jobs in savepoints, some with no statement at all, one that fails
+     * half-way (its first write undone with it), the others kept. */
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK); /* empty job */
+    CHECK_INT_EQ(hm_store_release(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK);
+    snprintf(r.code, sizeof r.code, "CC-TTTTTX");
+    CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_release(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK); /* empty job, undone */
+    hm_store_rollback_to(st);
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK); /* fails after a write */
+    snprintf(r.code, sizeof r.code, "CC-TTTTTY");
+    CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &err), HM_OK);
+    {
+        hm_error e = {0};
+        CHECK(hm_store_history_append(st, 987654321, T0, "x", -1, -1, NULL, "note", &e) !=
+              HM_OK); /* no such request */
+    }
+    hm_store_rollback_to(st);
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK);
+    snprintf(r.code, sizeof r.code, "CC-TTTTTZ");
+    CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &err), HM_OK);
+    {
+        /* A code in use is refused inside a job without failing the job. */
+        hm_error e = {0};
+        CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &e), HM_E_IN_USE);
+    }
+    CHECK_INT_EQ(hm_store_history_append(st, r.id, T0, "x", -1, -1, NULL, "note", &err), HM_OK);
+    CHECK_INT_EQ(hm_store_release(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_commit(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-TTTTTX", &got, NULL, &err), HM_OK);
+    hm_request_clear(&got);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-TTTTTY", &got, NULL, NULL), HM_E_NOT_FOUND);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-TTTTTZ", &got, NULL, &err), HM_OK);
+    hm_request_clear(&got);
+    CHECK_INT_EQ(count_requests(st), before + 3);
     hm_request_clear(&r);
 }
 
@@ -1011,21 +1213,9 @@ static void test_purge(hm_store *st)
     CHECK_INT_EQ(n, 0);
 }
 
-static int count_rows_cb(void *ctx, int ncol, char **val, char **col)
-{
-    (void)ncol, (void)col;
-    *(long *)ctx = val[0] ? atol(val[0]) : -1;
-    return 0;
-}
-
 static long plain_count(const char *sql)
 {
-    sqlite3 *db = NULL;
-    long n = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-        sqlite3_exec(db, sql, count_rows_cb, &n, NULL);
-    sqlite3_close(db);
-    return n;
+    return be->count(db_path, sql);
 }
 
 /* A file of schema version 2 (the R*Tree of request points that SpatiaLite made, the three
@@ -1086,29 +1276,149 @@ static void test_migration_2_to_3(void)
           1);
 }
 
-static void test_backup_and_reopen(hm_store *st)
+/* ---- the change log ---------------------------------------------------------------------- */
+
+typedef struct change_seen {
+    int n;
+    hm_change c[8];
+} change_seen;
+
+static int collect_change(void *ctx, const hm_change *c)
+{
+    change_seen *s = ctx;
+    if (s->n < 8)
+        s->c[s->n] = *c;
+    s->n++;
+    return 0;
+}
+
+/* Changes are committed with their transaction (a savepoint rolled back takes its own), get
+ * increasing ids, read back with every field, and reach another connection. */
+static void test_changes(hm_store *st)
 {
     hm_error err = {0};
-    char copy[160], msg[64] = "";
+    hm_change a, u, x;
+    const hm_change *done = NULL;
+    change_seen seen;
+    int64_t last = -1, before = -1;
+    hm_store *other = hm_store_open(db_path, 0, &err);
+
+    CHECK(other != NULL);
+    CHECK_INT_EQ(hm_store_change_last(st, &before, &err), HM_OK);
+    memset(&a, 0, sizeof a);
+    a.kind = HM_CH_AREA;
+    a.at = T0;
+    a.level = HM_LEVEL_HAMLET;
+    snprintf(a.code, sizeof a.code, "W1-H1");
+    memset(&u, 0, sizeof u);
+    u.kind = HM_CH_REQUEST_UPDATED;
+    u.at = T0 + 1;
+    u.ref = reqs[1].r.id;
+    u.prev.status = HM_ST_ASSIGNED;
+    u.prev.category = 3;
+    u.prev.status_at = T0 + 5;
+    u.prev.lon = 106.5;
+    u.prev.lat = 10.25;
+    snprintf(u.prev.ward, sizeof u.prev.ward, "W1");
+    snprintf(u.prev.hamlet, sizeof u.prev.hamlet, "W1-H1");
+    x = u;
+    x.ref = 424242;
+
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_change_add(st, &a, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_change_add(st, &x, &err), HM_OK); /* undone below */
+    hm_store_rollback_to(st);
+    CHECK_INT_EQ(hm_store_savepoint(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_change_add(st, &u, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_release(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_commit(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_changes_done(st, &done), 2);
+    if (done) {
+        CHECK(done[0].id > before && done[1].id > done[0].id);
+        CHECK_INT_EQ(done[1].ref, reqs[1].r.id);
+    }
+    CHECK_INT_EQ(hm_store_change_last(st, &last, &err), HM_OK);
+    CHECK(done && last == done[1].id);
+
+    memset(&seen, 0, sizeof seen);
+    CHECK_INT_EQ(hm_store_changes_since(other ? other : st, before, 0, collect_change, &seen, &err),
+                 HM_OK);
+    CHECK_INT_EQ(seen.n, 2);
+    CHECK_INT_EQ(seen.c[0].kind, HM_CH_AREA);
+    CHECK_INT_EQ(seen.c[0].level, HM_LEVEL_HAMLET);
+    CHECK_STR_EQ(seen.c[0].code, "W1-H1");
+    CHECK_INT_EQ(seen.c[0].at, T0);
+    CHECK_INT_EQ(seen.c[1].kind, HM_CH_REQUEST_UPDATED);
+    CHECK_INT_EQ(seen.c[1].ref, reqs[1].r.id);
+    CHECK_INT_EQ(seen.c[1].prev.status, HM_ST_ASSIGNED);
+    CHECK_INT_EQ(seen.c[1].prev.category, 3);
+    CHECK_INT_EQ(seen.c[1].prev.status_at, T0 + 5);
+    CHECK(seen.c[1].prev.lon == 106.5 && seen.c[1].prev.lat == 10.25);
+    CHECK_STR_EQ(seen.c[1].prev.ward, "W1");
+    CHECK_STR_EQ(seen.c[1].prev.former_ward, "");
+    CHECK_STR_EQ(seen.c[1].prev.hamlet, "W1-H1");
+    CHECK(seen.c[1].request == NULL && seen.c[1].team == NULL);
+    memset(&seen, 0, sizeof seen);
+    CHECK_INT_EQ(hm_store_changes_since(st, before, 1, collect_change, &seen, &err), HM_OK);
+    CHECK_INT_EQ(seen.n, 1);
+
+    /* A rolled-back transaction leaves no change. */
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_change_add(st, &x, &err), HM_OK);
+    hm_store_rollback(st);
+    CHECK_INT_EQ(hm_store_change_last(st, &before, &err), HM_OK);
+    CHECK_INT_EQ(before, last);
+
+    /* Another connection is told (or looks after the time-out) and then sees the change. */
+    if (other) {
+        int64_t seen_last = -1;
+        CHECK_INT_EQ(hm_store_wait_changes(other, 0, &err), HM_OK); /* starts following */
+        CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_change_add(st, &a, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_commit(st, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_wait_changes(other, 2000, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_change_last(other, &seen_last, &err), HM_OK);
+        CHECK(seen_last > last);
+        hm_store_close(other);
+    }
+}
+
+/* Integrity check, and a second connection (read-only) to the same database. */
+static void test_check_and_reopen(hm_store *st)
+{
+    hm_error err = {0};
+    char msg[64] = "";
     hm_store *b;
     int n = count_requests(st);
 
-    snprintf(copy, sizeof copy, "%s/backup.db", dir);
-    CHECK_INT_EQ(hm_store_backup(st, copy, &err), HM_OK);
     CHECK_INT_EQ(hm_store_check(st, msg, sizeof msg, &err), HM_OK);
     CHECK_STR_EQ(msg, "ok");
-    b = hm_store_open(copy, 0, &err);
+    b = hm_store_open(db_path, HM_STORE_READONLY, &err);
     CHECK(b != NULL);
     if (b) {
         CHECK_INT_EQ(count_requests(b), n);
         CHECK_INT_EQ(hm_store_schema_version(b), hm_store_schema_version(st));
         hm_store_close(b);
     }
-    /* Read-only, and a second connection to the same file. */
-    b = hm_store_open(db_path, HM_STORE_READONLY, &err);
+}
+
+/* SQLite: the online backup opens as the same database; a missing file is not created by an
+ * open without HM_STORE_CREATE. */
+static void test_sqlite_backup(hm_store *st)
+{
+    hm_error err = {0};
+    char copy[160];
+    hm_store *b;
+    int n = count_requests(st);
+
+    snprintf(copy, sizeof copy, "%s/backup.db", dir);
+    CHECK_INT_EQ(hm_store_backup(st, copy, &err), HM_OK);
+    b = hm_store_open(copy, 0, &err);
     CHECK(b != NULL);
     if (b) {
         CHECK_INT_EQ(count_requests(b), n);
+        CHECK_INT_EQ(hm_store_schema_version(b), hm_store_schema_version(st));
         hm_store_close(b);
     }
     {
@@ -1121,22 +1431,206 @@ static void test_backup_and_reopen(hm_store *st)
     }
 }
 
-int main(void)
+/* ---- PostgreSQL only ---------------------------------------------------------------------- */
+
+/* Backup is pg_dump's: refused, naming it. An empty database opened without HM_STORE_CREATE
+ * is HM_E_NOT_FOUND and stays empty; one that holds another program's tables is refused
+ * even with it, and nothing is added; an unreachable server is HM_E_UNAVAILABLE. */
+static void test_pg_open_and_refusals(hm_store *st)
+{
+    hm_error err = {0};
+    char where[512], msg[256];
+
+    CHECK(hm_store_backup(st, "/tmp/never-written.db", &err) != HM_OK);
+    CHECK(strstr(err.msg, "pg_dump") != NULL);
+    CHECK(access("/tmp/never-written.db", F_OK) != 0);
+
+    if (be->fresh("empty", where, sizeof where)) {
+        hm_error e = {0};
+        CHECK(hm_store_open(where, 0, &e) == NULL);
+        CHECK_INT_EQ(e.code, HM_E_NOT_FOUND);
+        CHECK_INT_EQ(be->count(where, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                                      "n.oid = c.relnamespace WHERE n.nspname = 'public'"),
+                     0);
+        /* With HM_STORE_CREATE: PostGIS installed by helpmap, then the tables. */
+        hm_error_clear(&e);
+        hm_store *s2 = hm_store_open(where, HM_STORE_CREATE, &e);
+        CHECK(s2 != NULL);
+        if (!s2)
+            fprintf(stderr, "  create: %s\n", e.msg);
+        hm_store_close(s2);
+        CHECK_INT_EQ(be->count(where, "SELECT count(*) FROM pg_extension WHERE extname = "
+                                      "'postgis'"),
+                     1);
+        be->drop(where);
+    }
+    if (be->fresh("foreign", where, sizeof where)) {
+        hm_error e = {0};
+        CHECK_INT_EQ(
+            be->exec(where, "CREATE TABLE customer(id integer, phone text)", msg, sizeof msg), 0);
+        CHECK(hm_store_open(where, HM_STORE_CREATE, &e) == NULL);
+        CHECK(strstr(e.msg, "not helpmap's") != NULL && strstr(e.msg, "customer") != NULL);
+        CHECK_INT_EQ(be->count(where, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                                      "n.oid = c.relnamespace WHERE n.nspname = 'public' AND "
+                                      "c.relkind = 'r'"),
+                     1);
+        be->drop(where);
+    }
+    {
+        hm_error e = {0};
+        CHECK(hm_store_open("postgresql://postgres@127.0.0.1:1/helpmap", 0, &e) == NULL);
+        CHECK_INT_EQ(e.code, HM_E_UNAVAILABLE);
+    }
+    /* A user who may not install PostGIS, in a database of its own without it: refused,
+     * saying what to ask the administrator for. */
+    if (be->fresh("plain", where, sizeof where)) {
+        char db[64], sql[256], plain[512];
+        const char *host = strstr(where, "://") + 3, *at = strchr(host, '@');
+        hm_error e = {0};
+        db_of_uri(where, db, sizeof db);
+        snprintf(sql, sizeof sql,
+                 "DROP ROLE IF EXISTS hm_test_plain; CREATE ROLE hm_test_plain LOGIN; ALTER "
+                 "DATABASE %s OWNER TO hm_test_plain",
+                 db);
+        CHECK_INT_EQ(pg_exec(pg_admin, sql, msg, sizeof msg), 0);
+        if (at && at < host + strcspn(host, "/?"))
+            host = at + 1;
+        snprintf(plain, sizeof plain, "postgresql://hm_test_plain@%s", host);
+        CHECK(hm_store_open(plain, HM_STORE_CREATE, &e) == NULL);
+        CHECK(strstr(e.msg, "CREATE EXTENSION postgis") != NULL);
+        CHECK_INT_EQ(be->count(where, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                                      "n.oid = c.relnamespace WHERE n.nspname = 'public'"),
+                     0);
+        be->drop(where);
+        pg_exec(pg_admin, "DROP ROLE IF EXISTS hm_test_plain", msg, sizeof msg);
+    }
+}
+
+/* The tables as GIS tools see them: PostGIS geometry columns in SRID 4326 with GiST
+ * indexes, each point where its lon and lat say. */
+static void test_pg_geometry(void)
+{
+    CHECK_INT_EQ(plain_count("SELECT count(*) FROM geometry_columns WHERE srid = 4326 AND "
+                             "((f_table_name = 'request' AND type = 'POINT') OR (f_table_name = "
+                             "'team' AND type = 'POINT') OR (f_table_name = 'area' AND type = "
+                             "'MULTIPOLYGON'))"),
+                 3);
+    CHECK_INT_EQ(plain_count("SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING gist "
+                             "(geom)%' AND tablename IN ('request', 'team', 'area')"),
+                 3);
+    CHECK(plain_count("SELECT count(*) FROM request") > 0);
+    CHECK_INT_EQ(plain_count("SELECT count(*) FROM request WHERE ST_X(geom) <> lon OR "
+                             "ST_Y(geom) <> lat"),
+                 0);
+    CHECK_INT_EQ(plain_count("SELECT count(*) FROM team WHERE (lon IS NULL) <> (geom IS NULL) "
+                             "OR ST_X(geom) <> lon OR ST_Y(geom) <> lat"),
+                 0);
+    CHECK(plain_count("SELECT count(*) FROM team WHERE geom IS NOT NULL") > 0);
+}
+
+/* Drop every connection to the suite's database but the caller's own (as a restart of the
+ * server or a network cut would), waiting until they are gone. */
+static void kill_connections(void)
+{
+    char db[64], sql[256];
+    db_of_uri(db_path, db, sizeof db);
+    snprintf(sql, sizeof sql,
+             "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE "
+             "datname = '%s' AND pid <> pg_backend_pid()",
+             db);
+    CHECK(pg_count(pg_admin, sql) >= 1);
+}
+
+/* A dropped connection: reads and BEGIN go on, on a new connection, without an error; a
+ * write outside a transaction is HM_E_UNAVAILABLE and the next call works again; a
+ * transaction the drop cut stays failed (HM_E_UNAVAILABLE, nothing half-applied) until the
+ * caller rolls back, then the store works again. */
+static void test_pg_reconnect(hm_store *st)
+{
+    hm_error err = {0};
+    hm_request got, r;
+    uint8_t h[32] = {9};
+    int64_t team = 0, n = -1;
+
+    kill_connections();
+    CHECK_INT_EQ(hm_store_request_get(st, reqs[0].r.code, &got, NULL, &err), HM_OK);
+    hm_request_clear(&got);
+
+    kill_connections();
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_get(st, reqs[0].r.code, &got, NULL, &err), HM_OK);
+    hm_request_clear(&got);
+    CHECK_INT_EQ(hm_store_commit(st, &err), HM_OK);
+
+    kill_connections();
+    hm_error_clear(&err);
+    team = 1;
+    CHECK_INT_EQ(hm_store_team_set_status(st, team, HM_TEAM_AVAILABLE, &err), HM_E_UNAVAILABLE);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_set_status(st, team, HM_TEAM_AVAILABLE, &err), HM_OK);
+
+    /* A transaction cut in the middle. */
+    fill_request(200, &r);
+    snprintf(r.code, sizeof r.code, "CC-RRRRRR");
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_insert(st, &r, h, &err), HM_OK);
+    kill_connections();
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_history_append(st, r.id, T0, "x", -1, -1, NULL, "note", &err),
+                 HM_E_UNAVAILABLE);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_open_count(st, 5, &n, &err), HM_E_UNAVAILABLE);
+    hm_error_clear(&err);
+    CHECK(hm_store_commit(st, &err) != HM_OK);
+    hm_store_rollback(st);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-RRRRRR", &got, NULL, &err), HM_E_NOT_FOUND);
+    hm_error_clear(&err);
+    CHECK_INT_EQ(hm_store_team_open_count(st, 5, &n, &err), HM_OK);
+    {
+        char msg[64] = "";
+        CHECK_INT_EQ(hm_store_check(st, msg, sizeof msg, &err), HM_OK);
+        CHECK_STR_EQ(msg, "ok");
+    }
+    hm_request_clear(&r);
+}
+
+int main(int argc, char **argv)
 {
     hm_error err = {0};
     hm_store *st;
+    const char *which = argc > 1 ? argv[1] : "sqlite";
 
     hm_log_level = HM_LOG_WARN;
+    if (strcmp(which, "sqlite") == 0) {
+        be = &sqlite_backend;
+    } else if (strcmp(which, "pg") == 0) {
+        be = &pg_backend;
+        pg_admin = getenv("HM_TEST_PG_URI");
+        if (!pg_admin || !*pg_admin) {
+            fprintf(stderr, "test_store pg: skipped: HM_TEST_PG_URI is not set (run it under "
+                            "scripts/pg.sh run)\n");
+            return 77;
+        }
+    } else {
+        fprintf(stderr, "usage: test_store sqlite|pg\n");
+        return 2;
+    }
     snprintf(dir, sizeof dir, "/tmp/hm-test-store-XXXXXX");
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;
     }
-    snprintf(db_path, sizeof db_path, "%s/store.db", dir);
+    if (!be->fresh("main", db_path, sizeof db_path)) {
+        fprintf(stderr, "test_store %s: skipped: no database to test in\n", be->name);
+        return 77;
+    }
     st = hm_store_open(db_path, HM_STORE_CREATE, &err);
     CHECK(st != NULL);
     if (!st) {
         fprintf(stderr, "cannot open: %s\n", err.msg);
+        be->drop(db_path);
         return hm_test_done("test_store");
     }
     CHECK(hm_store_schema_version(st) >= 1);
@@ -1147,10 +1641,18 @@ int main(void)
     test_teams(st);
     test_transactions(st);
     test_purge(st);
-    test_backup_and_reopen(st);
+    test_changes(st);
+    test_check_and_reopen(st);
+    if (be == &sqlite_backend)
+        test_sqlite_backup(st);
+    if (be == &pg_backend) {
+        test_pg_open_and_refusals(st);
+        test_pg_geometry();
+        test_pg_reconnect(st);
+    }
     hm_store_close(st);
 
-    /* Reopening an existing file keeps its data and schema. */
+    /* Reopening an existing database keeps its data and schema. */
     st = hm_store_open(db_path, HM_STORE_CREATE, &err);
     CHECK(st != NULL);
     if (st) {
@@ -1159,15 +1661,17 @@ int main(void)
         hm_request_clear(&got);
         hm_store_close(st);
     }
-    test_migration_2_to_3();
+    if (be == &sqlite_backend)
+        test_migration_2_to_3();
     test_bbox_cells();
     for (int i = 0; i < NREQ; i++)
         hm_request_clear(&reqs[i].r);
+    be->drop(db_path);
     {
         char cmd[200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", dir);
     }
-    return hm_test_done("test_store");
+    return hm_test_done(be == &sqlite_backend ? "test_store sqlite" : "test_store pg");
 }
