@@ -171,7 +171,10 @@ int hm_core__record_area(hm_store *st, int level, const char *code, hm_error *er
 struct hm_follower {
     pthread_mutex_t mu; /* one change at a time, in id order */
     int64_t last;       /* the last change applied */
-    hm_store *st;       /* the follower's own connection: changes and rows not handed over */
+    hm_store *st;       /* the follower's own connection, under mu: changes and rows not
+                           handed over */
+    hm_store *wait_st;  /* the follower thread's alone, outside mu: waits for others' changes
+                           (a connection is never used by two threads at once) */
     pthread_t thread;
     bool running;
     pthread_mutex_t stop_mu;
@@ -405,7 +408,7 @@ static void *follow_main(void *arg)
     prctl(PR_SET_NAME, "hm-follow", 0, 0, 0);
     while (!stopping(f)) {
         hm_error err = {0};
-        int rc = hm_store_wait_changes(f->st, 1000, &err);
+        int rc = hm_store_wait_changes(f->wait_st, 1000, &err);
         if (rc == HM_OK) {
             pthread_mutex_lock(&f->mu);
             rc = catch_up_locked(c, INT64_MAX, &err);
@@ -429,7 +432,9 @@ int hm_core__follow_start(hm_core *c, int64_t last, hm_error *err)
     pthread_mutex_init(&f->mu, NULL);
     pthread_mutex_init(&f->stop_mu, NULL);
     f->last = last;
-    if (!(f->st = hm_store_open(c->cfg.db_path, 0, err))) {
+    if (!(f->st = hm_store_open(c->cfg.db_path, 0, err)) ||
+        !(f->wait_st = hm_store_open(c->cfg.db_path, 0, err))) {
+        hm_store_close(f->st);
         free(f);
         return err ? err->code : HM_E_INTERNAL;
     }
@@ -455,6 +460,7 @@ void hm_core__follow_stop(hm_core *c)
     }
     c->follower = NULL;
     hm_store_close(f->st);
+    hm_store_close(f->wait_st);
     pthread_mutex_destroy(&f->mu);
     pthread_mutex_destroy(&f->stop_mu);
     free(f);

@@ -124,6 +124,13 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
     /* SPEC: same phone, same category, within 200 m of one of that phone's open requests of
      * the last 24 h is a duplicate. */
     if (r->phone) {
+        uint8_t ph[32];
+        int64_t key;
+        /* Two servers taking the same phone's repeat at once: one checks after the other. */
+        hm_sha256(r->phone, strlen(r->phone), ph);
+        memcpy(&key, ph, sizeof key);
+        if ((rc = hm_store_lock(st, HM_LOCK_PHONE, key, err)))
+            return rc;
         hm_request_filter_init(&f);
         f.phone = r->phone;
         f.created_since_ms = r->created_at - DAY_MS;
@@ -291,7 +298,9 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
         int cap = c->core->cfg.claim_cap;
         if (team <= 0)
             return hm_error_set(err, HM_E_INVALID_FIELD, "team_id", "team_id is required");
-        if ((rc = hm_store_team_open_count(st, team, &open, err)) != HM_OK)
+        /* Two servers assigning to one team at once: one counts after the other commits. */
+        if ((rc = hm_store_lock(st, HM_LOCK_TEAM, team, err)) ||
+            (rc = hm_store_team_open_count(st, team, &open, err)) != HM_OK)
             return rc;
         if (cap > 0 && open >= cap)
             return hm_error_set(err, HM_E_CLAIM_LIMIT, "team_id",

@@ -27,6 +27,9 @@ int hm_core_health(hm_core *c, hm_health *out, hm_error *err)
     if (!w)
         return err ? err->code : HM_E_INTERNAL;
     out->schema_version = hm_store_schema_version(w->store);
+    if (out->schema_version < 0)
+        return hm_error_set(err, HM_E_UNAVAILABLE, NULL,
+                            "the database does not answer; requests cannot be stored now");
     out->open_requests = hm_open_index_count(c->open);
     out->uptime_s = (hm_now_ms() - c->started_ms) / 1000;
     return HM_OK;

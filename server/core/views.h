@@ -25,7 +25,7 @@ typedef struct hm_stats {
 /* Fill `out`; each ward with its name and counts goes to `ward_cb`. */
 int hm_core_stats(hm_core *c, hm_stats *out, hm_area_counts_cb ward_cb, void *ctx, hm_error *err);
 
-/* GET /healthz. */
+/* GET /healthz: HM_E_UNAVAILABLE (with why) when the database does not answer. */
 typedef struct hm_health {
     int schema_version;
     size_t open_requests;

@@ -110,6 +110,11 @@ int hm_store_change_last(hm_store *st, int64_t *id, hm_error *err)
     return st->ops->xChangeLast(st, id, err);
 }
 
+int hm_store_lock(hm_store *st, int what, int64_t key, hm_error *err)
+{
+    return st->ops->xLock ? st->ops->xLock(st, what, key, err) : HM_OK;
+}
+
 int hm_store_wait_changes(hm_store *st, int timeout_ms, hm_error *err)
 {
     return st->ops->xWaitChanges(st, timeout_ms, err);

@@ -137,6 +137,13 @@ int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
  * `what`. For the end of every HTTP request. */
 bool hm_store_quiesce(hm_store *st, char *what, size_t what_size);
 
+/* Hold the lock named (`what`, `key`) until the end of the transaction: two transactions, on
+ * any server, that take the same lock run that part one after the other (decisions that read
+ * then write, such as a team's claim cap or a phone's duplicate check). A no-op where one
+ * writer at a time is the rule already (SQLite). */
+enum { HM_LOCK_TEAM = 1, HM_LOCK_PHONE = 2 };
+int hm_store_lock(hm_store *st, int what, int64_t key, hm_error *err);
+
 /* ---- Changes ----
  * Every transaction that changes what servers keep in memory records its changes in the
  * store's change log, in the same transaction: a request created or updated (with what the

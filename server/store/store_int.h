@@ -65,6 +65,7 @@ typedef struct hm_store_ops {
                          hm_error *err);
     int (*xChangeLast)(hm_store *st, int64_t *id, hm_error *err);
     int (*xWaitChanges)(hm_store *st, int timeout_ms, hm_error *err);
+    int (*xLock)(hm_store *st, int what, int64_t key, hm_error *err); /* NULL: a no-op */
 } hm_store_ops;
 
 struct hm_store {

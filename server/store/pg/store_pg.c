@@ -61,6 +61,7 @@ enum {
     Q_REQ_SET_AREAS,
     Q_REQ_PURGE,
     Q_TEAM_OPEN_COUNT,
+    Q_LOCK,
     Q_HIST_APPEND,
     Q_HIST_LIST,
     Q_REVEAL_SEEN,
@@ -138,6 +139,7 @@ static const char *const q_sql[Q__COUNT] = {
                     "WHERE status IN (3, 4, 5) AND updated_at < $1 AND (name IS NOT NULL OR "
                     "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL)",
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = $1 AND status IN (1, 2)",
+    [Q_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
     [Q_HIST_APPEND] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
                       "kind) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     [Q_HIST_LIST] = "SELECT at, actor, from_status, to_status, note, kind FROM history "
@@ -1501,6 +1503,20 @@ static int pg_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_
     return rc;
 }
 
+/* A transaction-level advisory lock: released by the commit or rollback. The key is folded to
+ * 32 bits; two keys that fold alike only wait for each other. */
+static int pg_lock(hm_store *st, int what, int64_t key, hm_error *err)
+{
+    params p = {0};
+    PGresult *res;
+    p_i64(&p, what);
+    p_i64(&p, (int32_t)(key ^ (key >> 32)));
+    if (!(res = run(PG(st), Q_LOCK, &p, err)))
+        return err ? err->code : HM_E_DB;
+    PQclear(res);
+    return HM_OK;
+}
+
 static int pg_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_error *err)
 {
     params p = {0};
@@ -1996,6 +2012,7 @@ static const hm_store_ops pg_ops = {
     .xCheck = pg_check,
     .xQuiesce = pg_quiesce,
     .xChangeAdd = pg_change_add,
+    .xLock = pg_lock,
     .xChangesSince = pg_changes_since,
     .xChangeLast = pg_change_last,
     .xWaitChanges = pg_wait_changes,
