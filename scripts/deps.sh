@@ -10,8 +10,9 @@ pkgs=(build-essential cmake pkg-config libspatialite-dev libsqlite3-mod-spatiali
       tilemaker osmium-tool)           # helpmap basemap build
 case "$what" in
   test) pkgs+=(nodejs npm chromium gdal-bin python3 clang libclang-rt-14-dev clang-format
-                postgresql-15 postgresql-15-postgis-3) ;;
-  bench) pkgs+=(nodejs npm wrk postgresql postgresql-15-postgis-3 postgis python3 gnuplot-nox) ;;
+                postgresql-15 postgresql-15-postgis-3 haproxy) ;;
+  bench) pkgs+=(nodejs npm wrk postgresql postgresql-15-postgis-3 postgis python3 gnuplot-nox
+                 haproxy) ;;
 esac
 missing=()
 for p in "${pkgs[@]}"; do

@@ -103,7 +103,7 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     hm_store_close(st);
     memset(&ec, 0, sizeof ec);
     ec.max_subscribers = (size_t)cfg->max_subscribers;
-    ec.first_id = (uint64_t)hm_now_ms();
+    /* Event ids come from the store's change log (follow.c), the same on every server. */
     if (!(c->events = hm_events_create(&ec, err)) || !(c->tiles = tile_cache(cfg, err)))
         goto fail;
     c->ratelimit = hm_ratelimit_create(cfg->rate_limit, 60);
