@@ -1,8 +1,10 @@
-/* main.c: the helpmap command line — serve, import-areas, team, demo,
+/* main.c: the helpmap command line — serve, import-areas, import-places, basemap, team, demo,
  * export, backup, purge. Bad arguments give a one-line error and exit 2. */
 #include "areas.h"
+#include "basemap.h"
 #include "core.h"
 #include "export.h"
+#include "gazetteer.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -48,6 +51,8 @@ static const char usage_main[] =
     "commands:\n"
     "  serve          run the HTTP server\n"
     "  import-areas   load ward, former_ward or hamlet polygons from GeoJSON\n"
+    "  import-places  load a district's place names (GeoJSON points) for the place search\n"
+    "  basemap        build an offline street map from an OpenStreetMap extract\n"
     "  team           add, list, disable or rotate team tokens\n"
     "  demo           fill a database with a realistic load\n"
     "  export         write every request as CSV, GeoJSON or KML\n"
@@ -63,7 +68,7 @@ static const char usage_serve[] =
     "                     [--max-connections N] [--no-default-areas] [--code-prefix P]\n"
     "                     [--claim-timeout S] [--claim-cap N] [--alert-teams N]\n"
     "                     [--alert-escalate S] [--max-subscribers N] [--log-level L]\n"
-    "                     [--tile-cache-mb N]\n"
+    "                     [--tile-cache-mb N] [--basemap FILE.mbtiles] [--assets DIR]\n"
     "\n"
     "  --db FILE             SpatiaLite database (default data/helpmap.db; created with the\n"
     "                        default Củ Chi areas when missing), or a PostgreSQL URI\n"
@@ -86,7 +91,12 @@ static const char usage_serve[] =
     "  --alert-escalate S    seconds before the next teams are alerted (default 600)\n"
     "  --max-subscribers N   concurrent /api/v1/events streams (default 10000)\n"
     "  --log-level L         debug, info, warn or error (default info)\n"
-    "  --tile-cache-mb N     memory for encoded tiles (default 64; 0 caches none)\n";
+    "  --tile-cache-mb N     memory for encoded tiles (default 64; 0 caches none)\n"
+    "  --basemap FILE        serve this street map (made by 'helpmap basemap build') at\n"
+    "                        /tiles/basemap/, draw it on every page and make its street and\n"
+    "                        place names searchable\n"
+    "  --assets DIR          map fonts and icons made at build time (default: found next to\n"
+    "                        the program, in --web or in the installed share folder)\n";
 
 static const char usage_import[] =
     "usage: helpmap import-areas --db FILE --level ward|former_ward|hamlet FILE.geojson\n"
@@ -97,6 +107,31 @@ static const char usage_import[] =
     "invalid rings and reports them, and reassigns the requests inside. A database created by\n"
     "this command first gets the default Củ Chi areas, unless --no-default-areas (another\n"
     "district). Restart a running server afterwards so it loads the new areas.\n";
+
+static const char usage_import_places[] =
+    "usage: helpmap import-places --db FILE FILE.geojson [--name-field F] [--kind K] [--replace]\n"
+    "                             [--no-default-areas]\n"
+    "\n"
+    "Adds a district's own place names (markets, schools, hamlets ...: GeoJSON points, polygons\n"
+    "or lines with a name) to the place search. --name-field names the property that holds the\n"
+    "name (default name), --kind the kind of places without a 'kind' property (default place);\n"
+    "places with a 'code' replace the imported place of that code, --replace first removes\n"
+    "every imported place. Every feature is checked first: one that cannot be read or lies in\n"
+    "no ward is reported with its index and reason, and then nothing is imported. A running\n"
+    "server searches the new names within a few seconds.\n";
+
+static const char usage_basemap[] =
+    "usage: helpmap basemap build --osm FILE.osm.pbf --out FILE.mbtiles\n"
+    "                             [--bbox minLon,minLat,maxLon,maxLat] [--force] [--threads N]\n"
+    "                             [--config DIR]\n"
+    "\n"
+    "Makes vector tiles (zooms 6 to 14, OpenMapTiles layers: roads with names, water, land use,\n"
+    "buildings, places) from an OpenStreetMap extract with Debian's tilemaker, after cutting\n"
+    "--bbox out of it with osmium-tool. The output is written to a temporary file renamed at\n"
+    "the end; --force replaces an existing one. --config is the tilemaker profile folder\n"
+    "(default: the installed share folder, else the source tree's tiles/basemap). Serve the\n"
+    "result with 'helpmap serve --basemap FILE.mbtiles'. Map data (c) OpenStreetMap\n"
+    "contributors, ODbL: the attribution is written into the file and shown on the maps.\n";
 
 static const char usage_team[] =
     "usage: helpmap team add --db FILE --name NAME --role volunteer|operator|coordinator|admin\n"
@@ -248,6 +283,173 @@ static int cmd_import(int argc, char **argv)
            hm_level_name(level), rep.repaired, (long long)rep.moved);
     free(text);
     hm_store_close(st);
+    return 0;
+}
+
+/* ---- place names and the street map ------------------------------------------------------ */
+
+static int cmd_import_places(int argc, char **argv)
+{
+    const char *db = NULL, *file = NULL;
+    hm_place_fields fields;
+    bool replace = false, no_defaults = false;
+    hm_error err = {0};
+    hm_places_import_report rep;
+    hm_store *st;
+    char *text;
+    size_t len;
+    int rc;
+
+    memset(&fields, 0, sizeof fields);
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_import_places, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--name-field") == 0)
+            fields.name = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--kind") == 0) {
+            fields.default_kind = opt_value(argc, argv, &i);
+            if (!*fields.default_kind || strlen(fields.default_kind) > HM_PLACES_KIND_MAX ||
+                !hm_text_ok(fields.default_kind, HM_PLACES_KIND_MAX))
+                die_usage("--kind must be a short word such as market");
+        } else if (strcmp(argv[i], "--replace") == 0)
+            replace = true;
+        else if (strcmp(argv[i], "--no-default-areas") == 0)
+            no_defaults = true;
+        else if (argv[i][0] == '-')
+            die_usage("import-places: unknown option %s", argv[i]);
+        else if (!file)
+            file = argv[i];
+        else
+            die_usage("import-places: only one file at a time");
+    }
+    if (!db || !file)
+        die_usage("import-places needs --db and a GeoJSON file");
+    if (!(text = read_file(file, &len, &err)))
+        die(&err);
+    if (!(st = open_db(db, true, !no_defaults, &err))) {
+        free(text);
+        die(&err);
+    }
+    rc = hm_places_import(st, "import", text, len, &fields, replace, true, &rep, &err);
+    for (size_t i = 0; i < rep.n_refused; i++)
+        fprintf(stderr, "helpmap: feature %zu refused (%s): %s\n", rep.refused[i].index,
+                rep.refused[i].field ? rep.refused[i].field : "-", rep.refused[i].reason);
+    free(text);
+    hm_store_close(st);
+    if (rc) {
+        hm_places_import_report_clear(&rep);
+        die(&err);
+    }
+    printf("imported %zu places\n", rep.count);
+    hm_places_import_report_clear(&rep);
+    return 0;
+}
+
+/* The folder holding this program (resolved), into `out`; "" when unknown. */
+static void program_dir(char *out, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", out, size - 1);
+    char *slash;
+    if (n <= 0) {
+        out[0] = '\0';
+        return;
+    }
+    out[n] = '\0';
+    if ((slash = strrchr(out, '/')))
+        *slash = '\0';
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+    char path[1200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0;
+}
+
+/* The tilemaker profile: --config, the share folder of an installed helpmap, the source tree
+ * this program was built from. NULL when none has config.json and process.lua. */
+static const char *basemap_config_dir(const char *given, char *buf, size_t size)
+{
+    char exe[1024];
+    const char *candidates[3];
+    if (given)
+        return given;
+    program_dir(exe, sizeof exe);
+    snprintf(buf, size, "%s/../share/helpmap/basemap", exe);
+    candidates[0] = buf;
+    candidates[1] = HM_DATADIR "/helpmap/basemap";
+    candidates[2] = HM_BASEMAP_SOURCE_DIR;
+    for (int i = 0; i < 3; i++)
+        if (candidates[i][0] && file_exists(candidates[i], "config.json") &&
+            file_exists(candidates[i], "process.lua"))
+            return candidates[i];
+    return NULL;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmd_basemap(int argc, char **argv)
+{
+    hm_basemap_build_opts o;
+    hm_error err = {0};
+    double bbox[4], t0;
+    const char *config = NULL;
+    char cfg_buf[1200];
+    struct stat sb;
+
+    memset(&o, 0, sizeof o);
+    if (argc < 2 || (!is_help(argv[1]) && strcmp(argv[1], "build") != 0))
+        die_usage("basemap needs a subcommand: build");
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_basemap, stdout);
+            return 0;
+        }
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--osm") == 0)
+            o.osm_pbf = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--out") == 0)
+            o.out_mbtiles = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--bbox") == 0) {
+            const char *v = opt_value(argc, argv, &i);
+            char tail;
+            if (sscanf(v, "%lf,%lf,%lf,%lf%c", &bbox[0], &bbox[1], &bbox[2], &bbox[3], &tail) !=
+                    4 ||
+                !(bbox[0] >= -180 && bbox[2] <= 180 && bbox[1] >= -90 && bbox[3] <= 90 &&
+                  bbox[0] < bbox[2] && bbox[1] < bbox[3]))
+                die_usage("--bbox must be minLon,minLat,maxLon,maxLat in degrees");
+            o.bbox = bbox;
+        } else if (strcmp(argv[i], "--force") == 0)
+            o.force = true;
+        else if (strcmp(argv[i], "--threads") == 0)
+            o.threads = (int)opt_long(argc, argv, &i, 1, 256);
+        else if (strcmp(argv[i], "--config") == 0)
+            config = opt_value(argc, argv, &i);
+        else
+            die_usage("basemap build: unknown option %s", argv[i]);
+    }
+    if (!o.osm_pbf || !o.out_mbtiles)
+        die_usage("basemap build needs --osm FILE.osm.pbf and --out FILE.mbtiles");
+    if (!(o.config_dir = basemap_config_dir(config, cfg_buf, sizeof cfg_buf))) {
+        fprintf(stderr, "helpmap: no tilemaker profile found (config.json, process.lua); give "
+                        "--config DIR (tiles/basemap in the source tree)\n");
+        return 1;
+    }
+    t0 = mono_s();
+    if (hm_basemap_build(&o, &err))
+        die(&err);
+    printf("basemap written to %s (%.0f kB in %.1f s)\n", o.out_mbtiles,
+           stat(o.out_mbtiles, &sb) == 0 ? sb.st_size / 1e3 : 0.0, mono_s() - t0);
     return 0;
 }
 
@@ -518,9 +720,29 @@ static int cmd_purge(int argc, char **argv)
 /* ---- serve --------------------------------------------------------------------------------------
  */
 
+/* The fonts and sprite made at build time: in the web folder (an installed copy), next to this
+ * program (the build folder's web/), or in the installed share folder. */
+static const char *find_assets(const char *web_dir, char *buf, size_t size)
+{
+    static const char probe[] = "fonts/Noto Sans Regular/0-255.pbf";
+    char exe[1024];
+    if (file_exists(web_dir, probe))
+        return web_dir;
+    program_dir(exe, sizeof exe);
+    snprintf(buf, size, "%s/web", exe);
+    if (exe[0] && file_exists(buf, probe))
+        return buf;
+    snprintf(buf, size, "%s/../share/helpmap/web", exe);
+    if (exe[0] && file_exists(buf, probe))
+        return buf;
+    snprintf(buf, size, "%s", HM_DATADIR "/helpmap/web");
+    return file_exists(buf, probe) ? buf : NULL;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     char db_shown[1024];
+    char assets_buf[1200];
     hm_core_config cc;
     hm_core *core;
     hm_http_config hc;
@@ -593,9 +815,18 @@ static int cmd_serve(int argc, char **argv)
                 die_usage("--log-level must be debug, info, warn or error");
         } else if (strcmp(a, "--tile-cache-mb") == 0)
             cc.tile_cache_mb = opt_long(argc, argv, &i, 0, 65536);
+        else if (strcmp(a, "--basemap") == 0)
+            cc.basemap_path = opt_value(argc, argv, &i);
+        else if (strcmp(a, "--assets") == 0)
+            hc.assets_dir = opt_value(argc, argv, &i);
         else
             die_usage("serve: unknown option %s", a);
     }
+    if (!hc.assets_dir)
+        hc.assets_dir = find_assets(hc.web_dir, assets_buf, sizeof assets_buf);
+    if (!hc.assets_dir)
+        fprintf(stderr, "helpmap: map fonts and icons not found (build them with cmake, or give "
+                        "--assets DIR): maps draw no labels\n");
     if (cc.max_subscribers >= hc.max_connections)
         cc.max_subscribers =
             hc.max_connections > 100 ? hc.max_connections - 100 : hc.max_connections / 2;
@@ -639,7 +870,9 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : NULL;
     json_object_seed(0);
     if (!cmd)
-        die_usage("missing command: serve, import-areas, team, demo, export, backup or purge");
+        die_usage(
+            "missing command: serve, import-areas, import-places, basemap, team, demo, export, "
+            "backup or purge");
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
         return 0;
@@ -652,6 +885,10 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "import-areas") == 0)
         return cmd_import(argc - 1, argv + 1);
+    if (strcmp(cmd, "import-places") == 0)
+        return cmd_import_places(argc - 1, argv + 1);
+    if (strcmp(cmd, "basemap") == 0)
+        return cmd_basemap(argc - 1, argv + 1);
     if (strcmp(cmd, "team") == 0)
         return cmd_team(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)

@@ -3,6 +3,7 @@
 
 #include "cache.h"
 #include "core_int.h"
+#include "gazetteer.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
@@ -477,7 +478,9 @@ int hm_areas_import_defaults(hm_store *st, hm_error *err)
     hm_log(HM_LOG_INFO, "event=default_areas level=ward count=%zu", rep.count);
     rc = hm_areas_import(st, HM_LEVEL_FORMER_WARD, hm_default_former_wards_geojson,
                          strlen(hm_default_former_wards_geojson), NULL, false, &rep, err);
-    if (!rc)
-        hm_log(HM_LOG_INFO, "event=default_areas level=former_ward count=%zu", rep.count);
-    return rc;
+    if (rc)
+        return rc;
+    hm_log(HM_LOG_INFO, "event=default_areas level=former_ward count=%zu", rep.count);
+    /* The place names of the same district, placed in these areas. */
+    return hm_places_import_defaults(st, err);
 }

@@ -69,7 +69,8 @@ int hm_areas_note_reload(hm_store *st, hm_error *err);
  * indexes. */
 int hm_demo_fill(hm_store *st, long n_req, long n_teams, long seed,
                  void (*progress)(long done, long total), hm_error *err);
-/* Import the default areas linked into the program (Củ Chi: wards and former wards). */
+/* Import the default areas linked into the program (Củ Chi: wards and former wards), then its
+ * place names (hm_places_import_defaults). */
 int hm_areas_import_defaults(hm_store *st, hm_error *err);
 
 #endif

@@ -7,6 +7,7 @@
 #include "events.h"
 #include "hm_buf.h"
 #include "hm_log.h"
+#include "mbtiles.h"
 #include "model.h"
 #include "openindex.h"
 #include "publisher.h"
@@ -90,6 +91,8 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     c->open = hm_open_index_create();
     c->teams = hm_team_index_create();
     c->alerts = hm_alerts__create();
+    if (cfg->basemap_path && !(c->basemap = hm_mbtiles_open(cfg->basemap_path, err)))
+        goto fail;
     if (!(st = hm_store_open(cfg->db_path, HM_STORE_CREATE, err)))
         goto fail;
     if (hm_store_created(st) && !cfg->no_default_areas && hm_areas_import_defaults(st, err)) {
@@ -112,7 +115,8 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     /* 4,096 events waiting at most: beyond that the writer waits for the hub. */
     if (!(c->publisher = hm_publisher_start(4096, err)))
         goto fail;
-    if (hm_core__follow_start(c, last, err) ||
+    /* Before the follower: it signals the place index of the changes after `last`. */
+    if (hm_core__places_start(c, err) || hm_core__follow_start(c, last, err) ||
         !(c->writer = hm_writer_start(cfg->db_path, tick, hm_core__committed, c, 5000, err)))
         goto fail;
     return c;
@@ -129,6 +133,7 @@ void hm_core_shutdown(hm_core *c)
     hm_events_shutdown(c->events);
     hm_writer_stop(c->writer);
     hm_core__follow_stop(c);
+    hm_core__places_stop(c);
 }
 
 void hm_core_destroy(hm_core *c)
@@ -148,6 +153,7 @@ void hm_core_destroy(hm_core *c)
     hm_alerts__destroy(c->alerts);
     hm_area_index_destroy(c->areas);
     pthread_rwlock_destroy(&c->areas_lock);
+    hm_mbtiles_close(c->basemap);
     hm_worker_release();
     free(c);
 }

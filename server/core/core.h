@@ -28,19 +28,22 @@ struct hm_publisher;
 struct hm_open_index;
 struct hm_team_index;
 struct hm_alerts;
+struct hm_gazetteer;
+struct hm_mbtiles;
 
 typedef struct hm_core_config {
     const char *db_path;
     int rate_limit;       /* creations a minute per client address; 0 = off */
     int phone_rate_limit; /* creations an hour per phone; 0 = off */
     bool no_default_areas;
-    const char *code_prefix; /* "CC" */
-    int claim_timeout_s;     /* 7200 */
-    int claim_cap;           /* 5 */
-    int alert_teams;         /* 3 */
-    int alert_escalate_s;    /* 600 */
-    int max_subscribers;     /* 10000 */
-    long tile_cache_mb;      /* -1: the cache's default; 0: keep no tile */
+    const char *code_prefix;  /* "CC" */
+    int claim_timeout_s;      /* 7200 */
+    int claim_cap;            /* 5 */
+    int alert_teams;          /* 3 */
+    int alert_escalate_s;     /* 600 */
+    int max_subscribers;      /* 10000 */
+    long tile_cache_mb;       /* -1: the cache's default; 0: keep no tile */
+    const char *basemap_path; /* MBTiles street map to serve (--basemap), or NULL */
 } hm_core_config;
 
 /* The defaults of `helpmap serve`. */
@@ -63,7 +66,9 @@ typedef struct hm_core {
     struct hm_tile_cache *tiles;
     struct hm_ratelimit *ratelimit;
     struct hm_ratelimit *phone_limit;
-    struct hm_alerts *alerts; /* new requests waiting for escalation */
+    struct hm_alerts *alerts;    /* new requests waiting for escalation */
+    struct hm_mbtiles *basemap;  /* the street map (read-only), NULL without --basemap */
+    struct hm_gazetteer *places; /* the place index and its rebuilding thread */
     int64_t started_ms;
 } hm_core;
 

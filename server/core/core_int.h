@@ -22,6 +22,22 @@ int hm_core__record_team(hm_store *st, const hm_team *t, bool moved, hm_error *e
  * (imports), every server reloads its indexes. */
 int hm_core__record_area(hm_store *st, int level, const char *code, hm_error *err);
 
+/* Record, in `st`'s transaction, that the places of `source` changed: every server rebuilds its
+ * place index. */
+int hm_core__record_places(hm_store *st, const char *source, hm_error *err);
+
+/* The place index (gazetteer.c): build it from the committed areas and places and start the
+ * thread that rebuilds it (and reads the basemap's names); stop; mark it out of date (any
+ * thread; the rebuild runs on the index's own thread). */
+int hm_core__places_start(hm_core *c, hm_error *err);
+void hm_core__places_stop(hm_core *c);
+void hm_core__places_changed(hm_core *c);
+/* The point of the best place named in `text` (an address: every word of a place's whole name,
+ * consecutive) inside ward `ward` and, when `hamlet` is not empty, that hamlet; areas of level
+ * ward never count. True with *lon, *lat set; false when none. Any thread. */
+bool hm_core__place_in_text(hm_core *c, const char *text, const char *ward, const char *hamlet,
+                            double *lon, double *lat);
+
 /* Writer: the batch just committed on `st`; apply its changes (and those of others before
  * them) to the indexes and the event stream before the batch is answered. */
 void hm_core__committed(hm_store *st, void *core);

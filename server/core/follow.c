@@ -300,6 +300,10 @@ static int apply(hm_core *c, hm_store *st, const hm_change *ch, hm_error *err)
                 return rc;
             if (c->tiles && ch->level >= 0 && ch->level < HM_LEVEL__COUNT)
                 hm_tile_cache_invalidate_layer(c->tiles, layer_of[ch->level]);
+            hm_core__places_changed(c); /* area names are searchable */
+            break;
+        case HM_CH_PLACES:
+            hm_core__places_changed(c);
             break;
         case HM_CH_RELOAD:
             if ((rc = hm_core__load_indexes(c, st, err)))
@@ -307,6 +311,7 @@ static int apply(hm_core *c, hm_store *st, const hm_change *ch, hm_error *err)
             if (c->tiles)
                 for (int l = 0; l < HM_TILE_LAYER__COUNT; l++)
                     hm_tile_cache_invalidate_layer(c->tiles, (hm_tile_layer)l);
+            hm_core__places_changed(c);
             hm_log(HM_LOG_INFO, "event=indexes_reloaded change=%lld", (long long)ch->id);
             break;
         default:

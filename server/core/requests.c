@@ -76,8 +76,10 @@ static int area_parent(void *ctx, const hm_area_row *a)
     return 0;
 }
 
-/* The position and areas of an address-only request: the representative point of the smallest
- * area given. */
+/* The position and areas of an address-only request: the point of the place its address names
+ * inside the commune (and hamlet) given, when the place search knows one (SPEC "Places": the
+ * request then stands at the place, precision "place"); otherwise the representative point of
+ * the smallest area given. */
 static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
 {
     hm_request *r = &op->req;
@@ -96,6 +98,9 @@ static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
                 : hm_store_area_get(st, HM_LEVEL_WARD, op->want_ward, area_rep, r, NULL);
     if (rc)
         return hm_error_set(err, HM_E_INVALID_FIELD, "ward_code", "no commune has this code");
+    if (hm_core__place_in_text(op->core, r->address, op->want_ward, op->want_hamlet, &r->lon,
+                               &r->lat))
+        r->precision = HM_PREC_PLACE;
     hm_core__locate(op->core, r);
     snprintf(r->ward_code, sizeof r->ward_code, "%s", op->want_ward);
     if (hamlet)

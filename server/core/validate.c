@@ -108,7 +108,7 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
         int p = hm_precision_parse(json_string_value(v));
         if (p < 0)
             return hm_error_set(err, HM_E_INVALID_FIELD, "location_precision",
-                                "location_precision must be gps, pin or address");
+                                "location_precision must be gps, pin, address or place");
         if (!*by_address)
             r->precision = p;
     }

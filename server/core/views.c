@@ -9,6 +9,7 @@
 #include "openindex.h"
 #include "present.h"
 #include "publisher.h"
+#include "style.h"
 #include "worker.h"
 
 #include <stdlib.h>
@@ -281,4 +282,37 @@ int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out, hm_er
     if (!(w = hm_worker_get(err)))
         return err ? err->code : HM_E_INTERNAL;
     return hm_export_write(w->store, format, out, err);
+}
+
+/* ---- the street map and the style ---- */
+
+bool hm_core_has_basemap(hm_core *c)
+{
+    return c->basemap != NULL;
+}
+
+int hm_core_basemap_tile(hm_core *c, const hm_tile *t, hm_mbtiles_blob *out, hm_error *err)
+{
+    if (!c->basemap)
+        return hm_error_set(err, HM_E_NOT_FOUND, "basemap",
+                            "this server has no street map (serve --basemap FILE.mbtiles)");
+    return hm_mbtiles_tile_get(c->basemap, t, out, err);
+}
+
+int hm_core_basemap_tilejson(hm_core *c, const char *base_url, hm_buf *out, hm_error *err)
+{
+    if (!c->basemap)
+        return hm_error_set(err, HM_E_NOT_FOUND, "basemap",
+                            "this server has no street map (serve --basemap FILE.mbtiles)");
+    return hm_mbtiles_tilejson(c->basemap, base_url, out, err);
+}
+
+int hm_core_style(hm_core *c, const char *base_url, bool dark, hm_buf *out, hm_error *err)
+{
+    hm_style_params p;
+    memset(&p, 0, sizeof p);
+    p.base_url = base_url;
+    p.basemap = c->basemap != NULL;
+    p.dark = dark;
+    return hm_style_json(&p, out, err);
 }

@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "core.h"
 #include "hm_buf.h"
+#include "mbtiles.h"
 #include "model.h"
 #include "policy.h"
 #include "tile.h"
@@ -53,6 +54,22 @@ int hm_core_tile(hm_core *c, const hm_tile_query *q, hm_tile_blob **out, hm_erro
 /* The bounds of the ward level into bbox (for TileJSON); *found false when there are no
  * wards. */
 int hm_core_bounds(hm_core *c, double bbox[4], bool *found, hm_error *err);
+
+/* ---- the street map (serve --basemap) and the map style ---- */
+
+/* True when the server has a basemap. */
+bool hm_core_has_basemap(hm_core *c);
+/* Stored tile `t` of the basemap (public), as stored (see hm_mbtiles_tile_get). Returns HM_OK
+ * with *out filled (caller clears it), HM_E_NOT_FOUND with field "basemap" when the server has
+ * no basemap or field "tile" when the file has no such tile (an empty tile), or
+ * HM_E_INVALID_FIELD for a tile out of range. */
+int hm_core_basemap_tile(hm_core *c, const hm_tile *t, hm_mbtiles_blob *out, hm_error *err);
+/* The basemap's TileJSON into `out`; `base_url` as in hm_mbtiles_tilejson (NULL: relative
+ * tile URLs). HM_E_NOT_FOUND (field "basemap") without a basemap. */
+int hm_core_basemap_tilejson(hm_core *c, const char *base_url, hm_buf *out, hm_error *err);
+/* The MapLibre style of the pages (/style.json): the basemap under the helpmap layers when the
+ * server has one; `dark` for the wall display. */
+int hm_core_style(hm_core *c, const char *base_url, bool dark, hm_buf *out, hm_error *err);
 
 /* Every request with every field into `out` in `format` (export.h), for a coordinator. */
 int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out, hm_error *err);

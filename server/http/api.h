@@ -37,6 +37,17 @@ enum MHD_Result hm_api_stats(hm_req *r);
 enum MHD_Result hm_api_healthz(hm_req *r);
 enum MHD_Result hm_api_metrics(hm_req *r);
 
+/* api_places.c */
+enum MHD_Result hm_api_places(hm_req *r);
+enum MHD_Result hm_api_places_all(hm_req *r);
+
+/* api_basemap.c */
+enum MHD_Result hm_api_basemap_tile(hm_req *r);
+enum MHD_Result hm_api_basemap_tilejson(hm_req *r);
+enum MHD_Result hm_api_style(hm_req *r);
+enum MHD_Result hm_api_fonts(hm_req *r);
+enum MHD_Result hm_api_sprite(hm_req *r);
+
 /* api_tiles.c */
 enum MHD_Result hm_api_tile(hm_req *r);
 enum MHD_Result hm_api_tilejson(hm_req *r);

@@ -69,6 +69,17 @@ static const route routes[] = {
     {"POST", "/api/v1/events/ticket", hm_api_events_ticket},
     {"GET", "/api/v1/events", hm_api_events},
     {"GET", "/api/v1/export", hm_api_export},
+    {"GET", "/api/v1/places", hm_api_places},
+    {"GET", "/api/v1/places/all", hm_api_places_all},
+    /* The street map before the tile routes it would otherwise match. */
+    {"GET", "/tiles/basemap.json", hm_api_basemap_tilejson},
+    {"GET", "/tiles/basemap/*/*/*", hm_api_basemap_tile},
+    {"GET", "/style.json", hm_api_style},
+    {"GET", "/fonts/*/*", hm_api_fonts},
+    {"GET", "/sprite.json", hm_api_sprite},
+    {"GET", "/sprite.png", hm_api_sprite},
+    {"GET", "/sprite@2x.json", hm_api_sprite},
+    {"GET", "/sprite@2x.png", hm_api_sprite},
     {"GET", "/tiles/*", hm_api_tilejson},
     {"GET", "/tiles/*/*/*/*", hm_api_tile},
     {"GET", "/healthz", hm_api_healthz},
@@ -497,11 +508,6 @@ static enum MHD_Result serve_static(hm_req *r)
     const char *url = r->url;
     const char *file = NULL;
     char path[1024];
-    static_file *f;
-    const char *ae, *inm, *mime;
-    bool gz;
-    const char *hdrs[9];
-    int nh = 0;
 
     r->route = "static";
     if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
@@ -532,6 +538,18 @@ static enum MHD_Result serve_static(hm_req *r)
         hm_error_set(&e, HM_E_METHOD, NULL, "method %s is not allowed here", r->method);
         return hm_http_error(r, &e);
     }
+    return hm_http_file(r, path,
+                        strncmp(file, "vendor/", 7) == 0 ? "public, max-age=86400" : "no-cache");
+}
+
+enum MHD_Result hm_http_file(hm_req *r, const char *path, const char *cache_control)
+{
+    static_file *f;
+    const char *ae, *inm, *mime;
+    bool gz;
+    const char *hdrs[9];
+    int nh = 0;
+
     f = static_get(path);
     if (!f)
         return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "not found");
@@ -539,7 +557,7 @@ static enum MHD_Result serve_static(hm_req *r)
     hdrs[nh++] = "ETag";
     hdrs[nh++] = f->etag;
     hdrs[nh++] = "Cache-Control";
-    hdrs[nh++] = strncmp(file, "vendor/", 7) == 0 ? "public, max-age=86400" : "no-cache";
+    hdrs[nh++] = cache_control;
     inm = hm_http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
     if (inm && strstr(inm, f->etag)) {
         hdrs[nh] = NULL;

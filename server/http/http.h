@@ -93,6 +93,10 @@ enum MHD_Result hm_http_borrowed(hm_req *r, unsigned status, const char *content
 enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_type, void *data,
                               size_t len, bool must_free, const char *const *extra_headers);
 
+/* Answer with the file at `path` (a static file: cached in memory while the server runs, ETag
+ * and 304, gzip when accepted and worth it), or 404 when there is none. */
+enum MHD_Result hm_http_file(hm_req *r, const char *path, const char *cache_control);
+
 /* Run `job` (owned by the caller, usually inside r->state) on the core's writer and answer with
  * `resume` once it is done, without holding a pool thread meanwhile. */
 enum MHD_Result hm_http_submit_job(hm_req *r, hm_job *job, hm_handler resume);

@@ -11,6 +11,9 @@ typedef struct hm_http_config {
     const char *bind; /* IPv4 or IPv6 address */
     int port;         /* 0: any free port */
     const char *web_dir;
+    /* Fonts (fonts/{fontstack}/{range}.pbf) and sprites (sprite*.json|png) made at build time
+     * (tiles/tools/), for /fonts/ and /sprite*; NULL: none (those paths answer 404). */
+    const char *assets_dir;
     int threads;               /* pool threads; 0: one per core */
     const char *trusted_proxy; /* peer whose X-Forwarded-For is believed; NULL: none */
     int max_connections;

@@ -101,6 +101,7 @@ enum hm_change_kind {
     HM_CH_TEAM_MOVED = 4,      /* ref: team id (position or status set by the team: event) */
     HM_CH_AREA = 5,            /* level and code of an area added, changed or deleted */
     HM_CH_RELOAD = 6,          /* many rows changed at once (imports): reload the indexes */
+    HM_CH_PLACES = 7,          /* the place names of a source changed (code: the source) */
 };
 
 typedef struct hm_change {
@@ -116,14 +117,32 @@ typedef struct hm_change {
         char ward[40], former_ward[40], hamlet[40];
     } prev;
     int level;     /* HM_CH_AREA */
-    char code[40]; /* HM_CH_AREA */
+    char code[40]; /* HM_CH_AREA; HM_CH_PLACES: the source */
     /* The row after the change when its writer has it at hand (borrowed; valid until the
      * writer's job finished); NULL in changes read back from the log. */
     const hm_request *request;
     const hm_team *team;
 } hm_change;
 
+/* A named place as stored (SPEC "Places and a street map, offline"): the shipped GeoNames
+ * names, a district's own list, names of a basemap. Handed to and from the store with every
+ * string borrowed (valid during the call or callback). */
+typedef struct hm_place_row {
+    int64_t id;                   /* set by the store when listing */
+    const char *source;           /* "geonames", "import" or "basemap" */
+    const char *name;             /* required */
+    const char *const *alt_names; /* n_alt other names; none contains a newline */
+    size_t n_alt;
+    const char *kind; /* "village", "market", "street" ... required */
+    const char *code; /* the source's id of the place, or NULL */
+    double lon, lat;  /* the point the place stands for */
+    bool has_bbox;    /* bbox holds minLon, minLat, maxLon, maxLat */
+    double bbox[4];
+    const char *ward_code; /* the ward the point is in, or NULL */
+} hm_place_row;
+
 typedef int (*hm_request_cb)(void *ctx, const hm_request *r);
+typedef int (*hm_place_cb)(void *ctx, const hm_place_row *p);
 typedef int (*hm_area_cb)(void *ctx, const hm_area_row *a);
 typedef int (*hm_team_cb)(void *ctx, const hm_team *t);
 typedef int (*hm_history_cb)(void *ctx, const hm_history *h);

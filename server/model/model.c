@@ -16,7 +16,7 @@ static const char *const category_names[HM_CAT__COUNT] = {
 static const char *const status_names[HM_ST__COUNT] = {
     "new", "assigned", "in_progress", "resolved", "cancelled", "duplicate",
 };
-static const char *const precision_names[HM_PREC__COUNT] = {"gps", "pin", "address"};
+static const char *const precision_names[HM_PREC__COUNT] = {"gps", "pin", "address", "place"};
 static const char *const source_names[HM_SRC__COUNT] = {"web", "hotline", "import"};
 static const char *const role_names[] = {"public", "volunteer", "operator", "coordinator", "admin"};
 static const char *const team_status_names[HM_TEAM_ST__COUNT] = {"available", "busy", "off"};

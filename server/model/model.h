@@ -32,7 +32,10 @@ enum hm_status {
     HM_ST__COUNT
 };
 
-enum hm_precision { HM_PREC_GPS, HM_PREC_PIN, HM_PREC_ADDRESS, HM_PREC__COUNT };
+/* How a request's position was given: a phone's GPS, a pin moved by hand, a place picked from
+ * the place search (the request stands at the place's point), or an address only (the
+ * representative point of the smallest area given). */
+enum hm_precision { HM_PREC_GPS, HM_PREC_PIN, HM_PREC_ADDRESS, HM_PREC_PLACE, HM_PREC__COUNT };
 enum hm_source { HM_SRC_WEB, HM_SRC_HOTLINE, HM_SRC_IMPORT, HM_SRC__COUNT };
 enum hm_priority { HM_PRIO_NORMAL, HM_PRIO_URGENT };
 

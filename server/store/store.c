@@ -149,6 +149,18 @@ int hm_store_area_counts(hm_store *st, hm_level level, hm_count_cb cb, void *ctx
 {
     return st->ops->xAreaCounts(st, level, cb, ctx, err);
 }
+int hm_store_place_put(hm_store *st, const hm_place_row *p, hm_error *err)
+{
+    return st->ops->xPlacePut(st, p, err);
+}
+int hm_store_place_delete_source(hm_store *st, const char *source, hm_error *err)
+{
+    return st->ops->xPlaceDeleteSource(st, source, err);
+}
+int hm_store_place_list(hm_store *st, const char *source, hm_place_cb cb, void *ctx, hm_error *err)
+{
+    return st->ops->xPlaceList(st, source, cb, ctx, err);
+}
 int hm_store_request_insert(hm_store *st, hm_request *r, const uint8_t token_hash[32],
                             hm_error *err)
 {

@@ -73,6 +73,16 @@ int hm_store_area_request_count(hm_store *st, hm_level level, const char *code, 
 typedef int (*hm_count_cb)(void *ctx, const char *code, int status, int category, int64_t count);
 int hm_store_area_counts(hm_store *st, hm_level level, hm_count_cb cb, void *ctx, hm_error *err);
 
+/* Place names (SPEC "Places"), grouped by source ("geonames", "import", "basemap"). */
+/* Add `p` (p->source set); a place with a code replaces the place of the same source and code.
+ * HM_E_INVALID_FIELD for an unknown source. */
+int hm_store_place_put(hm_store *st, const hm_place_row *p, hm_error *err);
+/* Delete every place of `source`. */
+int hm_store_place_delete_source(hm_store *st, const char *source, hm_error *err);
+/* Every place of `source` (NULL: of every source), ordered by id, to cb (rows borrowed for the
+ * call); a non-zero cb return stops the walk and is returned. */
+int hm_store_place_list(hm_store *st, const char *source, hm_place_cb cb, void *ctx, hm_error *err);
+
 /* Requests. Insert fills r->id. `token_hash` is the SHA-256 of the tracking token. */
 int hm_store_request_insert(hm_store *st, hm_request *r, const uint8_t token_hash[32],
                             hm_error *err);

@@ -6,7 +6,7 @@
 #include "store.h"
 
 typedef struct hm_store_ops {
-    int iVersion; /* 2: change log */
+    int iVersion; /* 2: change log; 3: place names */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -66,6 +66,10 @@ typedef struct hm_store_ops {
     int (*xChangeLast)(hm_store *st, int64_t *id, hm_error *err);
     int (*xWaitChanges)(hm_store *st, int timeout_ms, hm_error *err);
     int (*xLock)(hm_store *st, int what, int64_t key, hm_error *err); /* NULL: a no-op */
+    /* iVersion 3: place names. */
+    int (*xPlacePut)(hm_store *st, const hm_place_row *p, hm_error *err);
+    int (*xPlaceDeleteSource)(hm_store *st, const char *source, hm_error *err);
+    int (*xPlaceList)(hm_store *st, const char *source, hm_place_cb cb, void *ctx, hm_error *err);
 } hm_store_ops;
 
 struct hm_store {

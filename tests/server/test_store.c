@@ -1218,6 +1218,85 @@ static long plain_count(const char *sql)
     return be->count(db_path, sql);
 }
 
+/* ---- place names ---- */
+
+typedef struct place_seen {
+    int n;
+    char names[8][64];
+    char alts[8][128]; /* alternate names joined by '|' */
+    char sources[8][16];
+    char wards[8][16];
+    int has_bbox[8];
+} place_seen;
+
+static int collect_place(void *ctx, const hm_place_row *p)
+{
+    place_seen *s = ctx;
+    if (s->n >= 8)
+        return 0;
+    snprintf(s->names[s->n], sizeof s->names[0], "%s", p->name);
+    snprintf(s->sources[s->n], sizeof s->sources[0], "%s", p->source);
+    snprintf(s->wards[s->n], sizeof s->wards[0], "%s", p->ward_code ? p->ward_code : "-");
+    s->alts[s->n][0] = '\0';
+    for (size_t i = 0; i < p->n_alt; i++) {
+        size_t len = strlen(s->alts[s->n]);
+        snprintf(s->alts[s->n] + len, sizeof s->alts[0] - len, "%s%s", i ? "|" : "",
+                 p->alt_names[i]);
+    }
+    s->has_bbox[s->n] = p->has_bbox;
+    s->n++;
+    return 0;
+}
+
+/* Places keep their names, alternate names, bbox and ward per source; a place with a code
+ * replaces the one of the same source and code; one source is replaced without touching the
+ * others; an unknown source changes nothing. */
+static void test_places(hm_store *st)
+{
+    hm_error err = {0};
+    const char *alts[] = {"Cho Thu Nghiem", "Chợ TN"};
+    double bbox[4] = {106.50, 10.98, 106.51, 10.99};
+    hm_place_row a = {0,    "import", "Chợ Thử Nghiệm", alts, 2,   "market",
+                      "M1", 106.505,  10.985,           true, {0}, "27553"};
+    hm_place_row b = {0,    "geonames", "Ấp Bốn", NULL,  0,   "section",
+                      NULL, 106.45,     11.0,     false, {0}, NULL};
+    hm_place_row bad = b;
+    place_seen seen;
+
+    memcpy(a.bbox, bbox, sizeof bbox);
+    bad.source = "elsewhere";
+    CHECK_INT_EQ(hm_store_place_put(st, &a, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_place_put(st, &b, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_place_put(st, &bad, &err), HM_E_INVALID_FIELD);
+    /* The same code again: replaced, not added. */
+    a.name = "Chợ Thử Nghiệm Mới";
+    CHECK_INT_EQ(hm_store_place_put(st, &a, &err), HM_OK);
+
+    memset(&seen, 0, sizeof seen);
+    CHECK_INT_EQ(hm_store_place_list(st, NULL, collect_place, &seen, &err), HM_OK);
+    CHECK_INT_EQ(seen.n, 2);
+    CHECK_STR_EQ(seen.names[0], "Chợ Thử Nghiệm Mới");
+    CHECK_STR_EQ(seen.alts[0], "Cho Thu Nghiem|Chợ TN");
+    CHECK_STR_EQ(seen.wards[0], "27553");
+    CHECK_INT_EQ(seen.has_bbox[0], 1);
+    CHECK_STR_EQ(seen.names[1], "Ấp Bốn");
+    CHECK_STR_EQ(seen.alts[1], "");
+    CHECK_STR_EQ(seen.wards[1], "-");
+    CHECK_INT_EQ(seen.has_bbox[1], 0);
+
+    memset(&seen, 0, sizeof seen);
+    CHECK_INT_EQ(hm_store_place_list(st, "geonames", collect_place, &seen, &err), HM_OK);
+    CHECK_INT_EQ(seen.n, 1);
+    CHECK_STR_EQ(seen.sources[0], "geonames");
+
+    CHECK_INT_EQ(hm_store_place_delete_source(st, "import", &err), HM_OK);
+    memset(&seen, 0, sizeof seen);
+    CHECK_INT_EQ(hm_store_place_list(st, NULL, collect_place, &seen, &err), HM_OK);
+    CHECK_INT_EQ(seen.n, 1);
+    CHECK_STR_EQ(seen.names[0], "Ấp Bốn");
+    CHECK_INT_EQ(hm_store_place_delete_source(st, "geonames", &err), HM_OK);
+}
+
 /* A file of schema version 2 (the R*Tree of request points that SpatiaLite made, the three
  * request indexes of version 1 that no query needs) opens as version 3: the R*Tree and those
  * indexes gone, the grid-cell index there, rows intact, and a box query answered as before. */
@@ -1241,7 +1320,9 @@ static void test_migration_2_to_3(void)
     n_before = count_matching(st, &f);
     hm_store_close(st);
     /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns. */
-    CHECK_INT_EQ(plain_exec("DROP TABLE change; DROP INDEX request_cell; CREATE VIRTUAL TABLE "
+    CHECK_INT_EQ(plain_exec("DROP TABLE change; DROP TABLE place; DELETE FROM geometry_columns "
+                            "WHERE f_table_name = 'place'; DROP INDEX request_cell; CREATE "
+                            "VIRTUAL TABLE "
                             "idx_request_geom USING "
                             "rtree(pkid, xmin, xmax, ymin, ymax); INSERT INTO idx_request_geom "
                             "SELECT id, lon, lon, lat, lat FROM request; UPDATE geometry_columns "
@@ -1256,7 +1337,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_INT_EQ(hm_store_schema_version(st), 4);
+    CHECK_INT_EQ(hm_store_schema_version(st), 5);
     n_after = count_matching(st, &f);
     hm_store_close(st);
     CHECK(n_before > 0);
@@ -1642,6 +1723,7 @@ int main(int argc, char **argv)
     test_transactions(st);
     test_purge(st);
     test_changes(st);
+    test_places(st);
     test_check_and_reopen(st);
     if (be == &sqlite_backend)
         test_sqlite_backup(st);

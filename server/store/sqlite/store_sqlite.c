@@ -56,6 +56,9 @@ enum {
     Q_CHANGES_SINCE,
     Q_CHANGE_LAST,
     Q_DATA_VERSION,
+    Q_PLACE_PUT,
+    Q_PLACE_DELETE_SOURCE,
+    Q_PLACE_LIST,
     Q__COUNT
 };
 
@@ -74,6 +77,18 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_CHANGES_SINCE] = "SELECT " CHANGE_COLS " FROM change WHERE id > ?1 ORDER BY id LIMIT ?2",
     [Q_CHANGE_LAST] = "SELECT coalesce(max(id), 0) FROM change",
     [Q_DATA_VERSION] = "PRAGMA data_version",
+    [Q_PLACE_PUT] =
+        "INSERT INTO place(source, name, alt_names, kind, code, lon, lat, min_lon, min_lat, "
+        "max_lon, max_lat, ward_code, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12, MakePoint(?6, ?7, 4326)) ON CONFLICT(source, code) DO UPDATE SET "
+        "name = excluded.name, alt_names = excluded.alt_names, kind = excluded.kind, "
+        "lon = excluded.lon, lat = excluded.lat, min_lon = excluded.min_lon, "
+        "min_lat = excluded.min_lat, max_lon = excluded.max_lon, max_lat = excluded.max_lat, "
+        "ward_code = excluded.ward_code, geom = excluded.geom",
+    [Q_PLACE_DELETE_SOURCE] = "DELETE FROM place WHERE source = ?1",
+    [Q_PLACE_LIST] = "SELECT id, source, name, alt_names, kind, code, lon, lat, min_lon, min_lat, "
+                     "max_lon, max_lat, ward_code FROM place WHERE ?1 IS NULL OR source = ?1 "
+                     "ORDER BY id",
     [Q_BEGIN] = "BEGIN",
     [Q_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
@@ -198,6 +213,16 @@ static const char *const migrations[] = {
     "CREATE TABLE change(id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, "
     "  kind INTEGER NOT NULL, ref INTEGER NOT NULL DEFAULT 0, prev TEXT, level INTEGER, "
     "  code TEXT);",
+    /* 4 -> 5: place names for the place search (SPEC "Places and a street map, offline"):
+     * the shipped GeoNames places, a district's imported list, basemap names. `alt_names` holds
+     * the other names separated by newlines (names never contain control characters); `geom`
+     * is for GIS tools. A place with a code is unique per source (imports upsert by it). */
+    "CREATE TABLE place(id INTEGER PRIMARY KEY, source TEXT NOT NULL "
+    "  CHECK (source IN ('geonames', 'import', 'basemap')), name TEXT NOT NULL, "
+    "  alt_names TEXT, kind TEXT NOT NULL, code TEXT, lon REAL NOT NULL, lat REAL NOT NULL, "
+    "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL, ward_code TEXT, "
+    "  UNIQUE(source, code));"
+    "SELECT AddGeometryColumn('place', 'geom', 4326, 'POINT', 'XY');",
 };
 
 /* Statements of hm_store_request_list() kept per connection, keyed by their text: the text
@@ -1501,7 +1526,7 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
     } else {
         sqlite3_bind_null(q, 4);
     }
-    if (c->kind == HM_CH_AREA) {
+    if (c->kind == HM_CH_AREA || c->kind == HM_CH_PLACES) {
         sqlite3_bind_int(q, 5, c->level);
         sqlite3_bind_text(q, 6, c->code, -1, SQLITE_TRANSIENT);
     } else {
@@ -1623,8 +1648,116 @@ static int sq_wait_changes(hm_store *st, int timeout_ms, hm_error *err)
     }
 }
 
+/* ---- place names ---- */
+
+static bool place_source_ok(const char *s)
+{
+    return s &&
+           (strcmp(s, "geonames") == 0 || strcmp(s, "import") == 0 || strcmp(s, "basemap") == 0);
+}
+
+static int sq_place_put(hm_store *st, const hm_place_row *p, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_PLACE_PUT];
+    hm_buf alt;
+    int rc;
+
+    if (!place_source_ok(p->source))
+        return hm_error_set(err, HM_E_INVALID_FIELD, "source",
+                            "a place's source is geonames, import or basemap");
+    hm_buf_init(&alt);
+    for (size_t i = 0; i < p->n_alt; i++) {
+        if (i)
+            hm_buf_puts(&alt, "\n");
+        hm_buf_puts(&alt, p->alt_names[i]);
+    }
+    sqlite3_bind_text(q, 1, p->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, p->name, -1, SQLITE_STATIC);
+    if (alt.len)
+        sqlite3_bind_text(q, 3, alt.data, (int)alt.len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 3);
+    sqlite3_bind_text(q, 4, p->kind, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 5, p->code);
+    sqlite3_bind_double(q, 6, p->lon);
+    sqlite3_bind_double(q, 7, p->lat);
+    for (int i = 0; i < 4; i++) {
+        if (p->has_bbox)
+            sqlite3_bind_double(q, 8 + i, p->bbox[i]);
+        else
+            sqlite3_bind_null(q, 8 + i);
+    }
+    bind_text_or_null(q, 12, p->ward_code);
+    rc = exec_q(s, q, err);
+    hm_buf_clear(&alt);
+    return rc;
+}
+
+static int sq_place_delete_source(hm_store *st, const char *source, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_PLACE_DELETE_SOURCE];
+    sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
+    return exec_q(s, q, err);
+}
+
+static int sq_place_list(hm_store *st, const char *source, hm_place_cb cb, void *ctx, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_PLACE_LIST];
+    const char **alt = NULL;
+    size_t cap = 0;
+    int rc = HM_OK, step;
+
+    bind_text_or_null(q, 1, source);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_place_row p;
+        char *alt_text = NULL;
+        memset(&p, 0, sizeof p);
+        p.id = sqlite3_column_int64(q, 0);
+        p.source = (const char *)sqlite3_column_text(q, 1);
+        p.name = (const char *)sqlite3_column_text(q, 2);
+        if (sqlite3_column_type(q, 3) == SQLITE_TEXT) {
+            /* Split a copy at the newlines: the column's text stays valid only until the
+             * next step. */
+            alt_text = hm_xstrdup((const char *)sqlite3_column_text(q, 3));
+            for (char *a = alt_text; a;) {
+                char *nl = strchr(a, '\n');
+                if (nl)
+                    *nl = '\0';
+                if (p.n_alt == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    alt = hm_xrealloc(alt, cap * sizeof *alt);
+                }
+                alt[p.n_alt++] = a;
+                a = nl ? nl + 1 : NULL;
+            }
+            p.alt_names = alt;
+        }
+        p.kind = (const char *)sqlite3_column_text(q, 4);
+        p.code = (const char *)sqlite3_column_text(q, 5);
+        p.lon = sqlite3_column_double(q, 6);
+        p.lat = sqlite3_column_double(q, 7);
+        p.has_bbox = sqlite3_column_type(q, 8) != SQLITE_NULL;
+        for (int i = 0; i < 4; i++)
+            p.bbox[i] = sqlite3_column_double(q, 8 + i);
+        p.ward_code = (const char *)sqlite3_column_text(q, 12);
+        rc = cb(ctx, &p);
+        free(alt_text);
+        if (rc != 0)
+            break;
+    }
+    if (rc == HM_OK && step != SQLITE_DONE)
+        rc = db_error(s, err);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    free(alt);
+    return rc;
+}
+
 static const hm_store_ops sq_ops = {
-    .iVersion = 2,
+    .iVersion = 3,
     .name = "spatialite",
     .xClose = sq_close,
     .xSchemaVersion = sq_schema_version,
@@ -1667,4 +1800,7 @@ static const hm_store_ops sq_ops = {
     .xChangesSince = sq_changes_since,
     .xChangeLast = sq_change_last,
     .xWaitChanges = sq_wait_changes,
+    .xPlacePut = sq_place_put,
+    .xPlaceDeleteSource = sq_place_delete_source,
+    .xPlaceList = sq_place_list,
 };
