@@ -468,13 +468,27 @@ void hm_core_places_stats(hm_core *c, size_t *count, bool *basemap_loaded)
 /* ---- the place of an address ---- */
 
 /* How much a match tells of where the request is: a named place (market, school, village)
- * most, then a street, a hamlet, a former commune. The ward itself tells nothing more than
- * the fallback. */
+ * most, then a street, a hamlet, a former commune (or a GeoNames commune point: the communes
+ * before the reform). The ward itself tells nothing more than the fallback. */
 static int specificity(const hm_place_hit *h)
 {
     if (h->level)
         return strcmp(h->level, "hamlet") == 0 ? 2 : strcmp(h->level, "former_ward") == 0 ? 1 : 0;
+    if (strcmp(h->kind, "admin") == 0)
+        return 1;
     return strcmp(h->kind, "street") == 0 ? 3 : 4;
+}
+
+/* Does an exact match of a run name the ward given itself ("xã An Nhơn Tây" for An Nhơn
+ * Tây)? Then every place of that name (its former commune of the same name, the GeoNames
+ * commune point) says no more than the ward. */
+static bool names_the_ward(const hm_place_hit *hits, size_t n, const char *ward)
+{
+    for (size_t k = 0; k < n && hits[k].match == HM_PLACE_MATCH_EXACT; k++)
+        if (hits[k].level && strcmp(hits[k].level, "ward") == 0 && hits[k].code &&
+            strcmp(hits[k].code, ward) == 0)
+            return true;
+    return false;
 }
 
 bool hm_core__place_in_text(hm_core *c, const char *text, const char *ward, const char *hamlet,
@@ -508,7 +522,8 @@ bool hm_core__place_in_text(hm_core *c, const char *text, const char *ward, cons
             hm_places_query q = {
                 key + starts[i], ends[i + w - 1] - starts[i], HM_PLACES_LIMIT_MAX, false, 0, 0};
             size_t n = 0;
-            if (q.q_len > HM_PLACES_Q_MAX || hm_places_search(s->idx, &q, hits, &n, NULL))
+            if (q.q_len > HM_PLACES_Q_MAX || hm_places_search(s->idx, &q, hits, &n, NULL) ||
+                names_the_ward(hits, n, ward))
                 continue;
             for (size_t k = 0; k < n && hits[k].match == HM_PLACE_MATCH_EXACT; k++) {
                 const hm_place_hit *h = &hits[k];
