@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Coordinates to 1e-7 degree (about 1 cm), so that answers stay short. */
+/* Coordinates to 1e-6 degree (about 11 cm), as the pages send positions, so that a request
+ * placed at a place stands exactly at the point the search gave. */
 static json_t *coord(double v)
 {
-    return json_real(round(v * 1e7) / 1e7);
+    return json_real(round(v * 1e6) / 1e6);
 }
 
 static json_t *text_or_null(const char *s)

@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
-const BIN = path.resolve(ROOT, process.env.HM_BIN || 'build/helpmap');
+export const BIN = path.resolve(ROOT, process.env.HM_BIN || 'build/helpmap');
 const run = promisify(execFile);
 
 // A point well inside Củ Chi (Xã Nhuận Đức), one outside (Ho Chi Minh City centre).
@@ -38,15 +38,16 @@ async function freePort() {
   });
 }
 
-// startServer() -> {base, db, dir, teamAdd(name, role), stop()}
-export async function startServer() {
+// startServer({args}) -> {base, db, dir, teamAdd(name, role), stop()}; `args`
+// go to `helpmap serve` (e.g. ['--basemap', file]).
+export async function startServer({ args: extra = [] } = {}) {
   if (!fs.existsSync(BIN)) {
     throw new Error(`helpmap binary not found at ${BIN}: build it (cmake -S . -B build && cmake --build build) or set HM_BIN`);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hm-web-'));
   const db = path.join(dir, 't.db');
   const port = await freePort();
-  const [cmd, args] = binCmd(['serve', '--db', db, '--port', String(port), '--web', path.join(ROOT, 'web'), '--rate-limit', '0']);
+  const [cmd, args] = binCmd(['serve', '--db', db, '--port', String(port), '--web', path.join(ROOT, 'web'), '--rate-limit', '0', ...extra]);
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
   const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', log, log] });
   let exited = null;

@@ -202,6 +202,8 @@ async function route(req, res, url) {
     }
   }
   if (p.startsWith('/tiles/')) return send(res, 404, { error: { code: 'not_found', message: 'no tiles in the mock', field: null } });
+  // No street map, no glyphs: the outline map without place labels.
+  if (p === '/style.json') return send(res, 200, { version: 8, sources: {}, layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#dfe7ec' } }] });
   if (!p.startsWith('/api/v1/')) {
     if (m !== 'GET' && m !== 'HEAD') throw new HErr(405, 'method_not_allowed', 'GET only');
     if (p === '/') return serveFile(res, '/index.html');
@@ -295,6 +297,25 @@ async function route(req, res, url) {
     need(team, ['coordinator', 'admin']);
     return send(res, 200, { type: 'FeatureCollection', features: readTeams(DB).map(teamFull).map((x) => ({ type: 'Feature', geometry: x.lat != null ? { type: 'Point', coordinates: [x.lon, x.lat] } : null, properties: { id: x.id, name: x.name, role: x.role, status: x.status || 'available', capabilities: x.capabilities, updated_at: x.at || null } })) });
   }
+  // Places: the areas only (no GeoNames in the mock), every word a prefix.
+  if (a === '/places' && m === 'GET') {
+    const fold = (x) => String(x).normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
+    const words = fold(q.get('q') || '').split(/[^0-9a-z]+/).filter(Boolean);
+    if (!words.length) throw bad('q');
+    const limit = Number(q.get('limit') || 10);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 50) throw bad('limit');
+    const places = [];
+    for (const lv of ['ward', 'former_ward', 'hamlet']) {
+      for (const f of areas[lv].features) {
+        const nw = fold(f.properties.name).split(/[^0-9a-z]+/);
+        if (!words.every((w) => nw.some((x) => x.startsWith(w)))) continue;
+        const [lon, lat] = labelPoint(f.geometry);
+        places.push({ name: f.properties.name, kind: lv, level: lv, code: f.properties.code, lon, lat, ward_code: lv === 'ward' ? f.properties.code : featureAt(areas.ward, lon, lat)?.properties.code ?? null });
+      }
+    }
+    return send(res, 200, { places: places.slice(0, limit), attribution: 'GeoNames (www.geonames.org)' });
+  }
+  if (a === '/places/all' && m === 'GET') return send(res, 200, { type: 'FeatureCollection', features: [], attribution: 'GeoNames (www.geonames.org)' });
   if (a === '/areas' && m === 'GET') {
     const lv = q.get('level') || 'ward'; if (!areas[lv]) throw bad('level');
     return send(res, 200, areaFC(lv));

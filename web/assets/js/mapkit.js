@@ -1,7 +1,13 @@
-// mapkit.js: MapLibre GL JS (from /vendor/, loaded on demand) over a base of
-// area polygons served by helpmap itself: vector tiles /tiles/{layer}/… via
-// TileJSON, GeoJSON /api/v1/areas as fallback, and area names as HTML labels
-// (no glyph server is reachable, so no text-field symbol layers).
+// mapkit.js: MapLibre GL JS (from /vendor/, loaded on demand) over what
+// helpmap serves itself, nothing from another host:
+// - the street map when the server has one (`serve --basemap`): /style.json
+//   gives its layers, glyphs (/fonts/…) and icons (/sprite); the helpmap
+//   layers go between its fills and its labels;
+// - otherwise the outline map: area polygons as the base, and the place names
+//   the server ships (/api/v1/places/all, GeoNames) as a label layer;
+// - area polygons as vector tiles /tiles/{layer}/… via TileJSON (GeoJSON
+//   /api/v1/areas as fallback), area names as HTML labels.
+// The map's attribution names GeoNames, and OpenStreetMap with a street map.
 // An external basemap style is used when window.HELPMAP_CONFIG.basemapStyle
 // is set (config.js).
 import { labelPoint, bboxOf } from './util.js';
@@ -38,17 +44,65 @@ export function loadMapLibre() {
   return libPromise;
 }
 
-// createMap(container, {dark}) -> Promise<{map, lib}> resolved once the style
-// is loaded. Rejects when WebGL or the library is missing.
+export const GEONAMES_ATTRIBUTION = 'Tên địa danh: GeoNames (www.geonames.org)';
+
+// A URL of the server's style as MapLibre wants it: absolute, with the page's
+// own origin (the server never writes its Host header into what it sends).
+const absolute = (u) => (typeof u === 'string' && u.startsWith('/') ? location.origin + u : u);
+
+// The server's style (/style.json), once per page and colour scheme:
+// {basemap: bool, style} or null when the server gives none.
+const styleCache = new Map();
+export function serverStyle(dark = false) {
+  const key = dark ? 'dark' : 'light';
+  if (!styleCache.has(key)) {
+    styleCache.set(key, fetch(`/style.json${dark ? '?dark=1' : ''}`, { cache: 'no-cache' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((st) => (st && Array.isArray(st.layers) ? { basemap: !!st.sources?.basemap, style: st } : null))
+      .catch(() => null));
+  }
+  return styleCache.get(key);
+}
+
+// True when the server draws a street map (its style has the basemap source).
+export async function hasBasemap() {
+  return !!(await serverStyle())?.basemap;
+}
+
+// The style a page starts from: the server's street map (its background and
+// basemap-* layers; the pages add the area and request layers themselves), or
+// the plain outline background. Glyphs and sprite from the server either way.
+async function baseStyle(dark) {
+  const info = await serverStyle(dark);
+  const st = info?.style;
+  const bg = st?.layers?.find((l) => l.type === 'background')
+    || { id: 'background', type: 'background', paint: { 'background-color': dark ? '#0b1220' : '#dfe7ec' } };
+  const style = { version: 8, sources: {}, layers: [bg] };
+  if (st?.glyphs) style.glyphs = absolute(st.glyphs);
+  if (st?.sprite && info.basemap) style.sprite = absolute(st.sprite);
+  if (info?.basemap) {
+    const tj = await tileJSON('basemap');
+    if (tj) {
+      style.sources.basemap = {
+        type: 'vector', tiles: tj.tiles, minzoom: tj.minzoom ?? 0, maxzoom: tj.maxzoom ?? 14,
+        ...(tj.bounds ? { bounds: tj.bounds } : {}), ...(tj.attribution ? { attribution: tj.attribution } : {}),
+      };
+      style.layers.push(...st.layers.filter((l) => l.source === 'basemap'));
+      return { style, basemap: true };
+    }
+  }
+  return { style, basemap: false };
+}
+
+// createMap(container, {dark}) -> Promise<{map, lib, basemap}> resolved once
+// the style is loaded. Rejects when WebGL or the library is missing. The map
+// is also container.maplibreMap (for the console and the browser tests).
 export async function createMap(container, opts = {}) {
   if (!hasWebGL()) throw new Error('webgl');
-  const lib = await loadMapLibre();
   const dark = !!opts.dark;
-  const style = CONFIG.basemapStyle || {
-    version: 8,
-    sources: {},
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': dark ? '#0b1220' : '#dfe7ec' } }],
-  };
+  const [lib, base] = await Promise.all([loadMapLibre(),
+    CONFIG.basemapStyle ? { style: CONFIG.basemapStyle, basemap: false } : baseStyle(dark)]);
+  const style = base.style;
   const map = new lib.Map({
     container,
     style,
@@ -63,11 +117,19 @@ export async function createMap(container, opts = {}) {
     ...(opts.mapOptions || {}),
   });
   map.touchZoomRotate?.disableRotation?.();
+  map.addControl(new lib.AttributionControl({ compact: true, customAttribution: GEONAMES_ATTRIBUTION }));
+  container.maplibreMap = map;
+  map.helpmapBasemap = base.basemap;
   await new Promise((resolve, reject) => {
     if (map.loaded()) return resolve();
     map.once('load', resolve);
     map.once('error', (e) => { if (!map.loaded()) reject(e?.error || new Error('map')); });
   });
+  // The attribution starts folded (an "i" button) so that it never covers a
+  // phone's small map; the pages' footers name the sources too.
+  container.querySelector('.maplibregl-ctrl-attrib')?.classList.remove('maplibregl-compact-show');
+  // Without a street map the shipped place names are the map's only names.
+  if (!base.basemap && !CONFIG.basemapStyle && style.glyphs && opts.places !== false) addPlaceLabels(map, dark);
   // Tile fetches fail while the server restarts (warn, the map retries);
   // anything else is a bug in a style or layer (error).
   map.on('error', (e) => {
@@ -75,7 +137,38 @@ export async function createMap(container, opts = {}) {
     const net = err?.name === 'AJAXError' || err?.status !== undefined || /fetch|network|load/i.test(String(err?.message));
     (net ? console.warn : console.error)('map:', err?.message || err);
   });
-  return { map, lib };
+  return { map, lib, basemap: base.basemap };
+}
+
+// The place names of the server (GeoNames and a district's own list) as a
+// label layer "places-labels", from zoom 11 (district view stays readable).
+async function addPlaceLabels(map, dark) {
+  let fc;
+  try {
+    const r = await fetch('/api/v1/places/all', { cache: 'no-cache' });
+    if (!r.ok) return;
+    fc = await r.json();
+  } catch { return; }
+  if (!fc || !Array.isArray(fc.features) || !map.getStyle()) return;
+  map.addSource('places', { type: 'geojson', data: { type: 'FeatureCollection', features: fc.features } });
+  map.addLayer({
+    id: 'places-labels', type: 'symbol', source: 'places', minzoom: 11,
+    layout: {
+      'text-field': ['get', 'name'], 'text-font': ['Noto Sans Regular'], 'text-size': 12,
+      'text-max-width': 8, 'text-padding': 4, 'text-optional': true,
+    },
+    paint: {
+      'text-color': dark ? '#cbd5e1' : '#334155',
+      'text-halo-color': dark ? '#0b1220' : '#ffffff', 'text-halo-width': 1.4,
+    },
+  }, firstLabelLayer(map, 'places-labels'));
+}
+
+// The first label layer of the base (street names, place names): helpmap's
+// fills and lines go under it.
+function firstLabelLayer(map, except) {
+  return map.getStyle()?.layers?.find((l) => l.type === 'symbol' && l.id !== except
+    && (l.id.startsWith('basemap-') || l.id === 'places-labels'))?.id;
 }
 
 // TileJSON for a tile layer, tiles made absolute (the map's worker resolves
@@ -109,6 +202,8 @@ const COLORS = {
   light: { fill: '#f8fafc', fillOpacity: 0.75, line: '#475569', hamletLine: '#64748b' },
   dark: { fill: '#16213a', fillOpacity: 0.85, line: '#7c8db5', hamletLine: '#56607a' },
 };
+// Over a street map the fills are light washes, so that its streets show.
+const BASEMAP_FILL_OPACITY = { light: 0.25, dark: 0.45 };
 
 // Add one level of areas as a base layer. Returns an object with
 // {sourceId, sourceLayer, fillId, lineId, setCounts(map code->n), labels}.
@@ -131,13 +226,14 @@ export async function addAreaLayer(map, level, opts = {}) {
   const src = sourceLayer ? { 'source-layer': sourceLayer } : {};
   const isHamlet = level === 'hamlet';
   const fillId = `${sourceId}-fill`, lineId = `${sourceId}-line`;
+  const beforeId = opts.beforeId ?? firstLabelLayer(map);
   map.addLayer({
     id: fillId, type: 'fill', source: sourceId, ...src,
     paint: {
       'fill-color': isHamlet ? 'rgba(0,0,0,0)' : c.fill,
-      'fill-opacity': isHamlet ? 1 : c.fillOpacity,
+      'fill-opacity': isHamlet ? 1 : map.helpmapBasemap ? BASEMAP_FILL_OPACITY[dark ? 'dark' : 'light'] : c.fillOpacity,
     },
-  }, opts.beforeId);
+  }, beforeId);
   map.addLayer({
     id: lineId, type: 'line', source: sourceId, ...src,
     paint: {
@@ -146,7 +242,7 @@ export async function addAreaLayer(map, level, opts = {}) {
         : ['interpolate', ['linear'], ['zoom'], 9, 1, 14, 2.5],
       ...(isHamlet ? { 'line-dasharray': [3, 2] } : {}),
     },
-  }, opts.beforeId);
+  }, beforeId);
 
   const handle = {
     level, sourceId, sourceLayer, fillId, lineId, tiled: !!tj,

@@ -1,12 +1,13 @@
 // operator.js: /operator, the 1022 hotline desk. A keyboard-first intake form
 // (phone first: the caller's earlier requests and likely duplicates show
-// before saving; the place is found by commune / former commune / hamlet
-// name or by a click on the map), and the list of unverified web requests to
+// before saving; the place is found by the server's place search — communes,
+// former communes, hamlets, place names, streets — or by a click on the map), and the list of unverified web requests to
 // call back and mark verified.
 import { initI18n, t, onLangChange, fmtAge, fmtPeople } from './i18n.js';
 import { api, ApiError, errorText, phoneLooksValid } from './api.js';
-import { $, $$, h, icon, CATEGORIES, VULNERABLE, OPEN, reqOf, fold, featureAt, labelPoint, bboxOf, debounce, throttle, distanceM } from './util.js';
+import { $, $$, h, icon, CATEGORIES, VULNERABLE, OPEN, reqOf, featureAt, labelPoint, debounce, throttle, distanceM } from './util.js';
 import { createMap, addAreaLayer, areasGeoJSON, labelsByZoom } from './mapkit.js';
+import { placeSearch, placeKind } from './places.js';
 import { signIn } from './signin.js';
 import { live } from './live.js';
 
@@ -14,7 +15,7 @@ const STR = {
   en: {
     title: '1022 hotline · Intake', keys: 'Ctrl+Enter save · Esc clear · Alt+1…7 need', signout: 'Sign out',
     signin_title: 'Operator sign-in', token: 'Sign-in token', signin: 'Sign in', new_call: 'New call',
-    phone: "Caller's phone", place: 'Commune / former commune / hamlet (type, ↑↓, Enter)', place_ph: 'E.g. Phuoc Hiep, hamlet 3 Trung An',
+    phone: "Caller's phone", place: 'Commune, hamlet, place or street (type, ↑↓, Enter)', place_ph: 'E.g. Phuoc Hiep, hamlet 3 Trung An, cho Phuoc Thanh',
     address: 'Address (house number, street, hamlet)', category: 'Need', people: 'People', name: 'Name',
     vulnerable: 'Household has', note: 'Note', save: 'Save request (Ctrl+Enter)', clear: 'Clear (Esc)',
     map_hint: 'Click the map to set the exact position.', unverified: 'Unverified web requests',
@@ -79,62 +80,36 @@ async function loadAreas() {
     const p = f.properties || {};
     S.index.push({ level: 'hamlet', code: String(p.code), name: p.name, ward: String(p.parent_code ?? ''), sub: `${t('lvl.hamlet')} · ${S.names.get(`ward:${p.parent_code}`) || ''}`, f });
   }
-  for (const it of S.index) it.key = fold(`${it.name} ${it.sub} ${it.code}`);
 }
 
-const LEVEL_RANK = { hamlet: 0, ward: 1, former_ward: 2 };
-function search(q) {
-  const words = fold(q).split(/\s+/).filter(Boolean);
-  if (!words.length) return [];
-  return S.index.filter((it) => words.every((w) => it.key.includes(w)))
-    .map((it) => ({ it, s: (fold(it.name).startsWith(words[0]) ? 0 : 10) + LEVEL_RANK[it.level] }))
-    .sort((a, b) => a.s - b.s || String(a.it.name).localeCompare(String(b.it.name), 'vi', { numeric: true }))
-    .slice(0, 12).map((x) => x.it);
-}
-
-let combo = { items: [], active: -1 };
-function openList(items) {
-  combo = { items, active: items.length ? 0 : -1 };
-  const ul = $('#place-list');
-  ul.replaceChildren(...items.map((it, i) => {
-    const li = h('li', { role: 'option', id: `opt-${i}`, 'aria-selected': i === 0 ? 'true' : 'false' }, it.name, h('small', null, it.sub));
-    li.addEventListener('mousedown', (e) => { e.preventDefault(); choose(it); });
-    return li;
-  }));
-  ul.hidden = !items.length;
-  $('#place').setAttribute('aria-expanded', String(!!items.length));
-  $('#place').setAttribute('aria-activedescendant', items.length ? 'opt-0' : '');
-}
-function closeList() { $('#place-list').hidden = true; $('#place').setAttribute('aria-expanded', 'false'); }
-function moveActive(d) {
-  if (!combo.items.length) return;
-  combo.active = (combo.active + d + combo.items.length) % combo.items.length;
-  $$('#place-list li').forEach((li, i) => li.setAttribute('aria-selected', String(i === combo.active)));
-  $('#place').setAttribute('aria-activedescendant', `opt-${combo.active}`);
-  $(`#opt-${combo.active}`)?.scrollIntoView({ block: 'nearest' });
-}
-
-$('#place').addEventListener('input', () => openList(search($('#place').value)));
-$('#place').addEventListener('keydown', (e) => {
-  const open = !$('#place-list').hidden;
-  if (e.key === 'ArrowDown') { e.preventDefault(); if (!open) openList(search($('#place').value)); else moveActive(1); }
-  else if (e.key === 'ArrowUp') { e.preventDefault(); moveActive(-1); }
-  else if (e.key === 'Enter' && open && combo.active >= 0) { e.preventDefault(); choose(combo.items[combo.active]); }
-  else if (e.key === 'Escape' && open) { e.preventDefault(); e.stopPropagation(); closeList(); }
+// The place search of the server (/api/v1/places): communes, former communes,
+// hamlets, the shipped place names, a district's own list and the streets of
+// the street map, typed with or without diacritics.
+placeSearch({
+  input: $('#place'),
+  list: $('#place-list'),
+  limit: 12,
+  delay: 120,
+  near: () => (S.map ? { lat: S.map.getCenter().lat, lon: S.map.getCenter().lng } : null),
+  wardName: (code) => S.names.get(`ward:${code}`) || '',
+  onPick: choose,
 });
-$('#place').addEventListener('blur', () => setTimeout(closeList, 150));
 
-function choose(it) {
-  closeList();
+// A commune or a hamlet is sent as such (the request stands at its point, or
+// at the place its address names); a former commune at its point (precision
+// "address", as the area it is); any other place at its point (precision
+// "place").
+function choose(p) {
   clearError('where');
-  if (it.level === 'ward') S.place = { kind: 'area', ward_code: it.code, label: it.name };
-  else if (it.level === 'hamlet') S.place = { kind: 'area', ward_code: it.ward, hamlet_code: it.code, label: `${it.name} · ${S.names.get(`ward:${it.ward}`) || ''}` };
-  else S.place = { kind: 'point', lat: it.pt[1], lon: it.pt[0], precision: 'address', label: `${it.name} (${t('former')})` };
-  $('#place').value = it.name;
+  const ward = S.names.get(`ward:${p.ward_code}`) || '';
+  if (p.level === 'ward') S.place = { kind: 'area', ward_code: p.code, label: p.name };
+  else if (p.level === 'hamlet') S.place = { kind: 'area', ward_code: p.ward_code, hamlet_code: p.code, label: `${p.name} · ${ward}` };
+  else if (p.level === 'former_ward') S.place = { kind: 'point', lat: p.lat, lon: p.lon, precision: 'address', label: `${p.name} (${t('former')})` };
+  else S.place = { kind: 'point', lat: p.lat, lon: p.lon, precision: 'place', label: `${p.name} (${placeKind(p)})` };
   showPlace();
-  if (S.map && it.f) {
-    const b = bboxOf({ features: [it.f] });
-    if (b) S.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 300 });
+  if (S.map) {
+    if (Array.isArray(p.bbox) && p.level) S.map.fitBounds([[p.bbox[0], p.bbox[1]], [p.bbox[2], p.bbox[3]]], { padding: 30, duration: 300 });
+    else S.map.easeTo({ center: [p.lon, p.lat], zoom: Math.max(S.map.getZoom(), 15), duration: 300 });
   }
   $('#address').focus();
 }

@@ -7,6 +7,7 @@ import { initI18n, t, onLangChange } from './i18n.js';
 import { api, ApiError, errorText, phoneLooksValid } from './api.js';
 import { $, $$, h, featureAt } from './util.js';
 import { hasWebGL, createMap, addAreaLayer, areasGeoJSON, labelsByZoom } from './mapkit.js';
+import { placeSearch } from './places.js';
 
 const STR = {
   en: {
@@ -23,6 +24,8 @@ const STR = {
     track: 'Track my request', track_hint: 'Keep this link: only people with it can see or cancel the request.',
     again: 'Send another request', mine: 'Requests you sent', team_link: 'Support team sign-in',
     dup_hint: 'Your note was added to it. Use its tracking link, or call 1022 with the code.',
+    search_label: 'Find where you are: hamlet, market, school, street…',
+    search_ph: 'E.g. ap bau tre, cho phuoc thanh', places_attr: 'Place names: GeoNames (www.geonames.org)',
   },
   vi: {
     address: 'Địa chỉ (số nhà, đường, ấp)', sent_title: 'Đã gửi yêu cầu',
@@ -34,7 +37,7 @@ const STR = {
 const MINE_KEY = 'helpmap.mine';
 const form = $('#report');
 const state = {
-  mode: 'place', lat: null, lon: null, precision: null,
+  mode: 'place', lat: null, lon: null, precision: null, placeName: null,
   map: null, lib: null, marker: null, wards: null, hamlets: null, sending: false,
 };
 
@@ -120,8 +123,9 @@ async function startMap() {
   setMode('map');
   setStatus(t('map.loading'));
   try {
-    const { map, lib } = await createMap($('#map'), { padding: 4 });
+    const { map, lib, basemap } = await createMap($('#map'), { padding: 4 });
     state.map = map; state.lib = lib;
+    $('#osm-attr').hidden = !basemap;
     await addAreaLayer(map, 'ward', { lib });
     addAreaLayer(map, 'hamlet', { lib }).catch(() => {});
     labelsByZoom(map, $('#map'), 'hamlet', 13);
@@ -145,8 +149,10 @@ async function startMap() {
   }
 }
 
-function setPin(lat, lon, precision, recentre) {
+function setPin(lat, lon, precision, recentre, placeName = null) {
   state.lat = +lat.toFixed(6); state.lon = +lon.toFixed(6); state.precision = precision;
+  state.placeName = precision === 'place' ? placeName : null;
+  if (precision !== 'place') search.clear();
   clearError('where');
   if (state.marker) {
     state.marker.setLngLat([state.lon, state.lat]);
@@ -166,6 +172,7 @@ function showPinStatus() {
     out.append(statusNote || t('map.drag'));
     return;
   }
+  if (state.placeName) out.append(h('strong', { id: 'pin-place' }, t('places.chosen', { name: state.placeName })), ' · ');
   out.append(h('strong', { id: 'pin-coords' }, t('map.here', { lat: state.lat.toFixed(5), lon: state.lon.toFixed(5) })));
   if (state.wards?.features?.length) {
     const f = featureAt(state.wards, state.lon, state.lat);
@@ -174,6 +181,25 @@ function showPinStatus() {
   }
   if (statusNote && state.precision === 'gps') out.append(h('br'), statusNote);
 }
+
+// ---------- place search: picking a place moves the pin there ----------
+const search = placeSearch({
+  input: $('#place-search'),
+  list: $('#place-results'),
+  near: () => (state.lat != null ? { lat: state.lat, lon: state.lon } : null),
+  wardName: (code) => {
+    const f = state.wards?.features?.find((x) => String(x.properties?.code) === String(code));
+    return f ? fullWardName(f.properties) : '';
+  },
+  onPick: (p) => {
+    setPin(p.lat, p.lon, 'place', false, p.name);
+    if (!state.map) return;
+    // An area shows whole; a street or a named place close up.
+    if (p.level && Array.isArray(p.bbox)) {
+      state.map.fitBounds([[p.bbox[0], p.bbox[1]], [p.bbox[2], p.bbox[3]]], { padding: 20, duration: 300, maxZoom: 16 });
+    } else state.map.easeTo({ center: [p.lon, p.lat], zoom: Math.max(state.map.getZoom(), 15), duration: 300 });
+  },
+});
 
 function askGPS(auto) {
   if (!navigator.geolocation) { if (!auto) setStatus(t('map.gps_no')); return; }
