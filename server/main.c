@@ -111,6 +111,7 @@ static const char usage_import[] =
 static const char usage_import_places[] =
     "usage: helpmap import-places --db FILE FILE.geojson [--name-field F] [--kind K] [--replace]\n"
     "                             [--no-default-areas]\n"
+    "       helpmap import-places --db FILE --shipped\n"
     "\n"
     "Adds a district's own place names (markets, schools, hamlets ...: GeoJSON points, polygons\n"
     "or lines with a name) to the place search. --name-field names the property that holds the\n"
@@ -118,7 +119,8 @@ static const char usage_import_places[] =
     "places with a 'code' replace the imported place of that code, --replace first removes\n"
     "every imported place. Every feature is checked first: one that cannot be read or lies in\n"
     "no ward is reported with its index and reason, and then nothing is imported. A running\n"
-    "server searches the new names within a few seconds.\n";
+    "server searches the new names within a few seconds. --shipped (re)loads the place names\n"
+    "shipped with helpmap (Củ Chi, GeoNames), for a database made before they existed.\n";
 
 static const char usage_basemap[] =
     "usage: helpmap basemap build --osm FILE.osm.pbf --out FILE.mbtiles\n"
@@ -292,7 +294,7 @@ static int cmd_import_places(int argc, char **argv)
 {
     const char *db = NULL, *file = NULL;
     hm_place_fields fields;
-    bool replace = false, no_defaults = false;
+    bool replace = false, no_defaults = false, shipped = false;
     hm_error err = {0};
     hm_places_import_report rep;
     hm_store *st;
@@ -318,12 +320,23 @@ static int cmd_import_places(int argc, char **argv)
             replace = true;
         else if (strcmp(argv[i], "--no-default-areas") == 0)
             no_defaults = true;
+        else if (strcmp(argv[i], "--shipped") == 0)
+            shipped = true;
         else if (argv[i][0] == '-')
             die_usage("import-places: unknown option %s", argv[i]);
         else if (!file)
             file = argv[i];
         else
             die_usage("import-places: only one file at a time");
+    }
+    if (shipped) {
+        if (!db || file)
+            die_usage("import-places --shipped needs --db and no file");
+        if (!(st = open_db(db, false, false, &err)) || hm_places_import_defaults(st, &err))
+            die(&err);
+        hm_store_close(st);
+        printf("imported the shipped place names\n");
+        return 0;
     }
     if (!db || !file)
         die_usage("import-places needs --db and a GeoJSON file");

@@ -261,7 +261,16 @@ class ImportPlacesTest(A.ServerTest):
         time.sleep(1.5)  # a wrong import would have reached the server by now
         self.assertNotIn('Bến Thử Nghiệm Tốt', [x['name'] for x in self.find('ben thu nghiem')])
 
-    def test_4_bad_arguments(self):
+    def test_4_shipped_names_reloaded(self):
+        self.srv.cli('import-places', '--db', self.srv.db, '--shipped')
+        time.sleep(1.5)  # the reload reaches the server, which must still find each name once
+        got = [p for p in self.find('xom don') if p['name'] == 'Xóm Đồn']
+        self.assertEqual(len(got), 1, got)
+        p = self.srv.cli('import-places', '--db', self.srv.db, '--shipped', 'x.geojson',
+                         check=False)
+        self.assertEqual(p.returncode, 2)
+
+    def test_5_bad_arguments(self):
         for args in (['import-places'], ['import-places', '--db', self.srv.db],
                      ['import-places', '--db', self.srv.db, '--kind'],
                      ['import-places', '--db', self.srv.db, '--bogus', 'x.geojson']):
