@@ -133,7 +133,6 @@ void hm_core_shutdown(hm_core *c)
     hm_events_shutdown(c->events);
     hm_writer_stop(c->writer);
     hm_core__follow_stop(c);
-    hm_core__places_stop(c);
 }
 
 void hm_core_destroy(hm_core *c)
@@ -151,6 +150,9 @@ void hm_core_destroy(hm_core *c)
     hm_open_index_destroy(c->open);
     hm_team_index_destroy(c->teams);
     hm_alerts__destroy(c->alerts);
+    /* After the HTTP edge stopped (a search may hold the place index until then) and the
+     * writer and the follower (they use it), before the areas and the basemap it reads. */
+    hm_core__places_stop(c);
     hm_area_index_destroy(c->areas);
     pthread_rwlock_destroy(&c->areas_lock);
     hm_mbtiles_close(c->basemap);
