@@ -5,6 +5,7 @@
 #include "core_int.h"
 #include "events.h"
 #include "export.h"
+#include "gazetteer.h"
 #include "mvt.h"
 #include "openindex.h"
 #include "present.h"
@@ -70,6 +71,16 @@ void hm_core_metrics(hm_core *c, hm_buf *b)
     hm_buf_printf(b,
                   "# TYPE helpmap_open_requests_indexed gauge\nhelpmap_open_requests_indexed %zu\n",
                   hm_open_index_count(c->open));
+    {
+        size_t places = 0;
+        bool basemap_loaded = false;
+        hm_core_places_stats(c, &places, &basemap_loaded);
+        hm_buf_printf(b,
+                      "# HELP helpmap_places_indexed Places the place search holds (areas, place "
+                      "names, the basemap's streets once read).\n"
+                      "# TYPE helpmap_places_indexed gauge\nhelpmap_places_indexed %zu\n",
+                      places);
+    }
 }
 
 /* ---- tiles ---- */
