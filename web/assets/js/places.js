@@ -20,7 +20,9 @@ export function placeKind(p) {
 // Enter, Esc to close. `near()` may return {lat, lon} to order equal matches
 // by distance; `wardName(code)` names a result's commune.
 export function placeSearch({ input, list, onPick, near, wardName, limit = 8, delay = 150 }) {
-  let items = [], active = -1, seq = 0;
+  // items: the results shown, for the text `shownFor`; pickFirst: Enter came before the
+  // results of the text typed, so the first of those is picked when they come.
+  let items = [], active = -1, seq = 0, shownFor = '', pickFirst = false;
 
   function render() {
     list.replaceChildren(...items.map((p, i) => {
@@ -49,10 +51,10 @@ export function placeSearch({ input, list, onPick, near, wardName, limit = 8, de
     onPick(p);
   }
 
-  const run = debounce(async () => {
+  async function search() {
     const text = input.value.trim();
     const mine = ++seq;
-    if (!text) { items = []; render(); return; }
+    if (!text) { items = []; shownFor = ''; render(); return; }
     const query = { q: text, limit };
     const pt = near?.();
     if (pt && pt.lat != null && pt.lon != null) { query.lat = pt.lat.toFixed(5); query.lon = pt.lon.toFixed(5); }
@@ -60,9 +62,15 @@ export function placeSearch({ input, list, onPick, near, wardName, limit = 8, de
     try { res = await api('/places', { query, token: null }); } catch { res = null; }
     if (mine !== seq) return; // a newer query is on its way
     items = Array.isArray(res?.places) ? res.places : [];
+    shownFor = text;
     active = items.length ? 0 : -1;
+    if (pickFirst) {
+      pickFirst = false;
+      if (items.length) { pick(items[0]); return; }
+    }
     render();
-  }, delay);
+  }
+  const run = debounce(search, delay);
 
   function move(d) {
     if (!items.length) return;
@@ -75,14 +83,15 @@ export function placeSearch({ input, list, onPick, near, wardName, limit = 8, de
   input.setAttribute('aria-autocomplete', 'list');
   input.setAttribute('aria-controls', list.id);
   input.setAttribute('aria-expanded', 'false');
-  input.addEventListener('input', run);
+  input.addEventListener('input', () => { pickFirst = false; run(); });
   input.addEventListener('keydown', (e) => {
     const open = !list.hidden;
     if (e.key === 'ArrowDown') { e.preventDefault(); if (open) move(1); else run(); }
     else if (e.key === 'ArrowUp') { e.preventDefault(); move(-1); }
     else if (e.key === 'Enter') {
       e.preventDefault(); // never submits the form
-      if (open && active >= 0 && items[active]) pick(items[active]);
+      if (input.value.trim() !== shownFor) { pickFirst = true; search(); } // still typing
+      else if (open && active >= 0 && items[active]) pick(items[active]);
     } else if (e.key === 'Escape' && open) { e.preventDefault(); e.stopPropagation(); close(); }
   });
   input.addEventListener('blur', () => setTimeout(close, 150));
