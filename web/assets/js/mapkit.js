@@ -143,8 +143,10 @@ const geojsonCache = new Map(); // level|simplify -> Promise<FeatureCollection>
 export function areasGeoJSON(level, { fresh = false, simplify = 0 } = {}) {
   const key = `${level}|${simplify}`;
   if (fresh || !geojsonCache.has(key)) {
-    const q = `level=${encodeURIComponent(level)}${simplify ? `&simplify=${simplify}` : ''}`;
-    const p = fetch(`/api/v1/areas?${q}`, { cache: 'no-cache' })
+    const q = `level=${encodeURIComponent(level)}`;
+    const get = (s) => fetch(`/api/v1/areas?${q}${s ? `&simplify=${s}` : ''}`, { cache: 'no-cache' });
+    // A server that refuses simplify= (400) gets the plain question.
+    const p = get(simplify).then((r) => (r.status === 400 && simplify ? get(0) : r))
       .then((r) => (r.ok ? r.json() : { type: 'FeatureCollection', features: [] }))
       .then((fc) => (fc && Array.isArray(fc.features) ? fc : { type: 'FeatureCollection', features: [] }))
       .catch(() => ({ type: 'FeatureCollection', features: [] }));

@@ -582,7 +582,15 @@ async function refreshUnverified() {
     const out = [];
     let cursor, more = false;
     for (let page = 0; page < 5 && out.length <= UNV_N; page++) {
-      const fc = await call('/requests', { query: { status: 'open', verified: 'false', source: 'web', limit: UNV_N + 1, cursor } });
+      let fc;
+      try {
+        fc = await call('/requests', { query: { status: 'open', verified: 'false', source: S.noSource ? undefined : 'web', limit: UNV_N + 1, cursor } });
+      } catch (e) {
+        // A server that refuses the source filter: filter here.
+        if (!(e instanceof ApiError && e.status === 400 && e.field === 'source') || S.noSource) throw e;
+        S.noSource = true;
+        fc = await call('/requests', { query: { status: 'open', verified: 'false', limit: UNV_N + 1, cursor } });
+      }
       out.push(...(fc?.features || []).map(reqOf).filter((r) => r && r.verified === false && (r.source || 'web') === 'web'));
       more = !!fc?.next;
       if (!more) break;
@@ -629,7 +637,8 @@ function contactCell(r) {
       const full = reqOf(await call(`/requests/${encodeURIComponent(r.code)}`));
       S.contacts.set(r.code, full);
       if (S.contacts.size > 500) S.contacts.delete(S.contacts.keys().next().value);
-      b.replaceWith(contactCell(full));
+      // The list may have been drawn again meanwhile: draw it from the state.
+      renderUnverified();
     } catch (e) { toast(errorText(e), true); b.disabled = false; }
   });
   return b;

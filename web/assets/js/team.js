@@ -526,9 +526,11 @@ function render() {
   renderTimer = 0;
   const mine = [...S.mine.values()].filter((r) => OPEN.has(r.status));
   const mineSet = new Set(mine.map((r) => r.code));
-  // keep typed notes across re-renders
+  // keep typed notes, and the note being typed, across re-renders
   const notes = new Map();
   for (const ta of document.querySelectorAll('.req textarea')) if (ta.value) notes.set(ta.closest('.req').dataset.code, ta.value);
+  const active = document.activeElement?.matches?.('.req textarea') ? document.activeElement : null;
+  const typing = active && { code: active.closest('.req').dataset.code, start: active.selectionStart, end: active.selectionEnd };
   $('#mine-section').hidden = !mine.length;
   $('#mine-list').replaceChildren(...mine.map((r) => card({ ...r, ...(S.nearby.find((x) => x.code === r.code) || {}), ...(S.mine.get(r.code) || {}) }, 'mine')));
   const rest = S.nearby.filter((r) => !mineSet.has(r.code)).sort((a, b) => (a.distance_m ?? 0) - (b.distance_m ?? 0));
@@ -539,8 +541,13 @@ function render() {
   $('#others-title').textContent = t('others', { n: taken.length });
   $('#others-list').replaceChildren(...taken.map((r) => card(r, 'other')));
   for (const ta of document.querySelectorAll('.req textarea')) {
-    const v = notes.get(ta.closest('.req').dataset.code);
+    const code = ta.closest('.req').dataset.code;
+    const v = notes.get(code);
     if (v) ta.value = v;
+    if (typing && code === typing.code) {
+      ta.focus({ preventScroll: true });
+      ta.setSelectionRange(typing.start, typing.end);
+    }
   }
   S.flash.clear();
   renderMarkers([...mine, ...rest], mineSet);

@@ -143,7 +143,7 @@ onLangChange(render);
 
 const reload = throttle(load, 1000);
 const liveEl = $('#live');
-let pollEvery = 120000, stream = null;
+let pollEvery = 120000, stream = null, opened = false;
 
 function showState(s) {
   liveEl.hidden = false;
@@ -172,7 +172,13 @@ if (code && token) {
       }
       reload(); // the history comes with the request itself
     },
-    onState: showState,
+    onState(st) {
+      showState(st);
+      // A stream that does not open (a server refusing the filter, or down):
+      // poll as often as without it, until it opens.
+      if (st === 'live') { opened = true; if (stream) pollEvery = 120000; }
+      else if (st === 'down' && !opened) pollEvery = 20000;
+    },
     onResync: reload,
   });
 }
