@@ -1,8 +1,12 @@
 // desks.test.mjs: the hotline desk (/operator) and the command center's desk
 // mode (/command): verify a web request after a call-back, type in a phone
-// call found by a former commune's name, assign to the nearest available
-// team, mark a duplicate and reopen, export CSV, draw a hamlet and see the
-// server's overlap answer, switch the choropleth level, and the 4K wall.
+// call found by a former commune's name, the whole call on a 1366×768 desk
+// (Save on screen, the tracking link to read out or text, a request found by
+// its code, a caller's earlier request cancelled, edit shown only where the
+// server edits, call-back outcomes, the oldest unverified first), assign to
+// the nearest available team, mark a duplicate and reopen, export CSV, draw
+// a hamlet and see the server's overlap answer, switch the choropleth level,
+// and the 4K wall.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -42,7 +46,11 @@ test('operator: verify a web request, type in a call by former commune name', as
   assert.match(await row.textContent(), /0938765432|938765432/);
   await mapReady(page);
   await shot(page, 'desks-operator-list');
-  await row.locator('[data-verify]').click();
+  const [vreq] = await Promise.all([
+    page.waitForRequest((r) => r.url().endsWith(`/requests/${webReq.code}/verify`)),
+    row.locator('[data-outcome=reached]').click(),
+  ]);
+  assert.deepEqual(vreq.postDataJSON(), { verified: true, outcome: 'reached' });
   await row.waitFor({ state: 'detached', timeout: 10000 });
   const after1 = await apiCall(server, 'GET', `/api/v1/requests/${webReq.code}`, { token: op.token });
   assert.equal(after1.data.request.verified, true);
@@ -79,6 +87,100 @@ test('operator: verify a web request, type in a call by former commune name', as
   assert.equal(await page.evaluate(() => document.activeElement.id), 'phone', 'ready for the next call');
   await shot(page, 'desks-operator-saved');
   p.assertClean(assert);
+});
+
+test('operator, the whole call at 1366×768: link to read out, code lookup, caller list, outcomes, edit where the server has it', async () => {
+  const web2 = await apiCall(server, 'POST', '/api/v1/requests', {
+    body: { lat: INSIDE.lat + 0.01, lon: INSIDE.lon, category: 'cash', people: 2, phone: '0944 222 333', location_precision: 'pin' },
+  });
+  assert.equal(web2.status, 201);
+  const p = await newPage(browser, server, { viewport: { width: 1366, height: 768 }, storage: { 'helpmap.token.operator': op.token } });
+  const { page } = p;
+  const listReq = page.waitForRequest((r) => /\/api\/v1\/requests\?.*verified=false/.test(r.url()));
+  const probe = page.waitForResponse((r) => r.request().method() === 'PATCH');
+  await page.goto(server.base + '/operator');
+  assert.match((await listReq).url(), /status=open/);
+  assert.equal((await probe).status(), 405, 'this server does not edit yet');
+  const save = await page.locator('#save').boundingBox();
+  assert.ok(save && save.y + save.height <= 768, `Save at ${JSON.stringify(save)}`);
+  await mapReady(page);
+
+  // Call-back: unreachable is recorded with its outcome and note.
+  const row = page.locator(`#unverified tr[data-code="${web2.data.request.code}"]`);
+  await row.waitFor({ timeout: 10000 });
+  await row.locator('.out-note').fill('máy bận');
+  const [oreq] = await Promise.all([
+    page.waitForRequest((r) => r.url().endsWith(`/requests/${web2.data.request.code}/verify`)),
+    row.locator('[data-outcome=unreachable]').click(),
+  ]);
+  assert.deepEqual(oreq.postDataJSON(), { verified: false, outcome: 'unreachable', note: 'máy bận' });
+
+  // A new call: saved, with the tracking link to read out or send by SMS.
+  await page.locator('#phone').fill('0966 123 456');
+  await page.locator('#place').fill('nhuan duc');
+  await page.locator('#place-list li', { hasText: 'Nhuận Đức' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('#address').fill('Số 9, ấp Bến Đò');
+  await page.keyboard.press('Alt+1');
+  await page.locator('#save').click();
+  const link = page.locator('#saved-track');
+  await link.waitFor({ timeout: 10000 });
+  const href = await link.getAttribute('href');
+  const m = /\/track\/([^?]+)\?token=([0-9a-f]+)/.exec(href);
+  assert.ok(m, href);
+  const code = decodeURIComponent(m[1]);
+  const tracked = await apiCall(server, 'GET', `/api/v1/requests/${code}?token=${m[2]}`);
+  assert.equal(tracked.status, 200, 'the link works');
+  const sms = await page.locator('#saved-sms').getAttribute('href');
+  assert.match(sms, /^sms:\+?8?4?0?966123456\?&body=/);
+  assert.ok(decodeURIComponent(sms).includes(href));
+  await shot(page, 'desks-operator-tracking-link');
+
+  // The caller reads the code out (any case, no dash).
+  await page.locator('#code-q').fill(code.toLowerCase().replace('-', ''));
+  await page.keyboard.press('Enter');
+  await page.locator('#req-view h2', { hasText: code }).waitFor();
+  assert.match(await page.locator('#req-view').textContent(), /Số 9, ấp Bến Đò/);
+  assert.match(await page.locator('#req-view').textContent(), /vị trí gần đúng/, 'placed at the commune');
+
+  // The same caller again: the earlier request, no edit on this server; cancel it.
+  await page.locator('#phone').fill('0966123456');
+  const item = page.locator(`#lookup li[data-code="${code}"]`);
+  await item.waitFor({ timeout: 10000 });
+  assert.equal(await item.locator('[data-edit]').count(), 0, 'no edit button where PATCH is 405');
+  await item.locator('[data-cancel]').click();
+  await item.locator('[data-cancel]').click();
+  await page.locator(`#lookup li[data-code="${code}"] .st-cancelled`).waitFor({ timeout: 10000 });
+  const after = await apiCall(server, 'GET', `/api/v1/requests/${code}`, { token: op.token });
+  assert.equal(after.data.request.status, 'cancelled');
+  await shot(page, 'desks-operator-caller');
+  p.assertClean(assert);
+  await p.context.close();
+
+  // A server that edits (PATCH answered, here stood in for): the edit form
+  // sends only what changed.
+  const q = await newPage(browser, server, { viewport: { width: 1366, height: 768 }, storage: { 'helpmap.token.operator': op.token } });
+  let patched = null;
+  await q.page.route('**/api/v1/requests/*', (route) => {
+    const r = route.request();
+    if (r.method() !== 'PATCH') return route.continue();
+    if (r.url().endsWith('/CC-000000')) return route.fulfill({ status: 404, json: { error: { code: 'not_found', message: 'no', field: null } } });
+    patched = r.postDataJSON();
+    return route.fulfill({ status: 200, json: { request: {} } });
+  });
+  await q.page.goto(server.base + '/operator');
+  await q.page.locator('#code-q').fill(web2.data.request.code);
+  await q.page.keyboard.press('Enter');
+  await q.page.locator('#edit-btn').click();
+  await q.page.locator('#edit-form input[name=people]').fill('4');
+  await q.page.locator('#edit-form textarea[name=note]').fill('Gọi lại: nhà có 4 người');
+  await q.page.locator('#edit-save').click();
+  await q.page.waitForFunction(() => true);
+  for (let i = 0; i < 50 && !patched; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(patched, { people: 4, note: 'Gọi lại: nhà có 4 người' });
+  await shot(q.page, 'desks-operator-edit');
+  q.assertClean(assert);
+  await q.context.close();
 });
 
 test('command desk: assign, duplicate, reopen, export, draw a hamlet, levels, 4K', async () => {

@@ -213,6 +213,7 @@ async function route(req, res, url) {
   }
   const a = p.slice(7);
   const team = authTeam(req, url);
+  if (m === 'PATCH') throw new HErr(405, 'method_not_allowed', 'PATCH is not allowed here');
   let mm;
   if (a === '/requests' && m === 'POST') {
     if (team) need(team, ['operator', 'coordinator', 'admin']);
@@ -226,6 +227,12 @@ async function route(req, res, url) {
     if (st === 'open') list = list.filter((r) => OPEN.has(r.status)); else if (st !== 'all') list = list.filter((r) => r.status === st);
     if (q.get('phone')) { need(team, ['operator', 'coordinator', 'admin']); const ph = normPhone(q.get('phone')); list = [...reqs.values()].filter((r) => r.phone === ph); }
     if (q.get('category')) list = list.filter((r) => r.category === q.get('category'));
+    if (q.get('verified')) list = list.filter((r) => String(r.verified) === q.get('verified'));
+    if (q.get('priority')) list = list.filter((r) => r.priority === q.get('priority'));
+    if (q.get('source')) list = list.filter((r) => r.source === q.get('source'));
+    if (q.get('since')) list = list.filter((r) => r.updated_at >= q.get('since'));
+    if (q.get('cursor')) list = list.filter((r) => r.id > +q.get('cursor'));
+    if (q.get('order') === 'desc') list = list.reverse();
     // Like helpmap: lists carry contact data only for a phone lookup.
     return send(res, 200, fc(list.slice(0, +(q.get('limit') || 1000)), team ? (q.get('phone') ? team : 'nocontact') : 'public'));
   }
@@ -333,7 +340,7 @@ async function route(req, res, url) {
   if (a === '/stats') {
     const by_status = {}, by_category = {};
     for (const r of reqs.values()) { by_status[r.status] = (by_status[r.status] || 0) + 1; if (OPEN.has(r.status)) by_category[r.category] = (by_category[r.category] || 0) + 1; }
-    return send(res, 200, { totals: { by_status, by_category }, wards: areaFC('ward').features.map((f) => ({ code: f.properties.code, name: f.properties.name, open: f.properties.open, resolved: f.properties.resolved })), median_minutes_to_resolve: null, hourly: [] });
+    return send(res, 200, { total: reqs.size, totals: { by_status, by_category }, wards: areaFC('ward').features.map((f) => ({ code: f.properties.code, name: f.properties.name, open: f.properties.open, resolved: f.properties.resolved })), median_minutes_to_resolve: null, hourly: [] });
   }
   if (a === '/events/ticket' && m === 'POST') {
     need(team, ['volunteer', 'operator', 'coordinator', 'admin']);

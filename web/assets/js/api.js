@@ -31,9 +31,10 @@ export function setToken(tok) {
 
 // api('/requests', {method:'POST', body:{...}, token, query:{...}}) -> parsed JSON.
 // Throws ApiError. token === undefined uses the stored team token; pass null
-// for none (public calls).
+// for none (public calls). keepalive: the call outlives the page (sent while
+// the page is being left).
 export async function api(path, opts = {}) {
-  const { method = 'GET', body, query, signal, raw = false } = opts;
+  const { method = 'GET', body, query, signal, raw = false, keepalive = false } = opts;
   const token = opts.token === undefined ? getToken() : opts.token;
   let url = path.startsWith('/api/') || path.startsWith('/tiles/') ? path : API + path;
   if (query) {
@@ -51,7 +52,7 @@ export async function api(path, opts = {}) {
   }
   let res;
   try {
-    res = await fetch(url, { method, headers, body: payload, signal, cache: 'no-store' });
+    res = await fetch(url, { method, headers, body: payload, signal, cache: 'no-store', keepalive });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', t('err.network'));

@@ -1,15 +1,37 @@
 // command.js: /command, the command center's wall display and desk.
 // Communes shaded by open requests (switch ward ↔ former_ward), request
 // pins/clusters coloured by category (vector tiles, GeoJSON fallback), live
-// arrivals, counters, the oldest unassigned requests, team positions; desk
-// mode: pick a request, see the nearest available teams, assign, mark a
-// duplicate, cancel/reopen, export CSV, draw or upload hamlets.
+// arrivals, counters, the most urgent and the oldest unassigned requests,
+// team positions; desk mode: pick a request, see the nearest available
+// teams, assign, mark a duplicate, cancel/reopen, export CSV, draw or upload
+// hamlets.
+//
+// Wall mode (the default) is read from 5 m: list rows, headings, commune
+// labels and the legend at 2rem (≥ 36 px at 1080p); the most urgent and the
+// oldest unassigned lists have their own fixed share of the side, so "just
+// arrived" can never push them off screen. Desk mode is dense.
+//
+// At 30,000 open requests and one arrival a second, the wall asks the server
+// only for the rows it shows, sorted and limited there (GET /requests?
+// status=new&limit=12 is "oldest unassigned": lists are in id order), then
+// keeps them current from the event stream, refetching a list only when one
+// of its rows leaves it. New pins show at once from the events (an overlay)
+// and the request tiles are reloaded at most every 20 s (a conditional
+// request each: unchanged tiles cost a 304).
+//
+// Features of the planned server are used when present and replaced when
+// the server answers 400 or ignores them (see web/README.md, "Server
+// features the pages use before the server has them"): priority=urgent (most
+// urgent list), order=desc (the newest requests, to fill "just arrived"
+// after a reload).
+//
 // Runs for days: every list is capped, timers are fixed, the event stream
 // reconnects with a fresh ticket after a server restart.
-import { initI18n, t, onLangChange, fmtAge, fmtPeople, fmtDistance, fmtTime } from './i18n.js';
+import { initI18n, t, onLangChange, fmtAge, fmtAgeShort, fmtClock, fmtPeople, fmtDistance, fmtTime } from './i18n.js';
 import { api, ApiError, errorText, normCode } from './api.js';
-import { $, $$, h, icon, CATEGORIES, CAT_COLOR, OPEN, reqOf, throttle, debounce, bboxOf } from './util.js';
-import { createMap, addAreaLayer, areasGeoJSON, tileJSON, labelsByZoom, CHORO_STEPS } from './mapkit.js';
+import { $, $$, h, icon, CATEGORIES, CAT_COLOR, OPEN, reqOf, throttle, debounce, bboxOf, isApprox } from './util.js';
+import { createMap, addAreaLayer, areasGeoJSON, tileJSON, reloadTiles, labelsByZoom, CHORO_STEPS, choroplethColor, CONFIG } from './mapkit.js';
+import { areaName, learnNames, ensureNames } from './names.js';
 import { signIn } from './signin.js';
 import { live } from './live.js';
 
@@ -19,33 +41,41 @@ const STR = {
     signin_title: 'Coordinator sign-in', token: 'Sign-in token', signin: 'Sign in', map_label: 'District map',
     export: 'Export CSV', draw: 'Draw hamlet', upload: 'Upload hamlet boundaries (GeoJSON)', new_hamlet: 'New hamlet',
     h_code: 'Hamlet code', h_name: 'Hamlet name', h_parent: 'In commune', save: 'Save', cancel: 'Cancel', close: 'Close',
-    by_cat: 'By need', arrivals: 'Just arrived', oldest: 'Waiting longest, no team yet',
+    arrivals: 'Just arrived', oldest: 'Waiting longest, no team', urgent: 'Most urgent',
     'c.new': 'Waiting', 'c.assigned': 'Team assigned', 'c.in_progress': 'In progress', 'c.resolved': 'Resolved',
     'c.median': 'Median time to resolve', 'c.day': 'Last 24 h', 'c.min': '{n} min', 'c.closed': 'Cancelled / duplicate',
-    'lg.open': 'Open requests per commune', 'lg.teams': 'Team', 'p.responders': 'Nearest available teams',
+    'lg.open': 'Open requests', 'lg.teams': 'Team', 'lg.cluster': 'Group of requests', 'lg.per_ward': 'per commune',
+    'p.responders': 'Nearest available teams',
     'p.dup': 'Duplicate of (code)', 'p.mark_dup': 'Mark duplicate', 'p.history': 'History', 'p.team': 'Team',
     'p.where': 'Where', 'p.contact': 'Contact', 'p.need': 'Need', 'p.source': 'Source', 'p.verified': 'Verified',
     'p.yes': 'yes', 'p.no': 'no', 'p.created': 'Created', 'p.former': 'former', 'p.hamlet': 'hamlet',
     'none_waiting': 'No request is waiting.', 'none_yet': 'Nothing yet.', 'k.note': 'Note', 'k.dup': 'Same as', 'k.vulnerable': 'Household',
+    has_team: 'team on it',
   },
   vi: {
     'c.new': 'Chờ tiếp nhận', 'c.assigned': 'Đã có tổ nhận', 'c.in_progress': 'Đang hỗ trợ', 'c.resolved': 'Đã giải quyết',
     'c.median': 'Thời gian giải quyết (trung vị)', 'c.day': '24 giờ qua', 'c.min': '{n} phút', 'c.closed': 'Hủy / trùng',
-    'lg.open': 'Yêu cầu đang mở theo xã', 'lg.teams': 'Tổ hỗ trợ', 'p.responders': 'Tổ rảnh gần nhất',
+    'lg.open': 'Yêu cầu đang mở', 'lg.teams': 'Tổ hỗ trợ', 'lg.cluster': 'Nhóm nhiều yêu cầu', 'lg.per_ward': 'theo xã',
+    'p.responders': 'Tổ rảnh gần nhất',
     'p.dup': 'Trùng với (mã)', 'p.mark_dup': 'Đánh dấu trùng', 'p.history': 'Diễn biến', 'p.team': 'Tổ',
     'p.where': 'Nơi', 'p.contact': 'Liên hệ', 'p.need': 'Cần', 'p.source': 'Nguồn', 'p.verified': 'Đã xác minh',
     'p.yes': 'có', 'p.no': 'chưa', 'p.created': 'Gửi lúc', 'p.former': 'xã cũ', 'p.hamlet': 'ấp',
     'none_waiting': 'Không có yêu cầu nào đang chờ.', 'none_yet': 'Chưa có.', 'k.note': 'Ghi chú', 'k.dup': 'Trùng với', 'k.vulnerable': 'Trong nhà có',
+    has_team: 'đã có tổ',
   },
 };
 initI18n(STR);
 
 const K = Math.max(1, Math.min(2.5, innerWidth / 1920)); // symbol scale: 4K walls get 2×
-const MAX_ARRIVALS = 8, MAX_PULSES = 30, PULSE_MS = 90000, MAX_CLUSTER_LABELS = 300, OLD_MS = 2 * 3600e3;
+const LIST_N = 12, MAX_ARRIVALS = 8, MAX_PULSES = 30, PULSE_MS = 90000, MAX_CLUSTER_LABELS = 300, OLD_MS = 2 * 3600e3;
+const TILE_RELOAD_MS = 20000, AREA_RELOAD_MS = 60000;
 const S = {
   token: '', level: localStorage.getItem('helpmap.cmd.level') === 'former_ward' ? 'former_ward' : 'ward',
-  map: null, lib: null, areas: {}, reqSourceLayer: null, reqTiles: null, reqGeoJSON: false, tileV: 0,
-  stats: null, oldest: [], newTotal: 0, arrivals: [], pulses: new Map(), teams: new Map(), names: new Map(),
+  map: null, lib: null, areas: {}, reqSourceLayer: null, reqGeoJSON: false,
+  stats: null, oldest: [], urgent: [], arrivals: [], pulses: new Map(), teams: new Map(),
+  live: new Map(), // code -> request: arrivals drawn over the tiles until the next tile reload
+  dirty: false, areasDirty: false, tilesAt: 0,
+  priority: null, order: null, // planned server features: true, false, or not yet known
   selected: null, clusterMarkers: [], session: null, desk: localStorage.getItem('helpmap.cmd.desk') === '1',
 };
 
@@ -68,6 +98,10 @@ function setDesk(on) {
   localStorage.setItem('helpmap.cmd.desk', on ? '1' : '0');
   $('#desk-toggle').setAttribute('aria-pressed', String(on));
   $('#desk-tools').hidden = !on;
+  document.body.classList.toggle('mode-desk', on);
+  document.body.classList.toggle('mode-wall', !on);
+  renderLists();
+  requestAnimationFrame(() => { S.map?.resize(); fitDistrict(); if (S.map) updateClusterLabels(); });
 }
 
 function setLevel(level) {
@@ -76,6 +110,7 @@ function setLevel(level) {
   for (const b of $$('.seg-btn')) b.setAttribute('aria-pressed', String(b.dataset.level === level));
   for (const [lv, hd] of Object.entries(S.areas)) if (lv !== 'hamlet') hd.setVisible(lv === level);
   refreshChoropleth();
+  declutterSoon();
 }
 
 // ---------- map ----------
@@ -83,11 +118,12 @@ async function setupMap() {
   const { map, lib } = await createMap($('#map'), { dark: true, padding: 30 });
   S.map = map; S.lib = lib;
   for (const lv of ['ward', 'former_ward']) {
-    S.areas[lv] = await addAreaLayer(map, lv, { dark: true, lib, counts: true, onLabels: () => refreshChoropleth() });
+    S.areas[lv] = await addAreaLayer(map, lv, { dark: true, lib, counts: true, simplify: 50, onLabels: () => declutterSoon() });
   }
-  S.areas.hamlet = await addAreaLayer(map, 'hamlet', { dark: true, lib });
+  S.areas.hamlet = await addAreaLayer(map, 'hamlet', { dark: true, lib, simplify: 20 });
   labelsByZoom(map, $('#map'), 'hamlet', 13);
   setLevel(S.level);
+  refreshChoropleth();
 
   const empty = { type: 'FeatureCollection', features: [] };
   map.addSource('area-ok', { type: 'geojson', data: empty });
@@ -111,34 +147,50 @@ async function setupMap() {
   map.addSource('selected', { type: 'geojson', data: empty });
   map.addLayer({ id: 'selected', type: 'circle', source: 'selected', paint: { 'circle-radius': 14 * K, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#fde047', 'circle-stroke-width': 4 * K } });
 
-  map.on('click', 'req-points', (e) => {
-    const f = e.features?.[0];
-    if (f?.properties?.code) select(f.properties.code); else zoomCluster(f);
-  });
+  for (const id of ['req-points', 'req-live']) {
+    map.on('click', id, (e) => {
+      const f = e.features?.[0];
+      if (f?.properties?.code) select(f.properties.code); else zoomCluster(f);
+    });
+  }
   map.on('click', 'req-clusters', (e) => zoomCluster(e.features?.[0]));
-  for (const id of ['req-points', 'req-clusters']) {
+  for (const id of ['req-points', 'req-clusters', 'req-live']) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
   }
   map.on('idle', updateClusterLabels);
+  map.on('idle', declutterSoon);
   // A wall display changes size only when it is set up: fit the district again.
-  addEventListener('resize', debounce(() => { if ($('#req-panel').hidden) fitDistrict(); }, 400));
+  addEventListener('resize', debounce(() => { fitRowsAll(); if ($('#req-panel').hidden) fitDistrict(); }, 400));
+  fitDistrict();
   document.documentElement.dataset.map = 'ready';
 }
 
-async function fitDistrict() {
-  const b = bboxOf(await areasGeoJSON('ward'));
-  if (b && S.map) S.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 0 });
+// The district fits the part of the map the legend leaves free.
+function fitDistrict() {
+  if (!S.map) return;
+  const b = S.areas.ward?.bounds || CONFIG.bounds;
+  const lg = $('#legend');
+  const bottom = lg && !lg.hidden ? lg.getBoundingClientRect().height + 24 : 30;
+  const box = $('#map').getBoundingClientRect();
+  if (box.height - bottom < 100) return;
+  S.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 24, bottom, right: 24, left: 24 }, duration: 0 });
 }
 
 const CAT_MATCH = ['match', ['get', 'category'], ...CATEGORIES.flatMap((c) => [c, CAT_COLOR[c]]), '#94a3b8'];
+const POINT_PAINT = {
+  'circle-color': ['case', ['has', 'category'], CAT_MATCH,
+    ...CATEGORIES.flatMap((c) => [['>', ['coalesce', ['get', c], 0], 0], CAT_COLOR[c]]), '#94a3b8'],
+  'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 6.5 * K, 15, 10 * K],
+  'circle-stroke-color': ['case', ['==', ['get', 'priority'], 'urgent'], '#ffffff', '#0b1220'],
+  'circle-stroke-width': ['case', ['==', ['get', 'priority'], 'urgent'], 2.5 * K, 1.5 * K],
+};
 
 async function addRequestLayers() {
   const map = S.map;
   const tj = await tileJSON('requests');
   let src = {};
   if (tj) {
-    S.reqTiles = tj.tiles;
     S.reqSourceLayer = tj.vector_layers?.[0]?.id || 'requests';
     map.addSource('requests', { type: 'vector', tiles: tj.tiles, minzoom: tj.minzoom ?? 0, maxzoom: tj.maxzoom ?? 16, ...(tj.bounds ? { bounds: tj.bounds } : {}) });
     src = { 'source-layer': S.reqSourceLayer };
@@ -147,41 +199,58 @@ async function addRequestLayers() {
     map.addSource('requests', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, cluster: true, clusterMaxZoom: 12, clusterRadius: 40 });
     loadRequestsGeoJSON();
   }
-  // A "cluster" of one is drawn as the request it holds (coloured by the
-  // category it counts when the feature has no category of its own).
+  // Clusters are dark discs ringed in white with their count: nothing like
+  // a request's pin (a disc of its category's colour) or a team (white).
   map.addLayer({
     id: 'req-clusters', type: 'circle', source: 'requests', ...src, filter: ['>', ['coalesce', ['get', 'point_count'], 0], 1],
     paint: {
-      'circle-color': '#fbbf24', 'circle-opacity': 0.9, 'circle-stroke-color': '#0b1220', 'circle-stroke-width': 2 * K,
-      'circle-radius': ['*', K, ['step', ['get', 'point_count'], 12, 10, 15, 50, 19, 200, 24, 1000, 30]],
+      'circle-color': '#1e293b', 'circle-opacity': 0.8, 'circle-stroke-color': '#e2e8f0', 'circle-stroke-width': 2 * K,
+      'circle-stroke-opacity': 0.8,
+      'circle-radius': ['*', K, ['step', ['get', 'point_count'], 9, 10, 12, 50, 15, 200, 19, 1000, 24]],
     },
   });
+  // A "cluster" of one is drawn as the request it holds (coloured by the
+  // category it counts when the feature has no category of its own).
   map.addLayer({
     id: 'req-points', type: 'circle', source: 'requests', ...src, filter: ['<=', ['coalesce', ['get', 'point_count'], 1], 1],
-    paint: {
-      'circle-color': ['case', ['has', 'category'], CAT_MATCH,
-        ...CATEGORIES.flatMap((c) => [['>', ['coalesce', ['get', c], 0], 0], CAT_COLOR[c]]), '#94a3b8'],
-      'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 6.5 * K, 15, 10 * K],
-      'circle-stroke-color': ['case', ['==', ['get', 'priority'], 'urgent'], '#ffffff', '#0b1220'],
-      'circle-stroke-width': ['case', ['==', ['get', 'priority'], 'urgent'], 2.5 * K, 1.5 * K],
-    },
+    paint: POINT_PAINT,
   });
+  // Arrivals since the last tile reload, from the events.
+  map.addSource('live', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'req-live', type: 'circle', source: 'live', paint: POINT_PAINT });
 }
 
 async function loadRequestsGeoJSON() {
   try {
     const fc = await call('/requests', { query: { status: 'open', limit: 10000 } });
     S.map.getSource('requests')?.setData(fc);
-  } catch { /* retried on the next event or tick */ }
+  } catch { /* retried on the next tick */ }
 }
 
-// New and changed requests: reload the request tiles (or GeoJSON), at most every 2 s.
-const reloadRequests = throttle(() => {
-  const s = S.map?.getSource('requests');
-  if (!s) return;
+function drawLive() {
+  const src = S.map?.getSource('live');
+  if (!src) return;
+  const features = [];
+  for (const r of S.live.values()) {
+    if (!Number.isFinite(r.lon) || !Number.isFinite(r.lat) || !OPEN.has(r.status)) continue;
+    features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [r.lon, r.lat] }, properties: { code: r.code, category: r.category, priority: r.priority } });
+  }
+  src.setData({ type: 'FeatureCollection', features });
+}
+
+// Every TILE_RELOAD_MS at most, and only after a change: reload the request
+// tiles (a conditional request each) and drop the overlay they now hold.
+function reloadRequestTiles() {
+  if (!S.map || !S.dirty) return;
+  S.dirty = false;
+  const at = Date.now();
   if (S.reqGeoJSON) loadRequestsGeoJSON();
-  else s.setTiles(S.reqTiles.map((u) => `${u}${u.includes('?') ? '&' : '?'}v=${++S.tileV}`));
-}, 2000);
+  else reloadTiles(S.map, 'requests');
+  S.map.once('idle', () => {
+    for (const [code, r] of S.live) if (r._at < at) S.live.delete(code);
+    drawLive();
+  });
+}
 
 function zoomCluster(f) {
   if (!f) return;
@@ -193,7 +262,10 @@ function zoomCluster(f) {
 }
 
 // Cluster counts as HTML labels (no glyph server): a fixed pool of markers.
+// Desk mode only: on the wall they would be too small to read from 5 m, and
+// the commune counts say the same.
 function updateClusterLabels() {
+  if (!S.desk) { for (const m of S.clusterMarkers) m.remove(); return; }
   if (!S.map.getLayer('req-clusters')) return;
   const feats = S.map.queryRenderedFeatures({ layers: ['req-clusters'] });
   const seen = new Set(), list = [];
@@ -216,25 +288,63 @@ function updateClusterLabels() {
   for (let i = list.length; i < pool.length; i++) pool[i].remove();
 }
 
-// ---------- choropleth, counters, lists ----------
-const refreshChoropleth = throttle(async () => {
+// Commune names at 36 px do not all fit at district zoom: the areas with
+// the most open requests keep their label, one that would overlap an
+// earlier one (or the legend) is hidden until there is room.
+function declutter() {
   const hd = S.areas[S.level];
-  if (!hd) return;
-  let counts = new Map();
-  if (S.level === 'ward' && Array.isArray(S.stats?.wards)) {
-    for (const w of S.stats.wards) counts.set(String(w.code), Number(w.open) || 0);
-  } else {
-    const fc = await areasGeoJSON(S.level, { fresh: true });
-    for (const f of fc.features) counts.set(String(f.properties?.code), Number(f.properties?.open) || 0);
+  if (!hd || !S.map) return;
+  const legend = $('#legend')?.getBoundingClientRect();
+  const placed = legend && legend.width ? [legend] : [];
+  const labels = hd.labels.filter((m) => !m.getElement().classList.contains('is-hidden'));
+  for (const m of labels) m.getElement().classList.remove('is-crowded');
+  labels.sort((a, b) => Number(b.getElement().dataset.open || 0) - Number(a.getElement().dataset.open || 0));
+  const view = $('#map').getBoundingClientRect();
+  const hits = (r) => placed.some((p) => r.left < p.right && r.right > p.left && r.top < p.bottom && r.bottom > p.top);
+  const inset = (b) => ({ left: b.left + 4, right: b.right - 4, top: b.top + 4, bottom: b.bottom - 4 });
+  for (const m of labels) {
+    const el = m.getElement();
+    const b = el.getBoundingClientRect();
+    const r = inset(b);
+    const out = r.right < view.left || r.left > view.right || r.bottom < view.top || r.top > view.bottom;
+    if (out || !hits(r)) { placed.push(r); continue; }
+    // Another place inside the area where it fits, else hidden for now.
+    let moved = false;
+    for (const [lon, lat] of hd.candidates(el.dataset.code)) {
+      const p = S.map.project([lon, lat]);
+      const c = inset({ left: view.left + p.x - b.width / 2, right: view.left + p.x + b.width / 2, top: view.top + p.y - b.height / 2, bottom: view.top + p.y + b.height / 2 });
+      if (hits(c) || c.left < view.left || c.right > view.right || c.top < view.top || c.bottom > view.bottom) continue;
+      m.setLngLat([lon, lat]);
+      placed.push(c);
+      moved = true;
+      break;
+    }
+    if (!moved) el.classList.add('is-crowded');
   }
+}
+const declutterSoon = debounce(declutter, 120);
+
+// ---------- choropleth, counters ----------
+// Communes in force: the counts of /stats. Former communes: the counts their
+// own tiles carry (reloaded with the tiles).
+function refreshChoropleth() {
+  const hd = S.areas.ward;
+  if (!hd || !Array.isArray(S.stats?.wards)) return;
+  const counts = new Map();
+  for (const w of S.stats.wards) counts.set(String(w.code), Number(w.open) || 0);
   hd.setCounts(counts);
-}, 1000);
+  declutterSoon();
+}
 
 async function refreshStats() {
   try {
     S.stats = await call('/stats');
+    if (Array.isArray(S.stats?.wards)) learnNames('ward', S.stats.wards);
+    renderLists(); // names and ages move on
     renderCounters();
+    renderLegendCounts();
     refreshChoropleth();
+    renderOldestCount();
   } catch { /* keep the last numbers */ }
 }
 
@@ -243,72 +353,206 @@ function num(x) { const n = Number(x); return Number.isFinite(n) ? n : 0; }
 function renderCounters() {
   const st = S.stats || {};
   const bs = st.totals?.by_status || st.by_status || {};
-  const bc = st.totals?.open_by_category || st.open_by_category || st.totals?.by_category || st.by_category || {};
   const box = $('#counters');
   const items = ['new', 'assigned', 'in_progress', 'resolved'].map((s) => h('div', { class: `counter cnt-${s}`, dataset: { status: s } },
     h('span', { class: 'n' }, String(num(bs[s]))), h('span', { class: 'l' }, t(`c.${s}`))));
   const med = st.median_minutes_to_resolve;
   const hourly = Array.isArray(st.hourly) ? st.hourly : [];
   const day = hourly.reduce((a, x) => a + (typeof x === 'number' ? x : num(x?.count ?? x?.created ?? x?.n)), 0);
-  items.push(h('div', { class: 'counter wide' },
-    h('span', { class: 'l' }, t('c.median')), h('span', { class: 'n' }, med == null ? '–' : t('c.min', { n: Math.round(num(med)) }))));
-  items.push(h('div', { class: 'counter wide' },
-    h('span', { class: 'l' }, `${t('c.day')} · ${t('c.closed')}`),
-    h('span', { class: 'n' }, `${hourly.length ? day : '–'} · ${num(bs.cancelled) + num(bs.duplicate)}`)));
+  items.push(h('div', { class: 'counter extra' },
+    h('span', { class: 'n' }, med == null ? '–' : t('c.min', { n: Math.round(num(med)) })), h('span', { class: 'l' }, t('c.median'))));
+  items.push(h('div', { class: 'counter extra' },
+    h('span', { class: 'n' }, `${hourly.length ? day : '–'} · ${num(bs.cancelled) + num(bs.duplicate)}`),
+    h('span', { class: 'l' }, `${t('c.day')} · ${t('c.closed')}`)));
   box.replaceChildren(...items);
-  const max = Math.max(1, ...CATEGORIES.map((c) => num(bc[c])));
-  $('#by-cat').replaceChildren(...CATEGORIES.map((c) => h('li', { dataset: { category: c } },
-    h('span', { class: `lab cat-ic ${c}` }, icon(c), t(`cat.${c}`)),
-    h('span', { class: 'track' }, h('span', { class: `fill ${c} w${Math.round((num(bc[c]) / max) * 20)}` })),
-    h('span', { class: 'num' }, String(num(bc[c]))))));
 }
 
+// ---------- lists: rows asked of the server, kept current from events ----------
+const rowsOf = (fc) => (fc?.features || []).map(reqOf).filter((r) => r?.code);
+const byId = (a, b) => num(a.id) - num(b.id);
+
+// Oldest unassigned: lists come in id order, so the first rows of
+// status=new are the ones waiting longest.
 async function refreshOldest() {
   try {
-    const fc = await call('/requests', { query: { status: 'new', limit: 5000 } });
-    const list = (fc?.features || []).map(reqOf).filter((r) => r && r.status === 'new');
-    S.newTotal = list.length + (fc?.next ? '+' : '');
-    list.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
-    S.oldest = list.slice(0, 12);
+    S.oldest = rowsOf(await call('/requests', { query: { status: 'new', limit: LIST_N } })).filter((r) => r.status === 'new');
     renderOldest();
   } catch { /* keep */ }
 }
 
-function whereName(r) {
-  return S.names.get(`ward:${r.ward_code}`) || r.ward_code || '';
+// Most urgent: requests no team has yet, urgent first, then the oldest (the
+// urgent ones a team already holds are being handled; a wall list of them
+// would hide the ones that are not).
+async function refreshUrgent() {
+  try {
+    let urgent = null;
+    if (S.priority !== false) {
+      try {
+        const rows = rowsOf(await call('/requests', { query: { status: 'new', priority: 'urgent', limit: LIST_N } }));
+        // A server that does not know the filter answers with every priority.
+        S.priority = rows.every((r) => r.priority === 'urgent');
+        if (S.priority) urgent = rows;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 400)) throw e;
+        S.priority = false;
+      }
+    }
+    if (!urgent) {
+      // Without the filter: rescue and medical are urgent by themselves.
+      const lists = await Promise.all(['rescue', 'medical'].map((c) => call('/requests', { query: { status: 'new', category: c, limit: LIST_N } })));
+      urgent = lists.flatMap(rowsOf).filter((r) => r.priority === 'urgent').sort(byId).slice(0, LIST_N);
+    }
+    let rows = urgent;
+    if (rows.length < LIST_N) {
+      const have = new Set(rows.map((r) => r.code));
+      const fill = rowsOf(await call('/requests', { query: { status: 'new', limit: LIST_N * 2 } }))
+        .filter((r) => !have.has(r.code)).sort((a, b) => (a.priority === 'urgent' ? 0 : 1) - (b.priority === 'urgent' ? 0 : 1) || byId(a, b));
+      rows = [...rows, ...fill].slice(0, LIST_N);
+    }
+    S.urgent = rows;
+    renderUrgent();
+  } catch { /* keep */ }
 }
 
-function reqItem(r, fresh) {
+// The newest requests, after a reload: order=desc where the server has it.
+// Else the tail of the id order: ids follow creation and /stats counts the
+// requests, so the rows after id (total - n) are the newest (a page or two).
+async function refreshArrivals() {
+  let rows = null;
+  try {
+    if (S.order !== false) {
+      try {
+        const got = rowsOf(await call('/requests', { query: { status: 'all', order: 'desc', limit: MAX_ARRIVALS } }));
+        S.order = got.length < 2 || num(got[0].id) > num(got[1].id);
+        if (S.order) rows = got;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 400)) throw e;
+        S.order = false;
+      }
+    }
+    if (!rows) {
+      if (!S.stats) await refreshStats();
+      const total = num(S.stats?.total);
+      rows = [];
+      let cursor = Math.max(0, total - MAX_ARRIVALS * 2);
+      for (let page = 0; page < 5; page++) {
+        const fc = await call('/requests', { query: { status: 'all', limit: 100, cursor } });
+        rows.push(...rowsOf(fc));
+        if (!fc?.next) break;
+        cursor = fc.next;
+      }
+    }
+  } catch { return; }
+  const seen = new Map(S.arrivals.map((a) => [a.r.code, a]));
+  for (const r of rows) if (!seen.has(r.code)) seen.set(r.code, { r, at: Date.parse(r.created_at) || 0 });
+  S.arrivals = [...seen.values()].sort((a, b) => num(b.r.id) - num(a.r.id) || b.at - a.at).slice(0, MAX_ARRIVALS);
+  renderArrivals();
+}
+
+const refillOldest = throttle(refreshOldest, 5000);
+const refillUrgent = throttle(refreshUrgent, 5000);
+
+// One request changed (or arrived): update the lists without asking the
+// server, unless a row left a full list (then fetch its replacement).
+function listsOnEvent(r, created) {
+  // Oldest unassigned.
+  const i = S.oldest.findIndex((x) => x.code === r.code);
+  if (i >= 0 && r.status !== 'new') {
+    S.oldest.splice(i, 1);
+    refillOldest();
+  } else if (i >= 0) S.oldest[i] = { ...S.oldest[i], ...r };
+  else if (r.status === 'new' && (S.oldest.length < LIST_N || num(r.id) < num(S.oldest[S.oldest.length - 1].id))) {
+    S.oldest = [...S.oldest, r].sort(byId).slice(0, LIST_N);
+  }
+  // Most urgent (no team yet).
+  const j = S.urgent.findIndex((x) => x.code === r.code);
+  if (j >= 0 && r.status !== 'new') {
+    S.urgent.splice(j, 1);
+    refillUrgent();
+  } else if (j >= 0) S.urgent[j] = { ...S.urgent[j], ...r };
+  else if (r.status === 'new') {
+    const urgentRows = S.urgent.filter((x) => x.priority === 'urgent');
+    const last = urgentRows[urgentRows.length - 1];
+    if (r.priority === 'urgent' && (urgentRows.length < LIST_N || num(r.id) < num(last.id))) {
+      S.urgent = [...urgentRows, r].sort(byId).concat(S.urgent.filter((x) => x.priority !== 'urgent')).slice(0, LIST_N);
+    } else if (r.priority !== 'urgent' && S.urgent.length < LIST_N) {
+      if (created) S.urgent = [...S.urgent, r];
+      else refillUrgent(); // back to new: its place in the order is the server's to say
+    }
+  }
+  // Just arrived: the row follows its request.
+  for (const a of S.arrivals) if (a.r.code === r.code) Object.assign(a.r, r);
+  renderLists();
+}
+
+function wardShort(r) {
+  return areaName('ward', r.ward_code) || r.ward_code || '';
+}
+
+// A list row. kind: 'oldest' | 'urgent' | 'arrival'.
+function reqItem(r, kind, fresh) {
   const age = Date.now() - Date.parse(r.created_at || new Date().toISOString());
+  const held = r.status === 'assigned' || r.status === 'in_progress';
+  const right = kind === 'arrival'
+    ? h('span', { class: 'age time' }, fmtClock(r.created_at))
+    : h('span', { class: `age${age > OLD_MS && !held ? ' old' : ''}`, title: age > OLD_MS ? t('cmd.flag_old') : '' }, held ? t('has_team') : fmtAgeShort(age));
   const li = h('li', {
-    class: `li-${r.category}${r.priority === 'urgent' ? ' urgent' : ''}${fresh ? ' fresh' : ''}`,
+    class: `li-${r.category}${r.priority === 'urgent' ? ' urgent' : ''}${fresh ? ' fresh' : ''}${held ? ' held' : ''}`,
     tabindex: '0', dataset: { code: r.code },
   },
   h('span', { class: `cat-ic ${r.category}` }, icon(r.category)),
-  h('span', null, h('span', { class: 'code' }, r.code), ' ', h('span', { class: 'where' }, `${whereName(r)} · ${fmtPeople(r.people || 1)}`)),
-  h('span', { class: `age${age > OLD_MS ? ' old' : ''}`, title: age > OLD_MS ? t('cmd.flag_old') : '' }, fmtAge(age, false)));
+  h('span', { class: 'code' }, r.code),
+  h('span', { class: 'where' }, wardShort(r), h('span', { class: 'desk-only' }, ` · ${fmtPeople(r.people || 1)}`)),
+  right);
   li.addEventListener('click', () => select(r.code));
   li.addEventListener('keydown', (e) => { if (e.key === 'Enter') select(r.code); });
   return li;
 }
 
+// Rows that do not fit whole in their list are hidden (never half a row).
+function fitRows(ol) {
+  const box = ol.getBoundingClientRect();
+  let first = true;
+  for (const li of ol.children) {
+    li.hidden = false;
+    if (!first && li.getBoundingClientRect().bottom > box.bottom + 0.5) li.hidden = true;
+    first = false;
+  }
+}
+function fitRowsAll() { for (const id of ['#urgent', '#oldest', '#arrivals']) fitRows($(id)); }
+
+function renderOldestCount() {
+  const n = num((S.stats?.totals?.by_status || S.stats?.by_status || {}).new);
+  $('#new-count').textContent = n ? `(${n})` : '';
+}
+
 function renderOldest() {
-  $('#new-count').textContent = S.newTotal ? `(${S.newTotal})` : '';
-  $('#oldest').replaceChildren(...(S.oldest.length ? S.oldest.map((r) => reqItem(r)) : [h('li', { class: 'empty' }, t('none_waiting'))]));
+  renderOldestCount();
+  $('#oldest').replaceChildren(...(S.oldest.length ? S.oldest.map((r) => reqItem(r, 'oldest')) : [h('li', { class: 'empty' }, t('none_waiting'))]));
+  fitRows($('#oldest'));
+}
+
+function renderUrgent() {
+  $('#urgent').replaceChildren(...(S.urgent.length ? S.urgent.map((r) => reqItem(r, 'urgent')) : [h('li', { class: 'empty' }, t('none_waiting'))]));
+  fitRows($('#urgent'));
 }
 
 function renderArrivals() {
   const now = Date.now();
   $('#arrivals').replaceChildren(...(S.arrivals.length
-    ? S.arrivals.map((a) => reqItem(a.r, now - a.at < 5000))
+    ? S.arrivals.map((a) => reqItem(a.r, 'arrival', now - a.at < 5000))
     : [h('li', { class: 'empty' }, t('none_yet'))]));
+  fitRows($('#arrivals'));
 }
+
+function renderLists() { renderUrgent(); renderOldest(); renderArrivals(); }
 
 function arrival(r) {
   if (!r?.code) return;
   S.arrivals = [{ r, at: Date.now() }, ...S.arrivals.filter((a) => a.r.code !== r.code)].slice(0, MAX_ARRIVALS);
-  renderArrivals();
   if (S.map && Number.isFinite(r.lon) && Number.isFinite(r.lat)) {
+    S.live.set(r.code, { ...r, _at: Date.now() });
+    drawLive();
     if (S.pulses.size >= MAX_PULSES) {
       const [oldest] = S.pulses.keys();
       S.pulses.get(oldest).m.remove();
@@ -365,7 +609,6 @@ const drawTeams = throttle(() => {
   }
   src.setData({ type: 'FeatureCollection', features });
 }, 1000);
-
 // ---------- desk: one request ----------
 let selectSeq = 0;
 async function select(code) {
@@ -377,7 +620,15 @@ async function select(code) {
     const res = await call(`/requests/${encodeURIComponent(code)}`);
     if (seq !== selectSeq) return;
     const r = reqOf(res);
+    const missing = [['former_ward', r.former_ward_code], ['hamlet', r.hamlet_code]].filter(([lv, c]) => c && !areaName(lv, c));
     renderPanel(r);
+    if (missing.length) {
+      Promise.all(missing.map(([lv]) => ensureNames(lv))).then(() => {
+        if (seq !== selectSeq) return;
+        renderPanel(r);
+        if (OPEN.has(r.status)) loadResponders(r, seq);
+      });
+    }
     if (Number.isFinite(r.lon)) {
       S.map?.getSource('selected')?.setData({ type: 'Feature', geometry: { type: 'Point', coordinates: [r.lon, r.lat] }, properties: {} });
       const b = S.map?.getBounds();
@@ -413,7 +664,7 @@ async function doAction(btn, path, body, okText) {
     await call(path, { method: 'POST', body });
     await select(S.selected);
     panelMsg(okText);
-    reloadRequests(); refreshStatsSoon(); refreshOldestSoon();
+    S.dirty = true; refreshStatsSoon(); refillOldest(); refillUrgent();
   } catch (e) {
     panelMsg(errorText(e), true);
   } finally { btn.disabled = false; }
@@ -424,11 +675,13 @@ function renderPanel(r) {
   const add = (k, v) => { if (v !== undefined && v !== null && v !== '') facts.push(h('dt', null, t(k)), h('dd', null, v)); };
   add('p.need', h('span', { class: `cat-ic ${r.category}` }, icon(r.category), `${t(`cat.${r.category}`)} · ${fmtPeople(r.people || 1)}`));
   if (r.vulnerable?.length) add('k.vulnerable', r.vulnerable.map((v) => t(`vul.${v}`)).join(', '));
-  const where = [S.names.get(`ward:${r.ward_code}`) || r.ward_code,
-    r.former_ward_code ? `${t('p.former')} ${S.names.get(`former_ward:${r.former_ward_code}`) || r.former_ward_code}` : '',
-    r.hamlet_code ? `${t('p.hamlet')} ${S.names.get(`hamlet:${r.hamlet_code}`) || r.hamlet_code}` : ''].filter(Boolean).join(' · ');
+  const where = [areaName('ward', r.ward_code) || r.ward_code,
+    r.former_ward_code ? `${t('p.former')} ${areaName('former_ward', r.former_ward_code) || r.former_ward_code}` : '',
+    r.hamlet_code ? `${t('p.hamlet')} ${areaName('hamlet', r.hamlet_code) || r.hamlet_code}` : ''].filter(Boolean).join(' · ');
   add('p.where', where);
+  if (isApprox(r)) add('p.where', h('span', { class: 'badge approx' }, t('approx')));
   add('p.where', r.address);
+  if (typeof r.place === 'string') add('p.where', r.place);
   add('p.contact', [r.name, r.phone].filter(Boolean).join(' · '));
   add('k.note', r.note);
   add('p.source', `${t(`src.${r.source}`)} · ${t(`prec.${r.location_precision}`)} · ${t('p.verified')}: ${t(r.verified ? 'p.yes' : 'p.no')}`);
@@ -440,7 +693,8 @@ function renderPanel(r) {
   const body = [
     h('p', { class: 'req-code' }, r.code),
     h('p', null, h('span', { class: `badge st-${r.status}`, dataset: { status: r.status } }, t(`st.${r.status}`)), ' ',
-      r.priority === 'urgent' ? h('span', { class: 'badge urgent-b' }, t('prio.urgent')) : ''),
+      r.priority === 'urgent' ? h('span', { class: 'badge urgent-b' }, t('prio.urgent')) : '', ' ',
+      isApprox(r) ? h('span', { class: 'badge approx' }, t('approx')) : ''),
     h('dl', { class: 'facts' }, facts),
     h('p', { id: 'panel-msg', class: 'msg', hidden: true }),
   ];
@@ -498,7 +752,6 @@ async function loadResponders(r, seq) {
       tm.capabilities?.length ? h('span', { class: 'muted' }, tm.capabilities.join(', ')) : '', b);
   }));
 }
-
 // ---------- desk tools ----------
 function toolMsg(text, bad) {
   const m = $('#tool-msg');
@@ -533,10 +786,9 @@ async function drawTools() {
       map: S.map, call, toolMsg,
       wards: () => areasGeoJSON('ward'),
       hamlets: () => areasGeoJSON('hamlet', { fresh: true }),
-      onSaved: async () => {
+      onSaved: () => {
         S.areas.hamlet?.refreshGeoJSON();
-        const fc = await areasGeoJSON('hamlet');
-        for (const f of fc.features) S.names.set(`hamlet:${f.properties?.code}`, f.properties?.name);
+        areasGeoJSON('hamlet', { fresh: true }); // names of the new hamlets
       },
     });
   }
@@ -552,63 +804,72 @@ $('#upload').addEventListener('change', async (ev) => {
   try { await (await drawTools()).upload(file); } catch (e) { toolMsg(String(e?.message || e), true); }
 });
 
-// ---------- legend ----------
+// ---------- legend (beside the district, never over it) ----------
 function renderLegend() {
-  const ramp = CHORO_STEPS.map((s, i) => h('span', null, h('span', { class: `sw sw${i}` }),
-    i + 1 < CHORO_STEPS.length ? (CHORO_STEPS[i + 1] - 1 > s ? `${s}–${CHORO_STEPS[i + 1] - 1}` : `${s}`) : `${s}+`));
+  const steps = CHORO_STEPS;
+  const ramp = h('div', { class: 'ramp' },
+    h('span', { class: 'ramp-bar' }, steps.map((s, i) => h('span', { class: `sw sw${i}`, title: String(s) }))),
+    h('span', { class: 'ramp-lab' }, h('span', null, '0'), h('span', null, `${steps[steps.length - 1]}+`)));
   $('#legend').replaceChildren(
-    h('div', null, h('strong', null, t('lg.open'))),
-    h('div', { class: 'row' }, ramp),
-    h('div', { class: 'row' }, CATEGORIES.map((c) => h('span', null, h('span', { class: `dot ${c}` }), t(`cat.${c}`))),
-      h('span', null, h('span', { class: 'dot team' }), t('lg.teams'))));
+    h('h3', null, `${t('lg.open')}:`),
+    h('ul', { id: 'by-cat' }, CATEGORIES.map((c) => h('li', { dataset: { category: c } },
+      h('span', { class: `dot ${c}` }), h('span', { class: 'nm' }, t(`cat.${c}`)), h('span', { class: 'num' }, '')))),
+    h('ul', { class: 'lg-extra' },
+      h('li', null, h('span', { class: 'dot cluster' }), h('span', { class: 'nm' }, t('lg.cluster'))),
+      h('li', null, h('span', { class: 'dot team' }), h('span', { class: 'nm' }, t('lg.teams')))),
+    h('div', { class: 'lg-ramp' }, h('span', { class: 'nm' }, t('lg.per_ward')), ramp));
+  renderLegendCounts();
 }
 
-// ---------- names ----------
-async function loadNames() {
-  for (const lv of ['ward', 'former_ward', 'hamlet']) {
-    const fc = await areasGeoJSON(lv);
-    for (const f of fc.features) S.names.set(`${lv}:${f.properties?.code}`, f.properties?.name);
-  }
-  renderOldest();
-  renderArrivals();
+function renderLegendCounts() {
+  const st = S.stats || {};
+  const bc = st.totals?.open_by_category || st.open_by_category || {};
+  for (const li of $$('#by-cat li')) $('.num', li).textContent = String(num(bc[li.dataset.category]));
 }
 
 // ---------- live ----------
-const refreshStatsSoon = throttle(refreshStats, 3000);
-const refreshOldestSoon = throttle(refreshOldest, 5000);
+const refreshStatsSoon = throttle(refreshStats, 5000);
 const reselect = throttle(() => { if (S.selected) select(S.selected); }, 1500);
 
 function onEvent(type, data) {
   if (type === 'team.moved') { teamMoved(data); return; }
   const r = reqOf(data);
+  if (!r?.code || !type.startsWith('request.')) return;
   if (type === 'request.created') arrival(r);
-  if (type.startsWith('request.')) {
-    reloadRequests();
-    refreshStatsSoon();
-    refreshOldestSoon();
-    if (r?.code && S.selected && normCode(r.code) === normCode(S.selected)) reselect();
-    if (r?.code) for (const a of S.arrivals) if (a.r.code === r.code) Object.assign(a.r, r);
+  if (S.live.has(r.code)) {
+    S.live.set(r.code, { ...S.live.get(r.code), ...r });
+    drawLive();
   }
+  S.dirty = true;
+  S.areasDirty = true;
+  refreshStatsSoon();
+  listsOnEvent(r, type === 'request.created');
+  if (S.selected && normCode(r.code) === normCode(S.selected)) reselect();
 }
 
 function refreshAll() {
   refreshStats();
   refreshOldest();
+  refreshUrgent();
+  refreshArrivals();
   refreshTeams();
-  reloadRequests();
+  S.dirty = true;
+  reloadRequestTiles();
 }
 
-onLangChange(() => { renderCounters(); renderOldest(); renderArrivals(); renderLegend(); if (S.selected) select(S.selected); });
+onLangChange(() => { renderCounters(); renderLists(); renderLegend(); if (S.selected) select(S.selected); });
 
 S.session = signIn('command', async (tok) => {
   S.token = tok;
-  setDesk(S.desk);
+  document.body.classList.toggle('mode-desk', S.desk);
+  document.body.classList.toggle('mode-wall', !S.desk);
+  $('#desk-toggle').setAttribute('aria-pressed', String(S.desk));
+  $('#desk-tools').hidden = !S.desk;
   tickClock();
   setInterval(tickClock, 1000);
   renderLegend();
   renderCounters();
-  renderArrivals();
-  loadNames();
+  renderLists();
   live({
     token: tok,
     onEvent,
@@ -621,13 +882,24 @@ S.session = signIn('command', async (tok) => {
     onResync: refreshAll,
     onAuthError: () => S.session.expired(),
   });
+  refreshStats();
+  refreshOldest();
+  refreshUrgent();
+  refreshArrivals();
   try { await setupMap(); } catch (e) {
     document.documentElement.dataset.map = 'failed';
     $('#map').replaceChildren(h('p', { class: 'msg bad' }, t('map.failed')));
   }
-  refreshAll();
+  refreshTeams();
   setInterval(refreshStats, 15000);
-  setInterval(refreshOldest, 30000);
-  setInterval(refreshTeams, 60000);
-  setInterval(() => { expirePulses(); renderOldest(); renderArrivals(); drawTeams(); }, 30000);
+  setInterval(refreshOldest, 60000);
+  setInterval(refreshUrgent, 60000);
+  setInterval(refreshTeams, 5 * 60000);
+  setInterval(reloadRequestTiles, TILE_RELOAD_MS);
+  setInterval(() => {
+    if (!S.areasDirty) return;
+    S.areasDirty = false;
+    S.areas[S.level]?.reload();
+  }, AREA_RELOAD_MS);
+  setInterval(() => { expirePulses(); renderLists(); drawTeams(); }, 30000);
 });

@@ -15,21 +15,24 @@ const vi = {
   'vul.disabled': 'Người khuyết tật', 'vul.sick': 'Người bệnh',
   'prio.urgent': 'Khẩn cấp', 'prio.normal': 'Thường',
   'src.web': 'Web', 'src.hotline': 'Tổng đài', 'src.import': 'Nhập',
-  'prec.gps': 'GPS', 'prec.pin': 'Ghim', 'prec.address': 'Địa chỉ', 'prec.place': 'Địa danh',
+  'prec.gps': 'GPS', 'prec.pin': 'Ghim', 'prec.address': 'Địa chỉ', 'prec.place': 'Địa danh', 'prec.link': 'Liên kết bản đồ',
   'kind.ward': 'Xã', 'kind.former_ward': 'Xã cũ', 'kind.hamlet': 'Ấp', 'kind.village': 'Xóm, làng',
   'kind.section': 'Ấp', 'kind.street': 'Đường', 'kind.market': 'Chợ', 'kind.school': 'Trường',
   'kind.canal': 'Kênh', 'kind.stream': 'Rạch, suối', 'kind.bridge': 'Cầu', 'kind.admin': 'Xã (cũ)',
   'kind.pagoda': 'Chùa', 'kind.town': 'Thị trấn', 'kind.farm': 'Nông trại', 'kind.place': 'Địa danh',
   'kind.medical': 'Y tế', 'kind.shelter': 'Nơi trú ẩn',
   'places.none': 'Không tìm thấy địa danh nào', 'places.chosen': 'Đã chọn: {name}',
+  'approx': 'vị trí gần đúng', 'approx.long': 'Vị trí gần đúng: ghim đặt ở giữa {place}, không phải nhà người cần hỗ trợ.',
+  'place.hamlet': 'ấp {name}', 'place.former': '{name} cũ', 'place.hint': 'Gợi ý: {hint}',
   'actor.resident': 'Người gửi', 'actor.system': 'Hệ thống',
   'people': '{n} người', 'ago.now': 'vừa xong', 'ago.min': '{n} phút trước',
   'ago.h': '{h} giờ {m} phút trước', 'ago.d': '{n} ngày trước',
   'age.min': '{n} phút', 'age.h': '{h} giờ {m} phút', 'age.d': '{n} ngày',
+  'age.s.now': 'vừa đến', 'age.s.min': '{n} phút', 'age.s.h': '{h} giờ {m}', 'age.s.d': '{n} ngày',
   'dist.m': '{n} m', 'dist.km': '{n} km',
   'err.network': 'Không kết nối được máy chủ. Kiểm tra mạng rồi thử lại.',
   'err.server': 'Máy chủ đang bận, vui lòng thử lại sau ít phút.',
-  'err.rate': 'Bạn gửi quá nhiều lần. Thử lại sau {n} giây.',
+  'err.rate': 'Hệ thống đang nhận rất nhiều yêu cầu cùng lúc. Vui lòng thử lại sau {n} giây, hoặc gọi Tổng đài 1022.',
   'err.unauthorized': 'Mã đăng nhập không đúng hoặc đã bị thu hồi.',
   'err.forbidden': 'Tài khoản này không có quyền làm việc này.',
   'err.not_found': 'Không tìm thấy yêu cầu.',
@@ -97,11 +100,14 @@ const en = {
   'vul.disabled': 'Disabled', 'vul.sick': 'Sick',
   'prio.urgent': 'Urgent', 'prio.normal': 'Normal',
   'src.web': 'Web', 'src.hotline': 'Hotline', 'src.import': 'Import',
-  'prec.gps': 'GPS', 'prec.pin': 'Pin', 'prec.address': 'Address',
+  'prec.gps': 'GPS', 'prec.pin': 'Pin', 'prec.address': 'Address', 'prec.place': 'Place name', 'prec.link': 'Map link',
+  'approx': 'approximate location', 'approx.long': 'Approximate location: the pin stands in the middle of {place}, not at the home of the person in need.',
+  'place.hamlet': 'hamlet {name}', 'place.former': 'former {name}', 'place.hint': 'Hint: {hint}',
   'actor.resident': 'Requester', 'actor.system': 'System',
   'people': '{n} people', 'ago.now': 'just now', 'ago.min': '{n} min ago',
   'ago.h': '{h} h {m} min ago', 'ago.d': '{n} days ago',
   'age.min': '{n} min', 'age.h': '{h} h {m} min', 'age.d': '{n} days',
+  'age.s.now': 'just in', 'age.s.min': '{n} min', 'age.s.h': '{h} h {m}', 'age.s.d': '{n} days',
   'err.network': 'Cannot reach the server. Check your connection and try again.',
   'prec.place': 'Place', 'kind.ward': 'Commune', 'kind.former_ward': 'Former commune',
   'kind.hamlet': 'Hamlet', 'kind.village': 'Village', 'kind.section': 'Hamlet', 'kind.street': 'Street',
@@ -110,7 +116,7 @@ const en = {
   'kind.farm': 'Farm', 'kind.place': 'Place', 'kind.medical': 'Medical post', 'kind.shelter': 'Shelter',
   'places.none': 'No place found', 'places.chosen': 'Chosen: {name}',
   'err.server': 'The server is busy, please try again in a few minutes.',
-  'err.rate': 'Too many submissions. Try again in {n} seconds.',
+  'err.rate': 'The system is receiving a great many requests right now. Please try again in {n} seconds, or call the 1022 hotline.',
   'err.unauthorized': 'Wrong or revoked sign-in token.',
   'err.forbidden': 'This account may not do that.',
   'err.not_found': 'Request not found.',
@@ -247,7 +253,8 @@ export function fmtPeople(n) { return t('people', { n }); }
 export function fmtDistance(m) {
   if (m == null || !isFinite(m)) return '';
   if (m < 1000) return t('dist.m', { n: Math.round(m) });
-  return t('dist.km', { n: (m / 1000).toFixed(m < 10000 ? 1 : 0) });
+  const km = (m / 1000).toFixed(m < 10000 ? 1 : 0);
+  return t('dist.km', { n: lang === 'vi' ? km.replace('.', ',') : km });
 }
 
 export function fmtAge(ms, suffix = true) {
@@ -257,6 +264,22 @@ export function fmtAge(ms, suffix = true) {
   if (min < 60) return t(`${p}.min`, { n: min });
   if (min < 48 * 60) return t(`${p}.h`, { h: Math.floor(min / 60), m: min % 60 });
   return t(`${p}.d`, { n: Math.floor(min / 1440) });
+}
+
+// Short waiting time for a wall row: "45 phút", "2 giờ 05", "3 ngày".
+export function fmtAgeShort(ms) {
+  const min = Math.max(0, Math.floor(ms / 60000));
+  if (min < 1) return t('age.s.now');
+  if (min < 60) return t('age.s.min', { n: min });
+  if (min < 48 * 60) return t('age.s.h', { h: Math.floor(min / 60), m: String(min % 60).padStart(2, '0') });
+  return t('age.s.d', { n: Math.floor(min / 1440) });
+}
+
+// Clock time of the day, "14:05".
+export function fmtClock(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return '';
+  return d.toLocaleTimeString(lang === 'vi' ? 'vi-VN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
 }
 
 export function fmtTime(iso) {

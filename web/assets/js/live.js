@@ -7,10 +7,11 @@
 // across connections).
 import { api, ApiError } from './api.js';
 
-const TYPES = ['request.created', 'request.updated', 'request.alert', 'team.moved'];
+const TYPES = ['request.created', 'request.updated', 'request.alert', 'request.assigned', 'team.moved'];
 
-// live({token, onEvent(type, data, id), onState('connecting'|'live'|'down'),
+// live({token, url, onEvent(type, data, id), onState('connecting'|'live'|'down'),
 //       onResync(), onAuthError()}) -> {close()}
+// url: another stream than /api/v1/events (e.g. one request's own events).
 export function live(opts) {
   let es = null, closed = false, timer = 0, backoff = 1000, everOpen = false;
 
@@ -25,11 +26,11 @@ export function live(opts) {
   async function connect() {
     if (closed) return;
     opts.onState?.('connecting');
-    let url = '/api/v1/events';
+    let url = opts.url || '/api/v1/events';
     if (opts.token) {
       try {
         const r = await api('/events/ticket', { method: 'POST', token: opts.token });
-        url += `?ticket=${encodeURIComponent(r.ticket)}`;
+        url += `${url.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(r.ticket)}`;
       } catch (e) {
         opts.onState?.('down');
         if (e instanceof ApiError && e.status === 401) { opts.onAuthError?.(); return; }

@@ -10,7 +10,15 @@
 // The map's attribution names GeoNames, and OpenStreetMap with a street map.
 // An external basemap style is used when window.HELPMAP_CONFIG.basemapStyle
 // is set (config.js).
-import { labelPoint, bboxOf } from './util.js';
+//
+// Data on phones: tiles are fetched here (protocol hmtile://), not by the
+// map library, so a tile is loaded once and never reloaded by itself when its
+// Cache-Control max-age runs out; pages reload a layer when they choose
+// (reloadTiles(), a conditional request: unchanged tiles answer 304). Labels
+// and area names come from the tiles already loaded, so no page downloads
+// whole polygons just to write names.
+import { labelPoint, bboxOf, geomContains } from './util.js';
+import { learnNames } from './names.js';
 
 export const CONFIG = Object.assign({
   basemapStyle: null,
@@ -28,6 +36,22 @@ export function hasWebGL() {
   } catch { return false; }
 }
 
+// Tiles through fetch() on the page: the browser's cache answers with a
+// conditional request, and no expiry is handed to the map library.
+function tileProtocol(scheme) {
+  return async (params, abortController) => {
+    const url = `${scheme}://${params.url.slice(params.url.indexOf('://') + 3)}`;
+    const res = await fetch(url, { signal: abortController.signal, cache: 'no-cache' });
+    if (res.status === 204) return { data: new ArrayBuffer(0) };
+    if (!res.ok) {
+      const e = new Error(`tile ${res.status}`);
+      e.status = res.status;
+      throw e;
+    }
+    return { data: await res.arrayBuffer() };
+  };
+}
+
 let libPromise = null;
 export function loadMapLibre() {
   if (!libPromise) {
@@ -38,7 +62,11 @@ export function loadMapLibre() {
       link.dataset.maplibreCss = '';
       document.head.prepend(link);
     }
-    libPromise = import('/vendor/maplibre-gl.mjs');
+    libPromise = import('/vendor/maplibre-gl.mjs').then((lib) => {
+      lib.addProtocol('hmtile', tileProtocol('http'));
+      lib.addProtocol('hmtiles', tileProtocol('https'));
+      return lib;
+    });
     libPromise.catch(() => { libPromise = null; });
   }
   return libPromise;
@@ -134,7 +162,8 @@ export async function createMap(container, opts = {}) {
   // anything else is a bug in a style or layer (error).
   map.on('error', (e) => {
     const err = e?.error || e;
-    const net = err?.name === 'AJAXError' || err?.status !== undefined || /fetch|network|load/i.test(String(err?.message));
+    const net = err?.name === 'AJAXError' || err?.name === 'AbortError' || err?.status !== undefined
+      || /fetch|network|load|abort/i.test(String(err?.message));
     (net ? console.warn : console.error)('map:', err?.message || err);
   });
   return { map, lib, basemap: base.basemap };
@@ -171,8 +200,14 @@ function firstLabelLayer(map, except) {
     && (l.id.startsWith('basemap-') || l.id === 'places-labels'))?.id;
 }
 
+// Tile URLs of our own server go through the hmtile protocol above.
+function viaProtocol(u) {
+  return u.replace(/^http(s?):\/\//, (m, s) => `hmtile${s}://`);
+}
+
 // TileJSON for a tile layer, tiles made absolute (the map's worker resolves
-// relative URLs against its own script). null when the server has none.
+// relative URLs against its own script) and routed through our loader. null
+// when the server has none.
 export async function tileJSON(layer) {
   try {
     const res = await fetch(`/tiles/${layer}.json`, { cache: 'no-cache' });
@@ -180,22 +215,38 @@ export async function tileJSON(layer) {
     const tj = await res.json();
     if (!Array.isArray(tj.tiles) || !tj.tiles.length) return null;
     // new URL() would percent-encode the {z}/{x}/{y} placeholders.
-    tj.tiles = tj.tiles.map((u) => (/^https?:/.test(u) ? u : u.startsWith('/') ? location.origin + u
+    tj.tiles = tj.tiles.map((u) => viaProtocol(/^https?:/.test(u) ? u : u.startsWith('/') ? location.origin + u
       : new URL(u, location.href).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}')));
     return tj;
   } catch { return null; }
 }
 
-const geojsonCache = new Map(); // level -> Promise<FeatureCollection>
-export function areasGeoJSON(level, { fresh = false } = {}) {
-  if (fresh || !geojsonCache.has(level)) {
-    const p = fetch(`/api/v1/areas?level=${encodeURIComponent(level)}`, { cache: 'no-cache' })
+// Reload the tiles of a vector source in place (same URLs: a conditional
+// request per tile, 304 when unchanged).
+export function reloadTiles(map, sourceId) {
+  const s = map?.getSource(sourceId);
+  if (s?.setTiles && s.tiles) s.setTiles(s.tiles.slice());
+}
+
+// GeoJSON of a level, for the pages that need whole polygons (the operator's
+// place search, hamlet drawing, the GeoJSON fallback without tiles).
+// simplify: metres of outline tolerance the server may use (ignored by a
+// server that does not know it).
+const geojsonCache = new Map(); // level|simplify -> Promise<FeatureCollection>
+export function areasGeoJSON(level, { fresh = false, simplify = 0 } = {}) {
+  const key = `${level}|${simplify}`;
+  if (fresh || !geojsonCache.has(key)) {
+    const q = `level=${encodeURIComponent(level)}`;
+    const get = (s) => fetch(`/api/v1/areas?${q}${s ? `&simplify=${s}` : ''}`, { cache: 'no-cache' });
+    // A server that refuses simplify= (400) gets the plain question.
+    const p = get(simplify).then((r) => (r.status === 400 && simplify ? get(0) : r))
       .then((r) => (r.ok ? r.json() : { type: 'FeatureCollection', features: [] }))
       .then((fc) => (fc && Array.isArray(fc.features) ? fc : { type: 'FeatureCollection', features: [] }))
       .catch(() => ({ type: 'FeatureCollection', features: [] }));
-    geojsonCache.set(level, p);
+    p.then((fc) => learnNames(level, fc.features.map((f) => f.properties || {})));
+    geojsonCache.set(key, p);
   }
-  return geojsonCache.get(level);
+  return geojsonCache.get(key);
 }
 
 const COLORS = {
@@ -207,30 +258,39 @@ const BASEMAP_FILL_OPACITY = { light: 0.25, dark: 0.45 };
 
 // Add one level of areas as a base layer. Returns an object with
 // {sourceId, sourceLayer, fillId, lineId, setCounts(map code->n), labels}.
+// opts: {dark, lib, labels (default true), counts (choropleth + counts in
+// the labels), simplify (GeoJSON fallback), onLabels(), beforeId}
 export async function addAreaLayer(map, level, opts = {}) {
   const dark = !!opts.dark;
   const c = COLORS[dark ? 'dark' : 'light'];
   const sourceId = `areas-${level}`;
   const layerName = TILE_LAYER[level];
-  let sourceLayer;
+  let sourceLayer, bounds = null;
   const tj = opts.geojsonOnly ? null : await tileJSON(layerName);
   if (tj) {
     sourceLayer = tj.vector_layers?.[0]?.id || layerName;
+    bounds = Array.isArray(tj.bounds) && tj.bounds.length === 4 ? tj.bounds : null;
     map.addSource(sourceId, {
       type: 'vector', tiles: tj.tiles, minzoom: tj.minzoom ?? 0, maxzoom: tj.maxzoom ?? 14,
       ...(tj.bounds ? { bounds: tj.bounds } : {}),
     });
   } else {
-    map.addSource(sourceId, { type: 'geojson', data: await areasGeoJSON(level) });
+    const fc = await areasGeoJSON(level, { simplify: opts.simplify || 0 });
+    map.addSource(sourceId, { type: 'geojson', data: fc });
+    bounds = bboxOf(fc);
   }
   const src = sourceLayer ? { 'source-layer': sourceLayer } : {};
   const isHamlet = level === 'hamlet';
   const fillId = `${sourceId}-fill`, lineId = `${sourceId}-line`;
   const beforeId = opts.beforeId ?? firstLabelLayer(map);
+  // With counts, the fill follows each area's own `open` count (tiles and
+  // GeoJSON carry it) until setCounts() gives fresher numbers.
+  const openExpr = ['coalesce', ['to-number', ['get', 'open']], 0];
+  const byOpen = ['step', openExpr, ...CHORO_STEPS.flatMap((s, i) => (i ? [s, choroplethColor(s, dark)] : [choroplethColor(0, dark)]))];
   map.addLayer({
     id: fillId, type: 'fill', source: sourceId, ...src,
     paint: {
-      'fill-color': isHamlet ? 'rgba(0,0,0,0)' : c.fill,
+      'fill-color': isHamlet ? 'rgba(0,0,0,0)' : opts.counts ? byOpen : c.fill,
       'fill-opacity': isHamlet ? 1 : map.helpmapBasemap ? BASEMAP_FILL_OPACITY[dark ? 'dark' : 'light'] : c.fillOpacity,
     },
   }, beforeId);
@@ -245,71 +305,193 @@ export async function addAreaLayer(map, level, opts = {}) {
   }, beforeId);
 
   const handle = {
-    level, sourceId, sourceLayer, fillId, lineId, tiled: !!tj,
-    labels: [],
+    level, sourceId, sourceLayer, fillId, lineId, tiled: !!tj, bounds,
+    labels: [], byCode: new Map(), props: new Map(), pieces: new Map(), counts: null, visible: true,
+    // Other good places for a label inside its area, best first (for a page
+    // that moves a label out of another's way).
+    candidates(code, n = 12) {
+      const polys = handle.pieces.get(code) || [];
+      const pts = [];
+      for (const poly of polys) {
+        const bb = bboxOf({ geometry: { coordinates: poly[0] } });
+        if (!bb) continue;
+        const steps = 10;
+        for (let i = 1; i < steps; i++) {
+          for (let j = 1; j < steps; j++) {
+            const x = bb[0] + ((bb[2] - bb[0]) * i) / steps, y = bb[1] + ((bb[3] - bb[1]) * j) / steps;
+            const d = edgeDistance(poly, x, y);
+            if (d > 0) pts.push([x, y, d]);
+          }
+        }
+      }
+      return pts.sort((a, b) => b[2] - a[2]).slice(0, n).map(([x, y]) => [x, y]);
+    },
     setVisible(v) {
+      handle.visible = v;
       for (const id of [fillId, lineId]) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', v ? 'visible' : 'none');
       for (const m of handle.labels) m.getElement().classList.toggle('is-hidden', !v);
     },
     // counts: Map code -> open requests; colours the fill by steps.
     setCounts(counts) {
+      handle.counts = counts;
       const stops = [];
       for (const [code, n] of counts) stops.push(String(code), choroplethColor(n, dark));
       const expr = stops.length
         ? ['match', ['to-string', ['get', 'code']], ...stops, choroplethColor(0, dark)]
         : choroplethColor(0, dark);
       map.setPaintProperty(fillId, 'fill-color', expr);
-      for (const m of handle.labels) {
-        const el = m.getElement();
-        const n = counts.get(el.dataset.code);
-        const cnt = el.querySelector('.area-count');
-        if (cnt) cnt.textContent = n ? String(n) : '';
-      }
+      showCounts(handle);
+    },
+    // The open count of an area: given counts first, else the tile's own.
+    count(code) {
+      if (handle.counts?.has(code)) return handle.counts.get(code);
+      const n = Number(handle.props.get(code)?.open);
+      return Number.isFinite(n) ? n : null;
+    },
+    reload() {
+      if (tj) reloadTiles(map, sourceId);
+      else handle.refreshGeoJSON();
     },
     remove() {
       for (const m of handle.labels) m.remove();
       handle.labels = [];
+      handle.byCode.clear();
       for (const id of [fillId, lineId]) if (map.getLayer(id)) map.removeLayer(id);
       if (map.getSource(sourceId)) map.removeSource(sourceId);
     },
     async refreshGeoJSON() {
-      const fc = await areasGeoJSON(level, { fresh: true });
-      const s = map.getSource(sourceId);
-      if (s && s.setData) s.setData(fc);
-      else if (s && s.setTiles && tj) s.setTiles(tj.tiles.map((u) => u + (u.includes('?') ? '&' : '?') + 'v=' + Date.now()));
-      if (opts.labels !== false) await addLabels(opts.lib, map, handle, fc, opts);
+      if (tj) {
+        reloadTiles(map, sourceId);
+        return null;
+      }
+      const fc = await areasGeoJSON(level, { fresh: true, simplify: opts.simplify || 0 });
+      map.getSource(sourceId)?.setData?.(fc);
+      if (opts.labels !== false) await placeLabels(opts.lib, map, handle, featuresByCode(fc.features), opts);
       return fc;
     },
   };
   if (opts.labels !== false) {
-    areasGeoJSON(level).then((fc) => addLabels(opts.lib, map, handle, fc, opts));
+    if (tj) {
+      // Labels from the tiles in view, placed again when new tiles arrive.
+      let timer = 0;
+      const soon = () => {
+        if (timer) return;
+        timer = setTimeout(() => {
+          timer = 0;
+          if (!map.getSource(sourceId)) return;
+          const feats = map.querySourceFeatures(sourceId, { sourceLayer });
+          placeLabels(opts.lib, map, handle, featuresByCode(feats), opts);
+        }, 150);
+      };
+      map.on('sourcedata', (e) => { if (e.sourceId === sourceId && e.isSourceLoaded) soon(); });
+      map.on('moveend', soon);
+      soon();
+    } else {
+      areasGeoJSON(level, { simplify: opts.simplify || 0 })
+        .then((fc) => placeLabels(opts.lib, map, handle, featuresByCode(fc.features), opts));
+    }
   }
   return handle;
 }
 
-async function addLabels(lib, map, handle, fc, opts) {
-  lib = lib || (await loadMapLibre());
-  for (const m of handle.labels) m.remove();
-  handle.labels = [];
-  for (const f of fc.features) {
-    const p = f.properties || {};
-    const pt = labelPoint(f.geometry);
-    if (!pt) continue;
-    const el = document.createElement('div');
-    el.className = `area-label area-label--${handle.level}`;
-    el.dataset.code = String(p.code ?? '');
-    const name = document.createElement('span');
-    name.className = 'area-name';
-    name.textContent = p.name || p.code || '';
-    el.append(name);
-    if (opts.counts) {
-      const cnt = document.createElement('span');
-      cnt.className = 'area-count';
-      el.append(cnt);
+function polygonsOf(geom) {
+  if (!geom) return [];
+  if (geom.type === 'Polygon') return [geom.coordinates];
+  if (geom.type === 'MultiPolygon') return geom.coordinates;
+  return [];
+}
+
+// Distance (in degrees) from a point inside a polygon to its nearest edge;
+// 0 outside.
+function edgeDistance(poly, x, y) {
+  if (!geomContains({ type: 'Polygon', coordinates: poly }, x, y)) return 0;
+  let m = Infinity;
+  for (const ring of poly) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [ax, ay] = ring[j], [bx, by] = ring[i];
+      let dx = bx - ax, dy = by - ay;
+      let u = dx || dy ? ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy) : 0;
+      u = Math.max(0, Math.min(1, u));
+      dx = ax + u * dx - x; dy = ay + u * dy - y;
+      m = Math.min(m, dx * dx + dy * dy);
     }
-    handle.labels.push(new lib.Marker({ element: el, anchor: 'center' }).setLngLat(pt).addTo(map));
   }
-  opts.onLabels?.(fc);
+  return Math.sqrt(m);
+}
+
+function ringArea(ring) {
+  let a = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) a += (ring[j][0] - ring[i][0]) * (ring[j][1] + ring[i][1]);
+  return Math.abs(a / 2);
+}
+
+// Features (whole polygons, or the pieces of them that tiles carry) grouped
+// by area code: code -> {props, polys: [polygon coordinates]}.
+function featuresByCode(features) {
+  const by = new Map();
+  for (const f of features) {
+    const p = f.properties || {};
+    const code = String(p.code ?? '');
+    if (!code) continue;
+    let e = by.get(code);
+    if (!e) by.set(code, (e = { props: p, polys: [] }));
+    e.props = { ...e.props, ...p };
+    for (const poly of polygonsOf(f.geometry)) if (poly.length && poly[0].length > 3) e.polys.push(poly);
+  }
+  return by;
+}
+
+async function placeLabels(lib, map, handle, byCode, opts) {
+  lib = lib || (await loadMapLibre());
+  learnNames(handle.level, [...byCode.values()].map((e) => e.props));
+  for (const [code, e] of byCode) {
+    handle.props.set(code, e.props);
+    if (!e.polys.length) continue;
+    handle.pieces.set(code, e.polys);
+    let m = handle.byCode.get(code);
+    // A label stays where it is while that place is still inside the area.
+    if (m) {
+      const ll = m.getLngLat();
+      if (e.polys.some((poly) => geomContains({ type: 'Polygon', coordinates: poly }, ll.lng, ll.lat))) continue;
+    }
+    let best = null, bestArea = -1;
+    for (const poly of e.polys) {
+      const a = ringArea(poly[0]);
+      if (a > bestArea) { bestArea = a; best = poly; }
+    }
+    const pt = labelPoint({ type: 'Polygon', coordinates: best });
+    if (!pt) continue;
+    if (!m) {
+      const el = document.createElement('div');
+      el.className = `area-label area-label--${handle.level}${handle.visible ? '' : ' is-hidden'}`;
+      el.dataset.code = code;
+      const name = document.createElement('span');
+      name.className = 'area-name';
+      name.textContent = e.props.name || code;
+      el.append(name);
+      if (opts.counts) {
+        const cnt = document.createElement('span');
+        cnt.className = 'area-count';
+        el.append(cnt);
+      }
+      m = new lib.Marker({ element: el, anchor: 'center' }).setLngLat(pt).addTo(map);
+      handle.labels.push(m);
+      handle.byCode.set(code, m);
+    } else m.setLngLat(pt);
+  }
+  showCounts(handle);
+  opts.onLabels?.(handle);
+}
+
+function showCounts(handle) {
+  for (const m of handle.labels) {
+    const el = m.getElement();
+    const cnt = el.querySelector('.area-count');
+    if (!cnt) continue;
+    const n = handle.count(el.dataset.code);
+    cnt.textContent = n ? String(n) : '';
+    el.dataset.open = String(n || 0);
+  }
 }
 
 const STEPS = [0, 1, 5, 20, 50, 100, 250];
@@ -326,6 +508,21 @@ export const CHORO_STEPS = STEPS;
 export function fitTo(map, fc, padding = 20) {
   const b = bboxOf(fc);
   if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding, duration: 0 });
+}
+
+// The area of a level under a point, from the tiles loaded (or the GeoJSON
+// of the fallback): its properties, or null when unknown or outside.
+export function areaAt(map, handle, lon, lat) {
+  if (!map || !handle || !map.getSource(handle.sourceId)) return undefined;
+  const feats = map.querySourceFeatures(handle.sourceId, handle.sourceLayer ? { sourceLayer: handle.sourceLayer } : undefined);
+  if (!feats.length) return undefined;
+  let best = null;
+  for (const f of feats) {
+    if (!geomContains(f.geometry, lon, lat)) continue;
+    const code = String(f.properties?.code ?? '');
+    if (!best || code < String(best.code ?? '')) best = f.properties;
+  }
+  return best;
 }
 
 // Hide HTML labels of a level below a zoom (hamlet names at district zoom).

@@ -3,11 +3,18 @@
 // centred on GPS when allowed, or a commune/hamlet picker when WebGL is
 // missing; inline validation mirroring the server's errors; a JSON POST to
 // /api/v1/requests; the code in large type and the private tracking link.
-import { initI18n, t, onLangChange } from './i18n.js';
+// On a slow phone: the commune outline and names come from the vector tiles
+// (a few KB); without WebGL the communes are already in the HTML and only
+// the hamlet names are asked for. A hamlet typed by name never blocks a
+// request: matched to a known hamlet, or kept as address text. A double tap
+// zooms without moving the pin; a single tap that moves it away from the GPS
+// fix says so and offers the way back.
+import { initI18n, t, onLangChange, addStrings } from './i18n.js';
 import { api, ApiError, errorText, phoneLooksValid } from './api.js';
-import { $, $$, h, featureAt } from './util.js';
-import { hasWebGL, createMap, addAreaLayer, areasGeoJSON, labelsByZoom } from './mapkit.js';
+import { $, $$, h, featureAt, fold } from './util.js';
+import { hasWebGL, createMap, addAreaLayer, areasGeoJSON, labelsByZoom, areaAt } from './mapkit.js';
 import { placeSearch } from './places.js';
+import { shareLink, SHARE_STRINGS } from './share.js';
 
 const STR = {
   en: {
@@ -26,21 +33,26 @@ const STR = {
     dup_hint: 'Your note was added to it. Use its tracking link, or call 1022 with the code.',
     search_label: 'Find where you are: hamlet, market, school, street…',
     search_ph: 'E.g. ap bau tre, cho phuoc thanh', places_attr: 'Place names: GeoNames (www.geonames.org)',
+    gps_moved: 'The pin was moved away from your GPS position.', gps_back: 'Back to GPS position',
+    call_1022: 'Call 1022', share: 'Share the tracking link', share_text: 'Help request {code}: follow it here',
   },
   vi: {
     address: 'Địa chỉ (số nhà, đường, ấp)', sent_title: 'Đã gửi yêu cầu',
     address_opt: 'Địa chỉ hoặc cách tìm nhà (không bắt buộc)',
     dup_hint: 'Ghi chú mới đã được thêm vào yêu cầu đó. Dùng liên kết theo dõi đã nhận, hoặc gọi 1022 và đọc mã.',
+    gps_moved: 'Ghim đã được dời khỏi vị trí GPS.', gps_back: 'Về vị trí GPS',
+    call_1022: 'Gọi 1022', share: 'Chia sẻ liên kết theo dõi', share_text: 'Yêu cầu hỗ trợ {code}: theo dõi tại đây',
   },
 };
 
 const MINE_KEY = 'helpmap.mine';
 const form = $('#report');
 const state = {
-  mode: 'place', lat: null, lon: null, precision: null, placeName: null,
-  map: null, lib: null, marker: null, wards: null, hamlets: null, sending: false,
+  mode: 'place', lat: null, lon: null, precision: null, placeName: null, gps: null,
+  map: null, lib: null, marker: null, wards: null, wardLayer: null, hamlets: null, sending: false,
 };
 
+addStrings(SHARE_STRINGS);
 initI18n(STR);
 form.noValidate = true; // our own messages, mirroring the server's
 onLangChange(() => { updateAddressLabel(); showPinStatus(); translateErrors(); });
@@ -65,29 +77,48 @@ function updateAddressLabel() {
   $('#address-label').textContent = t(state.mode === 'map' ? 'address_opt' : 'address');
 }
 
-// ---------- plain picker (no WebGL): commune and hamlet lists from the server ----------
+// ---------- plain picker (no WebGL) ----------
+// The communes are in the HTML; hamlets (none until coordinators add them)
+// come from the server, names only. The hamlet box stays free text unless
+// hamlets are known, and typed text is matched against them on sending.
+let hamletsPromise = null;
+function loadHamlets() {
+  if (!hamletsPromise) {
+    hamletsPromise = areasGeoJSON('hamlet', { simplify: 5000 }).then((fc) => {
+      state.hamlets = fc.features.map((f) => f.properties || {}).filter((p) => p.code)
+        .map((p) => ({ code: String(p.code), name: String(p.name || p.code), parent: String(p.parent_code ?? '') }));
+      return state.hamlets;
+    });
+  }
+  return hamletsPromise;
+}
+
 let placeListsLoaded = false;
 async function loadPlaceLists() {
   if (placeListsLoaded) return;
   placeListsLoaded = true;
-  const [wards, hamlets] = await Promise.all([areasGeoJSON('ward'), areasGeoJSON('hamlet')]);
-  const sel = $('#ward_code');
-  if (wards.features.length) {
-    const keep = sel.value;
-    const items = wards.features.map((f) => f.properties || {}).filter((p) => p.code)
-      .sort((a, b) => String(a.name).localeCompare(String(b.name), 'vi'));
-    $$('option:not([value=""])', sel).forEach((o) => o.remove());
-    for (const p of items) sel.append(h('option', { value: String(p.code) }, fullWardName(p)));
-    if (keep) sel.value = keep;
-  }
-  state.hamlets = hamlets.features.map((f) => f.properties || {}).filter((p) => p.code);
-  if (state.hamlets.length) {
+  const hamlets = await loadHamlets();
+  if (hamlets.length && $('#hamlet_code').tagName !== 'SELECT') {
     const hs = h('select', { id: 'hamlet_select', name: 'hamlet_code' });
     $('#hamlet_code').replaceWith(hs);
     hs.id = 'hamlet_code';
     fillHamlets();
-    sel.addEventListener('change', fillHamlets);
+    $('#ward_code').addEventListener('change', fillHamlets);
   }
+}
+
+// The hamlet the person typed, as a code when it names a known hamlet of the
+// commune (by name, with or without "ấp", or by code), else null: the text
+// then goes to the address.
+function matchHamlet(text, ward) {
+  const key = fold(text).replace(/^(ap|khu pho|kp)\s+/, '');
+  if (!key) return null;
+  for (const hm of state.hamlets || []) {
+    if (ward && hm.parent && hm.parent !== ward) continue;
+    const n = fold(hm.name).replace(/^(ap|khu pho|kp)\s+/, '');
+    if (n === key || fold(hm.code) === fold(text)) return hm.code;
+  }
+  return null;
 }
 
 function fullWardName(p) {
@@ -100,9 +131,9 @@ function fillHamlets() {
   if (hs.tagName !== 'SELECT') return;
   const ward = $('#ward_code').value;
   hs.replaceChildren(h('option', { value: '' }, t('hamlet.none')));
-  for (const p of state.hamlets.filter((x) => !ward || String(x.parent_code) === ward)
-    .sort((a, b) => String(a.name).localeCompare(String(b.name), 'vi', { numeric: true }))) {
-    hs.append(h('option', { value: String(p.code) }, p.name || p.code));
+  for (const p of state.hamlets.filter((x) => !ward || x.parent === ward)
+    .sort((a, b) => a.name.localeCompare(b.name, 'vi', { numeric: true }))) {
+    hs.append(h('option', { value: p.code }, p.name));
   }
 }
 
@@ -126,10 +157,12 @@ async function startMap() {
     const { map, lib, basemap } = await createMap($('#map'), { padding: 4 });
     state.map = map; state.lib = lib;
     $('#osm-attr').hidden = !basemap;
-    await addAreaLayer(map, 'ward', { lib });
-    addAreaLayer(map, 'hamlet', { lib }).catch(() => {});
+    globalThis.__hm = { map };
+    state.wardLayer = await addAreaLayer(map, 'ward', { lib, simplify: 100 });
+    addAreaLayer(map, 'hamlet', { lib, simplify: 20 }).catch(() => {});
     labelsByZoom(map, $('#map'), 'hamlet', 13);
-    areasGeoJSON('ward').then((fc) => { state.wards = fc; showPinStatus(); });
+    // Which commune the pin is in, once the tiles under it are there.
+    map.on('idle', () => { if (state.lat != null && state.inWard === undefined) showPinStatus(); });
     const c = map.getCenter();
     state.marker = new lib.Marker({ element: pinElement(), draggable: true, anchor: 'bottom' })
       .setLngLat(state.lat != null ? [state.lon, state.lat] : [c.lng, c.lat]).addTo(map);
@@ -137,7 +170,25 @@ async function startMap() {
       const p = state.marker.getLngLat();
       setPin(p.lat, p.lng, 'pin', false);
     });
-    map.on('click', (e) => setPin(e.lngLat.lat, e.lngLat.lng, 'pin', false));
+    // A tap places the pin, but only once it is clear it was not the first
+    // tap of a double-tap zoom (or the start of a pinch): wait a moment.
+    let pending = 0, last = { at: 0, x: 0, y: 0 }, place = null;
+    const cancel = () => { clearTimeout(pending); pending = 0; place = null; };
+    map.on('click', (e) => {
+      const now = Date.now();
+      const near = Math.hypot(e.point.x - last.x, e.point.y - last.y) < 40;
+      const second = near && now - last.at < 350;
+      last = { at: now, x: e.point.x, y: e.point.y };
+      if (second) { cancel(); return; }
+      if (pending) place?.(); // an earlier tap elsewhere: it stands
+      const ll = e.lngLat;
+      place = () => { clearTimeout(pending); pending = 0; place = null; setPin(ll.lat, ll.lng, 'pin', false); };
+      pending = setTimeout(place, 320);
+    });
+    // Sending right after a tap: the tap counts.
+    state.flushTap = () => place?.();
+    map.on('dblclick', cancel);
+    map.on('zoomstart', (e) => { if (e.originalEvent) cancel(); });
     if (state.lat != null) setPin(state.lat, state.lon, state.precision, true);
     else showPinStatus();
     document.documentElement.dataset.map = 'ready';
@@ -153,6 +204,8 @@ function setPin(lat, lon, precision, recentre, placeName = null) {
   state.lat = +lat.toFixed(6); state.lon = +lon.toFixed(6); state.precision = precision;
   state.placeName = precision === 'place' ? placeName : null;
   if (precision !== 'place') search.clear();
+  state.inWard = undefined;
+  if (precision === 'gps') state.gps = { lat: state.lat, lon: state.lon };
   clearError('where');
   if (state.marker) {
     state.marker.setLngLat([state.lon, state.lat]);
@@ -174,12 +227,17 @@ function showPinStatus() {
   }
   if (state.placeName) out.append(h('strong', { id: 'pin-place' }, t('places.chosen', { name: state.placeName })), ' · ');
   out.append(h('strong', { id: 'pin-coords' }, t('map.here', { lat: state.lat.toFixed(5), lon: state.lon.toFixed(5) })));
-  if (state.wards?.features?.length) {
-    const f = featureAt(state.wards, state.lon, state.lat);
-    out.append(' · ', f ? t('map.inside', { name: fullWardName(f.properties || {}) })
-      : h('span', { class: 'bad' }, t('map.outside')));
+  const w = areaAt(state.map, state.wardLayer, state.lon, state.lat);
+  state.inWard = w;
+  if (w !== undefined) {
+    out.append(' · ', w ? t('map.inside', { name: fullWardName(w) }) : h('span', { class: 'bad' }, t('map.outside')));
   }
   if (statusNote && state.precision === 'gps') out.append(h('br'), statusNote);
+  if (state.gps && state.precision !== 'gps') {
+    const back = h('button', { type: 'button', class: 'btn-link', id: 'gps-back' }, t('gps_back'));
+    back.addEventListener('click', () => setPin(state.gps.lat, state.gps.lon, 'gps', true));
+    out.append(h('br'), t('gps_moved'), ' ', back);
+  }
 }
 
 // ---------- place search: picking a place moves the pin there ----------
@@ -221,12 +279,24 @@ function fieldBox(field) {
   return f === 'where' ? $('#where') : $(`[data-field="${f}"]`, form);
 }
 
-function showError(field, text, key) {
+// A location error is shown where the location is chosen (under the map or
+// the commune list), not at the bottom of the fieldset under the address.
+function errorAnchor(box) {
+  if (box.id !== 'where') return null;
+  return state.mode === 'map' ? $('#map-status') : $('#place-block');
+}
+
+function showError(field, text, key, extra) {
   const box = fieldBox(field) || $('#form-error');
-  if (box.id === 'form-error') { box.textContent = text; box.hidden = false; return; }
+  if (box.id === 'form-error') { box.replaceChildren(text, ...(extra ? [' ', extra] : [])); box.hidden = false; return; }
   box.classList.add('invalid');
-  let p = $(':scope > .field-error', box);
-  if (!p) { p = h('p', { class: 'field-error', role: 'alert' }); box.append(p); }
+  let p = $('.field-error[data-for]', box);
+  if (p && p.dataset.for !== (FIELD_OF[field] || field)) p = null;
+  if (!p) {
+    p = h('p', { class: 'field-error', role: 'alert', dataset: { for: FIELD_OF[field] || field } });
+    const anchor = errorAnchor(box);
+    if (anchor) anchor.after(p); else box.append(p);
+  }
   p.textContent = text;
   shown.set(FIELD_OF[field] || field, { key, text });
 }
@@ -234,14 +304,19 @@ function showError(field, text, key) {
 function clearError(field) {
   const box = fieldBox(field);
   if (!box) return;
+  const key = FIELD_OF[field] || field;
   box.classList.remove('invalid');
-  $(':scope > .field-error', box)?.remove();
-  shown.delete(field);
+  for (const p of $$(`.field-error[data-for="${key}"]`, box)) p.remove();
+  shown.delete(key);
 }
 
 function clearAll() {
   for (const f of [...shown.keys()]) clearError(f);
   $('#form-error').hidden = true;
+}
+
+function busyHelp() {
+  return h('a', { href: 'tel:1022', class: 'btn btn-small' }, t('call_1022'));
 }
 
 function translateErrors() {
@@ -279,7 +354,7 @@ function focusFirstError() {
   (input || box).focus?.({ preventScroll: true });
 }
 
-function buildBody() {
+async function buildBody() {
   const fd = new FormData(form);
   const body = {
     category: String(fd.get('category')),
@@ -296,26 +371,54 @@ function buildBody() {
   } else {
     body.ward_code = $('#ward_code').value;
     const hc = String($('#hamlet_code').value || '').trim();
-    if (hc) body.hamlet_code = hc;
+    if (hc && $('#hamlet_code').tagName === 'SELECT') body.hamlet_code = hc;
+    else if (hc) {
+      await loadHamlets();
+      const code = matchHamlet(hc, body.ward_code);
+      if (code) body.hamlet_code = code;
+      else body.address = hamletIntoAddress(hc, body.address);
+    }
   }
   return body;
+}
+
+// "Ấp Phú Lợi" + "Số 7, tổ 2" -> "Số 7, tổ 2, Ấp Phú Lợi" (kept once, within
+// the 200 characters of an address).
+function hamletIntoAddress(hamlet, address) {
+  const a = String(address || '').trim();
+  if (fold(a).includes(fold(hamlet))) return a;
+  return (a ? `${a}, ${hamlet}` : hamlet).slice(0, 200);
 }
 
 // ---------- submit ----------
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   if (state.sending) return;
+  state.flushTap?.();
   if (!validate()) { focusFirstError(); return; }
   const btn = $('#send-btn');
   state.sending = true;
   btn.disabled = true;
   btn.firstElementChild.textContent = t('sending');
   try {
-    const res = await api('/requests', { method: 'POST', body: buildBody(), token: null });
+    let body = await buildBody();
+    let res;
+    try {
+      res = await api('/requests', { method: 'POST', body, token: null });
+    } catch (e) {
+      // A hamlet the server does not know is never a reason to refuse:
+      // send again with its name in the address.
+      if (!(e instanceof ApiError && e.status === 400 && e.field === 'hamlet_code' && body.hamlet_code)) throw e;
+      const name = state.hamlets?.find((x) => x.code === body.hamlet_code)?.name || body.hamlet_code;
+      body = { ...body, address: hamletIntoAddress(name, body.address) };
+      delete body.hamlet_code;
+      res = await api('/requests', { method: 'POST', body, token: null });
+    }
     showResult(res);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (e.code === 'outside_service_area') showError('where', t('err.outside'), 'err.outside');
+    else if (e.code === 'rate_limited' || e.code === 'unavailable' || e.status >= 500) showError('form', errorText(e), null, busyHelp());
     else if (e.status === 400 && e.field && fieldBox(e.field)) {
       const key = `f.${e.field}`;
       showError(e.field, t(key) === key ? (e.message || t('f.invalid')) : t(key), t(key) === key ? null : key);
@@ -353,6 +456,10 @@ function showResult(res) {
   $('#track-hint').hidden = !token;
   $('#track-url').textContent = token ? new URL(trackURL(code, token), location.href).href : t('dup_hint');
   if (token) link.href = trackURL(code, token);
+  $('#share-btn').hidden = !token;
+  $('#share-box').hidden = true;
+  state.shareURL = token ? new URL(trackURL(code, token), location.href).href : null;
+  state.shareCode = code;
   form.hidden = true;
   $('.lead').hidden = true;
   const r = $('#result');
@@ -392,6 +499,9 @@ function renderMine() {
 $('#no-map-btn').addEventListener('click', () => setMode('place'));
 $('#map-btn').addEventListener('click', () => { if (state.map) setMode('map'); else startMap(); });
 $('#gps-btn').addEventListener('click', () => askGPS(false));
+$('#share-btn').addEventListener('click', () => {
+  if (state.shareURL) shareLink({ title: document.title, text: t('share_text', { code: state.shareCode }), url: state.shareURL }, $('#share-box'));
+});
 renderMine();
 performance.mark('helpmap:form-ready');
 

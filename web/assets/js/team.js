@@ -3,10 +3,27 @@
 // map; claim, start, resolve with a note, release; contact (tel:/sms:) once the
 // team holds the request; the team's position reported every minute; live
 // updates and alerts from /api/v1/events with a ticket.
+//
+// In a crisis, on a cheap phone:
+// - The nearby list is kept current from the events themselves; an event
+//   outside the team's radius costs nothing more than the event. The list is
+//   fetched again only when the team moves, changes its radius, reconnects,
+//   or every 5 minutes as a safety net.
+// - Alerts are batched: at most one vibration (and beep) per 10 s, a count,
+//   the nearest request's distance and place, only within the radius the team
+//   chose; they show in a bar of the header that is always there, so they
+//   never cover a button.
+// - Requests whose place is approximate (not GPS or a pin) say so on the card,
+//   on the map and before directions; the commune, hamlet and the server's
+//   public place hint are shown before the claim (never contact data).
+// - Requests another team holds are listed apart from those to claim.
+// - "Resolved" and "Release" are sent after a 5 s undo window; leaving the
+//   page sends them at once.
 import { initI18n, t, onLangChange, fmtDistance, fmtAge, fmtPeople } from './i18n.js';
 import { api, ApiError, errorText, getToken, setToken, setTokenScope, normCode } from './api.js';
-import { $, h, icon, OPEN, reqOf, throttle, distanceM } from './util.js';
+import { $, h, icon, OPEN, reqOf, throttle, distanceM, isApprox } from './util.js';
 import { createMap, addAreaLayer, labelsByZoom, CONFIG } from './mapkit.js';
+import { ensureNames, placeParts, wardLabel } from './names.js';
 import { live } from './live.js';
 
 const STR = {
@@ -14,7 +31,21 @@ const STR = {
     title: 'Support team', signout: 'Sign out', signin_title: 'Support team sign-in', token: 'Team sign-in token',
     signin: 'Sign in', signin_hint: 'The token is issued by the command center. It stays on this device until you sign out.',
     status: 'Status', 'ts.available': 'Available', 'ts.busy': 'Busy', 'ts.off': 'Off duty', radius: 'Radius',
-    refresh: 'Refresh', mine: "My team's tasks", nearby: 'Requests near the team',
+    refresh: 'Refresh', mine: "My team's tasks", nearby: 'Requests to take near the team',
+    'a.count': '{n} new requests near the team', 'a.one': '1 new request near the team',
+    'a.near': 'nearest {code} · {dist}', 'a.see': 'Show', 'a.close': 'Close', 'a.idle': 'Alerts for new requests within {r}.',
+    'a.assigned': 'The command center gave your team {code}',
+    others: 'Held by other teams ({n})', 'u.resolve': 'Marked resolved: sent in {n} s', 'u.release': 'Released: sent in {n} s',
+    undo: 'Undo', 'dir.approx': 'Find the address (approximate place)', 'dir.approx_note': 'Approximate place ({place}): call the person and ask the way before setting off.',
+    release_hint: 'Another team can take it then.',
+  },
+  vi: {
+    'a.count': '{n} yêu cầu mới gần tổ', 'a.one': '1 yêu cầu mới gần tổ',
+    'a.near': 'gần nhất {code} · {dist}', 'a.see': 'Xem', 'a.close': 'Đóng', 'a.idle': 'Báo khi có yêu cầu mới trong {r}.',
+    'a.assigned': 'Ban chỉ huy giao cho tổ yêu cầu {code}',
+    others: 'Tổ khác đang xử lý ({n})', 'u.resolve': 'Đã giải quyết: gửi sau {n} giây', 'u.release': 'Trả lại: gửi sau {n} giây',
+    undo: 'Hoàn tác', 'dir.approx': 'Tìm theo địa chỉ (vị trí gần đúng)', 'dir.approx_note': 'Vị trí gần đúng ({place}): gọi người dân hỏi đường trước khi đi.',
+    release_hint: 'Tổ khác sẽ nhận được yêu cầu này.',
   },
 };
 initI18n(STR);
@@ -22,26 +53,76 @@ setTokenScope('team');
 
 const MINE_KEY = 'helpmap.team.mine';
 const TEAM_KEY = 'helpmap.team.me';
+const RADIUS_KEY = 'helpmap.team.radius';
 const POS_EVERY_MS = 60000;
+const SAFETY_REFRESH_MS = 5 * 60000;
+const REFETCH_MOVED_M = 500;
+const ALERT_GAP_MS = 10000;
+const ALERT_FORGET_MS = 3 * 60000;
+const UNDO_MS = 5000;
+const NEARBY_LIMIT = 50;
+
 const S = {
-  token: getToken(), me: loadJSON(TEAM_KEY, {}), pos: null, posSource: null, lastSent: null,
+  token: getToken(), me: loadJSON(TEAM_KEY, {}), pos: null, posSource: null, lastSent: null, fetchedAt: null,
   nearby: [], mine: new Map(), details: new Map(), map: null, lib: null, markers: new Map(),
   teamMarker: null, events: null, timers: [], watch: null, flash: new Set(),
+  undo: new Map(), // code -> {what, note, deadline, timer}
+  cardMsg: new Map(), // code -> {text, bad}
 };
+const A = { items: [], lastBuzz: 0, timer: 0, unbuzzed: 0, msg: null, msgTimer: 0, forgetTimer: 0 };
 
 function loadJSON(k, d) { try { return JSON.parse(localStorage.getItem(k)) ?? d; } catch { return d; } }
 function saveJSON(k, v) { try { localStorage.setItem(k, JSON.stringify(v)); } catch { /* ignore */ } }
 function mineCodes() { const v = loadJSON(MINE_KEY, []); return Array.isArray(v) ? v : []; }
 function setMineCodes(list) { saveJSON(MINE_KEY, [...new Set(list)].slice(-20)); }
+function radius() { return Number($('#radius').value) || 5000; }
 
-let toastTimer = 0;
+{
+  const saved = loadJSON(RADIUS_KEY, null);
+  if (saved && [...$('#radius').options].some((o) => o.value === String(saved))) $('#radius').value = String(saved);
+}
+
+// ---------- the header bar: alerts and messages, never over the page ----------
 function toast(msg, bad = false) {
-  const el = $('#toast');
-  el.textContent = msg;
-  el.classList.toggle('bad', bad);
-  el.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { el.hidden = true; }, 6000);
+  A.msg = { text: msg, bad };
+  clearTimeout(A.msgTimer);
+  A.msgTimer = setTimeout(() => { A.msg = null; renderBar(); }, 5000);
+  renderBar();
+}
+
+function renderBar() {
+  const bar = $('#alert-bar');
+  bar.classList.toggle('bad', !!A.msg?.bad);
+  bar.classList.toggle('on', !!A.items.length && !A.msg);
+  if (A.msg) { bar.replaceChildren(h('span', { class: 'alert-text' }, A.msg.text)); return; }
+  if (!A.items.length) {
+    bar.replaceChildren(h('span', { class: 'alert-idle' }, t('a.idle', { r: fmtDistance(radius()) })));
+    return;
+  }
+  const near = A.items.reduce((a, b) => ((b.d ?? Infinity) < (a.d ?? Infinity) ? b : a));
+  const r = near.r;
+  const where = placeParts(r, t).slice(0, 2).join(' · ');
+  const see = h('button', { type: 'button', class: 'btn btn-small', dataset: { act: 'see-alert' } }, t('a.see'));
+  see.addEventListener('click', () => {
+    const c = document.getElementById(`req-${normCode(r.code)}`);
+    if (c) { c.scrollIntoView({ block: 'center', behavior: 'smooth' }); c.classList.remove('flash'); void c.offsetWidth; c.classList.add('flash'); }
+  });
+  const close = h('button', { type: 'button', class: 'alert-close', 'aria-label': t('a.close'), title: t('a.close') }, '×');
+  close.addEventListener('click', forgetAlerts);
+  bar.replaceChildren(
+    h('span', { class: 'alert-text' },
+      h('strong', { class: 'alert-count' }, A.items.length === 1 ? t('a.one') : t('a.count', { n: A.items.length })),
+      ' · ', t('a.near', { code: r.code, dist: `${isApprox(r) ? '≈ ' : ''}${fmtDistance(near.d)}` }),
+      ` · ${t(`cat.${r.category}`)}`, where ? ` · ${where}` : ''),
+    see, close);
+}
+
+function forgetAlerts() {
+  A.items = [];
+  A.unbuzzed = 0;
+  clearTimeout(A.timer);
+  A.timer = 0;
+  renderBar();
 }
 
 // ---------- sign-in ----------
@@ -66,6 +147,7 @@ $('#signin').addEventListener('submit', async (ev) => {
 $('#signout').addEventListener('click', () => signOut());
 
 function signOut() {
+  flushUndo();
   setToken('');
   S.token = '';
   S.events?.close();
@@ -80,6 +162,7 @@ function signOut() {
   $('#app').hidden = true;
   $('#signout').hidden = true;
   $('#live').hidden = true;
+  $('#alert-bar').hidden = true;
   $('#signin').hidden = false;
   $('#token').focus();
 }
@@ -110,9 +193,13 @@ async function start() {
   $('#signin').hidden = true;
   $('#app').hidden = false;
   $('#signout').hidden = false;
+  $('#alert-bar').hidden = false;
+  renderBar();
   $('#team-name').textContent = S.me.name || '';
   setupMap();
   startPosition();
+  // Names for the cards: communes from /stats, hamlets (names only) once a day.
+  Promise.all([ensureNames('ward'), ensureNames('hamlet')]).then(() => renderSoon());
   call('/teams/me/status', { method: 'POST', body: { status: $('#team-status').value } }).then(learnMe).catch(() => {});
   S.events = live({
     token: S.token,
@@ -127,7 +214,8 @@ async function start() {
     onAuthError,
   });
   S.timers.push(setInterval(sendPosition, POS_EVERY_MS));
-  S.timers.push(setInterval(() => refreshAll(), 60000));
+  S.timers.push(setInterval(() => refreshAll(), SAFETY_REFRESH_MS));
+  S.timers.push(setInterval(tickUndo, 1000));
   refreshAll();
 }
 
@@ -137,7 +225,13 @@ $('#team-status').addEventListener('change', async () => {
     toast(t('saved'));
   } catch (e) { toast(errorText(e), true); }
 });
-$('#radius').addEventListener('change', () => refreshNearby());
+$('#radius').addEventListener('change', () => {
+  saveJSON(RADIUS_KEY, radius());
+  // Alerts beyond the new radius no longer concern the team.
+  A.items = A.items.filter((x) => x.d == null || x.d <= radius());
+  renderBar();
+  refreshNearby();
+});
 $('#refresh').addEventListener('click', () => refreshAll());
 
 // ---------- position ----------
@@ -148,12 +242,13 @@ function startPosition() {
     setPos(c[1], c[0], 'manual');
     $('#map-note').textContent = t('team.pos_manual');
   };
-  if (!navigator.geolocation) { fallback(); return; }
+  if (!navigator.geolocation) { fallback(); refreshNearby(); return; }
   S.watch = navigator.geolocation.watchPosition((p) => {
     const first = !S.pos || S.posSource !== 'gps';
     setPos(p.coords.latitude, p.coords.longitude, 'gps');
     $('#map-note').textContent = '';
     if (first) { sendPosition(); refreshNearby(); if (S.map) S.map.easeTo({ center: [S.pos.lon, S.pos.lat], zoom: 13 }); }
+    else if (S.fetchedAt && distanceM(S.fetchedAt.lon, S.fetchedAt.lat, S.pos.lon, S.pos.lat) > REFETCH_MOVED_M) refreshNearbySoon();
   }, () => { fallback(); refreshNearby(); }, { enableHighAccuracy: true, maximumAge: 30000, timeout: 20000 });
   setTimeout(() => { if (!S.pos) { fallback(); refreshNearby(); } }, 8000);
 }
@@ -177,13 +272,16 @@ async function sendPosition() {
 
 // ---------- data ----------
 const refreshAll = throttle(async () => { await Promise.all([refreshNearby(), refreshMine()]); }, 1500);
+const refreshNearbySoon = throttle(() => refreshNearby(), 10000);
 
 async function refreshNearby() {
   if (!S.pos || !S.token) return;
+  const at = { ...S.pos };
   try {
     const fc = await call('/requests/nearby', {
-      query: { lat: S.pos.lat.toFixed(6), lon: S.pos.lon.toFixed(6), radius_m: $('#radius').value, limit: 50 },
+      query: { lat: at.lat.toFixed(6), lon: at.lon.toFixed(6), radius_m: radius(), limit: NEARBY_LIMIT },
     });
+    S.fetchedAt = at;
     S.nearby = (fc?.features || []).map(reqOf).filter(Boolean);
     for (const r of S.nearby) if (isMine(r) && !S.mine.has(r.code)) { S.mine.set(r.code, r); addMine(r.code); }
     render();
@@ -227,42 +325,125 @@ function isMine(r) {
   return mineCodes().includes(r.code) && r.status !== 'new';
 }
 
+function distanceTo(r) {
+  if (!S.pos || r.lat == null || r.lon == null) return null;
+  return distanceM(S.pos.lon, S.pos.lat, r.lon, r.lat);
+}
+
+// An event changes the list in place. Outside the radius: nothing to do.
+function applyEvent(r) {
+  const i = S.nearby.findIndex((x) => x.code === r.code);
+  if (i >= 0) {
+    if (!OPEN.has(r.status)) S.nearby.splice(i, 1);
+    else S.nearby[i] = { ...S.nearby[i], ...r, distance_m: S.nearby[i].distance_m };
+    renderSoon();
+    return;
+  }
+  if (!OPEN.has(r.status)) return;
+  const d = distanceTo(r);
+  if (d == null || d > radius()) return;
+  S.nearby.push({ ...r, distance_m: Math.round(d) });
+  S.nearby.sort((a, b) => (a.distance_m ?? 0) - (b.distance_m ?? 0));
+  if (S.nearby.length > NEARBY_LIMIT) S.nearby.length = NEARBY_LIMIT;
+  renderSoon();
+}
+
 // ---------- actions ----------
+const ACT_STATUS = { start: 'in_progress', resolve: 'resolved', release: 'new' };
+
 async function act(r, what, btn, card) {
   const code = r.code;
+  if (what === 'resolve' || what === 'release') {
+    const note = card.querySelector('textarea')?.value.trim() || undefined;
+    const u = { what, note, deadline: Date.now() + UNDO_MS, timer: 0 };
+    u.timer = setTimeout(() => commit(code), UNDO_MS);
+    S.undo.set(code, u);
+    S.cardMsg.delete(code);
+    render();
+    return;
+  }
   btn.disabled = true;
+  S.cardMsg.delete(code);
   try {
-    let res;
     if (what === 'claim') {
-      res = await call(`/requests/${encodeURIComponent(code)}/claim`, { method: 'POST' });
+      const res = await call(`/requests/${encodeURIComponent(code)}/claim`, { method: 'POST' });
       const got = reqOf(res);
       if (got?.team_id != null && S.me.id == null) { S.me.id = got.team_id; saveJSON(TEAM_KEY, S.me); }
       addMine(code);
+      if (got) { S.mine.set(code, got); applyEvent(got); }
     } else {
-      const note = card.querySelector('textarea')?.value.trim() || undefined;
-      const status = { start: 'in_progress', resolve: 'resolved', release: 'new' }[what];
-      res = await call(`/requests/${encodeURIComponent(code)}/status`, { method: 'POST', body: { status, note } });
-      if (what !== 'start') { setMineCodes(mineCodes().filter((c) => c !== code)); S.mine.delete(code); S.details.delete(code); }
+      const res = await call(`/requests/${encodeURIComponent(code)}/status`, { method: 'POST', body: { status: ACT_STATUS[what] } });
+      const got = reqOf(res);
+      if (got) applyEvent(got);
     }
-    toast(`${code}: ${t(`st.${{ claim: 'assigned', start: 'in_progress', resolve: 'resolved', release: 'new' }[what]}`)}`);
-    if (what === 'claim' || what === 'start') await refreshOne(code);
-    await refreshNearby();
+    await refreshOne(code);
     render();
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
-    toast(`${code}: ${errorText(e)}`, true);
-    refreshAll();
+    S.cardMsg.set(code, { text: errorText(e), bad: true });
+    if (e.code === 'already_claimed' || e.code === 'invalid_transition') refreshOne(code).then(() => refreshNearby());
+    render();
   } finally {
     btn.disabled = false;
   }
 }
 
+function undo(code) {
+  const u = S.undo.get(code);
+  if (!u) return;
+  clearTimeout(u.timer);
+  S.undo.delete(code);
+  render();
+}
+
+// Send a resolve/release whose undo window has run out (or at once when the
+// page is being left: keepalive lets the call outlive the page).
+async function commit(code, leaving = false) {
+  const u = S.undo.get(code);
+  if (!u) return;
+  clearTimeout(u.timer);
+  S.undo.delete(code);
+  const body = { status: ACT_STATUS[u.what], note: u.note };
+  if (leaving) {
+    api(`/requests/${encodeURIComponent(code)}/status`, { method: 'POST', body, token: S.token, keepalive: true }).catch(() => {});
+    return;
+  }
+  try {
+    const res = await call(`/requests/${encodeURIComponent(code)}/status`, { method: 'POST', body });
+    setMineCodes(mineCodes().filter((c) => c !== code));
+    S.mine.delete(code);
+    S.details.delete(code);
+    const got = reqOf(res);
+    if (got) applyEvent(got);
+    toast(`${code}: ${t(`st.${body.status}`)}`);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    S.cardMsg.set(code, { text: errorText(e), bad: true });
+    refreshOne(code);
+  }
+  render();
+}
+
+function flushUndo() { for (const code of [...S.undo.keys()]) commit(code, true); }
+addEventListener('pagehide', flushUndo);
+addEventListener('beforeunload', flushUndo);
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') flushUndo(); });
+
+function tickUndo() {
+  for (const [code, u] of S.undo) {
+    const el = document.querySelector(`#req-${normCode(code)} .undo-text`);
+    if (el) el.textContent = t(`u.${u.what}`, { n: Math.max(0, Math.ceil((u.deadline - Date.now()) / 1000)) });
+  }
+}
+
 // ---------- rendering ----------
-function card(r, mine) {
+function card(r, kind) {
+  const mine = kind === 'mine';
   const d = S.details.get(r.code) || r;
-  const dist = r.distance_m ?? (S.pos ? distanceM(S.pos.lon, S.pos.lat, r.lon, r.lat) : null);
+  const dist = r.distance_m ?? distanceTo(r);
+  const approx = isApprox(r);
   const li = h('li', {
-    class: `req req-cat-${r.category}${r.priority === 'urgent' ? ' is-urgent' : ''}${mine ? ' is-mine' : ''}${S.flash.has(r.code) ? ' flash' : ''}`,
+    class: `req req-cat-${r.category}${r.priority === 'urgent' ? ' is-urgent' : ''}${mine ? ' is-mine' : ''}${kind === 'other' ? ' is-other' : ''}${S.flash.has(r.code) ? ' flash' : ''}`,
     dataset: { code: r.code, status: r.status }, id: `req-${normCode(r.code)}`,
   });
   li.append(h('div', { class: 'req-head' },
@@ -270,7 +451,11 @@ function card(r, mine) {
     h('span', { class: 'code-s' }, r.code),
     h('span', { class: `badge st-${r.status}` }, t(`st.${r.status}`)),
     r.priority === 'urgent' ? h('span', { class: 'badge urgent' }, t('prio.urgent')) : null,
-    h('span', { class: 'dist' }, fmtDistance(dist))));
+    h('span', { class: 'dist' }, dist == null ? '' : `${approx ? '≈ ' : ''}${fmtDistance(dist)}`)));
+  const place = placeParts(r, t);
+  li.append(h('p', { class: 'req-place' },
+    approx ? h('span', { class: 'badge approx', title: t(`prec.${r.location_precision}`) }, t('approx')) : null,
+    approx && place.length ? ' ' : null, place.join(' · ')));
   const meta = [fmtPeople(r.people || 1)];
   if (r.vulnerable?.length) meta.push(r.vulnerable.map((v) => t(`vul.${v}`)).join(', '));
   if (r.created_at) meta.push(fmtAge(Date.now() - Date.parse(r.created_at)));
@@ -282,44 +467,91 @@ function card(r, mine) {
     if (d.phone) {
       c.append(h('div', { class: 'req-actions' },
         h('a', { class: 'btn btn-small', href: `tel:${d.phone}` }, icon('phone'), `${t('team.call')} ${d.phone}`),
-        h('a', { class: 'btn btn-small', href: `sms:${d.phone}` }, icon('sms'), t('team.sms')),
-        h('a', { class: 'btn btn-small', href: `geo:${r.lat},${r.lon}` }, icon('pin'), t('team.directions'))));
+        h('a', { class: 'btn btn-small', href: `sms:${d.phone}` }, icon('sms'), t('team.sms'))));
     }
+    c.append(directions(r, d, place));
     li.append(c);
   }
+  const m = S.cardMsg.get(r.code);
+  if (m) li.append(h('p', { class: `card-msg${m.bad ? ' bad' : ''}`, role: 'alert' }, m.text));
   const acts = h('div', { class: 'req-actions' });
   const btn = (what, label, cls) => {
     const b = h('button', { type: 'button', class: `btn ${cls || ''}`, dataset: { act: what } }, t(label));
     b.addEventListener('click', () => act(r, what, b, li));
     return b;
   };
+  const u = S.undo.get(r.code);
+  if (u) {
+    const b = h('button', { type: 'button', class: 'btn btn-undo', dataset: { act: 'undo' } }, t('undo'));
+    b.addEventListener('click', () => undo(r.code));
+    acts.append(h('span', { class: 'undo-text', role: 'status' }, t(`u.${u.what}`, { n: Math.max(0, Math.ceil((u.deadline - Date.now()) / 1000)) })), b);
+    li.classList.add('is-pending');
+    li.append(acts);
+    return li;
+  }
   if (r.status === 'new') acts.append(btn('claim', 'team.claim'));
   else if (mine) {
     acts.append(h('textarea', { rows: '2', placeholder: t('team.note_ph'), 'aria-label': t('team.note_ph') }));
     if (r.status === 'assigned') acts.append(btn('start', 'team.start'), btn('resolve', 'team.resolve', 'btn-ok'));
     if (r.status === 'in_progress') acts.append(btn('resolve', 'team.resolve', 'btn-ok'));
-    acts.append(btn('release', 'team.release', 'btn-warn'));
   } else acts.append(h('span', { class: 'hint' }, t('team.other')));
   li.append(acts);
+  // Release sits apart from "resolved", on its own row.
+  if (mine) li.append(h('div', { class: 'req-release' }, h('span', { class: 'hint' }, t('release_hint')), btn('release', 'team.release', 'btn-warn btn-small')));
   return li;
 }
 
+// Directions: to the pin when it is where the person is; by the address
+// text, said to be approximate, when the pin only stands for an area.
+function directions(r, d, place) {
+  const box = h('div', { class: 'directions' });
+  if (!isApprox(r)) {
+    box.append(h('a', { class: 'btn btn-small', href: `geo:${r.lat},${r.lon}` }, icon('pin'), t('team.directions')));
+    return box;
+  }
+  const where = place.length ? place.join(', ') : wardLabel(r.ward_code);
+  const q = [d.address, where].filter(Boolean).join(', ');
+  box.append(h('p', { class: 'approx-note' }, t('dir.approx_note', { place: where || t('approx') })),
+    h('a', { class: 'btn btn-small', href: `geo:${r.lat},${r.lon}?q=${encodeURIComponent(q)}` }, icon('pin'), t('dir.approx')));
+  return box;
+}
+
+let renderTimer = 0;
+function renderSoon() {
+  if (!renderTimer) renderTimer = setTimeout(() => { renderTimer = 0; render(); }, 250);
+}
+
 function render() {
+  clearTimeout(renderTimer);
+  renderTimer = 0;
   const mine = [...S.mine.values()].filter((r) => OPEN.has(r.status));
   const mineSet = new Set(mine.map((r) => r.code));
-  // keep typed notes across re-renders
+  // keep typed notes, and the note being typed, across re-renders
   const notes = new Map();
   for (const ta of document.querySelectorAll('.req textarea')) if (ta.value) notes.set(ta.closest('.req').dataset.code, ta.value);
+  const active = document.activeElement?.matches?.('.req textarea') ? document.activeElement : null;
+  const typing = active && { code: active.closest('.req').dataset.code, start: active.selectionStart, end: active.selectionEnd };
   $('#mine-section').hidden = !mine.length;
-  $('#mine-list').replaceChildren(...mine.map((r) => card({ ...r, ...(S.nearby.find((x) => x.code === r.code) || {}) }, true)));
-  const others = S.nearby.filter((r) => !mineSet.has(r.code)).sort((a, b) => (a.distance_m ?? 0) - (b.distance_m ?? 0));
-  $('#nearby-list').replaceChildren(...(others.length ? others.map((r) => card(r, false)) : [h('li', { class: 'hint' }, t('team.none'))]));
+  $('#mine-list').replaceChildren(...mine.map((r) => card({ ...r, ...(S.nearby.find((x) => x.code === r.code) || {}), ...(S.mine.get(r.code) || {}) }, 'mine')));
+  const rest = S.nearby.filter((r) => !mineSet.has(r.code)).sort((a, b) => (a.distance_m ?? 0) - (b.distance_m ?? 0));
+  const free = rest.filter((r) => r.status === 'new');
+  const taken = rest.filter((r) => r.status !== 'new');
+  $('#nearby-list').replaceChildren(...(free.length ? free.map((r) => card(r, 'free')) : [h('li', { class: 'hint' }, t('team.none'))]));
+  $('#others-section').hidden = !taken.length;
+  $('#others-title').textContent = t('others', { n: taken.length });
+  $('#others-list').replaceChildren(...taken.map((r) => card(r, 'other')));
   for (const ta of document.querySelectorAll('.req textarea')) {
-    const v = notes.get(ta.closest('.req').dataset.code);
+    const code = ta.closest('.req').dataset.code;
+    const v = notes.get(code);
     if (v) ta.value = v;
+    if (typing && code === typing.code) {
+      ta.focus({ preventScroll: true });
+      ta.setSelectionRange(typing.start, typing.end);
+    }
   }
   S.flash.clear();
-  renderMarkers([...mine, ...others], mineSet);
+  renderMarkers([...mine, ...rest], mineSet);
+  renderBar();
 }
 
 function renderMarkers(list, mineSet) {
@@ -330,7 +562,7 @@ function renderMarkers(list, mineSet) {
     keep.add(r.code);
     let m = S.markers.get(r.code);
     if (!m) {
-      const el = h('button', { type: 'button', class: `req-dot ${r.category}`, title: `${r.code} · ${t(`cat.${r.category}`)}` });
+      const el = h('button', { type: 'button', class: `req-dot ${r.category}` });
       el.addEventListener('click', () => {
         const c = document.getElementById(`req-${normCode(r.code)}`);
         if (c) { c.scrollIntoView({ block: 'center', behavior: 'smooth' }); c.classList.remove('flash'); void c.offsetWidth; c.classList.add('flash'); }
@@ -338,7 +570,11 @@ function renderMarkers(list, mineSet) {
       m = new S.lib.Marker({ element: el }).setLngLat([r.lon, r.lat]).addTo(S.map);
       S.markers.set(r.code, m);
     }
-    m.getElement().classList.toggle('mine', mineSet.has(r.code));
+    const el = m.getElement();
+    el.title = `${r.code} · ${t(`cat.${r.category}`)}${isApprox(r) ? ` · ${t('approx')}` : ''}`;
+    el.classList.toggle('mine', mineSet.has(r.code));
+    el.classList.toggle('approx', isApprox(r));
+    el.classList.toggle('taken', !mineSet.has(r.code) && r.status !== 'new');
   }
   for (const [code, m] of S.markers) if (!keep.has(code)) { m.remove(); S.markers.delete(code); }
 }
@@ -348,8 +584,8 @@ async function setupMap() {
   try {
     const { map, lib } = await createMap($('#map'));
     S.map = map; S.lib = lib;
-    await addAreaLayer(map, 'ward', { lib });
-    addAreaLayer(map, 'hamlet', { lib }).catch(() => {});
+    await addAreaLayer(map, 'ward', { lib, simplify: 50, onLabels: () => renderSoon() });
+    addAreaLayer(map, 'hamlet', { lib, simplify: 20 }).catch(() => {});
     labelsByZoom(map, $('#map'), 'hamlet', 13);
     const el = h('div', { class: 'team-dot', title: 'team' });
     const p = S.pos || { lat: CONFIG.center[1], lon: CONFIG.center[0] };
@@ -384,18 +620,47 @@ function beep() {
   } catch { /* no audio */ }
 }
 
+// One vibration and beep for whatever arrived since the last one, at most
+// every ALERT_GAP_MS; the bar counts them meanwhile.
+function buzz() {
+  A.timer = 0;
+  if (!A.unbuzzed) return;
+  A.unbuzzed = 0;
+  A.lastBuzz = Date.now();
+  navigator.vibrate?.([200, 100, 200]);
+  beep();
+}
+
+function queueAlert(r, d) {
+  A.items = [{ r, d, at: Date.now() }, ...A.items.filter((x) => x.r.code !== r.code)].slice(0, 99);
+  A.unbuzzed++;
+  S.flash.add(r.code);
+  const wait = A.lastBuzz + ALERT_GAP_MS - Date.now();
+  if (wait <= 0) buzz();
+  else if (!A.timer) A.timer = setTimeout(buzz, wait);
+  clearTimeout(A.forgetTimer);
+  A.forgetTimer = setTimeout(forgetAlerts, ALERT_FORGET_MS);
+  A.msg = null;
+  renderBar();
+}
+
 function onEvent(type, data) {
   const r = reqOf(data);
-  if (type === 'request.alert' && r?.code) {
-    toast(t('team.alert', { code: r.code }));
-    S.flash.add(r.code);
-    navigator.vibrate?.([200, 100, 200]);
-    beep();
+  if (!r?.code) return;
+  if (type === 'request.assigned') {
+    addMine(r.code);
+    refreshOne(r.code).then(render);
+    queueAlert(r, distanceTo(r));
+    toast(t('a.assigned', { code: r.code }));
   }
-  if (type === 'request.updated' && r?.code && S.mine.has(r.code)) refreshOne(r.code).then(render);
-  if (type.startsWith('request.')) refreshNearbySoon();
+  if (type === 'request.alert' && OPEN.has(r.status || 'new')) {
+    const d = distanceTo(r);
+    // The team's radius is also its alert radius.
+    if (d == null || d <= radius()) queueAlert(r, d);
+  }
+  if (type === 'request.updated' && S.mine.has(r.code)) refreshOne(r.code).then(render);
+  if (type.startsWith('request.')) applyEvent(r);
 }
-const refreshNearbySoon = throttle(() => refreshNearby(), 2000);
 
 onLangChange(() => render());
 

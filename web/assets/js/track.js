@@ -1,10 +1,17 @@
 // track.js: /track/{code}?token=T, the resident's private tracking page:
-// status in Vietnamese, history, cancel; refreshed live from the public
-// event stream (and by polling, in case the stream is down).
-import { initI18n, t, onLangChange, fmtTime, fmtPeople } from './i18n.js';
+// status in Vietnamese, history, cancel, share the link; the team's name once
+// a team holds the request (when the server sends team_name).
+// On a phone's data: it follows its own request only, through
+// GET /api/v1/events?code=C&token=T (the server streams that request's events
+// alone). A server that does not know the filter streams the whole district:
+// the first event of another request shows it, the stream is closed and the
+// page polls its request instead (every 20 s; every 2 min as a safety net
+// while its own stream works).
+import { initI18n, t, onLangChange, fmtTime, fmtPeople, addStrings } from './i18n.js';
 import { api, ApiError, errorText, normCode } from './api.js';
 import { $, h, OPEN, throttle } from './util.js';
 import { live } from './live.js';
+import { shareLink, SHARE_STRINGS } from './share.js';
 
 const STR = {
   en: {
@@ -18,7 +25,8 @@ const STR = {
     'hint.duplicate': 'This request repeats another one, which is followed instead.',
     'k.category': 'Need', 'k.people': 'People', 'k.vulnerable': 'Household', 'k.created': 'Sent',
     'k.updated': 'Updated', 'k.address': 'Address', 'k.note': 'Note', 'k.phone': 'Phone', 'k.dup': 'Same as',
-    'h.created': 'Request sent',
+    'h.created': 'Request sent', 'k.team': 'Support team', share: 'Share (Zalo, SMS…)',
+    share_text: 'Help request {code}: follow it here',
   },
   vi: {
     cancel: 'Hủy yêu cầu',
@@ -30,9 +38,11 @@ const STR = {
     'hint.duplicate': 'Yêu cầu này trùng với một yêu cầu khác, được theo dõi ở yêu cầu kia.',
     'k.category': 'Cần', 'k.people': 'Số người', 'k.vulnerable': 'Trong nhà có', 'k.created': 'Gửi lúc',
     'k.updated': 'Cập nhật', 'k.address': 'Địa chỉ', 'k.note': 'Ghi chú', 'k.phone': 'Điện thoại', 'k.dup': 'Trùng với',
-    'h.created': 'Đã gửi yêu cầu',
+    'h.created': 'Đã gửi yêu cầu', 'k.team': 'Tổ hỗ trợ',
+    share_text: 'Yêu cầu hỗ trợ {code}: theo dõi tại đây',
   },
 };
+addStrings(SHARE_STRINGS);
 initI18n(STR);
 
 const rawCode = decodeURIComponent(location.pathname.replace(/^\/track\/?/, '').split('/')[0] || '');
@@ -49,7 +59,9 @@ function showError(msg) {
   e.hidden = !msg;
 }
 
+let lastLoad = 0;
 async function load() {
+  lastLoad = Date.now();
   if (!code || !token) { showError(t('track.missing')); $('#status').textContent = ''; return; }
   try {
     const res = await api(`/requests/${encodeURIComponent(code)}`, { token: null, query: { token } });
@@ -75,6 +87,7 @@ function render() {
   if (r.code) $('#code').textContent = r.code;
   const facts = [];
   const add = (k, v) => { if (v !== undefined && v !== null && v !== '') facts.push(h('dt', null, t(k)), h('dd', null, v)); };
+  add('k.team', r.team_name);
   add('k.category', r.category ? t(`cat.${r.category}`) : '');
   add('k.people', r.people ? fmtPeople(r.people) : '');
   add('k.vulnerable', (r.vulnerable || []).map((v) => t(`vul.${v}`)).join(', '));
@@ -130,18 +143,52 @@ onLangChange(render);
 
 const reload = throttle(load, 1000);
 const liveEl = $('#live');
-live({
-  onEvent(type, data) {
-    const c = data?.code || data?.properties?.code || data?.request?.code;
-    if (c && normCode(c) === normCode(code)) reload();
-  },
-  onState(s) {
-    liveEl.hidden = false;
-    liveEl.textContent = t(s === 'live' ? 'live.on' : s === 'down' ? 'live.off' : 'live.connecting');
-    liveEl.classList.toggle('off', s !== 'live');
-  },
-  onResync: reload,
-});
-setInterval(() => { if (!document.hidden) load(); }, 30000);
+let pollEvery = 120000, stream = null, opened = false;
+
+function showState(s) {
+  liveEl.hidden = false;
+  liveEl.textContent = t(s === 'live' ? 'live.on' : s === 'down' ? 'live.off' : 'live.connecting');
+  liveEl.classList.toggle('off', s !== 'live');
+}
+
+if (code && token) {
+  stream = live({
+    url: `/api/v1/events?code=${encodeURIComponent(code)}&token=${encodeURIComponent(token)}`,
+    onEvent(type, data) {
+      const r = data?.request || data;
+      const c = r?.code || data?.properties?.code;
+      if (!c) return;
+      if (normCode(c) !== normCode(code)) {
+        // The server sends the whole district: stop, and poll instead.
+        stream?.close();
+        stream = null;
+        pollEvery = 20000;
+        showState('live');
+        return;
+      }
+      if (current && r.status && r.status !== current.status) {
+        current = { ...current, ...r, history: current.history };
+        render();
+      }
+      reload(); // the history comes with the request itself
+    },
+    onState(st) {
+      showState(st);
+      // A stream that does not open (a server refusing the filter, or down):
+      // poll as often as without it, until it opens.
+      if (st === 'live') { opened = true; if (stream) pollEvery = 120000; }
+      else if (st === 'down' && !opened) pollEvery = 20000;
+    },
+    onResync: reload,
+  });
+}
+setInterval(() => {
+  if (!document.hidden && Date.now() - lastLoad >= pollEvery - 500) load();
+}, 5000);
 document.addEventListener('visibilitychange', () => { if (!document.hidden) reload(); });
+
+$('#share-btn').addEventListener('click', () => {
+  const url = new URL(location.pathname + location.search, location.href).href;
+  shareLink({ title: document.title, text: t('share_text', { code: current?.code || code }), url }, $('#share-box'));
+});
 load();

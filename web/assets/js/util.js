@@ -195,6 +195,13 @@ export function throttle(fn, ms) {
   };
 }
 
+// Where a request stands is only approximate unless it came from the
+// phone's GPS or a pin put on the map: an address, a place name, a pasted
+// link all stand at some central point.
+export function isApprox(r) {
+  return !!r && !['gps', 'pin'].includes(r.location_precision || 'pin');
+}
+
 export function props(feature) { return feature?.properties || feature || {}; }
 
 // Request objects come as Features (lists) or plain objects; give back a
