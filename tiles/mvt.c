@@ -119,9 +119,17 @@ static const hm_mvt_field area_fields[AK__COUNT] = {
     {"open_other", "Number"},
 };
 
+static const hm_mvt_field relief_fields[] = {
+    {"kind", "String"},  {"status", "String"},   {"name", "String"},
+    {"hours", "String"}, {"capacity", "Number"}, {"updated_at", "Number"},
+};
+
 const hm_mvt_field *hm_mvt_layer_fields(hm_tile_layer layer, size_t *n)
 {
     switch (layer) {
+        case HM_TILE_POINTS:
+            *n = sizeof relief_fields / sizeof relief_fields[0];
+            return relief_fields;
         case HM_TILE_REQUESTS:
             *n = sizeof request_fields / sizeof request_fields[0];
             return request_fields;

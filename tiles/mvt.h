@@ -1,4 +1,4 @@
-/* mvt.h: Mapbox Vector Tile 2.1 encoding of the four /tiles/ layers. Owns the
+/* mvt.h: Mapbox Vector Tile 2.1 encoding of the five /tiles/ layers. Owns the
  * layers' public attribute schemas, grid clustering of requests below the
  * cluster zoom, polygon clipping, simplification, quantisation and repair,
  * and the protobuf encoding (protobuf-c, tiles/vector_tile.proto). Not data
@@ -179,6 +179,30 @@ typedef struct hm_mvt_area {
 int hm_mvt_encode_areas(GEOSContextHandle_t geos, const hm_tile *t, hm_tile_layer layer,
                         const hm_mvt_area *areas, size_t n, const hm_mvt_options *opt, hm_buf *out,
                         hm_error *err);
+
+/* ---- points layer (relief points) ------------------------------------------ */
+
+/* One relief point. Public data (a shelter is meant to be found): the position is exact.
+ * Strings are borrowed for the call; NULL or "" strings are omitted from the feature. */
+typedef struct hm_mvt_relief {
+    int64_t id; /* the point's id; the feature id (must be >= 0) */
+    double lon, lat;
+    const char *kind; /* "shelter" | "food" | "water" | "medical" | "charging" | "boat" | "other" */
+    const char *status; /* "open" | "full" | "closed" */
+    const char *name;
+    const char *hours;
+    int capacity;       /* < 0: omitted */
+    int64_t updated_at; /* Unix seconds, UTC */
+} hm_mvt_relief;
+
+/* Encode the points of pts[0..n) that lie within tile `t` + opt->buffer as layer "points"
+ * (one feature each, no clustering: a district has a few hundred at most) and append the tile
+ * to `out` (nothing when none is inside). Attributes: `kind`, `status`, `name`, `hours`,
+ * `capacity`, `updated_at`. Points with coordinates that are not finite lon/lat are skipped.
+ * Returns HM_OK, or HM_E_INVALID_FIELD (field "z" or "mvt_options") for a bad tile or
+ * options; `out` is unchanged on error. `opt` may be NULL (defaults). */
+int hm_mvt_encode_reliefs(const hm_tile *t, const hm_mvt_relief *pts, size_t n,
+                          const hm_mvt_options *opt, hm_buf *out, hm_error *err);
 
 /* ---- schemas --------------------------------------------------------------- */
 

@@ -12,13 +12,12 @@ static const char *const layer_names[HM_TILE_LAYER__COUNT] = {
     [HM_TILE_WARDS] = "wards",
     [HM_TILE_FORMER_WARDS] = "former_wards",
     [HM_TILE_HAMLETS] = "hamlets",
+    [HM_TILE_POINTS] = "points",
 };
 
 static const char *const layer_levels[HM_TILE_LAYER__COUNT] = {
-    [HM_TILE_REQUESTS] = NULL,
-    [HM_TILE_WARDS] = "ward",
-    [HM_TILE_FORMER_WARDS] = "former_ward",
-    [HM_TILE_HAMLETS] = "hamlet",
+    [HM_TILE_REQUESTS] = NULL,    [HM_TILE_WARDS] = "ward", [HM_TILE_FORMER_WARDS] = "former_ward",
+    [HM_TILE_HAMLETS] = "hamlet", [HM_TILE_POINTS] = NULL,
 };
 
 const char *hm_tile_layer_name(hm_tile_layer layer)

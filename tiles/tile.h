@@ -27,6 +27,7 @@ typedef enum hm_tile_layer {
     HM_TILE_WARDS = 1,        /* "wards": area level "ward" */
     HM_TILE_FORMER_WARDS = 2, /* "former_wards": area level "former_ward" */
     HM_TILE_HAMLETS = 3,      /* "hamlets": area level "hamlet" */
+    HM_TILE_POINTS = 4,       /* "points": relief points (shelters, food, water, ...) */
     HM_TILE_LAYER__COUNT
 } hm_tile_layer;
 
@@ -49,7 +50,7 @@ typedef struct hm_tile_path {
 const char *hm_tile_layer_name(hm_tile_layer layer);
 
 /* The area level a polygon layer shows ("ward", "former_ward", "hamlet"),
- * NULL for HM_TILE_REQUESTS. Same strings as geodata's hm_level_name(). */
+ * NULL for HM_TILE_REQUESTS and HM_TILE_POINTS. Same strings as geodata's hm_level_name(). */
 const char *hm_tile_layer_level(hm_tile_layer layer);
 
 /* Parse a layer name of `len` bytes (not NUL-terminated). Returns HM_OK and

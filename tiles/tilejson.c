@@ -14,6 +14,8 @@ static const char *const layer_descriptions[HM_TILE_LAYER__COUNT] = {
     [HM_TILE_WARDS] = "Wards and communes in force, with open request counts",
     [HM_TILE_FORMER_WARDS] = "Wards and communes before the 2025 reform, with open request counts",
     [HM_TILE_HAMLETS] = "Hamlets (ap / khu pho), with open request counts",
+    [HM_TILE_POINTS] = "Relief points: shelters, food and water, medical posts, phone charging, "
+                       "boats; exact positions (public places)",
 };
 
 static bool bounds_ok(const double *b)

@@ -128,7 +128,7 @@ void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now)
             if (n > 0 && c->events) {
                 hm_request pub = r;
                 char *text;
-                pub.note = pub.name = pub.address = pub.phone = NULL; /* events never carry them */
+                hm_request_drop_text(&pub); /* events never carry contact data */
                 text = hm_request_event_text(&pub, false);
                 hm_events_publish(c->events, "request.alert", NULL, text, HM_EV_TARGET, next, n);
                 free(text);

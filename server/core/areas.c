@@ -93,8 +93,7 @@ static int reassign_visit(void *ctx, const hm_request *r)
         c->codes = hm_xrealloc(c->codes, c->cap * sizeof *c->codes);
     }
     c->before[c->n] = *r;
-    c->before[c->n].note = c->before[c->n].name = NULL;
-    c->before[c->n].address = c->before[c->n].phone = NULL;
+    hm_request_drop_text(&c->before[c->n]);
     snprintf(c->codes[c->n][0], 40, "%s", t.ward_code);
     snprintf(c->codes[c->n][1], 40, "%s", t.former_ward_code);
     snprintf(c->codes[c->n][2], 40, "%s", t.hamlet_code);

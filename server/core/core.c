@@ -12,6 +12,7 @@
 #include "openindex.h"
 #include "publisher.h"
 #include "ratelimit.h"
+#include "reliefindex.h"
 #include "teamindex.h"
 #include "worker.h"
 
@@ -90,6 +91,7 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     c->tally = hm_tally_create();
     c->open = hm_open_index_create();
     c->teams = hm_team_index_create();
+    c->reliefs = hm_relief_index_create();
     c->alerts = hm_alerts__create();
     if (cfg->basemap_path && !(c->basemap = hm_mbtiles_open(cfg->basemap_path, err)))
         goto fail;
@@ -149,6 +151,7 @@ void hm_core_destroy(hm_core *c)
     hm_tally_destroy(c->tally);
     hm_open_index_destroy(c->open);
     hm_team_index_destroy(c->teams);
+    hm_relief_index_destroy(c->reliefs);
     hm_alerts__destroy(c->alerts);
     /* After the HTTP edge stopped (a search may hold the place index until then) and the
      * writer and the follower (they use it), before the areas and the basemap it reads. */

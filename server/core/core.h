@@ -30,6 +30,7 @@ struct hm_team_index;
 struct hm_alerts;
 struct hm_gazetteer;
 struct hm_mbtiles;
+struct hm_relief_index;
 
 typedef struct hm_core_config {
     const char *db_path;
@@ -59,7 +60,8 @@ typedef struct hm_core {
     struct hm_follower *follower; /* applies the store's change log (follow.c) */
     struct hm_open_index *open;   /* open requests without contact data */
     struct hm_team_index *teams;
-    struct hm_tally *tally; /* live counts */
+    struct hm_relief_index *reliefs; /* relief points (public places) */
+    struct hm_tally *tally;          /* live counts */
     struct hm_events *events;
     /* Renders and sends the events of committed changes, in commit order. */
     struct hm_publisher *publisher;

@@ -18,6 +18,10 @@ int hm_core__record_request_id(hm_store *st, int64_t id, const hm_request *befor
 /* Record that team `t` changed: `moved` when the team itself set its position or status
  * (coordinators get "team.moved"). */
 int hm_core__record_team(hm_store *st, const hm_team *t, bool moved, hm_error *err);
+/* Record that relief point `id` was created, updated or deleted (`what`: enum
+ * hm_relief_change); `p` is the point after the change (borrowed like `r` above; NULL for a
+ * deletion). */
+int hm_core__record_relief(hm_store *st, int what, int64_t id, const hm_relief *p, hm_error *err);
 /* Record that the area `code` of `level` changed; `code` NULL: many rows changed at once
  * (imports), every server reloads its indexes. */
 int hm_core__record_area(hm_store *st, int level, const char *code, hm_error *err);

@@ -34,6 +34,7 @@ typedef struct slot {
     uint64_t seq; /* 0: empty */
     uint64_t id;
     unsigned audience;
+    unsigned family; /* HM_EV_FAM_* of its type */
     frame *pub;
     frame *team;
     int64_t *targets;
@@ -171,6 +172,8 @@ static frame *frame_for(const slot *sl, const hm_events_who *who)
 {
     frame *team = sl->team ? sl->team : sl->pub;
 
+    if (who->families && !(who->families & sl->family))
+        return NULL;
     if (who->role <= HM_EV_ROLE_PUBLIC)
         return (sl->audience & HM_EV_PUBLIC) ? sl->pub : NULL;
     if (sl->audience & (HM_EV_PUBLIC | HM_EV_TEAMS))
@@ -496,6 +499,19 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
     return hm_events_publish_id(ev, 0, type, data_public, data_team, audience, targets, n_targets);
 }
 
+unsigned hm_events_family(const char *type)
+{
+    static const struct {
+        const char *prefix;
+        unsigned family;
+    } fams[] = {
+        {"request.", HM_EV_FAM_REQUEST}, {"team.", HM_EV_FAM_TEAM}, {"point.", HM_EV_FAM_POINT}};
+    for (size_t i = 0; type && i < sizeof fams / sizeof fams[0]; i++)
+        if (strncmp(type, fams[i].prefix, strlen(fams[i].prefix)) == 0)
+            return fams[i].family;
+    return HM_EV_FAM_OTHER;
+}
+
 uint64_t hm_events_publish_id(hm_events *ev, uint64_t id, const char *type, const char *data_public,
                               const char *data_team, unsigned audience, const int64_t *targets,
                               size_t n_targets)
@@ -534,6 +550,7 @@ uint64_t hm_events_publish_id(hm_events *ev, uint64_t id, const char *type, cons
     *sl = (slot){.seq = seq,
                  .id = id,
                  .audience = audience,
+                 .family = hm_events_family(type),
                  .pub = pub,
                  .team = team,
                  .targets = tg,

@@ -87,7 +87,21 @@ enum {
 typedef struct hm_events_who {
     int role;
     int64_t team_id;
+    /* The families of event types the stream wants (HM_EV_FAM_* bits); 0: every type. A page
+     * that only shows relief points asks for HM_EV_FAM_POINT and is spared every request's
+     * event (issue 19: the resident page on a phone). */
+    unsigned families;
 } hm_events_who;
+
+/* Families of event types: the part of the type before its first '.'. */
+enum {
+    HM_EV_FAM_REQUEST = 1, /* request.* */
+    HM_EV_FAM_TEAM = 2,    /* team.* */
+    HM_EV_FAM_POINT = 4,   /* point.* (relief points) */
+    HM_EV_FAM_OTHER = 8,   /* any other type */
+};
+/* The family of event type `type`. */
+unsigned hm_events_family(const char *type);
 
 /* Audience of an event. A subscriber gets the event (once) if any flag admits it:
  *   HM_EV_PUBLIC  every stream: the public gets `data_public` (not at all if it is NULL),

@@ -62,6 +62,9 @@ static const char *const csv_fields[] = {
     "duplicate_of",
     "created_at",
     "updated_at",
+    "reporter_name",
+    "reporter_phone",
+    "location_text",
 };
 
 /* RFC 4180: quote every field that holds a comma, quote, CR or LF, doubling
@@ -128,6 +131,12 @@ static int export_visit(void *ctx, const hm_request *r)
     char tmp[128];
     const char *s;
 
+    /* The reporter flattened for the table formats. */
+    json_object_set_new(o, "reporter_name",
+                        r->reporter_name ? json_string(r->reporter_name) : json_null());
+    json_object_set_new(o, "reporter_phone",
+                        r->reporter_phone ? json_string(r->reporter_phone) : json_null());
+
     if (c->format == HM_EXPORT_CSV) {
         for (size_t i = 0; i < sizeof csv_fields / sizeof csv_fields[0]; i++) {
             if (i)
@@ -135,7 +144,9 @@ static int export_visit(void *ctx, const hm_request *r)
             value_text(json_object_get(o, csv_fields[i]), tmp, sizeof tmp, &s);
             csv_field(c->out, s,
                       strcmp(csv_fields[i], "note") == 0 || strcmp(csv_fields[i], "name") == 0 ||
-                          strcmp(csv_fields[i], "address") == 0);
+                          strcmp(csv_fields[i], "address") == 0 ||
+                          strcmp(csv_fields[i], "reporter_name") == 0 ||
+                          strcmp(csv_fields[i], "location_text") == 0);
         }
         hm_buf_puts(c->out, "\r\n");
     } else if (c->format == HM_EXPORT_GEOJSON) {

@@ -18,6 +18,7 @@
 #include "openindex.h"
 #include "present.h"
 #include "publisher.h"
+#include "reliefindex.h"
 #include "teamindex.h"
 
 #include "areas.h"
@@ -48,7 +49,7 @@ void hm_core__locate_in(const hm_area_index *idx, hm_request *r)
  * take the next free id. */
 #define HM_EVENT_STRIDE 64
 
-enum { PUB_REQUEST, PUB_CREATED, PUB_TEAM };
+enum { PUB_REQUEST, PUB_CREATED, PUB_TEAM, PUB_RELIEF };
 
 typedef struct pub_item {
     hm_pub_job job;
@@ -60,6 +61,10 @@ typedef struct pub_item {
     hm_team team;     /* PUB_TEAM */
     int64_t alert[8]; /* PUB_CREATED: the teams to alert */
     size_t n_alert;
+    /* PUB_REQUEST: closed by "I am safe now" just now: request.safe follows request.updated, to
+     * the holding team (if any) and coordinators. */
+    bool safe;
+    hm_relief relief; /* PUB_RELIEF (deleted: only its id) */
 } pub_item;
 
 static void pub_run(hm_pub_job *job)
@@ -74,12 +79,25 @@ static void pub_run(hm_pub_job *job)
         json_decref(o);
         if (team)
             hm_events_publish_id(c->events, it->id, "team.moved", NULL, team, HM_EV_COORD, NULL, 0);
+    } else if (it->kind == PUB_RELIEF) {
+        /* Public places: one payload for everyone. */
+        json_t *o = strcmp(it->type, "point.deleted") == 0
+                        ? json_pack("{s:I}", "id", (json_int_t)it->relief.id)
+                        : hm_relief_json(&it->relief);
+        pub = json_dumps(o, HM_JSON_FLAGS);
+        json_decref(o);
+        if (pub)
+            hm_events_publish_id(c->events, it->id, it->type, pub, NULL, HM_EV_PUBLIC, NULL, 0);
     } else {
         pub = hm_request_event_text(&it->req, true);
         team = hm_request_event_text(&it->req, false);
         hm_events_publish_id(c->events, it->id, it->type, pub, team, HM_EV_PUBLIC, NULL, 0);
         if (it->kind == PUB_CREATED)
             hm_alerts__created(c, &it->req, team, it->id + 1, it->alert, it->n_alert);
+        if (it->safe)
+            hm_events_publish_id(c->events, it->id + 1, "request.safe", NULL, team,
+                                 HM_EV_COORD | (it->req.team_id > 0 ? HM_EV_TARGET : 0),
+                                 &it->req.team_id, it->req.team_id > 0 ? 1 : 0);
     }
     free(pub);
     free(team);
@@ -87,12 +105,12 @@ static void pub_run(hm_pub_job *job)
 }
 
 /* Under the follower's lock: the order of posts is the order of changes. */
-static void post(hm_core *c, int kind, const char *type, int64_t change_id, const hm_request *r,
-                 const hm_team *t)
+static pub_item *post(hm_core *c, int kind, const char *type, int64_t change_id,
+                      const hm_request *r, const hm_team *t)
 {
     pub_item *it;
     if (!c->events)
-        return;
+        return NULL;
     it = hm_xcalloc(1, sizeof *it);
     it->job.run = pub_run;
     it->core = c;
@@ -101,13 +119,19 @@ static void post(hm_core *c, int kind, const char *type, int64_t change_id, cons
     it->id = (uint64_t)change_id * HM_EVENT_STRIDE;
     if (r) {
         it->req = *r;
-        it->req.note = it->req.name = it->req.address = it->req.phone = NULL;
+        hm_request_drop_text(&it->req);
     }
     if (t)
         it->team = *t;
     if (kind == PUB_CREATED)
         it->n_alert = hm_alerts__targets(c, r, it->alert);
-    hm_publisher_post(c->publisher, &it->job);
+    return it;
+}
+
+static void post_now(hm_core *c, pub_item *it)
+{
+    if (it)
+        hm_publisher_post(c->publisher, &it->job);
 }
 
 /* ---- recording changes (writer side) ---- */
@@ -130,6 +154,7 @@ static int record_request(hm_store *st, int64_t id, const hm_request *r, const h
         memcpy(ch.prev.ward, before->ward_code, sizeof ch.prev.ward);
         memcpy(ch.prev.former_ward, before->former_ward_code, sizeof ch.prev.former_ward);
         memcpy(ch.prev.hamlet, before->hamlet_code, sizeof ch.prev.hamlet);
+        ch.prev.safe = before->status == HM_ST_CANCELLED && before->safe_at > 0;
     }
     return hm_store_change_add(st, &ch, err);
 }
@@ -152,6 +177,17 @@ int hm_core__record_team(hm_store *st, const hm_team *t, bool moved, hm_error *e
     ch.kind = moved ? HM_CH_TEAM_MOVED : HM_CH_TEAM;
     ch.ref = t->id;
     ch.team = t;
+    return hm_store_change_add(st, &ch, err);
+}
+
+int hm_core__record_relief(hm_store *st, int what, int64_t id, const hm_relief *p, hm_error *err)
+{
+    hm_change ch;
+    memset(&ch, 0, sizeof ch);
+    ch.kind = HM_CH_RELIEF;
+    ch.ref = id;
+    ch.level = what;
+    ch.relief = what == HM_RELIEF_DELETED ? NULL : p;
     return hm_store_change_add(st, &ch, err);
 }
 
@@ -202,6 +238,7 @@ static void request_changed(hm_core *c, const hm_change *ch, const hm_request *a
         before.codes[HM_LEVEL_WARD] = ch->prev.ward;
         before.codes[HM_LEVEL_FORMER_WARD] = ch->prev.former_ward;
         before.codes[HM_LEVEL_HAMLET] = ch->prev.hamlet;
+        before.safe = ch->prev.safe;
         hm_tally_move(c->tally, &before, &now);
         if (c->tiles && (ch->prev.lon != after->lon || ch->prev.lat != after->lat))
             hm_tile_cache_invalidate_point(c->tiles, hm_snap(ch->prev.lon), hm_snap(ch->prev.lat));
@@ -210,10 +247,41 @@ static void request_changed(hm_core *c, const hm_change *ch, const hm_request *a
     }
     if (c->tiles)
         hm_tile_cache_invalidate_point(c->tiles, hm_snap(after->lon), hm_snap(after->lat));
-    if (ch->kind == HM_CH_REQUEST_CREATED)
-        post(c, PUB_CREATED, "request.created", ch->id, after, NULL);
+    if (ch->kind == HM_CH_REQUEST_CREATED) {
+        post_now(c, post(c, PUB_CREATED, "request.created", ch->id, after, NULL));
+    } else {
+        pub_item *it = post(c, PUB_REQUEST, "request.updated", ch->id, after, NULL);
+        /* The move that "I am safe now" made: from an open status to cancelled and safe. */
+        if (it && after->status == HM_ST_CANCELLED && after->safe_at > 0 && ch->prev.status >= 0 &&
+            hm_status_is_open(ch->prev.status))
+            it->safe = true;
+        post_now(c, it);
+    }
+}
+
+/* A relief point changed (created, updated or deleted): the index, the points tiles, the
+ * event. `p` is the point after the change (NULL: gone). */
+static void relief_changed(hm_core *c, const hm_change *ch, const hm_relief *p)
+{
+    static const char *const types[] = {NULL, "point.created", "point.updated", "point.deleted"};
+    pub_item *it;
+    int what = ch->level >= HM_RELIEF_CREATED && ch->level <= HM_RELIEF_DELETED ? ch->level
+                                                                                : HM_RELIEF_UPDATED;
+    if (p)
+        hm_relief_index_apply(c->reliefs, p);
     else
-        post(c, PUB_REQUEST, "request.updated", ch->id, after, NULL);
+        hm_relief_index_remove(c->reliefs, ch->ref);
+    if (c->tiles)
+        hm_tile_cache_invalidate_layer(c->tiles, HM_TILE_POINTS);
+    /* Read back after a later deletion: that deletion tells the pages. */
+    if (!p && what != HM_RELIEF_DELETED)
+        return;
+    if ((it = post(c, PUB_RELIEF, types[what], ch->id, NULL, NULL))) {
+        if (p)
+            it->relief = *p;
+        it->relief.id = ch->ref;
+        post_now(c, it);
+    }
 }
 
 static int load_open(void *ctx, const hm_request *r)
@@ -225,6 +293,12 @@ static int load_open(void *ctx, const hm_request *r)
 static int load_team(void *ctx, const hm_team *t)
 {
     hm_team_index_apply(ctx, t);
+    return 0;
+}
+
+static int load_relief(void *ctx, const hm_relief *p)
+{
+    hm_relief_index_apply(ctx, p);
     return 0;
 }
 
@@ -260,7 +334,10 @@ int hm_core__load_indexes(hm_core *c, hm_store *st, hm_error *err)
     if ((rc = hm_store_request_list(st, &f, load_open, c->open, err)))
         return rc;
     hm_team_index_clear(c->teams);
-    return hm_store_team_list(st, false, load_team, c->teams, err);
+    if ((rc = hm_store_team_list(st, false, load_team, c->teams, err)))
+        return rc;
+    hm_relief_index_clear(c->reliefs);
+    return hm_store_relief_list(st, load_relief, c->reliefs, err);
 }
 
 /* Apply `ch`, reading what it was not handed with `st`. Caller holds the follower's lock. */
@@ -292,7 +369,22 @@ static int apply(hm_core *c, hm_store *st, const hm_change *ch, hm_error *err)
                 t = *ch->team;
             hm_team_index_apply(c->teams, &t);
             if (ch->kind == HM_CH_TEAM_MOVED)
-                post(c, PUB_TEAM, "team.moved", ch->id, NULL, &t);
+                post_now(c, post(c, PUB_TEAM, "team.moved", ch->id, NULL, &t));
+            break;
+        }
+        case HM_CH_RELIEF: {
+            hm_relief p;
+            if (ch->relief) {
+                relief_changed(c, ch, ch->relief);
+            } else if (ch->level == HM_RELIEF_DELETED) {
+                relief_changed(c, ch, NULL);
+            } else {
+                rc = hm_store_relief_get(st, ch->ref, &p, err);
+                if (rc && rc != HM_E_NOT_FOUND)
+                    return rc;
+                relief_changed(c, ch, rc ? NULL : &p);
+                rc = HM_OK;
+            }
             break;
         }
         case HM_CH_AREA:

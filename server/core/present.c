@@ -40,6 +40,13 @@ json_t *hm_request_json(const hm_request *r, unsigned view)
         json_object_set_new(o, "phone", str_or_null(r->phone));
         json_object_set_new(o, "note", str_or_null(r->note));
         json_object_set_new(o, "address", str_or_null(r->address));
+        /* Someone reported for the person in need: their number comes second. */
+        json_object_set_new(o, "reporter",
+                            r->reporter_phone || r->reporter_name
+                                ? json_pack("{s:o,s:o}", "name", str_or_null(r->reporter_name),
+                                            "phone", str_or_null(r->reporter_phone))
+                                : json_null());
+        json_object_set_new(o, "location_text", str_or_null(r->location_text));
     }
     json_object_set_new(o, "status", json_string(hm_status_name(r->status)));
     json_object_set_new(o, "ward_code", str_or_null(r->ward_code));
@@ -106,6 +113,34 @@ json_t *hm_team_feature(const hm_team *t)
                        : json_null();
     return json_pack("{s:s,s:I,s:o,s:o}", "type", "Feature", "id", (json_int_t)t->id, "geometry",
                      geom, "properties", hm_team_json(t));
+}
+
+json_t *hm_relief_json(const hm_relief *p)
+{
+    char created[32], updated[32];
+    json_t *o = json_object();
+
+    hm_time_format(p->created_at, created);
+    hm_time_format(p->updated_at, updated);
+    json_object_set_new(o, "id", json_integer(p->id));
+    json_object_set_new(o, "kind", json_string(hm_relief_kind_name(p->kind)));
+    json_object_set_new(o, "name", json_string(p->name));
+    json_object_set_new(o, "address", str_or_null(p->address));
+    json_object_set_new(o, "hours", str_or_null(p->hours));
+    json_object_set_new(o, "capacity", p->capacity >= 0 ? json_integer(p->capacity) : json_null());
+    json_object_set_new(o, "status", json_string(hm_relief_status_name(p->status)));
+    json_object_set_new(o, "lat", json_real(p->lat));
+    json_object_set_new(o, "lon", json_real(p->lon));
+    json_object_set_new(o, "created_at", json_string(created));
+    json_object_set_new(o, "updated_at", json_string(updated));
+    return o;
+}
+
+json_t *hm_relief_feature(const hm_relief *p)
+{
+    return json_pack("{s:s,s:I,s:{s:s,s:[f,f]},s:o}", "type", "Feature", "id", (json_int_t)p->id,
+                     "geometry", "type", "Point", "coordinates", p->lon, p->lat, "properties",
+                     hm_relief_json(p));
 }
 
 char *hm_request_event_text(const hm_request *r, bool public_view)

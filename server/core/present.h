@@ -1,7 +1,7 @@
-/* present.h: JSON representations of requests, history and teams — which
+/* present.h: JSON representations of requests, history, teams and relief points — which
  * fields each viewer gets. Owns the rule that contact data (name, phone,
- * note, address) appears only with HM_VIEW_CONTACT and that public views
- * snap positions to the 0.001 degree grid. Thread-safe. */
+ * note, address, reporter, location_text) appears only with HM_VIEW_CONTACT and that public
+ * views snap positions to the 0.001 degree grid. Thread-safe. */
 #ifndef HM_PRESENT_H
 #define HM_PRESENT_H
 
@@ -27,6 +27,11 @@ json_t *hm_request_feature(const hm_request *r, unsigned view);
 json_t *hm_history_json(const hm_history *h);
 json_t *hm_team_json(const hm_team *t);
 json_t *hm_team_feature(const hm_team *t);
+/* A relief point: {id, kind, name, address, hours, capacity, status, lat, lon, created_at,
+ * updated_at} (address, hours and capacity null when not given). Public: exact position. */
+json_t *hm_relief_json(const hm_relief *p);
+/* A GeoJSON Feature (id, Point geometry) whose properties are hm_relief_json(). */
+json_t *hm_relief_feature(const hm_relief *p);
 /* Compact JSON text of a request as public (snapped) or team (exact) event
  * payload, never with contact data; caller frees. */
 char *hm_request_event_text(const hm_request *r, bool public_view);

@@ -56,7 +56,7 @@ static int dup_visit(void *ctx, const hm_request *r)
     if (hm_geo_distance_m(r->lon, r->lat, d->want->lon, d->want->lat) > 200.0)
         return 0;
     d->found = *r;
-    d->found.note = d->found.name = d->found.address = d->found.phone = NULL;
+    hm_request_drop_text(&d->found);
     d->hit = true;
     return 1;
 }
@@ -122,12 +122,14 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
     } else {
         hm_core__locate(op->core, r);
         if (!r->ward_code[0])
-            return hm_error_set(err, HM_E_OUTSIDE_AREA, "lat",
+            return hm_error_set(err, HM_E_OUTSIDE_AREA,
+                                r->precision == HM_PREC_LINK ? "location_text" : "lat",
                                 "this place is outside the service area; call the 1022 hotline");
     }
 
     /* SPEC: same phone, same category, within 200 m of one of that phone's open requests of
-     * the last 24 h is a duplicate. */
+     * the last 24 h is a duplicate. The phone is the person in need's, also when someone else
+     * reports for them (issue 19). */
     if (r->phone) {
         uint8_t ph[32];
         int64_t key;
@@ -316,9 +318,11 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
                                      c->to == HM_ST_DUPLICATE ? c->duplicate_of : NULL, now, err);
     if (rc)
         return rc;
-    rc =
-        hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note, "status", err);
+    rc = hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note,
+                                 c->safe ? "safe" : "status", err);
     if (rc)
+        return rc;
+    if (c->safe && (rc = hm_store_request_set_safe(st, r->id, now, err)))
         return rc;
     before = *r; /* shallow: only its counted fields are read */
     {
@@ -326,6 +330,7 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
         r->status = c->to;
         r->team_id = team;
         r->updated_at = r->status_at = now;
+        r->safe_at = c->safe ? now : 0; /* any move ends an earlier "safe" closing */
         if (c->to == HM_ST_DUPLICATE)
             snprintf(r->duplicate_of, sizeof r->duplicate_of, "%s", c->duplicate_of);
         else
@@ -404,8 +409,11 @@ int hm_core_move(hm_core *c, const hm_actor *a, const char *code_text, int to,
     return HM_OK;
 }
 
-int hm_core_cancel(hm_core *c, const hm_actor *a, const char *code_text,
-                   const char *const tracking[2], char *note, hm_change_op *op, hm_error *err)
+/* Cancel (`safe` false) or "I am safe now" (`safe` true) by the resident, an operator or a
+ * coordinator. */
+static int close_by(hm_core *c, const hm_actor *a, const char *code_text,
+                    const char *const tracking[2], char *note, bool safe, hm_change_op *op,
+                    hm_error *err)
 {
     hm_request req;
     uint8_t hash[32];
@@ -432,9 +440,23 @@ int hm_core_cancel(hm_core *c, const hm_actor *a, const char *code_text,
         snprintf(op->actor_name, sizeof op->actor_name, "resident");
     } else if (a->role == HM_ROLE_VOLUNTEER) {
         return hm_error_set(err, HM_E_FORBIDDEN, NULL,
-                            "volunteer teams release a request instead of cancelling it");
+                            safe ? "only the resident or an operator on a call marks a request safe"
+                                 : "volunteer teams release a request instead of cancelling it");
     }
+    op->safe = safe;
     return HM_OK;
+}
+
+int hm_core_cancel(hm_core *c, const hm_actor *a, const char *code_text,
+                   const char *const tracking[2], char *note, hm_change_op *op, hm_error *err)
+{
+    return close_by(c, a, code_text, tracking, note, false, op, err);
+}
+
+int hm_core_safe(hm_core *c, const hm_actor *a, const char *code_text,
+                 const char *const tracking[2], char *note, hm_change_op *op, hm_error *err)
+{
+    return close_by(c, a, code_text, tracking, note, true, op, err);
 }
 
 int hm_core_assign(hm_core *c, const hm_actor *a, const char *code_text, int64_t team_id,

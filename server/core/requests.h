@@ -52,6 +52,7 @@ typedef struct hm_change_op {
     int64_t assign_team;  /* assign: the team; claim: the caller's */
     bool claim;           /* a claim: already_claimed unless new */
     char duplicate_of[16];
+    bool safe;         /* "I am safe now": history kind "safe", safe_at set */
     char *note;        /* malloc'd or NULL */
     hm_request result; /* after the job: the request after the change */
     /* The job's own, for what follows the commit. */
@@ -78,6 +79,14 @@ int hm_core_move(hm_core *c, const hm_actor *a, const char *code_text, int to,
  * operator or a coordinator. */
 int hm_core_cancel(hm_core *c, const hm_actor *a, const char *code_text,
                    const char *const tracking[2], char *note, hm_change_op *op, hm_error *err);
+/* "I am safe now" (SPEC, issue 19): the resident (a tracking token among `tracking`) or an
+ * operator or coordinator on a call closes an open request as cancelled, with a history entry
+ * of kind "safe"; teams holding it are told (request.safe on their stream) and it leaves their
+ * queue. A request that is not open (resolved, cancelled, duplicate) is
+ * HM_E_INVALID_TRANSITION; a volunteer team HM_E_FORBIDDEN; an unknown code or a wrong token
+ * HM_E_NOT_FOUND. `note` (may be NULL) is taken over. */
+int hm_core_safe(hm_core *c, const hm_actor *a, const char *code_text,
+                 const char *const tracking[2], char *note, hm_change_op *op, hm_error *err);
 /* Assign or reassign to team `team_id` (coordinator); the team must exist, be enabled and be a
  * volunteer team — checked inside the writer's transaction. */
 int hm_core_assign(hm_core *c, const hm_actor *a, const char *code_text, int64_t team_id,

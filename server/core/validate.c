@@ -1,6 +1,7 @@
 #include "validate.h"
 
 #include "hm_buf.h"
+#include "locparse.h"
 #include "model.h"
 
 #include <math.h>
@@ -66,12 +67,65 @@ static int get_code_field(json_t *o, const char *key, char *out, size_t size, hm
     return HM_OK;
 }
 
+/* The optional `reporter` {name?, phone} of someone who reports for the person in need. */
+static int get_reporter(json_t *body, hm_request *r, hm_error *err)
+{
+    json_t *v = json_object_get(body, "reporter");
+    char *phone = NULL, norm[24];
+    int rc;
+
+    if (!v || json_is_null(v))
+        return HM_OK;
+    if (!json_is_object(v))
+        return hm_error_set(err, HM_E_INVALID_FIELD, "reporter",
+                            "reporter must be an object with a phone and an optional name");
+    if (hm_validate_text(v, "name", 100, &r->reporter_name, NULL))
+        return hm_error_set(err, HM_E_INVALID_FIELD, "reporter.name",
+                            "the reporter's name must be at most 100 characters of plain text");
+    if (hm_validate_text(v, "phone", 40, &phone, NULL) || !phone) {
+        free(phone);
+        return hm_error_set(err, HM_E_INVALID_FIELD, "reporter.phone",
+                            "the reporter's phone number is required, such as 0909 123 456");
+    }
+    rc = hm_phone_normalize(phone, norm, sizeof norm, NULL);
+    free(phone);
+    if (rc)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "reporter.phone",
+                            "the reporter's phone must be a Vietnamese number such as 0909 123 456 "
+                            "or an international number such as +84 909 123 456");
+    r->reporter_phone = hm_xstrdup(norm);
+    return HM_OK;
+}
+
+/* A pasted `location_text` in place of lat/lon: parsed, and kept as given (trimmed).
+ * Returns 1 when absent. */
+static int get_location_text(json_t *body, hm_request *r, hm_error *err)
+{
+    json_t *v = json_object_get(body, "location_text");
+    double lon, lat;
+    int rc;
+
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_string(v))
+        return hm_error_set(err, HM_E_INVALID_FIELD, "location_text",
+                            "location_text must be text: a map link or coordinates");
+    if ((rc = hm_loc_parse(json_string_value(v), json_string_length(v), &lon, &lat, NULL, err)))
+        return rc;
+    if ((rc = hm_validate_text(body, "location_text", HM_LOC_MAX_TEXT, &r->location_text, err)))
+        return rc;
+    r->lon = lon;
+    r->lat = lat;
+    r->precision = HM_PREC_LINK;
+    return HM_OK;
+}
+
 int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char want_ward[40],
                         char want_hamlet[40], bool *by_address, hm_error *err)
 {
     json_t *v;
     double lat = 0, lon = 0;
-    int has_lat, has_lon, rc;
+    int has_lat, has_lon, has_text, rc;
     char *phone = NULL;
     char norm[24];
 
@@ -81,7 +135,23 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
     has_lon = get_number(body, "lon", &lon, false, err);
     if (has_lon < 0 || has_lon > 1)
         return has_lon;
-    if (has_lat == HM_OK && has_lon == HM_OK) {
+    v = json_object_get(body, "location_text");
+    if (v && !json_is_null(v)) {
+        /* One way to say where: a pasted location replaces lat/lon and the commune. */
+        if (has_lat == HM_OK || has_lon == HM_OK)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "location_text",
+                                "give lat and lon or location_text, not both");
+        v = json_object_get(body, "ward_code");
+        if (v && !json_is_null(v))
+            return hm_error_set(err, HM_E_INVALID_FIELD, "location_text",
+                                "give location_text or a ward_code, not both");
+    }
+    has_text = get_location_text(body, r, err);
+    if (has_text < 0 || has_text > 1)
+        return has_text;
+    if (has_text == HM_OK) {
+        /* placed by the pasted text */
+    } else if (has_lat == HM_OK && has_lon == HM_OK) {
         if (lat < -90 || lat > 90)
             return hm_error_set(err, HM_E_INVALID_FIELD, "lat", "lat must be between -90 and 90");
         if (lon < -180 || lon > 180)
@@ -106,10 +176,11 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
     v = json_object_get(body, "location_precision");
     if (v && !json_is_null(v)) {
         int p = hm_precision_parse(json_string_value(v));
-        if (p < 0)
+        if (p < 0 || (p == HM_PREC_LINK && has_text != HM_OK))
             return hm_error_set(err, HM_E_INVALID_FIELD, "location_precision",
-                                "location_precision must be gps, pin, address or place");
-        if (!*by_address)
+                                "location_precision must be gps, pin, address or place (link "
+                                "comes with location_text)");
+        if (!*by_address && has_text != HM_OK)
             r->precision = p;
     }
     v = json_object_get(body, "category");
@@ -157,6 +228,8 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
     if (rc)
         return rc;
     r->phone = hm_xstrdup(norm);
+    if ((rc = get_reporter(body, r, err)))
+        return rc;
     r->priority = hm_priority_of(r->category, r->vulnerable);
     r->status = HM_ST_NEW;
     r->source = operator_plus ? HM_SRC_HOTLINE : HM_SRC_WEB;

@@ -15,6 +15,12 @@
  * with hm_request_clear() also on error) from `body`. Without lat/lon the
  * body must name `ward_code` (+ `hamlet_code`) and an `address`: then
  * *by_address is set and the codes are copied to want_ward/want_hamlet.
+ * Or, instead of both, a `location_text` (a pasted map link or coordinates,
+ * geodata/locparse.h): its point becomes lat/lon with precision "link" and the
+ * text is kept (contact data); unparseable text is HM_E_INVALID_FIELD naming
+ * `location_text`, with the parser's message. An optional `reporter`
+ * {name?, phone} is whoever reports for the person in need (field
+ * "reporter.name" / "reporter.phone" on error); `phone` stays the person's.
  * `operator_plus` allows `source` other than web and makes hotline the
  * default. Returns HM_OK or HM_E_INVALID_FIELD / HM_E_FORBIDDEN with the
  * field named. */

@@ -10,6 +10,7 @@
 #include "openindex.h"
 #include "present.h"
 #include "publisher.h"
+#include "reliefindex.h"
 #include "style.h"
 #include "worker.h"
 
@@ -20,6 +21,7 @@ int hm_core_stats(hm_core *c, hm_stats *out, hm_area_counts_cb ward_cb, void *ct
 {
     out->now = hm_now_ms();
     hm_tally_stats(c->tally, out->now, out->counts, out->hourly, &out->median_min);
+    out->safe = hm_tally_safe_total(c->tally);
     return hm_core_areas(c, HM_LEVEL_WARD, ward_cb, ctx, err);
 }
 
@@ -189,6 +191,34 @@ static int encode_points(hm_core *c, hm_worker *w, const hm_tile_query *q,
     return rc;
 }
 
+/* The points layer: every relief point from memory (a few hundred at most). */
+static int encode_reliefs(hm_core *c, const hm_tile_query *q, const hm_mvt_options *opt,
+                          hm_buf *out, hm_error *err)
+{
+    hm_relief *list = NULL;
+    hm_mvt_relief *pts;
+    size_t n = 0;
+    int rc;
+
+    hm_relief_index_list(c->reliefs, 0, 0, &list, &n);
+    pts = hm_xcalloc(n ? n : 1, sizeof *pts);
+    for (size_t i = 0; i < n; i++) {
+        pts[i].id = list[i].id;
+        pts[i].lon = list[i].lon;
+        pts[i].lat = list[i].lat;
+        pts[i].kind = hm_relief_kind_name(list[i].kind);
+        pts[i].status = hm_relief_status_name(list[i].status);
+        pts[i].name = list[i].name;
+        pts[i].hours = list[i].hours;
+        pts[i].capacity = list[i].capacity;
+        pts[i].updated_at = list[i].updated_at / 1000;
+    }
+    rc = hm_mvt_encode_reliefs(&q->tile, pts, n, opt, out, err);
+    free(pts);
+    free(list);
+    return rc;
+}
+
 int hm_core_tile(hm_core *c, const hm_tile_query *q, hm_tile_blob **out, hm_error *err)
 {
     char canon[160] = "";
@@ -219,6 +249,8 @@ int hm_core_tile(hm_core *c, const hm_tile_query *q, hm_tile_blob **out, hm_erro
     hm_buf_init(&buf);
     if (q->layer == HM_TILE_REQUESTS) {
         rc = encode_points(c, w, q, &opt, &buf, err);
+    } else if (q->layer == HM_TILE_POINTS) {
+        rc = encode_reliefs(c, q, &opt, &buf, err);
     } else {
         static const hm_level levels[] = {HM_LEVEL_WARD, HM_LEVEL_WARD, HM_LEVEL_FORMER_WARD,
                                           HM_LEVEL_HAMLET};

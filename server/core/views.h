@@ -22,8 +22,10 @@ typedef struct hm_stats {
     int64_t hourly[24];                          /* created per clock hour, oldest first */
     double median_min;                           /* new to resolved; -1 when none resolved */
     int64_t now;                                 /* the time the hours end with */
+    int64_t safe;                                /* closed by "I am safe now" */
 } hm_stats;
-/* Fill `out`; each ward with its name and counts goes to `ward_cb`. */
+/* Fill `out`; each ward with its name and counts (safe check-ins in counts->safe) goes to
+ * `ward_cb`. */
 int hm_core_stats(hm_core *c, hm_stats *out, hm_area_counts_cb ward_cb, void *ctx, hm_error *err);
 
 /* GET /healthz: HM_E_UNAVAILABLE (with why) when the database does not answer. */

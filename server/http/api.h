@@ -10,6 +10,7 @@ enum MHD_Result hm_api_request_create(hm_req *r);
 enum MHD_Result hm_api_request_get(hm_req *r);
 enum MHD_Result hm_api_request_list(hm_req *r);
 enum MHD_Result hm_api_request_cancel(hm_req *r);
+enum MHD_Result hm_api_request_safe(hm_req *r);
 enum MHD_Result hm_api_request_verify(hm_req *r);
 enum MHD_Result hm_api_request_claim(hm_req *r);
 enum MHD_Result hm_api_request_status(hm_req *r);
@@ -47,6 +48,15 @@ enum MHD_Result hm_api_basemap_tilejson(hm_req *r);
 enum MHD_Result hm_api_style(hm_req *r);
 enum MHD_Result hm_api_fonts(hm_req *r);
 enum MHD_Result hm_api_sprite(hm_req *r);
+
+/* api_points.c */
+enum MHD_Result hm_api_points_list(hm_req *r);
+enum MHD_Result hm_api_points_nearest(hm_req *r);
+enum MHD_Result hm_api_point_get(hm_req *r);
+enum MHD_Result hm_api_point_create(hm_req *r);
+enum MHD_Result hm_api_point_put(hm_req *r);
+enum MHD_Result hm_api_point_delete(hm_req *r);
+enum MHD_Result hm_api_geo_parse(hm_req *r);
 
 /* api_tiles.c */
 enum MHD_Result hm_api_tile(hm_req *r);

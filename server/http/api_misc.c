@@ -10,9 +10,10 @@
 
 static int ward_entry(void *ctx, const hm_area_row *a, const hm_area_count *n)
 {
-    json_array_append_new(ctx, json_pack("{s:s,s:s,s:I,s:I}", "code", a->code, "name", a->name,
+    json_array_append_new(ctx, json_pack("{s:s,s:s,s:I,s:I,s:I}", "code", a->code, "name", a->name,
                                          "open", (json_int_t)hm_area_count_open(n), "resolved",
-                                         (json_int_t)n->by_status[HM_ST_RESOLVED]));
+                                         (json_int_t)n->by_status[HM_ST_RESOLVED], "safe",
+                                         (json_int_t)n->safe));
     return 0;
 }
 
@@ -58,9 +59,10 @@ enum MHD_Result hm_api_stats(hm_req *r)
     }
     return hm_http_json(
         r, 200,
-        json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "total", (json_int_t)total, "open",
-                  (json_int_t)open, "by_status", by_status, "by_category", by_cat,
-                  "open_by_category", open_by_cat, "wards", wards, "median_minutes_to_resolve",
+        json_pack("{s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "total", (json_int_t)total, "open",
+                  (json_int_t)open, "safe", (json_int_t)st.safe, "by_status", by_status,
+                  "by_category", by_cat, "open_by_category", open_by_cat, "wards", wards,
+                  "median_minutes_to_resolve",
                   st.median_min >= 0 ? json_real(st.median_min) : json_null(), "hourly", hours));
 }
 

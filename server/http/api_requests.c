@@ -175,6 +175,21 @@ enum MHD_Result hm_api_request_cancel(hm_req *r)
     return hm_http_submit_job(r, &c->job, change_done);
 }
 
+enum MHD_Result hm_api_request_safe(hm_req *r)
+{
+    hm_error err = {0};
+    hm_change_op *c = new_change(r);
+    const char *tracking[2];
+
+    if (hm_http_auth(r, &err))
+        return hm_http_error(r, &err);
+    tracking_of(r, tracking);
+    if (hm_core_safe(r->app, &r->actor, r->params[0], tracking, NULL, c, &err) ||
+        optional_note(r, &c->note, &err))
+        return hm_http_error(r, &err);
+    return hm_http_submit_job(r, &c->job, change_done);
+}
+
 enum MHD_Result hm_api_request_claim(hm_req *r)
 {
     hm_error err = {0};
@@ -455,6 +470,10 @@ static enum MHD_Result report_error(hm_req *r, const hm_error *err)
         {"address", "Hãy ghi địa chỉ (số nhà, đường, ấp)."},
         {"note", "Ghi chú tối đa 500 ký tự."},
         {"name", "Họ tên tối đa 100 ký tự."},
+        {"location_text", "Không đọc được vị trí đã dán. Hãy dán liên kết bản đồ đầy đủ (không "
+                          "phải liên kết rút gọn) hoặc toạ độ, ví dụ 10.9935, 106.4921."},
+        {"reporter.phone", "Số điện thoại của người báo giúp không hợp lệ. Ví dụ: 0909 123 456."},
+        {"reporter.name", "Tên người báo giúp tối đa 100 ký tự."},
     };
     const char *vi = "Không gửi được yêu cầu. Vui lòng thử lại hoặc gọi 1022.";
     unsigned status = hm_http_status_of(err->code);
@@ -464,6 +483,8 @@ static enum MHD_Result report_error(hm_req *r, const hm_error *err)
             vi = labels[i].vi;
     if (err->code == HM_E_RATE_LIMITED)
         vi = "Bạn đã gửi quá nhiều yêu cầu. Vui lòng chờ rồi thử lại, hoặc gọi 1022.";
+    if (err->code == HM_E_OUTSIDE_AREA)
+        vi = "Vị trí này nằm ngoài khu vực hỗ trợ. Vui lòng gọi Tổng đài 1022.";
     if (status >= 500)
         vi = "Hệ thống đang bận. Vui lòng thử lại sau ít phút hoặc gọi 1022.";
     r->err_code = hm_err_name(err->code);
@@ -508,7 +529,7 @@ static enum MHD_Result report_done(hm_req *r)
 
 enum MHD_Result hm_api_report_form(hm_req *r)
 {
-    json_t *body = json_object(), *vul = json_array();
+    json_t *body = json_object(), *vul = json_array(), *reporter = json_object();
     char *data = r->body.data ? hm_xstrndup(r->body.data, r->body.len) : hm_xstrdup("");
     enum MHD_Result ret;
     hm_error err = {0};
@@ -539,14 +560,33 @@ enum MHD_Result hm_api_report_form(hm_req *r)
                 json_object_set_new(body, "people", json_string(eq + 1));
         } else if (strcmp(pair, "lat") == 0 || strcmp(pair, "lon") == 0) {
             /* The plain form sends no position. */
+        } else if (strcmp(pair, "reporter_name") == 0 || strcmp(pair, "reporter_phone") == 0) {
+            /* "I am reporting for someone else": the reporter's own name and number. */
+            if (eq[1])
+                json_object_set_new(reporter, pair + 9, json_string(eq + 1));
         } else if (eq[1]) {
             json_object_set_new(body, pair, json_string(eq + 1));
         }
     }
     free(data);
     json_object_set_new(body, "vulnerable", vul);
-    json_object_set_new(body, "location_precision", json_string("address"));
-    if (!json_object_get(body, "ward_code")) {
+    if (json_object_size(reporter))
+        json_object_set(body, "reporter", reporter);
+    json_decref(reporter);
+    {
+        /* A pasted link or coordinates place the request better than the commune picked
+         * beside them (the form asks for both when it cannot check the text). */
+        const char *lt = json_string_value(json_object_get(body, "location_text"));
+        bool pasted = lt && lt[strspn(lt, " \t\r\n")];
+        if (pasted) {
+            json_object_del(body, "ward_code");
+            json_object_del(body, "hamlet_code");
+        } else {
+            json_object_del(body, "location_text");
+            json_object_set_new(body, "location_precision", json_string("address"));
+        }
+    }
+    if (!json_object_get(body, "ward_code") && !json_object_get(body, "location_text")) {
         json_decref(body);
         hm_error_set(&err, HM_E_INVALID_FIELD, "ward_code", "choose a commune");
         return report_error(r, &err);

@@ -204,6 +204,7 @@ enum MHD_Result hm_api_events_ticket(hm_req *r)
     hm_events_who who;
     char ticket[HM_EVENTS_TICKET_SIZE];
     int expires = 60;
+    memset(&who, 0, sizeof who);
     if (hm_http_require(r, HM_ROLE_VOLUNTEER, &err))
         return hm_http_error(r, &err);
     who.role = r->actor.role;
@@ -213,13 +214,41 @@ enum MHD_Result hm_api_events_ticket(hm_req *r)
     return hm_http_json(r, 200, json_pack("{s:s,s:i}", "ticket", ticket, "expires_in", expires));
 }
 
+/* ?types=point,request: the families of event types a stream wants (0: every one). */
+static int parse_types(const char *s, unsigned *out, hm_error *err)
+{
+    *out = 0;
+    if (!s)
+        return HM_OK;
+    for (const char *p = s;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 7 && strncmp(p, "request", 7) == 0)
+            *out |= HM_EV_FAM_REQUEST;
+        else if (n == 4 && strncmp(p, "team", 4) == 0)
+            *out |= HM_EV_FAM_TEAM;
+        else if (n == 5 && strncmp(p, "point", 5) == 0)
+            *out |= HM_EV_FAM_POINT;
+        else
+            return hm_error_set(err, HM_E_INVALID_FIELD, "types",
+                                "types must be request, team or point, or several of them "
+                                "separated by commas");
+        if (!p[n])
+            return HM_OK;
+        p += n + 1;
+    }
+}
+
 enum MHD_Result hm_api_events(hm_req *r)
 {
     hm_error err = {0};
-    hm_events_who who = {HM_EV_ROLE_PUBLIC, 0};
+    hm_events_who who = {HM_EV_ROLE_PUBLIC, 0, 0};
     const char *ticket = hm_http_arg(r, "ticket");
     hm_events *ev = hm_core_events(r->app);
+    unsigned families;
     int rc;
+
+    if (parse_types(hm_http_arg(r, "types"), &families, &err))
+        return hm_http_error(r, &err);
 
     if (ticket) {
         if (hm_events_ticket_redeem(ev, ticket, &who))
@@ -233,6 +262,7 @@ enum MHD_Result hm_api_events(hm_req *r)
             who.team_id = r->actor.team.id;
         }
     }
+    who.families = families;
     rc = hm_sse_serve(ev, r->conn, &who, hm_sse_last_event_id(r->conn), &err);
     if (rc == HM_OK) {
         r->status = 200;

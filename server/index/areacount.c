@@ -43,6 +43,7 @@ void hm_tally_row_of(hm_tally_row *row, const hm_request *r)
     row->codes[HM_LEVEL_HAMLET] = r->hamlet_code;
     row->created_at = r->created_at;
     row->status_at = r->status_at;
+    row->safe = r->status == HM_ST_CANCELLED && r->safe_at > 0;
 }
 
 typedef struct node {
@@ -65,6 +66,7 @@ struct hm_tally {
     } hours[HOURS];
     int32_t *resolved_hist; /* RES_BUCKETS counters */
     int64_t resolved_n;
+    int64_t safe; /* cancelled by "I am safe now" */
 };
 
 static size_t hash_str(const char *s)
@@ -108,6 +110,7 @@ static void clear_locked(hm_tally *t)
     memset(t->hours, 0, sizeof t->hours);
     memset(t->resolved_hist, 0, RES_BUCKETS * sizeof *t->resolved_hist);
     t->resolved_n = 0;
+    t->safe = 0;
 }
 
 hm_tally *hm_tally_create(void)
@@ -143,7 +146,10 @@ static void apply_locked(hm_tally *t, const hm_tally_row *r, int sign)
     if (r->status < 0 || r->status >= HM_ST__COUNT || r->category < 0 ||
         r->category >= HM_CAT__COUNT)
         return;
+    bool safe = r->safe && r->status == HM_ST_CANCELLED;
     t->totals[r->status][r->category] += sign;
+    if (safe)
+        t->safe += sign;
     for (int l = 0; l < HM_LEVEL__COUNT; l++) {
         hm_area_count *c;
         if (!r->codes[l] || !r->codes[l][0])
@@ -152,6 +158,8 @@ static void apply_locked(hm_tally *t, const hm_tally_row *r, int sign)
         c->by_status[r->status] += sign;
         if (hm_status_is_open(r->status))
             c->open_by_cat[r->category] += sign;
+        if (safe)
+            c->safe += sign;
     }
     if (r->status == HM_ST_RESOLVED) {
         t->resolved_hist[res_bucket(r)] += sign;
@@ -182,6 +190,9 @@ void hm_tally_adopt(hm_tally *t, hm_tally *from)
     memcpy(tmp.hours, t->hours, sizeof tmp.hours);
     tmp.resolved_hist = t->resolved_hist;
     tmp.resolved_n = t->resolved_n;
+    tmp.safe = t->safe;
+    t->safe = from->safe;
+    from->safe = tmp.safe;
     memcpy(t->totals, from->totals, sizeof t->totals);
     memcpy(t->levels, from->levels, sizeof t->levels);
     memcpy(t->hours, from->hours, sizeof t->hours);
@@ -275,4 +286,13 @@ void hm_tally_stats(hm_tally *t, int64_t now, int64_t counts[HM_ST__COUNT][HM_CA
         }
     }
     pthread_mutex_unlock(&t->mu);
+}
+
+int64_t hm_tally_safe_total(hm_tally *t)
+{
+    int64_t n;
+    pthread_mutex_lock(&t->mu);
+    n = t->safe;
+    pthread_mutex_unlock(&t->mu);
+    return n;
 }

@@ -7,6 +7,7 @@
 #ifndef HM_AREACOUNT_H
 #define HM_AREACOUNT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "area.h"
@@ -18,6 +19,7 @@ typedef struct hm_area_count {
     char code[40];
     int64_t by_status[HM_ST__COUNT];
     int64_t open_by_cat[HM_CAT__COUNT];
+    int64_t safe; /* requests closed by "I am safe now" (cancelled, safe_at set) */
 } hm_area_count;
 
 /* A copy of one level's counts; free with hm_area_counts_clear(). */
@@ -37,6 +39,7 @@ typedef struct hm_tally_row {
     int status, category;
     const char *codes[HM_LEVEL__COUNT]; /* "" or NULL: none */
     int64_t created_at, status_at;      /* ms */
+    bool safe;                          /* closed by "I am safe now" */
 } hm_tally_row;
 
 /* Fill a tally row from a request (borrowing its codes). */
@@ -62,5 +65,7 @@ void hm_tally_areas(hm_tally *t, hm_level level, hm_area_counts *out);
  * resolution of the resolved requests (-1 when none), to 0.1 minute. */
 void hm_tally_stats(hm_tally *t, int64_t now, int64_t counts[HM_ST__COUNT][HM_CAT__COUNT],
                     int64_t hourly[24], double *median_min);
+/* Requests closed by "I am safe now", in all. */
+int64_t hm_tally_safe_total(hm_tally *t);
 
 #endif

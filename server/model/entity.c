@@ -12,7 +12,16 @@ void hm_request_clear(hm_request *r)
     free(r->name);
     free(r->address);
     free(r->phone);
+    free(r->reporter_name);
+    free(r->reporter_phone);
+    free(r->location_text);
+    hm_request_drop_text(r);
+}
+
+void hm_request_drop_text(hm_request *r)
+{
     r->note = r->name = r->address = r->phone = NULL;
+    r->reporter_name = r->reporter_phone = r->location_text = NULL;
 }
 
 void hm_history_clear(hm_history *h)

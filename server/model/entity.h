@@ -12,7 +12,9 @@
 #include "hm_error.h"
 
 /* A request row. Text fields are malloc'd and owned by the struct (NULL when
- * absent); free them with hm_request_clear(). Area codes are "" for null. */
+ * absent); free them with hm_request_clear(). Area codes are "" for null.
+ * Contact data: note, name, address, phone, reporter_name, reporter_phone and
+ * location_text (a pasted link may carry a label such as "nhà bà Tư"). */
 typedef struct hm_request {
     int64_t id;
     char code[16];
@@ -23,17 +25,44 @@ typedef struct hm_request {
     unsigned vulnerable; /* HM_VULN_* bits */
     int priority;        /* enum hm_priority */
     char *note, *name, *address, *phone;
-    int status; /* enum hm_status */
+    /* Someone who reported for the person in need (SPEC "Report for someone else"): NULL when
+     * the person reported for themselves. `phone` stays the person in need's. */
+    char *reporter_name, *reporter_phone;
+    char *location_text; /* the pasted link or coordinates (precision HM_PREC_LINK) */
+    int status;          /* enum hm_status */
     char ward_code[40], former_ward_code[40], hamlet_code[40];
     int source; /* enum hm_source */
     bool verified;
     int64_t team_id; /* 0 when none */
     char duplicate_of[16];
     int64_t created_at, updated_at, status_at; /* ms since 1970; status_at: last status change */
+    int64_t safe_at; /* "I am safe now": when it closed the request; 0 otherwise */
 } hm_request;
 
 /* Free the text fields of `r` and set them to NULL. Accepts NULL. */
 void hm_request_clear(hm_request *r);
+/* Set the text fields of `r` to NULL without freeing them: for a shallow copy of a request
+ * whose strings belong to the original (and for what must never carry contact data). */
+void hm_request_drop_text(hm_request *r);
+
+/* A relief point (SPEC, "Relief points"): a shelter, food or water distribution, a medical
+ * post, a phone-charging point, a boat. Public data: exact position, no contact field. Fixed
+ * buffers (a few hundred points at most) so that copies are plain assignments. */
+#define HM_RELIEF_NAME_MAX     100 /* code points */
+#define HM_RELIEF_ADDRESS_MAX  200
+#define HM_RELIEF_HOURS_MAX    100
+#define HM_RELIEF_CAPACITY_MAX 1000000
+typedef struct hm_relief {
+    int64_t id;
+    int kind;   /* enum hm_relief_kind */
+    int status; /* enum hm_relief_status */
+    char name[4 * HM_RELIEF_NAME_MAX + 1];
+    char address[4 * HM_RELIEF_ADDRESS_MAX + 1]; /* "" when none */
+    char hours[4 * HM_RELIEF_HOURS_MAX + 1];     /* "" when none, e.g. "7:00-19:00" */
+    int capacity;                                /* people or places; -1 when not given */
+    double lon, lat;
+    int64_t created_at, updated_at; /* ms */
+} hm_relief;
 
 typedef struct hm_history {
     int64_t at;
@@ -102,7 +131,11 @@ enum hm_change_kind {
     HM_CH_AREA = 5,            /* level and code of an area added, changed or deleted */
     HM_CH_RELOAD = 6,          /* many rows changed at once (imports): reload the indexes */
     HM_CH_PLACES = 7,          /* the place names of a source changed (code: the source) */
+    HM_CH_RELIEF = 8,          /* ref: relief point id; level: enum hm_relief_change */
 };
+
+/* What happened to a relief point (HM_CH_RELIEF, in hm_change.level). */
+enum hm_relief_change { HM_RELIEF_CREATED = 1, HM_RELIEF_UPDATED = 2, HM_RELIEF_DELETED = 3 };
 
 typedef struct hm_change {
     int64_t id; /* in commit order: a higher id never becomes visible before a lower one */
@@ -115,13 +148,15 @@ typedef struct hm_change {
         int64_t status_at;
         double lon, lat;
         char ward[40], former_ward[40], hamlet[40];
+        bool safe; /* closed by "I am safe now" */
     } prev;
-    int level;     /* HM_CH_AREA */
+    int level;     /* HM_CH_AREA: the area's level; HM_CH_RELIEF: enum hm_relief_change */
     char code[40]; /* HM_CH_AREA; HM_CH_PLACES: the source */
     /* The row after the change when its writer has it at hand (borrowed; valid until the
      * writer's job finished); NULL in changes read back from the log. */
     const hm_request *request;
     const hm_team *team;
+    const hm_relief *relief; /* HM_CH_RELIEF created or updated */
 } hm_change;
 
 /* A named place as stored (SPEC "Places and a street map, offline"): the shipped GeoNames
@@ -147,6 +182,7 @@ typedef int (*hm_area_cb)(void *ctx, const hm_area_row *a);
 typedef int (*hm_team_cb)(void *ctx, const hm_team *t);
 typedef int (*hm_history_cb)(void *ctx, const hm_history *h);
 typedef int (*hm_change_cb)(void *ctx, const hm_change *c);
+typedef int (*hm_relief_cb)(void *ctx, const hm_relief *p);
 /* A source of request rows: calls cb(cb_ctx, r) for each, in no promised order, and returns
  * HM_OK, the first non-zero cb return, or an error (with `err` filled). */
 typedef int (*hm_request_source)(void *src, hm_request_cb cb, void *cb_ctx, hm_error *err);

@@ -16,10 +16,14 @@ static const char *const category_names[HM_CAT__COUNT] = {
 static const char *const status_names[HM_ST__COUNT] = {
     "new", "assigned", "in_progress", "resolved", "cancelled", "duplicate",
 };
-static const char *const precision_names[HM_PREC__COUNT] = {"gps", "pin", "address", "place"};
+static const char *const precision_names[HM_PREC__COUNT] = {"gps", "pin", "address", "place",
+                                                            "link"};
 static const char *const source_names[HM_SRC__COUNT] = {"web", "hotline", "import"};
 static const char *const role_names[] = {"public", "volunteer", "operator", "coordinator", "admin"};
 static const char *const team_status_names[HM_TEAM_ST__COUNT] = {"available", "busy", "off"};
+static const char *const relief_kind_names[HM_RELIEF_KIND__COUNT] = {
+    "shelter", "food", "water", "medical", "charging", "boat", "other"};
+static const char *const relief_status_names[HM_RELIEF_ST__COUNT] = {"open", "full", "closed"};
 static const char *const vulnerable_names[HM_VULN__COUNT] = {"elderly", "child", "pregnant",
                                                              "disabled", "sick"};
 
@@ -90,6 +94,22 @@ const char *hm_team_status_name(int s)
 int hm_team_status_parse(const char *s)
 {
     return parse_name(team_status_names, HM_TEAM_ST__COUNT, s);
+}
+const char *hm_relief_kind_name(int k)
+{
+    return name_of(relief_kind_names, HM_RELIEF_KIND__COUNT, k);
+}
+int hm_relief_kind_parse(const char *s)
+{
+    return parse_name(relief_kind_names, HM_RELIEF_KIND__COUNT, s);
+}
+const char *hm_relief_status_name(int s)
+{
+    return name_of(relief_status_names, HM_RELIEF_ST__COUNT, s);
+}
+int hm_relief_status_parse(const char *s)
+{
+    return parse_name(relief_status_names, HM_RELIEF_ST__COUNT, s);
 }
 const char *hm_vulnerable_name(int bit_index)
 {
@@ -405,6 +425,16 @@ bool hm_text_ok(const char *s, size_t max_chars)
             return false;
     }
     return true;
+}
+
+bool hm_text_has_bidi(const char *s)
+{
+    /* U+202A..U+202E are E2 80 AA..AE, U+2066..U+2069 are E2 81 A6..A9. */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+                             (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+            return true;
+    return false;
 }
 
 void hm_time_format(int64_t ms, char out[32])

@@ -33,9 +33,17 @@ enum hm_status {
 };
 
 /* How a request's position was given: a phone's GPS, a pin moved by hand, a place picked from
- * the place search (the request stands at the place's point), or an address only (the
- * representative point of the smallest area given). */
-enum hm_precision { HM_PREC_GPS, HM_PREC_PIN, HM_PREC_ADDRESS, HM_PREC_PLACE, HM_PREC__COUNT };
+ * the place search (the request stands at the place's point), an address only (the
+ * representative point of the smallest area given), or a pasted map link or coordinates
+ * (`location_text`, geodata/locparse.h). */
+enum hm_precision {
+    HM_PREC_GPS,
+    HM_PREC_PIN,
+    HM_PREC_ADDRESS,
+    HM_PREC_PLACE,
+    HM_PREC_LINK,
+    HM_PREC__COUNT
+};
 enum hm_source { HM_SRC_WEB, HM_SRC_HOTLINE, HM_SRC_IMPORT, HM_SRC__COUNT };
 enum hm_priority { HM_PRIO_NORMAL, HM_PRIO_URGENT };
 
@@ -59,6 +67,20 @@ enum hm_role {
 };
 
 enum hm_team_status { HM_TEAM_AVAILABLE, HM_TEAM_BUSY, HM_TEAM_OFF, HM_TEAM_ST__COUNT };
+
+/* Relief points (SPEC, "What Vietnam's 2024-2025 flood maps taught"): what a point offers and
+ * whether it takes people now. */
+enum hm_relief_kind {
+    HM_RELIEF_SHELTER,
+    HM_RELIEF_FOOD,
+    HM_RELIEF_WATER,
+    HM_RELIEF_MEDICAL,
+    HM_RELIEF_CHARGING,
+    HM_RELIEF_BOAT,
+    HM_RELIEF_OTHER,
+    HM_RELIEF_KIND__COUNT
+};
+enum hm_relief_status { HM_RELIEF_OPEN, HM_RELIEF_FULL, HM_RELIEF_CLOSED, HM_RELIEF_ST__COUNT };
 
 /* Who moves a request, for the transition table. */
 enum hm_actor_kind {
@@ -84,6 +106,10 @@ const char *hm_role_name(int r);
 int hm_role_parse(const char *s);
 const char *hm_team_status_name(int s);
 int hm_team_status_parse(const char *s);
+const char *hm_relief_kind_name(int k);
+int hm_relief_kind_parse(const char *s);
+const char *hm_relief_status_name(int s);
+int hm_relief_status_parse(const char *s);
 const char *hm_vulnerable_name(int bit_index);
 /* Bit of one vulnerable name, 0 when unknown. */
 unsigned hm_vulnerable_parse(const char *s);
@@ -135,6 +161,11 @@ bool hm_ct_equal(const void *a, const void *b, size_t n);
  * (browsers send a textarea's line ends as CRLF) and \t, at most
  * `max_chars` code points. */
 bool hm_text_ok(const char *s, size_t max_chars);
+
+/* True when `s` holds a bidirectional control character (U+202A..U+202E, U+2066..U+2069),
+ * which can make a name read differently from what it is (SPEC, privacy second round). `s`
+ * is valid UTF-8 (hm_text_ok). */
+bool hm_text_has_bidi(const char *s);
 
 /* RFC 3339 UTC ("2026-11-30T02:15:00Z") of a time in milliseconds. */
 void hm_time_format(int64_t ms, char out[32]);

@@ -194,6 +194,30 @@ int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const
 {
     return st->ops->xRequestSetAreas(st, id, ward, former, hamlet, err);
 }
+int hm_store_request_set_safe(hm_store *st, int64_t id, int64_t at, hm_error *err)
+{
+    return st->ops->xRequestSetSafe(st, id, at, err);
+}
+int hm_store_relief_insert(hm_store *st, hm_relief *p, hm_error *err)
+{
+    return st->ops->xReliefInsert(st, p, err);
+}
+int hm_store_relief_update(hm_store *st, const hm_relief *p, hm_error *err)
+{
+    return st->ops->xReliefUpdate(st, p, err);
+}
+int hm_store_relief_delete(hm_store *st, int64_t id, hm_error *err)
+{
+    return st->ops->xReliefDelete(st, id, err);
+}
+int hm_store_relief_get(hm_store *st, int64_t id, hm_relief *out, hm_error *err)
+{
+    return st->ops->xReliefGet(st, id, out, err);
+}
+int hm_store_relief_list(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err)
+{
+    return st->ops->xReliefList(st, cb, ctx, err);
+}
 int hm_store_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
 {
     return st->ops->xRequestPurge(st, before_ms, count, err);

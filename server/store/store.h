@@ -103,8 +103,13 @@ int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int6
 int hm_store_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err);
 int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
                                const char *hamlet, hm_error *err);
-/* Erase name, phone, note and address of closed requests last changed
- * before `before_ms`; `*count` receives the number of requests purged. */
+/* Record that request `id` was closed by "I am safe now" at `at` (after its move to
+ * cancelled, in the same transaction; any later status move clears it). HM_E_NOT_FOUND when
+ * absent. */
+int hm_store_request_set_safe(hm_store *st, int64_t id, int64_t at, hm_error *err);
+/* Erase the contact data (name, phone, note, address, the reporter's name and phone, the
+ * pasted location text) of closed requests last changed before `before_ms`; `*count`
+ * receives the number of requests purged. */
 int hm_store_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err);
 /* Number of open requests held by `team_id`. */
 int hm_store_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
@@ -131,6 +136,15 @@ int hm_store_team_set_position(hm_store *st, int64_t id, double lon, double lat,
                                hm_error *err);
 int hm_store_team_set_status(hm_store *st, int64_t id, int status, hm_error *err);
 
+/* Relief points (public places: shelters, food, water, medical posts, charging points, boats).
+ * Insert fills p->id; update replaces every field of point p->id; update and delete answer
+ * HM_E_NOT_FOUND when there is no such point. List: every point in id order. */
+int hm_store_relief_insert(hm_store *st, hm_relief *p, hm_error *err);
+int hm_store_relief_update(hm_store *st, const hm_relief *p, hm_error *err);
+int hm_store_relief_delete(hm_store *st, int64_t id, hm_error *err);
+int hm_store_relief_get(hm_store *st, int64_t id, hm_relief *out, hm_error *err);
+int hm_store_relief_list(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err);
+
 /* Statistics: counts by status and category (cb with code NULL), and
  * hourly created counts of the 24 h before `now` into hourly[24] (oldest
  * first); median minutes from creation to resolution into *median_min
@@ -151,7 +165,7 @@ bool hm_store_quiesce(hm_store *st, char *what, size_t what_size);
  * any server, that take the same lock run that part one after the other (decisions that read
  * then write, such as a team's claim cap or a phone's duplicate check). A no-op where one
  * writer at a time is the rule already (SQLite). */
-enum { HM_LOCK_TEAM = 1, HM_LOCK_PHONE = 2 };
+enum { HM_LOCK_TEAM = 1, HM_LOCK_PHONE = 2, HM_LOCK_RELIEF = 3 };
 int hm_store_lock(hm_store *st, int what, int64_t key, hm_error *err);
 
 /* ---- Changes ----

@@ -6,7 +6,7 @@
 #include "store.h"
 
 typedef struct hm_store_ops {
-    int iVersion; /* 2: change log; 3: place names */
+    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now" */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -36,6 +36,7 @@ typedef struct hm_store_ops {
     int (*xRequestSetVerified)(hm_store *st, int64_t id, int64_t now, hm_error *err);
     int (*xRequestSetAreas)(hm_store *st, int64_t id, const char *ward, const char *former,
                             const char *hamlet, hm_error *err);
+    int (*xRequestSetSafe)(hm_store *st, int64_t id, int64_t at, hm_error *err);
     int (*xRequestPurge)(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err);
     int (*xTeamOpenCount)(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
     int (*xHistoryAppend)(hm_store *st, int64_t request_id, int64_t at, const char *actor, int from,
@@ -70,6 +71,12 @@ typedef struct hm_store_ops {
     int (*xPlacePut)(hm_store *st, const hm_place_row *p, hm_error *err);
     int (*xPlaceDeleteSource)(hm_store *st, const char *source, hm_error *err);
     int (*xPlaceList)(hm_store *st, const char *source, hm_place_cb cb, void *ctx, hm_error *err);
+    /* iVersion 4: relief points. */
+    int (*xReliefInsert)(hm_store *st, hm_relief *p, hm_error *err);
+    int (*xReliefUpdate)(hm_store *st, const hm_relief *p, hm_error *err);
+    int (*xReliefDelete)(hm_store *st, int64_t id, hm_error *err);
+    int (*xReliefGet)(hm_store *st, int64_t id, hm_relief *out, hm_error *err);
+    int (*xReliefList)(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err);
 } hm_store_ops;
 
 struct hm_store {

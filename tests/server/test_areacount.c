@@ -9,7 +9,7 @@
 static hm_tally_row row(int status, int category, const char *ward, const char *former,
                         const char *hamlet, int64_t created, int64_t status_at)
 {
-    hm_tally_row r;
+    hm_tally_row r = {0};
     r.status = status;
     r.category = category;
     r.codes[HM_LEVEL_WARD] = ward;
@@ -83,6 +83,29 @@ int main(void)
             sum += hourly[h];
         CHECK_INT_EQ(sum, 3);
         CHECK_INT_EQ(hourly[23] + hourly[22] + hourly[21], 3);
+    }
+
+    /* "I am safe now" (issue 19): counted per area while the request stays cancelled as safe;
+     * a reopen takes it back, an ordinary cancellation never counts. */
+    {
+        hm_tally_row s1 = row(HM_ST_NEW, HM_CAT_FOOD, "27511", "27514", NULL, now, now);
+        hm_tally_row s2 = s1, s3 = s1;
+        int64_t before = hm_tally_safe_total(t);
+        hm_tally_move(t, NULL, &s1);
+        s2.status = HM_ST_CANCELLED;
+        s2.safe = true;
+        hm_tally_move(t, &s1, &s2);
+        hm_tally_areas(t, HM_LEVEL_WARD, &wards);
+        CHECK_INT_EQ(hm_area_counts_find(&wards, "27511")->safe, 1);
+        CHECK_INT_EQ(hm_area_counts_find(&wards, "27496")->safe, 0);
+        CHECK_INT_EQ(hm_tally_safe_total(t), before + 1);
+        hm_tally_move(t, &s2, &s1); /* reopened */
+        s3.status = HM_ST_CANCELLED;
+        hm_tally_move(t, &s1, &s3); /* cancelled, not safe */
+        hm_tally_areas(t, HM_LEVEL_WARD, &wards);
+        CHECK_INT_EQ(hm_area_counts_find(&wards, "27511")->safe, 0);
+        CHECK_INT_EQ(hm_tally_safe_total(t), before);
+        hm_tally_move(t, &s3, NULL);
     }
 
     /* adopt: a tally loaded aside replaces the live one in one step. */

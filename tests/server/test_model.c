@@ -48,7 +48,16 @@ static void test_names(void)
     CHECK_INT_EQ(hm_precision_parse("gps"), HM_PREC_GPS);
     CHECK_INT_EQ(hm_precision_parse("pin"), HM_PREC_PIN);
     CHECK_INT_EQ(hm_precision_parse("address"), HM_PREC_ADDRESS);
+    CHECK_INT_EQ(hm_precision_parse("link"), HM_PREC_LINK);
     CHECK_INT_EQ(hm_precision_parse("wifi"), -1);
+    for (int k = 0; k < HM_RELIEF_KIND__COUNT; k++)
+        CHECK_INT_EQ(hm_relief_kind_parse(hm_relief_kind_name(k)), k);
+    CHECK_STR_EQ(hm_relief_kind_name(HM_RELIEF_CHARGING), "charging");
+    CHECK_INT_EQ(hm_relief_kind_parse("hotel"), -1);
+    CHECK_INT_EQ(hm_relief_status_parse("open"), HM_RELIEF_OPEN);
+    CHECK_INT_EQ(hm_relief_status_parse("full"), HM_RELIEF_FULL);
+    CHECK_INT_EQ(hm_relief_status_parse("closed"), HM_RELIEF_CLOSED);
+    CHECK_INT_EQ(hm_relief_status_parse("busy"), -1);
     CHECK_INT_EQ(hm_source_parse("web"), HM_SRC_WEB);
     CHECK_INT_EQ(hm_source_parse("hotline"), HM_SRC_HOTLINE);
     CHECK_INT_EQ(hm_source_parse("import"), HM_SRC_IMPORT);
@@ -566,9 +575,26 @@ static void test_sha256_and_tokens(void)
     }
 }
 
+/* Bidirectional controls (U+202A..202E, U+2066..2069) and nothing next to them. */
+static void test_text_bidi(void)
+{
+    static const struct {
+        const char *s;
+        bool bidi;
+    } cases[] = {
+        {"Nhà văn hoá ấp 3", false}, {"", false},         {"a\u202ab", true},
+        {"a\u202eb", true},          {"\u2066x", true},   {"x\u2069", true},
+        {"a\u2029b", false},         {"a\u202fb", false}, /* separators and NNBSP: text */
+        {"a\u2065b", false},         {"a\u206ab", false}, {"\u200f right-to-left mark", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(hm_text_has_bidi(cases[i].s) == cases[i].bidi);
+}
+
 int main(void)
 {
     test_names();
+    test_text_bidi();
     test_priority();
     test_phone();
     test_code_generate();

@@ -1213,6 +1213,146 @@ static void test_purge(hm_store *st)
     CHECK_INT_EQ(n, 0);
 }
 
+typedef struct last_change {
+    hm_change last;
+    int n;
+} last_change;
+
+static int keep_last_change(void *ctx, const hm_change *c)
+{
+    last_change *s = ctx;
+    s->last = *c;
+    s->n++;
+    return 0;
+}
+
+static int count_relief(void *ctx, const hm_relief *p)
+{
+    (void)p;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Issue 19: the reporter and the pasted text round-trip as contact data and purge with it;
+ * "safe" is kept until the next status move; relief points; the change log keeps what a relief
+ * change was and whether an updated request was closed as safe. */
+static void test_flood_fields(hm_store *st)
+{
+    hm_error err = {0};
+    hm_request r, got;
+    hm_relief p, q;
+    last_change seen = {0};
+    int64_t last = 0, n = 0;
+    int count = 0;
+
+    fill_request(90, &r);
+    r.precision = HM_PREC_LINK;
+    r.reporter_name = hm_xstrdup("Chị Lan");
+    r.reporter_phone = hm_xstrdup("+84912000111");
+    r.location_text = hm_xstrdup("https://www.google.com/maps?q=10.99,106.49 (nhà bà Tư)");
+    CHECK_INT_EQ(hm_store_request_insert(st, &r, reqs[0].hash, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_get_id(st, r.id, &got, &err), HM_OK);
+    CHECK_STR_EQ(got.reporter_name, "Chị Lan");
+    CHECK_STR_EQ(got.reporter_phone, "+84912000111");
+    CHECK_STR_EQ(got.location_text, r.location_text);
+    CHECK_INT_EQ(got.precision, HM_PREC_LINK);
+    CHECK(got.safe_at == 0);
+    hm_request_clear(&got);
+
+    /* Safe: set after the move to cancelled; the next move clears it. */
+    CHECK_INT_EQ(
+        hm_store_request_set_status(st, r.id, HM_ST_NEW, HM_ST_CANCELLED, 0, NULL, T0 + 1000, &err),
+        HM_OK);
+    CHECK_INT_EQ(hm_store_request_set_safe(st, r.id, T0 + 1000, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_request_get_id(st, r.id, &got, &err), HM_OK);
+    CHECK(got.safe_at == T0 + 1000);
+    hm_request_clear(&got);
+    CHECK_INT_EQ(
+        hm_store_request_set_status(st, r.id, HM_ST_CANCELLED, HM_ST_NEW, 0, NULL, T0 + 2000, &err),
+        HM_OK);
+    CHECK_INT_EQ(hm_store_request_get_id(st, r.id, &got, &err), HM_OK);
+    CHECK(got.safe_at == 0);
+    hm_request_clear(&got);
+    CHECK_INT_EQ(hm_store_request_set_safe(st, 999999, T0, NULL), HM_E_NOT_FOUND);
+
+    /* Purge erases the reporter and the pasted text with the other contact data. */
+    CHECK_INT_EQ(
+        hm_store_request_set_status(st, r.id, HM_ST_NEW, HM_ST_CANCELLED, 0, NULL, T0 + 3000, &err),
+        HM_OK);
+    CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
+    CHECK_INT_EQ(n, 1);
+    CHECK_INT_EQ(hm_store_request_get_id(st, r.id, &got, &err), HM_OK);
+    CHECK(!got.reporter_name && !got.reporter_phone && !got.location_text && !got.phone);
+    CHECK_INT_EQ(got.precision, HM_PREC_LINK);
+    hm_request_clear(&got);
+    hm_request_clear(&r);
+
+    /* Relief points. */
+    memset(&p, 0, sizeof p);
+    p.kind = HM_RELIEF_BOAT;
+    p.status = HM_RELIEF_OPEN;
+    snprintf(p.name, sizeof p.name, "Ghe ông Sáu");
+    snprintf(p.hours, sizeof p.hours, "6:00-18:00");
+    p.capacity = -1;
+    p.lon = 106.5;
+    p.lat = 11.0;
+    p.created_at = p.updated_at = T0;
+    CHECK_INT_EQ(hm_store_relief_insert(st, &p, &err), HM_OK);
+    CHECK(p.id > 0);
+    CHECK_INT_EQ(hm_store_relief_get(st, p.id, &q, &err), HM_OK);
+    CHECK_STR_EQ(q.name, "Ghe ông Sáu");
+    CHECK_STR_EQ(q.address, "");
+    CHECK_STR_EQ(q.hours, "6:00-18:00");
+    CHECK_INT_EQ(q.capacity, -1);
+    CHECK_INT_EQ(q.kind, HM_RELIEF_BOAT);
+    CHECK(q.lon == 106.5 && q.lat == 11.0 && q.created_at == T0);
+    p.status = HM_RELIEF_FULL;
+    p.capacity = 12;
+    p.updated_at = T0 + 5;
+    CHECK_INT_EQ(hm_store_relief_update(st, &p, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_relief_get(st, p.id, &q, &err), HM_OK);
+    CHECK_INT_EQ(q.status, HM_RELIEF_FULL);
+    CHECK_INT_EQ(q.capacity, 12);
+    CHECK(q.updated_at == T0 + 5 && q.created_at == T0);
+    CHECK_INT_EQ(hm_store_relief_list(st, count_relief, &count, &err), HM_OK);
+    CHECK_INT_EQ(count, 1);
+    CHECK_INT_EQ(hm_store_relief_delete(st, p.id, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_relief_delete(st, p.id, NULL), HM_E_NOT_FOUND);
+    CHECK_INT_EQ(hm_store_relief_update(st, &p, NULL), HM_E_NOT_FOUND);
+    CHECK_INT_EQ(hm_store_relief_get(st, p.id, &q, NULL), HM_E_NOT_FOUND);
+
+    /* The change log keeps a relief change's kind and an update's "safe" before. */
+    CHECK_INT_EQ(hm_store_change_last(st, &last, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    {
+        hm_change c;
+        memset(&c, 0, sizeof c);
+        c.kind = HM_CH_REQUEST_UPDATED;
+        c.ref = 42;
+        c.prev.status = HM_ST_CANCELLED;
+        c.prev.safe = true;
+        snprintf(c.prev.ward, sizeof c.prev.ward, "W1");
+        CHECK_INT_EQ(hm_store_change_add(st, &c, &err), HM_OK);
+        memset(&c, 0, sizeof c);
+        c.kind = HM_CH_RELIEF;
+        c.ref = 7;
+        c.level = HM_RELIEF_DELETED;
+        CHECK_INT_EQ(hm_store_change_add(st, &c, &err), HM_OK);
+    }
+    CHECK_INT_EQ(hm_store_commit(st, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_changes_since(st, last, 1, keep_last_change, &seen, &err), HM_OK);
+    CHECK_INT_EQ(seen.n, 1);
+    CHECK_INT_EQ(seen.last.kind, HM_CH_REQUEST_UPDATED);
+    CHECK(seen.last.prev.safe);
+    CHECK_INT_EQ(seen.last.prev.status, HM_ST_CANCELLED);
+    CHECK_STR_EQ(seen.last.prev.ward, "W1");
+    CHECK_INT_EQ(hm_store_changes_since(st, seen.last.id, 0, keep_last_change, &seen, &err), HM_OK);
+    CHECK_INT_EQ(seen.n, 2);
+    CHECK_INT_EQ(seen.last.kind, HM_CH_RELIEF);
+    CHECK_INT_EQ(seen.last.ref, 7);
+    CHECK_INT_EQ(seen.last.level, HM_RELIEF_DELETED);
+}
+
 static long plain_count(const char *sql)
 {
     return be->count(db_path, sql);
@@ -1319,7 +1459,14 @@ static void test_migration_2_to_3(void)
     f.bbox[0] = 106.40, f.bbox[1] = 10.90, f.bbox[2] = 106.60, f.bbox[3] = 11.10;
     n_before = count_matching(st, &f);
     hm_store_close(st);
-    /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns. */
+    /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns (and without
+     * what versions 5 and 6 added). */
+    CHECK_INT_EQ(plain_exec("DROP TABLE point; DELETE FROM geometry_columns WHERE f_table_name = "
+                            "'point'; ALTER TABLE request DROP COLUMN reporter_name; ALTER TABLE "
+                            "request DROP COLUMN reporter_phone; ALTER TABLE request DROP COLUMN "
+                            "location_text; ALTER TABLE request DROP COLUMN safe_at;",
+                            msg, sizeof msg),
+                 SQLITE_OK);
     CHECK_INT_EQ(plain_exec("DROP TABLE change; DROP TABLE place; DELETE FROM geometry_columns "
                             "WHERE f_table_name = 'place'; DROP INDEX request_cell; CREATE "
                             "VIRTUAL TABLE "
@@ -1337,7 +1484,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_INT_EQ(hm_store_schema_version(st), 5);
+    CHECK_INT_EQ(hm_store_schema_version(st), 6);
     n_after = count_matching(st, &f);
     hm_store_close(st);
     CHECK(n_before > 0);
@@ -1724,6 +1871,7 @@ int main(int argc, char **argv)
     test_purge(st);
     test_changes(st);
     test_places(st);
+    test_flood_fields(st);
     test_check_and_reopen(st);
     if (be == &sqlite_backend)
         test_sqlite_backup(st);

@@ -502,6 +502,68 @@ static void test_empty_and_errors(void)
     gen_free(&g);
 }
 
+/* The points layer (relief points, issue 19): one feature per point inside tile + buffer, at
+ * its exact position, with its public attributes read back by GDAL; none elsewhere. */
+static void test_reliefs(void)
+{
+    hm_tile t;
+    hm_buf buf;
+    hm_error err = {0};
+    lint_result lint;
+    json_t *fc, *f;
+    size_t i;
+    int seen = 0;
+    hm_mvt_relief pts[] = {
+        {11, 106.5001, 11.0002, "shelter", "open", "Trường THCS Tân An Hội", "24/7", 300,
+         1796004900},
+        {12, 106.5003, 11.0001, "boat", "full", "Ghe ông Sáu", NULL, -1, 1796004901},
+        {13, 107.5, 11.0, "food", "open", "far away", NULL, 5, 1796004902},
+        {14, NAN, 11.0, "food", "open", "no position", NULL, 5, 1796004903},
+    };
+
+    hm_tile_at(106.5, 11.0, 14, &t, NULL);
+    hm_buf_init(&buf);
+    CHECK_INT_EQ(hm_mvt_encode_reliefs(&t, pts, 4, NULL, &buf, &err), HM_OK);
+    mvt_lint(buf.data, buf.len, &lint);
+    CHECK_INT_EQ(lint.errors, 0);
+    CHECK_INT_EQ(lint.layers, 1);
+    fc = gdal_geojson(buf.data, buf.len, &t, NULL);
+    CHECK(fc != NULL);
+    CHECK_STR_EQ(json_string_value(json_object_get(fc, "name")), "points");
+    json_array_foreach(gj_features(fc), i, f)
+    {
+        int64_t id = gj_int(f, "mvt_id");
+        double lon, lat, ux, uy, gx, gy;
+        const hm_mvt_relief *p = id == 11 ? &pts[0] : id == 12 ? &pts[1] : NULL;
+        CHECK(p != NULL);
+        if (!p)
+            continue;
+        seen++;
+        CHECK_STR_EQ(gj_str(f, "kind"), p->kind);
+        CHECK_STR_EQ(gj_str(f, "status"), p->status);
+        CHECK_STR_EQ(gj_str(f, "name"), p->name);
+        CHECK_STR_EQ(gj_str(f, "hours"), p->hours);
+        if (p->capacity >= 0)
+            CHECK_INT_EQ(gj_int(f, "capacity"), p->capacity);
+        CHECK_INT_EQ(gj_int(f, "updated_at"), p->updated_at);
+        geometry_lonlat(f, &lon, &lat);
+        to_units(&t, lon, lat, &gx, &gy);
+        to_units(&t, p->lon, p->lat, &ux, &uy);
+        CHECK(fabs(gx - ux) <= 1.0 && fabs(gy - uy) <= 1.0);
+    }
+    CHECK_INT_EQ(seen, 2);
+    json_decref(fc);
+    /* Nothing in a tile without points; bad tiles are refused. */
+    hm_buf_clear(&buf);
+    hm_buf_init(&buf);
+    hm_tile_at(100.0, 20.0, 14, &t, NULL);
+    CHECK_INT_EQ(hm_mvt_encode_reliefs(&t, pts, 4, NULL, &buf, &err), HM_OK);
+    CHECK(buf.len == 0);
+    t.z = 30;
+    CHECK_INT_EQ(hm_mvt_encode_reliefs(&t, pts, 4, NULL, &buf, NULL), HM_E_INVALID_FIELD);
+    hm_buf_clear(&buf);
+}
+
 int main(void)
 {
     if (!gdal_available()) {
@@ -512,5 +574,6 @@ int main(void)
     test_clusters();
     test_million_z10();
     test_empty_and_errors();
+    test_reliefs();
     return hm_test_done("test_mvt_points");
 }

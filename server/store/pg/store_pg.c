@@ -60,6 +60,7 @@ enum {
     Q_REQ_SET_VERIFIED,
     Q_REQ_SET_AREAS,
     Q_REQ_PURGE,
+    Q_REQ_SET_SAFE,
     Q_TEAM_OPEN_COUNT,
     Q_LOCK,
     Q_HIST_APPEND,
@@ -81,13 +82,22 @@ enum {
     Q_PLACE_PUT,
     Q_PLACE_DELETE_SOURCE,
     Q_PLACE_LIST,
+    Q_RELIEF_INSERT,
+    Q_RELIEF_UPDATE,
+    Q_RELIEF_DELETE,
+    Q_RELIEF_GET,
+    Q_RELIEF_LIST,
     Q__COUNT
 };
 
 #define REQ_COLS                                                                                   \
     "id, code, lon, lat, \"precision\", category, people, vulnerable, priority, note, name, "      \
     "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "         \
-    "team_id, duplicate_of, created_at, updated_at, status_at, token_hash"
+    "team_id, duplicate_of, created_at, updated_at, status_at, token_hash, reporter_name, "        \
+    "reporter_phone, location_text, safe_at"
+
+#define RELIEF_COLS                                                                                \
+    "id, kind, status, name, address, hours, capacity, lon, lat, created_at, updated_at"
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
@@ -127,20 +137,27 @@ static const char *const q_sql[Q__COUNT] = {
         "INSERT INTO request(code, token_hash, lon, lat, \"precision\", category, people, "
         "vulnerable, priority, note, name, address, phone, status, ward_code, former_ward_code, "
         "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
-        "status_at, geom) VALUES ($1, $2::bytea, $3::double precision, $4::double precision, "
-        "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, "
-        "$22::bigint, $22, $22, ST_SetSRID(ST_MakePoint($3, $4), 4326)) "
+        "status_at, geom, reporter_name, reporter_phone, location_text) VALUES ($1, $2::bytea, "
+        "$3::double precision, $4::double precision, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+        "$14, $15, $16, $17, $18, $19, $20, $21, $22::bigint, $22, $22, "
+        "ST_SetSRID(ST_MakePoint($3, $4), 4326), $23, $24, $25) "
         "ON CONFLICT (code) DO NOTHING RETURNING id",
     [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = $1",
     [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = $1",
+    /* Any move ends an "I am safe now" closing (a reopened request is no longer one). */
     [Q_REQ_SET_STATUS] = "UPDATE request SET status = $3, team_id = $4, duplicate_of = $5, "
-                         "updated_at = $6::bigint, status_at = $6 WHERE id = $1 AND status = $2",
+                         "updated_at = $6::bigint, status_at = $6, safe_at = NULL WHERE id = $1 "
+                         "AND status = $2",
+    [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = $2 WHERE id = $1",
     [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = true, updated_at = $2 WHERE id = $1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = $2, former_ward_code = $3, "
                         "hamlet_code = $4 WHERE id = $1",
-    [Q_REQ_PURGE] = "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL "
+    [Q_REQ_PURGE] = "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL, "
+                    "reporter_name = NULL, reporter_phone = NULL, location_text = NULL "
                     "WHERE status IN (3, 4, 5) AND updated_at < $1 AND (name IS NOT NULL OR "
-                    "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL)",
+                    "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL OR "
+                    "reporter_name IS NOT NULL OR reporter_phone IS NOT NULL OR "
+                    "location_text IS NOT NULL)",
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = $1 AND status IN (1, 2)",
     [Q_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
     [Q_HIST_APPEND] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
@@ -182,6 +199,17 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_PLACE_LIST] = "SELECT id, source, name, alt_names, kind, code, lon, lat, min_lon, min_lat, "
                      "max_lon, max_lat, ward_code FROM place WHERE $1::text IS NULL OR "
                      "source = $1 ORDER BY id",
+    [Q_RELIEF_INSERT] = "INSERT INTO point(kind, status, name, address, hours, capacity, lon, lat, "
+                        "created_at, updated_at, geom) VALUES ($1, $2, $3, $4, $5, $6, "
+                        "$7::double precision, $8::double precision, $9, $10, "
+                        "ST_SetSRID(ST_MakePoint($7, $8), 4326)) RETURNING id",
+    [Q_RELIEF_UPDATE] = "UPDATE point SET kind = $1, status = $2, name = $3, address = $4, "
+                        "hours = $5, capacity = $6, lon = $7::double precision, "
+                        "lat = $8::double precision, updated_at = $9, "
+                        "geom = ST_SetSRID(ST_MakePoint($7, $8), 4326) WHERE id = $10",
+    [Q_RELIEF_DELETE] = "DELETE FROM point WHERE id = $1",
+    [Q_RELIEF_GET] = "SELECT " RELIEF_COLS " FROM point WHERE id = $1",
+    [Q_RELIEF_LIST] = "SELECT " RELIEF_COLS " FROM point ORDER BY id",
 };
 
 /* Schema migrations: migrations[v] takes the schema from version v to v + 1 (PostgreSQL's
@@ -249,6 +277,17 @@ static const char *const migrations[] = {
     "  max_lat double precision, ward_code text, geom geometry(Point, 4326) NOT NULL, "
     "  UNIQUE (source, code));"
     "CREATE INDEX place_geom ON place USING gist (geom);",
+    /* 2 -> 3: what the 2024-2025 floods taught (issue 19), as SQLite's version 6: a reporter
+     * and a pasted location (contact data), "I am safe now" (safe_at), relief points with a
+     * real geometry column. */
+    "ALTER TABLE request ADD COLUMN reporter_name text, ADD COLUMN reporter_phone text, "
+    "  ADD COLUMN location_text text, ADD COLUMN safe_at bigint;"
+    "CREATE TABLE point(id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+    "  kind integer NOT NULL, status integer NOT NULL, name text NOT NULL, address text, "
+    "  hours text, capacity integer, lon double precision NOT NULL, "
+    "  lat double precision NOT NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL, "
+    "  geom geometry(Point, 4326) NOT NULL);"
+    "CREATE INDEX point_geom ON point USING gist (geom);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -265,7 +304,7 @@ static const char *const migrations[] = {
 #define LIST_CACHE  16   /* prepared shapes of request lists per connection */
 #define PAGE_ROWS   4096 /* rows of a request list read at once */
 #define RETRY_MS    1000 /* reconnection attempts at most this often */
-#define MAX_PARAMS  24
+#define MAX_PARAMS  32
 #define MAX_PENDING 4
 
 static const char savepoint_cmd[] = "SAVEPOINT job";
@@ -964,15 +1003,16 @@ static int insert_changes(pg_store *s, hm_change *changes, size_t n, hm_error *e
         v[k + 1] = num[i][1];
         v[k + 2] = num[i][2];
         if (c->kind == HM_CH_REQUEST_UPDATED && c->prev.status >= 0) {
-            snprintf(prev[i], sizeof prev[i], "%d|%d|%lld|%.9g|%.9g|%s|%s|%s", c->prev.status,
+            snprintf(prev[i], sizeof prev[i], "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d", c->prev.status,
                      c->prev.category, (long long)c->prev.status_at, c->prev.lon, c->prev.lat,
-                     c->prev.ward, c->prev.former_ward, c->prev.hamlet);
+                     c->prev.ward, c->prev.former_ward, c->prev.hamlet, c->prev.safe ? 1 : 0);
             v[k + 3] = prev[i];
         }
-        if (c->kind == HM_CH_AREA || c->kind == HM_CH_PLACES) {
+        if (c->kind == HM_CH_AREA || c->kind == HM_CH_PLACES || c->kind == HM_CH_RELIEF) {
             snprintf(num[i][1] + 16, 16, "%d", c->level); /* second half of the kind's slot */
             v[k + 4] = num[i][1] + 16;
-            v[k + 5] = c->code;
+            if (c->kind != HM_CH_RELIEF)
+                v[k + 5] = c->code;
         }
     }
     hm_buf_puts(&sql, " RETURNING id");
@@ -1258,6 +1298,9 @@ static int pg_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
         p_null(&p);
     p_text_or_null(&p, r->duplicate_of);
     p_i64(&p, r->created_at);
+    p_text_or_null(&p, r->reporter_name);
+    p_text_or_null(&p, r->reporter_phone);
+    p_text_or_null(&p, r->location_text);
     if (!(res = run(PG(st), Q_REQ_INSERT, &p, err)))
         return err ? err->code : HM_E_DB;
     if (PQntuples(res) == 0) {
@@ -1265,6 +1308,7 @@ static int pg_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     } else {
         r->id = col_i64(res, 0, 0);
         r->updated_at = r->status_at = r->created_at;
+        r->safe_at = 0;
     }
     PQclear(res);
     return rc;
@@ -1299,6 +1343,10 @@ static void read_request(const PGresult *res, int i, hm_request *r, uint8_t toke
     r->status_at = col_i64(res, i, 23);
     if (token_hash && col_bytes(res, i, 24, token_hash, 32) != 32)
         memset(token_hash, 0, 32);
+    r->reporter_name = col_dup(res, i, 25);
+    r->reporter_phone = col_dup(res, i, 26);
+    r->location_text = col_dup(res, i, 27);
+    r->safe_at = col_i64(res, i, 28);
 }
 
 static int pg_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
@@ -1517,6 +1565,19 @@ static int pg_request_set_areas(hm_store *st, int64_t id, const char *ward, cons
     p_text_or_null(&p, former);
     p_text_or_null(&p, hamlet);
     return run_cmd(PG(st), Q_REQ_SET_AREAS, &p, NULL, err);
+}
+
+static int pg_request_set_safe(hm_store *st, int64_t id, int64_t at, hm_error *err)
+{
+    params p = {0};
+    int64_t n = 0;
+    int rc;
+    p_i64(&p, id);
+    p_i64(&p, at);
+    rc = run_cmd(PG(st), Q_REQ_SET_SAFE, &p, &n, err);
+    if (rc == HM_OK && n == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
+    return rc;
 }
 
 static int pg_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
@@ -1878,7 +1939,7 @@ static void unpack_prev(const char *text, hm_change *c)
 {
     char *codes[3] = {c->prev.ward, c->prev.former_ward, c->prev.hamlet};
     const char *p = text;
-    for (int i = 0; p && i < 8; i++) {
+    for (int i = 0; p && i < 9; i++) {
         const char *e = strchr(p, '|');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char f[64];
@@ -1896,6 +1957,8 @@ static void unpack_prev(const char *text, hm_change *c)
             c->prev.lon = strtod(f, NULL);
         else if (i == 4)
             c->prev.lat = strtod(f, NULL);
+        else if (i == 8)
+            c->prev.safe = atoi(f) != 0; /* since schema 3 */
         else
             snprintf(codes[i - 5], 40, "%.39s", f);
         p = e ? e + 1 : NULL;
@@ -2093,8 +2156,114 @@ static int pg_place_list(hm_store *st, const char *source, hm_place_cb cb, void 
     return rc;
 }
 
+/* ---- relief points ---- */
+
+/* The columns of `r` from kind to updated_at; created_at only for an insert. */
+static void relief_params(params *p, const hm_relief *r, bool insert)
+{
+    p_i64(p, r->kind);
+    p_i64(p, r->status);
+    p_text(p, r->name);
+    p_text_or_null(p, r->address);
+    p_text_or_null(p, r->hours);
+    if (r->capacity >= 0)
+        p_i64(p, r->capacity);
+    else
+        p_null(p);
+    p_f64(p, r->lon);
+    p_f64(p, r->lat);
+    if (insert)
+        p_i64(p, r->created_at);
+    p_i64(p, r->updated_at);
+}
+
+static void read_relief(const PGresult *res, int i, hm_relief *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = col_i64(res, i, 0);
+    r->kind = col_int(res, i, 1);
+    r->status = col_int(res, i, 2);
+    col_copy(res, i, 3, r->name, sizeof r->name);
+    col_copy(res, i, 4, r->address, sizeof r->address);
+    col_copy(res, i, 5, r->hours, sizeof r->hours);
+    r->capacity = PQgetisnull(res, i, 6) ? -1 : col_int(res, i, 6);
+    r->lon = col_f64(res, i, 7);
+    r->lat = col_f64(res, i, 8);
+    r->created_at = col_i64(res, i, 9);
+    r->updated_at = col_i64(res, i, 10);
+}
+
+static int pg_relief_insert(hm_store *st, hm_relief *r, hm_error *err)
+{
+    params p = {0};
+    PGresult *res;
+    relief_params(&p, r, true);
+    if (!(res = run(PG(st), Q_RELIEF_INSERT, &p, err)))
+        return err ? err->code : HM_E_DB;
+    r->id = col_i64(res, 0, 0);
+    PQclear(res);
+    return HM_OK;
+}
+
+static int pg_relief_update(hm_store *st, const hm_relief *r, hm_error *err)
+{
+    params p = {0};
+    int64_t n = 0;
+    int rc;
+    relief_params(&p, r, false);
+    p_i64(&p, r->id);
+    rc = run_cmd(PG(st), Q_RELIEF_UPDATE, &p, &n, err);
+    if (rc == HM_OK && n == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no relief point has this id");
+    return rc;
+}
+
+static int pg_relief_delete(hm_store *st, int64_t id, hm_error *err)
+{
+    params p = {0};
+    int64_t n = 0;
+    int rc;
+    p_i64(&p, id);
+    rc = run_cmd(PG(st), Q_RELIEF_DELETE, &p, &n, err);
+    if (rc == HM_OK && n == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no relief point has this id");
+    return rc;
+}
+
+static int pg_relief_get(hm_store *st, int64_t id, hm_relief *out, hm_error *err)
+{
+    params p = {0};
+    PGresult *res;
+    int rc = HM_OK;
+    p_i64(&p, id);
+    if (!(res = run(PG(st), Q_RELIEF_GET, &p, err)))
+        return err ? err->code : HM_E_DB;
+    if (PQntuples(res) == 1)
+        read_relief(res, 0, out);
+    else
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no relief point has this id");
+    PQclear(res);
+    return rc;
+}
+
+static int pg_relief_list(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err)
+{
+    params p = {0};
+    PGresult *res;
+    int rc = HM_OK;
+    if (!(res = run(PG(st), Q_RELIEF_LIST, &p, err)))
+        return err ? err->code : HM_E_DB;
+    for (int i = 0; i < PQntuples(res) && rc == HM_OK; i++) {
+        hm_relief r;
+        read_relief(res, i, &r);
+        rc = cb(ctx, &r);
+    }
+    PQclear(res);
+    return rc;
+}
+
 static const hm_store_ops pg_ops = {
-    .iVersion = 3,
+    .iVersion = 4,
     .name = "postgis",
     .xClose = pg_close,
     .xSchemaVersion = pg_schema_version,
@@ -2117,6 +2286,7 @@ static const hm_store_ops pg_ops = {
     .xRequestSetVerified = pg_request_set_verified,
     .xRequestSetAreas = pg_request_set_areas,
     .xRequestPurge = pg_request_purge,
+    .xRequestSetSafe = pg_request_set_safe,
     .xTeamOpenCount = pg_team_open_count,
     .xHistoryAppend = pg_history_append,
     .xHistoryList = pg_history_list,
@@ -2141,4 +2311,9 @@ static const hm_store_ops pg_ops = {
     .xPlacePut = pg_place_put,
     .xPlaceDeleteSource = pg_place_delete_source,
     .xPlaceList = pg_place_list,
+    .xReliefInsert = pg_relief_insert,
+    .xReliefUpdate = pg_relief_update,
+    .xReliefDelete = pg_relief_delete,
+    .xReliefGet = pg_relief_get,
+    .xReliefList = pg_relief_list,
 };

@@ -41,6 +41,7 @@ enum {
     Q_REQ_SET_STATUS,
     Q_REQ_SET_VERIFIED,
     Q_REQ_SET_AREAS,
+    Q_REQ_SET_SAFE,
     Q_TEAM_OPEN_COUNT,
     Q_HIST_APPEND,
     Q_HIST_LIST,
@@ -59,17 +60,26 @@ enum {
     Q_PLACE_PUT,
     Q_PLACE_DELETE_SOURCE,
     Q_PLACE_LIST,
+    Q_RELIEF_INSERT,
+    Q_RELIEF_UPDATE,
+    Q_RELIEF_DELETE,
+    Q_RELIEF_GET,
+    Q_RELIEF_LIST,
     Q__COUNT
 };
 
 #define REQ_COLS                                                                                   \
     "id, code, lon, lat, precision, category, people, vulnerable, priority, note, name, "          \
     "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "         \
-    "team_id, duplicate_of, created_at, updated_at, status_at, token_hash"
+    "team_id, duplicate_of, created_at, updated_at, status_at, token_hash, reporter_name, "        \
+    "reporter_phone, location_text, safe_at"
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
 #define CHANGE_COLS "id, at, kind, ref, prev, level, code"
+
+#define RELIEF_COLS                                                                                \
+    "id, kind, status, name, address, hours, capacity, lon, lat, created_at, updated_at"
 
 static const char *const q_sql[Q__COUNT] = {
     [Q_CHANGE_ADD] = "INSERT INTO change(at, kind, ref, prev, level, code) VALUES (?1, ?2, ?3, ?4, "
@@ -110,12 +120,16 @@ static const char *const q_sql[Q__COUNT] = {
         "INSERT INTO request(code, token_hash, lon, lat, precision, category, people, "
         "vulnerable, priority, note, name, address, phone, status, ward_code, former_ward_code, "
         "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
-        "status_at, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-        "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?22, ?22, MakePoint(?3, ?4, 4326))",
+        "status_at, geom, reporter_name, reporter_phone, location_text) VALUES (?1, ?2, ?3, ?4, "
+        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+        "?22, ?22, MakePoint(?3, ?4, 4326), ?23, ?24, ?25)",
     [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = ?1",
     [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = ?1",
+    /* Any move ends an "I am safe now" closing (a reopened request is no longer one). */
     [Q_REQ_SET_STATUS] = "UPDATE request SET status = ?3, team_id = ?4, duplicate_of = ?5, "
-                         "updated_at = ?6, status_at = ?6 WHERE id = ?1 AND status = ?2",
+                         "updated_at = ?6, status_at = ?6, safe_at = NULL WHERE id = ?1 AND "
+                         "status = ?2",
+    [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = ?2 WHERE id = ?1",
     [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = 1, updated_at = ?2 WHERE id = ?1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = ?2, former_ward_code = ?3, "
                         "hamlet_code = ?4 WHERE id = ?1",
@@ -134,6 +148,15 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_TEAM_SET_TOKEN] = "UPDATE team SET token_hash = ?2 WHERE id = ?1",
     [Q_TEAM_SET_POS] = "UPDATE team SET lon = ?2, lat = ?3, pos_at = ?4 WHERE id = ?1",
     [Q_TEAM_SET_STATUS] = "UPDATE team SET status = ?2 WHERE id = ?1",
+    [Q_RELIEF_INSERT] = "INSERT INTO point(kind, status, name, address, hours, capacity, lon, lat, "
+                        "created_at, updated_at, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                        "?10, MakePoint(?7, ?8, 4326))",
+    [Q_RELIEF_UPDATE] = "UPDATE point SET kind = ?1, status = ?2, name = ?3, address = ?4, "
+                        "hours = ?5, capacity = ?6, lon = ?7, lat = ?8, updated_at = ?10, "
+                        "geom = MakePoint(?7, ?8, 4326) WHERE id = ?11",
+    [Q_RELIEF_DELETE] = "DELETE FROM point WHERE id = ?1",
+    [Q_RELIEF_GET] = "SELECT " RELIEF_COLS " FROM point WHERE id = ?1",
+    [Q_RELIEF_LIST] = "SELECT " RELIEF_COLS " FROM point ORDER BY id",
 };
 
 /* The grid cell of a request's point, as SQL over its columns: cells of 1/1024 degree (about
@@ -223,6 +246,18 @@ static const char *const migrations[] = {
     "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL, ward_code TEXT, "
     "  UNIQUE(source, code));"
     "SELECT AddGeometryColumn('place', 'geom', 4326, 'POINT', 'XY');",
+    /* 5 -> 6: what the 2024-2025 floods taught (issue 19). A request may be reported by someone
+     * else (reporter_*: contact data, like name and phone), placed by a pasted link
+     * (location_text: contact data too, it may hold a label), and closed by "I am safe now"
+     * (safe_at). Relief points: public places with an exact position; `geom` for GIS tools. */
+    "ALTER TABLE request ADD COLUMN reporter_name TEXT;"
+    "ALTER TABLE request ADD COLUMN reporter_phone TEXT;"
+    "ALTER TABLE request ADD COLUMN location_text TEXT;"
+    "ALTER TABLE request ADD COLUMN safe_at INTEGER;"
+    "CREATE TABLE point(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, status INTEGER NOT NULL, "
+    "  name TEXT NOT NULL, address TEXT, hours TEXT, capacity INTEGER, lon REAL NOT NULL, "
+    "  lat REAL NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "SELECT AddGeometryColumn('point', 'geom', 4326, 'POINT', 'XY');",
 };
 
 /* Statements of hm_store_request_list() kept per connection, keyed by their text: the text
@@ -704,6 +739,9 @@ static int sq_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
         sqlite3_bind_int64(q, 20, r->team_id);
     bind_text_or_null(q, 21, r->duplicate_of);
     sqlite3_bind_int64(q, 22, r->created_at);
+    bind_text_or_null(q, 23, r->reporter_name);
+    bind_text_or_null(q, 24, r->reporter_phone);
+    bind_text_or_null(q, 25, r->location_text);
     if (sqlite3_step(q) != SQLITE_DONE) {
         if ((sqlite3_extended_errcode(s->db)) == SQLITE_CONSTRAINT_UNIQUE)
             rc = hm_error_set(err, HM_E_IN_USE, "code", "request code already in use");
@@ -715,6 +753,7 @@ static int sq_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     done(q);
     r->id = sqlite3_last_insert_rowid(s->db);
     r->updated_at = r->status_at = r->created_at;
+    r->safe_at = 0;
     return HM_OK;
 }
 
@@ -751,6 +790,10 @@ static void read_request(sqlite3_stmt *q, hm_request *r, uint8_t token_hash[32])
         else
             memset(token_hash, 0, 32);
     }
+    r->reporter_name = dup_col(q, 25);
+    r->reporter_phone = dup_col(q, 26);
+    r->location_text = dup_col(q, 27);
+    r->safe_at = sqlite3_column_int64(q, 28);
 }
 
 static int sq_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
@@ -985,6 +1028,19 @@ static int sq_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_err
     return exec_q(s, q, err);
 }
 
+static int sq_request_set_safe(hm_store *st, int64_t id, int64_t at, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_SET_SAFE];
+    int rc;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, at);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
+    return rc;
+}
+
 static int sq_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
                                 const char *hamlet, hm_error *err)
 {
@@ -1002,9 +1058,12 @@ static int sq_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_
     sq_store *s = SQ(st);
     sqlite3_stmt *q = NULL;
     int rc = HM_OK;
-    const char *sql = "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL "
-                      "WHERE status IN (3, 4, 5) AND updated_at < ?1 AND (name IS NOT NULL OR "
-                      "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL)";
+    const char *sql =
+        "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL, "
+        "reporter_name = NULL, reporter_phone = NULL, location_text = NULL "
+        "WHERE status IN (3, 4, 5) AND updated_at < ?1 AND (name IS NOT NULL OR "
+        "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL OR reporter_name IS NOT "
+        "NULL OR reporter_phone IS NOT NULL OR location_text IS NOT NULL)";
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
         rc = db_error(s, err);
         goto out;
@@ -1519,9 +1578,9 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
     sqlite3_bind_int(q, 2, c->kind);
     sqlite3_bind_int64(q, 3, c->ref);
     if (c->kind == HM_CH_REQUEST_UPDATED && c->prev.status >= 0) {
-        snprintf(prev, sizeof prev, "%d|%d|%lld|%.9g|%.9g|%s|%s|%s", c->prev.status,
+        snprintf(prev, sizeof prev, "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d", c->prev.status,
                  c->prev.category, (long long)c->prev.status_at, c->prev.lon, c->prev.lat,
-                 c->prev.ward, c->prev.former_ward, c->prev.hamlet);
+                 c->prev.ward, c->prev.former_ward, c->prev.hamlet, c->prev.safe ? 1 : 0);
         sqlite3_bind_text(q, 4, prev, -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(q, 4);
@@ -1529,6 +1588,9 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
     if (c->kind == HM_CH_AREA || c->kind == HM_CH_PLACES) {
         sqlite3_bind_int(q, 5, c->level);
         sqlite3_bind_text(q, 6, c->code, -1, SQLITE_TRANSIENT);
+    } else if (c->kind == HM_CH_RELIEF) {
+        sqlite3_bind_int(q, 5, c->level);
+        sqlite3_bind_null(q, 6);
     } else {
         sqlite3_bind_null(q, 5);
         sqlite3_bind_null(q, 6);
@@ -1542,13 +1604,13 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
     return rc;
 }
 
-/* `text` ("status|category|status_at|lon|lat|ward|former|hamlet", empty codes allowed) into
- * c->prev; fields missing stay as they are. */
+/* `text` ("status|category|status_at|lon|lat|ward|former|hamlet|safe", empty codes allowed;
+ * "safe" since version 6) into c->prev; fields missing stay as they are. */
 static void unpack_prev(const char *text, hm_change *c)
 {
     char *codes[3] = {c->prev.ward, c->prev.former_ward, c->prev.hamlet};
     const char *p = text;
-    for (int i = 0; p && i < 8; i++) {
+    for (int i = 0; p && i < 9; i++) {
         const char *e = strchr(p, '|');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char f[64];
@@ -1566,6 +1628,8 @@ static void unpack_prev(const char *text, hm_change *c)
             c->prev.lon = strtod(f, NULL);
         else if (i == 4)
             c->prev.lat = strtod(f, NULL);
+        else if (i == 8)
+            c->prev.safe = atoi(f) != 0;
         else
             snprintf(codes[i - 5], 40, "%.39s", f);
         p = e ? e + 1 : NULL;
@@ -1756,8 +1820,113 @@ static int sq_place_list(hm_store *st, const char *source, hm_place_cb cb, void 
     return rc;
 }
 
+/* ---- relief points ---- */
+
+static void bind_relief(sqlite3_stmt *q, const hm_relief *p)
+{
+    sqlite3_bind_int(q, 1, p->kind);
+    sqlite3_bind_int(q, 2, p->status);
+    sqlite3_bind_text(q, 3, p->name, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 4, p->address);
+    bind_text_or_null(q, 5, p->hours);
+    if (p->capacity >= 0)
+        sqlite3_bind_int(q, 6, p->capacity);
+    sqlite3_bind_double(q, 7, p->lon);
+    sqlite3_bind_double(q, 8, p->lat);
+    sqlite3_bind_int64(q, 9, p->created_at);
+    sqlite3_bind_int64(q, 10, p->updated_at);
+}
+
+static void read_relief(sqlite3_stmt *q, hm_relief *p)
+{
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(q, 0);
+    p->kind = sqlite3_column_int(q, 1);
+    p->status = sqlite3_column_int(q, 2);
+    copy_col(q, 3, p->name, sizeof p->name);
+    copy_col(q, 4, p->address, sizeof p->address);
+    copy_col(q, 5, p->hours, sizeof p->hours);
+    p->capacity = sqlite3_column_type(q, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 6);
+    p->lon = sqlite3_column_double(q, 7);
+    p->lat = sqlite3_column_double(q, 8);
+    p->created_at = sqlite3_column_int64(q, 9);
+    p->updated_at = sqlite3_column_int64(q, 10);
+}
+
+static int sq_relief_insert(hm_store *st, hm_relief *p, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_RELIEF_INSERT];
+    int rc;
+    bind_relief(q, p);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK)
+        p->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_relief_update(hm_store *st, const hm_relief *p, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_RELIEF_UPDATE];
+    int rc;
+    bind_relief(q, p);
+    sqlite3_bind_int64(q, 11, p->id);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no relief point has this id");
+    return rc;
+}
+
+static int sq_relief_delete(hm_store *st, int64_t id, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_RELIEF_DELETE];
+    int rc;
+    sqlite3_bind_int64(q, 1, id);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no relief point has this id");
+    return rc;
+}
+
+static int sq_relief_get(hm_store *st, int64_t id, hm_relief *out, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_RELIEF_GET];
+    int rc = HM_OK, step;
+    sqlite3_bind_int64(q, 1, id);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW)
+        read_relief(q, out);
+    else if (step == SQLITE_DONE)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no relief point has this id");
+    else
+        rc = db_error(s, err);
+    done(q);
+    return rc;
+}
+
+static int sq_relief_list(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_RELIEF_LIST];
+    int rc = HM_OK, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_relief p;
+        read_relief(q, &p);
+        if ((rc = cb(ctx, &p)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+out:
+    done(q);
+    return rc;
+}
+
 static const hm_store_ops sq_ops = {
-    .iVersion = 3,
+    .iVersion = 4,
     .name = "spatialite",
     .xClose = sq_close,
     .xSchemaVersion = sq_schema_version,
@@ -1779,6 +1948,7 @@ static const hm_store_ops sq_ops = {
     .xRequestSetStatus = sq_request_set_status,
     .xRequestSetVerified = sq_request_set_verified,
     .xRequestSetAreas = sq_request_set_areas,
+    .xRequestSetSafe = sq_request_set_safe,
     .xRequestPurge = sq_request_purge,
     .xTeamOpenCount = sq_team_open_count,
     .xHistoryAppend = sq_history_append,
@@ -1803,4 +1973,9 @@ static const hm_store_ops sq_ops = {
     .xPlacePut = sq_place_put,
     .xPlaceDeleteSource = sq_place_delete_source,
     .xPlaceList = sq_place_list,
+    .xReliefInsert = sq_relief_insert,
+    .xReliefUpdate = sq_relief_update,
+    .xReliefDelete = sq_relief_delete,
+    .xReliefGet = sq_relief_get,
+    .xReliefList = sq_relief_list,
 };
