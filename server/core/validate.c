@@ -97,6 +97,18 @@ static int get_reporter(json_t *body, hm_request *r, hm_error *err)
     return HM_OK;
 }
 
+/* True when `v` is absent, null or a string of blanks only: like every optional text field,
+ * an empty location_text is no location_text. */
+static bool blank(json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!v || json_is_null(v))
+        return true;
+    if (!s || strlen(s) != json_string_length(v))
+        return false;
+    return s[strspn(s, " \t\r\n")] == '\0';
+}
+
 /* A pasted `location_text` in place of lat/lon: parsed, and kept as given (trimmed).
  * Returns 1 when absent. */
 static int get_location_text(json_t *body, hm_request *r, hm_error *err)
@@ -105,7 +117,7 @@ static int get_location_text(json_t *body, hm_request *r, hm_error *err)
     double lon, lat;
     int rc;
 
-    if (!v || json_is_null(v))
+    if (blank(v))
         return 1;
     if (!json_is_string(v))
         return hm_error_set(err, HM_E_INVALID_FIELD, "location_text",
@@ -136,7 +148,7 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
     if (has_lon < 0 || has_lon > 1)
         return has_lon;
     v = json_object_get(body, "location_text");
-    if (v && !json_is_null(v)) {
+    if (!blank(v)) {
         /* One way to say where: a pasted location replaces lat/lon and the commune. */
         if (has_lat == HM_OK || has_lon == HM_OK)
             return hm_error_set(err, HM_E_INVALID_FIELD, "location_text",

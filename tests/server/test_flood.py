@@ -400,9 +400,19 @@ class PasteLocationTest(A.ServerTest):
         base = {'category': 'food', 'phone': A.fresh_phone()}
         for text, word in REFUSED:
             with self.subTest(text=text[:60]):
-                e = self.assertError(srv.post('/api/v1/requests', dict(base, location_text=text)),
-                                     400, 'invalid_field', 'location_text')
+                r = srv.post('/api/v1/requests', dict(base, location_text=text))
+                if not text.strip():
+                    # Blank is no location_text, as with every optional text field.
+                    self.assertError(r, 400, 'invalid_field', 'lat')
+                    continue
+                e = self.assertError(r, 400, 'invalid_field', 'location_text')
                 self.assertIn(word, e['message'])
+        # Blank beside lat/lon is ignored.
+        r = srv.post('/api/v1/requests', dict(base, location_text='  ', lat=HOME[1], lon=HOME[0]))
+        self.assertEqual(r.status, 201, r.text)
+        self.assertEqual(r.json()['request']['location_precision'], 'gps')
+        self.assertIsNone(r.json()['request']['location_text'])
+        before = srv.snapshot()
         for extra in ({'location_text': 7}, {'location_text': ['x']},
                       {'location_text': HOME_LINK, 'lat': HOME[1], 'lon': HOME[0]},
                       {'location_text': HOME_LINK, 'lat': HOME[1]},
