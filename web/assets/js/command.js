@@ -29,7 +29,8 @@
 // reconnects with a fresh ticket after a server restart.
 import { initI18n, t, onLangChange, fmtAge, fmtAgeShort, fmtClock, fmtPeople, fmtDistance, fmtTime } from './i18n.js';
 import { api, ApiError, errorText, normCode } from './api.js';
-import { $, $$, h, icon, CATEGORIES, CAT_COLOR, OPEN, reqOf, throttle, debounce, bboxOf, isApprox } from './util.js';
+import { $, $$, h, icon, CATEGORIES, CAT_COLOR, OPEN, reqOf, throttle, debounce, bboxOf, isApprox, RELIEF_KINDS, RELIEF_COLOR } from './util.js';
+import { pointIcon } from './flood.js';
 import { createMap, addAreaLayer, areasGeoJSON, tileJSON, reloadTiles, labelsByZoom, CHORO_STEPS, choroplethColor, CONFIG } from './mapkit.js';
 import { areaName, learnNames, ensureNames } from './names.js';
 import { signIn } from './signin.js';
@@ -51,6 +52,10 @@ const STR = {
     'p.yes': 'yes', 'p.no': 'no', 'p.created': 'Created', 'p.former': 'former', 'p.hamlet': 'hamlet',
     'none_waiting': 'No request is waiting.', 'none_yet': 'Nothing yet.', 'k.note': 'Note', 'k.dup': 'Same as', 'k.vulnerable': 'Household',
     has_team: 'team on it',
+    add_point: 'Add relief point', new_point: 'New relief point', p_kind: 'Kind', p_name: 'Name', p_address: 'Address',
+    p_hours: 'Opening hours', p_capacity: 'Capacity (people)', points: 'Relief points', 'c.safe': 'Marked safe',
+    'pt.click_map': 'Click the map where the relief point is.', 'pt.saved': 'Relief point saved.', 'pt.deleted': 'Relief point deleted.',
+    'pt.delete': 'Delete', 'pt.confirm_delete': 'Again to delete', 'pt.none_yet': 'No relief point yet: add one on the map.',
   },
   vi: {
     'c.new': 'Chờ tiếp nhận', 'c.assigned': 'Đã có tổ nhận', 'c.in_progress': 'Đang hỗ trợ', 'c.resolved': 'Đã giải quyết',
@@ -62,6 +67,9 @@ const STR = {
     'p.yes': 'có', 'p.no': 'chưa', 'p.created': 'Gửi lúc', 'p.former': 'xã cũ', 'p.hamlet': 'ấp',
     'none_waiting': 'Không có yêu cầu nào đang chờ.', 'none_yet': 'Chưa có.', 'k.note': 'Ghi chú', 'k.dup': 'Trùng với', 'k.vulnerable': 'Trong nhà có',
     has_team: 'đã có tổ',
+    'c.safe': 'Đã báo an toàn', 'pt.click_map': 'Bấm vào bản đồ tại vị trí điểm hỗ trợ.', 'pt.saved': 'Đã lưu điểm hỗ trợ.',
+    'pt.deleted': 'Đã xóa điểm hỗ trợ.', 'pt.delete': 'Xóa', 'pt.confirm_delete': 'Bấm lần nữa để xóa',
+    'pt.none_yet': 'Chưa có điểm hỗ trợ: thêm trên bản đồ.',
   },
 };
 initI18n(STR);
@@ -77,6 +85,7 @@ const S = {
   dirty: false, areasDirty: false, tilesAt: 0,
   priority: null, order: null, // planned server features: true, false, or not yet known
   selected: null, clusterMarkers: [], session: null, desk: localStorage.getItem('helpmap.cmd.desk') === '1',
+  points: [], addingPoint: false, newPoint: null,
 };
 
 async function call(path, opts = {}) {
@@ -101,6 +110,7 @@ function setDesk(on) {
   document.body.classList.toggle('mode-desk', on);
   document.body.classList.toggle('mode-wall', !on);
   renderLists();
+  $('#points-panel').hidden = !on;
   requestAnimationFrame(() => { S.map?.resize(); fitDistrict(); if (S.map) updateClusterLabels(); });
 }
 
@@ -143,12 +153,32 @@ async function setupMap() {
     },
   });
 
+  // Relief points: coloured by kind, faded when closed, ringed when full.
+  map.addSource('points', { type: 'geojson', data: empty });
+  map.addLayer({
+    id: 'points', type: 'circle', source: 'points',
+    paint: {
+      'circle-radius': 7 * K,
+      'circle-color': ['match', ['get', 'kind'], ...RELIEF_KINDS.flatMap((k) => [k, RELIEF_COLOR[k]]), RELIEF_COLOR.other],
+      'circle-opacity': ['match', ['get', 'status'], 'closed', 0.35, 1],
+      'circle-stroke-width': 3 * K,
+      'circle-stroke-color': ['match', ['get', 'status'], 'open', '#ffffff', 'full', '#f59e0b', '#475569'],
+    },
+  });
+  map.on('click', (e) => {
+    if (!S.addingPoint) return;
+    S.addingPoint = false;
+    $('#point-btn').setAttribute('aria-pressed', 'false');
+    openPointForm(e.lngLat.lat, e.lngLat.lng);
+  });
+
   await addRequestLayers();
   map.addSource('selected', { type: 'geojson', data: empty });
   map.addLayer({ id: 'selected', type: 'circle', source: 'selected', paint: { 'circle-radius': 14 * K, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#fde047', 'circle-stroke-width': 4 * K } });
 
   for (const id of ['req-points', 'req-live']) {
     map.on('click', id, (e) => {
+      if (S.addingPoint || !$('#point-form').hidden) return;
       const f = e.features?.[0];
       if (f?.properties?.code) select(f.properties.code); else zoomCluster(f);
     });
@@ -364,6 +394,13 @@ function renderCounters() {
   items.push(h('div', { class: 'counter extra' },
     h('span', { class: 'n' }, `${hourly.length ? day : '–'} · ${num(bs.cancelled) + num(bs.duplicate)}`),
     h('span', { class: 'l' }, `${t('c.day')} · ${t('c.closed')}`)));
+  // "I am safe now", per commune.
+  const safeWards = (Array.isArray(st.wards) ? st.wards : []).filter((w) => num(w.safe) > 0)
+    .sort((a, b) => num(b.safe) - num(a.safe))
+    .map((w) => `${areaName('ward', w.code) || w.name || w.code} ${num(w.safe)}`);
+  items.push(h('div', { class: 'counter extra cnt-safe', dataset: { status: 'safe' } },
+    h('span', { class: 'n' }, String(num(st.safe))),
+    h('span', { class: 'l' }, t('c.safe'), h('span', { class: 'safe-wards', id: 'safe-wards' }, safeWards.join(' · ')))));
   box.replaceChildren(...items);
 }
 
@@ -682,7 +719,9 @@ function renderPanel(r) {
   if (isApprox(r)) add('p.where', h('span', { class: 'badge approx' }, t('approx')));
   add('p.where', r.address);
   if (typeof r.place === 'string') add('p.where', r.place);
+  add('k.location_text', r.location_text);
   add('p.contact', [r.name, r.phone].filter(Boolean).join(' · '));
+  if (r.reporter) add('k.reporter', [r.reporter.name, r.reporter.phone].filter(Boolean).join(' · '));
   add('k.note', r.note);
   add('p.source', `${t(`src.${r.source}`)} · ${t(`prec.${r.location_precision}`)} · ${t('p.verified')}: ${t(r.verified ? 'p.yes' : 'p.no')}`);
   const tm = r.team_id != null ? S.teams.get(String(r.team_id)) : null;
@@ -728,6 +767,7 @@ function renderPanel(r) {
   const hist = Array.isArray(r.history) ? r.history.slice(-30).reverse() : [];
   body.push(h('h3', null, t('p.history')), h('ol', { class: 'hist' }, hist.map((e) => h('li', null,
     h('time', { datetime: e.at }, fmtTime(e.at)),
+    e.kind === 'safe' ? `${t('h.safe')} · ` : '',
     e.to && e.from !== e.to ? `${e.from ? `${t(`st.${e.from}`)} → ` : ''}${t(`st.${e.to}`)}` : '',
     ` · ${e.actor === 'resident' || e.actor === 'system' ? t(`actor.${e.actor}`) : e.actor || ''}`,
     e.note ? ` — ${e.note}` : ''))));
@@ -804,6 +844,84 @@ $('#upload').addEventListener('change', async (ev) => {
   try { await (await drawTools()).upload(file); } catch (e) { toolMsg(String(e?.message || e), true); }
 });
 
+// ---------- relief points ----------
+async function refreshPoints() {
+  try {
+    const fc = await call('/points');
+    S.points = (fc?.features || []).map((f) => ({ ...(f.properties || {}), id: f.id ?? f.properties?.id }));
+    S.map?.getSource('points')?.setData(fc);
+    renderPointsAdmin();
+  } catch { /* keep */ }
+}
+const refreshPointsSoon = throttle(refreshPoints, 1000);
+
+function renderPointsAdmin() {
+  const ul = $('#points-admin');
+  if (!S.points.length) { ul.replaceChildren(h('li', { class: 'empty' }, t('pt.none_yet'))); return; }
+  ul.replaceChildren(...S.points.map((p) => {
+    const acts = h('span', { class: 'acts' }, ['open', 'full', 'closed'].map((st) => {
+      const b = h('button', { type: 'button', class: `tool s-${st}`, 'aria-pressed': String(p.status === st), dataset: { status: st } }, t(`rs.${st}`));
+      b.addEventListener('click', () => pointWrite(b, 'PUT', `/points/${p.id}`, { status: st }));
+      return b;
+    }));
+    const del = h('button', { type: 'button', class: 'tool', dataset: { del: String(p.id) } }, t('pt.delete'));
+    del.addEventListener('click', () => {
+      if (!del.classList.contains('armed')) { del.classList.add('armed'); del.textContent = t('pt.confirm_delete'); return; }
+      pointWrite(del, 'DELETE', `/points/${p.id}`, undefined, t('pt.deleted'));
+    });
+    acts.append(del);
+    return h('li', { dataset: { id: String(p.id), status: p.status } },
+      h('span', { class: 'nm' }, pointIcon(p.kind), p.name),
+      h('span', { class: 'sub' }, [t(`rk.${p.kind}`), p.hours, p.capacity != null ? t('pt.capacity', { n: p.capacity }) : ''].filter(Boolean).join(' · ')),
+      acts);
+  }));
+}
+
+async function pointWrite(btn, method, path, body, okText) {
+  btn.disabled = true;
+  try {
+    await call(path, { method, body });
+    if (okText) toolMsg(okText);
+    refreshPoints();
+  } catch (e) {
+    toolMsg(errorText(e), true);
+  } finally { btn.disabled = false; }
+}
+
+for (const k of RELIEF_KINDS) $('#point-kind').append(h('option', { value: k }, t(`rk.${k}`)));
+$('#point-btn').addEventListener('click', () => {
+  S.addingPoint = !S.addingPoint;
+  $('#point-btn').setAttribute('aria-pressed', String(S.addingPoint));
+  toolMsg(S.addingPoint ? t('pt.click_map') : '');
+});
+function openPointForm(lat, lon) {
+  S.newPoint = { lat: +lat.toFixed(6), lon: +lon.toFixed(6) };
+  $('#point-where').textContent = `${S.newPoint.lat}, ${S.newPoint.lon}`;
+  $('#point-error').hidden = true;
+  $('#point-form').hidden = false;
+  toolMsg('');
+  $('#point-name').focus();
+}
+$('#point-cancel').addEventListener('click', () => { $('#point-form').hidden = true; $('#point-form').reset(); });
+$('#point-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const body = { kind: $('#point-kind').value, name: $('#point-name').value.trim(), ...S.newPoint };
+  for (const k of ['address', 'hours']) { const v = $(`#point-${k}`).value.trim(); if (v) body[k] = v; }
+  const cap = $('#point-capacity').value.trim();
+  if (cap) body.capacity = Number(cap);
+  try {
+    await call('/points', { method: 'POST', body });
+    $('#point-form').hidden = true;
+    $('#point-form').reset();
+    toolMsg(t('pt.saved'));
+    refreshPoints();
+  } catch (e) {
+    const el = $('#point-error');
+    el.textContent = errorText(e);
+    el.hidden = false;
+  }
+});
+
 // ---------- legend (beside the district, never over it) ----------
 function renderLegend() {
   const steps = CHORO_STEPS;
@@ -833,6 +951,7 @@ const reselect = throttle(() => { if (S.selected) select(S.selected); }, 1500);
 
 function onEvent(type, data) {
   if (type === 'team.moved') { teamMoved(data); return; }
+  if (type.startsWith('point.')) { refreshPointsSoon(); return; }
   const r = reqOf(data);
   if (!r?.code || !type.startsWith('request.')) return;
   if (type === 'request.created') arrival(r);
@@ -848,6 +967,7 @@ function onEvent(type, data) {
 }
 
 function refreshAll() {
+  refreshPoints();
   refreshStats();
   refreshOldest();
   refreshUrgent();
@@ -857,7 +977,11 @@ function refreshAll() {
   reloadRequestTiles();
 }
 
-onLangChange(() => { renderCounters(); renderLists(); renderLegend(); if (S.selected) select(S.selected); });
+onLangChange(() => {
+  renderCounters(); renderLists(); renderLegend(); renderPointsAdmin();
+  for (const o of $$('#point-kind option')) o.textContent = t(`rk.${o.value}`);
+  if (S.selected) select(S.selected);
+});
 
 S.session = signIn('command', async (tok) => {
   S.token = tok;

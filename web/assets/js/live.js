@@ -7,11 +7,14 @@
 // across connections).
 import { api, ApiError } from './api.js';
 
-const TYPES = ['request.created', 'request.updated', 'request.alert', 'request.assigned', 'team.moved'];
+const TYPES = ['request.created', 'request.updated', 'request.alert', 'request.assigned', 'request.safe',
+  'team.moved', 'point.created', 'point.updated', 'point.deleted'];
 
-// live({token, url, onEvent(type, data, id), onState('connecting'|'live'|'down'),
+// live({token, url, types, onEvent(type, data, id), onState('connecting'|'live'|'down'),
 //       onResync(), onAuthError()}) -> {close()}
 // url: another stream than /api/v1/events (e.g. one request's own events).
+// types: the families of events the page wants ('point', 'request,point'); all when absent,
+// so that a page showing only relief points is spared every request's event.
 export function live(opts) {
   let es = null, closed = false, timer = 0, backoff = 1000, everOpen = false;
 
@@ -39,6 +42,7 @@ export function live(opts) {
       }
     }
     if (closed) return;
+    if (opts.types) url += `${url.includes('?') ? '&' : '?'}types=${encodeURIComponent(opts.types)}`;
     const src = new EventSource(url);
     es = src;
     src.onopen = () => {

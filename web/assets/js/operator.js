@@ -18,6 +18,7 @@ import { createMap, addAreaLayer, areasGeoJSON, labelsByZoom } from './mapkit.js
 import { placeSearch, placeKind } from './places.js';
 import { signIn } from './signin.js';
 import { live } from './live.js';
+import { geoParse, locMessage } from './flood.js';
 
 const STR = {
   en: {
@@ -41,9 +42,14 @@ const STR = {
     'op.tried': 'unreachable at {t}', 'op.more': 'and more', 'op.callback': 'Call-back',
     'k.need': 'Need', 'k.where': 'Where', 'k.address': 'Address', 'k.contact': 'Contact', 'k.note': 'Note',
     'k.source': 'Source', 'k.created': 'Created', 'k.history': 'History', 'k.household': 'Household',
+    for_other: 'The caller reports for someone else', reporter_phone: "Caller's phone", reporter_name: "Caller's name",
+    phone_other: 'Phone of the person in need', paste: 'Or paste the map link / coordinates the caller sent',
+    'op.link': 'Link: {lat}, {lon}', 'f.reporter_phone_required': "Enter the caller's phone.",
   },
   vi: {
-    former: 'xã cũ', in: 'thuộc', 'op.reveal': 'Xem số điện thoại',
+    former: 'xã cũ', in: 'thuộc', 'op.reveal': 'Xem số điện thoại', phone: 'Số điện thoại người gọi',
+    phone_other: 'Số điện thoại người cần giúp', 'op.link': 'Liên kết: {lat}, {lon}',
+    'f.reporter_phone_required': 'Hãy nhập số điện thoại người gọi.',
     'op.track': 'Liên kết theo dõi (đọc cho người gọi hoặc gửi SMS):', 'op.copy': 'Sao chép', 'op.copied': 'Đã sao chép',
     'op.sms': 'Gửi SMS cho người gọi', 'op.sms_text': 'Yêu cầu hỗ trợ {code} đã được ghi nhận. Theo dõi tại: {url}',
     'op.open': 'Mở', 'op.edit': 'Sửa', 'op.cancel': 'Hủy yêu cầu', 'op.cancelled': 'Đã hủy {code}.',
@@ -140,6 +146,8 @@ placeSearch({
 // "place").
 function choose(p) {
   clearError('where');
+  $('#location_text').value = '';
+  clearError('location_text');
   const ward = S.names.get(`ward:${p.ward_code}`) || '';
   if (p.level === 'ward') S.place = { kind: 'area', ward_code: p.code, label: p.name };
   else if (p.level === 'hamlet') S.place = { kind: 'area', ward_code: p.ward_code, hamlet_code: p.code, label: `${p.name} · ${ward}` };
@@ -157,17 +165,54 @@ function showPlace() {
   const p = S.place;
   let txt = '';
   if (p?.kind === 'area') txt = `✓ ${p.label}`;
+  else if (p?.kind === 'link') {
+    const w = S.areas.ward && featureAt(S.areas.ward, p.lon, p.lat);
+    txt = `✓ ${t('op.link', { lat: p.lat.toFixed(5), lon: p.lon.toFixed(5) })}${w ? ` · ${w.properties.name}` : ` · ${t('err.outside_area_pick')}`}`;
+  }
   else if (p?.kind === 'point') {
     const w = S.areas.ward && featureAt(S.areas.ward, p.lon, p.lat);
     txt = `✓ ${p.precision === 'pin' ? t('op.place_map', { lat: p.lat.toFixed(5), lon: p.lon.toFixed(5) }) : p.label}${w ? ` · ${w.properties.name}` : ` · ${t('err.outside_area_pick')}`}`;
   }
   $('#place-chosen').textContent = txt;
   if (S.pin) {
-    if (p?.kind === 'point') S.pin.setLngLat([p.lon, p.lat]).addTo(S.map);
+    if (p?.kind === 'point' || p?.kind === 'link') S.pin.setLngLat([p.lon, p.lat]).addTo(S.map);
     else S.pin.remove();
   }
   updateDups();
 }
+
+// ---------- a pasted link or coordinates (read by the server) ----------
+let pasteErr = null, pasteSeq = 0;
+async function readPaste() {
+  const text = $('#location_text').value.trim();
+  const seq = ++pasteSeq;
+  clearError('location_text');
+  pasteErr = null;
+  if (!text) { if (S.place?.kind === 'link') { S.place = null; showPlace(); } return; }
+  try {
+    const g = await geoParse(text);
+    if (seq !== pasteSeq) return;
+    S.place = { kind: 'link', text, lat: g.lat, lon: g.lon };
+    $('#place').value = '';
+    clearError('where');
+    showPlace();
+    if (S.map) S.map.easeTo({ center: [g.lon, g.lat], zoom: Math.max(S.map.getZoom(), 13) });
+  } catch (e) {
+    if (seq !== pasteSeq) return;
+    pasteErr = e;
+    if (S.place?.kind === 'link') { S.place = null; showPlace(); }
+    showError('location_text', locMessage(e));
+  }
+}
+$('#location_text').addEventListener('input', debounce(readPaste, 350));
+
+// ---------- a caller who reports for someone else ----------
+function updateReporter() {
+  const other = $('#for_other').checked;
+  $('#reporter-block').hidden = !other;
+  $('#phone-label').textContent = t(other ? 'phone_other' : 'phone');
+}
+$('#for_other').addEventListener('change', updateReporter);
 
 // ---------- caller lookup and duplicate suggestions ----------
 const lookup = debounce(async () => {
@@ -404,7 +449,7 @@ async function sendOutcome(r, outcome, note, btn, onDone) {
 
 function placePoint() {
   const p = S.place;
-  if (p?.kind === 'point') return [p.lon, p.lat];
+  if (p?.kind === 'point' || p?.kind === 'link') return [p.lon, p.lat];
   if (p?.kind === 'area') {
     const it = S.index.find((x) => x.level === (p.hamlet_code ? 'hamlet' : 'ward') && x.code === (p.hamlet_code || p.ward_code));
     return it ? labelPoint(it.f.geometry) : null;
@@ -429,7 +474,10 @@ function updateDups() {
 $('#cats').addEventListener('change', updateDups);
 
 // ---------- validation and saving ----------
-function fieldBox(f) { return $(`[data-field="${['lat', 'lon', 'ward_code', 'hamlet_code', 'location_precision'].includes(f) ? 'where' : f}"]`, $('#intake')); }
+function fieldBox(f) {
+  const k = ['lat', 'lon', 'ward_code', 'hamlet_code', 'location_precision'].includes(f) ? 'where' : f === 'reporter' ? 'reporter.phone' : f;
+  return $(`[data-field="${CSS.escape(k)}"]`, $('#intake'));
+}
 function showError(f, text) {
   const box = fieldBox(f);
   if (!box) { const e = $('#form-error'); e.textContent = text; e.hidden = false; return; }
@@ -452,7 +500,13 @@ function validate() {
   const fail = (f, k) => { showError(f, t(k)); ok = false; };
   const phone = $('#phone').value.trim();
   if (!phone) fail('phone', 'f.phone_required'); else if (!phoneLooksValid(phone)) fail('phone', 'f.phone');
-  if (!S.place) fail('where', 'op.no_place');
+  if (!S.place) {
+    if ($('#location_text').value.trim()) { showError('location_text', locMessage(pasteErr)); ok = false; } else fail('where', 'op.no_place');
+  }
+  if ($('#for_other').checked) {
+    const rp = $('#reporter_phone').value.trim();
+    if (!rp) fail('reporter.phone', 'f.reporter_phone_required'); else if (!phoneLooksValid(rp)) fail('reporter.phone', 'f.reporter.phone');
+  }
   if (S.place?.kind === 'area' && !$('#address').value.trim()) fail('address', 'f.address_required');
   if (!$('input[name=category]:checked')) fail('category', 'f.category');
   const n = Number($('#people').value);
@@ -468,8 +522,14 @@ function body() {
     phone: $('#phone').value.trim(),
   };
   for (const k of ['name', 'note', 'address']) { const v = $(`#${k}`).value.trim(); if (v) b[k] = v; }
+  if ($('#for_other').checked) {
+    b.reporter = { phone: $('#reporter_phone').value.trim() };
+    const rn = $('#reporter_name').value.trim();
+    if (rn) b.reporter.name = rn;
+  }
   const p = S.place;
-  if (p.kind === 'point') { b.lat = +p.lat.toFixed(6); b.lon = +p.lon.toFixed(6); b.location_precision = p.precision; }
+  if (p.kind === 'link') b.location_text = p.text;
+  else if (p.kind === 'point') { b.lat = +p.lat.toFixed(6); b.lon = +p.lon.toFixed(6); b.location_precision = p.precision; }
   else { b.ward_code = p.ward_code; if (p.hamlet_code) b.hamlet_code = p.hamlet_code; }
   return b;
 }
@@ -491,7 +551,8 @@ $('#intake').addEventListener('submit', async (ev) => {
     showSaved(msg, code, res?.token, sent.phone);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
-    if (e.code === 'outside_service_area') showError('where', t('err.outside_area_pick'));
+    if (e.code === 'outside_service_area') showError(S.place?.kind === 'link' ? 'location_text' : 'where', t('err.outside_area_pick'));
+    else if (e.status === 400 && e.field === 'location_text') showError('location_text', locMessage(e));
     else if (e.status === 400 && e.field && fieldBox(e.field)) {
       const k = `f.${e.field}`;
       showError(e.field, t(k) === k ? e.message || t('f.invalid') : t(k));
@@ -526,6 +587,8 @@ function showSaved(msg, code, token, phone) {
 function resetForm() {
   $('#intake').reset();
   S.place = null;
+  pasteErr = null;
+  updateReporter();
   S.callerReqs = [];
   $('#lookup').replaceChildren();
   $('#place-chosen').textContent = '';
@@ -655,6 +718,8 @@ async function setupMap() {
     map.on('click', (e) => {
       S.place = { kind: 'point', lat: e.lngLat.lat, lon: e.lngLat.lng, precision: 'pin' };
       $('#place').value = '';
+      $('#location_text').value = '';
+      clearError('location_text');
       clearError('where');
       showPlace();
     });
@@ -665,7 +730,7 @@ async function setupMap() {
   }
 }
 
-onLangChange(() => { renderUnverified(); renderCallerList(); loadAreas(); if (S.view) renderView(S.view); });
+onLangChange(() => { renderUnverified(); renderCallerList(); loadAreas(); if (S.view) renderView(S.view); updateReporter(); });
 
 S.session = signIn('operator', (tok) => {
   S.token = tok;

@@ -8,13 +8,18 @@
 // the hamlet names are asked for. A hamlet typed by name never blocks a
 // request: matched to a known hamlet, or kept as address text. A double tap
 // zooms without moving the pin; a single tap that moves it away from the GPS
-// fix says so and offers the way back.
+// fix says so and offers the way back. A pasted map link or coordinates is
+// read by the server and previewed as the pin before sending; "I am reporting
+// for someone else" adds the reporter's own number; the nearest open relief
+// points follow the pin, live.
 import { initI18n, t, onLangChange, addStrings } from './i18n.js';
 import { api, ApiError, errorText, phoneLooksValid } from './api.js';
-import { $, $$, h, featureAt, fold } from './util.js';
+import { $, $$, h, featureAt, fold, debounce, throttle } from './util.js';
 import { hasWebGL, createMap, addAreaLayer, areasGeoJSON, labelsByZoom, areaAt } from './mapkit.js';
 import { placeSearch } from './places.js';
 import { shareLink, SHARE_STRINGS } from './share.js';
+import { geoParse, locMessage, nearestPoints, renderPoints } from './flood.js';
+import { live } from './live.js';
 
 const STR = {
   en: {
@@ -35,8 +40,22 @@ const STR = {
     search_ph: 'E.g. ap bau tre, cho phuoc thanh', places_attr: 'Place names: GeoNames (www.geonames.org)',
     gps_moved: 'The pin was moved away from your GPS position.', gps_back: 'Back to GPS position',
     call_1022: 'Call 1022', share: 'Share the tracking link', share_text: 'Help request {code}: follow it here',
+    paste: 'Or paste a map link (Google Maps, OpenStreetMap, Apple Maps) or coordinates',
+    for_other: 'I am reporting for someone else',
+    for_other_hint: 'Reporting for a relative or a neighbour: your number here, theirs below (their phone may be off).',
+    reporter_phone: 'Your phone number (the person reporting)', reporter_name: 'Your name (optional)',
+    points_near: 'Relief points near you', phone_other: 'Phone number of the person in need',
+    name_other: 'Name of the person in need (optional)',
+    'paste.ok': 'Location read: {lat}, {lon}', 'paste.wait': 'Reading…',
+    gps_is_yours: 'The GPS position is yours: if the person is elsewhere, paste their location or move the pin.',
+    'f.reporter_phone_required': 'Enter your own number so the team can reach you if they cannot reach the person.',
   },
   vi: {
+    phone: 'Số điện thoại', name: 'Họ tên (không bắt buộc)',
+    phone_other: 'Số điện thoại người cần giúp', name_other: 'Họ tên người cần giúp (không bắt buộc)',
+    'paste.ok': 'Đã đọc vị trí: {lat}, {lon}', 'paste.wait': 'Đang đọc…',
+    gps_is_yours: 'Vị trí GPS là của bạn: nếu người cần giúp ở nơi khác, hãy dán vị trí của họ hoặc kéo ghim.',
+    'f.reporter_phone_required': 'Hãy nhập số của bạn để tổ hỗ trợ gọi khi không liên lạc được người cần giúp.',
     address: 'Địa chỉ (số nhà, đường, ấp)', sent_title: 'Đã gửi yêu cầu',
     address_opt: 'Địa chỉ hoặc cách tìm nhà (không bắt buộc)',
     dup_hint: 'Ghi chú mới đã được thêm vào yêu cầu đó. Dùng liên kết theo dõi đã nhận, hoặc gọi 1022 và đọc mã.',
@@ -50,12 +69,16 @@ const form = $('#report');
 const state = {
   mode: 'place', lat: null, lon: null, precision: null, placeName: null, gps: null,
   map: null, lib: null, marker: null, wards: null, wardLayer: null, hamlets: null, sending: false,
+  link: null, pasteErr: null, resultPos: null, points: [], live: null,
 };
 
 addStrings(SHARE_STRINGS);
 initI18n(STR);
 form.noValidate = true; // our own messages, mirroring the server's
-onLangChange(() => { updateAddressLabel(); showPinStatus(); translateErrors(); });
+onLangChange(() => {
+  updateAddressLabel(); updateContactLabels(); showPinStatus(); showPaste(); translateErrors();
+  renderPoints($('#points-list'), state.points);
+});
 
 // ---------- modes ----------
 function setMode(mode) {
@@ -74,7 +97,7 @@ function setMode(mode) {
 }
 
 function updateAddressLabel() {
-  $('#address-label').textContent = t(state.mode === 'map' ? 'address_opt' : 'address');
+  $('#address-label').textContent = t(state.mode === 'map' || state.link ? 'address_opt' : 'address');
 }
 
 // ---------- plain picker (no WebGL) ----------
@@ -168,6 +191,7 @@ async function startMap() {
       .setLngLat(state.lat != null ? [state.lon, state.lat] : [c.lng, c.lat]).addTo(map);
     state.marker.on('dragend', () => {
       const p = state.marker.getLngLat();
+      movedByHand();
       setPin(p.lat, p.lng, 'pin', false);
     });
     // A tap places the pin, but only once it is clear it was not the first
@@ -182,7 +206,7 @@ async function startMap() {
       if (second) { cancel(); return; }
       if (pending) place?.(); // an earlier tap elsewhere: it stands
       const ll = e.lngLat;
-      place = () => { clearTimeout(pending); pending = 0; place = null; setPin(ll.lat, ll.lng, 'pin', false); };
+      place = () => { clearTimeout(pending); pending = 0; place = null; movedByHand(); setPin(ll.lat, ll.lng, 'pin', false); };
       pending = setTimeout(place, 320);
     });
     // Sending right after a tap: the tap counts.
@@ -238,6 +262,8 @@ function showPinStatus() {
     back.addEventListener('click', () => setPin(state.gps.lat, state.gps.lon, 'gps', true));
     out.append(h('br'), t('gps_moved'), ' ', back);
   }
+  if (state.precision === 'gps' && $('#for_other').checked) out.append(h('br'), h('span', { class: 'bad' }, t('gps_is_yours')));
+  refreshPointsSoon();
 }
 
 // ---------- place search: picking a place moves the pin there ----------
@@ -250,6 +276,7 @@ const search = placeSearch({
     return f ? fullWardName(f.properties) : '';
   },
   onPick: (p) => {
+    movedByHand();
     setPin(p.lat, p.lon, 'place', false, p.name);
     if (!state.map) return;
     // An area shows whole; a street or a named place close up.
@@ -259,10 +286,106 @@ const search = placeSearch({
   },
 });
 
+// ---------- a pasted link or coordinates, read by the server ----------
+const paste = $('#location_text');
+let parseSeq = 0, parseCtl = null;
+
+async function readPaste() {
+  const text = paste.value.trim();
+  const seq = ++parseSeq;
+  parseCtl?.abort();
+  clearError('location_text');
+  state.pasteErr = null;
+  if (!text) { state.link = null; showPaste(); updateAddressLabel(); return; }
+  if (state.link?.text === text) return;
+  $('#paste-status').textContent = t('paste.wait');
+  parseCtl = new AbortController();
+  try {
+    const g = await geoParse(text, parseCtl.signal);
+    if (seq !== parseSeq) return;
+    state.link = { text, lat: g.lat, lon: g.lon, ward_code: g.ward_code, inside: g.inside };
+    if (state.mode === 'map') setPin(g.lat, g.lon, 'link', true);
+    else { state.lat = +g.lat.toFixed(6); state.lon = +g.lon.toFixed(6); state.precision = 'link'; refreshPointsSoon(); }
+  } catch (e) {
+    if (e.name === 'AbortError' || seq !== parseSeq) return;
+    state.link = null;
+    state.pasteErr = e;
+  }
+  showPaste();
+  updateAddressLabel();
+}
+paste.addEventListener('input', debounce(readPaste, 400));
+paste.addEventListener('change', () => readPaste());
+
+// The pin moved by hand: the pasted text no longer says where.
+function movedByHand() {
+  if (!state.link && !paste.value) return;
+  paste.value = '';
+  state.link = null;
+  state.pasteErr = null;
+  showPaste();
+  updateAddressLabel();
+}
+
+let wardNames = null;
+function showPaste() {
+  const out = $('#paste-status');
+  out.replaceChildren();
+  out.classList.remove('bad');
+  if (state.pasteErr) {
+    out.classList.add('bad');
+    out.textContent = locMessage(state.pasteErr);
+    return;
+  }
+  const l = state.link;
+  if (!l) return;
+  out.append(h('strong', { id: 'paste-coords' }, t('paste.ok', { lat: l.lat.toFixed(5), lon: l.lon.toFixed(5) })), ' · ');
+  if (!l.inside) { out.append(h('span', { class: 'bad' }, t('map.outside'))); return; }
+  const name = wardNames?.get(String(l.ward_code));
+  out.append(name ? t('map.inside', { name }) : l.ward_code);
+  if (!wardNames) {
+    areasGeoJSON('ward').then((fc) => {
+      wardNames = new Map(fc.features.map((f) => [String(f.properties?.code), fullWardName(f.properties || {})]));
+      showPaste();
+    });
+  }
+}
+
+// ---------- reporting for someone else ----------
+function updateContactLabels() {
+  const other = $('#for_other').checked;
+  $('#reporter-block').hidden = !other;
+  $('#reporter_phone').required = other;
+  $('#phone-label').textContent = t(other ? 'phone_other' : 'phone');
+  const nameLabel = $('[data-field="name"] > span');
+  nameLabel.textContent = t(other ? 'name_other' : 'name');
+}
+$('#for_other').addEventListener('change', () => { updateContactLabels(); showPinStatus(); clearError('reporter.phone'); });
+
+// ---------- the nearest relief points, live ----------
+function pointsPos() {
+  if (state.resultPos) return state.resultPos;
+  if (state.lat != null) return { lat: state.lat, lon: state.lon };
+  return null;
+}
+
+async function refreshPoints() {
+  const pos = pointsPos();
+  if (!pos) return;
+  try {
+    state.points = await nearestPoints(pos.lat, pos.lon, { limit: 3 });
+  } catch { return; }
+  renderPoints($('#points-list'), state.points);
+  $('#points').hidden = false;
+  if (!state.live) state.live = live({ types: 'point', onEvent: () => refreshPointsSoon(), onResync: () => refreshPointsSoon() });
+}
+const refreshPointsSoon = throttle(refreshPoints, 1500);
+
 function askGPS(auto) {
   if (!navigator.geolocation) { if (!auto) setStatus(t('map.gps_no')); return; }
   setStatus(t('map.gps_wait'));
   navigator.geolocation.getCurrentPosition((pos) => {
+    if (auto && state.link) return; // a pasted location wins over the phone's own
     statusNote = t('map.gps_ok', { n: Math.round(pos.coords.accuracy || 0) });
     setPin(pos.coords.latitude, pos.coords.longitude, 'gps', true);
   }, () => {
@@ -271,12 +394,12 @@ function askGPS(auto) {
 }
 
 // ---------- validation ----------
-const FIELD_OF = { lat: 'where', lon: 'where', location_precision: 'where', location: 'where' };
+const FIELD_OF = { lat: 'where', lon: 'where', location_precision: 'where', location: 'where', reporter: 'reporter.phone' };
 const shown = new Map(); // field -> {key, vars, text}
 
 function fieldBox(field) {
   const f = FIELD_OF[field] || field;
-  return f === 'where' ? $('#where') : $(`[data-field="${f}"]`, form);
+  return f === 'where' ? $('#where') : $(`[data-field="${CSS.escape(f)}"]`, form);
 }
 
 // A location error is shown where the location is chosen (under the map or
@@ -329,11 +452,21 @@ function validate() {
   clearAll();
   let ok = true;
   const fd = new FormData(form);
-  if (state.mode === 'map') {
+  const pasted = paste.value.trim();
+  if (pasted) {
+    if (state.pasteErr || !state.link) { showError('location_text', locMessage(state.pasteErr)); ok = false; }
+    else if (!state.link.inside) ok = fail('location_text', 'err.outside');
+  } else if (state.mode === 'map') {
     if (state.lat == null) ok = fail('where', 'f.location');
   } else if (!$('#ward_code').value) ok = fail('ward_code', 'f.ward_code');
   const addr = String(fd.get('address') || '').trim();
-  if (state.mode !== 'map' && !addr) ok = fail('address', 'f.address_required');
+  if (state.mode !== 'map' && !pasted && !addr) ok = fail('address', 'f.address_required');
+  if ($('#for_other').checked) {
+    const rp = String(fd.get('reporter_phone') || '').trim();
+    if (!rp) ok = fail('reporter.phone', 'f.reporter_phone_required');
+    else if (!phoneLooksValid(rp)) ok = fail('reporter.phone', 'f.reporter.phone');
+    if (String(fd.get('reporter_name') || '').length > 100) ok = fail('reporter.name', 'f.reporter.name');
+  }
   if (addr.length > 200) ok = fail('address', 'f.address');
   if (!fd.get('category')) ok = fail('category', 'f.category');
   const people = Number(fd.get('people'));
@@ -366,7 +499,14 @@ async function buildBody() {
     const v = String(fd.get(k) || '').trim();
     if (v) body[k] = v;
   }
-  if (state.mode === 'map') {
+  if ($('#for_other').checked) {
+    body.reporter = { phone: String(fd.get('reporter_phone')).trim() };
+    const rn = String(fd.get('reporter_name') || '').trim();
+    if (rn) body.reporter.name = rn;
+  }
+  if (state.link) {
+    body.location_text = state.link.text; // the server reads it again and keeps it
+  } else if (state.mode === 'map') {
     body.lat = state.lat; body.lon = state.lon; body.location_precision = state.precision || 'pin';
   } else {
     body.ward_code = $('#ward_code').value;
@@ -395,6 +535,7 @@ form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   if (state.sending) return;
   state.flushTap?.();
+  if (paste.value.trim() && state.link?.text !== paste.value.trim()) await readPaste();
   if (!validate()) { focusFirstError(); return; }
   const btn = $('#send-btn');
   state.sending = true;
@@ -417,8 +558,9 @@ form.addEventListener('submit', async (ev) => {
     showResult(res);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
-    if (e.code === 'outside_service_area') showError('where', t('err.outside'), 'err.outside');
+    if (e.code === 'outside_service_area') showError(state.link ? 'location_text' : 'where', t('err.outside'), 'err.outside');
     else if (e.code === 'rate_limited' || e.code === 'unavailable' || e.status >= 500) showError('form', errorText(e), null, busyHelp());
+    else if (e.status === 400 && e.field === 'location_text') showError('location_text', locMessage(e));
     else if (e.status === 400 && e.field && fieldBox(e.field)) {
       const key = `f.${e.field}`;
       showError(e.field, t(key) === key ? (e.message || t('f.invalid')) : t(key), t(key) === key ? null : key);
@@ -460,6 +602,7 @@ function showResult(res) {
   $('#share-box').hidden = true;
   state.shareURL = token ? new URL(trackURL(code, token), location.href).href : null;
   state.shareCode = code;
+  if (Number.isFinite(req.lat) && Number.isFinite(req.lon)) { state.resultPos = { lat: req.lat, lon: req.lon }; refreshPoints(); }
   form.hidden = true;
   $('.lead').hidden = true;
   const r = $('#result');
@@ -470,6 +613,7 @@ function showResult(res) {
 }
 
 $('#again-btn').addEventListener('click', () => {
+  state.resultPos = null;
   $('#result').hidden = true;
   $('.lead').hidden = false;
   form.hidden = false;
@@ -496,6 +640,7 @@ function renderMine() {
 }
 
 // ---------- start ----------
+updateContactLabels();
 $('#no-map-btn').addEventListener('click', () => setMode('place'));
 $('#map-btn').addEventListener('click', () => { if (state.map) setMode('map'); else startMap(); });
 $('#gps-btn').addEventListener('click', () => askGPS(false));

@@ -25,6 +25,7 @@ import { $, h, icon, OPEN, reqOf, throttle, distanceM, isApprox } from './util.j
 import { createMap, addAreaLayer, labelsByZoom, CONFIG } from './mapkit.js';
 import { ensureNames, placeParts, wardLabel } from './names.js';
 import { live } from './live.js';
+import { nearestPoints, renderPoints } from './flood.js';
 
 const STR = {
   en: {
@@ -38,6 +39,7 @@ const STR = {
     others: 'Held by other teams ({n})', 'u.resolve': 'Marked resolved: sent in {n} s', 'u.release': 'Released: sent in {n} s',
     undo: 'Undo', 'dir.approx': 'Find the address (approximate place)', 'dir.approx_note': 'Approximate place ({place}): call the person and ask the way before setting off.',
     release_hint: 'Another team can take it then.',
+    points_near: 'Relief points near the team', reporter: 'Reported by', call_reporter: 'Call the reporter',
   },
   vi: {
     'a.count': '{n} yêu cầu mới gần tổ', 'a.one': '1 yêu cầu mới gần tổ',
@@ -46,6 +48,7 @@ const STR = {
     others: 'Tổ khác đang xử lý ({n})', 'u.resolve': 'Đã giải quyết: gửi sau {n} giây', 'u.release': 'Trả lại: gửi sau {n} giây',
     undo: 'Hoàn tác', 'dir.approx': 'Tìm theo địa chỉ (vị trí gần đúng)', 'dir.approx_note': 'Vị trí gần đúng ({place}): gọi người dân hỏi đường trước khi đi.',
     release_hint: 'Tổ khác sẽ nhận được yêu cầu này.',
+    reporter: 'Người báo giúp', call_reporter: 'Gọi người báo giúp',
   },
 };
 initI18n(STR);
@@ -247,7 +250,7 @@ function startPosition() {
     const first = !S.pos || S.posSource !== 'gps';
     setPos(p.coords.latitude, p.coords.longitude, 'gps');
     $('#map-note').textContent = '';
-    if (first) { sendPosition(); refreshNearby(); if (S.map) S.map.easeTo({ center: [S.pos.lon, S.pos.lat], zoom: 13 }); }
+    if (first) { sendPosition(); refreshNearby(); refreshPoints(); if (S.map) S.map.easeTo({ center: [S.pos.lon, S.pos.lat], zoom: 13 }); }
     else if (S.fetchedAt && distanceM(S.fetchedAt.lon, S.fetchedAt.lat, S.pos.lon, S.pos.lat) > REFETCH_MOVED_M) refreshNearbySoon();
   }, () => { fallback(); refreshNearby(); }, { enableHighAccuracy: true, maximumAge: 30000, timeout: 20000 });
   setTimeout(() => { if (!S.pos) { fallback(); refreshNearby(); } }, 8000);
@@ -271,8 +274,18 @@ async function sendPosition() {
 }
 
 // ---------- data ----------
-const refreshAll = throttle(async () => { await Promise.all([refreshNearby(), refreshMine()]); }, 1500);
+const refreshAll = throttle(async () => { await Promise.all([refreshNearby(), refreshMine(), refreshPoints()]); }, 1500);
 const refreshNearbySoon = throttle(() => refreshNearby(), 10000);
+
+// The nearest relief points to the team (shelters to bring people to, boats, charging).
+let points = [];
+async function refreshPoints() {
+  if (!S.pos) return;
+  try { points = await nearestPoints(S.pos.lat, S.pos.lon, { limit: 5, all: true }); } catch { return; }
+  renderPoints($('#points-list'), points);
+  $('#points').hidden = false;
+}
+const refreshPointsSoon = throttle(refreshPoints, 2000);
 
 async function refreshNearby() {
   if (!S.pos || !S.token) return;
@@ -460,7 +473,7 @@ function card(r, kind) {
   if (r.vulnerable?.length) meta.push(r.vulnerable.map((v) => t(`vul.${v}`)).join(', '));
   if (r.created_at) meta.push(fmtAge(Date.now() - Date.parse(r.created_at)));
   li.append(h('p', { class: 'req-meta' }, meta.join(' · ')));
-  if (mine && (d.phone || d.name || d.address || d.note)) {
+  if (mine && (d.phone || d.name || d.address || d.note || d.reporter)) {
     const c = h('div', { class: 'contact' }, h('strong', null, t('team.contact'), ': '), d.name || '');
     if (d.address) c.append(h('div', null, d.address));
     if (d.note) c.append(h('p', { class: 'req-note' }, d.note));
@@ -468,6 +481,12 @@ function card(r, kind) {
       c.append(h('div', { class: 'req-actions' },
         h('a', { class: 'btn btn-small', href: `tel:${d.phone}` }, icon('phone'), `${t('team.call')} ${d.phone}`),
         h('a', { class: 'btn btn-small', href: `sms:${d.phone}` }, icon('sms'), t('team.sms'))));
+    }
+    // Someone reported for them: the person in need's number first, then the reporter's.
+    if (d.reporter?.phone) {
+      c.append(h('div', { class: 'reporter-line' }, h('strong', null, `${t('reporter')}: `), d.reporter.name || '',
+        h('div', { class: 'req-actions' },
+          h('a', { class: 'btn btn-small', href: `tel:${d.reporter.phone}` }, icon('phone'), `${t('call_reporter')} ${d.reporter.phone}`))));
     }
     c.append(directions(r, d, place));
     li.append(c);
@@ -595,6 +614,7 @@ async function setupMap() {
       setPos(ll.lat, ll.lng, 'manual');
       sendPosition();
       refreshNearby();
+      refreshPointsSoon();
     });
     if (S.pos) map.jumpTo({ center: [S.pos.lon, S.pos.lat], zoom: 12 });
     document.documentElement.dataset.map = 'ready';
@@ -645,6 +665,7 @@ function queueAlert(r, d) {
 }
 
 function onEvent(type, data) {
+  if (type.startsWith('point.')) { refreshPointsSoon(); return; }
   const r = reqOf(data);
   if (!r?.code) return;
   if (type === 'request.assigned') {
@@ -652,6 +673,15 @@ function onEvent(type, data) {
     refreshOne(r.code).then(render);
     queueAlert(r, distanceTo(r));
     toast(t('a.assigned', { code: r.code }));
+  }
+  if (type === 'request.safe') {
+    // The resident is safe: told at once, and it leaves the team's queue.
+    toast(t('safe.notice', { code: r.code }));
+    navigator.vibrate?.([100, 50, 100]);
+    S.mine.delete(r.code);
+    S.details.delete(r.code);
+    setMineCodes(mineCodes().filter((c) => c !== r.code));
+    render();
   }
   if (type === 'request.alert' && OPEN.has(r.status || 'new')) {
     const d = distanceTo(r);

@@ -6,12 +6,14 @@
 // alone). A server that does not know the filter streams the whole district:
 // the first event of another request shows it, the stream is closed and the
 // page polls its request instead (every 20 s; every 2 min as a safety net
-// while its own stream works).
+// while its own stream works). "I am safe now" in one tap and a confirmation;
+// the nearest open relief points, live from point events only (?types=point).
 import { initI18n, t, onLangChange, fmtTime, fmtPeople, addStrings } from './i18n.js';
 import { api, ApiError, errorText, normCode } from './api.js';
 import { $, h, OPEN, throttle } from './util.js';
 import { live } from './live.js';
 import { shareLink, SHARE_STRINGS } from './share.js';
+import { nearestPoints, renderPoints } from './flood.js';
 
 const STR = {
   en: {
@@ -27,6 +29,9 @@ const STR = {
     'k.updated': 'Updated', 'k.address': 'Address', 'k.note': 'Note', 'k.phone': 'Phone', 'k.dup': 'Same as',
     'h.created': 'Request sent', 'k.team': 'Support team', share: 'Share (Zalo, SMS…)',
     share_text: 'Help request {code}: follow it here',
+    safe: 'I am safe now', 'confirm.safe': 'Press again to confirm you are safe',
+    safe_hint: 'Safe now (the water went down, someone helped, you reached a shelter)? Press so that the team need not come.',
+    'track.safe_ok': 'Thank you. The team is told you are safe.', points_near: 'Relief points near you',
   },
   vi: {
     cancel: 'Hủy yêu cầu',
@@ -40,6 +45,8 @@ const STR = {
     'k.updated': 'Cập nhật', 'k.address': 'Địa chỉ', 'k.note': 'Ghi chú', 'k.phone': 'Điện thoại', 'k.dup': 'Trùng với',
     'h.created': 'Đã gửi yêu cầu', 'k.team': 'Tổ hỗ trợ',
     share_text: 'Yêu cầu hỗ trợ {code}: theo dõi tại đây',
+    safe: 'Tôi đã an toàn', 'confirm.safe': 'Bấm lần nữa để xác nhận bạn đã an toàn',
+    'track.safe_ok': 'Cảm ơn bạn. Tổ hỗ trợ đã được báo là bạn an toàn.',
   },
 };
 addStrings(SHARE_STRINGS);
@@ -55,6 +62,7 @@ document.title = `${code} – ${document.title}`;
 
 function showError(msg) {
   const e = $('#error');
+  e.classList.remove('ok');
   e.textContent = msg || '';
   e.hidden = !msg;
 }
@@ -92,6 +100,8 @@ function render() {
   add('k.people', r.people ? fmtPeople(r.people) : '');
   add('k.vulnerable', (r.vulnerable || []).map((v) => t(`vul.${v}`)).join(', '));
   add('k.address', r.address);
+  add('k.location_text', r.location_text);
+  if (r.reporter) add('k.reporter', [r.reporter.name, r.reporter.phone].filter(Boolean).join(' · '));
   add('k.note', r.note);
   add('k.dup', r.duplicate_of);
   add('k.created', r.created_at ? fmtTime(r.created_at) : '');
@@ -100,15 +110,66 @@ function render() {
   const hist = Array.isArray(r.history) ? r.history : [];
   $('#history').replaceChildren(...hist.slice().reverse().map((e) => {
     const who = e.actor === 'resident' || e.actor === 'system' ? t(`actor.${e.actor}`) : (e.actor || '');
-    const what = e.to && e.from !== e.to ? (e.from ? `${t(`st.${e.from}`)} → ${t(`st.${e.to}`)}` : t('h.created')) : '';
+    const what = e.kind === 'safe' ? t('h.safe')
+      : e.to && e.from !== e.to ? (e.from ? `${t(`st.${e.from}`)} → ${t(`st.${e.to}`)}` : t('h.created')) : '';
     return h('li', null, h('time', { datetime: e.at }, fmtTime(e.at)),
       h('strong', null, what || e.note || ''), who ? ` · ${who}` : '',
       e.note && what ? h('div', null, e.note) : null);
   }));
   const btn = $('#cancel-btn');
   btn.hidden = !OPEN.has(st);
+  $('#safe-btn').hidden = !OPEN.has(st);
+  $('#safe-hint').hidden = !OPEN.has(st);
   disarm();
+  refreshPointsSoon();
 }
+
+// ---------- the nearest open relief points ----------
+let points = [];
+async function refreshPoints() {
+  if (!current || !Number.isFinite(current.lat)) return;
+  try { points = await nearestPoints(current.lat, current.lon, { limit: 3 }); } catch { return; }
+  renderPoints($('#points-list'), points);
+  $('#points').hidden = false;
+  // Relief points change rarely: a stream of their events only, once they are shown.
+  pointStream ||= live({ types: 'point', onEvent: () => refreshPointsSoon(), onResync: () => refreshPointsSoon() });
+}
+let pointStream = null;
+const refreshPointsSoon = throttle(refreshPoints, 1500);
+
+// "I am safe now": two presses, like cancel.
+let safeTimer = 0;
+function disarmSafe() {
+  const b = $('#safe-btn');
+  b.classList.remove('armed');
+  b.textContent = t('safe');
+  clearTimeout(safeTimer);
+}
+$('#safe-btn').addEventListener('click', async () => {
+  const b = $('#safe-btn');
+  if (!b.classList.contains('armed')) {
+    b.classList.add('armed');
+    b.textContent = t('confirm.safe');
+    safeTimer = setTimeout(disarmSafe, 5000);
+    return;
+  }
+  b.disabled = true;
+  try {
+    await api(`/requests/${encodeURIComponent(code)}/safe`, { method: 'POST', token: null, query: { token } });
+    disarmSafe();
+    await load();
+    const e = $('#error');
+    e.textContent = t('track.safe_ok');
+    e.hidden = false;
+    e.classList.add('ok');
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    showError(errorText(e));
+    load();
+  } finally {
+    b.disabled = false;
+  }
+});
 
 // Two presses cancel: no window.confirm (blocked in some webviews).
 let armTimer = 0;
@@ -139,7 +200,7 @@ $('#cancel-btn').addEventListener('click', async () => {
   }
 });
 
-onLangChange(render);
+onLangChange(() => { render(); disarmSafe(); renderPoints($('#points-list'), points); });
 
 const reload = throttle(load, 1000);
 const liveEl = $('#live');

@@ -48,6 +48,16 @@ const ICON_PATHS = {
   phone: 'M5 3h4l2 5-2.5 1.5a11 11 0 0 0 6 6L16 13l5 2v4a2 2 0 0 1-2 2A17 17 0 0 1 3 5a2 2 0 0 1 2-2z',
   sms: 'M4 4h16v12H8l-4 4z',
   gps: 'M12 2v3M12 19v3M2 12h3M19 12h3M12 6a6 6 0 1 0 0 12a6 6 0 1 0 0-12M12 10a2 2 0 1 0 0 4a2 2 0 1 0 0-4',
+  charging: 'M13 2L5 14h6l-1 8 8-12h-6z',
+  boat: 'M3 16h18l-3 4H6zM12 3v11M12 4l6 8h-6',
+  link: 'M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1',
+};
+
+// Relief points (shelters, food, water, medical posts, charging, boats).
+export const RELIEF_KINDS = ['shelter', 'food', 'water', 'medical', 'charging', 'boat', 'other'];
+export const RELIEF_COLOR = {
+  shelter: '#a78bfa', food: '#f59e0b', water: '#38bdf8', medical: '#ec4899',
+  charging: '#eab308', boat: '#0ea5e9', other: '#94a3b8',
 };
 
 const SVGNS = 'http://www.w3.org/2000/svg';
