@@ -124,3 +124,71 @@ test('the nearest open relief points on the resident page, live', async () => {
   assert.match(await page.locator('#points h2').textContent(), /Relief points near you/);
   p.assertClean(assert);
 });
+
+test('"I am safe now" on the tracking page tells the holding team; /command manages relief points', async () => {
+  const vol = await server.teamAdd('Tổ Nhuận Đức', 'volunteer');
+  const r = await apiCall(server, 'POST', '/api/v1/requests', {
+    body: { lat: INSIDE.lat, lon: INSIDE.lon, category: 'rescue', people: 3, phone: '0938 000 111', reporter: { name: 'Anh Ba', phone: '0938 000 999' } },
+  });
+  assert.equal(r.status, 201);
+  const { code } = r.data.request;
+  const { token } = r.data;
+  assert.equal((await apiCall(server, 'POST', `/api/v1/requests/${code}/claim`, { token: vol.token })).status, 200);
+
+  // The team holding it sees both numbers, the person in need's first.
+  const team = await newPage(browser, server, { geolocation: INSIDE, storage: { 'helpmap.token.team': vol.token, 'helpmap.team.mine': JSON.stringify([code]) } });
+  await team.page.goto(server.base + '/team');
+  const card = team.page.locator(`#mine-list li[data-code="${code}"]`);
+  await card.waitFor({ timeout: 15000 });
+  const calls = await card.locator('a[href^="tel:"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.deepEqual(calls, ['tel:+84938000111', 'tel:+84938000999']);
+  await team.page.locator('#live:not(.off)').waitFor({ timeout: 15000 });
+
+  // The resident says they are safe: two taps.
+  const res = await newPage(browser, server);
+  await res.page.goto(`${server.base}/track/${code}?token=${token}`);
+  const safe = res.page.locator('#safe-btn');
+  await safe.waitFor();
+  assert.match(await safe.textContent(), /Tôi đã an toàn/);
+  await safe.click();
+  assert.match(await safe.textContent(), /xác nhận/);
+  await safe.click();
+  await res.page.locator('#status[data-status="cancelled"]').waitFor({ timeout: 10000 });
+  assert.equal(await safe.isVisible(), false);
+  await res.page.getByText('Đã báo an toàn').first().waitFor();
+  await shot(res.page, 'flood-track-safe');
+
+  // The team is told at once, and the request leaves its tasks.
+  await team.page.locator('#toast').filter({ hasText: code }).waitFor({ timeout: 10000 });
+  assert.match(await team.page.locator('#toast').textContent(), /an toàn/);
+  await card.waitFor({ state: 'detached', timeout: 10000 });
+  team.assertClean(assert);
+  res.assertClean(assert);
+
+  // The command desk: safe check-ins per commune, and relief points managed in one tap.
+  const coordTeam = await server.teamAdd('Điều phối 2', 'coordinator');
+  const cmd = await newPage(browser, server, { viewport: { width: 1600, height: 900 }, storage: { 'helpmap.token.command': coordTeam.token, 'helpmap.cmd.desk': '1' } });
+  await cmd.page.goto(server.base + '/command');
+  assert.equal(await mapReady(cmd.page), 'ready');
+  await cmd.page.locator('.cnt-safe .safe-wards').filter({ hasText: 'Nhuận Đức 1' }).waitFor({ timeout: 15000 });
+  const row = cmd.page.locator('#points-admin li').filter({ hasText: 'Bếp ăn nhà văn hoá' });
+  await row.waitFor({ timeout: 10000 });
+  await row.locator('button[data-status="full"]').click();
+  await row.locator('button[data-status="full"][aria-pressed="true"]').waitFor({ timeout: 10000 });
+  const pts = await apiCall(server, 'GET', '/api/v1/points?kind=food');
+  assert.equal(pts.data.features.find((f) => f.properties.name === 'Bếp ăn nhà văn hoá').properties.status, 'full');
+  // Add one by clicking the map.
+  await cmd.page.click('#point-btn');
+  await cmd.page.locator('#map').click({ position: { x: 500, y: 400 } });
+  await cmd.page.locator('#point-form').waitFor();
+  await cmd.page.selectOption('#point-kind', 'charging');
+  await cmd.page.fill('#point-name', 'Sạc pin UBND xã');
+  await cmd.page.fill('#point-hours', '7:00–21:00');
+  await cmd.page.click('#point-form button[type=submit]');
+  await cmd.page.locator('#points-admin li').filter({ hasText: 'Sạc pin UBND xã' }).waitFor({ timeout: 10000 });
+  const all = await apiCall(server, 'GET', '/api/v1/points?kind=charging');
+  assert.equal(all.data.features.length, 1);
+  assert.equal(all.data.features[0].properties.hours, '7:00–21:00');
+  await shot(cmd.page, 'flood-command-points');
+  cmd.assertClean(assert);
+});
