@@ -6,6 +6,7 @@
  * range or an address request, people 1..500, an E.164 phone, known
  * category), and a failure names a 4xx code with a NUL-terminated message. */
 #include "fuzz_input.h"
+#include "locparse.h"
 #include "model.h"
 #include "validate.h"
 
@@ -61,6 +62,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_text(r.note, 500);
             check_text(r.name, 100);
             check_text(r.address, 200);
+            /* issue 19: a pasted location placed it, and someone else may have reported. */
+            check_text(r.location_text, HM_LOC_MAX_TEXT);
+            HM_FUZZ_CHECK((r.precision == HM_PREC_LINK) == (r.location_text != NULL));
+            check_text(r.reporter_name, 100);
+            HM_FUZZ_CHECK(!r.reporter_name || r.reporter_phone);
+            if (r.reporter_phone) {
+                HM_FUZZ_CHECK(r.reporter_phone[0] == '+' && strlen(r.reporter_phone) <= 16);
+                for (const char *p = r.reporter_phone + 1; *p; p++)
+                    HM_FUZZ_CHECK(*p >= '0' && *p <= '9');
+            }
             HM_FUZZ_CHECK(operator_plus || r.source == HM_SRC_WEB);
         } else {
             HM_FUZZ_CHECK(rc == (int)err.code);

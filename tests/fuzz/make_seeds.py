@@ -34,6 +34,20 @@ bodies = {
     "all_vulnerable": {"lat": 11.0, "lon": 106.5, "category": "other", "people": 1,
                        "vulnerable": ["elderly", "child", "pregnant", "disabled", "sick"],
                        "phone": "(090) 912.3456"},
+    # issue 19: someone else reports, the place comes as a pasted link or coordinates
+    "for_other": {"lat": 11.0, "lon": 106.5, "category": "food", "phone": "0909 123 456",
+                  "reporter": {"name": "Chị Lan", "phone": "0912 000 111"}},
+    "pasted_link": {"location_text": "https://www.google.com/maps/place/Nh%C3%A0/@11.0392,"
+                                     "106.4962,17z/data=!3m1!4b1!8m2!3d11.0392!4d106.4962",
+                    "category": "rescue", "phone": "0909 123 456"},
+    "pasted_dms": {"location_text": "Toạ độ: 10°59'36.7\"N 106°29'31.6\"E (nhà bà Tư)",
+                   "category": "water", "phone": "0909 123 456", "people": 6},
+    "pasted_short": {"location_text": "https://maps.app.goo.gl/AbCd", "category": "food",
+                     "phone": "0909 123 456"},
+    "pasted_and_lat": {"location_text": "geo:11.0,106.5", "lat": 11.0, "lon": 106.5,
+                       "category": "food", "phone": "0909 123 456"},
+    "reporter_bad": {"lat": 11.0, "lon": 106.5, "category": "food", "phone": "0909 123 456",
+                     "reporter": {"name": ["x"], "phone": 912000111}},
 }
 for k, v in bodies.items():
     write("fuzz_request_body", k + ".json", json.dumps(v, ensure_ascii=False))
