@@ -135,23 +135,29 @@ void hm_relief_index_list(hm_relief_index *x, unsigned kind_mask, unsigned statu
     *n = k;
 }
 
-/* Open first (0), then full (1), then closed (2); nearest first; lower id first. */
-static int hit_cmp(const void *a, const void *b)
+/* One candidate of hm_relief_index_nearest(): small, so that sorting moves little. */
+typedef struct cand {
+    size_t i; /* into x->items */
+    int rank; /* open 0, full 1, closed 2 */
+    double distance_m;
+    int64_t id;
+} cand;
+
+/* Open first, then full, then closed; nearest first; lower id first. */
+static int cand_cmp(const void *a, const void *b)
 {
-    const hm_relief_hit *x = a, *y = b;
-    int rx = x->point.status == HM_RELIEF_OPEN ? 0 : x->point.status == HM_RELIEF_FULL ? 1 : 2;
-    int ry = y->point.status == HM_RELIEF_OPEN ? 0 : y->point.status == HM_RELIEF_FULL ? 1 : 2;
-    if (rx != ry)
-        return rx - ry;
+    const cand *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank - y->rank;
     if (x->distance_m != y->distance_m)
         return x->distance_m < y->distance_m ? -1 : 1;
-    return x->point.id < y->point.id ? -1 : x->point.id > y->point.id;
+    return x->id < y->id ? -1 : x->id > y->id;
 }
 
 size_t hm_relief_index_nearest(hm_relief_index *x, double lon, double lat, unsigned kind_mask,
                                size_t limit, hm_relief_hit *out)
 {
-    hm_relief_hit *all;
+    cand *all;
     size_t k = 0;
 
     if (!limit)
@@ -159,17 +165,23 @@ size_t hm_relief_index_nearest(hm_relief_index *x, double lon, double lat, unsig
     pthread_rwlock_rdlock(&x->lock);
     all = hm_xmalloc((x->n ? x->n : 1) * sizeof *all);
     for (size_t i = 0; i < x->n; i++) {
-        if (!wanted(&x->items[i], kind_mask, 0))
+        const hm_relief *p = &x->items[i];
+        if (!wanted(p, kind_mask, 0))
             continue;
-        all[k].point = x->items[i];
-        all[k].distance_m = hm_geo_distance_m(lon, lat, x->items[i].lon, x->items[i].lat);
+        all[k].i = i;
+        all[k].rank = p->status == HM_RELIEF_OPEN ? 0 : p->status == HM_RELIEF_FULL ? 1 : 2;
+        all[k].distance_m = hm_geo_distance_m(lon, lat, p->lon, p->lat);
+        all[k].id = p->id;
         k++;
     }
-    pthread_rwlock_unlock(&x->lock);
-    qsort(all, k, sizeof *all, hit_cmp);
+    qsort(all, k, sizeof *all, cand_cmp);
     if (k > limit)
         k = limit;
-    memcpy(out, all, k * sizeof *all);
+    for (size_t j = 0; j < k; j++) {
+        out[j].point = x->items[all[j].i];
+        out[j].distance_m = all[j].distance_m;
+    }
+    pthread_rwlock_unlock(&x->lock);
     free(all);
     return k;
 }
