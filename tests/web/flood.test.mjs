@@ -159,8 +159,9 @@ test('"I am safe now" on the tracking page tells the holding team; /command mana
   await shot(res.page, 'flood-track-safe');
 
   // The team is told at once, and the request leaves its tasks.
-  await team.page.locator('#toast').filter({ hasText: code }).waitFor({ timeout: 10000 });
-  assert.match(await team.page.locator('#toast').textContent(), /an toàn/);
+  const notice = team.page.locator('#alert-bar .alert-text').filter({ hasText: code });
+  await notice.waitFor({ timeout: 10000 });
+  assert.match(await notice.textContent(), /an toàn/);
   await card.waitFor({ state: 'detached', timeout: 10000 });
   team.assertClean(assert);
   res.assertClean(assert);

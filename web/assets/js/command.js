@@ -989,6 +989,7 @@ S.session = signIn('command', async (tok) => {
   document.body.classList.toggle('mode-wall', !S.desk);
   $('#desk-toggle').setAttribute('aria-pressed', String(S.desk));
   $('#desk-tools').hidden = !S.desk;
+  $('#points-panel').hidden = !S.desk;
   tickClock();
   setInterval(tickClock, 1000);
   renderLegend();
@@ -1015,6 +1016,7 @@ S.session = signIn('command', async (tok) => {
     $('#map').replaceChildren(h('p', { class: 'msg bad' }, t('map.failed')));
   }
   refreshTeams();
+  refreshPoints(); // after the map: its source takes them
   setInterval(refreshStats, 15000);
   setInterval(refreshOldest, 60000);
   setInterval(refreshUrgent, 60000);

@@ -19,6 +19,7 @@ import { hasWebGL, createMap, addAreaLayer, areasGeoJSON, labelsByZoom, areaAt }
 import { placeSearch } from './places.js';
 import { shareLink, SHARE_STRINGS } from './share.js';
 import { geoParse, locMessage, nearestPoints, renderPoints } from './flood.js';
+import { wardLabel, ensureNames } from './names.js';
 import { live } from './live.js';
 
 const STR = {
@@ -327,7 +328,6 @@ function movedByHand() {
   updateAddressLabel();
 }
 
-let wardNames = null;
 function showPaste() {
   const out = $('#paste-status');
   out.replaceChildren();
@@ -341,14 +341,10 @@ function showPaste() {
   if (!l) return;
   out.append(h('strong', { id: 'paste-coords' }, t('paste.ok', { lat: l.lat.toFixed(5), lon: l.lon.toFixed(5) })), ' · ');
   if (!l.inside) { out.append(h('span', { class: 'bad' }, t('map.outside'))); return; }
-  const name = wardNames?.get(String(l.ward_code));
+  // Commune names from /stats (a few KB, kept a day), never the polygons.
+  const name = wardLabel(l.ward_code);
   out.append(name ? t('map.inside', { name }) : l.ward_code);
-  if (!wardNames) {
-    areasGeoJSON('ward').then((fc) => {
-      wardNames = new Map(fc.features.map((f) => [String(f.properties?.code), fullWardName(f.properties || {})]));
-      showPaste();
-    });
-  }
+  if (!name) ensureNames('ward').then(() => { if (wardLabel(l.ward_code)) showPaste(); });
 }
 
 // ---------- reporting for someone else ----------
