@@ -47,6 +47,8 @@ const char *hm_err_name(enum hm_err code)
         [HM_E_OUTSIDE_AREA] = "outside_service_area",
         [HM_E_RATE_LIMITED] = "rate_limited",
         [HM_E_UNAVAILABLE] = "unavailable",
+        [HM_E_RECEIPT_LIMIT] = "receipt_limit",
+        [HM_E_IDEMPOTENCY_MISMATCH] = "idempotency_mismatch",
     };
     if ((int)code < 0 || code >= HM_E__COUNT || !names[code])
         return "internal";

@@ -7,22 +7,24 @@
 
 enum hm_err {
     HM_OK = 0,
-    HM_E_BAD_JSON,           /* 400 bad_json */
-    HM_E_INVALID_FIELD,      /* 400 invalid_field */
-    HM_E_UNAUTHORIZED,       /* 401 unauthorized */
-    HM_E_FORBIDDEN,          /* 403 forbidden */
-    HM_E_NOT_FOUND,          /* 404 not_found */
-    HM_E_METHOD,             /* 405 method_not_allowed */
-    HM_E_INVALID_TRANSITION, /* 409 invalid_transition */
-    HM_E_ALREADY_CLAIMED,    /* 409 already_claimed */
-    HM_E_CLAIM_LIMIT,        /* 409 claim_limit */
-    HM_E_OVERLAP,            /* 409 overlap */
-    HM_E_IN_USE,             /* 409 in_use */
-    HM_E_TOO_LARGE,          /* 413 too_large */
-    HM_E_OUTSIDE_AREA,       /* 422 outside_service_area */
-    HM_E_RATE_LIMITED,       /* 429 rate_limited */
-    HM_E_UNAVAILABLE,        /* 503 unavailable */
-    HM_E_NOMEM,              /* 500; details logged */
+    HM_E_BAD_JSON,             /* 400 bad_json */
+    HM_E_INVALID_FIELD,        /* 400 invalid_field */
+    HM_E_UNAUTHORIZED,         /* 401 unauthorized */
+    HM_E_FORBIDDEN,            /* 403 forbidden */
+    HM_E_NOT_FOUND,            /* 404 not_found */
+    HM_E_METHOD,               /* 405 method_not_allowed */
+    HM_E_INVALID_TRANSITION,   /* 409 invalid_transition */
+    HM_E_ALREADY_CLAIMED,      /* 409 already_claimed */
+    HM_E_CLAIM_LIMIT,          /* 409 claim_limit */
+    HM_E_OVERLAP,              /* 409 overlap */
+    HM_E_IN_USE,               /* 409 in_use */
+    HM_E_TOO_LARGE,            /* 413 too_large */
+    HM_E_OUTSIDE_AREA,         /* 422 outside_service_area */
+    HM_E_RATE_LIMITED,         /* 429 rate_limited */
+    HM_E_UNAVAILABLE,          /* 503 unavailable */
+    HM_E_RECEIPT_LIMIT,        /* 409 receipt_limit: a request takes at most a few receipts */
+    HM_E_IDEMPOTENCY_MISMATCH, /* 422 idempotency_mismatch: a key reused with another body */
+    HM_E_NOMEM,                /* 500; details logged */
     HM_E_IO,
     HM_E_DB,
     HM_E_GEOS,

@@ -5,6 +5,7 @@
 #include "core.h"
 #include "export.h"
 #include "gazetteer.h"
+#include "history.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
@@ -58,6 +59,8 @@ static const char usage_main[] =
     "  export         write every request as CSV, GeoJSON or KML\n"
     "  backup         copy the database safely while it serves\n"
     "  purge          erase contact data of closed requests\n"
+    "  verify-history check every request's hash-chained history\n"
+    "  digest         print the digest of all histories (to publish each day)\n"
     "  version        print the version (also --version)\n"
     "\n"
     "Run 'helpmap COMMAND --help' for a command's options.\n";
@@ -157,6 +160,21 @@ static const char usage_export[] =
     "usage: helpmap export --db FILE --format csv|geojson|kml [--out FILE]\n";
 static const char usage_backup[] = "usage: helpmap backup --db FILE --out FILE\n";
 static const char usage_purge[] = "usage: helpmap purge --db FILE --older-than DAYS\n";
+static const char usage_verify[] =
+    "usage: helpmap verify-history --db FILE\n"
+    "\n"
+    "Checks the hash chain of every request's history (each entry's hash covers the one\n"
+    "before it, see README, \"Tamper-evident history\"). Reads only. Exits 0 when every chain\n"
+    "matches; 1 naming the first request and entry that does not (an entry changed, removed or\n"
+    "added behind helpmap's back), or when the database cannot be read.\n";
+static const char usage_digest[] =
+    "usage: helpmap digest --db FILE [--date YYYY-MM-DD]\n"
+    "\n"
+    "Prints the SHA-256 of the heads of all request histories: one line \"CODE HASH\" per\n"
+    "request with history, in the order the requests were made. Published each day (a notice\n"
+    "board, a newspaper), it lets anyone check later that nothing written before was changed:\n"
+    "the same command on the same database then prints the same digest. --date takes the\n"
+    "entries written before the end of that day, Vietnam time (UTC+07:00); without it, all.\n";
 
 static bool is_help(const char *a)
 {
@@ -730,6 +748,89 @@ static int cmd_purge(int argc, char **argv)
     return 0;
 }
 
+/* ---- the tamper-evident history -------------------------------------------------------------- */
+
+static int cmd_verify(int argc, char **argv)
+{
+    const char *db = NULL;
+    hm_error err = {0};
+    hm_history_report rep;
+    hm_store *st;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_verify, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else
+            die_usage("verify-history: unknown option %s", argv[i]);
+    }
+    if (!db)
+        die_usage("verify-history needs --db");
+    /* Read-only: the file is evidence. */
+    if (!(st = hm_store_open(db, HM_STORE_READONLY, &err)) || hm_history_verify(st, &rep, &err))
+        die(&err);
+    hm_store_close(st);
+    if (rep.broken) {
+        char at[32];
+        hm_time_format(rep.at, at);
+        printf("history broken: request %s, entry %lld (id %lld, %s, kind %s): %s\n", rep.code,
+               (long long)rep.position, (long long)rep.entry_id, at, rep.kind, rep.why);
+        printf("%lld of %lld request histories do not match (%lld entries checked)\n",
+               (long long)rep.broken, (long long)rep.chains, (long long)rep.entries);
+        fprintf(stderr, "helpmap: history of %s broken at entry %lld\n", rep.code,
+                (long long)rep.position);
+        return 1;
+    }
+    printf("history verified: %lld requests, %lld entries; every chain matches\n",
+           (long long)rep.chains, (long long)rep.entries);
+    return 0;
+}
+
+static int cmd_digest(int argc, char **argv)
+{
+    const char *db = NULL, *date = NULL;
+    hm_error err = {0};
+    hm_store *st;
+    int64_t before = 0, chains = 0, entries = 0;
+    char hex[65], iso[40];
+
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_digest, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--date") == 0)
+            date = opt_value(argc, argv, &i);
+        else
+            die_usage("digest: unknown option %s", argv[i]);
+    }
+    if (!db)
+        die_usage("digest needs --db");
+    if (date) {
+        int y, m, d, n = 0;
+        if (strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+            m < 1 || m > 12 || d < 1 || d > 31)
+            die_usage("--date must be YYYY-MM-DD");
+        snprintf(iso, sizeof iso, "%s%s", date, "T00:00:00+07:00");
+        if (hm_time_parse(iso, &before))
+            die_usage("--date must be YYYY-MM-DD");
+        before += 24 * 3600 * 1000LL; /* the end of that day */
+    }
+    if (!(st = hm_store_open(db, HM_STORE_READONLY, &err)) ||
+        hm_history_digest(st, before, hex, &chains, &entries, &err))
+        die(&err);
+    hm_store_close(st);
+    printf("helpmap history digest\n");
+    if (date)
+        printf("entries written before the end of %s (UTC+07:00)\n", date);
+    else
+        printf("every entry\n");
+    printf("chains: %lld\nentries: %lld\nsha256: %s\n", (long long)chains, (long long)entries, hex);
+    return 0;
+}
+
 /* ---- serve --------------------------------------------------------------------------------------
  */
 
@@ -885,7 +986,7 @@ int main(int argc, char **argv)
     if (!cmd)
         die_usage(
             "missing command: serve, import-areas, import-places, basemap, team, demo, export, "
-            "backup or purge");
+            "backup, purge, verify-history or digest");
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
         return 0;
@@ -912,5 +1013,9 @@ int main(int argc, char **argv)
         return cmd_backup(argc - 1, argv + 1);
     if (strcmp(cmd, "purge") == 0)
         return cmd_purge(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify-history") == 0)
+        return cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "digest") == 0)
+        return cmd_digest(argc - 1, argv + 1);
     die_usage("unknown command %s", cmd);
 }

@@ -7,12 +7,14 @@
 #include "events.h"
 #include "hm_buf.h"
 #include "hm_log.h"
+#include "idempotency.h"
 #include "mbtiles.h"
 #include "model.h"
 #include "openindex.h"
 #include "publisher.h"
 #include "ratelimit.h"
 #include "reliefindex.h"
+#include "results.h"
 #include "teamindex.h"
 #include "worker.h"
 
@@ -59,6 +61,16 @@ static void tick(hm_store *st, void *arg)
     int64_t now = hm_now_ms();
     hm_core__claim_timeouts(c, st, now);
     hm_alerts__escalate(c, st, now);
+    /* First answers of creations with an Idempotency-Key live 24 h (issue 17). */
+    if (now - c->idem_purged_ms >= 60000) {
+        hm_error err = {0};
+        int64_t n = 0;
+        c->idem_purged_ms = now;
+        if (hm_store_idem_purge(st, now - HM_IDEM_TTL_MS, &n, &err))
+            hm_log(HM_LOG_WARN, "event=idempotency_purge_failed msg=\"%s\"", err.msg);
+        else if (n)
+            hm_log(HM_LOG_DEBUG, "event=idempotency_purged records=%lld", (long long)n);
+    }
 }
 
 /* ---- life cycle ---- */
@@ -95,6 +107,7 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     c->alerts = hm_alerts__create();
     if (cfg->basemap_path && !(c->basemap = hm_mbtiles_open(cfg->basemap_path, err)))
         goto fail;
+    c->results = hm_results__create();
     if (!(st = hm_store_open(cfg->db_path, HM_STORE_CREATE, err)))
         goto fail;
     if (hm_store_created(st) && !cfg->no_default_areas && hm_areas_import_defaults(st, err)) {
@@ -156,6 +169,7 @@ void hm_core_destroy(hm_core *c)
     /* After the HTTP edge stopped (a search may hold the place index until then) and the
      * writer and the follower (they use it), before the areas and the basemap it reads. */
     hm_core__places_stop(c);
+    hm_results__destroy(c->results);
     hm_area_index_destroy(c->areas);
     pthread_rwlock_destroy(&c->areas_lock);
     hm_mbtiles_close(c->basemap);

@@ -31,6 +31,7 @@ struct hm_alerts;
 struct hm_gazetteer;
 struct hm_mbtiles;
 struct hm_relief_index;
+struct hm_results_cache;
 
 typedef struct hm_core_config {
     const char *db_path;
@@ -68,10 +69,12 @@ typedef struct hm_core {
     struct hm_tile_cache *tiles;
     struct hm_ratelimit *ratelimit;
     struct hm_ratelimit *phone_limit;
-    struct hm_alerts *alerts;    /* new requests waiting for escalation */
-    struct hm_mbtiles *basemap;  /* the street map (read-only), NULL without --basemap */
-    struct hm_gazetteer *places; /* the place index and its rebuilding thread */
+    struct hm_alerts *alerts;         /* new requests waiting for escalation */
+    struct hm_mbtiles *basemap;       /* the street map (read-only), NULL without --basemap */
+    struct hm_gazetteer *places;      /* the place index and its rebuilding thread */
+    struct hm_results_cache *results; /* area names for /results (results.h) */
     int64_t started_ms;
+    int64_t idem_purged_ms; /* writer tick: when first answers were last purged (issue 17) */
 } hm_core;
 
 /* Open (creating when missing, with the default areas unless cfg->no_default_areas) the

@@ -13,6 +13,11 @@
  * `before`; `r` is borrowed until the writer applied the change (follow.c). */
 int hm_core__record_request(hm_store *st, const hm_request *r, const hm_request *before,
                             hm_error *err);
+/* Record the resident's receipt on `r` (changed from `before`; `team`, the holding team, may be
+ * NULL): followers count it and, when it raises a flag, tell coordinators ("request.flagged"
+ * with the team's name). Both borrowed until the writer applied the change. */
+int hm_core__record_receipt(hm_store *st, const hm_request *r, const hm_request *before,
+                            const hm_team *team, hm_error *err);
 /* The same without lending the row (the follower reads it back): for many rows at once. */
 int hm_core__record_request_id(hm_store *st, int64_t id, const hm_request *before, hm_error *err);
 /* Record that team `t` changed: `moved` when the team itself set its position or status

@@ -1,6 +1,7 @@
 /* demo.c: a realistic load for the wall display and the benchmarks (`helpmap demo`): teams
  * spread over the district, requests weighted by population, a week of history, 10 % open. */
 #include "areas.h"
+#include "chain.h"
 #include "hm_buf.h"
 #include "model.h"
 
@@ -201,13 +202,50 @@ int hm_demo_fill(hm_store *st, long n_req, long n_teams, long seed,
         }
         if (r.status != HM_ST_NEW) {
             int64_t later = r.created_at + (int64_t)(demo_unit(&rs) * 90 * 60 * 1000.0);
+            hm_buf detail;
+            int drc = HM_OK;
             if (later > now)
                 later = now;
+            hm_buf_init(&detail);
             /* The row was inserted with its final status; this only dates the change. */
             if (hm_store_request_set_status(st, r.id, r.status, r.status, r.team_id, NULL, later,
-                                            err) ||
-                hm_store_history_append(st, r.id, later, "demo", HM_ST_NEW, r.status, NULL,
-                                        "status", err))
+                                            err))
+                goto fail;
+            if (r.status == HM_ST_RESOLVED) {
+                /* What the team delivered, and the resident's word on it (issue 17): most
+                 * confirm, a few report part (a fifth of the cash missing, as in 2021) or
+                 * nothing, many never answer. */
+                int64_t amount = r.category == HM_CAT_CASH ? 1000000 : -1;
+                double p = demo_unit(&rs);
+                hm_chain_detail_delivery(amount, r.category == HM_CAT_FOOD ? "10 kg gạo" : NULL,
+                                         &detail);
+                drc = hm_store_request_set_delivery(st, r.id, true, amount, err);
+                if (!drc)
+                    drc =
+                        hm_store_history_append_detail(st, r.id, later, "demo", HM_ST_NEW, r.status,
+                                                       NULL, "status", detail.data, err);
+                if (!drc && p < 0.6) {
+                    int got = p < 0.55 ? HM_RCPT_ALL : p < 0.58 ? HM_RCPT_PART : HM_RCPT_NOTHING;
+                    int64_t vnd = amount < 0            ? -1
+                                  : got == HM_RCPT_ALL  ? amount
+                                  : got == HM_RCPT_PART ? amount * 4 / 5
+                                                        : 0;
+                    int64_t said = later + (int64_t)(demo_unit(&rs) * 3600 * 1000.0);
+                    if (said > now)
+                        said = now;
+                    detail.len = 0;
+                    hm_chain_detail_receipt(got, vnd, &detail);
+                    drc = hm_store_request_set_receipt(st, r.id, got, vnd, said, err);
+                    if (!drc)
+                        drc = hm_store_history_append_detail(st, r.id, said, "resident", -1, -1,
+                                                             NULL, "receipt", detail.data, err);
+                }
+            } else {
+                drc = hm_store_history_append(st, r.id, later, "demo", HM_ST_NEW, r.status, NULL,
+                                              "status", err);
+            }
+            hm_buf_clear(&detail);
+            if (drc)
                 goto fail;
         }
         if ((i + 1) % 20000 == 0) {

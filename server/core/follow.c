@@ -49,7 +49,7 @@ void hm_core__locate_in(const hm_area_index *idx, hm_request *r)
  * take the next free id. */
 #define HM_EVENT_STRIDE 64
 
-enum { PUB_REQUEST, PUB_CREATED, PUB_TEAM, PUB_RELIEF };
+enum { PUB_REQUEST, PUB_CREATED, PUB_TEAM, PUB_RELIEF, PUB_FLAGGED };
 
 typedef struct pub_item {
     hm_pub_job job;
@@ -88,6 +88,15 @@ static void pub_run(hm_pub_job *job)
         json_decref(o);
         if (pub)
             hm_events_publish_id(c->events, it->id, it->type, pub, NULL, HM_EV_PUBLIC, NULL, 0);
+    } else if (it->kind == PUB_FLAGGED) {
+        /* Coordinators only: the delivery and the receipt side by side, the team named. */
+        json_t *o = hm_request_json(&it->req, HM_VIEW_RECEIPT);
+        json_object_set_new(o, "team_name", it->team.id ? json_string(it->team.name) : json_null());
+        team = json_dumps(o, HM_JSON_FLAGS);
+        json_decref(o);
+        if (team)
+            hm_events_publish_id(c->events, it->id, "request.flagged", NULL, team, HM_EV_COORD,
+                                 NULL, 0);
     } else {
         pub = hm_request_event_text(&it->req, true);
         team = hm_request_event_text(&it->req, false);
@@ -116,7 +125,8 @@ static pub_item *post(hm_core *c, int kind, const char *type, int64_t change_id,
     it->core = c;
     it->kind = kind;
     it->type = type;
-    it->id = (uint64_t)change_id * HM_EVENT_STRIDE;
+    /* A flag follows its change's request.updated (id + 2; +1 is the alert of a creation). */
+    it->id = (uint64_t)change_id * HM_EVENT_STRIDE + (kind == PUB_FLAGGED ? 2 : 0);
     if (r) {
         it->req = *r;
         hm_request_drop_text(&it->req);
@@ -136,16 +146,18 @@ static void post_now(hm_core *c, pub_item *it)
 
 /* ---- recording changes (writer side) ---- */
 
-static int record_request(hm_store *st, int64_t id, const hm_request *r, const hm_request *before,
-                          hm_error *err)
+static int record_request(hm_store *st, int kind, int64_t id, const hm_request *r,
+                          const hm_request *before, const hm_team *team, hm_error *err)
 {
     hm_change ch;
     memset(&ch, 0, sizeof ch);
-    ch.kind = before ? HM_CH_REQUEST_UPDATED : HM_CH_REQUEST_CREATED;
+    ch.kind = kind ? kind : before ? HM_CH_REQUEST_UPDATED : HM_CH_REQUEST_CREATED;
     ch.ref = id;
     ch.request = r;
+    ch.team = team;
     ch.prev.status = -1;
     if (before) {
+        ch.prev.receipt = before->receipt;
         ch.prev.status = before->status;
         ch.prev.category = before->category;
         ch.prev.status_at = before->status_at;
@@ -162,12 +174,18 @@ static int record_request(hm_store *st, int64_t id, const hm_request *r, const h
 int hm_core__record_request(hm_store *st, const hm_request *r, const hm_request *before,
                             hm_error *err)
 {
-    return record_request(st, r->id, r, before, err);
+    return record_request(st, 0, r->id, r, before, NULL, err);
+}
+
+int hm_core__record_receipt(hm_store *st, const hm_request *r, const hm_request *before,
+                            const hm_team *team, hm_error *err)
+{
+    return record_request(st, HM_CH_RECEIPT, r->id, r, before, team, err);
 }
 
 int hm_core__record_request_id(hm_store *st, int64_t id, const hm_request *before, hm_error *err)
 {
-    return record_request(st, id, NULL, before, err);
+    return record_request(st, 0, id, NULL, before, NULL, err);
 }
 
 int hm_core__record_team(hm_store *st, const hm_team *t, bool moved, hm_error *err)
@@ -230,8 +248,9 @@ static void request_changed(hm_core *c, const hm_change *ch, const hm_request *a
 
     hm_open_index_apply(c->open, after);
     hm_tally_row_of(&now, after);
-    if (ch->kind == HM_CH_REQUEST_UPDATED && ch->prev.status >= 0) {
+    if ((ch->kind == HM_CH_REQUEST_UPDATED || ch->kind == HM_CH_RECEIPT) && ch->prev.status >= 0) {
         before = now;
+        before.receipt = ch->prev.receipt;
         before.status = ch->prev.status;
         before.category = ch->prev.category;
         before.status_at = ch->prev.status_at;
@@ -282,6 +301,24 @@ static void relief_changed(hm_core *c, const hm_change *ch, const hm_relief *p)
         it->relief.id = ch->ref;
         post_now(c, it);
     }
+}
+
+/* A receipt: counted like any change; a flag goes to coordinators with the team's name (from
+ * the change, or read with `st` when the change came back from the log). */
+static void receipt_changed(hm_core *c, hm_store *st, const hm_change *ch, const hm_request *after)
+{
+    hm_team t;
+    request_changed(c, ch, after);
+    if (!hm_request_flagged(after))
+        return;
+    memset(&t, 0, sizeof t);
+    if (ch->team)
+        t = *ch->team;
+    else if (after->team_id > 0 && hm_store_team_get(st, after->team_id, &t, NULL) != HM_OK)
+        memset(&t, 0, sizeof t);
+    post_now(c, post(c, PUB_FLAGGED, "request.flagged", ch->id, after, &t));
+    hm_log(HM_LOG_INFO, "event=receipt_flag code=%s team_id=%lld received=%s", after->code,
+           (long long)after->team_id, hm_receipt_name(after->receipt));
 }
 
 static int load_open(void *ctx, const hm_request *r)
@@ -350,13 +387,20 @@ static int apply(hm_core *c, hm_store *st, const hm_change *ch, hm_error *err)
     switch (ch->kind) {
         case HM_CH_REQUEST_CREATED:
         case HM_CH_REQUEST_UPDATED:
+        case HM_CH_RECEIPT:
             if (ch->request) {
-                request_changed(c, ch, ch->request);
+                if (ch->kind == HM_CH_RECEIPT)
+                    receipt_changed(c, st, ch, ch->request);
+                else
+                    request_changed(c, ch, ch->request);
             } else {
                 hm_request r;
                 if ((rc = hm_store_request_get_id(st, ch->ref, &r, err)))
                     return rc;
-                request_changed(c, ch, &r);
+                if (ch->kind == HM_CH_RECEIPT)
+                    receipt_changed(c, st, ch, &r);
+                else
+                    request_changed(c, ch, &r);
                 hm_request_clear(&r);
             }
             break;

@@ -58,7 +58,36 @@ json_t *hm_request_json(const hm_request *r, unsigned view)
     json_object_set_new(o, "duplicate_of", str_or_null(r->duplicate_of));
     json_object_set_new(o, "created_at", json_string(created));
     json_object_set_new(o, "updated_at", json_string(updated));
+    if (view & (HM_VIEW_CONTACT | HM_VIEW_RECEIPT)) {
+        json_object_set_new(o, "delivered", hm_delivery_json(r));
+        json_object_set_new(o, "receipt", hm_receipt_json(r));
+        json_object_set_new(o, "flagged", json_boolean(hm_request_flagged(r)));
+    }
     return o;
+}
+
+bool hm_request_flagged(const hm_request *r)
+{
+    return r->status == HM_ST_RESOLVED &&
+           (r->receipt == HM_RCPT_PART || r->receipt == HM_RCPT_NOTHING);
+}
+
+json_t *hm_delivery_json(const hm_request *r)
+{
+    if (!r->delivered)
+        return json_null();
+    return json_pack("{s:o}", "amount_vnd",
+                     r->delivered_vnd >= 0 ? json_integer(r->delivered_vnd) : json_null());
+}
+
+json_t *hm_receipt_json(const hm_request *r)
+{
+    char at[32];
+    if (!hm_receipt_name(r->receipt))
+        return json_null();
+    hm_time_format(r->receipt_at, at);
+    return json_pack("{s:s,s:o,s:s}", "received", hm_receipt_name(r->receipt), "amount_vnd",
+                     r->receipt_vnd >= 0 ? json_integer(r->receipt_vnd) : json_null(), "at", at);
 }
 
 json_t *hm_request_feature(const hm_request *r, unsigned view)
@@ -72,11 +101,21 @@ json_t *hm_request_feature(const hm_request *r, unsigned view)
 json_t *hm_history_json(const hm_history *h)
 {
     char at[32];
+    json_t *o;
     hm_time_format(h->at, at);
-    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:s}", "at", at, "actor", h->actor, "from",
-                     h->from >= 0 ? json_string(hm_status_name(h->from)) : json_null(), "to",
-                     h->to >= 0 ? json_string(hm_status_name(h->to)) : json_null(), "note",
-                     str_or_null(h->note), "kind", h->kind);
+    o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s,s:o}", "at", at, "actor", h->actor, "from",
+                  h->from >= 0 ? json_string(hm_status_name(h->from)) : json_null(), "to",
+                  h->to >= 0 ? json_string(hm_status_name(h->to)) : json_null(), "note",
+                  str_or_null(h->note), "kind", h->kind, "hash", str_or_null(h->hash));
+    if (h->detail) {
+        json_t *d = json_loads(h->detail, 0, NULL);
+        json_object_set_new(o, "detail", json_is_object(d) ? d : json_null());
+        if (d && !json_is_object(d))
+            json_decref(d);
+    }
+    if (h->note_sha256[0])
+        json_object_set_new(o, "note_sha256", json_string(h->note_sha256));
+    return o;
 }
 
 json_t *hm_team_json(const hm_team *t)

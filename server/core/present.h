@@ -14,8 +14,10 @@
 #define HM_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(11))
 
 enum {
-    HM_VIEW_CONTACT = 1, /* name, phone, note, address */
+    HM_VIEW_CONTACT = 1, /* name, phone, note, address (and the delivery and the receipt) */
     HM_VIEW_SNAP = 2,    /* position on the public 0.001 degree grid */
+    HM_VIEW_RECEIPT = 4, /* the team's delivery and the resident's receipt without contact data
+                            (coordinators' lists and events, issue 17) */
 };
 
 /* Snap a coordinate to the public 0.001 degree grid. */
@@ -24,7 +26,15 @@ double hm_snap(double v);
 json_t *hm_request_json(const hm_request *r, unsigned view);
 /* A GeoJSON Feature whose properties are the request object. */
 json_t *hm_request_feature(const hm_request *r, unsigned view);
+/* A history entry: {at, actor, from, to, note, kind, hash}, with `detail` (the structured
+ * facts of a receipt or delivery) and `note_sha256` when the entry has them (callers clear
+ * them for viewers who may not see them). */
 json_t *hm_history_json(const hm_history *h);
+/* The delivery and receipt objects of a request, or JSON null (new references). */
+json_t *hm_delivery_json(const hm_request *r);
+json_t *hm_receipt_json(const hm_request *r);
+/* Resolved, and the resident reported that part or nothing arrived (issue 17). */
+bool hm_request_flagged(const hm_request *r);
 json_t *hm_team_json(const hm_team *t);
 json_t *hm_team_feature(const hm_team *t);
 /* A relief point: {id, kind, name, address, hours, capacity, status, lat, lon, created_at,

@@ -1,6 +1,7 @@
 /* requests.c: creation, reads and status moves of requests; see requests.h. */
 #include "requests.h"
 
+#include "chain.h"
 #include "core_int.h"
 #include "geo.h"
 #include "hm_buf.h"
@@ -11,6 +12,7 @@
 #include "validate.h"
 #include "worker.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +110,52 @@ static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
     return HM_OK;
 }
 
+/* The key's first answer within 24 h from `st`: *found and the opened answer; the mismatch
+ * error when the key came with another body. */
+static int idem_lookup(hm_store *st, const hm_idem *k, bool *found, int *status, char **text,
+                       size_t *len, hm_error *err)
+{
+    hm_idem_record rec;
+    int rc;
+
+    *found = false;
+    if ((rc = hm_store_idem_get(st, k->id, hm_now_ms() - HM_IDEM_TTL_MS, &rec, found, err)) ||
+        !*found)
+        return rc;
+    if (!hm_ct_equal(rec.body_sha256, k->body_sha256, 32)) {
+        *found = false;
+        rc = hm_error_set(err, HM_E_IDEMPOTENCY_MISMATCH, "Idempotency-Key",
+                          "this Idempotency-Key was used with another body; use a new key for "
+                          "a new request");
+    } else if (!hm_idem_open(k, rec.answer, rec.answer_len, text, len)) {
+        *found = false;
+        rc = hm_error_set(err, HM_E_IDEMPOTENCY_MISMATCH, "Idempotency-Key",
+                          "this Idempotency-Key cannot be used again; use a new key");
+    } else {
+        *status = rec.status;
+    }
+    free(rec.answer);
+    return rc;
+}
+
+/* With a key: the answer of this creation, sealed and stored in its transaction. */
+static int idem_store(hm_create_op *op, hm_store *st, hm_error *err)
+{
+    hm_idem_record rec;
+    int rc;
+
+    memset(&rec, 0, sizeof rec);
+    op->answer = hm_core_create_answer(op, &op->answer_status, &op->answer_len);
+    memcpy(rec.key_id, op->idem.id, 32);
+    memcpy(rec.body_sha256, op->idem.body_sha256, 32);
+    rec.status = op->answer_status;
+    rec.created_at = hm_now_ms();
+    hm_idem_seal(&op->idem, op->answer, op->answer_len, &rec.answer, &rec.answer_len);
+    rc = hm_store_idem_put(st, &rec, rec.created_at - HM_IDEM_TTL_MS, err);
+    free(rec.answer);
+    return rc;
+}
+
 static int create_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_create_op *op = (hm_create_op *)job;
@@ -116,6 +164,24 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
     dup_search d;
     int rc;
 
+    if (op->idem.on) {
+        bool found = false;
+        int64_t key;
+        free(op->answer);
+        op->answer = NULL;
+        /* Inside the writer's transaction, under the key's lock (several servers on one
+         * database): of two creations with one key, the second finds the first's answer here,
+         * whatever the order they were checked in before. */
+        memcpy(&key, op->idem.id, sizeof key);
+        if ((rc = hm_store_lock(st, HM_LOCK_IDEM, key, err)) ||
+            (rc = idem_lookup(st, &op->idem, &found, &op->answer_status, &op->answer,
+                              &op->answer_len, err)))
+            return rc;
+        if (found) {
+            op->replayed = true;
+            return HM_OK;
+        }
+    }
     if (op->by_address) {
         if ((rc = place_by_address(op, st, err)))
             return rc;
@@ -155,7 +221,7 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
             hm_request_clear(r);
             *r = d.found;
             op->duplicate = true;
-            return HM_OK;
+            return op->idem.on ? idem_store(op, st, err) : HM_OK;
         }
     }
 
@@ -175,7 +241,41 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
                                       r->source == HM_SRC_WEB ? "resident" : "hotline", -1,
                                       HM_ST_NEW, NULL, "status", err)))
         return rc;
-    return hm_core__record_request(st, r, NULL, err);
+    if ((rc = hm_core__record_request(st, r, NULL, err)))
+        return rc;
+    return op->idem.on ? idem_store(op, st, err) : HM_OK;
+}
+
+char *hm_core_create_answer(const hm_create_op *op, int *status, size_t *len)
+{
+    json_t *o;
+    char *text;
+    if (op->duplicate) {
+        *status = 200;
+        o = json_pack("{s:b,s:o}", "duplicate", 1, "request",
+                      hm_request_json(&op->req, HM_VIEW_SNAP));
+    } else {
+        *status = 201;
+        o = json_pack("{s:o,s:s}", "request", hm_request_json(&op->req, HM_VIEW_CONTACT), "token",
+                      op->token);
+    }
+    text = json_dumps(o, HM_JSON_FLAGS);
+    json_decref(o);
+    if (!text) /* out of memory in jansson */
+        text = hm_xstrdup("{}");
+    *len = strlen(text);
+    return text;
+}
+
+int hm_core_idem_replay(hm_core *c, const hm_idem *idem, bool *found, int *status, char **text,
+                        size_t *len, hm_error *err)
+{
+    hm_worker *w = hm_worker_get(err);
+    (void)c;
+    *found = false;
+    if (!w)
+        return err ? err->code : HM_E_INTERNAL;
+    return idem_lookup(w->store, idem, found, status, text, len, err);
 }
 
 int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op, hm_error *err)
@@ -201,6 +301,9 @@ void hm_create_op_clear(hm_create_op *op)
 {
     hm_request_clear(&op->req);
     memset(op->token, 0, sizeof op->token);
+    memset(&op->idem, 0, sizeof op->idem);
+    free(op->answer);
+    op->answer = NULL;
 }
 
 /* ---- status moves --------------------------------------------------------------------- */
@@ -318,13 +421,34 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
                                      c->to == HM_ST_DUPLICATE ? c->duplicate_of : NULL, now, err);
     if (rc)
         return rc;
-    rc = hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note,
-                                 c->safe ? "safe" : "status", err);
+    if (c->to == HM_ST_RESOLVED) {
+        /* What the team delivered (or that it said nothing), and the resident is asked again:
+         * an earlier receipt spoke of an earlier delivery (issue 17). */
+        hm_buf detail;
+        hm_buf_init(&detail);
+        if (c->delivered)
+            hm_chain_detail_delivery(c->delivered_vnd, c->delivered_items, &detail);
+        rc = hm_store_request_set_delivery(st, r->id, c->delivered, c->delivered_vnd, err);
+        if (!rc)
+            rc = hm_store_history_append_detail(st, r->id, now, c->actor_name, from, c->to, c->note,
+                                                c->safe ? "safe" : "status", detail.data, err);
+        hm_buf_clear(&detail);
+    } else {
+        rc = hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note,
+                                     c->safe ? "safe" : "status", err);
+    }
     if (rc)
         return rc;
     if (c->safe && (rc = hm_store_request_set_safe(st, r->id, now, err)))
         return rc;
     before = *r; /* shallow: only its counted fields are read */
+    if (c->to == HM_ST_RESOLVED) {
+        r->delivered = c->delivered;
+        r->delivered_vnd = c->delivered ? c->delivered_vnd : -1;
+        r->receipt = HM_RCPT_NONE;
+        r->receipt_vnd = -1;
+        r->receipt_at = 0;
+    }
     {
         int64_t old_team = r->team_id;
         r->status = c->to;
@@ -473,11 +597,48 @@ int hm_core_assign(hm_core *c, const hm_actor *a, const char *code_text, int64_t
     return HM_OK;
 }
 
+int hm_core_move_delivered(hm_change_op *op, json_t *delivered, hm_error *err)
+{
+    json_t *v;
+    const char *items;
+    if (!delivered || json_is_null(delivered))
+        return HM_OK;
+    if (!json_is_object(delivered))
+        return hm_error_set(err, HM_E_INVALID_FIELD, "delivered",
+                            "delivered must be an object {amount_vnd, items}");
+    if (op->to != HM_ST_RESOLVED)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "delivered",
+                            "delivered goes with status resolved");
+    op->delivered = true;
+    op->delivered_vnd = -1;
+    v = json_object_get(delivered, "amount_vnd");
+    if (v && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000000)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "delivered",
+                                "delivered.amount_vnd must be a whole number of đồng from 0 to "
+                                "1,000,000,000");
+        op->delivered_vnd = (int64_t)json_integer_value(v);
+    }
+    v = json_object_get(delivered, "items");
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+            !hm_text_ok(items = json_string_value(v), 200) || hm_text_has_bidi(items))
+            return hm_error_set(err, HM_E_INVALID_FIELD, "delivered",
+                                "delivered.items must be at most 200 characters of plain text");
+        while (*items == ' ' || *items == '\n' || *items == '\t' || *items == '\r')
+            items++;
+        if (*items)
+            op->delivered_items = hm_xstrdup(items);
+    }
+    return HM_OK;
+}
+
 void hm_change_op_clear(hm_change_op *op)
 {
     hm_request_clear(&op->result);
     free(op->note);
-    op->note = NULL;
+    free(op->delivered_items);
+    op->note = op->delivered_items = NULL;
 }
 
 /* ---- claim time-outs (writer tick) ----------------------------------------------------- */
@@ -582,22 +743,47 @@ typedef struct hist_list {
     hm_history *items;
     size_t n, cap;
     bool contact; /* the viewer may see contact data */
+    /* The chain, checked on the entries as stored, before anything is hidden (issue 17). */
+    const char *code;
+    char prev[65];
+    hm_chain_state chain;
+    char *items_text; /* the last delivery's items (contact view) */
 } hist_list;
 
 static int add_hist(void *ctx, const hm_history *h)
 {
     hist_list *l = ctx;
     hm_history *e;
+    if (l->chain.verified) {
+        const char *why = hm_chain_check(l->code, l->prev, h);
+        if (why) {
+            l->chain.verified = false;
+            l->chain.broken_at = l->n;
+            l->chain.why = why;
+        }
+    }
+    snprintf(l->prev, sizeof l->prev, "%s", h->hash);
+    if (l->contact && h->to == HM_ST_RESOLVED) {
+        /* What the last delivery listed, for the request's `delivered`. */
+        json_t *d = h->detail ? json_loads(h->detail, 0, NULL) : NULL;
+        const char *items = json_string_value(json_object_get(d, "items"));
+        free(l->items_text);
+        l->items_text = items ? hm_xstrdup(items) : NULL;
+        json_decref(d);
+    }
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
         l->items = hm_xrealloc(l->items, l->cap * sizeof *l->items);
     }
     e = &l->items[l->n++];
     *e = *h;
-    /* A resident's own words (a repeated request's note, a cancellation note) are contact
-     * data like `note`. */
+    /* A resident's own words (a repeated request's note, a cancellation note, a receipt's
+     * note) are contact data like `note`; so are the facts of receipts and deliveries. */
     e->note =
         h->note && (l->contact || strcmp(h->actor, "resident") != 0) ? hm_xstrdup(h->note) : NULL;
+    e->detail = h->detail && l->contact ? hm_xstrdup(h->detail) : NULL;
+    if (!e->note && !l->contact)
+        e->note_sha256[0] = '\0';
     return 0;
 }
 
@@ -608,18 +794,32 @@ static void hist_free(hm_history *items, size_t n)
     free(items);
 }
 
-/* The history of request `id`, notes hidden unless `contact`. */
-static int read_history(hm_store *st, int64_t id, bool contact, hm_history **out, size_t *n,
-                        hm_error *err)
+/* The history of request `id` (code `code`), notes hidden unless `contact`, its chain checked
+ * into *chain (a broken chain is logged) and the last delivery's items into *items (malloc'd
+ * or NULL; contact only). */
+static int read_history(hm_store *st, int64_t id, const char *code, bool contact, hm_history **out,
+                        size_t *n, hm_chain_state *chain, char **items, hm_error *err)
 {
-    hist_list l = {NULL, 0, 0, contact};
-    int rc = hm_store_history_list(st, id, add_hist, &l, err);
-    if (rc) {
+    hist_list l;
+    int rc;
+
+    memset(&l, 0, sizeof l);
+    l.contact = contact;
+    l.code = code;
+    l.chain.verified = true;
+    if ((rc = hm_store_history_list(st, id, add_hist, &l, err))) {
         hist_free(l.items, l.n);
+        free(l.items_text);
         return rc;
     }
+    if (!l.chain.verified)
+        hm_log(HM_LOG_WARN, "event=history_broken code=%s entry=%zu of=%zu why=\"%s\"", code,
+               l.chain.broken_at + 1, l.n, l.chain.why);
     *out = l.items;
     *n = l.n;
+    *chain = l.chain;
+    free(*items);
+    *items = l.items_text;
     return HM_OK;
 }
 
@@ -639,7 +839,8 @@ static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
     }
     /* A read that recorded its reveal answers with the history that holds it. */
     if (m->n_ids == 1 && m->history == NULL && m->contact)
-        return read_history(st, m->ids[0], true, &m->history, &m->n_history, err);
+        return read_history(st, m->ids[0], m->code, true, &m->history, &m->n_history, &m->chain,
+                            &m->delivered_items, err);
     return HM_OK;
 }
 
@@ -662,6 +863,8 @@ void hm_mark_op_clear(hm_mark_op *op)
     hist_free(op->history, op->n_history);
     op->history = NULL;
     op->n_history = 0;
+    free(op->delivered_items);
+    op->delivered_items = NULL;
 }
 
 /* ---- reads ----------------------------------------------------------------------------- */
@@ -692,11 +895,12 @@ int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
     if (!seen) {
         reveal_init(&out->reveal, c, &out->req.id, 1, a->team.name);
         out->reveal.contact = true;
+        snprintf(out->reveal.code, sizeof out->reveal.code, "%s", out->req.code);
         out->pending = &out->reveal.job;
         return HM_OK;
     }
-    return read_history(w->store, out->req.id, (out->view & HM_VIEW_CONTACT) != 0, &out->history,
-                        &out->n_history, err);
+    return read_history(w->store, out->req.id, out->req.code, (out->view & HM_VIEW_CONTACT) != 0,
+                        &out->history, &out->n_history, &out->chain, &out->delivered_items, err);
 }
 
 const hm_history *hm_request_view_history(const hm_request_view *v, size_t *n)
@@ -709,12 +913,46 @@ const hm_history *hm_request_view_history(const hm_request_view *v, size_t *n)
     return v->history;
 }
 
+const hm_chain_state *hm_request_view_chain(const hm_request_view *v)
+{
+    return v->pending ? &v->reveal.chain : &v->chain;
+}
+
+json_t *hm_request_view_json(const hm_request_view *v)
+{
+    const hm_chain_state *chain = hm_request_view_chain(v);
+    const char *items = v->pending ? v->reveal.delivered_items : v->delivered_items;
+    const hm_history *h;
+    size_t n;
+    json_t *o = hm_request_json(&v->req, v->view), *list = json_array();
+
+    h = hm_request_view_history(v, &n);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, hm_history_json(&h[i]));
+    if (items && json_is_object(json_object_get(o, "delivered")))
+        json_object_set_new(json_object_get(o, "delivered"), "items", json_string(items));
+    json_object_set_new(o, "history", list);
+    json_object_set_new(o, "history_verified", json_boolean(chain->verified));
+    if (!chain->verified) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "history entry %zu does not match its hash chain (%s): the history was changed "
+                 "outside helpmap; do not rely on it",
+                 chain->broken_at + 1, chain->why);
+        json_object_set_new(o, "history_warning", json_string(msg));
+        json_object_set_new(o, "history_broken_at", json_integer((json_int_t)chain->broken_at));
+    }
+    return o;
+}
+
 void hm_request_view_clear(hm_request_view *v)
 {
     hm_request_clear(&v->req);
     hist_free(v->history, v->n_history);
     v->history = NULL;
     v->n_history = 0;
+    free(v->delivered_items);
+    v->delivered_items = NULL;
     hm_mark_op_clear(&v->reveal);
 }
 
@@ -761,6 +999,12 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char
 
     memset(out, 0, sizeof *out);
     out->view = a->role == HM_ROLE_PUBLIC ? HM_VIEW_SNAP : 0;
+    if (f->flagged) {
+        /* Residents' reports of what did not arrive, with the team's delivery (issue 17). */
+        if ((rc = hm_policy_require(a, HM_ROLE_COORDINATOR, err)))
+            return rc;
+        out->view |= HM_VIEW_RECEIPT;
+    }
     if (phone_text) {
         if (a->role < HM_ROLE_OPERATOR)
             return hm_error_set(err, a->role == HM_ROLE_PUBLIC ? HM_E_UNAUTHORIZED : HM_E_FORBIDDEN,
@@ -773,7 +1017,7 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char
     }
     /* Without contact data the open requests come from memory (issue 7); the rest from the
      * database. */
-    if (!f->phone && f->status_mask && !(f->status_mask & ~open)) {
+    if (!f->phone && !f->flagged && f->status_mask && !(f->status_mask & ~open)) {
         rc = hm_open_index_walk(c->open, f, true, list_visit, &l);
     } else if (!(w = hm_worker_get(err))) {
         rc = err ? err->code : HM_E_INTERNAL;

@@ -17,6 +17,7 @@
 #include "areacount.h"
 #include "core.h"
 #include "entity.h"
+#include "idempotency.h"
 #include "openindex.h"
 #include "policy.h"
 
@@ -31,6 +32,16 @@ typedef struct hm_create_op {
     uint8_t token_hash[32];
     char token[33]; /* the tracking token in clear, for the one answer that shows it */
     bool duplicate; /* after the job: an operator's repeat of an open request */
+    /* Idempotency (issue 17): set `idem` (hm_idem_init) after hm_core_create(). The job then
+     * stores the answer sealed with the key, in the creation's transaction, or, when a
+     * concurrent creation with the same key committed first, answers that one's answer:
+     * `replayed`, nothing stored. With a key, `answer` is what the edge sends, byte for
+     * byte, with `answer_status`. */
+    hm_idem idem;
+    bool replayed;
+    int answer_status;
+    char *answer; /* malloc'd */
+    size_t answer_len;
 } hm_create_op;
 
 /* Validate `body` (SPEC's POST /requests fields) from `a` into `op`, ready to submit:
@@ -38,6 +49,18 @@ typedef struct hm_create_op {
  * phone (HM_E_RATE_LIMITED with err->retry_after_s). Returns HM_OK or the first error. */
 int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op, hm_error *err);
 void hm_create_op_clear(hm_create_op *op);
+
+/* The answer to a finished creation: 201 {"request", "token"} or an operator's 200
+ * {"duplicate": true, "request"}; compact text (malloc'd) and its status. With a key, the job
+ * made it already (op->answer); this renders the same bytes. */
+char *hm_core_create_answer(const hm_create_op *op, int *status, size_t *len);
+
+/* Before creating, on the calling thread: was key `idem` used within 24 h? *found true with
+ * the first answer (text malloc'd into *text, *len, *status) when it was, with the same body;
+ * HM_E_IDEMPOTENCY_MISMATCH when it came with another body; *found false when it is new (then
+ * create with op->idem set: the job looks again inside its transaction). */
+int hm_core_idem_replay(hm_core *c, const hm_idem *idem, bool *found, int *status, char **text,
+                        size_t *len, hm_error *err);
 
 /* ---- status moves ---- */
 
@@ -52,9 +75,13 @@ typedef struct hm_change_op {
     int64_t assign_team;  /* assign: the team; claim: the caller's */
     bool claim;           /* a claim: already_claimed unless new */
     char duplicate_of[16];
-    bool safe;         /* "I am safe now": history kind "safe", safe_at set */
-    char *note;        /* malloc'd or NULL */
-    hm_request result; /* after the job: the request after the change */
+    bool safe;  /* "I am safe now": history kind "safe", safe_at set */
+    char *note; /* malloc'd or NULL */
+    /* Resolving with what the team delivered (issue 17): hm_core_move_delivered(). */
+    bool delivered;
+    int64_t delivered_vnd; /* -1: no amount */
+    char *delivered_items; /* malloc'd or NULL */
+    hm_request result;     /* after the job: the request after the change */
     /* The job's own, for what follows the commit. */
     struct {
         int before_status;
@@ -91,9 +118,23 @@ int hm_core_safe(hm_core *c, const hm_actor *a, const char *code_text,
  * volunteer team — checked inside the writer's transaction. */
 int hm_core_assign(hm_core *c, const hm_actor *a, const char *code_text, int64_t team_id,
                    char *note, hm_change_op *op, hm_error *err);
+/* After hm_core_move(): the `delivered` object {amount_vnd?, items?} of POST /status (NULL or
+ * JSON null: none) into `op`. Only with status resolved; amount_vnd a whole number of đồng
+ * from 0 to 1,000,000,000; items at most 200 characters of plain text without bidirectional
+ * controls. HM_E_INVALID_FIELD (field "delivered") otherwise. The delivery goes into the
+ * request and, as a detail, into the chained history entry of the move; it clears an earlier
+ * receipt (the resident is asked again). */
+int hm_core_move_delivered(hm_change_op *op, json_t *delivered, hm_error *err);
 void hm_change_op_clear(hm_change_op *op);
 
 /* ---- verification and contact reveals ---- */
+
+/* The result of checking a request's history chain as it was read (issue 17). */
+typedef struct hm_chain_state {
+    bool verified;    /* every entry follows its predecessor (chain.h) */
+    size_t broken_at; /* !verified: the index of the first entry that does not */
+    const char *why;  /* !verified: static English reason */
+} hm_chain_state;
 
 typedef struct hm_mark_op {
     hm_job job;
@@ -105,7 +146,9 @@ typedef struct hm_mark_op {
     hm_request result;   /* verify: the request after the change */
     hm_history *history; /* read: the history after recording the reveal */
     size_t n_history;
-    bool contact; /* read: the history is shown with contact data */
+    bool contact;          /* read: the history is shown with contact data */
+    hm_chain_state chain;  /* read: its chain */
+    char *delivered_items; /* read: what the last delivery listed (contact view) */
 } hm_mark_op;
 
 /* Mark request `code_text` verified after a call-back (operator+). */
@@ -121,6 +164,8 @@ typedef struct hm_request_view {
     unsigned view;       /* HM_VIEW_* (present.h) */
     hm_history *history; /* notes hidden where the caller may not see them */
     size_t n_history;
+    hm_chain_state chain;  /* the history's chain as read (issue 17) */
+    char *delivered_items; /* what the last delivery listed (contact view), or NULL */
     /* Non-NULL: contact data is shown to a team for the first time today; submit this job
      * (it records the reveal, then reads the history, which then is in `reveal.history`). */
     hm_job *pending;
@@ -133,6 +178,12 @@ int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
                          const char *const tracking[2], hm_request_view *out, hm_error *err);
 /* The history to show: out->history, or the reveal job's after it ran. */
 const hm_history *hm_request_view_history(const hm_request_view *v, size_t *n);
+/* Its chain: out->chain, or the reveal job's. */
+const hm_chain_state *hm_request_view_chain(const hm_request_view *v);
+/* The request object of GET /requests/{code}: the request as the caller may see it, with
+ * `history` (each entry with its hash), `history_verified` and, when the chain is broken,
+ * `history_warning` (new reference). */
+json_t *hm_request_view_json(const hm_request_view *v);
 void hm_request_view_clear(hm_request_view *v);
 
 /* A list of requests (GET /requests). */

@@ -58,6 +58,14 @@ enum MHD_Result hm_api_point_put(hm_req *r);
 enum MHD_Result hm_api_point_delete(hm_req *r);
 enum MHD_Result hm_api_geo_parse(hm_req *r);
 
+/* api_loop.c (issue 17) */
+enum MHD_Result hm_api_request_receipt(hm_req *r);
+enum MHD_Result hm_api_results(hm_req *r);
+enum MHD_Result hm_api_results_page(hm_req *r);
+enum MHD_Result hm_api_track_page(hm_req *r);
+enum MHD_Result hm_api_track_cancel(hm_req *r);
+enum MHD_Result hm_api_track_receipt(hm_req *r);
+
 /* api_tiles.c */
 enum MHD_Result hm_api_tile(hm_req *r);
 enum MHD_Result hm_api_tilejson(hm_req *r);

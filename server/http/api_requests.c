@@ -21,25 +21,38 @@ static void create_free(void *p)
     free(p);
 }
 
+static const char *const no_store[] = {"Cache-Control", "no-store", NULL};
+
 static enum MHD_Result create_done(hm_req *r)
 {
     hm_create_op *c = r->state;
+    char *text;
+    size_t len;
+    int status;
+
     if (c->job.rc)
         return hm_http_error(r, &c->job.err);
-    if (c->duplicate)
-        return hm_http_json(r, 200,
-                            json_pack("{s:b,s:o}", "duplicate", 1, "request",
-                                      hm_request_json(&c->req, HM_VIEW_SNAP)));
-    hm_log(HM_LOG_INFO, "event=request_created id=%lld ward=%s source=%s", (long long)c->req.id,
-           c->req.ward_code, hm_source_name(c->req.source));
-    return hm_http_json(r, 201,
-                        json_pack("{s:o,s:s}", "request", hm_request_json(&c->req, HM_VIEW_CONTACT),
-                                  "token", c->token));
+    if (!c->duplicate && !c->replayed)
+        hm_log(HM_LOG_INFO, "event=request_created id=%lld ward=%s source=%s%s",
+               (long long)c->req.id, c->req.ward_code, hm_source_name(c->req.source),
+               c->idem.on ? " idempotency_key=1" : "");
+    if (c->answer) {
+        /* With an Idempotency-Key: the bytes stored with it (or the first creation's). */
+        text = c->answer;
+        len = c->answer_len;
+        status = c->answer_status;
+        c->answer = NULL;
+    } else {
+        text = hm_core_create_answer(c, &status, &len);
+    }
+    return hm_http_bytes(r, (unsigned)status, "application/json; charset=utf-8", text, len, true,
+                         no_store);
 }
 
-/* Validate `body` and submit the creation; answers via `done`, errors before submission with
- * `fail`. */
-static enum MHD_Result create_from_json(hm_req *r, json_t *body, hm_handler done,
+/* Validate `body` and submit the creation (with the Idempotency-Key `idem`, may be NULL);
+ * answers via `done`, errors before submission with `fail`. */
+static enum MHD_Result create_from_json(hm_req *r, json_t *body, const hm_idem *idem,
+                                        hm_handler done,
                                         enum MHD_Result (*fail)(hm_req *, const hm_error *))
 {
     hm_error err = {0};
@@ -49,6 +62,8 @@ static enum MHD_Result create_from_json(hm_req *r, json_t *body, hm_handler done
     r->state_free = create_free;
     if (hm_core_create(r->app, &r->actor, body, c, &err))
         return fail(r, &err);
+    if (idem)
+        c->idem = *idem;
     return hm_http_submit_job(r, &c->job, done);
 }
 
@@ -57,15 +72,34 @@ enum MHD_Result hm_api_request_create(hm_req *r)
     hm_error err = {0};
     json_t *body = NULL;
     enum MHD_Result ret;
+    const char *key = hm_http_header(r, "Idempotency-Key");
+    hm_idem idem;
 
     if (hm_http_auth(r, &err))
         return hm_http_error(r, &err);
     if (r->actor.role == HM_ROLE_VOLUNTEER)
         return hm_http_fail(r, HM_E_FORBIDDEN, NULL,
                             "volunteer teams do not create requests; residents and operators do");
+    memset(&idem, 0, sizeof idem);
+    if (key) {
+        /* A request sent again (a phone that lost the answer): the first answer, before any
+         * validation or rate limit (issue 17). */
+        bool found = false;
+        int status = 0;
+        char *text = NULL;
+        size_t len = 0;
+        if (hm_idem_init(&r->actor, key, r->body.data, r->body.len, &idem, &err) ||
+            hm_core_idem_replay(r->app, &idem, &found, &status, &text, &len, &err))
+            return hm_http_error(r, &err);
+        if (found) {
+            hm_log(HM_LOG_INFO, "event=request_replayed status=%d", status);
+            return hm_http_bytes(r, (unsigned)status, "application/json; charset=utf-8", text, len,
+                                 true, no_store);
+        }
+    }
     if (hm_http_json_body(r, &body, &err))
         return hm_http_error(r, &err);
-    ret = create_from_json(r, body, create_done, hm_http_error);
+    ret = create_from_json(r, body, key ? &idem : NULL, create_done, hm_http_error);
     json_decref(body);
     return ret;
 }
@@ -88,19 +122,9 @@ static void view_free(void *p)
 static enum MHD_Result answer_view(hm_req *r)
 {
     hm_request_view *v = r->state;
-    const hm_history *h;
-    size_t n;
-    json_t *o, *list;
-
     if (v->pending && v->pending->rc)
         return hm_http_error(r, &v->pending->err);
-    h = hm_request_view_history(v, &n);
-    list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, hm_history_json(&h[i]));
-    o = hm_request_json(&v->req, v->view);
-    json_object_set_new(o, "history", list);
-    return hm_http_json(r, 200, json_pack("{s:o}", "request", o));
+    return hm_http_json(r, 200, json_pack("{s:o}", "request", hm_request_view_json(v)));
 }
 
 enum MHD_Result hm_api_request_get(hm_req *r)
@@ -229,6 +253,8 @@ enum MHD_Result hm_api_request_status(hm_req *r)
     rc = hm_validate_text(body, "note", 500, &note, &err);
     if (!rc)
         rc = hm_core_move(r->app, &r->actor, r->params[0], to, json_string_value(v), note, c, &err);
+    if (!rc)
+        rc = hm_core_move_delivered(c, json_object_get(body, "delivered"), &err);
     json_decref(body);
     if (rc)
         return hm_http_error(r, &err);
@@ -389,6 +415,15 @@ enum MHD_Result hm_api_request_list(hm_req *r)
     if ((s = hm_http_arg(r, "since")) && hm_time_parse(s, &f.since_ms))
         return hm_http_fail(r, HM_E_INVALID_FIELD, "since",
                             "since must be an RFC 3339 time such as 2026-11-30T02:00:00Z");
+    if ((s = hm_http_arg(r, "flag"))) {
+        /* flag=receipt: what residents say did not arrive (issue 17); any status unless one
+         * is asked for (flags are on resolved requests). */
+        if (strcmp(s, "receipt") != 0)
+            return hm_http_fail(r, HM_E_INVALID_FIELD, "flag", "flag must be receipt");
+        f.flagged = true;
+        if (!hm_http_arg(r, "status"))
+            f.status_mask = 0;
+    }
     if ((s = hm_http_arg(r, "verified"))) {
         if (strcmp(s, "true") == 0)
             f.verified = 1;
@@ -591,7 +626,7 @@ enum MHD_Result hm_api_report_form(hm_req *r)
         hm_error_set(&err, HM_E_INVALID_FIELD, "ward_code", "choose a commune");
         return report_error(r, &err);
     }
-    ret = create_from_json(r, body, report_done, report_error);
+    ret = create_from_json(r, body, NULL, report_done, report_error);
     json_decref(body);
     return ret;
 }

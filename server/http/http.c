@@ -93,6 +93,12 @@ static const route routes[] = {
     {"GET", "/healthz", hm_api_healthz},
     {"GET", "/metrics", hm_api_metrics},
     {"POST", "/report", hm_api_report_form},
+    {"POST", "/api/v1/requests/*/receipt", hm_api_request_receipt},
+    {"GET", "/api/v1/results", hm_api_results},
+    {"GET", "/results", hm_api_results_page},
+    {"GET", "/track/*", hm_api_track_page},
+    {"POST", "/track/*/cancel", hm_api_track_cancel},
+    {"POST", "/track/*/receipt", hm_api_track_receipt},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -155,10 +161,12 @@ unsigned hm_http_status_of(enum hm_err code)
         case HM_E_CLAIM_LIMIT:
         case HM_E_OVERLAP:
         case HM_E_IN_USE:
+        case HM_E_RECEIPT_LIMIT:
             return 409;
         case HM_E_TOO_LARGE:
             return 413;
         case HM_E_OUTSIDE_AREA:
+        case HM_E_IDEMPOTENCY_MISMATCH:
             return 422;
         case HM_E_RATE_LIMITED:
             return 429;
@@ -509,6 +517,18 @@ out:
         close(fd);
     pthread_mutex_unlock(&static_mu);
     return f;
+}
+
+bool hm_http_web_file(hm_req *r, const char *name, const char **data, size_t *len)
+{
+    char path[1024];
+    static_file *f;
+    if (snprintf(path, sizeof path, "%s/%s", r->srv->cfg.web_dir, name) >= (int)sizeof path ||
+        !(f = static_get(path)))
+        return false;
+    *data = f->data;
+    *len = f->len;
+    return true;
 }
 
 static enum MHD_Result serve_static(hm_req *r)

@@ -105,6 +105,10 @@ enum MHD_Result hm_http_submit_job(hm_req *r, hm_job *job, hm_handler resume);
  * trusted proxy). */
 const char *hm_http_client(hm_req *r);
 
+/* The bytes of file `name` under the web root (cached; borrowed for the server's life, they
+ * never change while it runs unless the file does), or false when it is missing. */
+bool hm_http_web_file(hm_req *r, const char *name, const char **data, size_t *len);
+
 /* Route templates in route-id order into names (at most max); returns the count. */
 int hm_http_route_names(const char **names, int max);
 

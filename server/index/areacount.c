@@ -11,8 +11,12 @@
 #define HOURS       48
 #define RES_STEP_MS 6000LL          /* 0.1 minute */
 #define RES_BUCKETS (30 * 24 * 600) /* 30 days; longer ones go in the last */
+/* Per area (wards and former wards): 0.1 h steps for a week, then hours up to 90 days. */
+#define AREA_FINE_STEP_MS 360000LL
+#define AREA_FINE         (7 * 24 * 10)
+#define AREA_BUCKETS      (AREA_FINE + (90 - 7) * 24)
 
-static const hm_area_count zero_count;
+static const hm_area_count zero_count = {.median_resolve_h = -1};
 
 const hm_area_count *hm_area_counts_find(const hm_area_counts *c, const char *code)
 {
@@ -36,6 +40,7 @@ void hm_area_counts_clear(hm_area_counts *c)
 
 void hm_tally_row_of(hm_tally_row *row, const hm_request *r)
 {
+    row->receipt = r->receipt;
     row->status = r->status;
     row->category = r->category;
     row->codes[HM_LEVEL_WARD] = r->ward_code;
@@ -48,6 +53,7 @@ void hm_tally_row_of(hm_tally_row *row, const hm_request *r)
 
 typedef struct node {
     hm_area_count c;
+    int32_t *res_hist; /* AREA_BUCKETS counters (wards and former wards, once one resolved) */
     struct node *next;
 } node;
 
@@ -86,6 +92,7 @@ static hm_area_count *area_of(level_map *m, const char *code)
             return &n->c;
     n = hm_xcalloc(1, sizeof *n);
     snprintf(n->c.code, sizeof n->c.code, "%s", code);
+    n->c.median_resolve_h = -1;
     n->next = m->buckets[b];
     m->buckets[b] = n;
     m->count++;
@@ -99,6 +106,7 @@ static void clear_locked(hm_tally *t)
             node *n = t->levels[l].buckets[b];
             while (n) {
                 node *nx = n->next;
+                free(n->res_hist);
                 free(n);
                 n = nx;
             }
@@ -140,6 +148,22 @@ static size_t res_bucket(const hm_tally_row *r)
     return d >= RES_BUCKETS ? RES_BUCKETS - 1 : (size_t)d;
 }
 
+static size_t area_bucket(const hm_tally_row *r)
+{
+    int64_t d = r->status_at - r->created_at, b;
+    if (d < 0)
+        d = 0;
+    b = d / AREA_FINE_STEP_MS;
+    if (b >= AREA_FINE)
+        b = AREA_FINE + (d / 3600000LL - AREA_FINE / 10);
+    return b >= AREA_BUCKETS ? AREA_BUCKETS - 1 : (size_t)b;
+}
+
+static double area_bucket_hours(size_t b)
+{
+    return b < AREA_FINE ? b * 0.1 : (double)(AREA_FINE / 10 + (b - AREA_FINE));
+}
+
 /* Add (sign 1) or remove (sign -1) one row. */
 static void apply_locked(hm_tally *t, const hm_tally_row *r, int sign)
 {
@@ -151,15 +175,31 @@ static void apply_locked(hm_tally *t, const hm_tally_row *r, int sign)
     if (safe)
         t->safe += sign;
     for (int l = 0; l < HM_LEVEL__COUNT; l++) {
+        node *n;
         hm_area_count *c;
         if (!r->codes[l] || !r->codes[l][0])
             continue;
         c = area_of(&t->levels[l], r->codes[l]);
+        n = (node *)c; /* the count is the node's first member */
         c->by_status[r->status] += sign;
         if (hm_status_is_open(r->status))
             c->open_by_cat[r->category] += sign;
         if (safe)
             c->safe += sign;
+        if (r->status != HM_ST_DUPLICATE)
+            c->received_by_cat[r->category] += sign;
+        if (r->status != HM_ST_RESOLVED)
+            continue;
+        c->resolved_by_cat[r->category] += sign;
+        if (r->receipt == HM_RCPT_ALL)
+            c->confirmed_by_cat[r->category] += sign;
+        else if (r->receipt == HM_RCPT_PART || r->receipt == HM_RCPT_NOTHING)
+            c->disputed_by_cat[r->category] += sign;
+        if (l == HM_LEVEL_HAMLET)
+            continue;
+        if (!n->res_hist)
+            n->res_hist = hm_xcalloc(AREA_BUCKETS, sizeof *n->res_hist);
+        n->res_hist[area_bucket(r)] += sign;
     }
     if (r->status == HM_ST_RESOLVED) {
         t->resolved_hist[res_bucket(r)] += sign;
@@ -249,7 +289,26 @@ int hm_tally_load(hm_tally *t, hm_request_source each, void *src, hm_error *err)
     return rc;
 }
 
-void hm_tally_areas(hm_tally *t, hm_level level, hm_area_counts *out)
+/* The median of an area's histogram in hours, -1 when it counts nothing. */
+static double area_median(const node *n)
+{
+    int64_t total = 0, want, seen = 0;
+    if (!n->res_hist)
+        return -1;
+    for (int c = 0; c < HM_CAT__COUNT; c++)
+        total += n->c.resolved_by_cat[c];
+    if (total <= 0)
+        return -1;
+    want = (total - 1) / 2;
+    for (size_t b = 0; b < AREA_BUCKETS; b++) {
+        seen += n->res_hist[b];
+        if (seen > want)
+            return area_bucket_hours(b);
+    }
+    return -1;
+}
+
+static void copy_areas(hm_tally *t, hm_level level, hm_area_counts *out, bool medians)
 {
     level_map *m = &t->levels[level];
     pthread_mutex_lock(&t->mu);
@@ -257,9 +316,21 @@ void hm_tally_areas(hm_tally *t, hm_level level, hm_area_counts *out)
     out->cap = m->count;
     out->count = 0;
     for (size_t b = 0; b < NBUCKETS; b++)
-        for (node *n = m->buckets[b]; n; n = n->next)
-            out->items[out->count++] = n->c;
+        for (node *n = m->buckets[b]; n; n = n->next) {
+            out->items[out->count] = n->c;
+            out->items[out->count++].median_resolve_h = medians ? area_median(n) : -1;
+        }
     pthread_mutex_unlock(&t->mu);
+}
+
+void hm_tally_areas(hm_tally *t, hm_level level, hm_area_counts *out)
+{
+    copy_areas(t, level, out, false);
+}
+
+void hm_tally_results(hm_tally *t, hm_level level, hm_area_counts *out)
+{
+    copy_areas(t, level, out, true);
 }
 
 void hm_tally_stats(hm_tally *t, int64_t now, int64_t counts[HM_ST__COUNT][HM_CAT__COUNT],

@@ -20,6 +20,16 @@ typedef struct hm_area_count {
     int64_t by_status[HM_ST__COUNT];
     int64_t open_by_cat[HM_CAT__COUNT];
     int64_t safe; /* requests closed by "I am safe now" (cancelled, safe_at set) */
+    /* For the public results (issue 17), by category: requests received (every status but
+     * duplicate), resolved, and among the resolved those whose resident confirmed that all
+     * arrived or reported that part or nothing did. */
+    int64_t received_by_cat[HM_CAT__COUNT];
+    int64_t resolved_by_cat[HM_CAT__COUNT];
+    int64_t confirmed_by_cat[HM_CAT__COUNT];
+    int64_t disputed_by_cat[HM_CAT__COUNT];
+    /* Median hours from creation to resolution of the resolved requests, -1 when none; only
+     * hm_tally_results() fills it (wards and former wards), elsewhere -1. */
+    double median_resolve_h;
 } hm_area_count;
 
 /* A copy of one level's counts; free with hm_area_counts_clear(). */
@@ -40,6 +50,7 @@ typedef struct hm_tally_row {
     const char *codes[HM_LEVEL__COUNT]; /* "" or NULL: none */
     int64_t created_at, status_at;      /* ms */
     bool safe;                          /* closed by "I am safe now" */
+    int receipt;                        /* enum hm_receipt (HM_RCPT_NONE: none) */
 } hm_tally_row;
 
 /* Fill a tally row from a request (borrowing its codes). */
@@ -60,6 +71,10 @@ void hm_tally_adopt(hm_tally *t, hm_tally *from);
 void hm_tally_move(hm_tally *t, const hm_tally_row *before, const hm_tally_row *after);
 /* Copy the counts of every area of `level` into `out` (zeroed by caller). */
 void hm_tally_areas(hm_tally *t, hm_level level, hm_area_counts *out);
+/* The same with each area's median hours to resolve (wards and former wards: a histogram of
+ * resolution times per area, 0.1 h steps for the first week, then hours up to 90 days; the
+ * median is the lower edge of its step). For /results; costs a pass over each histogram. */
+void hm_tally_results(hm_tally *t, hm_level level, hm_area_counts *out);
 /* Totals by status and category; requests created in each of the 24 clock
  * hours that end with the one `now` is in (oldest first); median minutes from creation to
  * resolution of the resolved requests (-1 when none), to 0.1 minute. */

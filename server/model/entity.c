@@ -29,7 +29,8 @@ void hm_history_clear(hm_history *h)
     if (!h)
         return;
     free(h->note);
-    h->note = NULL;
+    free(h->detail);
+    h->note = h->detail = NULL;
 }
 
 void hm_request_filter_init(hm_request_filter *f)

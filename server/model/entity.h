@@ -37,6 +37,15 @@ typedef struct hm_request {
     char duplicate_of[16];
     int64_t created_at, updated_at, status_at; /* ms since 1970; status_at: last status change */
     int64_t safe_at; /* "I am safe now": when it closed the request; 0 otherwise */
+    /* The loop closed by the resident (issue 17). What the holding team said it delivered when
+     * it resolved the request (`delivered`; its amount in đồng, -1 when none was given), and
+     * what the resident says arrived (`receipt`, enum hm_receipt, HM_RCPT_NONE when not said;
+     * its amount, -1 when none was given; when). A zeroed struct has neither. */
+    bool delivered;
+    int64_t delivered_vnd;
+    int receipt;
+    int64_t receipt_vnd;
+    int64_t receipt_at;
 } hm_request;
 
 /* Free the text fields of `r` and set them to NULL. Accepts NULL. */
@@ -69,10 +78,18 @@ typedef struct hm_history {
     char actor[104]; /* "resident", "system" or a team name */
     int from, to;    /* -1 for a note-only entry */
     char *note;      /* malloc'd or NULL */
-    char kind[16];   /* "status", "note", "verify", "reveal", "area" */
+    char kind[16];   /* "status", "note", "verify", "reveal", "area", "receipt" */
+    /* The hash chain (issue 17, chain.h): the entry's id in the store (0 when not stored); the
+     * SHA-256 of its note, lower-case hex ("" without a note; it stays when a purge erases the
+     * note, so that the chain still verifies); its structured facts as a canonical JSON object
+     * (a receipt, a delivery; malloc'd or NULL); its hash, hex ("" when it has none). */
+    int64_t id;
+    char note_sha256[65];
+    char *detail;
+    char hash[65];
 } hm_history;
 
-/* Free the note of `h`. Accepts NULL. */
+/* Free the note and detail of `h`. Accepts NULL. */
 void hm_history_clear(hm_history *h);
 
 typedef struct hm_team {
@@ -114,6 +131,7 @@ typedef struct hm_request_filter {
     int64_t after_id;         /* cursor: id > after_id */
     int64_t team_id;          /* > 0: held by this team */
     int verified;             /* -1 any, 0, 1 */
+    bool flagged;             /* only resolved requests whose resident reported part or nothing */
     size_t limit;             /* 0 = no limit */
 } hm_request_filter;
 
@@ -132,6 +150,7 @@ enum hm_change_kind {
     HM_CH_RELOAD = 6,          /* many rows changed at once (imports): reload the indexes */
     HM_CH_PLACES = 7,          /* the place names of a source changed (code: the source) */
     HM_CH_RELIEF = 8,          /* ref: relief point id; level: enum hm_relief_change */
+    HM_CH_RECEIPT = 9,         /* ref: request id; a resident's receipt (prev as for UPDATED) */
 };
 
 /* What happened to a relief point (HM_CH_RELIEF, in hm_change.level). */
@@ -148,7 +167,8 @@ typedef struct hm_change {
         int64_t status_at;
         double lon, lat;
         char ward[40], former_ward[40], hamlet[40];
-        bool safe; /* closed by "I am safe now" */
+        bool safe;   /* closed by "I am safe now" */
+        int receipt; /* enum hm_receipt */
     } prev;
     int level;     /* HM_CH_AREA: the area's level; HM_CH_RELIEF: enum hm_relief_change */
     char code[40]; /* HM_CH_AREA; HM_CH_PLACES: the source */
@@ -181,6 +201,9 @@ typedef int (*hm_place_cb)(void *ctx, const hm_place_row *p);
 typedef int (*hm_area_cb)(void *ctx, const hm_area_row *a);
 typedef int (*hm_team_cb)(void *ctx, const hm_team *t);
 typedef int (*hm_history_cb)(void *ctx, const hm_history *h);
+/* One history entry of request `request_id` (whose code is `code`), in a walk of every chain. */
+typedef int (*hm_history_walk_cb)(void *ctx, int64_t request_id, const char *code,
+                                  const hm_history *h);
 typedef int (*hm_change_cb)(void *ctx, const hm_change *c);
 typedef int (*hm_relief_cb)(void *ctx, const hm_relief *p);
 /* A source of request rows: calls cb(cb_ctx, r) for each, in no promised order, and returns

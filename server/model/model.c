@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include "hm_buf.h"
 #include "hm_log.h"
 
 #include <ctype.h>
@@ -26,6 +27,7 @@ static const char *const relief_kind_names[HM_RELIEF_KIND__COUNT] = {
 static const char *const relief_status_names[HM_RELIEF_ST__COUNT] = {"open", "full", "closed"};
 static const char *const vulnerable_names[HM_VULN__COUNT] = {"elderly", "child", "pregnant",
                                                              "disabled", "sick"};
+static const char *const receipt_names[HM_RCPT__COUNT] = {"", "all", "part", "nothing"};
 
 static int parse_name(const char *const *names, int n, const char *s)
 {
@@ -119,6 +121,15 @@ unsigned hm_vulnerable_parse(const char *s)
 {
     int i = parse_name(vulnerable_names, HM_VULN__COUNT, s);
     return i < 0 ? 0u : 1u << i;
+}
+const char *hm_receipt_name(int r)
+{
+    return r > HM_RCPT_NONE && r < HM_RCPT__COUNT ? receipt_names[r] : NULL;
+}
+int hm_receipt_parse(const char *s)
+{
+    int r = parse_name(receipt_names, HM_RCPT__COUNT, s);
+    return r == HM_RCPT_NONE ? -1 : r;
 }
 
 int hm_priority_of(int category, unsigned vulnerable)
@@ -351,32 +362,107 @@ static void sha_block(uint32_t h[8], const unsigned char *p)
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
-void hm_sha256(const void *data, size_t len, uint8_t out[32])
+void hm_sha256_init(hm_sha256_ctx *c)
 {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const unsigned char *p = data;
-    unsigned char tail[128];
-    size_t full = len / 64 * 64, rest = len - full, tl;
-    uint64_t bits = (uint64_t)len * 8;
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(c->h, iv, sizeof iv);
+    c->buf_len = 0;
+    c->total = 0;
+}
 
-    for (size_t i = 0; i < full; i += 64)
-        sha_block(h, p + i);
+void hm_sha256_update(hm_sha256_ctx *c, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    c->total += len;
+    if (c->buf_len) {
+        size_t take = 64 - c->buf_len < len ? 64 - c->buf_len : len;
+        memcpy(c->buf + c->buf_len, p, take);
+        c->buf_len += take;
+        p += take;
+        len -= take;
+        if (c->buf_len < 64)
+            return;
+        sha_block(c->h, c->buf);
+        c->buf_len = 0;
+    }
+    for (; len >= 64; p += 64, len -= 64)
+        sha_block(c->h, p);
+    if (len) {
+        memcpy(c->buf, p, len);
+        c->buf_len = len;
+    }
+}
+
+void hm_sha256_final(hm_sha256_ctx *c, uint8_t out[32])
+{
+    unsigned char tail[128];
+    size_t rest = c->buf_len, tl;
+    uint64_t bits = c->total * 8;
+
     memset(tail, 0, sizeof tail);
     if (rest)
-        memcpy(tail, p + full, rest);
+        memcpy(tail, c->buf, rest);
     tail[rest] = 0x80;
     tl = rest + 1 + 8 <= 64 ? 64 : 128;
     for (int i = 0; i < 8; i++)
         tail[tl - 1 - i] = (unsigned char)(bits >> (8 * i));
     for (size_t i = 0; i < tl; i += 64)
-        sha_block(h, tail + i);
+        sha_block(c->h, tail + i);
     for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)h[i];
+        out[4 * i] = (uint8_t)(c->h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)c->h[i];
     }
+}
+
+void hm_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    hm_sha256_ctx c;
+    hm_sha256_init(&c);
+    hm_sha256_update(&c, data, len);
+    hm_sha256_final(&c, out);
+}
+
+void hm_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                    uint8_t out[32])
+{
+    uint8_t k[64], inner[32];
+    unsigned char *buf = hm_xmalloc(64 + (msg_len > 32 ? msg_len : 32));
+
+    memset(k, 0, sizeof k);
+    if (key_len > 64)
+        hm_sha256(key, key_len, k);
+    else if (key_len)
+        memcpy(k, key, key_len);
+    for (int i = 0; i < 64; i++)
+        buf[i] = k[i] ^ 0x36;
+    if (msg_len)
+        memcpy(buf + 64, msg, msg_len);
+    hm_sha256(buf, 64 + msg_len, inner);
+    for (int i = 0; i < 64; i++)
+        buf[i] = k[i] ^ 0x5c;
+    memcpy(buf + 64, inner, 32);
+    hm_sha256(buf, 64 + 32, out);
+    free(buf);
+}
+
+void hm_hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void hm_sha256_hex(const void *data, size_t len, char out[65])
+{
+    uint8_t h[32];
+    hm_sha256(data, len, h);
+    hm_hex(h, 32, out);
 }
 
 bool hm_ct_equal(const void *a, const void *b, size_t n)

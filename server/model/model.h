@@ -82,6 +82,9 @@ enum hm_relief_kind {
 };
 enum hm_relief_status { HM_RELIEF_OPEN, HM_RELIEF_FULL, HM_RELIEF_CLOSED, HM_RELIEF_ST__COUNT };
 
+/* What the resident says arrived (issue 17): nothing said yet, all, part, or nothing. */
+enum hm_receipt { HM_RCPT_NONE, HM_RCPT_ALL, HM_RCPT_PART, HM_RCPT_NOTHING, HM_RCPT__COUNT };
+
 /* Who moves a request, for the transition table. */
 enum hm_actor_kind {
     HM_ACT_RESIDENT = 1 << 0, /* tracking token */
@@ -111,6 +114,9 @@ int hm_relief_kind_parse(const char *s);
 const char *hm_relief_status_name(int s);
 int hm_relief_status_parse(const char *s);
 const char *hm_vulnerable_name(int bit_index);
+/* "all", "part", "nothing"; HM_RCPT_NONE has no name (NULL), and parse never gives it. */
+const char *hm_receipt_name(int r);
+int hm_receipt_parse(const char *s);
 /* Bit of one vulnerable name, 0 when unknown. */
 unsigned hm_vulnerable_parse(const char *s);
 
@@ -153,6 +159,24 @@ void hm_token_generate(size_t bytes, char *out, size_t out_size);
 
 /* SHA-256 of `len` bytes. */
 void hm_sha256(const void *data, size_t len, uint8_t out[32]);
+/* SHA-256 of a stream: init, update any number of times, final (which resets nothing: init
+ * again to reuse). */
+typedef struct hm_sha256_ctx {
+    uint32_t h[8];
+    unsigned char buf[64];
+    size_t buf_len;
+    uint64_t total;
+} hm_sha256_ctx;
+void hm_sha256_init(hm_sha256_ctx *c);
+void hm_sha256_update(hm_sha256_ctx *c, const void *data, size_t len);
+void hm_sha256_final(hm_sha256_ctx *c, uint8_t out[32]);
+/* HMAC-SHA-256 (RFC 2104) of `msg` under `key`. */
+void hm_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                    uint8_t out[32]);
+/* `n` bytes as lower-case hex into `out` (2n + 1 bytes, NUL-terminated). */
+void hm_hex(const uint8_t *in, size_t n, char *out);
+/* SHA-256 of `len` bytes as lower-case hex into out[65]. */
+void hm_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* Compare `n` bytes in constant time; true when equal. */
 bool hm_ct_equal(const void *a, const void *b, size_t n);

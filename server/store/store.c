@@ -1,12 +1,14 @@
 /* store.c: dispatch of hm_store_* to the backend table (store_int.h). */
 #include "store_int.h"
 
+#include "chain.h"
 #include "hm_buf.h"
+#include "hm_log.h"
 #include "model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 /* A libpq connection URI selects PostGIS; anything else is a SpatiaLite file. Keyword
  * strings ("host=... dbname=...") are not taken: they could be file names. */
 static bool is_pg_uri(const char *path)
@@ -16,9 +18,17 @@ static bool is_pg_uri(const char *path)
 
 hm_store *hm_store_open(const char *uri, int flags, hm_error *err)
 {
-    if (is_pg_uri(uri))
-        return hm_store__pg_open(uri, flags, err);
-    return hm_store__sqlite_open(uri, flags, err);
+    hm_store *st = is_pg_uri(uri) ? hm_store__pg_open(uri, flags, err)
+                                  : hm_store__sqlite_open(uri, flags, err);
+    int64_t chained = 0;
+
+    /* A database of an earlier version gets its history chained by the first connection that
+     * may write (issue 17). */
+    if (st && !(flags & HM_STORE_READONLY) && hm_store_history_backfill(st, &chained, err)) {
+        hm_store_close(st);
+        return NULL;
+    }
+    return st;
 }
 
 bool hm_store_created(hm_store *st)
@@ -226,10 +236,140 @@ int hm_store_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_e
 {
     return st->ops->xTeamOpenCount(st, team_id, count, err);
 }
+/* ---- the hash-chained history (chain.h): the same for every backend ---- */
+
 int hm_store_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
                             int from, int to, const char *note, const char *kind, hm_error *err)
 {
-    return st->ops->xHistoryAppend(st, request_id, at, actor, from, to, note, kind, err);
+    return hm_store_history_append_detail(st, request_id, at, actor, from, to, note, kind, NULL,
+                                          err);
+}
+
+int hm_store_history_append_detail(hm_store *st, int64_t request_id, int64_t at, const char *actor,
+                                   int from, int to, const char *note, const char *kind,
+                                   const char *detail, hm_error *err)
+{
+    hm_history h;
+    char code[16], prev[65];
+    int64_t last_id = 0;
+    int rc;
+
+    /* The request's last entry, in the caller's transaction under the request's lock: no
+     * other append, on this server (one writer) or another, comes between this read and the
+     * insert. */
+    if ((rc = hm_store_lock(st, HM_LOCK_HISTORY, request_id, err)) ||
+        (rc = st->ops->xHistoryHead(st, request_id, code, &last_id, prev, err)))
+        return rc;
+    memset(&h, 0, sizeof h);
+    h.at = at;
+    snprintf(h.actor, sizeof h.actor, "%s", actor ? actor : "");
+    h.from = from;
+    h.to = to;
+    snprintf(h.kind, sizeof h.kind, "%s", kind ? kind : "");
+    if (note && *note)
+        hm_sha256_hex(note, strlen(note), h.note_sha256);
+    h.detail = (char *)detail;
+    /* An entry without a hash before this one (a chain the database had before chains and the
+     * backfill has not reached, or one emptied behind helpmap's back) is chained on from
+     * nothing: verification reports it. */
+    hm_chain_hash(code, last_id > 0 ? prev : "", &h, h.hash);
+    return st->ops->xHistoryAppend(st, request_id, at, h.actor, from, to, note, h.kind,
+                                   h.note_sha256, detail, h.hash, err);
+}
+
+int hm_store_history_walk(hm_store *st, int64_t after_id, int64_t upto_id, hm_history_walk_cb cb,
+                          void *ctx, hm_error *err)
+{
+    return st->ops->xHistoryWalk(st, after_id, upto_id, cb, ctx, err);
+}
+
+int hm_store_history_count(hm_store *st, int64_t request_id, const char *kind, int64_t *n,
+                           hm_error *err)
+{
+    return st->ops->xHistoryCount(st, request_id, kind, n, err);
+}
+
+/* Entries to chain, collected by a walk and written after it (no update while a statement
+ * reads the table). */
+typedef struct backfill {
+    int64_t upto, request; /* entries with id <= upto; the request being walked */
+    char prev[65];         /* the hash before the next entry of `request` */
+    struct {
+        int64_t id;
+        char note_sha256[65], hash[65];
+    } * set;
+    size_t n, cap;
+} backfill;
+
+static int backfill_entry(void *ctx, int64_t request_id, const char *code, const hm_history *h)
+{
+    backfill *b = ctx;
+    hm_history e = *h;
+    if (request_id != b->request) {
+        b->request = request_id;
+        b->prev[0] = '\0';
+    }
+    if (h->hash[0] || h->id > b->upto) {
+        /* Chained already (or written after chains began and left without a hash behind
+         * helpmap's back: verification reports it, nothing here repairs it). */
+        snprintf(b->prev, sizeof b->prev, "%s", h->hash);
+        return 0;
+    }
+    if (!e.note_sha256[0] && e.note && *e.note)
+        hm_sha256_hex(e.note, strlen(e.note), e.note_sha256);
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 1024;
+        b->set = hm_xrealloc(b->set, b->cap * sizeof *b->set);
+    }
+    b->set[b->n].id = h->id;
+    memcpy(b->set[b->n].note_sha256, e.note_sha256, sizeof e.note_sha256);
+    hm_chain_hash(code, b->prev, &e, b->set[b->n].hash);
+    memcpy(b->prev, b->set[b->n].hash, sizeof b->prev);
+    b->n++;
+    return 0;
+}
+
+int hm_store_history_backfill(hm_store *st, int64_t *chained, hm_error *err)
+{
+    const int64_t step = 20000; /* requests per walk */
+    backfill b;
+    int64_t upto = 0, last_request = 0;
+    int rc;
+
+    *chained = 0;
+    if ((rc = st->ops->xHistoryUnchained(st, &upto, &last_request, err)) || upto == 0)
+        return rc;
+    memset(&b, 0, sizeof b);
+    if ((rc = hm_store_begin(st, true, err)))
+        return rc;
+    /* Read again under the write lock: another connection may have done it meanwhile. */
+    if ((rc = st->ops->xHistoryUnchained(st, &upto, &last_request, err)) || upto == 0)
+        goto out;
+    hm_log(HM_LOG_INFO, "event=history_backfill_start upto=%lld", (long long)upto);
+    b.upto = upto;
+    b.request = -1;
+    /* Requests are walked in ranges of ids (a request's entries all fall in one range), up to
+     * the last request that has an unchained entry. */
+    for (int64_t after = 0; after < last_request; after += step) {
+        b.n = 0;
+        if ((rc = st->ops->xHistoryWalk(st, after, after + step, backfill_entry, &b, err)))
+            goto out;
+        for (size_t i = 0; i < b.n; i++)
+            if ((rc = st->ops->xHistorySetHash(st, b.set[i].id, b.set[i].note_sha256, b.set[i].hash,
+                                               err)))
+                goto out;
+        *chained += (int64_t)b.n;
+    }
+    rc = st->ops->xHistoryChained(st, err);
+out:
+    free(b.set);
+    if (rc) {
+        hm_store_rollback(st);
+        return rc;
+    }
+    if ((rc = hm_store_commit(st, err)) == HM_OK)
+        hm_log(HM_LOG_INFO, "event=history_backfill entries=%lld", (long long)*chained);
+    return rc;
 }
 int hm_store_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                           hm_error *err)
@@ -240,6 +380,30 @@ int hm_store_reveal_seen(hm_store *st, int64_t request_id, const char *actor, in
                          bool *seen, hm_error *err)
 {
     return st->ops->xRevealSeen(st, request_id, actor, since_ms, seen, err);
+}
+int hm_store_request_set_delivery(hm_store *st, int64_t id, bool delivered, int64_t amount_vnd,
+                                  hm_error *err)
+{
+    return st->ops->xRequestSetDelivery(st, id, delivered, amount_vnd, err);
+}
+int hm_store_request_set_receipt(hm_store *st, int64_t id, int receipt, int64_t amount_vnd,
+                                 int64_t at, hm_error *err)
+{
+    return st->ops->xRequestSetReceipt(st, id, receipt, amount_vnd, at, err);
+}
+int hm_store_idem_get(hm_store *st, const uint8_t key_id[32], int64_t since_ms, hm_idem_record *out,
+                      bool *found, hm_error *err)
+{
+    return st->ops->xIdemGet(st, key_id, since_ms, out, found, err);
+}
+int hm_store_idem_put(hm_store *st, const hm_idem_record *rec, int64_t replace_before_ms,
+                      hm_error *err)
+{
+    return st->ops->xIdemPut(st, rec, replace_before_ms, err);
+}
+int hm_store_idem_purge(hm_store *st, int64_t before_ms, int64_t *n, hm_error *err)
+{
+    return st->ops->xIdemPurge(st, before_ms, n, err);
 }
 int hm_store_team_insert(hm_store *st, hm_team *t, const uint8_t token_hash[32], hm_error *err)
 {

@@ -114,11 +114,69 @@ int hm_store_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_e
 /* Number of open requests held by `team_id`. */
 int hm_store_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
 
-/* History. `from`/`to` may be -1 (note-only entry). */
+/* Record the team's delivery of request `id` (`delivered` false: none; `amount_vnd` -1: no
+ * amount) and clear its receipt, or set the resident's receipt (`receipt` enum hm_receipt,
+ * HM_RCPT_NONE clears it; `amount_vnd` -1: none) at `at`, which also becomes its updated_at
+ * (issue 17). */
+int hm_store_request_set_delivery(hm_store *st, int64_t id, bool delivered, int64_t amount_vnd,
+                                  hm_error *err);
+int hm_store_request_set_receipt(hm_store *st, int64_t id, int receipt, int64_t amount_vnd,
+                                 int64_t at, hm_error *err);
+
+/* History: append-only and hash-chained (chain.h, issue 17). An append reads the request's
+ * last entry and stores the new one with its note's SHA-256 and its chain hash, in the
+ * caller's transaction; this is done in store.c, the same for every backend, so that no
+ * caller can append an entry outside the chain. `from`/`to` may be -1 (note-only entry).
+ * HM_E_NOT_FOUND when request `request_id` does not exist. */
 int hm_store_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
                             int from, int to, const char *note, const char *kind, hm_error *err);
+/* The same with the entry's structured facts `detail` (a canonical JSON object, chain.h; NULL
+ * for none). */
+int hm_store_history_append_detail(hm_store *st, int64_t request_id, int64_t at, const char *actor,
+                                   int from, int to, const char *note, const char *kind,
+                                   const char *detail, hm_error *err);
+/* Entries of request `request_id` in order, each with its chain fields (id, note_sha256,
+ * detail, hash) as stored: callers check the chain (hm_chain_check). */
 int hm_store_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                           hm_error *err);
+/* Every entry of the requests whose id is in (after_id, upto_id], in chain order (by request
+ * id, then entry), to cb with the request's id and code; a non-zero cb return stops the walk
+ * (and is returned). For `helpmap verify-history` and `digest`. */
+int hm_store_history_walk(hm_store *st, int64_t after_id, int64_t upto_id, hm_history_walk_cb cb,
+                          void *ctx, hm_error *err);
+/* Number of entries of `kind` of request `request_id` into *n. */
+int hm_store_history_count(hm_store *st, int64_t request_id, const char *kind, int64_t *n,
+                           hm_error *err);
+/* Chain the entries written before the database had chains (SQLite schema 7, PostGIS 4): each gets
+ * its note's SHA-256 and its hash, in one transaction of its own, once; *chained receives how many
+ * (0 when there were none). hm_store_open() runs it for every connection that may write, so a
+ * database of an earlier version is chained by the first command or server that opens it. */
+int hm_store_history_backfill(hm_store *st, int64_t *chained, hm_error *err);
+
+/* Idempotency of creations (issue 17, POST /requests with an Idempotency-Key): what the first
+ * answer was, kept 24 h. `key_id` is derived from the client's key, never the key itself; the
+ * answer is sealed with a key derived from it (core/idempotency.h), so the file alone never
+ * yields a tracking token. */
+typedef struct hm_idem_record {
+    uint8_t key_id[32];
+    uint8_t body_sha256[32]; /* SHA-256 of the request body as sent */
+    int status;              /* HTTP status of the first answer */
+    unsigned char *answer;   /* sealed answer; from get: malloc'd, caller frees */
+    size_t answer_len;
+    int64_t created_at;
+} hm_idem_record;
+/* The record of `key_id` created at or after `since_ms` into `out` (*found false when none;
+ * out->answer then NULL). */
+int hm_store_idem_get(hm_store *st, const uint8_t key_id[32], int64_t since_ms, hm_idem_record *out,
+                      bool *found, hm_error *err);
+/* Store `rec`, replacing a record of the same key only when it was created before
+ * `replace_before_ms` (past its time). HM_E_UNAVAILABLE when a newer record of the key is
+ * there (a creation with the same key committed meanwhile; callers take HM_LOCK_IDEM first,
+ * so this does not happen). */
+int hm_store_idem_put(hm_store *st, const hm_idem_record *rec, int64_t replace_before_ms,
+                      hm_error *err);
+/* Delete the records created before `before_ms`; *n receives how many. */
+int hm_store_idem_purge(hm_store *st, int64_t before_ms, int64_t *n, hm_error *err);
 /* True in *seen when `actor` has a "reveal" entry for the request since `since_ms`. */
 int hm_store_reveal_seen(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,
                          bool *seen, hm_error *err);
@@ -165,7 +223,13 @@ bool hm_store_quiesce(hm_store *st, char *what, size_t what_size);
  * any server, that take the same lock run that part one after the other (decisions that read
  * then write, such as a team's claim cap or a phone's duplicate check). A no-op where one
  * writer at a time is the rule already (SQLite). */
-enum { HM_LOCK_TEAM = 1, HM_LOCK_PHONE = 2, HM_LOCK_RELIEF = 3 };
+enum {
+    HM_LOCK_TEAM = 1,
+    HM_LOCK_PHONE = 2,
+    HM_LOCK_RELIEF = 3,
+    HM_LOCK_HISTORY = 4, /* key: request id (taken by every history append, store.c) */
+    HM_LOCK_IDEM = 5,    /* key: the first 8 bytes of an idempotency key id */
+};
 int hm_store_lock(hm_store *st, int what, int64_t key, hm_error *err);
 
 /* ---- Changes ----

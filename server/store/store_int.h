@@ -6,7 +6,8 @@
 #include "store.h"
 
 typedef struct hm_store_ops {
-    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now" */
+    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5:
+                     hash-chained history, receipts, idempotency */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -39,8 +40,34 @@ typedef struct hm_store_ops {
     int (*xRequestSetSafe)(hm_store *st, int64_t id, int64_t at, hm_error *err);
     int (*xRequestPurge)(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err);
     int (*xTeamOpenCount)(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
+    /* Append one entry whose note_sha256 (hex, "" without a note) and hash store.c computed. */
     int (*xHistoryAppend)(hm_store *st, int64_t request_id, int64_t at, const char *actor, int from,
-                          int to, const char *note, const char *kind, hm_error *err);
+                          int to, const char *note, const char *kind, const char *note_sha256,
+                          const char *detail, const char *hash, hm_error *err);
+    /* The code of request `request_id` and its last entry's id (0: no entry) and hash ("":
+     * none); HM_E_NOT_FOUND when the request does not exist. */
+    int (*xHistoryHead)(hm_store *st, int64_t request_id, char code[16], int64_t *last_id,
+                        char hash[65], hm_error *err);
+    int (*xHistoryWalk)(hm_store *st, int64_t after_id, int64_t upto_id, hm_history_walk_cb cb,
+                        void *ctx, hm_error *err);
+    /* Set note_sha256 and hash of an entry written before chains (id <= the unchained mark). */
+    int (*xHistorySetHash)(hm_store *st, int64_t entry_id, const char *note_sha256,
+                           const char *hash, hm_error *err);
+    /* The id of the last entry written before chains if some are not chained yet (0: none),
+     * and the highest request id among those entries; xHistoryChained: all are now. */
+    int (*xHistoryUnchained)(hm_store *st, int64_t *upto, int64_t *last_request, hm_error *err);
+    int (*xHistoryChained)(hm_store *st, hm_error *err);
+    int (*xHistoryCount)(hm_store *st, int64_t request_id, const char *kind, int64_t *n,
+                         hm_error *err);
+    int (*xRequestSetDelivery)(hm_store *st, int64_t id, bool delivered, int64_t amount_vnd,
+                               hm_error *err);
+    int (*xRequestSetReceipt)(hm_store *st, int64_t id, int receipt, int64_t amount_vnd, int64_t at,
+                              hm_error *err);
+    int (*xIdemGet)(hm_store *st, const uint8_t key_id[32], int64_t since_ms, hm_idem_record *out,
+                    bool *found, hm_error *err);
+    int (*xIdemPut)(hm_store *st, const hm_idem_record *rec, int64_t replace_before_ms,
+                    hm_error *err);
+    int (*xIdemPurge)(hm_store *st, int64_t before_ms, int64_t *n, hm_error *err);
     int (*xHistoryList)(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                         hm_error *err);
     int (*xRevealSeen)(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,

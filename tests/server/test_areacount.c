@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static hm_tally_row row(int status, int category, const char *ward, const char *former,
                         const char *hamlet, int64_t created, int64_t status_at)

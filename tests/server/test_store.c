@@ -825,7 +825,7 @@ static int collect_hist(void *ctx, const hm_history *h)
     hist_seen *s = ctx;
     if (s->n < 16) {
         s->h[s->n] = *h;
-        s->h[s->n].note = NULL;
+        s->h[s->n].note = s->h[s->n].detail = NULL;
         snprintf(s->notes[s->n], 64, "%s", h->note ? h->note : "(null)");
     }
     s->n++;
@@ -1460,7 +1460,18 @@ static void test_migration_2_to_3(void)
     n_before = count_matching(st, &f);
     hm_store_close(st);
     /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns (and without
-     * what versions 5 and 6 added). */
+     * what versions 3 to 7 added). */
+    CHECK_INT_EQ(plain_exec("DROP TRIGGER history_append_only_u; DROP TABLE idempotency; DROP "
+                            "TABLE history_chain; DROP INDEX request_flag; ALTER TABLE request "
+                            "DROP COLUMN delivered; ALTER TABLE request DROP COLUMN "
+                            "delivered_vnd; ALTER TABLE request DROP COLUMN receipt; ALTER TABLE "
+                            "request DROP COLUMN receipt_vnd; ALTER TABLE request DROP COLUMN "
+                            "receipt_at; ALTER TABLE history DROP COLUMN note_sha256; "
+                            "ALTER TABLE history DROP COLUMN detail; ALTER TABLE history DROP "
+                            "COLUMN hash; CREATE TRIGGER history_append_only_u BEFORE UPDATE ON "
+                            "history BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
+                            msg, sizeof msg),
+                 SQLITE_OK);
     CHECK_INT_EQ(plain_exec("DROP TABLE point; DELETE FROM geometry_columns WHERE f_table_name = "
                             "'point'; ALTER TABLE request DROP COLUMN reporter_name; ALTER TABLE "
                             "request DROP COLUMN reporter_phone; ALTER TABLE request DROP COLUMN "
@@ -1484,7 +1495,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_INT_EQ(hm_store_schema_version(st), 6);
+    CHECK_INT_EQ(hm_store_schema_version(st), 7);
     n_after = count_matching(st, &f);
     hm_store_close(st);
     CHECK(n_before > 0);

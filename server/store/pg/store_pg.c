@@ -87,6 +87,19 @@ enum {
     Q_RELIEF_DELETE,
     Q_RELIEF_GET,
     Q_RELIEF_LIST,
+    Q_HIST_CODE,
+    Q_HIST_HEAD,
+    Q_HIST_SET_HASH,
+    Q_HIST_WALK,
+    Q_HIST_COUNT,
+    Q_HIST_MAX_REQUEST,
+    Q_CHAIN_UNCHAINED,
+    Q_CHAIN_DONE,
+    Q_REQ_SET_DELIVERY,
+    Q_REQ_SET_RECEIPT,
+    Q_IDEM_GET,
+    Q_IDEM_PUT,
+    Q_IDEM_PURGE,
     Q__COUNT
 };
 
@@ -94,10 +107,16 @@ enum {
     "id, code, lon, lat, \"precision\", category, people, vulnerable, priority, note, name, "      \
     "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "         \
     "team_id, duplicate_of, created_at, updated_at, status_at, token_hash, reporter_name, "        \
-    "reporter_phone, location_text, safe_at"
+    "reporter_phone, location_text, safe_at, delivered, delivered_vnd, receipt, receipt_vnd, "     \
+    "receipt_at"
 
 #define RELIEF_COLS                                                                                \
     "id, kind, status, name, address, hours, capacity, lon, lat, created_at, updated_at"
+/* History columns as read_history() reads them. */
+#define HIST_COLS "at, actor, from_status, to_status, note, kind, id, note_sha256, detail, hash"
+#define HIST_COLS_H                                                                                \
+    "h.at, h.actor, h.from_status, h.to_status, h.note, h.kind, h.id, h.note_sha256, h.detail, "   \
+    "h.hash"
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
@@ -161,9 +180,36 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = $1 AND status IN (1, 2)",
     [Q_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
     [Q_HIST_APPEND] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
-                      "kind) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    [Q_HIST_LIST] = "SELECT at, actor, from_status, to_status, note, kind FROM history "
-                    "WHERE request_id = $1 ORDER BY id",
+                      "kind, note_sha256, detail, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                      "$9, $10)",
+    [Q_HIST_LIST] = "SELECT " HIST_COLS " FROM history WHERE request_id = $1 ORDER BY id",
+    /* The request's code, then its last entry, by a statement of its own that sees what an
+     * append before it committed (store.c holds HM_LOCK_HISTORY of the request meanwhile, so
+     * appends to one request from any server follow one another: a chain has one head). */
+    [Q_HIST_CODE] = "SELECT code FROM request WHERE id = $1",
+    [Q_HIST_HEAD] = "SELECT id, hash FROM history WHERE request_id = $1 ORDER BY id DESC LIMIT 1",
+    [Q_HIST_SET_HASH] = "UPDATE history SET note_sha256 = $2, hash = $3 WHERE id = $1",
+    [Q_HIST_WALK] = "SELECT h.request_id, r.code, " HIST_COLS_H " FROM history h JOIN request r "
+                    "ON r.id = h.request_id WHERE h.request_id > $1 AND h.request_id <= $2 "
+                    "ORDER BY h.request_id, h.id",
+    [Q_HIST_COUNT] = "SELECT count(*) FROM history WHERE request_id = $1 AND kind = $2",
+    [Q_HIST_MAX_REQUEST] = "SELECT coalesce(max(request_id), 0) FROM history",
+    [Q_CHAIN_UNCHAINED] = "SELECT unchained_upto, (SELECT max(request_id) FROM history WHERE id "
+                          "<= unchained_upto) FROM history_chain",
+    [Q_CHAIN_DONE] = "UPDATE history_chain SET unchained_upto = 0",
+    [Q_REQ_SET_DELIVERY] = "UPDATE request SET delivered = $2, delivered_vnd = $3, receipt = 0, "
+                           "receipt_vnd = NULL, receipt_at = NULL WHERE id = $1",
+    [Q_REQ_SET_RECEIPT] = "UPDATE request SET receipt = $2, receipt_vnd = $3, "
+                          "receipt_at = $4::bigint, updated_at = $4 WHERE id = $1",
+    [Q_IDEM_GET] = "SELECT body_sha256, status, answer, created_at FROM idempotency WHERE "
+                   "key_id = $1::bytea AND created_at >= $2",
+    /* A record of the key kept only when the older one is past its time. */
+    [Q_IDEM_PUT] = "INSERT INTO idempotency(key_id, body_sha256, status, answer, created_at) "
+                   "VALUES ($1::bytea, $2::bytea, $3, $4::bytea, $5) ON CONFLICT (key_id) DO "
+                   "UPDATE SET body_sha256 = excluded.body_sha256, status = excluded.status, "
+                   "answer = excluded.answer, created_at = excluded.created_at WHERE "
+                   "idempotency.created_at < $6",
+    [Q_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < $1",
     [Q_REVEAL_SEEN] = "SELECT 1 FROM history WHERE request_id = $1 AND kind = 'reveal' AND "
                       "actor = $2 AND at >= $3 LIMIT 1",
     [Q_TEAM_INSERT] = "INSERT INTO team(name, role, token_hash, status, capabilities, disabled, "
@@ -288,6 +334,35 @@ static const char *const migrations[] = {
     "  lat double precision NOT NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL, "
     "  geom geometry(Point, 4326) NOT NULL);"
     "CREATE INDEX point_geom ON point USING gist (geom);",
+    /* 3 -> 4: the resident closes the loop (issue 17), as SQLite's version 7: the hash-chained
+     * history (entries before it chained once by hm_store_history_backfill(), which is the only
+     * update the trigger lets through), the team's delivery and the resident's receipt, the
+     * partial index of flagged requests, first answers of idempotent creations. */
+    "ALTER TABLE history ADD COLUMN note_sha256 text, ADD COLUMN detail text, "
+    "  ADD COLUMN hash text;"
+    "CREATE TABLE history_chain(unchained_upto bigint NOT NULL);"
+    "INSERT INTO history_chain SELECT coalesce(max(id), 0) FROM history;"
+    "CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    "BEGIN"
+    "  IF TG_OP = 'UPDATE' AND OLD.hash IS NULL AND NEW.hash IS NOT NULL AND"
+    "     OLD.id <= (SELECT unchained_upto FROM history_chain) AND"
+    "     (OLD.note_sha256 IS NULL OR NEW.note_sha256 IS NOT DISTINCT FROM OLD.note_sha256) AND"
+    "     NEW.id = OLD.id AND NEW.request_id = OLD.request_id AND NEW.at = OLD.at AND"
+    "     NEW.actor = OLD.actor AND NEW.from_status IS NOT DISTINCT FROM OLD.from_status AND"
+    "     NEW.to_status IS NOT DISTINCT FROM OLD.to_status AND"
+    "     NEW.note IS NOT DISTINCT FROM OLD.note AND NEW.kind = OLD.kind AND"
+    "     NEW.detail IS NOT DISTINCT FROM OLD.detail THEN"
+    "    RETURN NEW;"
+    "  END IF;"
+    "  RAISE EXCEPTION 'history is append-only' USING ERRCODE = 'integrity_constraint_violation';"
+    "END$$;"
+    "ALTER TABLE request ADD COLUMN delivered boolean NOT NULL DEFAULT false, "
+    "  ADD COLUMN delivered_vnd bigint, ADD COLUMN receipt integer NOT NULL DEFAULT 0, "
+    "  ADD COLUMN receipt_vnd bigint, ADD COLUMN receipt_at bigint;"
+    "CREATE INDEX request_flag ON request(id) WHERE status = 3 AND receipt IN (2, 3);"
+    "CREATE TABLE idempotency(key_id bytea PRIMARY KEY, body_sha256 bytea NOT NULL, "
+    "  status integer NOT NULL, answer bytea NOT NULL, created_at bigint NOT NULL);"
+    "CREATE INDEX idempotency_created ON idempotency(created_at);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1002,10 +1077,11 @@ static int insert_changes(pg_store *s, hm_change *changes, size_t n, hm_error *e
         v[k] = num[i][0];
         v[k + 1] = num[i][1];
         v[k + 2] = num[i][2];
-        if (c->kind == HM_CH_REQUEST_UPDATED && c->prev.status >= 0) {
-            snprintf(prev[i], sizeof prev[i], "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d", c->prev.status,
+        if ((c->kind == HM_CH_REQUEST_UPDATED || c->kind == HM_CH_RECEIPT) && c->prev.status >= 0) {
+            snprintf(prev[i], sizeof prev[i], "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d|%d", c->prev.status,
                      c->prev.category, (long long)c->prev.status_at, c->prev.lon, c->prev.lat,
-                     c->prev.ward, c->prev.former_ward, c->prev.hamlet, c->prev.safe ? 1 : 0);
+                     c->prev.ward, c->prev.former_ward, c->prev.hamlet, c->prev.safe ? 1 : 0,
+                     c->prev.receipt);
             v[k + 3] = prev[i];
         }
         if (c->kind == HM_CH_AREA || c->kind == HM_CH_PLACES || c->kind == HM_CH_RELIEF) {
@@ -1347,6 +1423,13 @@ static void read_request(const PGresult *res, int i, hm_request *r, uint8_t toke
     r->reporter_phone = col_dup(res, i, 26);
     r->location_text = col_dup(res, i, 27);
     r->safe_at = col_i64(res, i, 28);
+    r->delivered = col_bool(res, i, 29);
+    r->delivered_vnd = PQgetisnull(res, i, 30) ? -1 : col_i64(res, i, 30);
+    r->receipt = col_int(res, i, 31);
+    if (r->receipt < HM_RCPT_NONE || r->receipt >= HM_RCPT__COUNT)
+        r->receipt = HM_RCPT_NONE;
+    r->receipt_vnd = PQgetisnull(res, i, 32) ? -1 : col_i64(res, i, 32);
+    r->receipt_at = col_i64(res, i, 33);
 }
 
 static int pg_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
@@ -1479,6 +1562,8 @@ static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, siz
         add_cond(&sql, &p, "verified = ", "");
         p_bool(&p, f->verified != 0);
     }
+    if (f->flagged) /* the terms of the partial index request_flag */
+        hm_buf_puts(&sql, " AND status = 3 AND receipt IN (2, 3)");
     hm_buf_printf(&sql, " ORDER BY id LIMIT $%d", p.n + 1);
     p_i64(&p, (int64_t)limit);
 
@@ -1620,7 +1705,9 @@ static int pg_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_
 /* ---- history ----------------------------------------------------------------------------- */
 
 static int pg_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
-                             int from, int to, const char *note, const char *kind, hm_error *err)
+                             int from, int to, const char *note, const char *kind,
+                             const char *note_sha256, const char *detail, const char *hash,
+                             hm_error *err)
 {
     params p = {0};
     p_i64(&p, request_id);
@@ -1636,7 +1723,26 @@ static int pg_history_append(hm_store *st, int64_t request_id, int64_t at, const
         p_null(&p);
     p_text_or_null(&p, note);
     p_text(&p, kind);
+    p_text_or_null(&p, note_sha256);
+    p_text_or_null(&p, detail);
+    p_text_or_null(&p, hash);
     return run_cmd(PG(st), Q_HIST_APPEND, &p, NULL, err);
+}
+
+/* An entry from the columns HIST_COLS of row `i` starting at `col`. */
+static void read_history(const PGresult *res, int i, int col, hm_history *h)
+{
+    memset(h, 0, sizeof *h);
+    h->at = col_i64(res, i, col);
+    col_copy(res, i, col + 1, h->actor, sizeof h->actor);
+    h->from = PQgetisnull(res, i, col + 2) ? -1 : col_int(res, i, col + 2);
+    h->to = PQgetisnull(res, i, col + 3) ? -1 : col_int(res, i, col + 3);
+    h->note = col_dup(res, i, col + 4);
+    col_copy(res, i, col + 5, h->kind, sizeof h->kind);
+    h->id = col_i64(res, i, col + 6);
+    col_copy(res, i, col + 7, h->note_sha256, sizeof h->note_sha256);
+    h->detail = col_dup(res, i, col + 8);
+    col_copy(res, i, col + 9, h->hash, sizeof h->hash);
 }
 
 static int pg_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
@@ -1652,18 +1758,195 @@ static int pg_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, v
     n = PQntuples(res);
     for (int i = 0; i < n && rc == 0; i++) {
         hm_history h;
-        memset(&h, 0, sizeof h);
-        h.at = col_i64(res, i, 0);
-        col_copy(res, i, 1, h.actor, sizeof h.actor);
-        h.from = PQgetisnull(res, i, 2) ? -1 : col_int(res, i, 2);
-        h.to = PQgetisnull(res, i, 3) ? -1 : col_int(res, i, 3);
-        h.note = col_dup(res, i, 4);
-        col_copy(res, i, 5, h.kind, sizeof h.kind);
+        read_history(res, i, 0, &h);
         rc = cb(ctx, &h);
         hm_history_clear(&h);
     }
     PQclear(res);
     return rc;
+}
+
+static int pg_history_head(hm_store *st, int64_t request_id, char code[16], int64_t *last_id,
+                           char hash[65], hm_error *err)
+{
+    params p = {0};
+    PGresult *res;
+
+    p_i64(&p, request_id);
+    if (!(res = run(PG(st), Q_HIST_CODE, &p, err)))
+        return err ? err->code : HM_E_DB;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this id");
+    }
+    col_copy(res, 0, 0, code, 16);
+    PQclear(res);
+    if (!(res = run(PG(st), Q_HIST_HEAD, &p, err)))
+        return err ? err->code : HM_E_DB;
+    *last_id = PQntuples(res) == 1 ? col_i64(res, 0, 0) : 0;
+    if (PQntuples(res) == 1)
+        col_copy(res, 0, 1, hash, 65);
+    else
+        hash[0] = '\0';
+    PQclear(res);
+    return HM_OK;
+}
+
+/* Results come back whole: the walk reads ranges of WALK_REQUESTS request ids at a time. */
+#define WALK_REQUESTS 2000
+
+static int pg_history_walk(hm_store *st, int64_t after_id, int64_t upto_id, hm_history_walk_cb cb,
+                           void *ctx, hm_error *err)
+{
+    PGresult *res = run(PG(st), Q_HIST_MAX_REQUEST, NULL, err);
+    int64_t last;
+    int rc = HM_OK;
+
+    if (!res)
+        return err ? err->code : HM_E_DB;
+    last = col_i64(res, 0, 0);
+    PQclear(res);
+    if (upto_id > last)
+        upto_id = last;
+    for (int64_t from = after_id; from < upto_id && rc == HM_OK; from += WALK_REQUESTS) {
+        params p = {0};
+        int n;
+        p_i64(&p, from);
+        p_i64(&p, from + WALK_REQUESTS < upto_id ? from + WALK_REQUESTS : upto_id);
+        if (!(res = run(PG(st), Q_HIST_WALK, &p, err)))
+            return err ? err->code : HM_E_DB;
+        n = PQntuples(res);
+        for (int i = 0; i < n && rc == HM_OK; i++) {
+            hm_history h;
+            char code[16];
+            col_copy(res, i, 1, code, sizeof code);
+            read_history(res, i, 2, &h);
+            rc = cb(ctx, col_i64(res, i, 0), code, &h);
+            hm_history_clear(&h);
+        }
+        PQclear(res);
+    }
+    return rc;
+}
+
+static int pg_history_set_hash(hm_store *st, int64_t entry_id, const char *note_sha256,
+                               const char *hash, hm_error *err)
+{
+    params p = {0};
+    p_i64(&p, entry_id);
+    p_text_or_null(&p, note_sha256);
+    p_text(&p, hash);
+    return run_cmd(PG(st), Q_HIST_SET_HASH, &p, NULL, err);
+}
+
+static int pg_history_unchained(hm_store *st, int64_t *upto, int64_t *last_request, hm_error *err)
+{
+    PGresult *res = run(PG(st), Q_CHAIN_UNCHAINED, NULL, err);
+    if (!res)
+        return err ? err->code : HM_E_DB;
+    *upto = PQntuples(res) == 1 ? col_i64(res, 0, 0) : 0;
+    *last_request = PQntuples(res) == 1 ? col_i64(res, 0, 1) : 0;
+    PQclear(res);
+    return HM_OK;
+}
+
+static int pg_history_chained(hm_store *st, hm_error *err)
+{
+    return run_cmd(PG(st), Q_CHAIN_DONE, NULL, NULL, err);
+}
+
+static int pg_history_count(hm_store *st, int64_t request_id, const char *kind, int64_t *n,
+                            hm_error *err)
+{
+    params p = {0};
+    PGresult *res;
+    p_i64(&p, request_id);
+    p_text(&p, kind);
+    if (!(res = run(PG(st), Q_HIST_COUNT, &p, err)))
+        return err ? err->code : HM_E_DB;
+    *n = col_i64(res, 0, 0);
+    PQclear(res);
+    return HM_OK;
+}
+
+static int pg_request_set_delivery(hm_store *st, int64_t id, bool delivered, int64_t amount_vnd,
+                                   hm_error *err)
+{
+    params p = {0};
+    p_i64(&p, id);
+    p_bool(&p, delivered);
+    if (delivered && amount_vnd >= 0)
+        p_i64(&p, amount_vnd);
+    else
+        p_null(&p);
+    return run_cmd(PG(st), Q_REQ_SET_DELIVERY, &p, NULL, err);
+}
+
+static int pg_request_set_receipt(hm_store *st, int64_t id, int receipt, int64_t amount_vnd,
+                                  int64_t at, hm_error *err)
+{
+    params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, receipt);
+    if (receipt != HM_RCPT_NONE && amount_vnd >= 0)
+        p_i64(&p, amount_vnd);
+    else
+        p_null(&p);
+    p_i64(&p, at);
+    return run_cmd(PG(st), Q_REQ_SET_RECEIPT, &p, NULL, err);
+}
+
+static int pg_idem_get(hm_store *st, const uint8_t key_id[32], int64_t since_ms,
+                       hm_idem_record *out, bool *found, hm_error *err)
+{
+    params p = {0};
+    PGresult *res;
+    *found = false;
+    p_bytes(&p, key_id, 32);
+    p_i64(&p, since_ms);
+    if (!(res = run(PG(st), Q_IDEM_GET, &p, err)))
+        return err ? err->code : HM_E_DB;
+    if (PQntuples(res) == 1) {
+        size_t hexlen = (size_t)PQgetlength(res, 0, 2);
+        long n;
+        memset(out, 0, sizeof *out);
+        memcpy(out->key_id, key_id, 32);
+        if (col_bytes(res, 0, 0, out->body_sha256, 32) != 32)
+            memset(out->body_sha256, 0, 32);
+        out->status = col_int(res, 0, 1);
+        out->answer = hm_xmalloc(hexlen / 2 + 1);
+        n = col_bytes(res, 0, 2, out->answer, hexlen / 2 + 1);
+        out->answer_len = n > 0 ? (size_t)n : 0;
+        out->created_at = col_i64(res, 0, 3);
+        *found = true;
+    }
+    PQclear(res);
+    return HM_OK;
+}
+
+static int pg_idem_put(hm_store *st, const hm_idem_record *rec, int64_t replace_before_ms,
+                       hm_error *err)
+{
+    params p = {0};
+    int64_t n = 0;
+    int rc;
+    p_bytes(&p, rec->key_id, 32);
+    p_bytes(&p, rec->body_sha256, 32);
+    p_i64(&p, rec->status);
+    p_bytes(&p, rec->answer, rec->answer_len);
+    p_i64(&p, rec->created_at);
+    p_i64(&p, replace_before_ms);
+    if ((rc = run_cmd(PG(st), Q_IDEM_PUT, &p, &n, err)) == HM_OK && n == 0)
+        rc = hm_error_set(err, HM_E_UNAVAILABLE, "Idempotency-Key",
+                          "a request with this Idempotency-Key is being stored; send it again");
+    return rc;
+}
+
+static int pg_idem_purge(hm_store *st, int64_t before_ms, int64_t *n, hm_error *err)
+{
+    params p = {0};
+    p_i64(&p, before_ms);
+    return run_cmd(PG(st), Q_IDEM_PURGE, &p, n, err);
 }
 
 static int pg_reveal_seen(hm_store *st, int64_t request_id, const char *actor, int64_t since_ms,
@@ -1933,13 +2216,13 @@ static int pg_change_add(hm_store *st, hm_change *c, hm_error *err)
     return HM_OK;
 }
 
-/* `text` ("status|category|status_at|lon|lat|ward|former|hamlet", empty codes allowed) into
- * c->prev, as store_sqlite.c reads it. */
+/* `text` ("status|category|status_at|lon|lat|ward|former|hamlet|safe|receipt", empty codes
+ * allowed) into c->prev, as store_sqlite.c reads it. */
 static void unpack_prev(const char *text, hm_change *c)
 {
     char *codes[3] = {c->prev.ward, c->prev.former_ward, c->prev.hamlet};
     const char *p = text;
-    for (int i = 0; p && i < 9; i++) {
+    for (int i = 0; p && i < 10; i++) {
         const char *e = strchr(p, '|');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char f[64];
@@ -1959,6 +2242,8 @@ static void unpack_prev(const char *text, hm_change *c)
             c->prev.lat = strtod(f, NULL);
         else if (i == 8)
             c->prev.safe = atoi(f) != 0; /* since schema 3 */
+        else if (i == 9)
+            c->prev.receipt = atoi(f); /* since schema 4 */
         else
             snprintf(codes[i - 5], 40, "%.39s", f);
         p = e ? e + 1 : NULL;
@@ -2290,6 +2575,17 @@ static const hm_store_ops pg_ops = {
     .xTeamOpenCount = pg_team_open_count,
     .xHistoryAppend = pg_history_append,
     .xHistoryList = pg_history_list,
+    .xHistoryHead = pg_history_head,
+    .xHistoryWalk = pg_history_walk,
+    .xHistorySetHash = pg_history_set_hash,
+    .xHistoryUnchained = pg_history_unchained,
+    .xHistoryChained = pg_history_chained,
+    .xHistoryCount = pg_history_count,
+    .xRequestSetDelivery = pg_request_set_delivery,
+    .xRequestSetReceipt = pg_request_set_receipt,
+    .xIdemGet = pg_idem_get,
+    .xIdemPut = pg_idem_put,
+    .xIdemPurge = pg_idem_purge,
     .xRevealSeen = pg_reveal_seen,
     .xTeamInsert = pg_team_insert,
     .xTeamByToken = pg_team_by_token,

@@ -65,6 +65,17 @@ enum {
     Q_RELIEF_DELETE,
     Q_RELIEF_GET,
     Q_RELIEF_LIST,
+    Q_HIST_HEAD,
+    Q_HIST_SET_HASH,
+    Q_HIST_WALK,
+    Q_HIST_COUNT,
+    Q_CHAIN_UNCHAINED,
+    Q_CHAIN_DONE,
+    Q_REQ_SET_DELIVERY,
+    Q_REQ_SET_RECEIPT,
+    Q_IDEM_GET,
+    Q_IDEM_PUT,
+    Q_IDEM_PURGE,
     Q__COUNT
 };
 
@@ -72,9 +83,16 @@ enum {
     "id, code, lon, lat, precision, category, people, vulnerable, priority, note, name, "          \
     "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "         \
     "team_id, duplicate_of, created_at, updated_at, status_at, token_hash, reporter_name, "        \
-    "reporter_phone, location_text, safe_at"
+    "reporter_phone, location_text, safe_at, delivered, delivered_vnd, receipt, receipt_vnd, "     \
+    "receipt_at"
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
+
+/* History columns as read_history() reads them. */
+#define HIST_COLS "at, actor, from_status, to_status, note, kind, id, note_sha256, detail, hash"
+#define HIST_COLS_H                                                                                \
+    "h.at, h.actor, h.from_status, h.to_status, h.note, h.kind, h.id, h.note_sha256, h.detail, "   \
+    "h.hash"
 
 #define CHANGE_COLS "id, at, kind, ref, prev, level, code"
 
@@ -134,10 +152,34 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = ?2, former_ward_code = ?3, "
                         "hamlet_code = ?4 WHERE id = ?1",
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = ?1 AND status IN (1, 2)",
-    [Q_HIST_APPEND] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
-                      "kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_HIST_LIST] = "SELECT at, actor, from_status, to_status, note, kind FROM history "
-                    "WHERE request_id = ?1 ORDER BY id",
+    [Q_HIST_APPEND] =
+        "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
+        "kind, note_sha256, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+        "?10)",
+    [Q_HIST_LIST] = "SELECT " HIST_COLS " FROM history WHERE request_id = ?1 ORDER BY id",
+    [Q_HIST_HEAD] = "SELECT r.code, h.id, h.hash FROM request r LEFT JOIN history h ON h.id = "
+                    "(SELECT max(id) FROM history WHERE request_id = r.id) WHERE r.id = ?1",
+    [Q_HIST_SET_HASH] = "UPDATE history SET note_sha256 = ?2, hash = ?3 WHERE id = ?1",
+    [Q_HIST_WALK] = "SELECT h.request_id, r.code, " HIST_COLS_H " FROM history h JOIN request r "
+                    "ON r.id = h.request_id WHERE h.request_id > ?1 AND h.request_id <= ?2 "
+                    "ORDER BY h.request_id, h.id",
+    [Q_HIST_COUNT] = "SELECT count(*) FROM history WHERE request_id = ?1 AND kind = ?2",
+    [Q_CHAIN_UNCHAINED] = "SELECT unchained_upto, (SELECT max(request_id) FROM history WHERE id "
+                          "<= unchained_upto) FROM history_chain",
+    [Q_CHAIN_DONE] = "UPDATE history_chain SET unchained_upto = 0",
+    [Q_REQ_SET_DELIVERY] = "UPDATE request SET delivered = ?2, delivered_vnd = ?3, receipt = 0, "
+                           "receipt_vnd = NULL, receipt_at = NULL WHERE id = ?1",
+    [Q_REQ_SET_RECEIPT] = "UPDATE request SET receipt = ?2, receipt_vnd = ?3, receipt_at = ?4, "
+                          "updated_at = ?4 WHERE id = ?1",
+    [Q_IDEM_GET] = "SELECT body_sha256, status, answer, created_at FROM idempotency WHERE "
+                   "key_id = ?1 AND created_at >= ?2",
+    /* A record of the key replaced only when the older one is past its time. */
+    [Q_IDEM_PUT] = "INSERT INTO idempotency(key_id, body_sha256, status, answer, created_at) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key_id) DO UPDATE SET "
+                   "body_sha256 = excluded.body_sha256, status = excluded.status, "
+                   "answer = excluded.answer, created_at = excluded.created_at WHERE "
+                   "idempotency.created_at < ?6",
+    [Q_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
     [Q_REVEAL_SEEN] = "SELECT 1 FROM history WHERE request_id = ?1 AND kind = 'reveal' AND "
                       "actor = ?2 AND at >= ?3 LIMIT 1",
     [Q_TEAM_INSERT] = "INSERT INTO team(name, role, token_hash, status, capabilities, disabled, "
@@ -258,6 +300,42 @@ static const char *const migrations[] = {
     "  name TEXT NOT NULL, address TEXT, hours TEXT, capacity INTEGER, lon REAL NOT NULL, "
     "  lat REAL NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
     "SELECT AddGeometryColumn('point', 'geom', 4326, 'POINT', 'XY');",
+    /* 6 -> 7: the resident closes the loop (issue 17).
+     * - The history is hash-chained (chain.h): every entry keeps its note's SHA-256 (which stays
+     *   when a purge erases the note), its structured facts (`detail`) and its hash. Entries of
+     *   an older file are chained once, by the first connection that may write
+     *   (hm_store_history_backfill): history_chain keeps the id of the last of them until
+     *   then, and the append-only trigger lets exactly that happen (hash and note_sha256 set
+     *   where they were NULL, on those entries, nothing else changed). A purge that erases
+     *   notes will have to widen the trigger to `note` set to NULL, note_sha256 kept.
+     * - The team's delivery and the resident's receipt on the request; the partial index
+     *   request_flag finds the flagged ones (resolved, receipt part or nothing).
+     * - The first answers to creations with an Idempotency-Key, kept 24 h (sealed: a key
+     *   derived from the client's key is needed to read them). */
+    "ALTER TABLE history ADD COLUMN note_sha256 TEXT;"
+    "ALTER TABLE history ADD COLUMN detail TEXT;"
+    "ALTER TABLE history ADD COLUMN hash TEXT;"
+    "CREATE TABLE history_chain(unchained_upto INTEGER NOT NULL);"
+    "INSERT INTO history_chain SELECT coalesce(max(id), 0) FROM history;"
+    "DROP TRIGGER history_append_only_u;"
+    "CREATE TRIGGER history_append_only_u BEFORE UPDATE ON history WHEN NOT ("
+    "  OLD.hash IS NULL AND NEW.hash IS NOT NULL AND "
+    "  OLD.id <= (SELECT unchained_upto FROM history_chain) AND "
+    "  (OLD.note_sha256 IS NULL OR NEW.note_sha256 IS OLD.note_sha256) AND "
+    "  NEW.id IS OLD.id AND NEW.request_id IS OLD.request_id AND NEW.at IS OLD.at AND "
+    "  NEW.actor IS OLD.actor AND NEW.from_status IS OLD.from_status AND "
+    "  NEW.to_status IS OLD.to_status AND NEW.note IS OLD.note AND NEW.kind IS OLD.kind AND "
+    "  NEW.detail IS OLD.detail) "
+    "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
+    "ALTER TABLE request ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE request ADD COLUMN delivered_vnd INTEGER;"
+    "ALTER TABLE request ADD COLUMN receipt INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE request ADD COLUMN receipt_vnd INTEGER;"
+    "ALTER TABLE request ADD COLUMN receipt_at INTEGER;"
+    "CREATE INDEX request_flag ON request(id) WHERE status = 3 AND receipt IN (2, 3);"
+    "CREATE TABLE idempotency(key_id BLOB PRIMARY KEY, body_sha256 BLOB NOT NULL, "
+    "  status INTEGER NOT NULL, answer BLOB NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_created ON idempotency(created_at);",
 };
 
 /* Statements of hm_store_request_list() kept per connection, keyed by their text: the text
@@ -794,6 +872,13 @@ static void read_request(sqlite3_stmt *q, hm_request *r, uint8_t token_hash[32])
     r->reporter_phone = dup_col(q, 26);
     r->location_text = dup_col(q, 27);
     r->safe_at = sqlite3_column_int64(q, 28);
+    r->delivered = sqlite3_column_int(q, 29) != 0;
+    r->delivered_vnd = sqlite3_column_type(q, 30) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 30);
+    r->receipt = sqlite3_column_int(q, 31);
+    if (r->receipt < HM_RCPT_NONE || r->receipt >= HM_RCPT__COUNT)
+        r->receipt = HM_RCPT_NONE;
+    r->receipt_vnd = sqlite3_column_type(q, 32) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 32);
+    r->receipt_at = sqlite3_column_int64(q, 33);
 }
 
 static int sq_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
@@ -904,7 +989,11 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
     int64_t key0 = 0, key_last = 0, ncols = 0;
 
     hm_buf_init(&sql);
-    hm_buf_puts(&sql, "SELECT " REQ_COLS " FROM request WHERE 1");
+    /* Flagged requests are few among the resolved: read them through their partial index
+     * (without statistics SQLite would walk every resolved request by status). */
+    hm_buf_puts(&sql, f->flagged ? "SELECT " REQ_COLS
+                                   " FROM request INDEXED BY request_flag WHERE 1"
+                                 : "SELECT " REQ_COLS " FROM request WHERE 1");
     if (f->has_bbox) {
         /* The cells of the box, one range of index keys per row of cells, one cell wider on
          * each side than the box (floating point at cell borders); the exact test on lon and
@@ -943,6 +1032,8 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
         hm_buf_puts(&sql, " AND team_id = ?10");
     if (f->verified >= 0)
         hm_buf_puts(&sql, " AND verified = ?11");
+    if (f->flagged) /* exactly the terms of the partial index request_flag */
+        hm_buf_puts(&sql, " AND status = 3 AND receipt IN (2, 3)");
     hm_buf_puts(&sql, " ORDER BY id");
     if (f->limit > 0)
         hm_buf_puts(&sql, " LIMIT ?12");
@@ -1094,7 +1185,9 @@ static int sq_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_
 }
 
 static int sq_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
-                             int from, int to, const char *note, const char *kind, hm_error *err)
+                             int from, int to, const char *note, const char *kind,
+                             const char *note_sha256, const char *detail, const char *hash,
+                             hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3_stmt *q = s->q[Q_HIST_APPEND];
@@ -1107,7 +1200,26 @@ static int sq_history_append(hm_store *st, int64_t request_id, int64_t at, const
         sqlite3_bind_int(q, 5, to);
     bind_text_or_null(q, 6, note);
     sqlite3_bind_text(q, 7, kind, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 8, note_sha256);
+    bind_text_or_null(q, 9, detail);
+    bind_text_or_null(q, 10, hash);
     return exec_q(s, q, err);
+}
+
+/* An entry from the columns HIST_COLS starting at `col`. */
+static void read_history(sqlite3_stmt *q, int col, hm_history *h)
+{
+    memset(h, 0, sizeof *h);
+    h->at = sqlite3_column_int64(q, col);
+    copy_col(q, col + 1, h->actor, sizeof h->actor);
+    h->from = sqlite3_column_type(q, col + 2) == SQLITE_NULL ? -1 : sqlite3_column_int(q, col + 2);
+    h->to = sqlite3_column_type(q, col + 3) == SQLITE_NULL ? -1 : sqlite3_column_int(q, col + 3);
+    h->note = dup_col(q, col + 4);
+    copy_col(q, col + 5, h->kind, sizeof h->kind);
+    h->id = sqlite3_column_int64(q, col + 6);
+    copy_col(q, col + 7, h->note_sha256, sizeof h->note_sha256);
+    h->detail = dup_col(q, col + 8);
+    copy_col(q, col + 9, h->hash, sizeof h->hash);
 }
 
 static int sq_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
@@ -1120,13 +1232,7 @@ static int sq_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, v
     sqlite3_bind_int64(q, 1, request_id);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         hm_history h;
-        memset(&h, 0, sizeof h);
-        h.at = sqlite3_column_int64(q, 0);
-        copy_col(q, 1, h.actor, sizeof h.actor);
-        h.from = sqlite3_column_type(q, 2) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 2);
-        h.to = sqlite3_column_type(q, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 3);
-        h.note = dup_col(q, 4);
-        copy_col(q, 5, h.kind, sizeof h.kind);
+        read_history(q, 0, &h);
         rc = cb(ctx, &h);
         hm_history_clear(&h);
         if (rc)
@@ -1136,6 +1242,200 @@ static int sq_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, v
         rc = db_error(s, err);
 out:
     done(q);
+    return rc;
+}
+
+static int sq_history_head(hm_store *st, int64_t request_id, char code[16], int64_t *last_id,
+                           char hash[65], hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_HIST_HEAD];
+    int rc = HM_OK, step;
+
+    sqlite3_bind_int64(q, 1, request_id);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        copy_col(q, 0, code, 16);
+        *last_id = sqlite3_column_int64(q, 1);
+        copy_col(q, 2, hash, 65);
+    } else if (step == SQLITE_DONE) {
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this id");
+    } else {
+        rc = db_error(s, err);
+    }
+    done(q);
+    return rc;
+}
+
+static int sq_history_walk(hm_store *st, int64_t after_id, int64_t upto_id, hm_history_walk_cb cb,
+                           void *ctx, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_HIST_WALK];
+    int rc = HM_OK, step;
+    bool owned = false;
+
+    /* A walk inside a walk's callback (never today) gets a statement of its own. */
+    if (sqlite3_stmt_busy(q)) {
+        if (sqlite3_prepare_v2(s->db, q_sql[Q_HIST_WALK], -1, &q, NULL) != SQLITE_OK)
+            return db_error(s, err);
+        owned = true;
+    }
+    sqlite3_bind_int64(q, 1, after_id);
+    sqlite3_bind_int64(q, 2, upto_id);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_history h;
+        char code[16];
+        copy_col(q, 1, code, sizeof code);
+        read_history(q, 2, &h);
+        rc = cb(ctx, sqlite3_column_int64(q, 0), code, &h);
+        hm_history_clear(&h);
+        if (rc)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+out:
+    if (owned)
+        sqlite3_finalize(q);
+    else
+        done(q);
+    return rc;
+}
+
+static int sq_history_set_hash(hm_store *st, int64_t entry_id, const char *note_sha256,
+                               const char *hash, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_HIST_SET_HASH];
+    sqlite3_bind_int64(q, 1, entry_id);
+    bind_text_or_null(q, 2, note_sha256);
+    sqlite3_bind_text(q, 3, hash, -1, SQLITE_STATIC);
+    return exec_q(s, q, err);
+}
+
+static int sq_history_unchained(hm_store *st, int64_t *upto, int64_t *last_request, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_CHAIN_UNCHAINED];
+    int rc = HM_OK, step = sqlite3_step(q);
+    *upto = *last_request = 0;
+    if (step == SQLITE_ROW) {
+        *upto = sqlite3_column_int64(q, 0);
+        *last_request = sqlite3_column_int64(q, 1);
+    } else if (step != SQLITE_DONE) {
+        rc = db_error(s, err);
+    }
+    done(q);
+    return rc;
+}
+
+static int sq_history_chained(hm_store *st, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    return exec_q(s, s->q[Q_CHAIN_DONE], err);
+}
+
+static int sq_history_count(hm_store *st, int64_t request_id, const char *kind, int64_t *n,
+                            hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_HIST_COUNT];
+    int rc = HM_OK;
+    sqlite3_bind_int64(q, 1, request_id);
+    sqlite3_bind_text(q, 2, kind, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        *n = sqlite3_column_int64(q, 0);
+    else
+        rc = db_error(s, err);
+    done(q);
+    return rc;
+}
+
+static int sq_request_set_delivery(hm_store *st, int64_t id, bool delivered, int64_t amount_vnd,
+                                   hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_SET_DELIVERY];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int(q, 2, delivered);
+    if (delivered && amount_vnd >= 0)
+        sqlite3_bind_int64(q, 3, amount_vnd);
+    return exec_q(s, q, err);
+}
+
+static int sq_request_set_receipt(hm_store *st, int64_t id, int receipt, int64_t amount_vnd,
+                                  int64_t at, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_SET_RECEIPT];
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int(q, 2, receipt);
+    if (receipt != HM_RCPT_NONE && amount_vnd >= 0)
+        sqlite3_bind_int64(q, 3, amount_vnd);
+    sqlite3_bind_int64(q, 4, at);
+    return exec_q(s, q, err);
+}
+
+static int sq_idem_get(hm_store *st, const uint8_t key_id[32], int64_t since_ms,
+                       hm_idem_record *out, bool *found, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_IDEM_GET];
+    int rc = HM_OK, step;
+
+    *found = false;
+    sqlite3_bind_blob(q, 1, key_id, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, since_ms);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(q, 2);
+        memset(out, 0, sizeof *out);
+        memcpy(out->key_id, key_id, 32);
+        if (sqlite3_column_bytes(q, 0) == 32)
+            memcpy(out->body_sha256, sqlite3_column_blob(q, 0), 32);
+        out->status = sqlite3_column_int(q, 1);
+        out->answer = hm_xmalloc(n ? n : 1);
+        if (n)
+            memcpy(out->answer, sqlite3_column_blob(q, 2), n);
+        out->answer_len = n;
+        out->created_at = sqlite3_column_int64(q, 3);
+        *found = true;
+    } else if (step != SQLITE_DONE) {
+        rc = db_error(s, err);
+    }
+    done(q);
+    return rc;
+}
+
+static int sq_idem_put(hm_store *st, const hm_idem_record *rec, int64_t replace_before_ms,
+                       hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_IDEM_PUT];
+    int rc;
+    sqlite3_bind_blob(q, 1, rec->key_id, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, rec->body_sha256, 32, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, rec->status);
+    sqlite3_bind_blob(q, 4, rec->answer, (int)rec->answer_len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, rec->created_at);
+    sqlite3_bind_int64(q, 6, replace_before_ms);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_UNAVAILABLE, "Idempotency-Key",
+                          "a request with this Idempotency-Key is being stored; send it again");
+    return rc;
+}
+
+static int sq_idem_purge(hm_store *st, int64_t before_ms, int64_t *n, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_IDEM_PURGE];
+    int rc;
+    sqlite3_bind_int64(q, 1, before_ms);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK)
+        *n = sqlite3_changes(s->db);
     return rc;
 }
 
@@ -1577,10 +1877,11 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
     sqlite3_bind_int64(q, 1, c->at);
     sqlite3_bind_int(q, 2, c->kind);
     sqlite3_bind_int64(q, 3, c->ref);
-    if (c->kind == HM_CH_REQUEST_UPDATED && c->prev.status >= 0) {
-        snprintf(prev, sizeof prev, "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d", c->prev.status,
+    if ((c->kind == HM_CH_REQUEST_UPDATED || c->kind == HM_CH_RECEIPT) && c->prev.status >= 0) {
+        snprintf(prev, sizeof prev, "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d|%d", c->prev.status,
                  c->prev.category, (long long)c->prev.status_at, c->prev.lon, c->prev.lat,
-                 c->prev.ward, c->prev.former_ward, c->prev.hamlet, c->prev.safe ? 1 : 0);
+                 c->prev.ward, c->prev.former_ward, c->prev.hamlet, c->prev.safe ? 1 : 0,
+                 c->prev.receipt);
         sqlite3_bind_text(q, 4, prev, -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(q, 4);
@@ -1604,13 +1905,14 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
     return rc;
 }
 
-/* `text` ("status|category|status_at|lon|lat|ward|former|hamlet|safe", empty codes allowed;
- * "safe" since version 6) into c->prev; fields missing stay as they are. */
+/* `text` ("status|category|status_at|lon|lat|ward|former|hamlet|safe|receipt", empty codes
+ * allowed; "safe" since version 6, "receipt" since version 7) into c->prev; fields missing stay
+ * as they are. */
 static void unpack_prev(const char *text, hm_change *c)
 {
     char *codes[3] = {c->prev.ward, c->prev.former_ward, c->prev.hamlet};
     const char *p = text;
-    for (int i = 0; p && i < 9; i++) {
+    for (int i = 0; p && i < 10; i++) {
         const char *e = strchr(p, '|');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char f[64];
@@ -1630,6 +1932,8 @@ static void unpack_prev(const char *text, hm_change *c)
             c->prev.lat = strtod(f, NULL);
         else if (i == 8)
             c->prev.safe = atoi(f) != 0;
+        else if (i == 9)
+            c->prev.receipt = atoi(f);
         else
             snprintf(codes[i - 5], 40, "%.39s", f);
         p = e ? e + 1 : NULL;
@@ -1953,6 +2257,17 @@ static const hm_store_ops sq_ops = {
     .xTeamOpenCount = sq_team_open_count,
     .xHistoryAppend = sq_history_append,
     .xHistoryList = sq_history_list,
+    .xHistoryHead = sq_history_head,
+    .xHistoryWalk = sq_history_walk,
+    .xHistorySetHash = sq_history_set_hash,
+    .xHistoryUnchained = sq_history_unchained,
+    .xHistoryChained = sq_history_chained,
+    .xHistoryCount = sq_history_count,
+    .xRequestSetDelivery = sq_request_set_delivery,
+    .xRequestSetReceipt = sq_request_set_receipt,
+    .xIdemGet = sq_idem_get,
+    .xIdemPut = sq_idem_put,
+    .xIdemPurge = sq_idem_purge,
     .xRevealSeen = sq_reveal_seen,
     .xTeamInsert = sq_team_insert,
     .xTeamByToken = sq_team_by_token,
