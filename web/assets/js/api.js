@@ -29,7 +29,7 @@ export function setToken(tok) {
   } catch { /* ignore */ }
 }
 
-// api('/requests', {method:'POST', body:{...}, token, query:{...}}) -> parsed JSON.
+// api('/requests', {method:'POST', body:{...}, token, query:{...}, headers, bodyText}) -> parsed JSON.
 // Throws ApiError. token === undefined uses the stored team token; pass null
 // for none (public calls). keepalive: the call outlives the page (sent while
 // the page is being left).
@@ -43,10 +43,14 @@ export async function api(path, opts = {}) {
     const s = q.toString();
     if (s) url += (url.includes('?') ? '&' : '?') + s;
   }
-  const headers = { Accept: raw ? '*/*' : 'application/json' };
+  const headers = { Accept: raw ? '*/*' : 'application/json', ...(opts.headers || {}) };
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload;
-  if (body !== undefined) {
+  if (opts.bodyText !== undefined) {
+    // JSON text sent as is (a request kept on the phone goes out byte for byte the same).
+    headers['Content-Type'] = 'application/json';
+    payload = opts.bodyText;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
   }
@@ -88,6 +92,7 @@ export function errorText(err) {
     case 'too_large': return t('err.too_large');
     case 'unavailable': return t('err.unavailable');
     case 'outside_service_area': return t('err.outside');
+    case 'receipt_limit': return t('err.receipt_limit');
     default:
       if (err.status >= 500) return t('err.server');
       if (err.field) {

@@ -35,6 +35,7 @@ import { createMap, addAreaLayer, areasGeoJSON, tileJSON, reloadTiles, labelsByZ
 import { areaName, learnNames, ensureNames } from './names.js';
 import { signIn } from './signin.js';
 import { live } from './live.js';
+import { flagsPanel } from './flags.js';
 
 const STR = {
   en: {
@@ -618,6 +619,7 @@ async function refreshTeams() {
     }
     S.teams = next;
     drawTeams();
+    flags?.render(); // the teams' names on the residents' reports
   } catch { /* keep */ }
 }
 
@@ -949,8 +951,10 @@ function renderLegendCounts() {
 const refreshStatsSoon = throttle(refreshStats, 5000);
 const reselect = throttle(() => { if (S.selected) select(S.selected); }, 1500);
 
+let flags = null;
 function onEvent(type, data) {
   if (type === 'team.moved') { teamMoved(data); return; }
+  if (type === 'request.flagged') { flags?.onEvent(type, data); return; }
   if (type.startsWith('point.')) { refreshPointsSoon(); return; }
   const r = reqOf(data);
   if (!r?.code || !type.startsWith('request.')) return;
@@ -968,6 +972,7 @@ function onEvent(type, data) {
 
 function refreshAll() {
   refreshPoints();
+  flags?.refresh();
   refreshStats();
   refreshOldest();
   refreshUrgent();
@@ -978,7 +983,7 @@ function refreshAll() {
 }
 
 onLangChange(() => {
-  renderCounters(); renderLists(); renderLegend(); renderPointsAdmin();
+  renderCounters(); renderLists(); renderLegend(); renderPointsAdmin(); flags?.render();
   for (const o of $$('#point-kind option')) o.textContent = t(`rk.${o.value}`);
   if (S.selected) select(S.selected);
 });
@@ -995,6 +1000,10 @@ S.session = signIn('command', async (tok) => {
   renderLegend();
   renderCounters();
   renderLists();
+  flags = flagsPanel({
+    call, teamName: (id) => S.teams.get(String(id))?.name, whereName: wardShort, onSelect: (code) => select(code),
+  });
+  flags.refresh();
   live({
     token: tok,
     onEvent,

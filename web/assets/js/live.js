@@ -8,7 +8,7 @@
 import { api, ApiError } from './api.js';
 
 const TYPES = ['request.created', 'request.updated', 'request.alert', 'request.assigned', 'request.safe',
-  'team.moved', 'point.created', 'point.updated', 'point.deleted'];
+  'request.flagged', 'team.moved', 'point.created', 'point.updated', 'point.deleted'];
 
 // live({token, url, types, onEvent(type, data, id), onState('connecting'|'live'|'down'),
 //       onResync(), onAuthError()}) -> {close()}

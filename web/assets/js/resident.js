@@ -12,8 +12,13 @@
 // read by the server and previewed as the pin before sending; "I am reporting
 // for someone else" adds the reporter's own number; the nearest open relief
 // points follow the pin, live.
+// Every request is first kept on the phone (outbox.js) and sent with an
+// Idempotency-Key: without a connection it waits, shown as "waiting to send",
+// and goes out once when the connection returns. A service worker (/sw.js)
+// keeps the page and its assets for use offline after the first visit.
 import { initI18n, t, onLangChange, addStrings } from './i18n.js';
 import { api, ApiError, errorText, phoneLooksValid } from './api.js';
+import * as outbox from './outbox.js';
 import { $, $$, h, featureAt, fold, debounce, throttle } from './util.js';
 import { hasWebGL, createMap, addAreaLayer, areasGeoJSON, labelsByZoom, areaAt } from './mapkit.js';
 import { placeSearch } from './places.js';
@@ -50,6 +55,11 @@ const STR = {
     'paste.ok': 'Location read: {lat}, {lon}', 'paste.wait': 'Reading…',
     gps_is_yours: 'The GPS position is yours: if the person is elsewhere, paste their location or move the pin.',
     'f.reporter_phone_required': 'Enter your own number so the team can reach you if they cannot reach the person.',
+    'outbox.title': 'Waiting to send',
+    'outbox.hint': 'No connection: your request is kept on this phone and will be sent by itself when the connection returns. You may close the page; open it again later.',
+    'outbox.item': '{cat} · kept at {time}', 'outbox.waiting': 'waiting to send',
+    'outbox.retry': 'Try to send now', 'outbox.drop': 'Remove', 'outbox.again': 'Send another request',
+    'outbox.refused': 'A request kept on the phone was not accepted: {why}',
   },
   vi: {
     phone: 'Số điện thoại', name: 'Họ tên (không bắt buộc)',
@@ -62,6 +72,11 @@ const STR = {
     dup_hint: 'Ghi chú mới đã được thêm vào yêu cầu đó. Dùng liên kết theo dõi đã nhận, hoặc gọi 1022 và đọc mã.',
     gps_moved: 'Ghim đã được dời khỏi vị trí GPS.', gps_back: 'Về vị trí GPS',
     call_1022: 'Gọi 1022', share: 'Chia sẻ liên kết theo dõi', share_text: 'Yêu cầu hỗ trợ {code}: theo dõi tại đây',
+    'outbox.title': 'Đang chờ gửi',
+    'outbox.hint': 'Chưa có mạng: yêu cầu được giữ trên điện thoại và sẽ tự gửi khi có mạng trở lại. Bạn có thể đóng trang, lát nữa mở lại.',
+    'outbox.item': '{cat} · lưu lúc {time}', 'outbox.waiting': 'đang chờ gửi',
+    'outbox.retry': 'Thử gửi ngay', 'outbox.drop': 'Bỏ', 'outbox.again': 'Gửi yêu cầu khác',
+    'outbox.refused': 'Một yêu cầu giữ trên máy không được nhận: {why}',
   },
 };
 
@@ -537,11 +552,14 @@ form.addEventListener('submit', async (ev) => {
   state.sending = true;
   btn.disabled = true;
   btn.firstElementChild.textContent = t('sending');
+  let item = null;
   try {
     let body = await buildBody();
+    item = outbox.keep(body); // on the phone first: whatever happens to the connection
     let res;
+    if (navigator.onLine === false) throw new ApiError(0, 'network', t('err.network'));
     try {
-      res = await api('/requests', { method: 'POST', body, token: null });
+      res = await outbox.send(item);
     } catch (e) {
       // A hamlet the server does not know is never a reason to refuse:
       // send again with its name in the address.
@@ -549,11 +567,16 @@ form.addEventListener('submit', async (ev) => {
       const name = state.hamlets?.find((x) => x.code === body.hamlet_code)?.name || body.hamlet_code;
       body = { ...body, address: hamletIntoAddress(name, body.address) };
       delete body.hamlet_code;
-      res = await api('/requests', { method: 'POST', body, token: null });
+      item = outbox.keep(body);
+      res = await outbox.send(item);
     }
     showResult(res);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
+    // No connection: the request waits on the phone. A busy server: it is not kept (the
+    // resident is told to try again or call 1022), so that pressing Send again makes one.
+    if (e.status === 0) { showQueued(); return; }
+    if (item && outbox.retryable(e)) outbox.drop(item.key);
     if (e.code === 'outside_service_area') showError(state.link ? 'location_text' : 'where', t('err.outside'), 'err.outside');
     else if (e.code === 'rate_limited' || e.code === 'unavailable' || e.status >= 500) showError('form', errorText(e), null, busyHelp());
     else if (e.status === 400 && e.field === 'location_text') showError('location_text', locMessage(e));
@@ -625,6 +648,7 @@ function loadMine() {
   } catch { return []; }
 }
 function saveMine(code, token) {
+  if (!code || !token) return;
   const list = [{ code, token, at: new Date().toISOString() }, ...loadMine().filter((m) => m.code !== code)].slice(0, 10);
   try { localStorage.setItem(MINE_KEY, JSON.stringify(list)); } catch { /* private mode */ }
 }
@@ -635,6 +659,54 @@ function renderMine() {
     h('a', { href: trackURL(m.code, m.token) }, m.code), ' · ', new Date(m.at).toLocaleString('vi-VN'))));
 }
 
+// ---------- requests waiting on the phone for a connection ----------
+let refusedNote = '';
+function renderOutbox() {
+  const list = outbox.pending();
+  const box = $('#outbox');
+  box.hidden = !list.length && !refusedNote;
+  $('#outbox-list').replaceChildren(...list.map((m) => h('li', { 'data-key': m.key },
+    t('outbox.item', { cat: t(`cat.${m.category}`), time: new Date(m.at).toLocaleTimeString('vi-VN', { hour: '2-digit', minute: '2-digit' }) }),
+    ' — ', h('span', { class: 'waiting' }, t('outbox.waiting')), ' ',
+    h('button', { type: 'button', class: 'btn-link', onclick: () => { outbox.drop(m.key); renderOutbox(); } }, t('outbox.drop')))));
+  $('#outbox-refused').textContent = refusedNote;
+  $('#outbox-refused').hidden = !refusedNote;
+  $('#outbox-retry').hidden = !list.length;
+}
+
+function showQueued() {
+  form.hidden = true;
+  $('.lead').hidden = true;
+  $('#result').hidden = true;
+  renderOutbox();
+  $('#outbox').focus?.();
+  window.scrollTo(0, 0);
+}
+
+function flushOutbox() {
+  if (!outbox.pending().length) return;
+  outbox.flush((item, res) => {
+    renderOutbox();
+    if (form.hidden) showResult(res);
+    else { saveMine(res?.request?.code || '', res?.token); renderMine(); }
+  }, (item, e) => {
+    refusedNote = t('outbox.refused', { why: errorText(e) });
+    renderOutbox();
+  }).then(renderOutbox);
+}
+
+$('#outbox-retry').addEventListener('click', flushOutbox);
+$('#outbox-again').addEventListener('click', () => {
+  $('#outbox').hidden = !outbox.pending().length;
+  $('#result').hidden = true;
+  $('.lead').hidden = false;
+  form.hidden = false;
+  $('#note').value = '';
+});
+addEventListener('online', flushOutbox);
+document.addEventListener('visibilitychange', () => { if (!document.hidden) flushOutbox(); });
+setInterval(flushOutbox, 15000);
+
 // ---------- start ----------
 updateContactLabels();
 $('#no-map-btn').addEventListener('click', () => setMode('place'));
@@ -644,7 +716,14 @@ $('#share-btn').addEventListener('click', () => {
   if (state.shareURL) shareLink({ title: document.title, text: t('share_text', { code: state.shareCode }), url: state.shareURL }, $('#share-box'));
 });
 renderMine();
+renderOutbox();
+flushOutbox();
 performance.mark('helpmap:form-ready');
+// The page and its assets for the next visit without a connection (after the first view).
+if ('serviceWorker' in navigator) {
+  const reg = () => navigator.serviceWorker.register('/sw.js').catch(() => {});
+  if (document.readyState === 'complete') reg(); else addEventListener('load', reg, { once: true });
+}
 
 if (hasWebGL()) {
   setMode('map');

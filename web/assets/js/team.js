@@ -40,6 +40,7 @@ const STR = {
     undo: 'Undo', 'dir.approx': 'Find the address (approximate place)', 'dir.approx_note': 'Approximate place ({place}): call the person and ask the way before setting off.',
     release_hint: 'Another team can take it then.',
     points_near: 'Relief points near the team', reporter: 'Reported by', call_reporter: 'Call the reporter',
+    'team.amount': 'Cash handed over (đồng), for the record', 'team.amount_bad': 'Write the amount as digits, e.g. 1000000.',
   },
   vi: {
     'a.count': '{n} yêu cầu mới gần tổ', 'a.one': '1 yêu cầu mới gần tổ',
@@ -49,6 +50,7 @@ const STR = {
     undo: 'Hoàn tác', 'dir.approx': 'Tìm theo địa chỉ (vị trí gần đúng)', 'dir.approx_note': 'Vị trí gần đúng ({place}): gọi người dân hỏi đường trước khi đi.',
     release_hint: 'Tổ khác sẽ nhận được yêu cầu này.',
     reporter: 'Người báo giúp', call_reporter: 'Gọi người báo giúp',
+    'team.amount': 'Số tiền đã trao (đồng), để đối chiếu', 'team.amount_bad': 'Số tiền chỉ ghi số, ví dụ 1000000.',
   },
 };
 initI18n(STR);
@@ -368,7 +370,15 @@ async function act(r, what, btn, card) {
   const code = r.code;
   if (what === 'resolve' || what === 'release') {
     const note = card.querySelector('textarea')?.value.trim() || undefined;
-    const u = { what, note, deadline: Date.now() + UNDO_MS, timer: 0 };
+    // What the team handed over, kept beside what the resident says arrived (issue 17).
+    const amount = card.querySelector('input.delivered')?.value.replace(/[\s.,]/g, '');
+    if (what === 'resolve' && amount && !/^\d{1,10}$/.test(amount)) {
+      S.cardMsg.set(code, { text: t('team.amount_bad'), bad: true });
+      render();
+      return;
+    }
+    const delivered = what === 'resolve' && amount ? { amount_vnd: Number(amount) } : undefined;
+    const u = { what, note, delivered, deadline: Date.now() + UNDO_MS, timer: 0 };
     u.timer = setTimeout(() => commit(code), UNDO_MS);
     S.undo.set(code, u);
     S.cardMsg.delete(code);
@@ -416,7 +426,7 @@ async function commit(code, leaving = false) {
   if (!u) return;
   clearTimeout(u.timer);
   S.undo.delete(code);
-  const body = { status: ACT_STATUS[u.what], note: u.note };
+  const body = { status: ACT_STATUS[u.what], note: u.note, delivered: u.delivered };
   if (leaving) {
     api(`/requests/${encodeURIComponent(code)}/status`, { method: 'POST', body, token: S.token, keepalive: true }).catch(() => {});
     return;
@@ -511,6 +521,10 @@ function card(r, kind) {
   if (r.status === 'new') acts.append(btn('claim', 'team.claim'));
   else if (mine) {
     acts.append(h('textarea', { rows: '2', placeholder: t('team.note_ph'), 'aria-label': t('team.note_ph') }));
+    if (r.category === 'cash') {
+      acts.append(h('input', { class: 'delivered', inputmode: 'numeric', maxlength: '15', autocomplete: 'off',
+        placeholder: t('team.amount'), 'aria-label': t('team.amount') }));
+    }
     if (r.status === 'assigned') acts.append(btn('start', 'team.start'), btn('resolve', 'team.resolve', 'btn-ok'));
     if (r.status === 'in_progress') acts.append(btn('resolve', 'team.resolve', 'btn-ok'));
   } else acts.append(h('span', { class: 'hint' }, t('team.other')));
@@ -548,6 +562,8 @@ function render() {
   // keep typed notes, and the note being typed, across re-renders
   const notes = new Map();
   for (const ta of document.querySelectorAll('.req textarea')) if (ta.value) notes.set(ta.closest('.req').dataset.code, ta.value);
+  const amounts = new Map();
+  for (const el of document.querySelectorAll('.req input.delivered')) if (el.value) amounts.set(el.closest('.req').dataset.code, el.value);
   const active = document.activeElement?.matches?.('.req textarea') ? document.activeElement : null;
   const typing = active && { code: active.closest('.req').dataset.code, start: active.selectionStart, end: active.selectionEnd };
   $('#mine-section').hidden = !mine.length;
@@ -567,6 +583,10 @@ function render() {
       ta.focus({ preventScroll: true });
       ta.setSelectionRange(typing.start, typing.end);
     }
+  }
+  for (const el of document.querySelectorAll('.req input.delivered')) {
+    const v = amounts.get(el.closest('.req').dataset.code);
+    if (v) el.value = v;
   }
   S.flash.clear();
   renderMarkers([...mine, ...rest], mineSet);

@@ -8,6 +8,9 @@
 // page polls its request instead (every 20 s; every 2 min as a safety net
 // while its own stream works). "I am safe now" in one tap and a confirmation;
 // the nearest open relief points, live from point events only (?types=point).
+// The server renders the same page without JavaScript (status, history, a
+// cancel form and the receipt form); this script enhances it: two presses to
+// cancel, the receipt sent as JSON with the error shown at the form.
 import { initI18n, t, onLangChange, fmtTime, fmtPeople, addStrings } from './i18n.js';
 import { api, ApiError, errorText, normCode } from './api.js';
 import { $, h, OPEN, throttle } from './util.js';
@@ -32,6 +35,9 @@ const STR = {
     safe: 'I am safe now', 'confirm.safe': 'Press again to confirm you are safe',
     safe_hint: 'Safe now (the water went down, someone helped, you reached a shelter)? Press so that the team need not come.',
     'track.safe_ok': 'Thank you. The team is told you are safe.', points_near: 'Relief points near you',
+    'r.all': 'All of it arrived', 'r.part': 'Only part of it arrived', 'r.nothing': 'Nothing arrived',
+    'r.said': 'Resident reports: {what}', 'r.delivered': 'The team reports it delivered: {what}',
+    'chain.broken': 'The history of this request was changed outside helpmap (from entry {n}). Do not rely on it; call 1022.',
   },
   vi: {
     cancel: 'Hủy yêu cầu',
@@ -47,6 +53,9 @@ const STR = {
     share_text: 'Yêu cầu hỗ trợ {code}: theo dõi tại đây',
     safe: 'Tôi đã an toàn', 'confirm.safe': 'Bấm lần nữa để xác nhận bạn đã an toàn',
     'track.safe_ok': 'Cảm ơn bạn. Tổ hỗ trợ đã được báo là bạn an toàn.',
+    'r.all': 'Đã nhận đủ', 'r.part': 'Chỉ nhận được một phần', 'r.nothing': 'Không nhận được gì',
+    'r.said': 'Người dân báo: {what}', 'r.delivered': 'Tổ báo đã trao: {what}',
+    'chain.broken': 'Lịch sử của yêu cầu này đã bị sửa ngoài hệ thống (từ mục {n}). Đừng dựa vào nó; hãy báo Tổng đài 1022.',
   },
 };
 addStrings(SHARE_STRINGS);
@@ -57,8 +66,15 @@ const code = rawCode.trim();
 const token = new URLSearchParams(location.search).get('token') || '';
 let current = null;
 
-$('#code').textContent = code;
+// Rendered by the server (the page works without JavaScript): its status decides which forms
+// the page carries; when it moves in or out of "open" or "resolved", the page is fetched again.
+const serverStatus = $('#summary[data-server]') ? ($('#status')?.dataset.status || '') : null;
+if (serverStatus === null) $('#code').textContent = code;
 document.title = `${code} – ${document.title}`;
+const confirmBox = $('#cancel-confirm');
+if (confirmBox) { confirmBox.hidden = true; const c = $('input', confirmBox); if (c) c.required = false; }
+
+const vnd = (n) => `${Number(n).toLocaleString('vi-VN')} đ`;
 
 function showError(msg) {
   const e = $('#error');
@@ -110,19 +126,40 @@ function render() {
   const hist = Array.isArray(r.history) ? r.history : [];
   $('#history').replaceChildren(...hist.slice().reverse().map((e) => {
     const who = e.actor === 'resident' || e.actor === 'system' ? t(`actor.${e.actor}`) : (e.actor || '');
-    const what = e.kind === 'safe' ? t('h.safe')
+    const d = e.detail || {};
+    let what = e.kind === 'safe' ? t('h.safe')
       : e.to && e.from !== e.to ? (e.from ? `${t(`st.${e.from}`)} → ${t(`st.${e.to}`)}` : t('h.created')) : '';
-    return h('li', null, h('time', { datetime: e.at }, fmtTime(e.at)),
+    if (e.kind === 'receipt') {
+      what = t('r.said', { what: t(`r.${d.received}`) + (d.amount_vnd != null ? ` — ${vnd(d.amount_vnd)}` : '') });
+    }
+    const delivered = e.to === 'resolved' && e.detail
+      ? [d.delivered_vnd != null ? vnd(d.delivered_vnd) : '', d.items || ''].filter(Boolean).join(' — ') : '';
+    return h('li', { 'data-kind': e.kind }, h('time', { datetime: e.at }, fmtTime(e.at)),
       h('strong', null, what || e.note || ''), who ? ` · ${who}` : '',
+      delivered ? h('div', null, t('r.delivered', { what: delivered })) : null,
       e.note && what ? h('div', null, e.note) : null);
   }));
+  const warn = $('#chain-warning');
+  if (r.history_verified === false) {
+    const text = t('chain.broken', { n: (r.history_broken_at ?? 0) + 1 });
+    if (warn) warn.textContent = text;
+    else $('#error').after(h('p', { class: 'form-error', id: 'chain-warning', role: 'alert' }, text));
+  } else warn?.remove();
+  const form = $('#cancel-form');
   const btn = $('#cancel-btn');
-  btn.hidden = !OPEN.has(st);
+  if (form) form.hidden = !OPEN.has(st); else if (btn) btn.hidden = !OPEN.has(st);
   $('#safe-btn').hidden = !OPEN.has(st);
   $('#safe-hint').hidden = !OPEN.has(st);
   disarm();
   refreshPointsSoon();
+  // The server's forms follow the status it rendered: fetch the page again when that changed.
+  if (serverStatus !== null && serverStatus !== '' && !reloading &&
+      (OPEN.has(serverStatus) !== OPEN.has(st) || (serverStatus === 'resolved') !== (st === 'resolved'))) {
+    reloading = true;
+    location.reload();
+  }
 }
+let reloading = false;
 
 // ---------- the nearest open relief points ----------
 let points = [];
@@ -175,11 +212,13 @@ $('#safe-btn').addEventListener('click', async () => {
 let armTimer = 0;
 function disarm() {
   const btn = $('#cancel-btn');
+  if (!btn) return; // no cancel form: the request is not open
   btn.classList.remove('armed');
   btn.textContent = t('cancel');
   clearTimeout(armTimer);
 }
-$('#cancel-btn').addEventListener('click', async () => {
+async function cancelPressed(ev) {
+  ev?.preventDefault();
   const btn = $('#cancel-btn');
   if (!btn.classList.contains('armed')) {
     btn.classList.add('armed');
@@ -196,6 +235,32 @@ $('#cancel-btn').addEventListener('click', async () => {
     showError(errorText(e));
     load();
   } finally {
+    btn.disabled = false;
+  }
+}
+if ($('#cancel-form')) $('#cancel-form').addEventListener('submit', cancelPressed);
+else $('#cancel-btn')?.addEventListener('click', cancelPressed);
+
+// The receipt: sent as JSON; the server's page (with its thanks) comes back afterwards.
+$('#receipt-form')?.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = ev.currentTarget;
+  const fd = new FormData(f);
+  const out = $('#receipt-error');
+  const body = { received: String(fd.get('received') || '') };
+  const amount = String(fd.get('amount_vnd') || '').replace(/[\s.,]/g, '');
+  if (amount) body.amount_vnd = /^\d+$/.test(amount) ? Number(amount) : amount;
+  const note = String(fd.get('note') || '').trim();
+  if (note) body.note = note;
+  const btn = $('#receipt-btn');
+  btn.disabled = true;
+  try {
+    await api(`/requests/${encodeURIComponent(code)}/receipt`, { method: 'POST', token: null, query: { token }, body });
+    location.replace(`/track/${encodeURIComponent(code)}?token=${encodeURIComponent(token)}&done=receipt`);
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    out.textContent = errorText(e);
+    out.hidden = false;
     btn.disabled = false;
   }
 });
@@ -248,6 +313,7 @@ setInterval(() => {
 }, 5000);
 document.addEventListener('visibilitychange', () => { if (!document.hidden) reload(); });
 
+$('#share-btn').hidden = false; // the server's page shows it only to a script
 $('#share-btn').addEventListener('click', () => {
   const url = new URL(location.pathname + location.search, location.href).href;
   shareLink({ title: document.title, text: t('share_text', { code: current?.code || code }), url }, $('#share-box'));
