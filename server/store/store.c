@@ -185,9 +185,18 @@ int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int6
 {
     return st->ops->xRequestSetStatus(st, id, from, to, team_id, duplicate_of, now, err);
 }
-int hm_store_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+int hm_store_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                  hm_error *err)
 {
-    return st->ops->xRequestSetVerified(st, id, now, err);
+    return st->ops->xRequestSetVerified(st, id, verified, now, err);
+}
+int hm_store_request_update(hm_store *st, const hm_request *r, hm_error *err)
+{
+    return st->ops->xRequestUpdate(st, r, err);
+}
+int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err)
+{
+    return st->ops->xHistoryAdd(st, request_id, h, err);
 }
 int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
                                const char *hamlet, hm_error *err)

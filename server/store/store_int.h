@@ -6,7 +6,8 @@
 #include "store.h"
 
 typedef struct hm_store_ops {
-    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now" */
+    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5: edits
+                   and history details */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -33,7 +34,7 @@ typedef struct hm_store_ops {
                         hm_error *err);
     int (*xRequestSetStatus)(hm_store *st, int64_t id, int from, int to, int64_t team_id,
                              const char *duplicate_of, int64_t now, hm_error *err);
-    int (*xRequestSetVerified)(hm_store *st, int64_t id, int64_t now, hm_error *err);
+    int (*xRequestSetVerified)(hm_store *st, int64_t id, bool verified, int64_t now, hm_error *err);
     int (*xRequestSetAreas)(hm_store *st, int64_t id, const char *ward, const char *former,
                             const char *hamlet, hm_error *err);
     int (*xRequestSetSafe)(hm_store *st, int64_t id, int64_t at, hm_error *err);
@@ -77,6 +78,9 @@ typedef struct hm_store_ops {
     int (*xReliefDelete)(hm_store *st, int64_t id, hm_error *err);
     int (*xReliefGet)(hm_store *st, int64_t id, hm_relief *out, hm_error *err);
     int (*xReliefList)(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err);
+    /* iVersion 5: field readiness (issue 14). */
+    int (*xRequestUpdate)(hm_store *st, const hm_request *r, hm_error *err);
+    int (*xHistoryAdd)(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err);
 } hm_store_ops;
 
 struct hm_store {

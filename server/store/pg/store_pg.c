@@ -149,7 +149,7 @@ static const char *const q_sql[Q__COUNT] = {
                          "updated_at = $6::bigint, status_at = $6, safe_at = NULL WHERE id = $1 "
                          "AND status = $2",
     [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = $2 WHERE id = $1",
-    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = true, updated_at = $2 WHERE id = $1",
+    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = $3, updated_at = $2 WHERE id = $1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = $2, former_ward_code = $3, "
                         "hamlet_code = $4 WHERE id = $1",
     [Q_REQ_PURGE] = "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL, "
@@ -1548,11 +1548,13 @@ static int pg_request_set_status(hm_store *st, int64_t id, int from, int to, int
     return rc;
 }
 
-static int pg_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+static int pg_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                   hm_error *err)
 {
     params p = {0};
     p_i64(&p, id);
     p_i64(&p, now);
+    p_bool(&p, verified);
     return run_cmd(PG(st), Q_REQ_SET_VERIFIED, &p, NULL, err);
 }
 
