@@ -35,7 +35,7 @@ typedef struct entry {
     size_t n;
     char *sig; /* the counts the document holds */
     size_t sig_len;
-    hm_tile_blob *doc;  /* the document; NULL until the first answer */
+    hm_tile_blob *doc; /* the document; NULL until the first answer */
     unsigned long long last_use;
 } entry;
 
@@ -253,8 +253,7 @@ static bool same_sig(const char *a, size_t alen, const char *b, size_t blen)
     return a && b && alen == blen && memcmp(a, b, alen) == 0;
 }
 
-int hm_core_areas_doc(hm_core *c, hm_level level, int simplify_m, hm_tile_blob **out,
-                      hm_error *err)
+int hm_core_areas_doc(hm_core *c, hm_level level, int simplify_m, hm_tile_blob **out, hm_error *err)
 {
     struct hm_areas_cache *ac = cache_of(c);
     unsigned long gen = __atomic_load_n(&c->areas_gen, __ATOMIC_ACQUIRE);

@@ -15,8 +15,9 @@
 
 #define NOTE_MAX_CHARS 2000 /* as requests.c: notes appended to a request */
 
-static const char *const editable[] = {"lat",  "lon",   "location_precision", "category", "people",
-                                       "vulnerable", "name", "phone", "address", "note"};
+static const char *const editable[] = {
+    "lat",     "lon", "location_precision", "category", "people", "vulnerable", "name", "phone",
+    "address", "note"};
 
 static char *vulnerable_text(unsigned v)
 {
@@ -173,8 +174,7 @@ static int edit_run(hm_store *st, hm_job *job, hm_error *err)
         if (!hm_text_ok(note, NOTE_MAX_CHARS)) {
             free(note);
             return hm_error_set(err, HM_E_INVALID_FIELD, "note",
-                                "the request's notes would pass %d characters",
-                                NOTE_MAX_CHARS);
+                                "the request's notes would pass %d characters", NOTE_MAX_CHARS);
         }
         free(r->note);
         r->note = note;

@@ -15,11 +15,11 @@
 /* The columns a file may have: the fields of "Data" a row gives, then those helpmap computes
  * (its own export has them; ignored). */
 static const char *const data_columns[] = {
-    "lat",  "lon",     "location_precision", "category",  "people",     "vulnerable",
-    "note", "name",    "address",            "phone",     "ward_code",  "hamlet_code",
+    "lat",     "lon",   "location_precision", "category",    "people", "vulnerable", "note", "name",
+    "address", "phone", "ward_code",          "hamlet_code",
 };
 static const char *const computed_columns[] = {
-    "id",     "code",     "priority", "status",       "former_ward_code", "source",
+    "id",       "code",    "priority",     "status",     "former_ward_code", "source",
     "verified", "team_id", "duplicate_of", "created_at", "updated_at",
 };
 #define N_DATA     (sizeof data_columns / sizeof data_columns[0])
@@ -118,8 +118,7 @@ static void refuse(hm_import_row *row, const char *field, const char *reason)
 }
 
 /* One record as the JSON body of a POST, then validated into row->op. */
-static void row_parse(hm_import_row *row, char **cells, size_t n, const int *col_of,
-                      size_t n_cols)
+static void row_parse(hm_import_row *row, char **cells, size_t n, const int *col_of, size_t n_cols)
 {
     json_t *body = json_object();
     hm_actor importer;
@@ -196,10 +195,10 @@ int hm_requests_import_parse(const char *text, size_t len, const char *prefix, b
     {
         const char *nl = memchr(text, '\n', len);
         size_t hl = nl ? (size_t)(nl - text) : len;
-        c.sep = memchr(text, ',', hl)                                 ? ','
-                : memchr(text, ';', hl)                               ? ';'
-                : memchr(text, '\t', hl)                              ? '\t'
-                                                                      : ',';
+        c.sep = memchr(text, ',', hl)    ? ','
+                : memchr(text, ';', hl)  ? ';'
+                : memchr(text, '\t', hl) ? '\t'
+                                         : ',';
     }
     if (!csv_record(&c, cells, 64, &n_cols) || n_cols == 0)
         return hm_error_set(err, HM_E_INVALID_FIELD, "file", "the file has no header row");
