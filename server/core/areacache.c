@@ -89,6 +89,11 @@ static struct hm_areas_cache *cache_of(hm_core *c)
     return ac;
 }
 
+unsigned long hm_core_areas_generation(hm_core *c)
+{
+    return __atomic_load_n(&c->areas_gen, __ATOMIC_ACQUIRE);
+}
+
 /* ---- rendering the features ---- */
 
 typedef struct render_ctx {

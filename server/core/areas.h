@@ -52,6 +52,10 @@ int hm_core_areas(hm_core *c, hm_level level, hm_area_counts_cb cb, void *ctx, h
 int hm_core_areas_doc(hm_core *c, hm_level level, int simplify_m, struct hm_tile_blob **out,
                       hm_error *err);
 
+/* A number that grows each time the areas this server uses change (pages made from the areas
+ * keep it to know when to make themselves again). Thread-safe. */
+unsigned long hm_core_areas_generation(hm_core *c);
+
 /* Build the point-to-area index from every area in `st`. NULL with `err` filled. */
 hm_area_index *hm_areas_index(hm_store *st, hm_error *err);
 

@@ -798,7 +798,7 @@ static struct {
 hm_tile_blob *hm_api_form_page(hm_req *r, const char *page, size_t len)
 {
     static const char marker[] = "<!--hm:hamlets-->";
-    unsigned long gen = __atomic_load_n(&r->app->areas_gen, __ATOMIC_ACQUIRE);
+    unsigned long gen = hm_core_areas_generation(r->app);
     const char *at = NULL;
     hm_tile_blob *b = NULL;
     form_areas fa;
