@@ -709,6 +709,13 @@ static enum MHD_Result serve_static(hm_req *r)
         hm_error_set(&e, HM_E_METHOD, NULL, "method %s is not allowed here", r->method);
         return hm_http_error(r, &e);
     }
+    if (strcmp(file, "index.html") == 0) {
+        /* The resident's page with the hamlets' names filled in for the no-JS form. */
+        static_file *f = static_get(path);
+        hm_tile_blob *page = f ? hm_api_form_page(r, f->data, f->len) : NULL;
+        if (page)
+            return send_page(r, page, mime_of(path));
+    }
     return hm_http_file(r, path,
                         strncmp(file, "vendor/", 7) == 0 ? "public, max-age=86400" : "no-cache");
 }
@@ -725,11 +732,6 @@ enum MHD_Result hm_http_file(hm_req *r, const char *path, const char *cache_cont
     if (!f)
         return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "not found");
     mime = mime_of(path);
-    if (strcmp(file, "index.html") == 0) {
-        hm_tile_blob *page = hm_api_form_page(r, f->data, f->len);
-        if (page)
-            return send_page(r, page, mime);
-    }
     hdrs[nh++] = "ETag";
     hdrs[nh++] = f->etag;
     hdrs[nh++] = "Cache-Control";

@@ -1,8 +1,11 @@
 /* store.c: dispatch of hm_store_* to the backend table (store_int.h). */
 #include "store_int.h"
 
+#include "fold.h"
 #include "hm_buf.h"
 #include "model.h"
+
+#include <string.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -299,4 +302,34 @@ int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
 bool hm_store_quiesce(hm_store *st, char *what, size_t what_size)
 {
     return st->ops->xQuiesce(st, what, what_size);
+}
+
+bool hm_store__fold_match(const char *text, size_t len, const char *words)
+{
+    char stack[1024], *key = stack;
+    bool ok = true;
+
+    if (!words || !*words)
+        return true;
+    if (len + 3 > sizeof stack)
+        key = hm_xmalloc(len + 3);
+    /* " key ": each word is found at a word start. */
+    key[0] = ' ';
+    hm_fold_into(text, len, key + 1);
+    strcat(key, " ");
+    for (const char *w = words; *w && ok;) {
+        const char *e = strchr(w, ' ');
+        size_t n = e ? (size_t)(e - w) : strlen(w);
+        char pat[130];
+        if (n > 0 && n < sizeof pat - 2) {
+            pat[0] = ' ';
+            memcpy(pat + 1, w, n);
+            pat[n + 1] = '\0';
+            ok = strstr(key, pat) != NULL;
+        }
+        w += n + (e ? 1 : 0);
+    }
+    if (key != stack)
+        free(key);
+    return ok;
 }

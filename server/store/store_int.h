@@ -92,6 +92,11 @@ struct hm_store {
     bool done;
 };
 
+/* True when every word of `words` (an hm_fold() key: words separated by one space) starts a
+ * word of the search key of text[0, len): the `q` filter of request lists, the same in every
+ * backend. */
+bool hm_store__fold_match(const char *text, size_t len, const char *words);
+
 /* The SpatiaLite backend's constructor. */
 hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err);
 /* The PostGIS backend's constructor: `uri` is a libpq connection URI (store_pg.c). */

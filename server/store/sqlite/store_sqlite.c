@@ -299,7 +299,7 @@ static const char *const migrations[] = {
     "    (CASE WHEN r.vulnerable & 8 THEN 'disabled,' ELSE '' END) || "
     "    (CASE WHEN r.vulnerable & 16 THEN 'sick,' ELSE '' END), ',') AS vulnerable, "
     "  CASE r.precision WHEN 0 THEN 'gps' WHEN 1 THEN 'pin' WHEN 2 THEN 'address' "
-    "    ELSE 'place' END AS location_precision, "
+    "    WHEN 3 THEN 'place' ELSE 'link' END AS location_precision, "
     "  CASE r.source WHEN 0 THEN 'web' WHEN 1 THEN 'hotline' ELSE 'import' END AS source, "
     "  r.verified AS verified, r.team_id AS team_id, r.duplicate_of AS duplicate_of, "
     "  r.ward_code AS ward_code, r.former_ward_code AS former_ward_code, "
@@ -464,36 +464,11 @@ static void fold_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     const char *text = (const char *)sqlite3_value_text(argv[0]);
     const char *words = (const char *)sqlite3_value_text(argv[1]);
-    int n = sqlite3_value_bytes(argv[0]);
-    char stack[1024], *key = stack;
-    int ok = 1;
-
     (void)argc;
-    if (!text || !words) {
-        sqlite3_result_int(ctx, !words || !*words);
-        return;
-    }
-    if ((size_t)n + 3 > sizeof stack)
-        key = hm_xmalloc((size_t)n + 3);
-    /* " key ": each word is found at a word start. */
-    key[0] = ' ';
-    hm_fold_into(text, (size_t)n, key + 1);
-    strcat(key, " ");
-    for (const char *w = words; *w && ok;) {
-        const char *e = strchr(w, ' ');
-        size_t len = e ? (size_t)(e - w) : strlen(w);
-        char pat[130];
-        if (len > 0 && len < sizeof pat - 2) {
-            pat[0] = ' ';
-            memcpy(pat + 1, w, len);
-            pat[len + 1] = '\0';
-            ok = strstr(key, pat) != NULL;
-        }
-        w += len + (e ? 1 : 0);
-    }
-    if (key != stack)
-        free(key);
-    sqlite3_result_int(ctx, ok);
+    if (!text)
+        text = "";
+    sqlite3_result_int(ctx,
+                       hm_store__fold_match(text, (size_t)sqlite3_value_bytes(argv[0]), words));
 }
 
 static void sq_close(hm_store *st)
