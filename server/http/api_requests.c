@@ -562,15 +562,15 @@ int hm_api_parse_filter(hm_req *r, hm_request_filter *f, char *qbuf, size_t qbuf
         f->q = qbuf;
     }
     if ((s = hm_http_arg(r, "order"))) {
-        if (strcmp(s, "id") == 0)
+        if (strcmp(s, "id") == 0 || strcmp(s, "asc") == 0)
             f->order = HM_ORDER_ID;
-        else if (strcmp(s, "-id") == 0)
+        else if (strcmp(s, "-id") == 0 || strcmp(s, "desc") == 0)
             f->order = HM_ORDER_ID_DESC;
         else if (strcmp(s, "urgent") == 0)
             f->order = HM_ORDER_URGENT;
         else
             return hm_error_set(err, HM_E_INVALID_FIELD, "order",
-                                "order must be id, -id (newest first) or urgent");
+                                "order must be id (or asc), -id (or desc: newest first) or urgent");
     }
     if ((s = hm_http_arg(r, "cursor"))) {
         long long p, t, id;
