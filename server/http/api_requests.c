@@ -847,29 +847,22 @@ hm_tile_blob *hm_api_form_page(hm_req *r, const char *page, size_t len)
             nh++;
             p = e + 1;
         }
+        /* A datalist: the resident types or picks a hamlet's name (value), its commune
+         * beside it (label); the form's handler finds the code again. */
         for (char *w = fa.wards.data; w && *w;) {
             char *tab = strchr(w, '\t'), *nl = tab ? strchr(tab, '\n') : NULL;
-            bool open = false;
             if (!nl)
                 break;
             *tab = *nl = '\0';
             for (size_t i = 0; i < nh; i++) {
                 if (strcmp(h[i][0], w) != 0)
                     continue;
-                if (!open) {
-                    hm_buf_puts(&out, "<optgroup label=\"");
-                    hm_buf_put_escaped(&out, tab + 1);
-                    hm_buf_puts(&out, "\">");
-                    open = true;
-                }
                 hm_buf_puts(&out, "<option value=\"");
-                hm_buf_put_escaped(&out, h[i][1]);
-                hm_buf_puts(&out, "\">");
                 hm_buf_put_escaped(&out, h[i][2]);
-                hm_buf_puts(&out, "</option>");
+                hm_buf_puts(&out, "\" label=\"");
+                hm_buf_put_escaped(&out, tab + 1);
+                hm_buf_puts(&out, "\"></option>");
             }
-            if (open)
-                hm_buf_puts(&out, "</optgroup>");
             w = nl + 1;
         }
         free(h);
@@ -888,6 +881,63 @@ out:
     hm_buf_clear(&fa.hamlets);
     hm_buf_clear(&out);
     return b;
+}
+
+typedef struct hamlet_find {
+    const char *ward;
+    const char *text;
+    char key[128];
+    char code[40];
+    bool by_code;
+} hamlet_find;
+
+static int find_hamlet(void *ctx, const hm_area_row *a, const hm_area_count *n)
+{
+    hamlet_find *f = ctx;
+    char key[256];
+    (void)n;
+    if (f->code[0] || strcmp(a->parent_code, f->ward) != 0)
+        return 0;
+    if (strcmp(a->code, f->text) == 0) {
+        snprintf(f->code, sizeof f->code, "%s", a->code);
+        f->by_code = true;
+        return 0;
+    }
+    hm_fold_into(a->name, strlen(a->name) < sizeof key - 1 ? strlen(a->name) : sizeof key - 1, key);
+    if (strcmp(key, f->key) == 0)
+        snprintf(f->code, sizeof f->code, "%s", a->code);
+    return 0;
+}
+
+/* The form's hamlet is what the resident typed or picked: a code, or a hamlet's name in the
+ * commune chosen (case and diacritics ignored); a name that matches no hamlet is kept as
+ * address text, never a reason to refuse the request (SPEC). */
+static void resolve_hamlet(hm_req *r, json_t *body)
+{
+    const char *text = json_string_value(json_object_get(body, "hamlet_code"));
+    const char *ward = json_string_value(json_object_get(body, "ward_code"));
+    hamlet_find f;
+    hm_error err = {0};
+
+    if (!text || !ward)
+        return;
+    memset(&f, 0, sizeof f);
+    f.ward = ward;
+    f.text = text;
+    hm_fold_into(text, strlen(text) < sizeof f.key - 1 ? strlen(text) : sizeof f.key - 1, f.key);
+    if (hm_core_areas(r->app, HM_LEVEL_HAMLET, find_hamlet, &f, &err) == HM_OK && f.code[0]) {
+        if (!f.by_code)
+            json_object_set_new(body, "hamlet_code", json_string(f.code));
+        return;
+    }
+    {
+        const char *addr = json_string_value(json_object_get(body, "address"));
+        char *joined = hm_xmalloc(strlen(text) + (addr ? strlen(addr) : 0) + 3);
+        sprintf(joined, "%s%s%s", addr ? addr : "", addr && *addr ? ", " : "", text);
+        json_object_set_new(body, "address", json_string(joined));
+        free(joined);
+        json_object_del(body, "hamlet_code");
+    }
 }
 
 enum MHD_Result hm_api_report_form(hm_req *r)
@@ -947,6 +997,7 @@ enum MHD_Result hm_api_report_form(hm_req *r)
         }
     }
     free(data);
+    resolve_hamlet(r, body);
     json_object_set_new(body, "vulnerable", vul);
     if (json_object_size(reporter))
         json_object_set(body, "reporter", reporter);

@@ -793,17 +793,24 @@ class SmallerTest(A.ServerTest):
         s = self.srv
         r = s.get('/')
         html = r.text
-        self.assertIn('<option value="27496-T01">Synthetic T01</option>', html)
-        self.assertIn('<optgroup label="Tân An Hội">', html)
+        self.assertIn('<option value="Synthetic T01" label="Tân An Hội"></option>', html)
+        self.assertIn('list="hamlet-names"', html)
         self.assertLess(len(r.body), 30 * 1024)
-        r = s.call('POST', '/report', raw=urllib.parse.urlencode({
-            'ward_code': '27496', 'hamlet_code': '27496-T02', 'address': 'số 3',
-            'category': 'food', 'people': '2', 'phone': fresh_phone()}).encode(),
-            headers={'Content-Type': 'application/x-www-form-urlencoded'})
-        self.assertEqual(r.status, 201, r.text)
-        code = A.CODE_IN_TEXT_RE.search(r.text).group(0)
-        got = s.get('/api/v1/requests/%s' % code, token=s.token('coord')).json()['request']
-        self.assertEqual(got['hamlet_code'], '27496-T02')
+        # A name typed (any case, no diacritics) finds the hamlet; a code too; an unknown name
+        # stays in the address.
+        for typed, want, addr in (('synthetic t02', '27496-T02', 'số 3'),
+                                  ('27496-T01', '27496-T01', 'số 3'),
+                                  ('Ấp Không Có', None, 'số 3, Ấp Không Có')):
+            with self.subTest(typed=typed):
+                r = s.call('POST', '/report', raw=urllib.parse.urlencode({
+                    'ward_code': '27496', 'hamlet_code': typed, 'address': 'số 3',
+                    'category': 'food', 'people': '2', 'phone': fresh_phone()}).encode(),
+                    headers={'Content-Type': 'application/x-www-form-urlencoded'})
+                self.assertEqual(r.status, 201, r.text)
+                code = A.CODE_IN_TEXT_RE.search(r.text).group(0)
+                got = s.get('/api/v1/requests/%s' % code, token=s.token('coord')).json()
+                self.assertEqual(got['request']['hamlet_code'], want)
+                self.assertEqual(got['request']['address'], addr)
 
     def test_form_multipart_and_413_are_html(self):
         s = self.srv

@@ -64,7 +64,7 @@ test('team: signed in by its link, alerted when the command center assigns it a 
   const alerts = await page.evaluate(() => window.__alerts);
   assert.ok(alerts.tones >= 1, `a sound was played: ${JSON.stringify(alerts)}`);
   assert.ok(alerts.vibrations >= 1, `the phone vibrated: ${JSON.stringify(alerts)}`);
-  assert.match(await page.locator('#toast').textContent(), new RegExp(far.code));
+  assert.match(await page.locator('#alert-bar').textContent(), new RegExp(far.code));
   await shot(page, 'field-team-assigned');
   // Held requests come first, above the nearby list.
   const order = await page.evaluate(() => [...document.querySelectorAll('#mine-section, #nearby-list')].map((e) => e.id));
