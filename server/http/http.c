@@ -984,12 +984,6 @@ hm_http_server *hm_http_start(hm_core *core, const hm_http_config *cfg, hm_error
     return srv;
 }
 
-void hm_http_quiesce(hm_http_server *s)
-{
-    if (s && s->daemon)
-        MHD_quiesce_daemon(s->daemon);
-}
-
 void hm_http_stop(hm_http_server *s)
 {
     if (!s)
