@@ -13,6 +13,9 @@
  * `before`; `r` is borrowed until the writer applied the change (follow.c). */
 int hm_core__record_request(hm_store *st, const hm_request *r, const hm_request *before,
                             hm_error *err);
+/* The same with HM_CHF_* `flags` (a coordinator's assignment: HM_CHF_ASSIGNED). */
+int hm_core__record_request_ex(hm_store *st, const hm_request *r, const hm_request *before,
+                               unsigned flags, hm_error *err);
 /* Record the resident's receipt on `r` (changed from `before`; `team`, the holding team, may be
  * NULL): followers count it and, when it raises a flag, tell coordinators ("request.flagged"
  * with the team's name). Both borrowed until the writer applied the change. */
@@ -47,6 +50,10 @@ void hm_core__places_changed(hm_core *c);
 bool hm_core__place_in_text(hm_core *c, const char *text, const char *ward, const char *hamlet,
                             double *lon, double *lat);
 
+struct hm_create_op;
+/* Run the creation `op` (filled by hm_core_create or an import) in `st`'s transaction. */
+int hm_core__create_row(hm_store *st, struct hm_create_op *op, hm_error *err);
+
 /* Writer: the batch just committed on `st`; apply its changes (and those of others before
  * them) to the indexes and the event stream before the batch is answered. */
 void hm_core__committed(hm_store *st, void *core);
@@ -75,6 +82,9 @@ void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text, 
                         const int64_t *teams, size_t n);
 /* Writer tick: alert the next teams of the requests still new after the escalation time. */
 void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now);
+
+/* Free the rendered /areas answers (areacache.c). Accepts NULL. */
+void hm_areas__cache_destroy(struct hm_areas_cache *cache);
 
 /* Replace the counts in `t` with a scan of every request in `st`. */
 int hm_core__load_tally(struct hm_tally *t, hm_store *st, hm_error *err);

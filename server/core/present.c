@@ -107,14 +107,29 @@ json_t *hm_history_json(const hm_history *h)
                   h->from >= 0 ? json_string(hm_status_name(h->from)) : json_null(), "to",
                   h->to >= 0 ? json_string(hm_status_name(h->to)) : json_null(), "note",
                   str_or_null(h->note), "kind", h->kind, "hash", str_or_null(h->hash));
+    /* What the entry changed (issue 14): the field, its old and new value (null where the
+     * reader may not see contact data). */
+    if (h->field[0]) {
+        json_object_set_new(o, "field", json_string(h->field));
+        json_object_set_new(o, "old", h->old_value ? json_string(h->old_value) : json_null());
+        json_object_set_new(o, "new", h->new_value ? json_string(h->new_value) : json_null());
+    }
+    /* The note or values are contact data (part of the entry's hash, chain.h). */
+    if (h->contact)
+        json_object_set_new(o, "contact", json_true());
     if (h->detail) {
         json_t *d = json_loads(h->detail, 0, NULL);
         json_object_set_new(o, "detail", json_is_object(d) ? d : json_null());
         if (d && !json_is_object(d))
             json_decref(d);
     }
+    /* The texts' SHA-256 (chain.h), where the reader sees the text or the text was erased. */
     if (h->note_sha256[0])
         json_object_set_new(o, "note_sha256", json_string(h->note_sha256));
+    if (h->old_sha256[0])
+        json_object_set_new(o, "old_sha256", json_string(h->old_sha256));
+    if (h->new_sha256[0])
+        json_object_set_new(o, "new_sha256", json_string(h->new_sha256));
     return o;
 }
 

@@ -26,9 +26,11 @@ double hm_snap(double v);
 json_t *hm_request_json(const hm_request *r, unsigned view);
 /* A GeoJSON Feature whose properties are the request object. */
 json_t *hm_request_feature(const hm_request *r, unsigned view);
-/* A history entry: {at, actor, from, to, note, kind, hash}, with `detail` (the structured
- * facts of a receipt or delivery) and `note_sha256` when the entry has them (callers clear
- * them for viewers who may not see them). */
+/* A history entry: {at, actor, from, to, note, kind, hash}, with `field`, `old` and `new`
+ * (what an edit, merge or reassignment changed), `contact` (true only: the note or values are
+ * contact data), `detail` (the structured facts of a receipt
+ * or delivery) and `note_sha256`, `old_sha256`, `new_sha256` when the entry has them (callers
+ * clear them for viewers who may not see them). */
 json_t *hm_history_json(const hm_history *h);
 /* The delivery and receipt objects of a request, or JSON null (new references). */
 json_t *hm_delivery_json(const hm_request *r);

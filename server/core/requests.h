@@ -42,6 +42,10 @@ typedef struct hm_create_op {
     int answer_status;
     char *answer; /* malloc'd */
     size_t answer_len;
+    /* Imports (import.h): areas and code prefix of their own, so that the command line runs
+     * the same job without a core; NULL: the core's. */
+    const hm_area_index *idx;
+    const char *prefix;
 } hm_create_op;
 
 /* Validate `body` (SPEC's POST /requests fields) from `a` into `op`, ready to submit:
@@ -82,6 +86,7 @@ typedef struct hm_change_op {
     int64_t delivered_vnd; /* -1: no amount */
     char *delivered_items; /* malloc'd or NULL */
     hm_request result;     /* after the job: the request after the change */
+    hm_request merged;     /* duplicate: the kept request after the merge (borrowed by the log) */
     /* The job's own, for what follows the commit. */
     struct {
         int before_status;
@@ -149,11 +154,17 @@ typedef struct hm_mark_op {
     bool contact;          /* read: the history is shown with contact data */
     hm_chain_state chain;  /* read: its chain */
     char *delivered_items; /* read: what the last delivery listed (contact view) */
+    /* verify: the body's verified (default true), outcome ("" none) and note (malloc'd) */
+    bool verified;
+    char outcome[24];
+    char *note;
 } hm_mark_op;
 
-/* Mark request `code_text` verified after a call-back (operator+). */
-int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, hm_mark_op *op,
-                   hm_error *err);
+/* Record a call-back (operator+): `body` (may be NULL: verified) is {verified?: bool, outcome?:
+ * "reached" | "unreachable" | "no_longer_needed" | "false_report", note?}; any other key is
+ * HM_E_INVALID_FIELD. The history gets a "verify" entry with the outcome. */
+int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, json_t *body,
+                   hm_mark_op *op, hm_error *err);
 void hm_mark_op_clear(hm_mark_op *op);
 
 /* ---- reads ---- */
@@ -204,6 +215,11 @@ typedef struct hm_list {
 int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char *phone_text,
                  hm_request_cb cb, void *ctx, hm_list *out, hm_error *err);
 void hm_list_clear(hm_list *l);
+
+/* The open requests the caller's team holds (GET /teams/me/requests, volunteer+), with contact
+ * data: out->reveal records each one shown (submit it before answering). */
+int hm_core_team_requests(hm_core *c, const hm_actor *a, hm_request_cb cb, void *ctx, hm_list *out,
+                          hm_error *err);
 
 /* Open requests within `radius_m` of (lon, lat), nearest first, `limit` at most, of `category`
  * (-1: any), into out[0, limit) (volunteers and coordinators). *n receives how many. */

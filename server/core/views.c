@@ -315,7 +315,8 @@ int hm_core_bounds(hm_core *c, double bbox[4], bool *found, hm_error *err)
     return HM_OK;
 }
 
-int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out, hm_error *err)
+int hm_core_export(hm_core *c, const hm_actor *a, int format, const hm_request_filter *f,
+                   hm_buf *out, hm_error *err)
 {
     hm_worker *w;
     int rc;
@@ -324,7 +325,7 @@ int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out, hm_er
         return rc;
     if (!(w = hm_worker_get(err)))
         return err ? err->code : HM_E_INTERNAL;
-    return hm_export_write(w->store, format, out, err);
+    return hm_export_write(w->store, format, f, out, err);
 }
 
 /* ---- the street map and the style ---- */

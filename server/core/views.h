@@ -73,7 +73,9 @@ int hm_core_basemap_tilejson(hm_core *c, const char *base_url, hm_buf *out, hm_e
  * server has one; `dark` for the wall display. */
 int hm_core_style(hm_core *c, const char *base_url, bool dark, hm_buf *out, hm_error *err);
 
-/* Every request with every field into `out` in `format` (export.h), for a coordinator. */
-int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out, hm_error *err);
+/* Every request matching `f` (the filters of request lists; NULL: all) with every field into
+ * `out` in `format` (export.h), for a coordinator. */
+int hm_core_export(hm_core *c, const hm_actor *a, int format, const hm_request_filter *f,
+                   hm_buf *out, hm_error *err);
 
 #endif

@@ -54,6 +54,15 @@ static void put_status(hm_buf *out, int s)
         hm_buf_puts(out, "null");
 }
 
+/* `s` as a string, or null when it is empty. */
+static void put_or_null(hm_buf *out, const char *s)
+{
+    if (s[0])
+        hm_chain_put_string(out, s);
+    else
+        hm_buf_puts(out, "null");
+}
+
 void hm_chain_canonical(const char *code, const hm_history *h, hm_buf *out)
 {
     char at[32];
@@ -71,10 +80,14 @@ void hm_chain_canonical(const char *code, const hm_history *h, hm_buf *out)
     hm_buf_puts(out, ",\"kind\":");
     hm_chain_put_string(out, h->kind);
     hm_buf_puts(out, ",\"note_sha256\":");
-    if (h->note_sha256[0])
-        hm_chain_put_string(out, h->note_sha256);
-    else
-        hm_buf_puts(out, "null");
+    put_or_null(out, h->note_sha256);
+    hm_buf_puts(out, ",\"field\":");
+    put_or_null(out, h->field);
+    hm_buf_puts(out, ",\"old_sha256\":");
+    put_or_null(out, h->old_sha256);
+    hm_buf_puts(out, ",\"new_sha256\":");
+    put_or_null(out, h->new_sha256);
+    hm_buf_puts(out, h->contact ? ",\"contact\":true" : ",\"contact\":false");
     hm_buf_puts(out, ",\"detail\":");
     hm_buf_puts(out, h->detail && *h->detail ? h->detail : "null");
     hm_buf_putc(out, '}');
@@ -91,17 +104,25 @@ void hm_chain_hash(const char *code, const char *prev_hex, const hm_history *h, 
     hm_buf_clear(&b);
 }
 
+/* A text still there hashes to its SHA-256 (an erased one, NULL, matches any). */
+static bool text_matches(const char *text, const char *sha_hex)
+{
+    char th[65];
+    if (!text || !*text)
+        return true;
+    hm_sha256_hex(text, strlen(text), th);
+    return strcmp(th, sha_hex) == 0;
+}
+
 const char *hm_chain_check(const char *code, const char *prev_hex, const hm_history *h)
 {
     char want[65];
     if (!h->hash[0])
         return "no hash";
-    if (h->note && *h->note) {
-        char nh[65];
-        hm_sha256_hex(h->note, strlen(h->note), nh);
-        if (strcmp(nh, h->note_sha256) != 0)
-            return "note does not match its hash";
-    }
+    if (!text_matches(h->note, h->note_sha256))
+        return "note does not match its hash";
+    if (!text_matches(h->old_value, h->old_sha256) || !text_matches(h->new_value, h->new_sha256))
+        return "value does not match its hash";
     hm_chain_hash(code, prev_hex, h, want);
     if (!hm_ct_equal(want, h->hash, 64) || h->hash[64] != '\0')
         return "hash does not match";

@@ -9,17 +9,25 @@
  * as 64 lower-case hex digits. The canonical JSON has exactly these keys, in this order,
  * without whitespace, UTF-8:
  *     {"request":CODE,"at":AT,"actor":ACTOR,"from":FROM,"to":TO,"kind":KIND,
- *      "note_sha256":NOTE,"detail":DETAIL}
+ *      "note_sha256":NOTE,"field":FIELD,"old_sha256":OLD,"new_sha256":NEW,
+ *      "contact":CONTACT,"detail":DETAIL}
  *   CODE    the request's code ("CC-4K7M2B")
  *   AT      RFC 3339 UTC to the second, as the API shows it ("2026-11-30T02:15:00Z"), so that
  *           anyone holding an answer of GET /requests/{code} (and the notes) can recompute the
  *           chain
  *   ACTOR   "resident", "system", "hotline" or a team's name as stored
  *   FROM/TO status names ("new"), or null for an entry without a status move
- *   KIND    "status", "note", "verify", "reveal", "receipt", ...
+ *   KIND    "status", "note", "verify", "reveal", "edit", "merge", "receipt", ...
  *   NOTE    SHA-256 of the note's UTF-8 bytes in lower-case hex, or null without a note: the
  *           note itself is not hashed, so that `helpmap purge` can erase it and the chain
  *           still verifies (the entry keeps note_sha256)
+ *   FIELD   what an edit, merge or reassignment changed ("phone", "team", "duplicate_of",
+ *           ...), or null
+ *   OLD/NEW SHA-256 of the old and of the new value (UTF-8, lower-case hex), or null without
+ *           one: hashed like the note, since a value may be contact data (a phone) that a
+ *           purge erases
+ *   CONTACT true when the note or the values are contact data (shown only to those who may
+ *           see contact data), else false
  *   DETAIL  the entry's structured facts as a canonical JSON object (below), or null
  * Strings are escaped as in RFC 8785 (JSON.stringify): \" \\ \b \t \n \f \r, other
  * characters below U+0020 as \u00xx with lower-case hex, everything else as is. Numbers are
@@ -40,17 +48,18 @@
 #include "hm_buf.h"
 
 /* Append the canonical JSON of entry `h` of request `code` to `out` (it uses h->note_sha256,
- * never h->note, and h->detail as given). */
+ * h->old_sha256 and h->new_sha256, never the texts, and h->detail as given). */
 void hm_chain_canonical(const char *code, const hm_history *h, hm_buf *out);
 
 /* The hash of entry `h` of request `code` after an entry whose hash is `prev_hex` ("" or NULL
  * for the first entry) into out[65]. */
 void hm_chain_hash(const char *code, const char *prev_hex, const hm_history *h, char out[65]);
 
-/* Does stored entry `h` follow `prev_hex` in the chain of request `code`? Checks that its note,
- * when it still has one, hashes to h->note_sha256 (no note_sha256 without a note and none
- * with one) and that h->hash is its chain hash. Returns NULL when it does, else a static
- * English reason ("hash does not match", "note does not match its hash", "no hash"). */
+/* Does stored entry `h` follow `prev_hex` in the chain of request `code`? Checks that its note
+ * and its old and new values, where it still has them, hash to h->note_sha256, h->old_sha256
+ * and h->new_sha256, and that h->hash is its chain hash. Returns NULL when it does, else a
+ * static English reason ("hash does not match", "note does not match its hash", "value does
+ * not match its hash", "no hash"). */
 const char *hm_chain_check(const char *code, const char *prev_hex, const hm_history *h);
 
 /* The detail objects, appended to `out` (canonical). `amount_vnd` < 0: null. `items` NULL or

@@ -29,8 +29,10 @@ void hm_history_clear(hm_history *h)
     if (!h)
         return;
     free(h->note);
+    free(h->old_value);
+    free(h->new_value);
     free(h->detail);
-    h->note = h->detail = NULL;
+    h->note = h->old_value = h->new_value = h->detail = NULL;
 }
 
 void hm_request_filter_init(hm_request_filter *f)

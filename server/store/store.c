@@ -2,6 +2,7 @@
 #include "store_int.h"
 
 #include "chain.h"
+#include "fold.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 /* A libpq connection URI selects PostGIS; anything else is a SpatiaLite file. Keyword
  * strings ("host=... dbname=...") are not taken: they could be file names. */
 static bool is_pg_uri(const char *path)
@@ -195,9 +197,14 @@ int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int6
 {
     return st->ops->xRequestSetStatus(st, id, from, to, team_id, duplicate_of, now, err);
 }
-int hm_store_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+int hm_store_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                  hm_error *err)
 {
-    return st->ops->xRequestSetVerified(st, id, now, err);
+    return st->ops->xRequestSetVerified(st, id, verified, now, err);
+}
+int hm_store_request_update(hm_store *st, const hm_request *r, hm_error *err)
+{
+    return st->ops->xRequestUpdate(st, r, err);
 }
 int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
                                const char *hamlet, hm_error *err)
@@ -250,6 +257,28 @@ int hm_store_history_append_detail(hm_store *st, int64_t request_id, int64_t at,
                                    const char *detail, hm_error *err)
 {
     hm_history h;
+    memset(&h, 0, sizeof h);
+    h.at = at;
+    snprintf(h.actor, sizeof h.actor, "%s", actor ? actor : "");
+    h.from = from;
+    h.to = to;
+    h.note = (char *)note;
+    snprintf(h.kind, sizeof h.kind, "%s", kind ? kind : "");
+    h.detail = (char *)detail;
+    return hm_store_history_add(st, request_id, &h, err);
+}
+
+static void text_sha256(const char *text, char out[65])
+{
+    if (text && *text)
+        hm_sha256_hex(text, strlen(text), out);
+    else
+        out[0] = '\0';
+}
+
+int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *in, hm_error *err)
+{
+    hm_history h = *in; /* shallow: the texts stay the caller's */
     char code[16], prev[65];
     int64_t last_id = 0;
     int rc;
@@ -260,21 +289,19 @@ int hm_store_history_append_detail(hm_store *st, int64_t request_id, int64_t at,
     if ((rc = hm_store_lock(st, HM_LOCK_HISTORY, request_id, err)) ||
         (rc = st->ops->xHistoryHead(st, request_id, code, &last_id, prev, err)))
         return rc;
-    memset(&h, 0, sizeof h);
-    h.at = at;
-    snprintf(h.actor, sizeof h.actor, "%s", actor ? actor : "");
-    h.from = from;
-    h.to = to;
-    snprintf(h.kind, sizeof h.kind, "%s", kind ? kind : "");
-    if (note && *note)
-        hm_sha256_hex(note, strlen(note), h.note_sha256);
-    h.detail = (char *)detail;
+    h.id = 0;
+    /* The texts as their SHA-256 (chain.h): a purge may erase them, the chain stays. An empty
+     * text is stored as none. */
+    text_sha256(h.note, h.note_sha256);
+    text_sha256(h.old_value, h.old_sha256);
+    text_sha256(h.new_value, h.new_sha256);
+    if (h.detail && !*h.detail)
+        h.detail = NULL;
     /* An entry without a hash before this one (a chain the database had before chains and the
      * backfill has not reached, or one emptied behind helpmap's back) is chained on from
      * nothing: verification reports it. */
     hm_chain_hash(code, last_id > 0 ? prev : "", &h, h.hash);
-    return st->ops->xHistoryAppend(st, request_id, at, h.actor, from, to, note, h.kind,
-                                   h.note_sha256, detail, h.hash, err);
+    return st->ops->xHistoryAdd(st, request_id, &h, err);
 }
 
 int hm_store_history_walk(hm_store *st, int64_t after_id, int64_t upto_id, hm_history_walk_cb cb,
@@ -296,7 +323,7 @@ typedef struct backfill {
     char prev[65];         /* the hash before the next entry of `request` */
     struct {
         int64_t id;
-        char note_sha256[65], hash[65];
+        char note_sha256[65], old_sha256[65], new_sha256[65], hash[65];
     } * set;
     size_t n, cap;
 } backfill;
@@ -315,14 +342,20 @@ static int backfill_entry(void *ctx, int64_t request_id, const char *code, const
         snprintf(b->prev, sizeof b->prev, "%s", h->hash);
         return 0;
     }
-    if (!e.note_sha256[0] && e.note && *e.note)
-        hm_sha256_hex(e.note, strlen(e.note), e.note_sha256);
+    if (!e.note_sha256[0])
+        text_sha256(e.note, e.note_sha256);
+    if (!e.old_sha256[0])
+        text_sha256(e.old_value, e.old_sha256);
+    if (!e.new_sha256[0])
+        text_sha256(e.new_value, e.new_sha256);
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 1024;
         b->set = hm_xrealloc(b->set, b->cap * sizeof *b->set);
     }
     b->set[b->n].id = h->id;
     memcpy(b->set[b->n].note_sha256, e.note_sha256, sizeof e.note_sha256);
+    memcpy(b->set[b->n].old_sha256, e.old_sha256, sizeof e.old_sha256);
+    memcpy(b->set[b->n].new_sha256, e.new_sha256, sizeof e.new_sha256);
     hm_chain_hash(code, b->prev, &e, b->set[b->n].hash);
     memcpy(b->prev, b->set[b->n].hash, sizeof b->prev);
     b->n++;
@@ -355,8 +388,9 @@ int hm_store_history_backfill(hm_store *st, int64_t *chained, hm_error *err)
         if ((rc = st->ops->xHistoryWalk(st, after, after + step, backfill_entry, &b, err)))
             goto out;
         for (size_t i = 0; i < b.n; i++)
-            if ((rc = st->ops->xHistorySetHash(st, b.set[i].id, b.set[i].note_sha256, b.set[i].hash,
-                                               err)))
+            if ((rc = st->ops->xHistorySetHash(st, b.set[i].id, b.set[i].note_sha256,
+                                               b.set[i].old_sha256, b.set[i].new_sha256,
+                                               b.set[i].hash, err)))
                 goto out;
         *chained += (int64_t)b.n;
     }
@@ -454,4 +488,34 @@ int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
 bool hm_store_quiesce(hm_store *st, char *what, size_t what_size)
 {
     return st->ops->xQuiesce(st, what, what_size);
+}
+
+bool hm_store__fold_match(const char *text, size_t len, const char *words)
+{
+    char stack[1024], *key = stack;
+    bool ok = true;
+
+    if (!words || !*words)
+        return true;
+    if (len + 3 > sizeof stack)
+        key = hm_xmalloc(len + 3);
+    /* " key ": each word is found at a word start. */
+    key[0] = ' ';
+    hm_fold_into(text, len, key + 1);
+    strcat(key, " ");
+    for (const char *w = words; *w && ok;) {
+        const char *e = strchr(w, ' ');
+        size_t n = e ? (size_t)(e - w) : strlen(w);
+        char pat[130];
+        if (n > 0 && n < sizeof pat - 2) {
+            pat[0] = ' ';
+            memcpy(pat + 1, w, n);
+            pat[n + 1] = '\0';
+            ok = strstr(key, pat) != NULL;
+        }
+        w += n + (e ? 1 : 0);
+    }
+    if (key != stack)
+        free(key);
+    return ok;
 }

@@ -100,7 +100,12 @@ int hm_store_request_list(hm_store *st, const hm_request_filter *f, hm_request_c
  * no longer in `from` (a concurrent change) returns HM_E_ALREADY_CLAIMED. */
 int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int64_t team_id,
                                 const char *duplicate_of, int64_t now, hm_error *err);
-int hm_store_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err);
+int hm_store_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                  hm_error *err);
+/* Write the editable fields of `r` (position and its geometry, precision, category, people,
+ * vulnerable, priority, note, name, address, phone, area codes, updated_at) to request r->id.
+ * HM_E_NOT_FOUND when there is no such request. */
+int hm_store_request_update(hm_store *st, const hm_request *r, hm_error *err);
 int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
                                const char *hamlet, hm_error *err);
 /* Record that request `id` was closed by "I am safe now" at `at` (after its move to
@@ -135,8 +140,12 @@ int hm_store_history_append(hm_store *st, int64_t request_id, int64_t at, const 
 int hm_store_history_append_detail(hm_store *st, int64_t request_id, int64_t at, const char *actor,
                                    int from, int to, const char *note, const char *kind,
                                    const char *detail, hm_error *err);
+/* Append entry `h` with every fact it carries (field, old and new values, contact flag,
+ * detail); its id and chain fields (id, note_sha256, old_sha256, new_sha256, hash) are ignored
+ * and computed as for every append. */
+int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err);
 /* Entries of request `request_id` in order, each with its chain fields (id, note_sha256,
- * detail, hash) as stored: callers check the chain (hm_chain_check). */
+ * old_sha256, new_sha256, detail, hash) as stored: callers check the chain (hm_chain_check). */
 int hm_store_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                           hm_error *err);
 /* Every entry of the requests whose id is in (after_id, upto_id], in chain order (by request
@@ -147,7 +156,7 @@ int hm_store_history_walk(hm_store *st, int64_t after_id, int64_t upto_id, hm_hi
 /* Number of entries of `kind` of request `request_id` into *n. */
 int hm_store_history_count(hm_store *st, int64_t request_id, const char *kind, int64_t *n,
                            hm_error *err);
-/* Chain the entries written before the database had chains (SQLite schema 7, PostGIS 4): each gets
+/* Chain the entries written before the database had chains (SQLite schema 8, PostGIS 5): each gets
  * its note's SHA-256 and its hash, in one transaction of its own, once; *chained receives how many
  * (0 when there were none). hm_store_open() runs it for every connection that may write, so a
  * database of an earlier version is chained by the first command or server that opens it. */

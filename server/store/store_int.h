@@ -6,8 +6,8 @@
 #include "store.h"
 
 typedef struct hm_store_ops {
-    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5:
-                     hash-chained history, receipts, idempotency */
+    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5: edits
+                   and history details; hash-chained history, receipts, idempotency */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -34,25 +34,23 @@ typedef struct hm_store_ops {
                         hm_error *err);
     int (*xRequestSetStatus)(hm_store *st, int64_t id, int from, int to, int64_t team_id,
                              const char *duplicate_of, int64_t now, hm_error *err);
-    int (*xRequestSetVerified)(hm_store *st, int64_t id, int64_t now, hm_error *err);
+    int (*xRequestSetVerified)(hm_store *st, int64_t id, bool verified, int64_t now, hm_error *err);
     int (*xRequestSetAreas)(hm_store *st, int64_t id, const char *ward, const char *former,
                             const char *hamlet, hm_error *err);
     int (*xRequestSetSafe)(hm_store *st, int64_t id, int64_t at, hm_error *err);
     int (*xRequestPurge)(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err);
     int (*xTeamOpenCount)(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
-    /* Append one entry whose note_sha256 (hex, "" without a note) and hash store.c computed. */
-    int (*xHistoryAppend)(hm_store *st, int64_t request_id, int64_t at, const char *actor, int from,
-                          int to, const char *note, const char *kind, const char *note_sha256,
-                          const char *detail, const char *hash, hm_error *err);
     /* The code of request `request_id` and its last entry's id (0: no entry) and hash ("":
      * none); HM_E_NOT_FOUND when the request does not exist. */
     int (*xHistoryHead)(hm_store *st, int64_t request_id, char code[16], int64_t *last_id,
                         char hash[65], hm_error *err);
     int (*xHistoryWalk)(hm_store *st, int64_t after_id, int64_t upto_id, hm_history_walk_cb cb,
                         void *ctx, hm_error *err);
-    /* Set note_sha256 and hash of an entry written before chains (id <= the unchained mark). */
+    /* Set the texts' SHA-256 (hex, "": none) and the hash of an entry written before chains
+     * (id <= the unchained mark). */
     int (*xHistorySetHash)(hm_store *st, int64_t entry_id, const char *note_sha256,
-                           const char *hash, hm_error *err);
+                           const char *old_sha256, const char *new_sha256, const char *hash,
+                           hm_error *err);
     /* The id of the last entry written before chains if some are not chained yet (0: none),
      * and the highest request id among those entries; xHistoryChained: all are now. */
     int (*xHistoryUnchained)(hm_store *st, int64_t *upto, int64_t *last_request, hm_error *err);
@@ -104,6 +102,11 @@ typedef struct hm_store_ops {
     int (*xReliefDelete)(hm_store *st, int64_t id, hm_error *err);
     int (*xReliefGet)(hm_store *st, int64_t id, hm_relief *out, hm_error *err);
     int (*xReliefList)(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err);
+    /* iVersion 5: field readiness (issue 14). */
+    int (*xRequestUpdate)(hm_store *st, const hm_request *r, hm_error *err);
+    /* Append entry `h` with its texts, field, contact flag, detail and the chain fields store.c
+     * computed (note_sha256, old_sha256, new_sha256: hex, "" without the text; hash). */
+    int (*xHistoryAdd)(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err);
 } hm_store_ops;
 
 struct hm_store {
@@ -114,6 +117,11 @@ struct hm_store {
     size_t n_pending, cap_pending, mark;
     bool done;
 };
+
+/* True when every word of `words` (an hm_fold() key: words separated by one space) starts a
+ * word of the search key of text[0, len): the `q` filter of request lists, the same in every
+ * backend. */
+bool hm_store__fold_match(const char *text, size_t len, const char *words);
 
 /* The SpatiaLite backend's constructor. */
 hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err);

@@ -35,16 +35,26 @@ static const char actor2[] = "Đội \"Tân An Hội\" 1\\\n\t\x01";
 /* Known answers: python3 -c 'import hashlib; ...' over the strings below. */
 static const char canon1[] = "{\"request\":\"CC-4K7M2B\",\"at\":\"2026-11-30T02:15:00Z\","
                              "\"actor\":\"resident\",\"from\":null,\"to\":\"new\",\"kind\":"
-                             "\"status\",\"note_sha256\":null,\"detail\":null}";
+                             "\"status\",\"note_sha256\":null,\"field\":null,\"old_sha256\":"
+                             "null,\"new_sha256\":null,\"contact\":false,\"detail\":null}";
 static const char canon2[] =
     "{\"request\":\"CC-4K7M2B\",\"at\":\"2026-11-30T03:00:01Z\",\"actor\":\"Đội \\\"Tân An Hội\\\" "
     "1\\\\\\n\\t\\u0001\",\"from\":\"in_progress\",\"to\":\"resolved\",\"kind\":\"status\","
     "\"note_sha256\":\"f1613f3225b768342505a24719d5caab6d1da97e50326d637ff69e3346ec66de\","
+    "\"field\":null,\"old_sha256\":null,\"new_sha256\":null,\"contact\":false,"
     "\"detail\":{\"delivered_vnd\":1000000,\"items\":\"tiền mặt\"}}";
-static const char hash1[] = "bce5c00376c090211f2cb3574fbdde66498a8519c20fb185e4c26ce63cb6ba58";
+/* An operator's edit of the phone (issue 14): the values as their SHA-256, marked contact. */
+static const char canon4[] =
+    "{\"request\":\"CC-4K7M2B\",\"at\":\"2026-11-30T04:00:00Z\",\"actor\":\"Tổng đài\","
+    "\"from\":null,\"to\":null,\"kind\":\"edit\",\"note_sha256\":null,\"field\":\"phone\","
+    "\"old_sha256\":\"0c450d4175db5d08e888c726767096ac29c6dfa0cc8e755e42af0629a1d7ca4c\","
+    "\"new_sha256\":\"dc312ca8814e08472c1222c748d0d54ec66d9bfb7dcc44746d83a311738ff3ef\","
+    "\"contact\":true,\"detail\":null}";
+static const char hash1[] = "b4d5066ac8fc6825bf306321c8f92818079199ede36c5cb828780e64b51f96bc";
 static const char note2_sha[] = "f1613f3225b768342505a24719d5caab6d1da97e50326d637ff69e3346ec66de";
-static const char hash2[] = "95b0a8dbb17748a4bea7324e6b4bf4d107fc28c399b9f2639f90d10e7f5e81d4";
-static const char hash3[] = "f9b8784c22d3b3af83f83e6b01d01ccf30284e93ac1f1126f935db6e50d337ef";
+static const char hash2[] = "5664d909ead5a8408473e2963820f149b7a5be0e853832f3c160a61f6228ef77";
+static const char hash3[] = "3bdaa4d052a10f6742300f037f66b47eff8e3e8cf92ecc5fb6d4384a65e73316";
+static const char hash4[] = "1fe8bb2f3cb694a629547b95d5924f3dc994ceb8015771acd4bcfa4f29de8b4a";
 
 static hm_history entry(int64_t at, const char *actor, int from, int to, const char *kind,
                         const char *note_sha, const char *detail)
@@ -135,6 +145,32 @@ static void test_canonical(void)
     CHECK_STR_EQ(hm_chain_check("CC-4K7M2B", hash1, &h2), "hash does not match");
     h2.hash[0] = '\0';
     CHECK_STR_EQ(hm_chain_check("CC-4K7M2B", hash1, &h2), "no hash");
+
+    /* An edit names its field; its values count as their SHA-256 like the note. */
+    {
+        hm_history h4 = entry(T3, "Tổng đài", -1, -1, "edit", NULL, NULL);
+        snprintf(h4.field, sizeof h4.field, "phone");
+        h4.old_value = (char *)"+84901234567";
+        h4.new_value = (char *)"+84907654321";
+        h4.contact = true;
+        hm_sha256_hex(h4.old_value, strlen(h4.old_value), h4.old_sha256);
+        hm_sha256_hex(h4.new_value, strlen(h4.new_value), h4.new_sha256);
+        b.len = 0;
+        hm_chain_canonical("CC-4K7M2B", &h4, &b);
+        CHECK_STR_EQ(b.data, canon4);
+        hm_chain_hash("CC-4K7M2B", hash3, &h4, h4.hash);
+        CHECK_STR_EQ(h4.hash, hash4);
+        CHECK(hm_chain_check("CC-4K7M2B", hash3, &h4) == NULL);
+        h4.new_value = (char *)"+84900000000"; /* the value rewritten */
+        CHECK_STR_EQ(hm_chain_check("CC-4K7M2B", hash3, &h4), "value does not match its hash");
+        h4.old_value = h4.new_value = NULL; /* erased: fine */
+        CHECK(hm_chain_check("CC-4K7M2B", hash3, &h4) == NULL);
+        h4.contact = false; /* shown to everyone now */
+        CHECK_STR_EQ(hm_chain_check("CC-4K7M2B", hash3, &h4), "hash does not match");
+        h4.contact = true;
+        snprintf(h4.field, sizeof h4.field, "name"); /* another field */
+        CHECK_STR_EQ(hm_chain_check("CC-4K7M2B", hash3, &h4), "hash does not match");
+    }
     hm_buf_clear(&b);
     hm_buf_clear(&d);
 }
@@ -254,6 +290,20 @@ static int plain_exec(const char *sql)
     return rc;
 }
 
+/* The text of the first column of the first row of `sql` into out (out_size), "" without. */
+static void plain_text(const char *sql, char *out, size_t out_size)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    out[0] = '\0';
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW &&
+        sqlite3_column_text(q, 0))
+        snprintf(out, out_size, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 static int64_t add_request(hm_store *st, const char *code)
 {
     hm_request r;
@@ -282,6 +332,7 @@ static int collect(void *ctx, const hm_history *h)
         s->h[s->n] = *h;
         s->h[s->n].note = NULL;
         s->h[s->n].detail = NULL;
+        s->h[s->n].old_value = s->h[s->n].new_value = NULL;
         snprintf(s->notes[s->n], 64, "%s", h->note ? h->note : "");
     }
     s->n++;
@@ -353,27 +404,43 @@ static void test_store_chain(void)
                                                 d.data, &err),
                  HM_OK);
     hm_buf_clear(&d);
+    /* An edit with its field and values (issue 14), through the same append; the hashes the
+     * caller may have set are not taken. */
+    {
+        hm_history e = entry(T3, "Tổng đài", -1, -1, "edit", NULL, NULL);
+        snprintf(e.field, sizeof e.field, "phone");
+        e.old_value = (char *)"+84901234567";
+        e.new_value = (char *)"+84907654321";
+        e.contact = true;
+        snprintf(e.hash, sizeof e.hash, "%s", hash1);
+        snprintf(e.note_sha256, sizeof e.note_sha256, "%s", hash1);
+        CHECK_INT_EQ(hm_store_history_add(st, id, &e, &err), HM_OK);
+    }
     /* The store wrote the known answers: the same chain, whoever computes it. */
     list(st, id, &s);
-    CHECK_INT_EQ(s.n, 3);
+    CHECK_INT_EQ(s.n, 4);
     CHECK_STR_EQ(s.h[0].hash, hash1);
     CHECK_STR_EQ(s.h[1].hash, hash2);
     CHECK_STR_EQ(s.h[1].note_sha256, note2_sha);
     CHECK_STR_EQ(s.h[2].hash, hash3);
+    CHECK_STR_EQ(s.h[3].hash, hash4);
+    CHECK_STR_EQ(s.h[3].field, "phone");
+    CHECK(s.h[3].contact);
+    CHECK_STR_EQ(s.h[3].note_sha256, "");
     CHECK_STR_EQ(s.h[0].note_sha256, "");
     CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), -1);
     CHECK_INT_EQ(hm_history_verify(st, &rep, &err), HM_OK);
     CHECK_INT_EQ(rep.chains, 2);
-    CHECK_INT_EQ(rep.entries, 4);
+    CHECK_INT_EQ(rep.entries, 5);
     CHECK_INT_EQ(rep.broken, 0);
     CHECK_INT_EQ(hm_history_digest(st, 0, digest1, &chains, &entries, &err), HM_OK);
     CHECK_INT_EQ(chains, 2);
-    CHECK_INT_EQ(entries, 4);
+    CHECK_INT_EQ(entries, 5);
     /* The digest of the heads as chain.h defines it. */
     {
         char want[65], line[256];
         list(st, other, &s);
-        snprintf(line, sizeof line, "CC-4K7M2B %s\nCC-5M2B4K %s\n", hash3, s.h[0].hash);
+        snprintf(line, sizeof line, "CC-4K7M2B %s\nCC-5M2B4K %s\n", hash4, s.h[0].hash);
         hm_sha256_hex(line, strlen(line), want);
         CHECK_STR_EQ(digest1, want);
     }
@@ -420,6 +487,21 @@ static void test_store_chain(void)
     CHECK_INT_EQ(plain_exec("UPDATE history SET detail = replace(detail, '1000000', '800000') "
                             "WHERE kind = 'receipt'"),
                  SQLITE_OK);
+    /* An edit's new phone rewritten; its values erased as a purge would; its contact flag
+     * dropped (the phone shown to everyone). */
+    CHECK_INT_EQ(plain_exec("UPDATE history SET new_value = '+84900000000' WHERE kind = 'edit'"),
+                 SQLITE_OK);
+    CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), 3);
+    CHECK_INT_EQ(hm_history_verify(st, &rep, &err), HM_OK);
+    CHECK_STR_EQ(rep.why, "value does not match its hash");
+    CHECK_INT_EQ(plain_exec("UPDATE history SET old_value = NULL, new_value = NULL WHERE kind = "
+                            "'edit'"),
+                 SQLITE_OK);
+    CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), -1);
+    CHECK_INT_EQ(plain_exec("UPDATE history SET contact = 0 WHERE kind = 'edit'"), SQLITE_OK);
+    CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), 3);
+    CHECK_INT_EQ(plain_exec("UPDATE history SET contact = 1 WHERE kind = 'edit'"), SQLITE_OK);
+    CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), -1);
     /* The middle entry removed: the one after it no longer follows. */
     CHECK_INT_EQ(plain_exec("DELETE FROM history WHERE kind = 'status' AND to_status = 3"),
                  SQLITE_OK);
@@ -432,14 +514,23 @@ static void test_store_chain(void)
      * not from the digest published before: the head moved. */
     {
         hm_buf rd;
-        hm_history h3;
-        char rehash[65], sql[256];
+        hm_history h3, h4;
+        char rehash[65], rehash4[65], sql[256];
         hm_buf_init(&rd);
         hm_chain_detail_receipt(HM_RCPT_PART, 800000, &rd);
         h3 = entry(T3, "resident", -1, -1, "receipt", NULL, rd.data);
         hm_chain_hash("CC-4K7M2B", hash1, &h3, rehash);
         hm_buf_clear(&rd);
+        h4 = entry(T3, "Tổng đài", -1, -1, "edit", NULL, NULL);
+        snprintf(h4.field, sizeof h4.field, "phone");
+        hm_sha256_hex("+84901234567", 12, h4.old_sha256);
+        hm_sha256_hex("+84907654321", 12, h4.new_sha256);
+        h4.contact = true;
+        hm_chain_hash("CC-4K7M2B", rehash, &h4, rehash4);
         snprintf(sql, sizeof sql, "UPDATE history SET hash = '%s' WHERE kind = 'receipt'", rehash);
+        CHECK_INT_EQ(plain_exec(sql), SQLITE_OK);
+        CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), 2);
+        snprintf(sql, sizeof sql, "UPDATE history SET hash = '%s' WHERE kind = 'edit'", rehash4);
         CHECK_INT_EQ(plain_exec(sql), SQLITE_OK);
         CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), -1);
         CHECK_INT_EQ(hm_history_verify(st, &rep, &err), HM_OK);
@@ -476,18 +567,33 @@ static void test_backfill(void)
     CHECK_INT_EQ(hm_store_history_append(st, id, T2, actor2, HM_ST_NEW, HM_ST_ASSIGNED, note2,
                                          "status", &err),
                  HM_OK);
+    {
+        /* A version 7 file has edits with their values (issue 14). */
+        hm_history e = entry(T3, "Tổng đài", -1, -1, "edit", NULL, NULL);
+        snprintf(e.field, sizeof e.field, "phone");
+        e.old_value = (char *)"+84901234567";
+        e.new_value = (char *)"+84907654321";
+        e.contact = true;
+        CHECK_INT_EQ(hm_store_history_add(st, id, &e, &err), HM_OK);
+    }
     list(st, id, &s);
     {
-        char h0[65], h1[65];
+        char h0[65], h1[65], h2[65], old_sha[65], trigger[4096], sql[4200];
         memcpy(h0, s.h[0].hash, 65);
         memcpy(h1, s.h[1].hash, 65);
+        memcpy(h2, s.h[2].hash, 65);
+        memcpy(old_sha, s.h[2].old_sha256, 65);
         hm_store_close(st);
-        /* As a version 6 file left them: no hashes, no note hashes, and the mark. */
+        plain_text("SELECT sql FROM sqlite_master WHERE name = 'history_append_only_u'", trigger,
+                   sizeof trigger);
+        CHECK(strstr(trigger, "unchained_upto") != NULL);
+        /* As a version 7 file left them: no hashes, no text hashes, and the mark. */
         CHECK_INT_EQ(plain_exec("DROP TRIGGER history_append_only_u; UPDATE history SET hash = "
-                                "NULL, note_sha256 = NULL; UPDATE history_chain SET "
-                                "unchained_upto = (SELECT max(id) FROM history); CREATE TRIGGER "
-                                "history_append_only_u BEFORE UPDATE ON history BEGIN SELECT "
-                                "RAISE(ABORT, 'history is append-only'); END;"),
+                                "NULL, note_sha256 = NULL, old_sha256 = NULL, new_sha256 = NULL; "
+                                "UPDATE history_chain SET unchained_upto = (SELECT max(id) FROM "
+                                "history); CREATE TRIGGER history_append_only_u BEFORE UPDATE ON "
+                                "history BEGIN SELECT RAISE(ABORT, 'history is append-only'); "
+                                "END;"),
                      SQLITE_OK);
         /* Read-only: nothing chained, verification says so. */
         st = hm_store_open(db_path, HM_STORE_READONLY, &err);
@@ -498,15 +604,9 @@ static void test_backfill(void)
         CHECK_INT_EQ(rep.broken, 2);
         CHECK_STR_EQ(rep.why, "no hash");
         hm_store_close(st);
-        /* The trigger of version 7 lets the backfill (and only it) write the hashes. */
-        CHECK_INT_EQ(plain_exec("DROP TRIGGER history_append_only_u; CREATE TRIGGER "
-                                "history_append_only_u BEFORE UPDATE ON history WHEN NOT ("
-                                "OLD.hash IS NULL AND NEW.hash IS NOT NULL AND OLD.id <= (SELECT "
-                                "unchained_upto FROM history_chain) AND (OLD.note_sha256 IS NULL "
-                                "OR NEW.note_sha256 IS OLD.note_sha256) AND NEW.note IS OLD.note "
-                                "AND NEW.kind IS OLD.kind AND NEW.actor IS OLD.actor) BEGIN "
-                                "SELECT RAISE(ABORT, 'history is append-only'); END;"),
-                     SQLITE_OK);
+        /* The trigger of version 8 lets the backfill (and only it) write the hashes. */
+        snprintf(sql, sizeof sql, "DROP TRIGGER history_append_only_u; %s;", trigger);
+        CHECK_INT_EQ(plain_exec(sql), SQLITE_OK);
         st = hm_store_open(db_path, 0, &err);
         CHECK(st != NULL);
         if (!st)
@@ -515,15 +615,19 @@ static void test_backfill(void)
         CHECK_STR_EQ(s.h[0].hash, h0);
         CHECK_STR_EQ(s.h[1].hash, h1);
         CHECK_STR_EQ(s.h[1].note_sha256, note2_sha);
+        CHECK_STR_EQ(s.h[2].hash, h2);
+        CHECK_STR_EQ(s.h[2].old_sha256, old_sha);
         CHECK_INT_EQ(hm_history_verify(st, &rep, &err), HM_OK);
         CHECK_INT_EQ(rep.broken, 0);
-        CHECK_INT_EQ(rep.entries, 3);
+        CHECK_INT_EQ(rep.entries, 4);
         /* Once: the mark is gone, a second run chains nothing, and nulling a hash now is
          * refused by the trigger and would be reported, not repaired. */
         CHECK_INT_EQ(hm_store_history_backfill(st, &n, &err), HM_OK);
         CHECK_INT_EQ(n, 0);
         hm_store_close(st);
         CHECK(plain_exec("UPDATE history SET hash = NULL") != SQLITE_OK);
+        CHECK(plain_exec("UPDATE history SET new_value = '+84900000000' WHERE kind = 'edit'") !=
+              SQLITE_OK);
     }
 }
 

@@ -436,7 +436,9 @@ class IdempotencyTest(A.ServerTest):
 class IdempotencyRateLimitTest(A.ServerTest):
     """A phone sending again what it already sent is answered, not limited."""
     TEAMS = [('coord', 'coordinator', ())]
-    SERVE_ARGS = ('--rate-limit', '2')
+    # --rate-limit counts per device (address and phone, issue 14); every request here comes
+    # from one address with a phone of its own, so the address's ceiling is the one reached.
+    SERVE_ARGS = ('--rate-limit', '2', '--address-rate-limit', '2')
 
     def test_replays_do_not_spend_the_limit(self):
         key = os.urandom(16).hex()
@@ -455,6 +457,14 @@ class IdempotencyRateLimitTest(A.ServerTest):
 
 # ---- the hash chain --------------------------------------------------------------------------------
 
+def text_sha(e, key):
+    """The SHA-256 of an entry's text `key` ('note', 'old', 'new') as chain.h hashes it: of the
+    text when the answer shows it, else the hash the answer gives (an erased text), else null."""
+    if e.get(key):
+        return hashlib.sha256(e[key].encode()).hexdigest()
+    return e.get(key + '_sha256')
+
+
 def canonical(code, e, note_sha):
     """chain.h's canonical JSON, written here from its definition (not from helpmap's code)."""
     def s(v):
@@ -462,12 +472,24 @@ def canonical(code, e, note_sha):
     detail = e.get('detail')
     d = 'null' if detail is None else json.dumps(detail, ensure_ascii=False, separators=(',', ':'))
     return ('{"request":%s,"at":%s,"actor":%s,"from":%s,"to":%s,"kind":%s,"note_sha256":%s,'
-            '"detail":%s}' % (s(code), s(e['at']), s(e['actor']), s(e['from']), s(e['to']),
-                              s(e['kind']), s(note_sha), d))
+            '"field":%s,"old_sha256":%s,"new_sha256":%s,"contact":%s,"detail":%s}' % (
+                s(code), s(e['at']), s(e['actor']), s(e['from']), s(e['to']), s(e['kind']),
+                s(note_sha), s(e.get('field')), s(text_sha(e, 'old')), s(text_sha(e, 'new')),
+                'true' if e.get('contact') else 'false', d))
 
 
 class HashChainTest(A.ServerTest):
-    TEAMS = [('coord', 'coordinator', ()), ('va', 'volunteer', ())]
+    TEAMS = [('coord', 'coordinator', ()), ('op', 'operator', ()), ('va', 'volunteer', ()),
+             ('vb', 'volunteer', ())]
+
+    def assert_chain(self, code, req):
+        """`req` (a GET answer with contact data) verified, and each hash recomputed here."""
+        self.assertIs(req['history_verified'], True, (code, req['history']))
+        prev = ''
+        for e in req['history']:
+            want = hashlib.sha256((prev + canonical(code, e, text_sha(e, 'note'))).encode())
+            self.assertEqual(e['hash'], want.hexdigest(), (code, e))
+            prev = e['hash']
 
     def edit(self, statements):
         """Run `statements` on the database behind helpmap's back, as its administrator could:
@@ -498,19 +520,91 @@ class HashChainTest(A.ServerTest):
 
     def test_1_hashes_recomputed_from_the_answer(self):
         code, tok = resolved_cash(self.srv)
+        # The resident's own edits (issue 14): a contact value and a plain one, each an entry
+        # with its field and both values.
+        r = self.srv.call('PATCH', '/api/v1/requests/%s?token=%s' % (code, tok),
+                          {'phone': A.fresh_phone(), 'people': 4})
+        self.assertEqual(r.status, 200, r.text)
         self.assertEqual(receipt(self.srv, code, tok, {'received': 'part', 'amount_vnd': 800000,
                                                        'note': 'thiếu'}).status, 200)
         g = self.srv.resident_get(code, tok)
         self.assertIs(g['history_verified'], True)
         self.assertNotIn('history_warning', g)
+        edits = {e['field']: e for e in g['history'] if e['kind'] == 'edit'}
+        self.assertEqual(set(edits), {'phone', 'people'}, g['history'])
+        self.assertIs(edits['phone'].get('contact'), True)
+        self.assertEqual((edits['people']['old'], edits['people']['new']), ('3', '4'))
         prev = ''
         for e in g['history']:
-            note_sha = hashlib.sha256(e['note'].encode()).hexdigest() if e['note'] else None
+            note_sha = text_sha(e, 'note')
             if e['note']:
                 self.assertEqual(e['note_sha256'], note_sha)
+            for key in ('old', 'new'):
+                if e.get(key):
+                    self.assertEqual(e[key + '_sha256'], text_sha(e, key))
             want = hashlib.sha256((prev + canonical(code, e, note_sha)).encode()).hexdigest()
             self.assertEqual(e['hash'], want, e)
             prev = e['hash']
+        p = self.verify()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn('every chain matches', p.stdout)
+
+    def test_1b_every_writer_chains(self):
+        """Every kind of entry the server writes is in the chain: creations (by a resident,
+        an operator, a CSV import), edits of plain and contact fields, verifications with
+        their outcome, contact reveals, assignments and reassignments naming both teams,
+        merges recorded on both requests, "I am safe now", a report for someone else."""
+        s = self.srv
+        op, coord = s.token('op'), s.token('coord')
+        a, _ = s.create_ok(P[0], P[1], token=op, note='gọi từ tổng đài', category='food')
+        b, btok = s.create_ok(P[0] + 0.0004, P[1], note='ông bà già yếu', vulnerable=['elderly'],
+                              category='food', reporter={'name': 'Chị Lan (con gái)',
+                                                         'phone': A.fresh_phone()})
+        c, ctok = s.create_ok(Q[0], Q[1], category='water')
+        r = s.call('PATCH', '/api/v1/requests/%s' % a['code'],
+                   {'phone': A.fresh_phone(), 'address': 'Ấp 3, Tổ 5', 'people': 5,
+                    'lat': P[1] + 0.0002, 'lon': P[0], 'note': 'thêm: có trẻ nhỏ'}, token=op)
+        self.assertEqual(r.status, 200, r.text)
+        r = s.call('PATCH', '/api/v1/requests/%s?token=%s' % (b['code'], btok), {'people': 3})
+        self.assertEqual(r.status, 200, r.text)
+        r = s.post('/api/v1/requests/%s/verify' % a['code'],
+                   {'verified': False, 'outcome': 'unreachable', 'note': 'gọi 2 lần'}, token=op)
+        self.assertEqual(r.status, 200, r.text)
+        for t in ('va', 'vb'):
+            r = s.post('/api/v1/requests/%s/assign' % a['code'], {'team_id': s.team_id(t)},
+                       token=coord)
+            self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(s.get('/api/v1/requests/%s' % a['code'], token=s.token('vb')).status,
+                         200)  # the team's first sight of the contact data: a reveal
+        r = s.post('/api/v1/requests/%s/status' % b['code'],
+                   {'status': 'duplicate', 'duplicate_of': a['code']}, token=coord)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(s.post('/api/v1/requests/%s/safe?token=%s' % (c['code'], ctok)).status,
+                         200)
+        r = s.call('POST', '/api/v1/requests/import',
+                   raw=('lat,lon,category,people,phone,note\n%s,%s,food,2,%s,"Hết gạo, 2 cháu"\n'
+                        % (P[1], P[0] + 0.001, A.fresh_phone())).encode(),
+                   headers={'Content-Type': 'text/csv; charset=utf-8'}, token=op)
+        self.assertEqual(r.status, 201, r.text)
+        d = r.json()['accepted'][0]['code']
+        kinds = set()
+        for code in (a['code'], b['code'], c['code'], d):
+            g = s.get('/api/v1/requests/%s' % code, token=coord).json()['request']
+            self.assert_chain(code, g)
+            kinds |= {(e['kind'], e.get('field')) for e in g['history']}
+            # Readers who may not see contact data get the same verdict, without the texts'
+            # hashes (a phone's would be found by trying them all).
+            v = s.get('/api/v1/requests/%s' % code, token=s.token('va')).json()['request']
+            self.assertIs(v['history_verified'], True)
+            for e in v['history']:
+                for key in ('note', 'old', 'new'):
+                    if e.get(key) is None:
+                        self.assertNotIn(key + '_sha256', e)
+        for want in (('edit', 'phone'), ('edit', 'address'), ('edit', 'people'),
+                     ('edit', 'position'), ('edit', 'note'), ('verify', 'outcome'),
+                     ('reveal', None), ('status', 'team'), ('merge', 'duplicate'),
+                     ('status', 'duplicate_of'), ('safe', None)):
+            self.assertIn(want, kinds)
         p = self.verify()
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn('every chain matches', p.stdout)

@@ -732,7 +732,7 @@ static void test_requests(hm_store *st)
     /* Verified and areas. */
     {
         hm_request *r = &reqs[4].r;
-        CHECK_INT_EQ(hm_store_request_set_verified(st, r->id, T0 + 99, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_request_set_verified(st, r->id, true, T0 + 99, &err), HM_OK);
         CHECK_INT_EQ(hm_store_request_set_areas(st, r->id, "W2", "", "W2-H9", &err), HM_OK);
         CHECK_INT_EQ(hm_store_request_get_id(st, r->id, &got, &err), HM_OK);
         CHECK(got.verified);
@@ -1459,17 +1459,32 @@ static void test_migration_2_to_3(void)
     f.bbox[0] = 106.40, f.bbox[1] = 10.90, f.bbox[2] = 106.60, f.bbox[3] = 11.10;
     n_before = count_matching(st, &f);
     hm_store_close(st);
-    /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns (and without
-     * what versions 3 to 7 added). */
+    /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns, and without
+     * what versions 3 to 8 added: version 8's first (issue 17: the chain, receipts,
+     * idempotency). */
     CHECK_INT_EQ(plain_exec("DROP TRIGGER history_append_only_u; DROP TABLE idempotency; DROP "
                             "TABLE history_chain; DROP INDEX request_flag; ALTER TABLE request "
                             "DROP COLUMN delivered; ALTER TABLE request DROP COLUMN "
                             "delivered_vnd; ALTER TABLE request DROP COLUMN receipt; ALTER TABLE "
                             "request DROP COLUMN receipt_vnd; ALTER TABLE request DROP COLUMN "
                             "receipt_at; ALTER TABLE history DROP COLUMN note_sha256; "
-                            "ALTER TABLE history DROP COLUMN detail; ALTER TABLE history DROP "
+                            "ALTER TABLE history DROP COLUMN old_sha256; ALTER TABLE history DROP "
+                            "COLUMN new_sha256; ALTER TABLE history DROP COLUMN detail; "
+                            "ALTER TABLE history DROP "
                             "COLUMN hash; CREATE TRIGGER history_append_only_u BEFORE UPDATE ON "
                             "history BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
+                            msg, sizeof msg),
+                 SQLITE_OK);
+    /* Then version 7's (issue 14): views, history details, the team geometry. */
+    CHECK_INT_EQ(plain_exec("DROP VIEW requests_view; DROP VIEW teams_view; DROP VIEW areas_view; "
+                            "DELETE FROM views_geometry_columns; DROP INDEX request_duplicate; "
+                            "ALTER TABLE history DROP COLUMN field; ALTER TABLE history DROP "
+                            "COLUMN old_value; ALTER TABLE history DROP COLUMN new_value; ALTER "
+                            "TABLE history DROP COLUMN contact; DROP TRIGGER IF EXISTS "
+                            "ggi_team_geom; DROP TRIGGER IF EXISTS ggu_team_geom; DROP TRIGGER "
+                            "IF EXISTS tmi_team_geom; DROP TRIGGER IF EXISTS tmu_team_geom; DROP "
+                            "TRIGGER IF EXISTS tmd_team_geom; DELETE FROM geometry_columns WHERE "
+                            "f_table_name = 'team'; ALTER TABLE team DROP COLUMN geom;",
                             msg, sizeof msg),
                  SQLITE_OK);
     CHECK_INT_EQ(plain_exec("DROP TABLE point; DELETE FROM geometry_columns WHERE f_table_name = "
@@ -1495,7 +1510,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_INT_EQ(hm_store_schema_version(st), 7);
+    CHECK_INT_EQ(hm_store_schema_version(st), 8);
     n_after = count_matching(st, &f);
     hm_store_close(st);
     CHECK(n_before > 0);

@@ -63,7 +63,8 @@ enum {
     Q_REQ_SET_SAFE,
     Q_TEAM_OPEN_COUNT,
     Q_LOCK,
-    Q_HIST_APPEND,
+    Q_HIST_ADD,
+    Q_REQ_UPDATE,
     Q_HIST_LIST,
     Q_REVEAL_SEEN,
     Q_TEAM_INSERT,
@@ -113,14 +114,16 @@ enum {
 #define RELIEF_COLS                                                                                \
     "id, kind, status, name, address, hours, capacity, lon, lat, created_at, updated_at"
 /* History columns as read_history() reads them. */
-#define HIST_COLS "at, actor, from_status, to_status, note, kind, id, note_sha256, detail, hash"
+#define HIST_COLS                                                                                  \
+    "at, actor, from_status, to_status, note, kind, field, old_value, new_value, contact, id, "    \
+    "note_sha256, old_sha256, new_sha256, detail, hash"
 #define HIST_COLS_H                                                                                \
-    "h.at, h.actor, h.from_status, h.to_status, h.note, h.kind, h.id, h.note_sha256, h.detail, "   \
-    "h.hash"
+    "h.at, h.actor, h.from_status, h.to_status, h.note, h.kind, h.field, h.old_value, "            \
+    "h.new_value, h.contact, h.id, h.note_sha256, h.old_sha256, h.new_sha256, h.detail, h.hash"
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
-#define CHANGE_COLS "id, at, kind, ref, prev, level, code"
+#define CHANGE_COLS "id, at, kind, ref, prev, level, code, flags"
 
 /* The fixed statements. Read-only ones start with SELECT: those are retried once on a new
  * connection when the old one turns out to be dead (see run()). */
@@ -168,7 +171,13 @@ static const char *const q_sql[Q__COUNT] = {
                          "updated_at = $6::bigint, status_at = $6, safe_at = NULL WHERE id = $1 "
                          "AND status = $2",
     [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = $2 WHERE id = $1",
-    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = true, updated_at = $2 WHERE id = $1",
+    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = $3, updated_at = $2 WHERE id = $1",
+    [Q_REQ_UPDATE] = "UPDATE request SET lon = $2::double precision, lat = $3::double precision, "
+                     "\"precision\" = $4, category = $5, people = $6, vulnerable = $7, "
+                     "priority = $8, note = $9, name = $10, address = $11, phone = $12, "
+                     "ward_code = $13, former_ward_code = $14, hamlet_code = $15, "
+                     "updated_at = $16, geom = ST_SetSRID(ST_MakePoint($2, $3), 4326) "
+                     "WHERE id = $1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = $2, former_ward_code = $3, "
                         "hamlet_code = $4 WHERE id = $1",
     [Q_REQ_PURGE] = "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL, "
@@ -179,16 +188,18 @@ static const char *const q_sql[Q__COUNT] = {
                     "location_text IS NOT NULL)",
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = $1 AND status IN (1, 2)",
     [Q_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
-    [Q_HIST_APPEND] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
-                      "kind, note_sha256, detail, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-                      "$9, $10)",
+    [Q_HIST_ADD] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, kind, "
+                   "field, old_value, new_value, contact, note_sha256, old_sha256, new_sha256, "
+                   "detail, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                   "$14, $15, $16)",
     [Q_HIST_LIST] = "SELECT " HIST_COLS " FROM history WHERE request_id = $1 ORDER BY id",
     /* The request's code, then its last entry, by a statement of its own that sees what an
      * append before it committed (store.c holds HM_LOCK_HISTORY of the request meanwhile, so
      * appends to one request from any server follow one another: a chain has one head). */
     [Q_HIST_CODE] = "SELECT code FROM request WHERE id = $1",
     [Q_HIST_HEAD] = "SELECT id, hash FROM history WHERE request_id = $1 ORDER BY id DESC LIMIT 1",
-    [Q_HIST_SET_HASH] = "UPDATE history SET note_sha256 = $2, hash = $3 WHERE id = $1",
+    [Q_HIST_SET_HASH] = "UPDATE history SET note_sha256 = $2, old_sha256 = $3, "
+                        "new_sha256 = $4, hash = $5 WHERE id = $1",
     [Q_HIST_WALK] = "SELECT h.request_id, r.code, " HIST_COLS_H " FROM history h JOIN request r "
                     "ON r.id = h.request_id WHERE h.request_id > $1 AND h.request_id <= $2 "
                     "ORDER BY h.request_id, h.id",
@@ -334,12 +345,48 @@ static const char *const migrations[] = {
     "  lat double precision NOT NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL, "
     "  geom geometry(Point, 4326) NOT NULL);"
     "CREATE INDEX point_geom ON point USING gist (geom);",
-    /* 3 -> 4: the resident closes the loop (issue 17), as SQLite's version 7: the hash-chained
-     * history (entries before it chained once by hm_store_history_backfill(), which is the only
-     * update the trigger lets through), the team's delivery and the resident's receipt, the
-     * partial index of flagged requests, first answers of idempotent creations. */
-    "ALTER TABLE history ADD COLUMN note_sha256 text, ADD COLUMN detail text, "
-    "  ADD COLUMN hash text;"
+    /* 3 -> 4: field readiness (issue 14), as SQLite's version 7: history entries that name
+     * what they changed (field, old and new value, contact flag), change flags (a
+     * coordinator's assignment), the duplicates of a request, and views with text statuses,
+     * categories and ISO 8601 times for GIS tools (PostGIS lists views with a geometry). */
+    "ALTER TABLE history ADD COLUMN field text, ADD COLUMN old_value text, "
+    "  ADD COLUMN new_value text, ADD COLUMN contact boolean NOT NULL DEFAULT false;"
+    "ALTER TABLE change ADD COLUMN flags integer NOT NULL DEFAULT 0;"
+    "CREATE INDEX request_duplicate ON request(duplicate_of) WHERE duplicate_of IS NOT NULL;"
+    "CREATE VIEW requests_view AS SELECT r.id, r.code, "
+    "  (ARRAY['new','assigned','in_progress','resolved','cancelled','duplicate'])[r.status + 1] "
+    "    AS status, "
+    "  (ARRAY['food','water','medical','cash','shelter','rescue','other'])[r.category + 1] "
+    "    AS category, "
+    "  CASE r.priority WHEN 1 THEN 'urgent' ELSE 'normal' END AS priority, r.people, "
+    "  concat_ws(',', CASE WHEN r.vulnerable & 1 <> 0 THEN 'elderly' END, "
+    "    CASE WHEN r.vulnerable & 2 <> 0 THEN 'child' END, "
+    "    CASE WHEN r.vulnerable & 4 <> 0 THEN 'pregnant' END, "
+    "    CASE WHEN r.vulnerable & 8 <> 0 THEN 'disabled' END, "
+    "    CASE WHEN r.vulnerable & 16 <> 0 THEN 'sick' END) AS vulnerable, "
+    "  (ARRAY['gps','pin','address','place','link'])[r.\"precision\" + 1] AS location_precision, "
+    "  (ARRAY['web','hotline','import'])[r.source + 1] AS source, r.verified, r.team_id, "
+    "  r.duplicate_of, r.ward_code, r.former_ward_code, r.hamlet_code, r.name, r.phone, "
+    "  r.address, r.note, r.lon, r.lat, "
+    "  to_char(to_timestamp(r.created_at / 1000) AT TIME ZONE 'UTC', "
+    "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
+    "  to_char(to_timestamp(r.updated_at / 1000) AT TIME ZONE 'UTC', "
+    "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at, r.geom FROM request r;"
+    "CREATE VIEW teams_view AS SELECT t.id, t.name, "
+    "  (ARRAY['public','volunteer','operator','coordinator','admin'])[t.role + 1] AS role, "
+    "  (ARRAY['available','busy','off'])[t.status + 1] AS status, t.capabilities, t.disabled, "
+    "  to_char(to_timestamp(t.pos_at / 1000) AT TIME ZONE 'UTC', "
+    "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS position_at, t.geom FROM team t;"
+    "CREATE VIEW areas_view AS SELECT a.id, "
+    "  (ARRAY['ward','former_ward','hamlet'])[a.level + 1] AS level, a.code, a.name, "
+    "  a.parent_code, a.pop AS population, a.geom FROM area a;",
+    /* 4 -> 5: the resident closes the loop (issue 17), as SQLite's version 8: the hash-chained
+     * history (the SHA-256 of each entry's note, old and new value; entries before it chained
+     * once by hm_store_history_backfill(), which is the only update the trigger lets through),
+     * the team's delivery and the resident's receipt, the partial index of flagged requests,
+     * first answers of idempotent creations. */
+    "ALTER TABLE history ADD COLUMN note_sha256 text, ADD COLUMN old_sha256 text, "
+    "  ADD COLUMN new_sha256 text, ADD COLUMN detail text, ADD COLUMN hash text;"
     "CREATE TABLE history_chain(unchained_upto bigint NOT NULL);"
     "INSERT INTO history_chain SELECT coalesce(max(id), 0) FROM history;"
     "CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
@@ -347,10 +394,15 @@ static const char *const migrations[] = {
     "  IF TG_OP = 'UPDATE' AND OLD.hash IS NULL AND NEW.hash IS NOT NULL AND"
     "     OLD.id <= (SELECT unchained_upto FROM history_chain) AND"
     "     (OLD.note_sha256 IS NULL OR NEW.note_sha256 IS NOT DISTINCT FROM OLD.note_sha256) AND"
+    "     (OLD.old_sha256 IS NULL OR NEW.old_sha256 IS NOT DISTINCT FROM OLD.old_sha256) AND"
+    "     (OLD.new_sha256 IS NULL OR NEW.new_sha256 IS NOT DISTINCT FROM OLD.new_sha256) AND"
     "     NEW.id = OLD.id AND NEW.request_id = OLD.request_id AND NEW.at = OLD.at AND"
     "     NEW.actor = OLD.actor AND NEW.from_status IS NOT DISTINCT FROM OLD.from_status AND"
     "     NEW.to_status IS NOT DISTINCT FROM OLD.to_status AND"
     "     NEW.note IS NOT DISTINCT FROM OLD.note AND NEW.kind = OLD.kind AND"
+    "     NEW.field IS NOT DISTINCT FROM OLD.field AND"
+    "     NEW.old_value IS NOT DISTINCT FROM OLD.old_value AND"
+    "     NEW.new_value IS NOT DISTINCT FROM OLD.new_value AND NEW.contact = OLD.contact AND"
     "     NEW.detail IS NOT DISTINCT FROM OLD.detail THEN"
     "    RETURN NEW;"
     "  END IF;"
@@ -1057,26 +1109,29 @@ static void pg_rollback(hm_store *st);
 static int insert_changes(pg_store *s, hm_change *changes, size_t n, hm_error *err)
 {
     hm_buf sql;
-    const char **v = hm_xcalloc(n * 6, sizeof *v);
-    char(*num)[3][32] = hm_xcalloc(n, sizeof *num);
+    const char **v = hm_xcalloc(n * 7, sizeof *v);
+    char(*num)[4][32] = hm_xcalloc(n, sizeof *num);
     char(*prev)[256] = hm_xcalloc(n, sizeof *prev);
     PGresult *res = NULL;
     int rc = HM_OK;
 
     hm_buf_init(&sql);
-    hm_buf_puts(&sql, "INSERT INTO change(at, kind, ref, prev, level, code) VALUES ");
+    hm_buf_puts(&sql, "INSERT INTO change(at, kind, ref, prev, level, code, flags) VALUES ");
     for (size_t i = 0; i < n; i++) {
         const hm_change *c = &changes[i];
-        size_t k = i * 6;
+        size_t k = i * 7;
         hm_buf_printf(&sql,
-                      "%s($%zu::bigint, $%zu::integer, $%zu::bigint, $%zu, $%zu::integer, $%zu)",
-                      i ? ", " : "", k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
+                      "%s($%zu::bigint, $%zu::integer, $%zu::bigint, $%zu, $%zu::integer, $%zu, "
+                      "$%zu::integer)",
+                      i ? ", " : "", k + 1, k + 2, k + 3, k + 4, k + 5, k + 6, k + 7);
         snprintf(num[i][0], 32, "%lld", (long long)c->at);
         snprintf(num[i][1], 32, "%d", c->kind);
         snprintf(num[i][2], 32, "%lld", (long long)c->ref);
+        snprintf(num[i][3], 32, "%u", c->flags);
         v[k] = num[i][0];
         v[k + 1] = num[i][1];
         v[k + 2] = num[i][2];
+        v[k + 6] = num[i][3];
         if ((c->kind == HM_CH_REQUEST_UPDATED || c->kind == HM_CH_RECEIPT) && c->prev.status >= 0) {
             snprintf(prev[i], sizeof prev[i], "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d|%d", c->prev.status,
                      c->prev.category, (long long)c->prev.status_at, c->prev.lon, c->prev.lat,
@@ -1092,7 +1147,7 @@ static int insert_changes(pg_store *s, hm_change *changes, size_t n, hm_error *e
         }
     }
     hm_buf_puts(&sql, " RETURNING id");
-    res = PQexecParams(s->conn, sql.data, (int)(n * 6), NULL, v, NULL, NULL, 0);
+    res = PQexecParams(s->conn, sql.data, (int)(n * 7), NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || (size_t)PQntuples(res) != n) {
         rc = pg_error(s, res, err);
         goto out;
@@ -1498,22 +1553,59 @@ static void add_cond(hm_buf *sql, const params *p, const char *before, const cha
     hm_buf_printf(sql, " AND %s$%d%s", before, p->n + 1, after);
 }
 
-/* One page of the list: the rows of `f` with id > after, at most `limit`; cb for each.
- * *rows gets the rows read and *last the last id. */
-static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, size_t limit,
-                     hm_request_cb cb, void *ctx, int *rows, int64_t *last, hm_error *err)
+/* Where a page of a list starts: after this row in the list's order (set false: from the
+ * start). */
+typedef struct list_key {
+    bool set;
+    int64_t id, created_at;
+    int priority;
+} list_key;
+
+/* " AND col = ANY(mask)" for the bits of `mask` below `n` (nothing for 0 or all). */
+static void add_mask(hm_buf *sql, params *p, const char *col, unsigned mask, int n, char *buf,
+                     size_t size)
+{
+    size_t m = 0;
+    int k = 0;
+    if (!mask || mask == (1u << n) - 1)
+        return;
+    hm_buf_printf(sql, " AND %s = ANY($%d::integer[])", col, p->n + 1);
+    buf[m++] = '{';
+    for (int i = 0; i < n; i++)
+        if (mask & (1u << i))
+            m += (size_t)snprintf(buf + m, size - m, "%s%d", k++ ? "," : "", i);
+    if (!k)
+        m += (size_t)snprintf(buf + m, size - m, "-1");
+    snprintf(buf + m, size - m, "}");
+    p_text(p, buf);
+}
+
+/* One page of the list: the rows of `f` after `after` in the list's order, at most `limit`;
+ * cb for each. *rows gets the rows read and *last the last one's key. */
+static int list_page(pg_store *s, const hm_request_filter *f, list_key after, size_t limit,
+                     hm_request_cb cb, void *ctx, int *rows, list_key *last, hm_error *err)
 {
     hm_buf sql;
     params p = {0};
     PGresult *res = NULL;
-    char name[16], mask[64];
+    char name[16], mask[64], pmask[32], smask[32];
     bool prepared = true;
     int rc = HM_OK, n, k = 0;
 
     hm_buf_init(&sql);
-    hm_buf_puts(&sql, "SELECT " REQ_COLS " FROM request WHERE ");
-    hm_buf_printf(&sql, "id > $%d", p.n + 1);
-    p_i64(&p, after);
+    hm_buf_puts(&sql, "SELECT " REQ_COLS " FROM request WHERE true");
+    if (after.set && f->order == HM_ORDER_URGENT) {
+        hm_buf_printf(&sql,
+                      " AND (priority < $%d OR (priority = $%d AND (created_at > $%d OR "
+                      "(created_at = $%d AND id > $%d))))",
+                      p.n + 1, p.n + 1, p.n + 2, p.n + 2, p.n + 3);
+        p_i64(&p, after.priority);
+        p_i64(&p, after.created_at);
+        p_i64(&p, after.id);
+    } else if (after.set) {
+        add_cond(&sql, &p, f->order == HM_ORDER_ID_DESC ? "id < " : "id > ", "");
+        p_i64(&p, after.id);
+    }
     if (f->has_bbox) {
         /* The GiST index finds the box (its float boxes err outward), the exact comparison
          * of lon and lat keeps SQLite's edges: both ends inclusive. */
@@ -1542,6 +1634,20 @@ static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, siz
         add_cond(&sql, &p, "ward_code = ", "");
         p_text(&p, f->ward_code);
     }
+    if (f->former_ward_code) {
+        add_cond(&sql, &p, "former_ward_code = ", "");
+        p_text(&p, f->former_ward_code);
+    }
+    if (f->hamlet_code) {
+        add_cond(&sql, &p, "hamlet_code = ", "");
+        p_text(&p, f->hamlet_code);
+    }
+    if (f->duplicate_of) {
+        add_cond(&sql, &p, "duplicate_of = ", "");
+        p_text(&p, f->duplicate_of);
+    }
+    add_mask(&sql, &p, "priority", f->priority_mask, 2, pmask, sizeof pmask);
+    add_mask(&sql, &p, "source", f->source_mask, HM_SRC__COUNT, smask, sizeof smask);
     if (f->phone) {
         add_cond(&sql, &p, "phone = ", "");
         p_text(&p, f->phone);
@@ -1564,7 +1670,11 @@ static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, siz
     }
     if (f->flagged) /* the terms of the partial index request_flag */
         hm_buf_puts(&sql, " AND status = 3 AND receipt IN (2, 3)");
-    hm_buf_printf(&sql, " ORDER BY id LIMIT $%d", p.n + 1);
+    hm_buf_printf(&sql, " ORDER BY %s LIMIT $%d",
+                  f->order == HM_ORDER_ID_DESC  ? "id DESC"
+                  : f->order == HM_ORDER_URGENT ? "priority DESC, created_at, id"
+                                                : "id",
+                  p.n + 1);
     p_i64(&p, (int64_t)limit);
 
     if ((rc = ensure_conn(s, err)) != HM_OK || (rc = list_stmt(s, sql.data, name, err)) != HM_OK)
@@ -1578,7 +1688,7 @@ static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, siz
     for (int i = 0; i < n; i++) {
         hm_request r;
         read_request(res, i, &r, NULL);
-        *last = r.id;
+        *last = (list_key){true, r.id, r.created_at, r.priority};
         rc = cb(ctx, &r);
         hm_request_clear(&r);
         if (rc)
@@ -1590,22 +1700,60 @@ out:
     return rc;
 }
 
+/* The `q` filter, applied to the rows as they come (PostgreSQL has no fold of its own). */
+#define Q_ENOUGH (-0x7fff) /* q_visit: the list's limit is reached */
+
+typedef struct q_filter {
+    hm_request_cb cb;
+    void *ctx;
+    const char *q;
+    size_t matched, limit;
+} q_filter;
+
+static int q_visit(void *ctx, const hm_request *r)
+{
+    q_filter *qf = ctx;
+    hm_buf b;
+    bool ok;
+    int rc;
+    hm_buf_init(&b);
+    hm_buf_puts(&b, r->note ? r->note : "");
+    hm_buf_putc(&b, ' ');
+    hm_buf_puts(&b, r->address ? r->address : "");
+    ok = hm_store__fold_match(b.data, b.len, qf->q);
+    hm_buf_clear(&b);
+    if (!ok)
+        return 0;
+    if ((rc = qf->cb(qf->ctx, r)))
+        return rc;
+    return qf->limit && ++qf->matched >= qf->limit ? Q_ENOUGH : 0;
+}
+
 static int pg_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
                            hm_error *err)
 {
     pg_store *s = PG(st);
-    int64_t after = f->after_id > 0 ? f->after_id : 0;
+    list_key key = {false, 0, 0, 0};
     size_t left = f->limit; /* 0: no limit */
+    q_filter qf = {cb, ctx, f->q, 0, f->limit};
 
+    if (f->order == HM_ORDER_URGENT && f->has_key)
+        key = (list_key){true, f->after_key.id, f->after_key.created_at, f->after_key.priority};
+    else if (f->order != HM_ORDER_URGENT && f->after_id > 0)
+        key = (list_key){true, f->after_id, 0, 0};
     for (;;) {
-        size_t want = left > 0 && left < PAGE_ROWS ? left : PAGE_ROWS;
+        /* With q, pages are read whole and the limit counts the rows that match. */
+        size_t want = !f->q && left > 0 && left < PAGE_ROWS ? left : PAGE_ROWS;
         int rows = 0, rc;
-        rc = list_page(s, f, after, want, cb, ctx, &rows, &after, err);
+        rc = list_page(s, f, key, want, f->q ? q_visit : cb, f->q ? (void *)&qf : ctx, &rows, &key,
+                       err);
+        if (rc == Q_ENOUGH)
+            return HM_OK;
         if (rc)
             return rc;
         if ((size_t)rows < want)
             return HM_OK;
-        if (left > 0 && (left -= want) == 0)
+        if (!f->q && left > 0 && (left -= want) == 0)
             return HM_OK;
     }
 }
@@ -1633,12 +1781,41 @@ static int pg_request_set_status(hm_store *st, int64_t id, int from, int to, int
     return rc;
 }
 
-static int pg_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+static int pg_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                   hm_error *err)
 {
     params p = {0};
     p_i64(&p, id);
     p_i64(&p, now);
+    p_bool(&p, verified);
     return run_cmd(PG(st), Q_REQ_SET_VERIFIED, &p, NULL, err);
+}
+
+static int pg_request_update(hm_store *st, const hm_request *r, hm_error *err)
+{
+    params p = {0};
+    int64_t n = 0;
+    int rc;
+    p_i64(&p, r->id);
+    p_f64(&p, r->lon);
+    p_f64(&p, r->lat);
+    p_i64(&p, r->precision);
+    p_i64(&p, r->category);
+    p_i64(&p, r->people);
+    p_i64(&p, (int64_t)r->vulnerable);
+    p_i64(&p, r->priority);
+    p_text_or_null(&p, r->note);
+    p_text_or_null(&p, r->name);
+    p_text_or_null(&p, r->address);
+    p_text_or_null(&p, r->phone);
+    p_text_or_null(&p, r->ward_code);
+    p_text_or_null(&p, r->former_ward_code);
+    p_text_or_null(&p, r->hamlet_code);
+    p_i64(&p, r->updated_at);
+    rc = run_cmd(PG(st), Q_REQ_UPDATE, &p, &n, err);
+    if (rc == HM_OK && n == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
+    return rc;
 }
 
 static int pg_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
@@ -1704,29 +1881,32 @@ static int pg_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_
 
 /* ---- history ----------------------------------------------------------------------------- */
 
-static int pg_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
-                             int from, int to, const char *note, const char *kind,
-                             const char *note_sha256, const char *detail, const char *hash,
-                             hm_error *err)
+static int pg_history_add(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err)
 {
     params p = {0};
     p_i64(&p, request_id);
-    p_i64(&p, at);
-    p_text(&p, actor);
-    if (from >= 0)
-        p_i64(&p, from);
+    p_i64(&p, h->at);
+    p_text(&p, h->actor);
+    if (h->from >= 0)
+        p_i64(&p, h->from);
     else
         p_null(&p);
-    if (to >= 0)
-        p_i64(&p, to);
+    if (h->to >= 0)
+        p_i64(&p, h->to);
     else
         p_null(&p);
-    p_text_or_null(&p, note);
-    p_text(&p, kind);
-    p_text_or_null(&p, note_sha256);
-    p_text_or_null(&p, detail);
-    p_text_or_null(&p, hash);
-    return run_cmd(PG(st), Q_HIST_APPEND, &p, NULL, err);
+    p_text_or_null(&p, h->note);
+    p_text(&p, h->kind);
+    p_text_or_null(&p, h->field);
+    p_text_or_null(&p, h->old_value);
+    p_text_or_null(&p, h->new_value);
+    p_bool(&p, h->contact);
+    p_text_or_null(&p, h->note_sha256);
+    p_text_or_null(&p, h->old_sha256);
+    p_text_or_null(&p, h->new_sha256);
+    p_text_or_null(&p, h->detail);
+    p_text_or_null(&p, h->hash);
+    return run_cmd(PG(st), Q_HIST_ADD, &p, NULL, err);
 }
 
 /* An entry from the columns HIST_COLS of row `i` starting at `col`. */
@@ -1739,10 +1919,16 @@ static void read_history(const PGresult *res, int i, int col, hm_history *h)
     h->to = PQgetisnull(res, i, col + 3) ? -1 : col_int(res, i, col + 3);
     h->note = col_dup(res, i, col + 4);
     col_copy(res, i, col + 5, h->kind, sizeof h->kind);
-    h->id = col_i64(res, i, col + 6);
-    col_copy(res, i, col + 7, h->note_sha256, sizeof h->note_sha256);
-    h->detail = col_dup(res, i, col + 8);
-    col_copy(res, i, col + 9, h->hash, sizeof h->hash);
+    col_copy(res, i, col + 6, h->field, sizeof h->field);
+    h->old_value = col_dup(res, i, col + 7);
+    h->new_value = col_dup(res, i, col + 8);
+    h->contact = col_bool(res, i, col + 9);
+    h->id = col_i64(res, i, col + 10);
+    col_copy(res, i, col + 11, h->note_sha256, sizeof h->note_sha256);
+    col_copy(res, i, col + 12, h->old_sha256, sizeof h->old_sha256);
+    col_copy(res, i, col + 13, h->new_sha256, sizeof h->new_sha256);
+    h->detail = col_dup(res, i, col + 14);
+    col_copy(res, i, col + 15, h->hash, sizeof h->hash);
 }
 
 static int pg_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
@@ -1830,11 +2016,14 @@ static int pg_history_walk(hm_store *st, int64_t after_id, int64_t upto_id, hm_h
 }
 
 static int pg_history_set_hash(hm_store *st, int64_t entry_id, const char *note_sha256,
-                               const char *hash, hm_error *err)
+                               const char *old_sha256, const char *new_sha256, const char *hash,
+                               hm_error *err)
 {
     params p = {0};
     p_i64(&p, entry_id);
     p_text_or_null(&p, note_sha256);
+    p_text_or_null(&p, old_sha256);
+    p_text_or_null(&p, new_sha256);
     p_text(&p, hash);
     return run_cmd(PG(st), Q_HIST_SET_HASH, &p, NULL, err);
 }
@@ -2243,7 +2432,7 @@ static void unpack_prev(const char *text, hm_change *c)
         else if (i == 8)
             c->prev.safe = atoi(f) != 0; /* since schema 3 */
         else if (i == 9)
-            c->prev.receipt = atoi(f); /* since schema 4 */
+            c->prev.receipt = atoi(f); /* since schema 5 */
         else
             snprintf(codes[i - 5], 40, "%.39s", f);
         p = e ? e + 1 : NULL;
@@ -2277,6 +2466,7 @@ static int pg_changes_since(hm_store *st, int64_t after_id, size_t limit, hm_cha
             unpack_prev(PQgetvalue(res, i, 4), &c);
         c.level = col_int(res, i, 5);
         col_copy(res, i, 6, c.code, sizeof c.code);
+        c.flags = (unsigned)col_int(res, i, 7);
         rc = cb(ctx, &c);
     }
     PQclear(res);
@@ -2548,7 +2738,7 @@ static int pg_relief_list(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *er
 }
 
 static const hm_store_ops pg_ops = {
-    .iVersion = 4,
+    .iVersion = 5,
     .name = "postgis",
     .xClose = pg_close,
     .xSchemaVersion = pg_schema_version,
@@ -2573,7 +2763,6 @@ static const hm_store_ops pg_ops = {
     .xRequestPurge = pg_request_purge,
     .xRequestSetSafe = pg_request_set_safe,
     .xTeamOpenCount = pg_team_open_count,
-    .xHistoryAppend = pg_history_append,
     .xHistoryList = pg_history_list,
     .xHistoryHead = pg_history_head,
     .xHistoryWalk = pg_history_walk,
@@ -2612,4 +2801,6 @@ static const hm_store_ops pg_ops = {
     .xReliefDelete = pg_relief_delete,
     .xReliefGet = pg_relief_get,
     .xReliefList = pg_relief_list,
+    .xRequestUpdate = pg_request_update,
+    .xHistoryAdd = pg_history_add,
 };

@@ -5,6 +5,7 @@
  * are stored as their integer values. */
 #include "store_int.h"
 
+#include "fold.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
@@ -43,7 +44,8 @@ enum {
     Q_REQ_SET_AREAS,
     Q_REQ_SET_SAFE,
     Q_TEAM_OPEN_COUNT,
-    Q_HIST_APPEND,
+    Q_HIST_ADD,
+    Q_REQ_UPDATE,
     Q_HIST_LIST,
     Q_REVEAL_SEEN,
     Q_TEAM_INSERT,
@@ -89,19 +91,21 @@ enum {
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
 /* History columns as read_history() reads them. */
-#define HIST_COLS "at, actor, from_status, to_status, note, kind, id, note_sha256, detail, hash"
+#define HIST_COLS                                                                                  \
+    "at, actor, from_status, to_status, note, kind, field, old_value, new_value, contact, id, "    \
+    "note_sha256, old_sha256, new_sha256, detail, hash"
 #define HIST_COLS_H                                                                                \
-    "h.at, h.actor, h.from_status, h.to_status, h.note, h.kind, h.id, h.note_sha256, h.detail, "   \
-    "h.hash"
+    "h.at, h.actor, h.from_status, h.to_status, h.note, h.kind, h.field, h.old_value, "            \
+    "h.new_value, h.contact, h.id, h.note_sha256, h.old_sha256, h.new_sha256, h.detail, h.hash"
 
-#define CHANGE_COLS "id, at, kind, ref, prev, level, code"
+#define CHANGE_COLS "id, at, kind, ref, prev, level, code, flags"
 
 #define RELIEF_COLS                                                                                \
     "id, kind, status, name, address, hours, capacity, lon, lat, created_at, updated_at"
 
 static const char *const q_sql[Q__COUNT] = {
-    [Q_CHANGE_ADD] = "INSERT INTO change(at, kind, ref, prev, level, code) VALUES (?1, ?2, ?3, ?4, "
-                     "?5, ?6)",
+    [Q_CHANGE_ADD] = "INSERT INTO change(at, kind, ref, prev, level, code, flags) VALUES (?1, ?2, "
+                     "?3, ?4, ?5, ?6, ?7)",
     [Q_CHANGES_SINCE] = "SELECT " CHANGE_COLS " FROM change WHERE id > ?1 ORDER BY id LIMIT ?2",
     [Q_CHANGE_LAST] = "SELECT coalesce(max(id), 0) FROM change",
     [Q_DATA_VERSION] = "PRAGMA data_version",
@@ -148,18 +152,24 @@ static const char *const q_sql[Q__COUNT] = {
                          "updated_at = ?6, status_at = ?6, safe_at = NULL WHERE id = ?1 AND "
                          "status = ?2",
     [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = ?2 WHERE id = ?1",
-    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = 1, updated_at = ?2 WHERE id = ?1",
+    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = ?3, updated_at = ?2 WHERE id = ?1",
+    [Q_REQ_UPDATE] =
+        "UPDATE request SET lon = ?2, lat = ?3, precision = ?4, category = ?5, people = ?6, "
+        "vulnerable = ?7, priority = ?8, note = ?9, name = ?10, address = ?11, phone = ?12, "
+        "ward_code = ?13, former_ward_code = ?14, hamlet_code = ?15, updated_at = ?16, "
+        "geom = MakePoint(?2, ?3, 4326) WHERE id = ?1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = ?2, former_ward_code = ?3, "
                         "hamlet_code = ?4 WHERE id = ?1",
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = ?1 AND status IN (1, 2)",
-    [Q_HIST_APPEND] =
-        "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
-        "kind, note_sha256, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-        "?10)",
+    [Q_HIST_ADD] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, kind, "
+                   "field, old_value, new_value, contact, note_sha256, old_sha256, new_sha256, "
+                   "detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                   "?14, ?15, ?16)",
     [Q_HIST_LIST] = "SELECT " HIST_COLS " FROM history WHERE request_id = ?1 ORDER BY id",
     [Q_HIST_HEAD] = "SELECT r.code, h.id, h.hash FROM request r LEFT JOIN history h ON h.id = "
                     "(SELECT max(id) FROM history WHERE request_id = r.id) WHERE r.id = ?1",
-    [Q_HIST_SET_HASH] = "UPDATE history SET note_sha256 = ?2, hash = ?3 WHERE id = ?1",
+    [Q_HIST_SET_HASH] = "UPDATE history SET note_sha256 = ?2, old_sha256 = ?3, new_sha256 = ?4, "
+                        "hash = ?5 WHERE id = ?1",
     [Q_HIST_WALK] = "SELECT h.request_id, r.code, " HIST_COLS_H " FROM history h JOIN request r "
                     "ON r.id = h.request_id WHERE h.request_id > ?1 AND h.request_id <= ?2 "
                     "ORDER BY h.request_id, h.id",
@@ -188,7 +198,8 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_TEAM_GET] = "SELECT " TEAM_COLS " FROM team WHERE id = ?1",
     [Q_TEAM_SET_DISABLED] = "UPDATE team SET disabled = ?2 WHERE id = ?1",
     [Q_TEAM_SET_TOKEN] = "UPDATE team SET token_hash = ?2 WHERE id = ?1",
-    [Q_TEAM_SET_POS] = "UPDATE team SET lon = ?2, lat = ?3, pos_at = ?4 WHERE id = ?1",
+    [Q_TEAM_SET_POS] = "UPDATE team SET lon = ?2, lat = ?3, pos_at = ?4, geom = MakePoint(?2, ?3, "
+                       "4326) WHERE id = ?1",
     [Q_TEAM_SET_STATUS] = "UPDATE team SET status = ?2 WHERE id = ?1",
     [Q_RELIEF_INSERT] = "INSERT INTO point(kind, status, name, address, hours, capacity, lon, lat, "
                         "created_at, updated_at, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
@@ -300,19 +311,75 @@ static const char *const migrations[] = {
     "  name TEXT NOT NULL, address TEXT, hours TEXT, capacity INTEGER, lon REAL NOT NULL, "
     "  lat REAL NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
     "SELECT AddGeometryColumn('point', 'geom', 4326, 'POINT', 'XY');",
-    /* 6 -> 7: the resident closes the loop (issue 17).
-     * - The history is hash-chained (chain.h): every entry keeps its note's SHA-256 (which stays
-     *   when a purge erases the note), its structured facts (`detail`) and its hash. Entries of
-     *   an older file are chained once, by the first connection that may write
-     *   (hm_store_history_backfill): history_chain keeps the id of the last of them until
-     *   then, and the append-only trigger lets exactly that happen (hash and note_sha256 set
-     *   where they were NULL, on those entries, nothing else changed). A purge that erases
-     *   notes will have to widen the trigger to `note` set to NULL, note_sha256 kept.
+    /* 6 -> 7: field readiness (issue 14).
+     * - History entries that name what they changed (edits, merges, reassignments, the outcome
+     *   of a verification) with the old and new value, and whether the entry holds contact
+     *   data (hidden from readers who may not see it).
+     * - Change flags (a coordinator's assignment: the team's own "request.assigned" event).
+     * - The duplicates of a request, for the merge rules (a partial index: most rows have none).
+     * - Readable layers for GIS tools (QGIS, GDAL): views with text statuses, categories and
+     *   ISO 8601 times, registered as spatial views; teams get a point geometry. */
+    "ALTER TABLE history ADD COLUMN field TEXT;"
+    "ALTER TABLE history ADD COLUMN old_value TEXT;"
+    "ALTER TABLE history ADD COLUMN new_value TEXT;"
+    "ALTER TABLE history ADD COLUMN contact INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE change ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX request_duplicate ON request(duplicate_of) WHERE duplicate_of IS NOT NULL;"
+    "SELECT AddGeometryColumn('team', 'geom', 4326, 'POINT', 'XY');"
+    "UPDATE team SET geom = MakePoint(lon, lat, 4326) WHERE lon IS NOT NULL AND lat IS NOT NULL;"
+    "CREATE VIEW requests_view AS SELECT r.id AS id, r.code AS code, "
+    "  CASE r.status WHEN 0 THEN 'new' WHEN 1 THEN 'assigned' WHEN 2 THEN 'in_progress' "
+    "    WHEN 3 THEN 'resolved' WHEN 4 THEN 'cancelled' WHEN 5 THEN 'duplicate' END AS status, "
+    "  CASE r.category WHEN 0 THEN 'food' WHEN 1 THEN 'water' WHEN 2 THEN 'medical' "
+    "    WHEN 3 THEN 'cash' WHEN 4 THEN 'shelter' WHEN 5 THEN 'rescue' ELSE 'other' END "
+    "    AS category, "
+    "  CASE r.priority WHEN 1 THEN 'urgent' ELSE 'normal' END AS priority, r.people AS people, "
+    "  rtrim((CASE WHEN r.vulnerable & 1 THEN 'elderly,' ELSE '' END) || "
+    "    (CASE WHEN r.vulnerable & 2 THEN 'child,' ELSE '' END) || "
+    "    (CASE WHEN r.vulnerable & 4 THEN 'pregnant,' ELSE '' END) || "
+    "    (CASE WHEN r.vulnerable & 8 THEN 'disabled,' ELSE '' END) || "
+    "    (CASE WHEN r.vulnerable & 16 THEN 'sick,' ELSE '' END), ',') AS vulnerable, "
+    "  CASE r.precision WHEN 0 THEN 'gps' WHEN 1 THEN 'pin' WHEN 2 THEN 'address' "
+    "    WHEN 3 THEN 'place' ELSE 'link' END AS location_precision, "
+    "  CASE r.source WHEN 0 THEN 'web' WHEN 1 THEN 'hotline' ELSE 'import' END AS source, "
+    "  r.verified AS verified, r.team_id AS team_id, r.duplicate_of AS duplicate_of, "
+    "  r.ward_code AS ward_code, r.former_ward_code AS former_ward_code, "
+    "  r.hamlet_code AS hamlet_code, r.name AS name, r.phone AS phone, r.address AS address, "
+    "  r.note AS note, r.lon AS lon, r.lat AS lat, "
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at / 1000, 'unixepoch') AS created_at, "
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', r.updated_at / 1000, 'unixepoch') AS updated_at, "
+    "  r.geom AS geom FROM request r;"
+    "CREATE VIEW teams_view AS SELECT t.id AS id, t.name AS name, "
+    "  CASE t.role WHEN 1 THEN 'volunteer' WHEN 2 THEN 'operator' WHEN 3 THEN 'coordinator' "
+    "    ELSE 'admin' END AS role, "
+    "  CASE t.status WHEN 0 THEN 'available' WHEN 1 THEN 'busy' ELSE 'off' END AS status, "
+    "  t.capabilities AS capabilities, t.disabled AS disabled, "
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', t.pos_at / 1000, 'unixepoch') AS position_at, "
+    "  t.geom AS geom FROM team t;"
+    "CREATE VIEW areas_view AS SELECT a.id AS id, "
+    "  CASE a.level WHEN 0 THEN 'ward' WHEN 1 THEN 'former_ward' ELSE 'hamlet' END AS level, "
+    "  a.code AS code, a.name AS name, a.parent_code AS parent_code, a.pop AS population, "
+    "  a.geom AS geom FROM area a;"
+    "INSERT INTO views_geometry_columns(view_name, view_geometry, view_rowid, f_table_name, "
+    "  f_geometry_column, read_only) VALUES ('requests_view', 'geom', 'id', 'request', 'geom', 1), "
+    "  ('teams_view', 'geom', 'id', 'team', 'geom', 1), "
+    "  ('areas_view', 'geom', 'id', 'area', 'geom', 1);",
+    /* 7 -> 8: the resident closes the loop (issue 17).
+     * - The history is hash-chained (chain.h): every entry keeps the SHA-256 of its note and of
+     *   its old and new values (which stay when a purge erases the texts), its structured facts
+     *   (`detail`) and its hash. Entries of an older file are chained once, by the first
+     *   connection that may write (hm_store_history_backfill): history_chain keeps the id of
+     *   the last of them until then, and the append-only trigger lets exactly that happen
+     *   (hash and the texts' SHA-256 set where they were NULL, on those entries, nothing else
+     *   changed). A purge that erases texts will have to widen the trigger to a text set to
+     *   NULL, its SHA-256 kept.
      * - The team's delivery and the resident's receipt on the request; the partial index
      *   request_flag finds the flagged ones (resolved, receipt part or nothing).
      * - The first answers to creations with an Idempotency-Key, kept 24 h (sealed: a key
      *   derived from the client's key is needed to read them). */
     "ALTER TABLE history ADD COLUMN note_sha256 TEXT;"
+    "ALTER TABLE history ADD COLUMN old_sha256 TEXT;"
+    "ALTER TABLE history ADD COLUMN new_sha256 TEXT;"
     "ALTER TABLE history ADD COLUMN detail TEXT;"
     "ALTER TABLE history ADD COLUMN hash TEXT;"
     "CREATE TABLE history_chain(unchained_upto INTEGER NOT NULL);"
@@ -322,9 +389,13 @@ static const char *const migrations[] = {
     "  OLD.hash IS NULL AND NEW.hash IS NOT NULL AND "
     "  OLD.id <= (SELECT unchained_upto FROM history_chain) AND "
     "  (OLD.note_sha256 IS NULL OR NEW.note_sha256 IS OLD.note_sha256) AND "
+    "  (OLD.old_sha256 IS NULL OR NEW.old_sha256 IS OLD.old_sha256) AND "
+    "  (OLD.new_sha256 IS NULL OR NEW.new_sha256 IS OLD.new_sha256) AND "
     "  NEW.id IS OLD.id AND NEW.request_id IS OLD.request_id AND NEW.at IS OLD.at AND "
     "  NEW.actor IS OLD.actor AND NEW.from_status IS OLD.from_status AND "
     "  NEW.to_status IS OLD.to_status AND NEW.note IS OLD.note AND NEW.kind IS OLD.kind AND "
+    "  NEW.field IS OLD.field AND NEW.old_value IS OLD.old_value AND "
+    "  NEW.new_value IS OLD.new_value AND NEW.contact IS OLD.contact AND "
     "  NEW.detail IS OLD.detail) "
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
     "ALTER TABLE request ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;"
@@ -470,6 +541,20 @@ fail:
 
 static void ckpt_stop(sq_ckpt *k);
 
+/* SQL function hm_fold_has(text, words): 1 when every word of `words` (a search key of
+ * hm_fold(), words separated by one space) occurs in the search key of `text`, so that "het
+ * gao" finds "Hết gạo" (the `q` filter of request lists). */
+static void fold_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    const char *words = (const char *)sqlite3_value_text(argv[1]);
+    (void)argc;
+    if (!text)
+        text = "";
+    sqlite3_result_int(ctx,
+                       hm_store__fold_match(text, (size_t)sqlite3_value_bytes(argv[0]), words));
+}
+
 static void sq_close(hm_store *st)
 {
     sq_store *s = SQ(st);
@@ -536,6 +621,9 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
     sqlite3_busy_timeout(s->db, 10000);
     s->splite = spatialite_alloc_connection();
     spatialite_init_ex(s->db, s->splite, 0);
+    sqlite3_create_function_v2(s->db, "hm_fold_has", 2,
+                               SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                               fold_has, NULL, NULL, NULL);
     if (!(flags & HM_STORE_READONLY)) {
         if (exec_sql(s, "PRAGMA journal_mode = WAL", err))
             goto fail;
@@ -977,6 +1065,24 @@ static bool cell_range(const double *bbox, int64_t *key0, int64_t *key_last, int
     return true;
 }
 
+/* " AND col IN (...)" for the bits of `mask` below `n` (nothing when mask is 0 or all). */
+static void add_mask(hm_buf *sql, const char *col, unsigned mask, int n)
+{
+    char tmp[32];
+    int k = 0;
+    if (!mask || mask == (1u << n) - 1)
+        return;
+    hm_buf_printf(sql, " AND %s IN (", col);
+    for (int i = 0; i < n; i++)
+        if (mask & (1u << i)) {
+            snprintf(tmp, sizeof tmp, "%s%d", k++ ? "," : "", i);
+            hm_buf_puts(sql, tmp);
+        }
+    if (!k)
+        hm_buf_puts(sql, "-1");
+    hm_buf_puts(sql, ")");
+}
+
 static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
                            hm_error *err)
 {
@@ -1025,16 +1131,32 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
     if (f->since_ms > 0)
         hm_buf_puts(&sql, " AND updated_at >= ?8");
     if (f->after_id > 0)
-        hm_buf_puts(&sql, " AND id > ?9");
+        hm_buf_puts(&sql, f->order == HM_ORDER_ID_DESC ? " AND id < ?9" : " AND id > ?9");
     if (f->created_since_ms > 0)
         hm_buf_puts(&sql, " AND created_at >= ?13");
     if (f->team_id > 0)
         hm_buf_puts(&sql, " AND team_id = ?10");
     if (f->verified >= 0)
         hm_buf_puts(&sql, " AND verified = ?11");
+    if (f->former_ward_code)
+        hm_buf_puts(&sql, " AND former_ward_code = ?21");
+    if (f->hamlet_code)
+        hm_buf_puts(&sql, " AND hamlet_code = ?22");
+    if (f->duplicate_of)
+        hm_buf_puts(&sql, " AND duplicate_of = ?23");
+    if (f->q)
+        hm_buf_puts(&sql,
+                    " AND hm_fold_has(coalesce(note, '') || ' ' || coalesce(address, ''), ?17)");
+    add_mask(&sql, "priority", f->priority_mask, 2);
+    add_mask(&sql, "source", f->source_mask, HM_SRC__COUNT);
     if (f->flagged) /* exactly the terms of the partial index request_flag */
         hm_buf_puts(&sql, " AND status = 3 AND receipt IN (2, 3)");
-    hm_buf_puts(&sql, " ORDER BY id");
+    if (f->order == HM_ORDER_URGENT && f->has_key)
+        hm_buf_puts(&sql, " AND (priority < ?18 OR (priority = ?18 AND (created_at > ?19 OR "
+                          "(created_at = ?19 AND id > ?20))))");
+    hm_buf_puts(&sql, f->order == HM_ORDER_ID_DESC  ? " ORDER BY id DESC"
+                      : f->order == HM_ORDER_URGENT ? " ORDER BY priority DESC, created_at, id"
+                                                    : " ORDER BY id");
     if (f->limit > 0)
         hm_buf_puts(&sql, " LIMIT ?12");
 
@@ -1063,6 +1185,19 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
         sqlite3_bind_int64(q, 12, (sqlite3_int64)f->limit);
     if (f->created_since_ms > 0)
         sqlite3_bind_int64(q, 13, f->created_since_ms);
+    if (f->former_ward_code)
+        sqlite3_bind_text(q, 21, f->former_ward_code, -1, SQLITE_STATIC);
+    if (f->hamlet_code)
+        sqlite3_bind_text(q, 22, f->hamlet_code, -1, SQLITE_STATIC);
+    if (f->duplicate_of)
+        sqlite3_bind_text(q, 23, f->duplicate_of, -1, SQLITE_STATIC);
+    if (f->q)
+        sqlite3_bind_text(q, 17, f->q, -1, SQLITE_STATIC);
+    if (f->order == HM_ORDER_URGENT && f->has_key) {
+        sqlite3_bind_int(q, 18, f->after_key.priority);
+        sqlite3_bind_int64(q, 19, f->after_key.created_at);
+        sqlite3_bind_int64(q, 20, f->after_key.id);
+    }
     if (has_cells) {
         sqlite3_bind_int64(q, 14, key0);
         sqlite3_bind_int64(q, 15, key_last);
@@ -1110,12 +1245,14 @@ static int sq_request_set_status(hm_store *st, int64_t id, int from, int to, int
     return rc;
 }
 
-static int sq_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+static int sq_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                   hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3_stmt *q = s->q[Q_REQ_SET_VERIFIED];
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, now);
+    sqlite3_bind_int(q, 3, verified);
     return exec_q(s, q, err);
 }
 
@@ -1126,6 +1263,33 @@ static int sq_request_set_safe(hm_store *st, int64_t id, int64_t at, hm_error *e
     int rc;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, at);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
+    return rc;
+}
+
+static int sq_request_update(hm_store *st, const hm_request *r, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_UPDATE];
+    int rc;
+    sqlite3_bind_int64(q, 1, r->id);
+    sqlite3_bind_double(q, 2, r->lon);
+    sqlite3_bind_double(q, 3, r->lat);
+    sqlite3_bind_int(q, 4, r->precision);
+    sqlite3_bind_int(q, 5, r->category);
+    sqlite3_bind_int(q, 6, r->people);
+    sqlite3_bind_int(q, 7, (int)r->vulnerable);
+    sqlite3_bind_int(q, 8, r->priority);
+    bind_text_or_null(q, 9, r->note);
+    bind_text_or_null(q, 10, r->name);
+    bind_text_or_null(q, 11, r->address);
+    bind_text_or_null(q, 12, r->phone);
+    bind_text_or_null(q, 13, r->ward_code);
+    bind_text_or_null(q, 14, r->former_ward_code);
+    bind_text_or_null(q, 15, r->hamlet_code);
+    sqlite3_bind_int64(q, 16, r->updated_at);
     rc = exec_q(s, q, err);
     if (rc == HM_OK && sqlite3_changes(s->db) == 0)
         rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
@@ -1184,25 +1348,28 @@ static int sq_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_
     return rc;
 }
 
-static int sq_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
-                             int from, int to, const char *note, const char *kind,
-                             const char *note_sha256, const char *detail, const char *hash,
-                             hm_error *err)
+static int sq_history_add(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err)
 {
     sq_store *s = SQ(st);
-    sqlite3_stmt *q = s->q[Q_HIST_APPEND];
+    sqlite3_stmt *q = s->q[Q_HIST_ADD];
     sqlite3_bind_int64(q, 1, request_id);
-    sqlite3_bind_int64(q, 2, at);
-    sqlite3_bind_text(q, 3, actor, -1, SQLITE_STATIC);
-    if (from >= 0)
-        sqlite3_bind_int(q, 4, from);
-    if (to >= 0)
-        sqlite3_bind_int(q, 5, to);
-    bind_text_or_null(q, 6, note);
-    sqlite3_bind_text(q, 7, kind, -1, SQLITE_STATIC);
-    bind_text_or_null(q, 8, note_sha256);
-    bind_text_or_null(q, 9, detail);
-    bind_text_or_null(q, 10, hash);
+    sqlite3_bind_int64(q, 2, h->at);
+    sqlite3_bind_text(q, 3, h->actor, -1, SQLITE_STATIC);
+    if (h->from >= 0)
+        sqlite3_bind_int(q, 4, h->from);
+    if (h->to >= 0)
+        sqlite3_bind_int(q, 5, h->to);
+    bind_text_or_null(q, 6, h->note);
+    sqlite3_bind_text(q, 7, h->kind, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 8, h->field);
+    bind_text_or_null(q, 9, h->old_value);
+    bind_text_or_null(q, 10, h->new_value);
+    sqlite3_bind_int(q, 11, h->contact);
+    bind_text_or_null(q, 12, h->note_sha256);
+    bind_text_or_null(q, 13, h->old_sha256);
+    bind_text_or_null(q, 14, h->new_sha256);
+    bind_text_or_null(q, 15, h->detail);
+    bind_text_or_null(q, 16, h->hash);
     return exec_q(s, q, err);
 }
 
@@ -1216,10 +1383,16 @@ static void read_history(sqlite3_stmt *q, int col, hm_history *h)
     h->to = sqlite3_column_type(q, col + 3) == SQLITE_NULL ? -1 : sqlite3_column_int(q, col + 3);
     h->note = dup_col(q, col + 4);
     copy_col(q, col + 5, h->kind, sizeof h->kind);
-    h->id = sqlite3_column_int64(q, col + 6);
-    copy_col(q, col + 7, h->note_sha256, sizeof h->note_sha256);
-    h->detail = dup_col(q, col + 8);
-    copy_col(q, col + 9, h->hash, sizeof h->hash);
+    copy_col(q, col + 6, h->field, sizeof h->field);
+    h->old_value = dup_col(q, col + 7);
+    h->new_value = dup_col(q, col + 8);
+    h->contact = sqlite3_column_int(q, col + 9) != 0;
+    h->id = sqlite3_column_int64(q, col + 10);
+    copy_col(q, col + 11, h->note_sha256, sizeof h->note_sha256);
+    copy_col(q, col + 12, h->old_sha256, sizeof h->old_sha256);
+    copy_col(q, col + 13, h->new_sha256, sizeof h->new_sha256);
+    h->detail = dup_col(q, col + 14);
+    copy_col(q, col + 15, h->hash, sizeof h->hash);
 }
 
 static int sq_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
@@ -1304,13 +1477,16 @@ out:
 }
 
 static int sq_history_set_hash(hm_store *st, int64_t entry_id, const char *note_sha256,
-                               const char *hash, hm_error *err)
+                               const char *old_sha256, const char *new_sha256, const char *hash,
+                               hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3_stmt *q = s->q[Q_HIST_SET_HASH];
     sqlite3_bind_int64(q, 1, entry_id);
     bind_text_or_null(q, 2, note_sha256);
-    sqlite3_bind_text(q, 3, hash, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 3, old_sha256);
+    bind_text_or_null(q, 4, new_sha256);
+    sqlite3_bind_text(q, 5, hash, -1, SQLITE_STATIC);
     return exec_q(s, q, err);
 }
 
@@ -1886,6 +2062,7 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
     } else {
         sqlite3_bind_null(q, 4);
     }
+    sqlite3_bind_int(q, 7, (int)c->flags);
     if (c->kind == HM_CH_AREA || c->kind == HM_CH_PLACES) {
         sqlite3_bind_int(q, 5, c->level);
         sqlite3_bind_text(q, 6, c->code, -1, SQLITE_TRANSIENT);
@@ -1906,7 +2083,7 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
 }
 
 /* `text` ("status|category|status_at|lon|lat|ward|former|hamlet|safe|receipt", empty codes
- * allowed; "safe" since version 6, "receipt" since version 7) into c->prev; fields missing stay
+ * allowed; "safe" since version 6, "receipt" since version 8) into c->prev; fields missing stay
  * as they are. */
 static void unpack_prev(const char *text, hm_change *c)
 {
@@ -1962,6 +2139,7 @@ static int sq_changes_since(hm_store *st, int64_t after_id, size_t limit, hm_cha
         c.level = sqlite3_column_int(q, 5);
         if (sqlite3_column_type(q, 6) == SQLITE_TEXT)
             snprintf(c.code, sizeof c.code, "%s", (const char *)sqlite3_column_text(q, 6));
+        c.flags = (unsigned)sqlite3_column_int(q, 7);
         if ((rc = cb(ctx, &c)) != 0)
             break;
     }
@@ -2230,7 +2408,7 @@ out:
 }
 
 static const hm_store_ops sq_ops = {
-    .iVersion = 4,
+    .iVersion = 5,
     .name = "spatialite",
     .xClose = sq_close,
     .xSchemaVersion = sq_schema_version,
@@ -2251,11 +2429,12 @@ static const hm_store_ops sq_ops = {
     .xRequestList = sq_request_list,
     .xRequestSetStatus = sq_request_set_status,
     .xRequestSetVerified = sq_request_set_verified,
+    .xRequestUpdate = sq_request_update,
+    .xHistoryAdd = sq_history_add,
     .xRequestSetAreas = sq_request_set_areas,
     .xRequestSetSafe = sq_request_set_safe,
     .xRequestPurge = sq_request_purge,
     .xTeamOpenCount = sq_team_open_count,
-    .xHistoryAppend = sq_history_append,
     .xHistoryList = sq_history_list,
     .xHistoryHead = sq_history_head,
     .xHistoryWalk = sq_history_walk,
