@@ -5,15 +5,20 @@
  *     glyphs FONT.ttf "Noto Sans Regular" OUTDIR
  *
  * writes OUTDIR/{start}-{end}.pbf (start a multiple of 256, end = start +
- * 255) for every range of U+0000..U+FFFF in which the font has a glyph of
- * the labels' alphabet (covered()); a range without one is not written, and
- * MapLibre then draws those letters with the browser's own fonts.
+ * 255) for every range of U+0000..U+FFFF in which the font has a glyph; a
+ * range without one is not written, and MapLibre then draws those letters
+ * with the browser's own fonts.
  *
- * The alphabet is Latin-1 plus what Vietnamese adds (the same subset font
- * services call "vietnamese"): a phone that opens the map pays ~70 KB of
- * glyphs gzip'd instead of ~160 KB for all of Latin Extended, which the
- * names of a Vietnamese district never use. `glyphs --all …` writes every
- * glyph of the font (a map of somewhere else). Each file is one `glyphs` message of
+ * Two ranges are cut to the letters Vietnamese takes from them, because every
+ * Vietnamese label loads both (ơ ư đ ă are in 256-511, the tone letters in
+ * 7680-7935) and in full they cost a phone 263 KB (114 KB gzip'd): the
+ * Latin Extended-A/B letters of other languages and the Latin Extended
+ * Additional letters beyond U+1EA0..U+1EF9 are left out (covered()). Every
+ * other range keeps every glyph the font has; it is only fetched when a
+ * label uses it. `glyphs --all …` writes every glyph of the font (a map of
+ * somewhere else).
+ *
+ * Each file is one `glyphs` message of
  * glyphs.proto (node-fontnik's format): the glyphs rendered at 24 px as
  * signed distance fields with a 3 px buffer, radius 8 px and cutoff 0.25, so
  * that the outline sits at 192/255 where MapLibre's shader draws the edge.
@@ -244,21 +249,21 @@ out:
     return true;
 }
 
-/* The code points a label of a Vietnamese map may use: Latin-1, the letters
- * Vietnamese takes from Latin Extended (Ă Đ Ĩ Ũ Ơ Ư), the combining marks of
- * text typed with decomposed tones, the precomposed tone letters
- * U+1EA0..U+1EF9, general punctuation and the dong and euro signs. */
+/* Whether code point c is written: everything but the letters of other languages in the two
+ * ranges every Vietnamese label loads. */
 static bool covered(uint32_t c)
 {
-    static const uint32_t extra[] = {0x0102, 0x0103, 0x0110, 0x0111, 0x0128, 0x0129, 0x0168,
-                                     0x0169, 0x01A0, 0x01A1, 0x01AF, 0x01B0, 0x20AB, 0x20AC};
-    if (c <= 0xFF || (c >= 0x0300 && c <= 0x0323) || (c >= 0x1EA0 && c <= 0x1EF9) ||
-        (c >= 0x2000 && c <= 0x206F))
-        return true;
-    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
-        if (extra[i] == c)
-            return true;
-    return false;
+    static const uint32_t vi[] = {0x0102, 0x0103, 0x0110, 0x0111, 0x0128, 0x0129,
+                                  0x0168, 0x0169, 0x01A0, 0x01A1, 0x01AF, 0x01B0};
+    if (c >= 0x0100 && c <= 0x01FF) {
+        for (size_t i = 0; i < sizeof vi / sizeof vi[0]; i++)
+            if (vi[i] == c)
+                return true;
+        return false;
+    }
+    if (c >= 0x1E00 && c <= 0x1EFF)
+        return c >= 0x1EA0 && c <= 0x1EF9;
+    return true;
 }
 
 static bool all_glyphs; /* --all: every glyph of the font */
