@@ -14,13 +14,16 @@
 #define HM_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(11))
 
 enum {
-    HM_VIEW_CONTACT = 1, /* name, phone, note, address */
-    HM_VIEW_SNAP = 2,    /* position on the public 0.001 degree grid */
+    HM_VIEW_CONTACT = 1,  /* name, phone, note, address */
+    HM_VIEW_SNAP = 2,     /* position on the public 0.001 degree grid */
+    HM_VIEW_RESIDENT = 4, /* the resident with the tracking token (with HM_VIEW_CONTACT) */
 };
 
 /* Snap a coordinate to the public 0.001 degree grid. */
 double hm_snap(double v);
-/* The request object (new reference). */
+/* The request object (new reference). The public (HM_VIEW_SNAP) and the resident
+ * (HM_VIEW_RESIDENT) never see which earlier request an automatic duplicate repeats
+ * (duplicate_of null): that would tell a stranger whose pin a phone number is (issue 11). */
 json_t *hm_request_json(const hm_request *r, unsigned view);
 /* A GeoJSON Feature whose properties are the request object. */
 json_t *hm_request_feature(const hm_request *r, unsigned view);

@@ -11,6 +11,7 @@
 #include "validate.h"
 #include "worker.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,17 @@
 
 /* ---- creation ------------------------------------------------------------------------- */
 
-/* Public creations: per address and per phone limits (SPEC). */
+static int phone_limited(int retry, hm_error *err)
+{
+    hm_error_set(err, HM_E_RATE_LIMITED, "phone",
+                 "too many requests for this phone number; try again later");
+    if (err)
+        err->retry_after_s = retry;
+    return HM_E_RATE_LIMITED;
+}
+
+/* Public creations: per address and per phone limits (SPEC). The address pays for every
+ * attempt; the phone is only checked here and pays when its request is stored (create_run). */
 static int rate_check(hm_core *c, const hm_actor *a, const char *phone, hm_error *err)
 {
     int retry = 0;
@@ -32,13 +43,8 @@ static int rate_check(hm_core *c, const hm_actor *a, const char *phone, hm_error
             err->retry_after_s = retry;
         return HM_E_RATE_LIMITED;
     }
-    if (c->phone_limit && phone && !hm_ratelimit_take(c->phone_limit, phone, now, &retry)) {
-        hm_error_set(err, HM_E_RATE_LIMITED, "phone",
-                     "too many requests for this phone number; try again later");
-        if (err)
-            err->retry_after_s = retry;
-        return HM_E_RATE_LIMITED;
-    }
+    if (c->phone_limit && phone && !hm_ratelimit_check(c->phone_limit, phone, now, &retry))
+        return phone_limited(retry, err);
     return HM_OK;
 }
 
@@ -111,21 +117,26 @@ static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
 static int create_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_create_op *op = (hm_create_op *)job;
+    hm_core *c = op->core;
     hm_request *r = &op->req;
     hm_request_filter f;
     dup_search d;
-    int rc;
+    int rc, retry = 0;
 
     if (op->by_address) {
         if ((rc = place_by_address(op, st, err)))
             return rc;
     } else {
-        hm_core__locate(op->core, r);
+        hm_core__locate(c, r);
         if (!r->ward_code[0])
             return hm_error_set(err, HM_E_OUTSIDE_AREA,
                                 r->precision == HM_PREC_LINK ? "location_text" : "lat",
                                 "this place is outside the service area; call the 1022 hotline");
     }
+    /* The phone's quota, checked again where the writer puts requests one after another. */
+    if (op->limited && c->phone_limit && r->phone &&
+        !hm_ratelimit_check(c->phone_limit, r->phone, hm_now_ms(), &retry))
+        return phone_limited(retry, err);
 
     /* SPEC: same phone, same category, within 200 m of one of that phone's open requests of
      * the last 24 h is a duplicate. The phone is the person in need's, also when someone else
@@ -147,7 +158,8 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         rc = hm_store_request_list(st, &f, dup_visit, &d, err);
         if (rc != HM_OK && rc != 1)
             return rc;
-        if (d.hit) {
+        if (d.hit && !op->limited) {
+            /* An operator's caller repeats: the note goes to the earlier request. */
             rc = hm_store_history_append(st, d.found.id, r->created_at, "resident", -1, -1,
                                          r->note ? r->note : "repeated request", "note", err);
             if (rc)
@@ -157,11 +169,26 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
             op->duplicate = true;
             return HM_OK;
         }
+        if (d.hit) {
+            /* A public caller's repeat is stored as a request of its own, closed as the earlier
+             * one's duplicate: whoever posts a phone number learns nothing of that phone's
+             * requests from the answer, and their words reach the earlier request only as an
+             * unverified caller's (issue 11: a stranger confirmed whose pin it was and wrote
+             * into the victim's history as "resident"). No change of the earlier request is
+             * recorded: no event or time stamp tells which request it was. */
+            r->status = HM_ST_DUPLICATE;
+            r->auto_duplicate = true;
+            snprintf(r->duplicate_of, sizeof r->duplicate_of, "%s", d.found.code);
+            rc = hm_store_history_append(st, d.found.id, r->created_at, "unverified caller", -1, -1,
+                                         r->note ? r->note : "repeated request", "repeat", err);
+            if (rc)
+                return rc;
+        }
     }
 
     for (int attempt = 0;; attempt++) {
         hm_error e2 = {0};
-        hm_code_generate(op->core->cfg.code_prefix, r->code, sizeof r->code);
+        hm_code_generate(c->cfg.code_prefix, r->code, sizeof r->code);
         rc = hm_store_request_insert(st, r, op->token_hash, &e2);
         if (rc == HM_E_IN_USE && attempt < 8)
             continue;
@@ -173,9 +200,15 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
     }
     if ((rc = hm_store_history_append(st, r->id, r->created_at,
                                       r->source == HM_SRC_WEB ? "resident" : "hotline", -1,
-                                      HM_ST_NEW, NULL, "status", err)))
+                                      r->status, NULL, "status", err)) ||
+        (rc = hm_core__record_request(st, r, NULL, err)))
         return rc;
-    return hm_core__record_request(st, r, NULL, err);
+    /* Stored: now it counts against the phone's quota (issue 11). */
+    if (op->limited && c->phone_limit && r->phone) {
+        hm_ratelimit_take(c->phone_limit, r->phone, hm_now_ms(), NULL);
+        op->phone_taken = true;
+    }
+    return HM_OK;
 }
 
 int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op, hm_error *err)
@@ -188,6 +221,7 @@ int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op
     if (a->role == HM_ROLE_VOLUNTEER)
         return hm_error_set(err, HM_E_FORBIDDEN, NULL,
                             "volunteer teams do not create requests; residents and operators do");
+    op->limited = a->role < HM_ROLE_OPERATOR;
     if ((rc = hm_validate_request(body, a->role >= HM_ROLE_OPERATOR, &op->req, op->want_ward,
                                   op->want_hamlet, &op->by_address, err)) ||
         (rc = rate_check(c, a, op->req.phone, err)))
@@ -197,8 +231,22 @@ int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op
     return HM_OK;
 }
 
+void hm_create_op_shown(const hm_create_op *op, hm_request *out)
+{
+    *out = op->req;
+    if (out->auto_duplicate) {
+        out->status = HM_ST_NEW;
+        out->duplicate_of[0] = '\0';
+        out->auto_duplicate = false;
+    }
+}
+
 void hm_create_op_clear(hm_create_op *op)
 {
+    /* Taken in the job, but its batch did not commit: nothing was stored. */
+    if (op->phone_taken && op->job.rc != HM_OK && op->core->phone_limit && op->req.phone)
+        hm_ratelimit_give(op->core->phone_limit, op->req.phone, hm_now_ms());
+    op->phone_taken = false;
     hm_request_clear(&op->req);
     memset(op->token, 0, sizeof op->token);
 }
@@ -255,6 +303,7 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
     int rc, from;
 
     c->priv.n_teams = 0;
+    c->priv.released_by = 0;
     hm_request_clear(r);
     if ((rc = hm_store_request_get(st, c->code, r, NULL, err)) != HM_OK)
         return rc;
@@ -314,6 +363,10 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
                                 "the team already holds %lld open requests (the limit is %d)",
                                 (long long)open, cap);
     }
+    /* A volunteer team giving back what it held: counted for holds once committed. */
+    if (c->to == HM_ST_NEW && (from == HM_ST_ASSIGNED || from == HM_ST_IN_PROGRESS) &&
+        actor == HM_ACT_HOLDER && c->actor_team > 0 && r->team_id == c->actor_team)
+        c->priv.released_by = c->actor_team;
     rc = hm_store_request_set_status(st, r->id, from, c->to, team,
                                      c->to == HM_ST_DUPLICATE ? c->duplicate_of : NULL, now, err);
     if (rc)
@@ -350,6 +403,15 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
     return HM_OK;
 }
 
+/* After the commit of a move: a release by a volunteer team counts towards its hold. */
+static void change_after(hm_job *job)
+{
+    hm_change_op *c = (hm_change_op *)job;
+    if (c->priv.released_by > 0 &&
+        hm_holds__release(c->core->holds, c->priv.released_by, hm_now_ms()))
+        hm_log(HM_LOG_WARN, "event=team_held team_id=%lld", (long long)c->priv.released_by);
+}
+
 /* Start `op` for `code_text` moved to `to` by `a`. */
 static int change_init(hm_core *c, const hm_actor *a, const char *code_text, int to, char *note,
                        hm_change_op *op, hm_error *err)
@@ -359,6 +421,7 @@ static int change_init(hm_core *c, const hm_actor *a, const char *code_text, int
     op->note = note;
     op->to = to;
     op->job.run = change_run;
+    op->job.after = change_after;
     if (hm_code_normalize(code_text, c->cfg.code_prefix, op->code, sizeof op->code, err))
         return HM_E_NOT_FOUND;
     op->actor = hm_policy_actor_kind(a->role);
@@ -377,6 +440,17 @@ int hm_core_claim(hm_core *c, const hm_actor *a, const char *code_text, hm_chang
         return hm_error_set(err, HM_E_FORBIDDEN, NULL, "operators do not claim requests");
     if ((rc = change_init(c, a, code_text, HM_ST_ASSIGNED, NULL, op, err)))
         return rc;
+    if (a->role == HM_ROLE_VOLUNTEER) {
+        int64_t now = hm_now_ms(), until = hm_holds__until(c->holds, a->team.id, now);
+        if (until > 0) {
+            hm_error_set(err, HM_E_RATE_LIMITED, NULL,
+                         "your team claimed and released too many requests within an hour; "
+                         "claims are paused, ask the command center");
+            if (err)
+                err->retry_after_s = (int)((until - now + 999) / 1000);
+            return HM_E_RATE_LIMITED;
+        }
+    }
     op->claim = true;
     op->assign_team = a->team.id;
     return HM_OK;
@@ -581,8 +655,28 @@ int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, hm_mark
 typedef struct hist_list {
     hm_history *items;
     size_t n, cap;
-    bool contact; /* the viewer may see contact data */
+    unsigned view; /* HM_VIEW_* of the viewer */
 } hist_list;
+
+/* Whether a viewer with `view` is shown the note of history entry `h`. Notes are written by
+ * people — the resident's own words, a team's "called +849..., house no. 12", a coordinator's
+ * — and may hold contact data, so only viewers of contact data see them (issue 11: volunteers
+ * that never held a request read its teams' notes). Texts the program writes itself (claim
+ * time-outs, reveals, verification, purges) are shown to anyone who may read the request. A
+ * "repeat" (an unverified caller's words, added to a request by a public repeat of its phone)
+ * is for the request's handlers, never for its resident: whoever knows a phone number must
+ * not be able to write on that resident's tracking page. */
+static bool note_visible(const hm_history *h, unsigned view)
+{
+    if (!h->note)
+        return false;
+    if (strcmp(h->kind, "repeat") == 0)
+        return (view & HM_VIEW_CONTACT) && !(view & HM_VIEW_RESIDENT);
+    if (view & HM_VIEW_CONTACT)
+        return true;
+    return strcmp(h->actor, "system") == 0 || strcmp(h->kind, "reveal") == 0 ||
+           strcmp(h->kind, "verify") == 0 || strcmp(h->kind, "purge") == 0;
+}
 
 static int add_hist(void *ctx, const hm_history *h)
 {
@@ -594,10 +688,7 @@ static int add_hist(void *ctx, const hm_history *h)
     }
     e = &l->items[l->n++];
     *e = *h;
-    /* A resident's own words (a repeated request's note, a cancellation note) are contact
-     * data like `note`. */
-    e->note =
-        h->note && (l->contact || strcmp(h->actor, "resident") != 0) ? hm_xstrdup(h->note) : NULL;
+    e->note = note_visible(h, l->view) ? hm_xstrdup(h->note) : NULL;
     return 0;
 }
 
@@ -608,11 +699,11 @@ static void hist_free(hm_history *items, size_t n)
     free(items);
 }
 
-/* The history of request `id`, notes hidden unless `contact`. */
-static int read_history(hm_store *st, int64_t id, bool contact, hm_history **out, size_t *n,
+/* The history of request `id` as a viewer with `view` sees it (note_visible). */
+static int read_history(hm_store *st, int64_t id, unsigned view, hm_history **out, size_t *n,
                         hm_error *err)
 {
-    hist_list l = {NULL, 0, 0, contact};
+    hist_list l = {NULL, 0, 0, view};
     int rc = hm_store_history_list(st, id, add_hist, &l, err);
     if (rc) {
         hist_free(l.items, l.n);
@@ -626,31 +717,48 @@ static int read_history(hm_store *st, int64_t id, bool contact, hm_history **out
 static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_mark_op *m = (hm_mark_op *)job;
-    int64_t now = hm_now_ms();
+    int64_t now = hm_now_ms(), shown = 0;
+    int rc;
     for (size_t i = 0; i < m->n_ids; i++) {
         bool seen = false;
-        int rc = hm_store_reveal_seen(st, m->ids[i], m->actor_name, now - DAY_MS, &seen, err);
-        if (rc)
+        if ((rc = hm_store_reveal_seen(st, m->ids[i], m->actor_name, now - DAY_MS, &seen, err)))
             return rc;
         if (!seen &&
             (rc = hm_store_history_append(st, m->ids[i], now, m->actor_name, -1, -1,
                                           "contact details viewed", "reveal", err)) != HM_OK)
             return rc;
+        shown += !seen;
+    }
+    /* The audit log has each reveal the histories record, in the same transaction. */
+    if (shown > 0) {
+        hm_audit a;
+        memset(&a, 0, sizeof a);
+        a.at = now;
+        snprintf(a.kind, sizeof a.kind, "reveal");
+        snprintf(a.actor, sizeof a.actor, "%s", m->actor_name);
+        a.actor_team_id = a.team_id = m->actor_team;
+        a.rows = shown;
+        snprintf(a.detail, sizeof a.detail, "%s", m->code[0] ? m->code : "phone lookup");
+        if ((rc = hm_store_audit_add(st, &a, err)))
+            return rc;
     }
     /* A read that recorded its reveal answers with the history that holds it. */
     if (m->n_ids == 1 && m->history == NULL && m->contact)
-        return read_history(st, m->ids[0], true, &m->history, &m->n_history, err);
+        return read_history(st, m->ids[0], HM_VIEW_CONTACT, &m->history, &m->n_history, err);
     return HM_OK;
 }
 
-static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n, const char *actor)
+static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n, const hm_actor *a,
+                        const char *code)
 {
     memset(m, 0, sizeof *m);
     m->core = c;
     m->ids = hm_xmalloc((n ? n : 1) * sizeof *ids);
     memcpy(m->ids, ids, n * sizeof *ids);
     m->n_ids = n;
-    snprintf(m->actor_name, sizeof m->actor_name, "%s", actor);
+    snprintf(m->actor_name, sizeof m->actor_name, "%s", a->team.name);
+    m->actor_team = a->team.id;
+    snprintf(m->code, sizeof m->code, "%s", code ? code : "");
     m->job.run = reveal_run;
 }
 
@@ -690,13 +798,12 @@ int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
                                    err)))
         return rc;
     if (!seen) {
-        reveal_init(&out->reveal, c, &out->req.id, 1, a->team.name);
+        reveal_init(&out->reveal, c, &out->req.id, 1, a, out->req.code);
         out->reveal.contact = true;
         out->pending = &out->reveal.job;
         return HM_OK;
     }
-    return read_history(w->store, out->req.id, (out->view & HM_VIEW_CONTACT) != 0, &out->history,
-                        &out->n_history, err);
+    return read_history(w->store, out->req.id, out->view, &out->history, &out->n_history, err);
 }
 
 const hm_history *hm_request_view_history(const hm_request_view *v, size_t *n)
@@ -738,29 +845,82 @@ typedef struct list_ctx {
     void *ctx;
     hm_list *out;
     int64_t *ids; /* contact data listed: the requests to record */
+    /* The public's box, on the snapped positions it is shown (issue 11): the query box is
+     * wider and each row is kept when its snapped point lies in `box` (edges included), at
+     * most `limit` (0: all). */
+    bool snap_box;
+    double box[4];
+    size_t limit;
 } list_ctx;
+
+/* list_visit's "enough rows": ends the walk without an error. */
+#define LIST_FULL 0x7fff0001
+
+/* Whether the snapped coordinate of `v` (a whole number of grid steps) lies in [lo, hi]: in
+ * grid steps, so that an edge written as the grid line itself ("106.493") includes the point
+ * whatever the last bit of its double. */
+static bool snapped_in(double v, double lo, double hi)
+{
+    double k = round(v * 1000.0);
+    return k >= ceil(lo * 1000.0 - 1e-6) && k <= floor(hi * 1000.0 + 1e-6);
+}
 
 static int list_visit(void *ctx, const hm_request *q)
 {
     list_ctx *l = ctx;
+    int rc;
+    if (l->snap_box &&
+        (!snapped_in(q->lon, l->box[0], l->box[2]) || !snapped_in(q->lat, l->box[1], l->box[3])))
+        return 0;
     if (l->ids)
         l->ids[l->out->n] = q->id;
     l->out->n++;
     l->out->last_id = q->id;
-    return l->cb(l->ctx, q);
+    rc = l->cb(l->ctx, q);
+    if (rc == 0 && l->limit && l->out->n >= l->limit)
+        return LIST_FULL;
+    return rc;
 }
 
-int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char *phone_text,
+/* The filters of a public list narrowed to what public answers show, so that no filter
+ * reveals more than the answer does (issue 11): a box selects requests by their snapped
+ * position, never by the exact one (moving an edge across a home changes nothing until it
+ * crosses a 0.001 degree grid line), and `since` compares with the whole second that
+ * updated_at shows. The other public filters (status, category, ward, verified, cursor, limit)
+ * are on fields every public answer carries. */
+static void public_filter(hm_request_filter *f, list_ctx *l)
+{
+    /* A snapped coordinate is within half a grid step of the exact one; a full step of
+     * margin keeps rounding at the edges out of the question. */
+    const double margin = 0.001;
+    if (f->has_bbox) {
+        l->snap_box = true;
+        memcpy(l->box, f->bbox, sizeof l->box);
+        l->limit = f->limit;
+        f->limit = 0;
+        f->bbox[0] = f->bbox[0] - margin < -180 ? -180 : f->bbox[0] - margin;
+        f->bbox[1] = f->bbox[1] - margin < -90 ? -90 : f->bbox[1] - margin;
+        f->bbox[2] = f->bbox[2] + margin > 180 ? 180 : f->bbox[2] + margin;
+        f->bbox[3] = f->bbox[3] + margin > 90 ? 90 : f->bbox[3] + margin;
+    }
+    if (f->since_ms > 0)
+        f->since_ms = (f->since_ms + 999) / 1000 * 1000;
+}
+
+int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *filter, const char *phone_text,
                  hm_request_cb cb, void *ctx, hm_list *out, hm_error *err)
 {
     const unsigned open = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
     char phone[24];
-    list_ctx l = {cb, ctx, out, NULL};
+    list_ctx l = {cb, ctx, out, NULL, false, {0, 0, 0, 0}, 0};
+    hm_request_filter fl = *filter, *f = &fl;
     hm_worker *w;
     int rc;
 
     memset(out, 0, sizeof *out);
     out->view = a->role == HM_ROLE_PUBLIC ? HM_VIEW_SNAP : 0;
+    if (a->role == HM_ROLE_PUBLIC)
+        public_filter(f, &l);
     if (phone_text) {
         if (a->role < HM_ROLE_OPERATOR)
             return hm_error_set(err, a->role == HM_ROLE_PUBLIC ? HM_E_UNAUTHORIZED : HM_E_FORBIDDEN,
@@ -780,11 +940,12 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char
     } else {
         rc = hm_store_request_list(w->store, f, list_visit, &l, err);
     }
-    f->phone = NULL;
+    if (rc == LIST_FULL)
+        rc = HM_OK;
     if (rc == HM_OK && l.ids && out->n > 0) {
         /* An operator saw contact data: recorded before the answer goes out. */
         out->reveal = hm_xmalloc(sizeof *out->reveal);
-        reveal_init(out->reveal, c, l.ids, out->n, a->team.name);
+        reveal_init(out->reveal, c, l.ids, out->n, a, NULL);
     }
     free(l.ids);
     return rc;

@@ -24,16 +24,19 @@ static void create_free(void *p)
 static enum MHD_Result create_done(hm_req *r)
 {
     hm_create_op *c = r->state;
+    hm_request shown;
     if (c->job.rc)
         return hm_http_error(r, &c->job.err);
-    if (c->duplicate)
+    if (c->duplicate) /* an operator's: the public never gets this answer */
         return hm_http_json(r, 200,
                             json_pack("{s:b,s:o}", "duplicate", 1, "request",
                                       hm_request_json(&c->req, HM_VIEW_SNAP)));
     hm_log(HM_LOG_INFO, "event=request_created id=%lld ward=%s source=%s", (long long)c->req.id,
            c->req.ward_code, hm_source_name(c->req.source));
+    hm_create_op_shown(c, &shown);
     return hm_http_json(r, 201,
-                        json_pack("{s:o,s:s}", "request", hm_request_json(&c->req, HM_VIEW_CONTACT),
+                        json_pack("{s:o,s:s}", "request",
+                                  hm_request_json(&shown, HM_VIEW_CONTACT | HM_VIEW_RESIDENT),
                                   "token", c->token));
 }
 
@@ -447,13 +450,16 @@ static const char page_head[] =
     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
     "<title>helpmap</title><link rel=\"stylesheet\" href=\"/assets/report.css\"></head><body>";
 
+/* Every answer of the form: its success page carries the tracking token, so no cache keeps
+ * it (issue 11). */
 static enum MHD_Result html_page(hm_req *r, unsigned status, hm_buf *b)
 {
+    static const char *const nocache[] = {"Cache-Control", "no-store", NULL};
     size_t len;
     char *text;
     hm_buf_puts(b, "</body></html>");
     text = hm_buf_steal(b, &len);
-    return hm_http_bytes(r, status, "text/html; charset=utf-8", text, len, true, NULL);
+    return hm_http_bytes(r, status, "text/html; charset=utf-8", text, len, true, nocache);
 }
 
 static enum MHD_Result report_error(hm_req *r, const hm_error *err)
@@ -485,6 +491,8 @@ static enum MHD_Result report_error(hm_req *r, const hm_error *err)
         vi = "Bạn đã gửi quá nhiều yêu cầu. Vui lòng chờ rồi thử lại, hoặc gọi 1022.";
     if (err->code == HM_E_OUTSIDE_AREA)
         vi = "Vị trí này nằm ngoài khu vực hỗ trợ. Vui lòng gọi Tổng đài 1022.";
+    if (err->code == HM_E_FORBIDDEN)
+        vi = "Hãy gửi yêu cầu từ trang của bản đồ hỗ trợ, hoặc gọi 1022.";
     if (status >= 500)
         vi = "Hệ thống đang bận. Vui lòng thử lại sau ít phút hoặc gọi 1022.";
     r->err_code = hm_err_name(err->code);
@@ -505,16 +513,10 @@ static enum MHD_Result report_done(hm_req *r)
 
     if (c->job.rc)
         return report_error(r, &c->job.err);
+    /* The form is the public's: a repeat of an open request of the same phone is stored as a
+     * request of its own and answered like any other (issue 11). */
     hm_buf_init(&b);
     hm_buf_puts(&b, page_head);
-    if (c->duplicate) {
-        hm_buf_puts(&b, "<main><h1>Đã nhận / Received</h1><p>Yêu cầu này đã có. Mã của bạn / "
-                        "Your code:</p><p class=\"code\">");
-        hm_buf_put_escaped(&b, c->req.code);
-        hm_buf_puts(&b, "</p><p>Ghi chú mới đã được thêm vào yêu cầu. / Your new note was added "
-                        "to the existing request.</p></main>");
-        return html_page(r, 200, &b);
-    }
     hm_buf_puts(&b, "<main><h1>Đã gửi yêu cầu / Request sent</h1><p>Mã yêu cầu / Your code:</p>"
                     "<p class=\"code\">");
     hm_buf_put_escaped(&b, c->req.code);
@@ -531,9 +533,23 @@ enum MHD_Result hm_api_report_form(hm_req *r)
 {
     json_t *body = json_object(), *vul = json_array(), *reporter = json_object();
     char *data = r->body.data ? hm_xstrndup(r->body.data, r->body.len) : hm_xstrdup("");
+    static const char *const fields[] = {"ward_code", "hamlet_code",       "address", "category",
+                                         "people",    "vulnerable",        "phone",   "name",
+                                         "note",      "location_precision"};
+    const char *bad_field = NULL;
     enum MHD_Result ret;
     hm_error err = {0};
 
+    /* A form posted from another site (cross-site request forgery: a page that files requests
+     * in its visitors' names, issue 11) is refused before anything is read from it. */
+    if (!hm_http_same_origin(r)) {
+        free(data);
+        json_decref(body);
+        json_decref(vul);
+        hm_error_set(&err, HM_E_FORBIDDEN, NULL,
+                     "this form must be sent from the help map's own page");
+        return report_error(r, &err);
+    }
     /* The form is the resident's, whatever headers say. */
     memset(&r->actor, 0, sizeof r->actor);
     r->actor.role = HM_ROLE_PUBLIC;
@@ -547,8 +563,14 @@ enum MHD_Result hm_api_report_form(hm_req *r)
         *eq = '\0';
         form_decode(pair);
         form_decode(eq + 1);
-        if (!hm_text_ok(eq + 1, 1000))
+        if (!hm_text_ok(eq + 1, 1000)) {
+            /* Text a field may not hold (invalid UTF-8, control or text-direction characters)
+             * is refused naming the field, as in the JSON API; unknown names are ignored. */
+            for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !bad_field; i++)
+                if (strcmp(pair, fields[i]) == 0)
+                    bad_field = fields[i];
             continue;
+        }
         if (strcmp(pair, "vulnerable") == 0)
             json_array_append_new(vul, json_string(eq + 1));
         else if (strcmp(pair, "people") == 0) {
@@ -569,6 +591,13 @@ enum MHD_Result hm_api_report_form(hm_req *r)
         }
     }
     free(data);
+    if (bad_field) {
+        json_decref(body);
+        json_decref(vul);
+        hm_error_set(&err, HM_E_INVALID_FIELD, bad_field,
+                     "%s must be plain text (no control or text-direction characters)", bad_field);
+        return report_error(r, &err);
+    }
     json_object_set_new(body, "vulnerable", vul);
     if (json_object_size(reporter))
         json_object_set(body, "reporter", reporter);

@@ -279,9 +279,20 @@ int hm_store_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hour
 {
     return st->ops->xStats(st, now, counts, hourly, median_min, err);
 }
-int hm_store_backup(hm_store *st, const char *out_path, hm_error *err)
+int hm_store_backup(hm_store *st, const char *out_path, bool overwrite, hm_error *err)
 {
-    return st->ops->xBackup(st, out_path, err);
+    return st->ops->xBackup(st, out_path, overwrite, err);
+}
+int hm_store_audit_add(hm_store *st, hm_audit *a, hm_error *err)
+{
+    if (!a->at)
+        a->at = hm_now_ms();
+    return st->ops->xAuditAdd(st, a, err);
+}
+int hm_store_audit_list(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
+                        hm_error *err)
+{
+    return st->ops->xAuditList(st, f, cb, ctx, err);
 }
 int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
 {

@@ -6,7 +6,7 @@
 #include "store.h"
 
 typedef struct hm_store_ops {
-    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now" */
+    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5: audit */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -56,7 +56,7 @@ typedef struct hm_store_ops {
     int (*xTeamSetStatus)(hm_store *st, int64_t id, int status, hm_error *err);
     int (*xStats)(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hourly[24],
                   double *median_min, hm_error *err);
-    int (*xBackup)(hm_store *st, const char *out_path, hm_error *err);
+    int (*xBackup)(hm_store *st, const char *out_path, bool overwrite, hm_error *err);
     int (*xCheck)(hm_store *st, char *msg, size_t msg_size, hm_error *err);
     bool (*xQuiesce)(hm_store *st, char *what, size_t what_size);
     /* Record change `c` of the transaction in progress; may set c->id now (or leave it to
@@ -77,6 +77,10 @@ typedef struct hm_store_ops {
     int (*xReliefDelete)(hm_store *st, int64_t id, hm_error *err);
     int (*xReliefGet)(hm_store *st, int64_t id, hm_relief *out, hm_error *err);
     int (*xReliefList)(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err);
+    /* iVersion 5: the audit log. */
+    int (*xAuditAdd)(hm_store *st, hm_audit *a, hm_error *err);
+    int (*xAuditList)(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
+                      hm_error *err);
 } hm_store_ops;
 
 struct hm_store {

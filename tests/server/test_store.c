@@ -898,6 +898,11 @@ static void test_history(hm_store *st)
     CHECK(plain_exec("DELETE FROM history", msg, sizeof msg) == 1);
     CHECK(strstr(msg, "append-only") != NULL);
     CHECK(plain_exec("DELETE FROM history WHERE id = 1", msg, sizeof msg) == 1);
+    /* The one exception, for purge (issue 11): a note may become NULL, with nothing else. */
+    CHECK(plain_exec("UPDATE history SET note = NULL, actor = 'x' WHERE note IS NOT NULL", msg,
+                     sizeof msg) == 1);
+    CHECK(plain_exec("UPDATE history SET note = '' WHERE note IS NOT NULL", msg, sizeof msg) == 1);
+    CHECK(plain_exec("UPDATE history SET kind = 'purge'", msg, sizeof msg) == 1);
     memset(&s, 0, sizeof s);
     CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
     CHECK_INT_EQ(s.n, 4);
@@ -1211,6 +1216,102 @@ static void test_purge(hm_store *st)
     }
     CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
     CHECK_INT_EQ(n, 0);
+
+    /* The notes of a purged request's history go too, recorded by one "purge" entry (issue 11):
+     * a closed request whose columns were erased before but whose history still has notes. */
+    {
+        hist_seen s;
+        int64_t id = reqs[3].r.id;
+        CHECK_INT_EQ(hm_store_history_append(st, id, T0, "Đội 1", -1, -1,
+                                             "đã gọi 0909 123 456, nhà số 12", "note", &err),
+                     HM_OK);
+        CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
+        CHECK_INT_EQ(n, 1);
+        memset(&s, 0, sizeof s);
+        CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
+        CHECK(s.n >= 2);
+        for (int i = 0; i < s.n && i < 16; i++)
+            if (strcmp(s.h[i].kind, "purge") != 0)
+                CHECK_STR_EQ(s.notes[i], "(null)");
+        CHECK_STR_EQ(s.h[s.n - 1].kind, "purge");
+        CHECK_STR_EQ(s.h[s.n - 1].actor, "system");
+        CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
+        CHECK_INT_EQ(n, 0); /* its own entry is not a note to erase */
+    }
+}
+
+/* The audit log (issue 11): entries in id order, filtered by time, team, kind and cursor. */
+static int collect_audit(void *ctx, const hm_audit *a)
+{
+    hm_audit *out = ctx;
+    int i = 0;
+    while (out[i].id)
+        i++;
+    if (i < 7)
+        out[i] = *a;
+    return 0;
+}
+
+static void test_audit(hm_store *st)
+{
+    static const struct {
+        const char *kind, *actor;
+        int64_t actor_team, team, rows, at;
+        const char *detail;
+    } rows[] = {
+        {"export", "command line (user root)", 0, 0, 1000, T0, "csv"},
+        {"reveal", "Đội 1", 7, 7, 1, T0 + 1000, "CC-000001"},
+        {"team", "Trung tâm", 2, 7, 1, T0 + 2000, "disable"},
+    };
+    hm_audit got[8];
+    hm_audit_filter f;
+    hm_error err = {0};
+
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        hm_audit a;
+        memset(&a, 0, sizeof a);
+        snprintf(a.kind, sizeof a.kind, "%s", rows[i].kind);
+        snprintf(a.actor, sizeof a.actor, "%s", rows[i].actor);
+        a.actor_team_id = rows[i].actor_team;
+        a.team_id = rows[i].team;
+        a.rows = rows[i].rows;
+        a.at = rows[i].at;
+        snprintf(a.detail, sizeof a.detail, "%s", rows[i].detail);
+        CHECK_INT_EQ(hm_store_audit_add(st, &a, &err), HM_OK);
+        CHECK(a.id > 0);
+    }
+    memset(&f, 0, sizeof f);
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "export");
+    CHECK_INT_EQ(got[0].rows, 1000);
+    CHECK_INT_EQ(got[0].team_id, 0);
+    CHECK_STR_EQ(got[1].actor, "Đội 1");
+    CHECK_STR_EQ(got[2].detail, "disable");
+    CHECK_INT_EQ(got[2].actor_team_id, 2);
+    CHECK_INT_EQ(got[3].id, 0);
+    f.team_id = 7;
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "reveal");
+    CHECK_STR_EQ(got[1].kind, "team");
+    CHECK_INT_EQ(got[2].id, 0);
+    f.kind = "team";
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "team");
+    CHECK_INT_EQ(got[1].id, 0);
+    memset(&f, 0, sizeof f);
+    f.since_ms = T0 + 500;
+    f.limit = 1;
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "reveal");
+    CHECK_INT_EQ(got[1].id, 0);
+    f.after_id = got[0].id;
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "team");
 }
 
 typedef struct last_change {
@@ -1438,8 +1539,9 @@ static void test_places(hm_store *st)
 }
 
 /* A file of schema version 2 (the R*Tree of request points that SpatiaLite made, the three
- * request indexes of version 1 that no query needs) opens as version 3: the R*Tree and those
- * indexes gone, the grid-cell index there, rows intact, and a box query answered as before. */
+ * request indexes of version 1 that no query needs) opens as the latest version: the R*Tree and
+ * those indexes gone, the grid-cell index there, rows intact, and a box query answered as
+ * before. */
 static void test_migration_2_to_3(void)
 {
     hm_error err = {0};
@@ -1460,7 +1562,13 @@ static void test_migration_2_to_3(void)
     n_before = count_matching(st, &f);
     hm_store_close(st);
     /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns (and without
-     * what versions 5 and 6 added). */
+     * what versions 5, 6 and 7 added). */
+    CHECK_INT_EQ(plain_exec("DROP TABLE audit; ALTER TABLE request DROP COLUMN auto_duplicate; "
+                            "DROP TRIGGER history_append_only_u; CREATE TRIGGER "
+                            "history_append_only_u BEFORE UPDATE ON history BEGIN SELECT "
+                            "RAISE(ABORT, 'history is append-only'); END;",
+                            msg, sizeof msg),
+                 SQLITE_OK);
     CHECK_INT_EQ(plain_exec("DROP TABLE point; DELETE FROM geometry_columns WHERE f_table_name = "
                             "'point'; ALTER TABLE request DROP COLUMN reporter_name; ALTER TABLE "
                             "request DROP COLUMN reporter_phone; ALTER TABLE request DROP COLUMN "
@@ -1484,7 +1592,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_INT_EQ(hm_store_schema_version(st), 6);
+    CHECK_INT_EQ(hm_store_schema_version(st), 7);
     n_after = count_matching(st, &f);
     hm_store_close(st);
     CHECK(n_before > 0);
@@ -1641,7 +1749,7 @@ static void test_sqlite_backup(hm_store *st)
     int n = count_requests(st);
 
     snprintf(copy, sizeof copy, "%s/backup.db", dir);
-    CHECK_INT_EQ(hm_store_backup(st, copy, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_backup(st, copy, false, &err), HM_OK);
     b = hm_store_open(copy, 0, &err);
     CHECK(b != NULL);
     if (b) {
@@ -1669,7 +1777,7 @@ static void test_pg_open_and_refusals(hm_store *st)
     hm_error err = {0};
     char where[512], msg[256];
 
-    CHECK(hm_store_backup(st, "/tmp/never-written.db", &err) != HM_OK);
+    CHECK(hm_store_backup(st, "/tmp/never-written.db", false, &err) != HM_OK);
     CHECK(strstr(err.msg, "pg_dump") != NULL);
     CHECK(access("/tmp/never-written.db", F_OK) != 0);
 
@@ -1872,6 +1980,7 @@ int main(int argc, char **argv)
     test_changes(st);
     test_places(st);
     test_flood_fields(st);
+    test_audit(st);
     test_check_and_reopen(st);
     if (be == &sqlite_backend)
         test_sqlite_backup(st);

@@ -6,6 +6,7 @@
 #include "store_int.h"
 
 #include "hm_buf.h"
+#include "hm_file.h"
 #include "hm_log.h"
 #include "model.h"
 
@@ -21,8 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#define SCHEMA_VERSION 2
+#include <unistd.h>
 
 enum {
     Q_BEGIN,
@@ -72,7 +72,7 @@ enum {
     "id, code, lon, lat, precision, category, people, vulnerable, priority, note, name, "          \
     "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "         \
     "team_id, duplicate_of, created_at, updated_at, status_at, token_hash, reporter_name, "        \
-    "reporter_phone, location_text, safe_at"
+    "reporter_phone, location_text, safe_at, auto_duplicate"
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
@@ -120,15 +120,15 @@ static const char *const q_sql[Q__COUNT] = {
         "INSERT INTO request(code, token_hash, lon, lat, precision, category, people, "
         "vulnerable, priority, note, name, address, phone, status, ward_code, former_ward_code, "
         "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
-        "status_at, geom, reporter_name, reporter_phone, location_text) VALUES (?1, ?2, ?3, ?4, "
-        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-        "?22, ?22, MakePoint(?3, ?4, 4326), ?23, ?24, ?25)",
+        "status_at, geom, reporter_name, reporter_phone, location_text, auto_duplicate) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+        "?20, ?21, ?22, ?22, ?22, MakePoint(?3, ?4, 4326), ?23, ?24, ?25, ?26)",
     [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = ?1",
     [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = ?1",
     /* Any move ends an "I am safe now" closing (a reopened request is no longer one). */
     [Q_REQ_SET_STATUS] = "UPDATE request SET status = ?3, team_id = ?4, duplicate_of = ?5, "
-                         "updated_at = ?6, status_at = ?6, safe_at = NULL WHERE id = ?1 AND "
-                         "status = ?2",
+                         "updated_at = ?6, status_at = ?6, safe_at = NULL, auto_duplicate = 0 "
+                         "WHERE id = ?1 AND status = ?2",
     [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = ?2 WHERE id = ?1",
     [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = 1, updated_at = ?2 WHERE id = ?1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = ?2, former_ward_code = ?3, "
@@ -258,6 +258,24 @@ static const char *const migrations[] = {
     "  name TEXT NOT NULL, address TEXT, hours TEXT, capacity INTEGER, lon REAL NOT NULL, "
     "  lat REAL NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
     "SELECT AddGeometryColumn('point', 'geom', 4326, 'POINT', 'XY');",
+    /* 6 -> 7: privacy and abuse, second round (issue 11).
+     * - request.auto_duplicate: a public caller's repeat of an open request, stored as its
+     *   duplicate; its public and resident views do not name the earlier request.
+     * - audit: who saw or took contact data and who changed teams (store.h, "Audit").
+     * - The history stays append-only with one exception: purge may set a note to NULL and
+     *   nothing else (the trigger refuses every other change of a row). */
+    "ALTER TABLE request ADD COLUMN auto_duplicate INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, "
+    "  actor TEXT NOT NULL, actor_team_id INTEGER, team_id INTEGER, row_count INTEGER NOT NULL "
+    "  DEFAULT 0, detail TEXT);"
+    "CREATE INDEX audit_at ON audit(at);"
+    "CREATE INDEX audit_team ON audit(team_id, at);"
+    "DROP TRIGGER history_append_only_u;"
+    "CREATE TRIGGER history_append_only_u BEFORE UPDATE ON history WHEN NEW.note IS NOT NULL "
+    "  OR NEW.id IS NOT OLD.id OR NEW.request_id IS NOT OLD.request_id OR NEW.at IS NOT OLD.at "
+    "  OR NEW.actor IS NOT OLD.actor OR NEW.from_status IS NOT OLD.from_status "
+    "  OR NEW.to_status IS NOT OLD.to_status OR NEW.kind IS NOT OLD.kind "
+    "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
 };
 
 /* Statements of hm_store_request_list() kept per connection, keyed by their text: the text
@@ -440,11 +458,23 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
 
     s->base.ops = &sq_ops;
     if (stat(path, &sb) != 0) {
+        int fd;
         if (!(flags & HM_STORE_CREATE)) {
             hm_error_set(err, HM_E_NOT_FOUND, "db", "no database at %s", path);
             goto fail;
         }
         make_parent_dir(path);
+        /* The file of every phone number is its owner's alone (issue 11: 0644 under umask
+         * 022), and so are its -wal and -shm, which SQLite creates with the database's mode.
+         * An empty file is a new database to SQLite. */
+        if ((fd = hm_file_create(path, false, err)) < 0)
+            goto fail;
+        close(fd);
+    } else if (sb.st_mode & 077) {
+        hm_log(HM_LOG_WARN,
+               "event=database_not_private mode=%03o msg=\"others may read the "
+               "database; chmod 600 it and its -wal and -shm\"",
+               (unsigned)(sb.st_mode & 0777));
     }
     if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
         if (s->db)
@@ -742,6 +772,7 @@ static int sq_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     bind_text_or_null(q, 23, r->reporter_name);
     bind_text_or_null(q, 24, r->reporter_phone);
     bind_text_or_null(q, 25, r->location_text);
+    sqlite3_bind_int(q, 26, r->auto_duplicate);
     if (sqlite3_step(q) != SQLITE_DONE) {
         if ((sqlite3_extended_errcode(s->db)) == SQLITE_CONSTRAINT_UNIQUE)
             rc = hm_error_set(err, HM_E_IN_USE, "code", "request code already in use");
@@ -794,6 +825,7 @@ static void read_request(sqlite3_stmt *q, hm_request *r, uint8_t token_hash[32])
     r->reporter_phone = dup_col(q, 26);
     r->location_text = dup_col(q, 27);
     r->safe_at = sqlite3_column_int64(q, 28);
+    r->auto_duplicate = sqlite3_column_int(q, 29) != 0;
 }
 
 static int sq_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
@@ -1053,29 +1085,105 @@ static int sq_request_set_areas(hm_store *st, int64_t id, const char *ward, cons
     return exec_q(s, q, err);
 }
 
-static int sq_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
+/* Run `sql` (no results) with one bound integer `a` (and `b` when b >= 0). */
+static int exec_bound(sq_store *s, const char *sql, int64_t a, int64_t b, hm_error *err)
 {
-    sq_store *s = SQ(st);
     sqlite3_stmt *q = NULL;
     int rc = HM_OK;
-    const char *sql =
-        "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL, "
-        "reporter_name = NULL, reporter_phone = NULL, location_text = NULL "
-        "WHERE status IN (3, 4, 5) AND updated_at < ?1 AND (name IS NOT NULL OR "
-        "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL OR reporter_name IS NOT "
-        "NULL OR reporter_phone IS NOT NULL OR location_text IS NOT NULL)";
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
         rc = db_error(s, err);
         goto out;
     }
-    sqlite3_bind_int64(q, 1, before_ms);
-    if (sqlite3_step(q) != SQLITE_DONE) {
+    sqlite3_bind_int64(q, 1, a);
+    if (b >= 0)
+        sqlite3_bind_int64(q, 2, b);
+    if (sqlite3_step(q) != SQLITE_DONE)
         rc = db_error(s, err);
-        goto out;
-    }
-    *count = sqlite3_changes(s->db);
 out:
     sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int64_t *ids = NULL, now = hm_now_ms();
+    size_t n = 0, cap = 0;
+    int rc = HM_OK, step, log = 0, done = 0;
+    /* Closed requests with something left to erase: a contact column, or a note in their
+     * history other than purge's own. */
+    const char *select =
+        "SELECT id FROM request WHERE status IN (3, 4, 5) AND updated_at < ?1 AND (name IS NOT "
+        "NULL OR phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL OR reporter_name "
+        "IS NOT NULL OR reporter_phone IS NOT NULL OR location_text IS NOT NULL OR EXISTS "
+        "(SELECT 1 FROM history h WHERE h.request_id = request.id AND h.note IS NOT NULL AND "
+        "h.kind <> 'purge')) ORDER BY id";
+
+    /* Erased cells and freed pages are overwritten with zeros rather than left in the file. */
+    if ((rc = exec_sql(s, "PRAGMA secure_delete = ON", err)) ||
+        (rc = exec_sql(s, "BEGIN IMMEDIATE", err)))
+        return rc;
+    if (sqlite3_prepare_v2(s->db, select, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto fail;
+    }
+    sqlite3_bind_int64(q, 1, before_ms);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            ids = hm_xrealloc(ids, cap * sizeof *ids);
+        }
+        ids[n++] = sqlite3_column_int64(q, 0);
+    }
+    if (step != SQLITE_DONE) {
+        rc = db_error(s, err);
+        goto fail;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    for (size_t i = 0; i < n; i++) {
+        /* The history trigger lets a note become NULL and refuses every other change. */
+        if ((rc = exec_bound(s,
+                             "UPDATE request SET name = NULL, phone = NULL, note = NULL, "
+                             "address = NULL, reporter_name = NULL, reporter_phone = NULL, "
+                             "location_text = NULL WHERE id = ?1",
+                             ids[i], -1, err)) ||
+            (rc = exec_bound(s,
+                             "UPDATE history SET note = NULL WHERE request_id = ?1 AND note IS "
+                             "NOT NULL AND kind <> 'purge'",
+                             ids[i], -1, err)) ||
+            (rc = exec_bound(s,
+                             "INSERT INTO history(request_id, at, actor, kind, note) VALUES (?1, "
+                             "?2, 'system', 'purge', 'contact data erased')",
+                             ids[i], now, err)))
+            goto fail;
+    }
+    if ((rc = exec_sql(s, "COMMIT", err)))
+        goto fail;
+    *count = (int64_t)n;
+    free(ids);
+    ids = NULL;
+    if (n == 0)
+        return HM_OK;
+    /* What was erased may still be in free pages of the file (from before secure_delete) and in
+     * the write-ahead log: rebuild the file, then copy the log into it and empty the log. */
+    if ((rc = exec_sql(s, "VACUUM", err)))
+        return rc;
+    sqlite3_busy_timeout(s->db, 30000);
+    step = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    sqlite3_busy_timeout(s->db, 10000);
+    if (step != SQLITE_OK)
+        return hm_error_set(err, HM_E_UNAVAILABLE, NULL,
+                            "contact data erased, but the database is in use and its log still "
+                            "holds old copies; run purge again while no server uses it (%s)",
+                            sqlite3_errstr(step));
+    return HM_OK;
+fail:
+    sqlite3_finalize(q);
+    free(ids);
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
@@ -1355,15 +1463,19 @@ out:
     return rc;
 }
 
-static int sq_backup(hm_store *st, const char *out_path, hm_error *err)
+static int sq_backup(hm_store *st, const char *out_path, bool overwrite, hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3 *dst = NULL;
     sqlite3_backup *b;
-    int rc = HM_OK, step;
+    int rc = HM_OK, step, fd;
 
-    if (sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* Created private, never through a symbolic link (hm_file.h); SQLite then writes into the
+     * empty file and gives its journal the same mode. */
+    if ((fd = hm_file_create(out_path, overwrite, err)) < 0)
+        return err ? err->code : HM_E_IO;
+    close(fd);
+    if (sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         rc = hm_error_set(err, HM_E_IO, NULL, "cannot open %s: %s", out_path,
                           dst ? sqlite3_errmsg(dst) : "out of memory");
         goto out;
@@ -1925,8 +2037,82 @@ out:
     return rc;
 }
 
+/* ---- audit ---- */
+
+static int sq_audit_add(hm_store *st, hm_audit *a, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO audit(at, kind, actor, actor_team_id, team_id, row_count, detail) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    sqlite3_bind_int64(q, 1, a->at);
+    sqlite3_bind_text(q, 2, a->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, a->actor, -1, SQLITE_STATIC);
+    if (a->actor_team_id > 0)
+        sqlite3_bind_int64(q, 4, a->actor_team_id);
+    if (a->team_id > 0)
+        sqlite3_bind_int64(q, 5, a->team_id);
+    sqlite3_bind_int64(q, 6, a->rows);
+    bind_text_or_null(q, 7, a->detail);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_error(s, err);
+    else
+        a->id = sqlite3_last_insert_rowid(s->db);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_audit_list(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
+                         hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK, step;
+    const char *sql =
+        "SELECT id, at, kind, actor, actor_team_id, team_id, row_count, detail FROM audit WHERE "
+        "at >= ?1 AND id > ?2 AND (?3 <= 0 OR team_id = ?3) AND (?4 IS NULL OR kind = ?4) "
+        "ORDER BY id LIMIT ?5";
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    sqlite3_bind_int64(q, 1, f->since_ms);
+    sqlite3_bind_int64(q, 2, f->after_id);
+    sqlite3_bind_int64(q, 3, f->team_id);
+    bind_text_or_null(q, 4, f->kind);
+    sqlite3_bind_int64(q, 5, f->limit ? (sqlite3_int64)f->limit : -1);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_audit a;
+        memset(&a, 0, sizeof a);
+        a.id = sqlite3_column_int64(q, 0);
+        a.at = sqlite3_column_int64(q, 1);
+        copy_col(q, 2, a.kind, sizeof a.kind);
+        copy_col(q, 3, a.actor, sizeof a.actor);
+        a.actor_team_id = sqlite3_column_int64(q, 4);
+        a.team_id = sqlite3_column_int64(q, 5);
+        a.rows = sqlite3_column_int64(q, 6);
+        copy_col(q, 7, a.detail, sizeof a.detail);
+        if ((rc = cb(ctx, &a)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static const hm_store_ops sq_ops = {
-    .iVersion = 4,
+    .iVersion = 5,
     .name = "spatialite",
     .xClose = sq_close,
     .xSchemaVersion = sq_schema_version,
@@ -1978,4 +2164,6 @@ static const hm_store_ops sq_ops = {
     .xReliefDelete = sq_relief_delete,
     .xReliefGet = sq_relief_get,
     .xReliefList = sq_relief_list,
+    .xAuditAdd = sq_audit_add,
+    .xAuditList = sq_audit_list,
 };
