@@ -507,10 +507,21 @@ class PurgeTest(A.ServerTest):
                                   token=srv.token('vol')).status, 200)
         self.assertEqual(srv.post('/api/v1/requests/%s/cancel?token=%s' % (q['code'], tok),
                                   {'note': secrets[1]}).status, 200)
+        # Reported for someone else, placed by a pasted link with a label (issue 19's contact
+        # fields: the reporter and the pasted text).
+        other = srv.post('/api/v1/requests', {
+            'location_text': 'PURGE-LOC-4c2e https://www.google.com/maps?q=%.4f,%.4f' % (lat, lon),
+            'category': 'water', 'phone': A.fresh_phone(),
+            'reporter': {'name': 'PURGE-REPORTER-Lan', 'phone': '0912 778 899'}})
+        self.assertEqual(other.status, 201, other.text)
+        secrets += ['PURGE-LOC-4c2e', 'PURGE-REPORTER-Lan', '912778899']
+        self.assertEqual(srv.post('/api/v1/requests/%s/cancel?token=%s' % (
+            other.json()['request']['code'], other.json()['token'])).status, 200)
         keep, ktok = srv.create_ok(lon + 0.01, lat, note='KEEP-OPEN-NOTE', category='water')
         srv.stop()
         p = srv.cli('purge', '--db', srv.db, '--older-than', '0')
-        self.assertIn('2 closed requests', p.stdout)  # the request and the stranger's repeat
+        # The request, the stranger's repeat and the one reported for someone else.
+        self.assertIn('3 closed requests', p.stdout)
         files = [srv.db + ext for ext in ('', '-wal', '-shm', '-journal')
                  if os.path.exists(srv.db + ext)]
         for path in files:
