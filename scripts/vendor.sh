@@ -27,6 +27,9 @@ done
 for f in mapbox-gl-draw.js mapbox-gl-draw.css; do
     need "@mapbox/mapbox-gl-draw/dist/$f"
 done
+# qrcode-generator (ES module), used by /command to show a new team's sign-in link as a QR
+# code (MIT, Kazuhiko Arase).
+need qrcode-generator/dist/qrcode.mjs
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -41,6 +44,7 @@ done
 cp "$nm/@mapbox/mapbox-gl-draw/dist/mapbox-gl-draw.js" "$out/mapbox-gl-draw.js"
 cp "$nm/@mapbox/mapbox-gl-draw/dist/mapbox-gl-draw.css" "$out/mapbox-gl-draw.css"
 sed -i 's|^//# sourceMappingURL=.*$||' "$out/mapbox-gl-draw.js"
+cp "$nm/qrcode-generator/dist/qrcode.mjs" "$out/qrcode.mjs"
 for f in maplibre-gl/LICENSE.txt @mapbox/mapbox-gl-draw/LICENSE; do
     [ -f "$nm/$f" ] && cp "$nm/$f" "$out/$(echo "$f" | tr '/@' '__')"
 done

@@ -10,6 +10,7 @@
 #include "hm_buf.h"
 #include "hm_file.h"
 #include "hm_log.h"
+#include "import.h"
 #include "model.h"
 #include "openindex.h"
 #include "server.h"
@@ -56,6 +57,7 @@ static const char usage_main[] =
     "  import-areas   load ward, former_ward or hamlet polygons from GeoJSON\n"
     "  import-places  load a district's place names (GeoJSON points) for the place search\n"
     "  basemap        build an offline street map from an OpenStreetMap extract\n"
+    "  import-requests  load requests from a CSV file (lists from paper and chat groups)\n"
     "  team           add, list, disable or rotate team tokens\n"
     "  demo           fill a database with a realistic load\n"
     "  export         write every request as CSV, GeoJSON or KML\n"
@@ -67,13 +69,14 @@ static const char usage_main[] =
 
 static const char usage_serve[] =
     "usage: helpmap serve [--db FILE] [--bind ADDR] [--port N] [--web DIR] [--threads N]\n"
-    "                     [--rate-limit N] [--phone-rate-limit N] [--trusted-proxy ADDR]...\n"
-    "                     [--max-connections N] [--max-connections-per-ip N]\n"
-    "                     [--max-streams-per-ip N] [--public-url URL] [--no-default-areas]\n"
-    "                     [--code-prefix P] [--claim-timeout S] [--claim-cap N]\n"
-    "                     [--hold-releases N] [--alert-teams N] [--alert-escalate S]\n"
-    "                     [--max-subscribers N] [--log-level L] [--tile-cache-mb N]\n"
-    "                     [--basemap FILE.mbtiles] [--assets DIR]\n"
+    "                     [--rate-limit N] [--address-rate-limit N] [--phone-rate-limit N]\n"
+    "                     [--trusted-proxy ADDR]... [--max-connections N]\n"
+    "                     [--max-connections-per-ip N] [--max-streams-per-ip N]\n"
+    "                     [--public-url URL] [--no-default-areas] [--code-prefix P]\n"
+    "                     [--claim-timeout S] [--claim-cap N] [--hold-releases N]\n"
+    "                     [--alert-teams N] [--alert-escalate S] [--max-subscribers N]\n"
+    "                     [--log-level L] [--tile-cache-mb N] [--basemap FILE.mbtiles]\n"
+    "                     [--assets DIR]\n"
     "\n"
     "  --db FILE             SpatiaLite database (default data/helpmap.db; created with the\n"
     "                        default Củ Chi areas when missing), or a PostgreSQL URI\n"
@@ -84,7 +87,10 @@ static const char usage_serve[] =
     "  --port N              port (default 8080; 0 picks a free one)\n"
     "  --web DIR             static frontend (default web/)\n"
     "  --threads N           HTTP worker threads (default: one per core)\n"
-    "  --rate-limit N        request creations a minute per client address (default 10; 0 off)\n"
+    "  --rate-limit N        public creations a minute per device: client address and phone\n"
+    "                        (default 10; 0 off)\n"
+    "  --address-rate-limit N  public creations a minute per client address, whatever the\n"
+    "                        phone (default 300: phones behind one carrier NAT; 0 off)\n"
     "  --phone-rate-limit N  creations an hour per phone number (default 5; 0 off)\n"
     "  --trusted-proxy ADDR  trust X-Forwarded-For from these peers: an address or CIDR prefix,\n"
     "                        a comma list, or the option again; the client is the right-most\n"
@@ -119,9 +125,21 @@ static const char usage_import[] =
     "                            [--no-default-areas]\n"
     "\n"
     "Upserts the polygons by code (--replace first removes every area of the level), repairs\n"
-    "invalid rings and reports them, and reassigns the requests inside. A database created by\n"
-    "this command first gets the default Củ Chi areas, unless --no-default-areas (another\n"
-    "district). Restart a running server afterwards so it loads the new areas.\n";
+    "invalid rings and reports them, and reassigns the requests inside. The rules of the areas\n"
+    "API apply: a hamlet's parent ward must exist and clips it, and an area that overlaps\n"
+    "another of its level (and parent) is refused, naming them. A database created by this\n"
+    "command first gets the default Củ Chi areas, unless --no-default-areas (another district).\n"
+    "A server running on the database sees the new areas within seconds.\n";
+
+static const char usage_import_requests[] =
+    "usage: helpmap import-requests --db FILE FILE.csv [--dry-run] [--code-prefix P]\n"
+    "\n"
+    "Imports requests from a CSV file (UTF-8, with or without BOM; a header row of request\n"
+    "fields: lat, lon, location_precision, category, people, vulnerable, note, name, address,\n"
+    "phone, ward_code, hamlet_code; rows without lat/lon give ward_code and an address). Every\n"
+    "row is validated like an operator's POST /requests; imported requests have source\n"
+    "\"import\". Prints a JSON report of accepted and refused rows with line numbers. Nothing is\n"
+    "stored when a row is refused, nor with --dry-run. Exit status 0 when no row was refused.\n";
 
 static const char usage_import_places[] =
     "usage: helpmap import-places --db FILE FILE.geojson [--name-field F] [--kind K] [--replace]\n"
@@ -508,6 +526,69 @@ static int print_team(void *ctx, const hm_team *t)
     return 0;
 }
 
+static int cmd_import_requests(int argc, char **argv)
+{
+    const char *db = NULL, *file = NULL, *prefix = "CC";
+    bool dry_run = false;
+    hm_error err = {0};
+    hm_requests_import op;
+    hm_store *st;
+    char *text, *out;
+    size_t len;
+    json_t *rep;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_import_requests, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--dry-run") == 0)
+            dry_run = true;
+        else if (strcmp(argv[i], "--code-prefix") == 0) {
+            prefix = opt_value(argc, argv, &i);
+            if (strlen(prefix) < 1 || strlen(prefix) > 4 ||
+                strspn(prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(prefix))
+                die_usage("--code-prefix must be 1 to 4 capital letters");
+        } else if (argv[i][0] == '-')
+            die_usage("import-requests: unknown option %s", argv[i]);
+        else if (!file)
+            file = argv[i];
+        else
+            die_usage("import-requests: only one file at a time");
+    }
+    if (!db || !file)
+        die_usage("import-requests needs --db and a CSV file");
+    if (!(text = read_file(file, &len, &err)))
+        die(&err);
+    if (hm_requests_import_parse(text, len, prefix, dry_run, &op, &err)) {
+        free(text);
+        hm_requests_import_clear(&op);
+        die(&err);
+    }
+    free(text);
+    if (!(st = open_db(db, false, false, &err)))
+        die(&err);
+    rc = hm_writer_run_here(st, &op.job);
+    if (rc && !op.done)
+        die(&op.job.err);
+    rep = hm_requests_import_report(&op);
+    out = json_dumps(rep, JSON_INDENT(1));
+    printf("%s\n", out ? out : "{}");
+    free(out);
+    json_decref(rep);
+    fprintf(stderr, "helpmap: %zu rows, %zu accepted, %zu refused; %s\n", op.n_rows, op.accepted,
+            op.refused,
+            op.stored    ? "stored"
+            : op.dry_run ? "dry run: nothing stored"
+                         : "nothing stored");
+    rc = op.refused ? 1 : 0;
+    hm_requests_import_clear(&op);
+    hm_store_close(st);
+    return rc;
+}
+
 static int cmd_team(int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : NULL;
@@ -694,7 +775,7 @@ static int cmd_export(int argc, char **argv)
     if (!(st = open_db(db, false, false, &err)))
         die(&err);
     hm_buf_init(&b);
-    if (hm_export_write(st, format, &b, &rows, &err))
+    if (hm_export_write(st, format, NULL, &b, &rows, &err))
         die(&err);
     if (out && (fd = hm_file_create(out, force, &err)) < 0)
         die(&err);
@@ -843,6 +924,8 @@ static int cmd_serve(int argc, char **argv)
             hc.threads = (int)opt_long(argc, argv, &i, 1, 256);
         else if (strcmp(a, "--rate-limit") == 0)
             cc.rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
+        else if (strcmp(a, "--address-rate-limit") == 0)
+            cc.address_rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
         else if (strcmp(a, "--phone-rate-limit") == 0)
             cc.phone_rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
         else if (strcmp(a, "--trusted-proxy") == 0) {
@@ -939,10 +1022,11 @@ static int cmd_serve(int argc, char **argv)
     while (sigwait(&set, &sig) != 0)
         ;
     hm_log(HM_LOG_INFO, "event=stopping signal=%d", sig);
-    /* Order: no new connections; end event streams; finish and answer
-     * queued writes; then stop MHD (it refuses to stop with suspended
-     * connections); then free. */
-    hm_http_quiesce(http);
+    /* Order: end event streams; finish and answer queued writes (later ones get 503); then
+     * stop MHD (it refuses to stop with suspended connections); then free. Not
+     * MHD_quiesce_daemon(): with epoll and a thread pool, libmicrohttpd 0.9.75 races its
+     * workers removing the listening socket from their epoll sets and aborts ("Failed to
+     * remove listen FD from epoll set", seen once in test_field_pg). */
     hm_core_shutdown(core);
     usleep(200 * 1000);
     hm_http_stop(http);
@@ -956,9 +1040,8 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : NULL;
     json_object_seed(0);
     if (!cmd)
-        die_usage(
-            "missing command: serve, import-areas, import-places, basemap, team, demo, export, "
-            "backup or purge");
+        die_usage("missing command: serve, import-areas, import-requests, import-places, basemap, "
+                  "team, demo, export, backup or purge");
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
         return 0;
@@ -975,6 +1058,8 @@ int main(int argc, char **argv)
         return cmd_import_places(argc - 1, argv + 1);
     if (strcmp(cmd, "basemap") == 0)
         return cmd_basemap(argc - 1, argv + 1);
+    if (strcmp(cmd, "import-requests") == 0)
+        return cmd_import_requests(argc - 1, argv + 1);
     if (strcmp(cmd, "team") == 0)
         return cmd_team(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)

@@ -434,6 +434,14 @@ int hm_areas_import(hm_store *st, hm_level level, const char *text, size_t len,
     if (replace && (rc = hm_store_area_delete_level(st, level, err)))
         goto rollback;
     for (size_t i = 0; i < list.count; i++) {
+        hm_error e = {0};
+        /* The API's rules (issue 14): a hamlet's ward exists and clips it; no area overlaps a
+         * sibling already stored or imported before it in the file. */
+        if ((rc = fit(st, level, &list.items[i], &e))) {
+            hm_error_set(err, e.code, e.field, "%s %s: %s", hm_level_name(level),
+                         list.items[i].code, e.msg);
+            goto rollback;
+        }
         if ((rc = hm_store_area_upsert(st, level, &list.items[i], err)))
             goto rollback;
         if (list.items[i].repaired) {

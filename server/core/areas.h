@@ -15,6 +15,8 @@
 #include "policy.h"
 #include "store.h"
 
+struct hm_tile_blob;
+
 typedef struct hm_area_op {
     hm_job job;
     hm_core *core;
@@ -41,6 +43,18 @@ void hm_area_op_clear(hm_area_op *op);
  * the call. */
 typedef int (*hm_area_counts_cb)(void *ctx, const hm_area_row *row, const hm_area_count *counts);
 int hm_core_areas(hm_core *c, hm_level level, hm_area_counts_cb cb, void *ctx, hm_error *err);
+
+/* GET /areas?level=&simplify= as ready bytes: a FeatureCollection of the areas of `level` with
+ * their live counts, outlines simplified by `simplify_m` metres (0: as stored; else each outline
+ * simplified alone, its topology kept, on a 0.1 m grid), with its gzip'd copy and ETags. Made
+ * once per change of the areas and of the counts; a hit copies no bytes. *out: release with
+ * hm_tile_blob_release(). Thread-safe. */
+int hm_core_areas_doc(hm_core *c, hm_level level, int simplify_m, struct hm_tile_blob **out,
+                      hm_error *err);
+
+/* A number that grows each time the areas this server uses change (pages made from the areas
+ * keep it to know when to make themselves again). Thread-safe. */
+unsigned long hm_core_areas_generation(hm_core *c);
 
 /* Build the point-to-area index from every area in `st`. NULL with `err` filled. */
 hm_area_index *hm_areas_index(hm_store *st, hm_error *err);

@@ -24,6 +24,7 @@ void hm_core_config_init(hm_core_config *cfg)
     *cfg = (hm_core_config){
         .db_path = "data/helpmap.db",
         .rate_limit = 10,
+        .address_rate_limit = 300,
         .phone_rate_limit = 5,
         .code_prefix = "CC",
         .claim_timeout_s = 7200,
@@ -125,6 +126,7 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
         goto fail;
     c->ratelimit = hm_ratelimit_create(cfg->rate_limit, 60);
     c->phone_limit = hm_ratelimit_create(cfg->phone_rate_limit, 3600);
+    c->address_limit = hm_ratelimit_create(cfg->address_rate_limit, 60);
     hm_worker_configure(cfg->db_path);
     /* 4,096 events waiting at most: beyond that the writer waits for the hub. */
     if (!(c->publisher = hm_publisher_start(4096, err)))
@@ -159,6 +161,8 @@ void hm_core_destroy(hm_core *c)
     hm_writer_destroy(c->writer);
     hm_ratelimit_destroy(c->ratelimit);
     hm_ratelimit_destroy(c->phone_limit);
+    hm_ratelimit_destroy(c->address_limit);
+    hm_areas__cache_destroy(c->areas_cache);
     hm_tile_cache_destroy(c->tiles);
     hm_tally_destroy(c->tally);
     hm_open_index_destroy(c->open);

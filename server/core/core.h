@@ -35,7 +35,11 @@ struct hm_holds;
 
 typedef struct hm_core_config {
     const char *db_path;
-    int rate_limit;       /* creations a minute per client address; 0 = off */
+    /* Public creations a minute per client address and phone (one device behind its address;
+     * 0 = off); and a minute per client address whatever the phone (many phones behind one
+     * carrier NAT share an address: a higher ceiling; 0 = off). */
+    int rate_limit;
+    int address_rate_limit;
     int phone_rate_limit; /* creations an hour per phone; 0 = off */
     bool no_default_areas;
     const char *code_prefix;  /* "CC" */
@@ -64,8 +68,12 @@ typedef struct hm_core {
      * areas_lock (written), read under it (read). */
     hm_area_index *areas;
     pthread_rwlock_t areas_lock;
-    struct hm_follower *follower; /* applies the store's change log (follow.c) */
-    struct hm_open_index *open;   /* open requests without contact data */
+    /* Grows (atomically) each time the follower replaces `areas`: cached area answers made
+     * under an older value are stale. */
+    unsigned long areas_gen;
+    struct hm_areas_cache *areas_cache; /* rendered GET /areas answers (areas.h) */
+    struct hm_follower *follower;       /* applies the store's change log (follow.c) */
+    struct hm_open_index *open;         /* open requests without contact data */
     struct hm_team_index *teams;
     struct hm_relief_index *reliefs; /* relief points (public places) */
     struct hm_tally *tally;          /* live counts */
@@ -75,6 +83,7 @@ typedef struct hm_core {
     struct hm_tile_cache *tiles;
     struct hm_ratelimit *ratelimit;
     struct hm_ratelimit *phone_limit;
+    struct hm_ratelimit *address_limit;
     struct hm_alerts *alerts;    /* new requests waiting for escalation */
     struct hm_mbtiles *basemap;  /* the street map (read-only), NULL without --basemap */
     struct hm_gazetteer *places; /* the place index and its rebuilding thread */

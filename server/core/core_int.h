@@ -13,6 +13,9 @@
  * `before`; `r` is borrowed until the writer applied the change (follow.c). */
 int hm_core__record_request(hm_store *st, const hm_request *r, const hm_request *before,
                             hm_error *err);
+/* The same with HM_CHF_* `flags` (a coordinator's assignment: HM_CHF_ASSIGNED). */
+int hm_core__record_request_ex(hm_store *st, const hm_request *r, const hm_request *before,
+                               unsigned flags, hm_error *err);
 /* The same without lending the row (the follower reads it back): for many rows at once. */
 int hm_core__record_request_id(hm_store *st, int64_t id, const hm_request *before, hm_error *err);
 /* Record that team `t` changed: `moved` when the team itself set its position or status
@@ -41,6 +44,10 @@ void hm_core__places_changed(hm_core *c);
  * ward never count. True with *lon, *lat set; false when none. Any thread. */
 bool hm_core__place_in_text(hm_core *c, const char *text, const char *ward, const char *hamlet,
                             double *lon, double *lat);
+
+struct hm_create_op;
+/* Run the creation `op` (filled by hm_core_create or an import) in `st`'s transaction. */
+int hm_core__create_row(hm_store *st, struct hm_create_op *op, hm_error *err);
 
 /* Writer: the batch just committed on `st`; apply its changes (and those of others before
  * them) to the indexes and the event stream before the batch is answered. */
@@ -71,6 +78,9 @@ void hm_alerts__created(hm_core *c, const hm_request *r, const char *team_text, 
 /* Writer tick: alert the next teams of the requests still new after the escalation time. */
 void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now);
 
+/* Free the rendered /areas answers (areacache.c). Accepts NULL. */
+void hm_areas__cache_destroy(struct hm_areas_cache *cache);
+
 /* ---- Holds ----
  * A volunteer team that claims and then releases more than `limit` requests within
  * `window_s` is held from claiming for `window_s` after the release that crossed the line
@@ -82,7 +92,6 @@ void hm_holds__destroy(struct hm_holds *h);
 bool hm_holds__release(struct hm_holds *h, int64_t team_id, int64_t now);
 /* Until when (ms) the team is held, or 0 when it is not at `now`. */
 int64_t hm_holds__until(struct hm_holds *h, int64_t team_id, int64_t now);
-
 /* Replace the counts in `t` with a scan of every request in `st`. */
 int hm_core__load_tally(struct hm_tally *t, hm_store *st, hm_error *err);
 

@@ -193,13 +193,18 @@ static int export_visit(void *ctx, const hm_request *r)
     return 0;
 }
 
-int hm_export_write(hm_store *st, int format, hm_buf *out, size_t *rows, hm_error *err)
+int hm_export_write(hm_store *st, int format, const hm_request_filter *filter, hm_buf *out,
+                    size_t *rows, hm_error *err)
 {
     hm_request_filter f;
     export_ctx c = {out, format, 0};
     int rc;
 
-    hm_request_filter_init(&f);
+    if (filter) {
+        f = *filter;
+    } else {
+        hm_request_filter_init(&f);
+    }
     if (format == HM_EXPORT_CSV) {
         hm_buf_puts(out, "\xEF\xBB\xBF");
         for (size_t i = 0; i < sizeof csv_fields / sizeof csv_fields[0]; i++) {

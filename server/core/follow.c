@@ -49,7 +49,7 @@ void hm_core__locate_in(const hm_area_index *idx, hm_request *r)
  * take the next free id. */
 #define HM_EVENT_STRIDE 64
 
-enum { PUB_REQUEST, PUB_CREATED, PUB_TEAM, PUB_RELIEF };
+enum { PUB_REQUEST, PUB_CREATED, PUB_TEAM, PUB_RELIEF, PUB_ASSIGNED };
 
 typedef struct pub_item {
     hm_pub_job job;
@@ -88,6 +88,12 @@ static void pub_run(hm_pub_job *job)
         json_decref(o);
         if (pub)
             hm_events_publish_id(c->events, it->id, it->type, pub, NULL, HM_EV_PUBLIC, NULL, 0);
+    } else if (it->kind == PUB_ASSIGNED) {
+        /* The team's own stream: a coordinator gave it this request (issue 14). */
+        team = hm_request_event_text(&it->req, false);
+        if (team && it->req.team_id > 0)
+            hm_events_publish_id(c->events, it->id, "request.assigned", NULL, team, HM_EV_TARGET,
+                                 &it->req.team_id, 1);
     } else {
         pub = hm_request_event_text(&it->req, true);
         team = hm_request_event_text(&it->req, false);
@@ -109,6 +115,8 @@ static void pub_run(hm_pub_job *job)
 static pub_item *post(hm_core *c, int kind, const char *type, int64_t change_id,
                       const hm_request *r, const hm_team *t)
 {
+    /* Change N publishes event N * STRIDE, its alert + 1, a team's assignment + 2. */
+    int64_t sub = kind == PUB_ASSIGNED ? 2 : 0;
     pub_item *it;
     if (!c->events)
         return NULL;
@@ -117,7 +125,7 @@ static pub_item *post(hm_core *c, int kind, const char *type, int64_t change_id,
     it->core = c;
     it->kind = kind;
     it->type = type;
-    it->id = (uint64_t)change_id * HM_EVENT_STRIDE;
+    it->id = (uint64_t)change_id * HM_EVENT_STRIDE + (uint64_t)sub;
     if (r) {
         it->req = *r;
         hm_request_drop_text(&it->req);
@@ -138,10 +146,11 @@ static void post_now(hm_core *c, pub_item *it)
 /* ---- recording changes (writer side) ---- */
 
 static int record_request(hm_store *st, int64_t id, const hm_request *r, const hm_request *before,
-                          hm_error *err)
+                          unsigned flags, hm_error *err)
 {
     hm_change ch;
     memset(&ch, 0, sizeof ch);
+    ch.flags = flags;
     ch.kind = before ? HM_CH_REQUEST_UPDATED : HM_CH_REQUEST_CREATED;
     ch.ref = id;
     ch.request = r;
@@ -163,12 +172,18 @@ static int record_request(hm_store *st, int64_t id, const hm_request *r, const h
 int hm_core__record_request(hm_store *st, const hm_request *r, const hm_request *before,
                             hm_error *err)
 {
-    return record_request(st, r->id, r, before, err);
+    return record_request(st, r->id, r, before, 0, err);
+}
+
+int hm_core__record_request_ex(hm_store *st, const hm_request *r, const hm_request *before,
+                               unsigned flags, hm_error *err)
+{
+    return record_request(st, r->id, r, before, flags, err);
 }
 
 int hm_core__record_request_id(hm_store *st, int64_t id, const hm_request *before, hm_error *err)
 {
-    return record_request(st, id, NULL, before, err);
+    return record_request(st, id, NULL, before, 0, err);
 }
 
 int hm_core__record_team(hm_store *st, const hm_team *t, bool moved, hm_error *err)
@@ -257,6 +272,9 @@ static void request_changed(hm_core *c, const hm_change *ch, const hm_request *a
             hm_status_is_open(ch->prev.status))
             it->safe = true;
         post_now(c, it);
+        /* A coordinator's assignment, on the team's own stream (issue 14). */
+        if ((ch->flags & HM_CHF_ASSIGNED) && after->team_id > 0 && after->status == HM_ST_ASSIGNED)
+            post_now(c, post(c, PUB_ASSIGNED, "request.assigned", ch->id, after, NULL));
     }
 }
 
@@ -313,6 +331,7 @@ static int reload_areas(hm_core *c, hm_store *st, hm_error *err)
     old = c->areas;
     c->areas = idx;
     pthread_rwlock_unlock(&c->areas_lock);
+    __atomic_add_fetch(&c->areas_gen, 1, __ATOMIC_RELEASE);
     hm_area_index_destroy(old);
     return HM_OK;
 }

@@ -75,11 +75,20 @@ json_t *hm_request_feature(const hm_request *r, unsigned view)
 json_t *hm_history_json(const hm_history *h)
 {
     char at[32];
+    json_t *o;
     hm_time_format(h->at, at);
-    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:s}", "at", at, "actor", h->actor, "from",
-                     h->from >= 0 ? json_string(hm_status_name(h->from)) : json_null(), "to",
-                     h->to >= 0 ? json_string(hm_status_name(h->to)) : json_null(), "note",
-                     str_or_null(h->note), "kind", h->kind);
+    o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s}", "at", at, "actor", h->actor, "from",
+                  h->from >= 0 ? json_string(hm_status_name(h->from)) : json_null(), "to",
+                  h->to >= 0 ? json_string(hm_status_name(h->to)) : json_null(), "note",
+                  str_or_null(h->note), "kind", h->kind);
+    /* What the entry changed (issue 14): the field, its old and new value (null where the
+     * reader may not see contact data). */
+    if (h->field[0]) {
+        json_object_set_new(o, "field", json_string(h->field));
+        json_object_set_new(o, "old", h->old_value ? json_string(h->old_value) : json_null());
+        json_object_set_new(o, "new", h->new_value ? json_string(h->new_value) : json_null());
+    }
+    return o;
 }
 
 json_t *hm_team_json(const hm_team *t)

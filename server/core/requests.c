@@ -19,32 +19,46 @@
 
 /* ---- creation ------------------------------------------------------------------------- */
 
-static int phone_limited(int retry, hm_error *err)
+static int rate_refused(hm_error *err, const char *field, const char *msg, int retry)
 {
-    hm_error_set(err, HM_E_RATE_LIMITED, "phone",
-                 "too many requests for this phone number; try again later");
+    hm_error_set(err, HM_E_RATE_LIMITED, field, "%s", msg);
     if (err)
         err->retry_after_s = retry;
     return HM_E_RATE_LIMITED;
 }
 
-/* Public creations: per address and per phone limits (SPEC). The address pays for every
- * attempt; the phone is only checked here and pays when its request is stored (create_run). */
+static int phone_limited(int retry, hm_error *err)
+{
+    return rate_refused(err, "phone", "too many requests for this phone number; try again later",
+                        retry);
+}
+
+/* Public creations (SPEC, and issue 14 for carrier NAT): per phone an hour; per device (the
+ * client address with the phone) a minute; per client address a minute with a higher ceiling,
+ * since hundreds of phones on one mobile network share one address. Every limit is checked
+ * before any is taken, so that a refused creation uses up nothing. The device and the address
+ * then pay for every valid attempt; the phone only pays when its request is stored (create_run,
+ * issue 11: posts that fail validation or fall outside the area do not use a phone's quota). */
 static int rate_check(hm_core *c, const hm_actor *a, const char *phone, hm_error *err)
 {
     int retry = 0;
     int64_t now = hm_now_ms();
+    char device[128];
     if (a->role >= HM_ROLE_OPERATOR)
         return HM_OK;
-    if (c->ratelimit && !hm_ratelimit_take(c->ratelimit, a->client, now, &retry)) {
-        hm_error_set(err, HM_E_RATE_LIMITED, NULL,
-                     "too many requests from this address; try again later");
-        if (err)
-            err->retry_after_s = retry;
-        return HM_E_RATE_LIMITED;
-    }
+    snprintf(device, sizeof device, "%s|%s", a->client, phone ? phone : "");
     if (c->phone_limit && phone && !hm_ratelimit_check(c->phone_limit, phone, now, &retry))
         return phone_limited(retry, err);
+    if (c->ratelimit && !hm_ratelimit_check(c->ratelimit, device, now, &retry))
+        return rate_refused(err, NULL, "too many requests from this device; try again later",
+                            retry);
+    if (c->address_limit && !hm_ratelimit_check(c->address_limit, a->client, now, &retry))
+        return rate_refused(err, NULL, "too many requests from this address; try again later",
+                            retry);
+    if (c->ratelimit)
+        hm_ratelimit_take(c->ratelimit, device, now, NULL);
+    if (c->address_limit)
+        hm_ratelimit_take(c->address_limit, a->client, now, NULL);
     return HM_OK;
 }
 
@@ -82,6 +96,15 @@ static int area_parent(void *ctx, const hm_area_row *a)
     return 0;
 }
 
+/* The area codes of r's position: under the operation's own index (imports), else the core's. */
+static void locate(hm_create_op *op, hm_request *r)
+{
+    if (op->idx)
+        hm_core__locate_in(op->idx, r);
+    else
+        hm_core__locate(op->core, r);
+}
+
 /* The position and areas of an address-only request: the point of the place its address names
  * inside the commune (and hamlet) given, when the place search knows one (SPEC "Places": the
  * request then stands at the place, precision "place"); otherwise the representative point of
@@ -104,14 +127,20 @@ static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
                 : hm_store_area_get(st, HM_LEVEL_WARD, op->want_ward, area_rep, r, NULL);
     if (rc)
         return hm_error_set(err, HM_E_INVALID_FIELD, "ward_code", "no commune has this code");
-    if (hm_core__place_in_text(op->core, r->address, op->want_ward, op->want_hamlet, &r->lon,
-                               &r->lat))
+    /* Imports run without a core (the command line): no place search there. */
+    if (op->core && hm_core__place_in_text(op->core, r->address, op->want_ward, op->want_hamlet,
+                                           &r->lon, &r->lat))
         r->precision = HM_PREC_PLACE;
-    hm_core__locate(op->core, r);
+    locate(op, r);
     snprintf(r->ward_code, sizeof r->ward_code, "%s", op->want_ward);
     if (hamlet)
         snprintf(r->hamlet_code, sizeof r->hamlet_code, "%s", op->want_hamlet);
     return HM_OK;
+}
+
+int hm_core__create_row(hm_store *st, hm_create_op *op, hm_error *err)
+{
+    return op->job.run(st, &op->job, err);
 }
 
 static int create_run(hm_store *st, hm_job *job, hm_error *err)
@@ -127,7 +156,7 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         if ((rc = place_by_address(op, st, err)))
             return rc;
     } else {
-        hm_core__locate(c, r);
+        locate(op, r);
         if (!r->ward_code[0])
             return hm_error_set(err, HM_E_OUTSIDE_AREA,
                                 r->precision == HM_PREC_LINK ? "location_text" : "lat",
@@ -188,7 +217,7 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
 
     for (int attempt = 0;; attempt++) {
         hm_error e2 = {0};
-        hm_code_generate(c->cfg.code_prefix, r->code, sizeof r->code);
+        hm_code_generate(op->prefix ? op->prefix : c->cfg.code_prefix, r->code, sizeof r->code);
         rc = hm_store_request_insert(st, r, op->token_hash, &e2);
         if (rc == HM_E_IN_USE && attempt < 8)
             continue;
@@ -199,8 +228,10 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         break;
     }
     if ((rc = hm_store_history_append(st, r->id, r->created_at,
-                                      r->source == HM_SRC_WEB ? "resident" : "hotline", -1,
-                                      r->status, NULL, "status", err)) ||
+                                      r->source == HM_SRC_WEB      ? "resident"
+                                      : r->source == HM_SRC_IMPORT ? "import"
+                                                                   : "hotline",
+                                      -1, r->status, NULL, "status", err)) ||
         (rc = hm_core__record_request(st, r, NULL, err)))
         return rc;
     /* Stored: now it counts against the phone's quota (issue 11). */
@@ -293,6 +324,150 @@ static int check_assignee(hm_store *st, int64_t team_id, hm_error *err)
     return HM_OK;
 }
 
+/* A team's name as the history shows it ("#ID" when it is gone); NULL for no team. malloc'd. */
+static char *team_name(hm_store *st, int64_t id)
+{
+    hm_team t;
+    char buf[120];
+    if (id <= 0)
+        return NULL;
+    if (hm_store_team_get(st, id, &t, NULL) == HM_OK)
+        return hm_xstrdup(t.name);
+    snprintf(buf, sizeof buf, "#%lld", (long long)id);
+    return hm_xstrdup(buf);
+}
+
+static int any_visit(void *ctx, const hm_request *r)
+{
+    snprintf(ctx, 16, "%s", r->code);
+    return 1;
+}
+
+/* May `r` be marked duplicate of `keep_code`? The kept request exists, is not `r`, and is not a
+ * duplicate itself; nothing is a duplicate of `r` (no chains, hence no cycles: issue 14). */
+static int merge_check(hm_store *st, const hm_request *r, const char *keep_code, hm_error *err)
+{
+    hm_request keep;
+    hm_request_filter f;
+    char dup[16] = "";
+    int rc;
+
+    if (!keep_code[0])
+        return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
+                            "duplicate_of must name the other request's code");
+    if (strcmp(keep_code, r->code) == 0)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
+                            "a request cannot duplicate itself");
+    if (hm_store_request_get(st, keep_code, &keep, NULL, NULL) != HM_OK)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
+                            "no request has the code given in duplicate_of");
+    rc = keep.status == HM_ST_DUPLICATE
+             ? hm_error_set(err, HM_E_INVALID_TRANSITION, "duplicate_of",
+                            "%s is itself a duplicate of %s; mark this one a duplicate of %s",
+                            keep.code, keep.duplicate_of, keep.duplicate_of)
+             : HM_OK;
+    hm_request_clear(&keep);
+    if (rc)
+        return rc;
+    hm_request_filter_init(&f);
+    f.duplicate_of = r->code;
+    f.status_mask = 1u << HM_ST_DUPLICATE;
+    f.limit = 1;
+    rc = hm_store_request_list(st, &f, any_visit, dup, err);
+    if (rc != HM_OK && rc != 1)
+        return rc;
+    if (dup[0])
+        return hm_error_set(err, HM_E_INVALID_TRANSITION, "duplicate_of",
+                            "%s is a duplicate of this request; reopen it first or mark it a "
+                            "duplicate of %s",
+                            dup, keep_code);
+    return HM_OK;
+}
+
+/* Longest note a request keeps once others are appended to it (notes from merges and edits);
+ * a resident's own note stays at most 500 characters. */
+#define NOTE_MAX_CHARS 2000
+
+/* `note` with `add` appended on a line of its own (malloc'd), or NULL when it would pass
+ * NOTE_MAX_CHARS. */
+static char *note_append(const char *note, const char *add)
+{
+    hm_buf b;
+    size_t len;
+    char *out;
+    hm_buf_init(&b);
+    if (note && *note) {
+        hm_buf_puts(&b, note);
+        hm_buf_puts(&b, "\n");
+    }
+    hm_buf_puts(&b, add);
+    out = hm_buf_steal(&b, &len);
+    if (!hm_text_ok(out, NOTE_MAX_CHARS)) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Request `dup` was just marked duplicate of c->duplicate_of: the kept request takes its note
+ * and vulnerable people, and both histories record the merge. */
+static int merge_into(hm_store *st, hm_change_op *c, const hm_request *dup, int64_t now,
+                      hm_error *err)
+{
+    hm_request keep, before;
+    hm_history h;
+    char *dup_note = NULL;
+    int rc;
+
+    memset(&keep, 0, sizeof keep);
+    if ((rc = hm_store_request_get(st, c->duplicate_of, &keep, NULL, err)))
+        return rc;
+    /* The duplicate's note, read back with its contact fields. */
+    {
+        hm_request d;
+        if (hm_store_request_get_id(st, dup->id, &d, NULL) == HM_OK) {
+            dup_note = d.note;
+            d.note = NULL;
+            hm_request_clear(&d);
+        }
+    }
+    before = keep;
+    before.note = before.name = before.address = before.phone = NULL;
+    if (dup_note) {
+        char line[600], *merged;
+        snprintf(line, sizeof line, "[%s] %s", dup->code, dup_note);
+        if ((merged = note_append(keep.note, line))) {
+            free(keep.note);
+            keep.note = merged;
+        }
+    }
+    keep.vulnerable |= dup->vulnerable;
+    keep.priority = hm_priority_of(keep.category, keep.vulnerable);
+    keep.updated_at = now;
+    rc = hm_store_request_update(st, &keep, err);
+    memset(&h, 0, sizeof h);
+    h.at = now;
+    snprintf(h.actor, sizeof h.actor, "%s", c->actor_name);
+    h.from = h.to = -1;
+    snprintf(h.kind, sizeof h.kind, "merge");
+    snprintf(h.field, sizeof h.field, "duplicate");
+    h.new_value = (char *)dup->code;
+    h.note = dup_note;
+    h.contact = dup_note != NULL; /* the resident's words */
+    if (!rc)
+        rc = hm_store_history_add(st, keep.id, &h, err);
+    if (!rc) {
+        /* The kept request is recorded with its row read back (the change log lends it). */
+        hm_request_clear(&c->merged);
+        rc = hm_store_request_get_id(st, keep.id, &c->merged, err);
+    }
+    if (!rc)
+        rc = hm_core__record_request(st, &c->merged, &before, err);
+    free(dup_note);
+    hm_request_clear(&keep);
+    return rc;
+}
+
 static int change_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_change_op *c = (hm_change_op *)job;
@@ -334,19 +509,8 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
         team = c->assign_team;
     else if (c->to != HM_ST_NEW && c->to != HM_ST_DUPLICATE)
         team = r->team_id;
-    if (c->to == HM_ST_DUPLICATE) {
-        hm_request other;
-        if (!c->duplicate_of[0])
-            return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
-                                "duplicate_of must name the other request's code");
-        if (strcmp(c->duplicate_of, r->code) == 0)
-            return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
-                                "a request cannot duplicate itself");
-        if (hm_store_request_get(st, c->duplicate_of, &other, NULL, NULL) != HM_OK)
-            return hm_error_set(err, HM_E_INVALID_FIELD, "duplicate_of",
-                                "no request has the code given in duplicate_of");
-        hm_request_clear(&other);
-    }
+    if (c->to == HM_ST_DUPLICATE && (rc = merge_check(st, r, c->duplicate_of, err)))
+        return rc;
     if (c->to == HM_ST_ASSIGNED && !c->claim && (rc = check_assignee(st, team, err)))
         return rc;
     if (c->to == HM_ST_ASSIGNED && team != r->team_id) {
@@ -371,10 +535,31 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
                                      c->to == HM_ST_DUPLICATE ? c->duplicate_of : NULL, now, err);
     if (rc)
         return rc;
-    rc = hm_store_history_append(st, r->id, now, c->actor_name, from, c->to, c->note,
-                                 c->safe ? "safe" : "status", err);
-    if (rc)
-        return rc;
+    {
+        /* The status entry names what moved with it: the team a request came from and the
+         * team it went to, or the request it duplicates (issue 14). */
+        hm_history h;
+        memset(&h, 0, sizeof h);
+        h.at = now;
+        snprintf(h.actor, sizeof h.actor, "%s", c->actor_name);
+        h.from = from;
+        h.to = c->to;
+        h.note = c->note;
+        snprintf(h.kind, sizeof h.kind, "%s", c->safe ? "safe" : "status");
+        if (c->to == HM_ST_ASSIGNED && team != r->team_id) {
+            snprintf(h.field, sizeof h.field, "team");
+            h.old_value = team_name(st, r->team_id);
+            h.new_value = team_name(st, team);
+        } else if (c->to == HM_ST_DUPLICATE) {
+            snprintf(h.field, sizeof h.field, "duplicate_of");
+            h.new_value = hm_xstrdup(c->duplicate_of);
+        }
+        rc = hm_store_history_add(st, r->id, &h, err);
+        h.note = NULL;
+        hm_history_clear(&h);
+        if (rc)
+            return rc;
+    }
     if (c->safe && (rc = hm_store_request_set_safe(st, r->id, now, err)))
         return rc;
     before = *r; /* shallow: only its counted fields are read */
@@ -395,7 +580,11 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
             team_busy_update(c, st, old_team, false);
         }
     }
-    if ((rc = hm_core__record_request(st, r, &before, err)))
+    /* A coordinator's assignment is announced on the team's own stream. */
+    if ((rc = hm_core__record_request_ex(
+             st, r, &before, c->to == HM_ST_ASSIGNED && !c->claim ? HM_CHF_ASSIGNED : 0, err)))
+        return rc;
+    if (c->to == HM_ST_DUPLICATE && (rc = merge_into(st, c, r, now, err)))
         return rc;
     for (size_t i = 0; i < c->priv.n_teams; i++)
         if ((rc = hm_core__record_team(st, &c->priv.teams[i], false, err)))
@@ -550,6 +739,7 @@ int hm_core_assign(hm_core *c, const hm_actor *a, const char *code_text, int64_t
 void hm_change_op_clear(hm_change_op *op)
 {
     hm_request_clear(&op->result);
+    hm_request_clear(&op->merged);
     free(op->note);
     op->note = NULL;
 }
@@ -613,6 +803,10 @@ void hm_core__claim_timeouts(hm_core *c, hm_store *st, int64_t now)
 
 /* ---- verification and reveals ------------------------------------------------------------ */
 
+/* The notes of verifications that the program writes when the operator wrote none. */
+#define VERIFY_YES "verified by call-back"
+#define VERIFY_NO  "marked not verified"
+
 static int verify_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_mark_op *m = (hm_mark_op *)job;
@@ -620,12 +814,23 @@ static int verify_run(hm_store *st, hm_job *job, hm_error *err)
     hm_request r;
     int rc;
 
+    hm_history h;
+
     if ((rc = hm_store_request_get(st, m->code, &r, NULL, err)))
         return rc;
-    rc = hm_store_request_set_verified(st, r.id, now, err);
+    rc = hm_store_request_set_verified(st, r.id, m->verified, now, err);
+    memset(&h, 0, sizeof h);
+    h.at = now;
+    snprintf(h.actor, sizeof h.actor, "%s", m->actor_name);
+    h.from = h.to = -1;
+    snprintf(h.kind, sizeof h.kind, "verify");
+    h.note = m->note ? m->note : (char *)(m->verified ? VERIFY_YES : VERIFY_NO);
+    if (m->outcome[0]) {
+        snprintf(h.field, sizeof h.field, "outcome");
+        h.new_value = m->outcome;
+    }
     if (!rc)
-        rc = hm_store_history_append(st, r.id, now, m->actor_name, -1, -1, "verified by call-back",
-                                     "verify", err);
+        rc = hm_store_history_add(st, r.id, &h, err);
     if (!rc) {
         hm_request_clear(&m->result);
         rc = hm_store_request_get_id(st, r.id, &m->result, err);
@@ -637,15 +842,50 @@ static int verify_run(hm_store *st, hm_job *job, hm_error *err)
     return rc;
 }
 
-int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, hm_mark_op *op,
-                   hm_error *err)
+int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, json_t *body,
+                   hm_mark_op *op, hm_error *err)
 {
+    static const char *const outcomes[] = {"reached", "unreachable", "no_longer_needed",
+                                           "false_report"};
+    json_t *v;
     int rc;
     memset(op, 0, sizeof *op);
     op->core = c;
     op->job.run = verify_run;
+    op->verified = true;
     if ((rc = hm_policy_require(a, HM_ROLE_OPERATOR, err)))
         return rc;
+    if (body) {
+        const char *key;
+        json_object_foreach(body, key, v)
+        {
+            if (strcmp(key, "verified") && strcmp(key, "outcome") && strcmp(key, "note"))
+                /* err->field borrows the key from `body`: rendered before it is freed. */
+                return hm_error_set(err, HM_E_INVALID_FIELD, key,
+                                    "unknown field %.40s: verify takes verified, outcome and note",
+                                    key);
+        }
+        v = json_object_get(body, "verified");
+        if (v && !json_is_boolean(v))
+            return hm_error_set(err, HM_E_INVALID_FIELD, "verified",
+                                "verified must be true or false");
+        if (v)
+            op->verified = json_is_true(v);
+        v = json_object_get(body, "outcome");
+        if (v && !json_is_null(v)) {
+            size_t i, n = sizeof outcomes / sizeof outcomes[0];
+            for (i = 0; i < n; i++)
+                if (json_is_string(v) && strcmp(json_string_value(v), outcomes[i]) == 0)
+                    break;
+            if (i == n)
+                return hm_error_set(err, HM_E_INVALID_FIELD, "outcome",
+                                    "outcome must be reached, unreachable, no_longer_needed or "
+                                    "false_report");
+            snprintf(op->outcome, sizeof op->outcome, "%s", outcomes[i]);
+        }
+        if ((rc = hm_validate_text(body, "note", 500, &op->note, err)))
+            return rc;
+    }
     if (hm_code_normalize(code_text, c->cfg.code_prefix, op->code, sizeof op->code, err))
         return HM_E_NOT_FOUND;
     snprintf(op->actor_name, sizeof op->actor_name, "%s", a->team.name);
@@ -662,10 +902,11 @@ typedef struct hist_list {
  * people — the resident's own words, a team's "called +849..., house no. 12", a coordinator's
  * — and may hold contact data, so only viewers of contact data see them (issue 11: volunteers
  * that never held a request read its teams' notes). Texts the program writes itself (claim
- * time-outs, reveals, verification, purges) are shown to anyone who may read the request. A
- * "repeat" (an unverified caller's words, added to a request by a public repeat of its phone)
- * is for the request's handlers, never for its resident: whoever knows a phone number must
- * not be able to write on that resident's tracking page. */
+ * time-outs, reveals, a verification without the operator's own note, purges) are shown to
+ * anyone who may read the request. A "repeat" (an unverified caller's words, added to a
+ * request by a public repeat of its phone) is for the request's handlers, never for its
+ * resident: whoever knows a phone number must not be able to write on that resident's
+ * tracking page. */
 static bool note_visible(const hm_history *h, unsigned view)
 {
     if (!h->note)
@@ -674,21 +915,30 @@ static bool note_visible(const hm_history *h, unsigned view)
         return (view & HM_VIEW_CONTACT) && !(view & HM_VIEW_RESIDENT);
     if (view & HM_VIEW_CONTACT)
         return true;
+    if (strcmp(h->kind, "verify") == 0) /* an operator's own words are like a team's */
+        return strcmp(h->note, VERIFY_YES) == 0 || strcmp(h->note, VERIFY_NO) == 0;
     return strcmp(h->actor, "system") == 0 || strcmp(h->kind, "reveal") == 0 ||
-           strcmp(h->kind, "verify") == 0 || strcmp(h->kind, "purge") == 0;
+           strcmp(h->kind, "purge") == 0;
 }
 
 static int add_hist(void *ctx, const hm_history *h)
 {
     hist_list *l = ctx;
     hm_history *e;
+    bool show;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
         l->items = hm_xrealloc(l->items, l->cap * sizeof *l->items);
     }
     e = &l->items[l->n++];
     *e = *h;
-    e->note = note_visible(h, l->view) ? hm_xstrdup(h->note) : NULL;
+    /* Entries marked contact (edits of contact fields, merged notes) show their note and values
+     * only to viewers of contact data; the values of other edits (a category, a number of
+     * people) to anyone who may read the request, unless a resident wrote them. */
+    show = (l->view & HM_VIEW_CONTACT) || (strcmp(h->actor, "resident") != 0 && !h->contact);
+    e->note = show && note_visible(h, l->view) ? hm_xstrdup(h->note) : NULL;
+    e->old_value = h->old_value && show ? hm_xstrdup(h->old_value) : NULL;
+    e->new_value = h->new_value && show ? hm_xstrdup(h->new_value) : NULL;
     return 0;
 }
 
@@ -738,7 +988,7 @@ static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
         snprintf(a.actor, sizeof a.actor, "%s", m->actor_name);
         a.actor_team_id = a.team_id = m->actor_team;
         a.rows = shown;
-        snprintf(a.detail, sizeof a.detail, "%s", m->code[0] ? m->code : "phone lookup");
+        snprintf(a.detail, sizeof a.detail, "%s", m->code[0] ? m->code : m->list);
         if ((rc = hm_store_audit_add(st, &a, err)))
             return rc;
     }
@@ -748,8 +998,9 @@ static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
     return HM_OK;
 }
 
+/* `code`: the one request read, or NULL for a list, which `list` names in the audit log. */
 static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n, const hm_actor *a,
-                        const char *code)
+                        const char *code, const char *list)
 {
     memset(m, 0, sizeof *m);
     m->core = c;
@@ -759,12 +1010,15 @@ static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n,
     snprintf(m->actor_name, sizeof m->actor_name, "%s", a->team.name);
     m->actor_team = a->team.id;
     snprintf(m->code, sizeof m->code, "%s", code ? code : "");
+    m->list = list ? list : "";
     m->job.run = reveal_run;
 }
 
 void hm_mark_op_clear(hm_mark_op *op)
 {
     hm_request_clear(&op->result);
+    free(op->note);
+    op->note = NULL;
     free(op->ids);
     op->ids = NULL;
     hist_free(op->history, op->n_history);
@@ -798,7 +1052,7 @@ int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
                                    err)))
         return rc;
     if (!seen) {
-        reveal_init(&out->reveal, c, &out->req.id, 1, a, out->req.code);
+        reveal_init(&out->reveal, c, &out->req.id, 1, a, out->req.code, NULL);
         out->reveal.contact = true;
         out->pending = &out->reveal.job;
         return HM_OK;
@@ -886,8 +1140,9 @@ static int list_visit(void *ctx, const hm_request *q)
  * reveals more than the answer does (issue 11): a box selects requests by their snapped
  * position, never by the exact one (moving an edge across a home changes nothing until it
  * crosses a 0.001 degree grid line), and `since` compares with the whole second that
- * updated_at shows. The other public filters (status, category, ward, verified, cursor, limit)
- * are on fields every public answer carries. */
+ * updated_at shows. The other public filters (status, category, ward, former_ward, hamlet,
+ * priority, source, verified, order, cursor, limit) are on fields every public answer
+ * carries. */
 static void public_filter(hm_request_filter *f, list_ctx *l)
 {
     /* A snapped coordinate is within half a grid step of the exact one; a full step of
@@ -919,6 +1174,9 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *filter, const
 
     memset(out, 0, sizeof *out);
     out->view = a->role == HM_ROLE_PUBLIC ? HM_VIEW_SNAP : 0;
+    if (f->q && a->role < HM_ROLE_OPERATOR)
+        return hm_error_set(err, a->role == HM_ROLE_PUBLIC ? HM_E_UNAUTHORIZED : HM_E_FORBIDDEN,
+                            "q", "searching notes and addresses needs an operator token");
     if (a->role == HM_ROLE_PUBLIC)
         public_filter(f, &l);
     if (phone_text) {
@@ -933,7 +1191,7 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *filter, const
     }
     /* Without contact data the open requests come from memory (issue 7); the rest from the
      * database. */
-    if (!f->phone && f->status_mask && !(f->status_mask & ~open)) {
+    if (!f->phone && !f->q && !f->duplicate_of && f->status_mask && !(f->status_mask & ~open)) {
         rc = hm_open_index_walk(c->open, f, true, list_visit, &l);
     } else if (!(w = hm_worker_get(err))) {
         rc = err ? err->code : HM_E_INTERNAL;
@@ -945,7 +1203,42 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *filter, const
     if (rc == HM_OK && l.ids && out->n > 0) {
         /* An operator saw contact data: recorded before the answer goes out. */
         out->reveal = hm_xmalloc(sizeof *out->reveal);
-        reveal_init(out->reveal, c, l.ids, out->n, a, NULL);
+        reveal_init(out->reveal, c, l.ids, out->n, a, NULL, "phone lookup");
+    }
+    free(l.ids);
+    return rc;
+}
+
+static int held_visit(void *ctx, const hm_request *q)
+{
+    return list_visit(ctx, q);
+}
+
+int hm_core_team_requests(hm_core *c, const hm_actor *a, hm_request_cb cb, void *ctx, hm_list *out,
+                          hm_error *err)
+{
+    hm_request_filter f;
+    list_ctx l = {cb, ctx, out, NULL, false, {0, 0, 0, 0}, 0};
+    hm_worker *w;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = hm_policy_require(a, HM_ROLE_VOLUNTEER, err)))
+        return rc;
+    if (!(w = hm_worker_get(err)))
+        return err ? err->code : HM_E_INTERNAL;
+    hm_request_filter_init(&f);
+    f.team_id = a->team.id;
+    f.status_mask = 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+    f.limit = 1000;
+    out->view = HM_VIEW_CONTACT;
+    l.ids = hm_xmalloc(f.limit * sizeof *l.ids);
+    rc = hm_store_request_list(w->store, &f, held_visit, &l, err);
+    (void)c;
+    if (rc == HM_OK && out->n > 0) {
+        /* The team sees the contact data of what it holds: each one recorded (SPEC). */
+        out->reveal = hm_xmalloc(sizeof *out->reveal);
+        reveal_init(out->reveal, c, l.ids, out->n, a, NULL, "held requests");
     }
     free(l.ids);
     return rc;

@@ -33,6 +33,10 @@ typedef struct hm_create_op {
     bool duplicate;   /* after the job: an operator's repeat of an open request */
     bool limited;     /* a public caller: the phone's quota applies */
     bool phone_taken; /* the job took one of the phone's quota (given back if it failed) */
+    /* Imports (import.h): areas and code prefix of their own, so that the command line runs
+     * the same job without a core; NULL: the core's. */
+    const hm_area_index *idx;
+    const char *prefix;
 } hm_create_op;
 
 /* Validate `body` (SPEC's POST /requests fields) from `a` into `op`, ready to submit:
@@ -71,6 +75,7 @@ typedef struct hm_change_op {
     bool safe;         /* "I am safe now": history kind "safe", safe_at set */
     char *note;        /* malloc'd or NULL */
     hm_request result; /* after the job: the request after the change */
+    hm_request merged; /* duplicate: the kept request after the merge (borrowed by the log) */
     /* The job's own, for what follows the commit. */
     struct {
         int before_status;
@@ -120,17 +125,24 @@ typedef struct hm_mark_op {
     char code[16];
     char actor_name[104];
     int64_t actor_team; /* reveals: the viewer's team, for the audit log */
+    const char *list;   /* reveals of a list: what the audit log names instead of a code */
     size_t n_ids;
     int64_t *ids;        /* reveals: the requests shown */
     hm_request result;   /* verify: the request after the change */
     hm_history *history; /* read: the history after recording the reveal */
     size_t n_history;
     bool contact; /* read: the history is shown with contact data */
+    /* verify: the body's verified (default true), outcome ("" none) and note (malloc'd) */
+    bool verified;
+    char outcome[24];
+    char *note;
 } hm_mark_op;
 
-/* Mark request `code_text` verified after a call-back (operator+). */
-int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, hm_mark_op *op,
-                   hm_error *err);
+/* Record a call-back (operator+): `body` (may be NULL: verified) is {verified?: bool, outcome?:
+ * "reached" | "unreachable" | "no_longer_needed" | "false_report", note?}; any other key is
+ * HM_E_INVALID_FIELD. The history gets a "verify" entry with the outcome. */
+int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, json_t *body,
+                   hm_mark_op *op, hm_error *err);
 void hm_mark_op_clear(hm_mark_op *op);
 
 /* ---- reads ---- */
@@ -175,6 +187,11 @@ typedef struct hm_list {
 int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char *phone_text,
                  hm_request_cb cb, void *ctx, hm_list *out, hm_error *err);
 void hm_list_clear(hm_list *l);
+
+/* The open requests the caller's team holds (GET /teams/me/requests, volunteer+), with contact
+ * data: out->reveal records each one shown (submit it before answering). */
+int hm_core_team_requests(hm_core *c, const hm_actor *a, hm_request_cb cb, void *ctx, hm_list *out,
+                          hm_error *err);
 
 /* Open requests within `radius_m` of (lon, lat), nearest first, `limit` at most, of `category`
  * (-1: any), into out[0, limit) (volunteers and coordinators). *n receives how many. */

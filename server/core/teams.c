@@ -7,6 +7,7 @@
 #include "model.h"
 #include "openindex.h"
 #include "teamindex.h"
+#include "validate.h"
 #include "worker.h"
 
 #include <jansson.h>
@@ -112,6 +113,90 @@ void hm_team_admin_init(hm_team_admin_op *op, int what)
     op->job.run = admin_run;
 }
 
+int hm_core_team_admin(hm_core *c, const hm_actor *a, int what, const char *id_text, json_t *body,
+                       hm_team_admin_op *op, hm_error *err)
+{
+    int rc;
+    (void)c;
+    hm_team_admin_init(op, what);
+    if ((rc = hm_policy_require(a, HM_ROLE_COORDINATOR, err)))
+        return rc;
+    /* The audit log names the coordinator's team (issue 11: team changes are audited). */
+    snprintf(op->actor, sizeof op->actor, "%s", a->team.name);
+    op->actor_team_id = a->team.id;
+    if (what != HM_TEAM_ADD) {
+        char *end;
+        long long id = id_text ? strtoll(id_text, &end, 10) : 0;
+        if (!id_text || end == id_text || *end || id <= 0)
+            return hm_error_set(err, HM_E_NOT_FOUND, NULL, "no team has this id");
+        op->team.id = id;
+        if (what == HM_TEAM_DISABLE && id == a->team.id)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "team_id",
+                                "a team cannot disable itself; ask another coordinator");
+        return HM_OK;
+    }
+    {
+        json_t *v, *caps = json_object_get(body, "capabilities"), *list = json_array();
+        const char *key;
+        char *name = NULL, *text;
+        int role;
+        size_t i;
+        json_object_foreach(body, key, v)
+        {
+            if (strcmp(key, "name") && strcmp(key, "role") && strcmp(key, "capabilities")) {
+                json_decref(list);
+                /* err->field borrows the key from `body`: rendered before it is freed. */
+                return hm_error_set(err, HM_E_INVALID_FIELD, key,
+                                    "a team has a name, a role and capabilities");
+            }
+        }
+        if ((rc = hm_validate_text(body, "name", 100, &name, err)) || !name) {
+            json_decref(list);
+            free(name);
+            return rc ? rc : hm_error_set(err, HM_E_INVALID_FIELD, "name", "a team needs a name");
+        }
+        snprintf(op->team.name, sizeof op->team.name, "%s", name);
+        free(name);
+        role = hm_role_parse(json_string_value(json_object_get(body, "role")));
+        if (role < 0) {
+            json_decref(list);
+            return hm_error_set(err, HM_E_INVALID_FIELD, "role",
+                                "role must be volunteer, operator, coordinator or admin");
+        }
+        if (role > a->role) {
+            json_decref(list);
+            return hm_error_set(err, HM_E_FORBIDDEN, "role", "only an admin may add an admin team");
+        }
+        op->team.role = role;
+        op->team.status = HM_TEAM_AVAILABLE;
+        if (caps && !json_is_null(caps) && !json_is_array(caps)) {
+            json_decref(list);
+            return hm_error_set(err, HM_E_INVALID_FIELD, "capabilities",
+                                "capabilities must be a list of short tags such as boat");
+        }
+        json_array_foreach(caps, i, v)
+        {
+            const char *t = json_string_value(v);
+            if (!t || !*t || strlen(t) > 32 || !hm_text_ok(t, 32) || i >= 8) {
+                json_decref(list);
+                return hm_error_set(err, HM_E_INVALID_FIELD, "capabilities",
+                                    "capabilities must be at most 8 short tags such as boat");
+            }
+            json_array_append_new(list, json_string(t));
+        }
+        text = json_dumps(list, JSON_COMPACT);
+        json_decref(list);
+        if (!text || strlen(text) >= sizeof op->team.capabilities) {
+            free(text);
+            return hm_error_set(err, HM_E_INVALID_FIELD, "capabilities",
+                                "capabilities must be at most 8 short tags such as boat");
+        }
+        snprintf(op->team.capabilities, sizeof op->team.capabilities, "%s", text);
+        free(text);
+    }
+    return HM_OK;
+}
+
 static bool has_capability(const hm_team *t, const char *cap)
 {
     json_t *a = json_loads(t->capabilities, 0, NULL);
@@ -192,7 +277,8 @@ static int team_visit(void *ctx, const hm_team *t)
                   hm_holds__until(tc->core->holds, t->id, hm_now_ms()));
 }
 
-int hm_core_teams(hm_core *c, const hm_actor *a, hm_team_count_cb cb, void *ctx, hm_error *err)
+int hm_core_teams(hm_core *c, const hm_actor *a, bool include_disabled, hm_team_count_cb cb,
+                  void *ctx, hm_error *err)
 {
     teams_ctx tc = {c, cb, ctx};
     hm_worker *w;
@@ -201,5 +287,5 @@ int hm_core_teams(hm_core *c, const hm_actor *a, hm_team_count_cb cb, void *ctx,
         return rc;
     if (!(w = hm_worker_get(err)))
         return err ? err->code : HM_E_INTERNAL;
-    return hm_store_team_list(w->store, false, team_visit, &tc, err);
+    return hm_store_team_list(w->store, include_disabled, team_visit, &tc, err);
 }

@@ -3,6 +3,7 @@
 #ifndef HM_TEAMS_H
 #define HM_TEAMS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -59,10 +60,20 @@ typedef struct hm_team_admin_op {
  * team id. */
 void hm_team_admin_init(hm_team_admin_op *op, int what);
 
-/* Every enabled team with the number of open requests it holds and, when it is held from
- * claiming (core_int.h, "Holds"), until when (ms; 0: not held), to `cb` (coordinator). */
+/* The coordinators' API (issue 14): POST /teams, POST /teams/{id}/rotate|disable|enable.
+ * `body` (add only) is {name, role, capabilities?}: a coordinator adds volunteer, operator and
+ * coordinator teams, only an admin adds an admin; `what` is HM_TEAM_*; `id_text` names the team
+ * (others). A team may not disable itself. Fills `op`, ready to submit; the job answers
+ * HM_E_NOT_FOUND for an unknown id. */
+int hm_core_team_admin(hm_core *c, const hm_actor *a, int what, const char *id_text, json_t *body,
+                       hm_team_admin_op *op, hm_error *err);
+
+/* Every team (enabled only unless `include_disabled`) with the number of open requests it
+ * holds and, when it is held from claiming (core_int.h, "Holds"), until when (ms; 0: not
+ * held), to `cb` (coordinator). */
 typedef int (*hm_team_count_cb)(void *ctx, const hm_team *t, int64_t open_requests,
                                 int64_t held_until);
-int hm_core_teams(hm_core *c, const hm_actor *a, hm_team_count_cb cb, void *ctx, hm_error *err);
+int hm_core_teams(hm_core *c, const hm_actor *a, bool include_disabled, hm_team_count_cb cb,
+                  void *ctx, hm_error *err);
 
 #endif

@@ -256,6 +256,12 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
         if (!operator_plus && s != HM_SRC_WEB)
             return hm_error_set(err, HM_E_FORBIDDEN, "source",
                                 "only operators may record hotline or imported requests");
+        /* What an operator types in came by phone; imports go through /requests/import, web
+         * requests through the resident's page (issue 14). */
+        if (operator_plus && s != HM_SRC_HOTLINE)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "source",
+                                "requests an operator enters are hotline requests; lists are "
+                                "imported with POST /api/v1/requests/import");
         r->source = s;
     }
     r->created_at = hm_now_ms();

@@ -21,8 +21,8 @@
  * `location_text`, with the parser's message. An optional `reporter`
  * {name?, phone} is whoever reports for the person in need (field
  * "reporter.name" / "reporter.phone" on error); `phone` stays the person's.
- * `operator_plus` allows `source` other than web and makes hotline the
- * default. Returns HM_OK or HM_E_INVALID_FIELD / HM_E_FORBIDDEN with the
+ * `operator_plus` makes the source hotline (the only one it may give);
+ * the public may give only web. Returns HM_OK or HM_E_INVALID_FIELD / HM_E_FORBIDDEN with the
  * field named. */
 int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char want_ward[40],
                         char want_hamlet[40], bool *by_address, hm_error *err);

@@ -331,8 +331,8 @@ int hm_core_bounds(hm_core *c, double bbox[4], bool *found, hm_error *err)
     return HM_OK;
 }
 
-int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out,
-                   struct hm_audit_op *audit, hm_error *err)
+int hm_core_export(hm_core *c, const hm_actor *a, int format, const hm_request_filter *f,
+                   hm_buf *out, struct hm_audit_op *audit, hm_error *err)
 {
     hm_worker *w;
     size_t rows = 0;
@@ -342,7 +342,7 @@ int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out,
         return rc;
     if (!(w = hm_worker_get(err)))
         return err ? err->code : HM_E_INTERNAL;
-    if ((rc = hm_export_write(w->store, format, out, &rows, err)))
+    if ((rc = hm_export_write(w->store, format, f, out, &rows, err)))
         return rc;
     hm_audit_op_init(audit, "export", a, a->team.id, (int64_t)rows, hm_export_extension(format));
     return HM_OK;

@@ -75,10 +75,11 @@ int hm_core_basemap_tilejson(hm_core *c, const char *base_url, hm_buf *out, hm_e
  * server has one; `dark` for the wall display. */
 int hm_core_style(hm_core *c, const char *base_url, bool dark, hm_buf *out, hm_error *err);
 
-/* Every request with every field into `out` in `format` (export.h), for a coordinator, and
- * `audit` filled with the log entry of it: submit audit->job and send the export only once it
- * succeeded (issue 11: every export of contact data is logged). */
-int hm_core_export(hm_core *c, const hm_actor *a, int format, hm_buf *out,
-                   struct hm_audit_op *audit, hm_error *err);
+/* Every request matching `f` (the filters of request lists; NULL: all) with every field into
+ * `out` in `format` (export.h), for a coordinator, and `audit` filled with the log entry of it:
+ * submit audit->job and send the export only once it succeeded (issue 11: every export of
+ * contact data is logged). */
+int hm_core_export(hm_core *c, const hm_actor *a, int format, const hm_request_filter *f,
+                   hm_buf *out, struct hm_audit_op *audit, hm_error *err);
 
 #endif

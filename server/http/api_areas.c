@@ -4,6 +4,7 @@
 #include "api.h"
 
 #include "areas.h"
+#include "cache.h"
 #include "model.h"
 #include "worker.h"
 
@@ -39,58 +40,57 @@ out:
     return out;
 }
 
-typedef struct areas_ctx {
-    GEOSContextHandle_t geos;
-    json_t *features;
-} areas_ctx;
-
-static int add_area(void *ctx, const hm_area_row *row, const hm_area_count *c)
+static void release_doc(void *cls)
 {
-    areas_ctx *a = ctx;
-    char *geom = wkb_to_geojson(a->geos, row->wkb, row->wkb_len);
-    json_t *g = geom ? json_loads(geom, 0, NULL) : NULL;
-    json_t *props, *bycat;
-    free(geom);
-    if (!g)
-        return 0;
-    bycat = json_object();
-    for (int i = 0; i < HM_CAT__COUNT; i++)
-        json_object_set_new(bycat, hm_category_name(i), json_integer(c->open_by_cat[i]));
-    props = json_pack(
-        "{s:s,s:s,s:o,s:s,s:I,s:I,s:o}", "code", row->code, "name", row->name, "parent_code",
-        row->parent_code[0] ? json_string(row->parent_code) : json_null(), "level",
-        hm_level_name((hm_level)row->level), "open", (json_int_t)hm_area_count_open(c), "resolved",
-        (json_int_t)c->by_status[HM_ST_RESOLVED], "open_by_category", bycat);
-    if (row->pop >= 0)
-        json_object_set_new(props, "population", json_integer(row->pop));
-    json_object_set_new(props, "label_lon", json_real(row->rep_lon));
-    json_object_set_new(props, "label_lat", json_real(row->rep_lat));
-    json_array_append_new(a->features, json_pack("{s:s,s:s,s:o,s:o}", "type", "Feature", "id",
-                                                 row->code, "geometry", g, "properties", props));
-    return 0;
+    hm_tile_blob_release(cls);
 }
 
+/* GET /areas?level=&simplify=: the core's ready bytes (areacache.c), gzip'd when accepted,
+ * 304 for a matching If-None-Match. */
 enum MHD_Result hm_api_areas_list(hm_req *r)
 {
+    static const char *const args[] = {"level", "simplify", NULL};
     hm_error err = {0};
     hm_level level = HM_LEVEL_WARD;
-    const char *s = hm_http_arg(r, "level");
-    hm_worker *w;
-    areas_ctx a;
+    const char *s = hm_http_arg(r, "level"), *simp = hm_http_arg(r, "simplify");
+    const char *inm = hm_http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    long simplify = 0;
+    hm_tile_blob *b;
+    bool gz;
+    enum MHD_Result ret;
 
-    if (s && hm_level_parse(s, &level, &err))
+    if (hm_http_check_args(r, args, &err) || (s && hm_level_parse(s, &level, &err)))
         return hm_http_error(r, &err);
-    if (!(w = hm_worker_get(&err)))
-        return hm_http_error(r, &err);
-    a.geos = w->geos;
-    a.features = json_array();
-    if (hm_core_areas(r->app, level, add_area, &a, &err)) {
-        json_decref(a.features);
-        return hm_http_error(r, &err);
+    if (simp) {
+        char *end;
+        simplify = strtol(simp, &end, 10);
+        if (end == simp || *end || simplify < 0 || simplify > 5000)
+            return hm_http_fail(r, HM_E_INVALID_FIELD, "simplify",
+                                "simplify must be a whole number of metres from 0 to 5000");
     }
-    return hm_http_json(r, 200,
-                        json_pack("{s:s,s:s,s:o}", "type", "FeatureCollection", "level",
-                                  hm_level_name(level), "features", a.features));
+    if (hm_core_areas_doc(r->app, level, (int)simplify, &b, &err))
+        return hm_http_error(r, &err);
+    gz = hm_http_accepts_gzip(r) && b->gz_len > 0;
+    {
+        const char *hdrs[] = {"ETag",
+                              gz ? b->etag_gz : b->etag,
+                              "Cache-Control",
+                              "no-cache",
+                              "Vary",
+                              "Accept-Encoding",
+                              gz ? "Content-Encoding" : NULL,
+                              "gzip",
+                              NULL};
+        if (hm_tile_blob_etag_match(b, inm)) {
+            hdrs[6] = NULL;
+            ret = hm_http_bytes(r, 304, NULL, (void *)"", 0, false, hdrs);
+        } else {
+            ret = hm_http_borrowed(r, 200, "application/json; charset=utf-8", gz ? b->gz : b->data,
+                                   gz ? b->gz_len : b->len, release_doc, hm_tile_blob_ref(b), hdrs);
+        }
+    }
+    hm_tile_blob_release(b);
+    return ret;
 }
 
 /* ---- changes ---------------------------------------------------------------------- */

@@ -3,13 +3,19 @@
  * parses, calls one core function (requests.h), and renders. */
 #include "api.h"
 
+#include "areas.h"
+#include "cache.h"
+#include "edit.h"
+#include "fold.h"
 #include "hm_log.h"
+#include "import.h"
 #include "model.h"
 #include "present.h"
 #include "requests.h"
 #include "validate.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,12 +287,112 @@ enum MHD_Result hm_api_request_verify(hm_req *r)
 {
     hm_error err = {0};
     hm_mark_op *m = hm_xcalloc(1, sizeof *m);
+    json_t *body = NULL;
+    enum MHD_Result ret;
 
     r->state = m;
     r->state_free = mark_free;
-    if (hm_http_auth(r, &err) || hm_core_verify(r->app, &r->actor, r->params[0], m, &err))
+    if (hm_http_auth(r, &err) || (r->body.len && hm_http_json_body(r, &body, &err)))
         return hm_http_error(r, &err);
+    if (hm_core_verify(r->app, &r->actor, r->params[0], body, m, &err)) {
+        ret = hm_http_error(r, &err); /* before the body goes: err->field may borrow from it */
+        json_decref(body);
+        return ret;
+    }
+    json_decref(body);
     return hm_http_submit_job(r, &m->job, verify_done);
+}
+
+/* ---- edit ------------------------------------------------------------------------------ */
+
+static void edit_free(void *p)
+{
+    hm_edit_op_clear(p);
+    free(p);
+}
+
+static enum MHD_Result edit_done(hm_req *r)
+{
+    hm_edit_op *e = r->state;
+    if (e->job.rc)
+        return hm_http_error(r, &e->job.err);
+    return hm_http_json(r, 200,
+                        json_pack("{s:o,s:i}", "request", hm_request_json(&e->result, e->view),
+                                  "changed", e->changed));
+}
+
+enum MHD_Result hm_api_request_edit(hm_req *r)
+{
+    hm_error err = {0};
+    hm_edit_op *e = hm_xcalloc(1, sizeof *e);
+    const char *tracking[2];
+    json_t *body = NULL;
+    enum MHD_Result ret;
+
+    r->state = e;
+    r->state_free = edit_free;
+    if (hm_http_auth(r, &err))
+        return hm_http_error(r, &err);
+    tracking_of(r, tracking);
+    if (hm_http_json_body(r, &body, &err))
+        return hm_http_error(r, &err);
+    if (hm_core_edit(r->app, &r->actor, r->params[0], tracking, body, e, &err)) {
+        ret = hm_http_error(r, &err); /* before the body goes: err->field may borrow from it */
+        json_decref(body);
+        return ret;
+    }
+    json_decref(body);
+    return hm_http_submit_job(r, &e->job, edit_done);
+}
+
+/* ---- bulk import --------------------------------------------------------------------------- */
+
+static void import_free(void *p)
+{
+    hm_requests_import_clear(p);
+    free(p);
+}
+
+static enum MHD_Result import_done(hm_req *r)
+{
+    hm_requests_import *op = r->state;
+    static const char *const nocache[] = {"Cache-Control", "no-store", NULL};
+    json_t *rep;
+    char *text;
+    if (op->job.rc && !op->done)
+        return hm_http_error(r, &op->job.err);
+    rep = hm_requests_import_report(op);
+    text = json_dumps(rep, HM_JSON_FLAGS);
+    json_decref(rep);
+    if (!text)
+        return MHD_NO;
+    hm_log(HM_LOG_INFO, "event=requests_imported rows=%zu accepted=%zu refused=%zu stored=%d",
+           op->n_rows, op->accepted, op->refused, op->stored);
+    return hm_http_bytes(r, op->stored ? 201 : 200, "application/json; charset=utf-8", text,
+                         strlen(text), true, nocache);
+}
+
+enum MHD_Result hm_api_request_import(hm_req *r)
+{
+    static const char *const args[] = {"dry_run", NULL};
+    hm_error err = {0};
+    hm_requests_import *op = hm_xcalloc(1, sizeof *op);
+    const char *ct = hm_http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *dry = hm_http_arg(r, "dry_run");
+
+    r->state = op;
+    r->state_free = import_free;
+    if (hm_http_require(r, HM_ROLE_OPERATOR, &err) || hm_http_check_args(r, args, &err))
+        return hm_http_error(r, &err);
+    if (dry && strcmp(dry, "true") && strcmp(dry, "false"))
+        return hm_http_fail(r, HM_E_INVALID_FIELD, "dry_run", "dry_run must be true or false");
+    if (ct && strncasecmp(ct, "text/csv", 8) != 0 && strncasecmp(ct, "text/plain", 10) != 0)
+        return hm_http_fail(r, HM_E_INVALID_FIELD, "Content-Type",
+                            "send the file as text/csv (UTF-8), a header row first");
+    if (hm_core_import_requests(r->app, &r->actor, r->body.data ? r->body.data : "", r->body.len,
+                                dry && strcmp(dry, "true") == 0, op, &err))
+        return hm_http_error(r, &err);
+    return hm_http_submit_job(r, &op->job, import_done);
 }
 
 /* ---- list ------------------------------------------------------------------------------ */
@@ -295,6 +401,10 @@ typedef struct list_state {
     hm_list list;
     json_t *features;
     char *text; /* the answer, kept while the reveals are recorded */
+    struct {
+        int priority;
+        int64_t created_at, id;
+    } last; /* the last request listed: the cursor of order=urgent */
 } list_state;
 
 static void list_free(void *p)
@@ -310,6 +420,9 @@ static int list_visit(void *ctx, const hm_request *q)
 {
     list_state *l = ctx;
     json_array_append_new(l->features, hm_request_feature(q, l->list.view));
+    l->last.priority = q->priority;
+    l->last.created_at = q->created_at;
+    l->last.id = q->id;
     return 0;
 }
 
@@ -361,58 +474,159 @@ static enum MHD_Result list_answer(hm_req *r)
                          nocache);
 }
 
+/* An area code argument (ward, former_ward, hamlet) into *out. */
+static int code_arg(hm_req *r, const char *name, const char **out, hm_error *err)
+{
+    const char *s = hm_http_arg(r, name);
+    if (!s)
+        return HM_OK;
+    if (!*s || strlen(s) > 39)
+        return hm_error_set(err, HM_E_INVALID_FIELD, name, "%s must be an area code", name);
+    *out = s;
+    return HM_OK;
+}
+
+/* A comma-separated list of names of `parse` into a bit mask. */
+static int mask_arg(hm_req *r, const char *name, int (*parse)(const char *), unsigned *mask,
+                    hm_error *err)
+{
+    const char *s = hm_http_arg(r, name);
+    char buf[128];
+    if (!s)
+        return HM_OK;
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int v = parse(w);
+        if (v < 0 || v > 30)
+            return hm_error_set(err, HM_E_INVALID_FIELD, name, "%s has an unknown value", name);
+        *mask |= 1u << v;
+    }
+    if (!*mask)
+        return hm_error_set(err, HM_E_INVALID_FIELD, name, "%s has no value", name);
+    return HM_OK;
+}
+
+static int priority_parse(const char *s)
+{
+    return strcmp(s, "urgent") == 0   ? HM_PRIO_URGENT
+           : strcmp(s, "normal") == 0 ? HM_PRIO_NORMAL
+                                      : -1;
+}
+
+/* The filters lists and exports share (issue 14), into `f` (zeroed here). `q` is folded into
+ * `qbuf` (f->q points there). */
+int hm_api_parse_filter(hm_req *r, hm_request_filter *f, char *qbuf, size_t qbuf_size,
+                        hm_error *err)
+{
+    const char *s;
+    long long team = 0;
+    int rc;
+
+    hm_request_filter_init(f);
+    if ((s = hm_http_arg(r, "bbox"))) {
+        if ((rc = parse_bbox(s, f->bbox, err)))
+            return rc;
+        f->has_bbox = true;
+    }
+    if ((rc = hm_core_parse_status_filter(hm_http_arg(r, "status"), &f->status_mask, err)))
+        return rc;
+    if ((s = hm_http_arg(r, "category")) && (f->category = hm_category_parse(s)) < 0)
+        return hm_error_set(err, HM_E_INVALID_FIELD, "category", "unknown category");
+    if ((rc = code_arg(r, "ward", &f->ward_code, err)) ||
+        (rc = code_arg(r, "former_ward", &f->former_ward_code, err)) ||
+        (rc = code_arg(r, "hamlet", &f->hamlet_code, err)) ||
+        (rc = mask_arg(r, "priority", priority_parse, &f->priority_mask, err)) ||
+        (rc = mask_arg(r, "source", hm_source_parse, &f->source_mask, err)))
+        return rc;
+    if ((s = hm_http_arg(r, "since")) && hm_time_parse(s, &f->since_ms))
+        return hm_error_set(err, HM_E_INVALID_FIELD, "since",
+                            "since must be an RFC 3339 time such as 2026-11-30T02:00:00Z");
+    if ((s = hm_http_arg(r, "verified"))) {
+        if (strcmp(s, "true") == 0)
+            f->verified = 1;
+        else if (strcmp(s, "false") == 0)
+            f->verified = 0;
+        else
+            return hm_error_set(err, HM_E_INVALID_FIELD, "verified",
+                                "verified must be true or false");
+    }
+    if ((rc = parse_int_arg(r, "team_id", 1, INT64_MAX / 2, &team, err)))
+        return rc;
+    if (team > 0) {
+        /* Which requests a team holds is for token holders. */
+        if ((rc = hm_policy_require(&r->actor, HM_ROLE_VOLUNTEER, err)))
+            return rc;
+        f->team_id = team;
+    }
+    if ((s = hm_http_arg(r, "q"))) {
+        if (!hm_text_ok(s, 100) ||
+            hm_fold_into(s, strlen(s) < qbuf_size ? strlen(s) : qbuf_size - 1, qbuf) == 0)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "q", "q must be words to look for");
+        f->q = qbuf;
+    }
+    if ((s = hm_http_arg(r, "order"))) {
+        if (strcmp(s, "id") == 0 || strcmp(s, "asc") == 0)
+            f->order = HM_ORDER_ID;
+        else if (strcmp(s, "-id") == 0 || strcmp(s, "desc") == 0)
+            f->order = HM_ORDER_ID_DESC;
+        else if (strcmp(s, "urgent") == 0)
+            f->order = HM_ORDER_URGENT;
+        else
+            return hm_error_set(err, HM_E_INVALID_FIELD, "order",
+                                "order must be id (or asc), -id (or desc: newest first) or urgent");
+    }
+    if ((s = hm_http_arg(r, "cursor"))) {
+        long long p, t, id;
+        char tail;
+        if (f->order == HM_ORDER_URGENT) {
+            if (sscanf(s, "%lld.%lld.%lld%c", &p, &t, &id, &tail) != 3 || p < 0 || p > 1 || id <= 0)
+                return hm_error_set(err, HM_E_INVALID_FIELD, "cursor",
+                                    "cursor must be the next value of the previous page");
+            f->has_key = true;
+            f->after_key.priority = (int)p;
+            f->after_key.created_at = t;
+            f->after_key.id = id;
+        } else {
+            long long cur = 0;
+            if ((rc = parse_int_arg(r, "cursor", 0, INT64_MAX / 2, &cur, err)))
+                return rc;
+            f->after_id = cur;
+        }
+    }
+    return HM_OK;
+}
+
 enum MHD_Result hm_api_request_list(hm_req *r)
 {
+    static const char *const args[] = {"bbox",   "status",   "category", "ward",     "former_ward",
+                                       "hamlet", "priority", "team_id",  "verified", "source",
+                                       "q",      "since",    "limit",    "cursor",   "order",
+                                       "phone",  NULL};
     hm_error err = {0};
     hm_request_filter f;
     list_state *l = hm_xcalloc(1, sizeof *l);
-    const char *s;
-    long long limit = 1000, cursor = 0;
+    long long limit = 1000;
+    char qbuf[256];
     json_t *fc;
 
     r->state = l;
     r->state_free = list_free;
-    hm_request_filter_init(&f);
-    if (hm_http_auth(r, &err))
+    if (hm_http_auth(r, &err) || hm_http_check_args(r, args, &err) ||
+        hm_api_parse_filter(r, &f, qbuf, sizeof qbuf, &err) ||
+        parse_int_arg(r, "limit", 1, 10000, &limit, &err))
         return hm_http_error(r, &err);
-    if ((s = hm_http_arg(r, "bbox"))) {
-        if (parse_bbox(s, f.bbox, &err))
-            return hm_http_error(r, &err);
-        f.has_bbox = true;
-    }
-    if (hm_core_parse_status_filter(hm_http_arg(r, "status"), &f.status_mask, &err))
-        return hm_http_error(r, &err);
-    if ((s = hm_http_arg(r, "category")) && (f.category = hm_category_parse(s)) < 0)
-        return hm_http_fail(r, HM_E_INVALID_FIELD, "category", "unknown category");
-    if ((s = hm_http_arg(r, "ward"))) {
-        if (!*s || strlen(s) > 39)
-            return hm_http_fail(r, HM_E_INVALID_FIELD, "ward", "ward must be a ward code");
-        f.ward_code = s;
-    }
-    if ((s = hm_http_arg(r, "since")) && hm_time_parse(s, &f.since_ms))
-        return hm_http_fail(r, HM_E_INVALID_FIELD, "since",
-                            "since must be an RFC 3339 time such as 2026-11-30T02:00:00Z");
-    if ((s = hm_http_arg(r, "verified"))) {
-        if (strcmp(s, "true") == 0)
-            f.verified = 1;
-        else if (strcmp(s, "false") == 0)
-            f.verified = 0;
-        else
-            return hm_http_fail(r, HM_E_INVALID_FIELD, "verified",
-                                "verified must be true or false");
-    }
-    if (parse_int_arg(r, "limit", 1, 10000, &limit, &err) ||
-        parse_int_arg(r, "cursor", 0, INT64_MAX / 2, &cursor, &err))
-        return hm_http_error(r, &err);
-    f.after_id = cursor;
     f.limit = (size_t)limit;
     l->features = json_array();
     if (hm_core_list(r->app, &r->actor, &f, hm_http_arg(r, "phone"), list_visit, l, &l->list, &err))
         return hm_http_error(r, &err);
     fc = json_pack("{s:s,s:O}", "type", "FeatureCollection", "features", l->features);
     if (l->list.n == (size_t)limit) {
-        char next[32];
-        snprintf(next, sizeof next, "%lld", (long long)l->list.last_id);
+        char next[64];
+        if (f.order == HM_ORDER_URGENT)
+            snprintf(next, sizeof next, "%d.%lld.%lld", l->last.priority,
+                     (long long)l->last.created_at, (long long)l->last.id);
+        else
+            snprintf(next, sizeof next, "%lld", (long long)l->list.last_id);
         json_object_set_new(fc, "next", json_string(next));
     } else {
         json_object_set_new(fc, "next", json_null());
@@ -529,16 +743,231 @@ static enum MHD_Result report_done(hm_req *r)
     return html_page(r, 201, &b);
 }
 
+/* A page of its own for what the form cannot take: `vi` and `en` are plain text. */
+static enum MHD_Result report_page(hm_req *r, unsigned status, const char *code, const char *vi,
+                                   const char *en)
+{
+    hm_buf b;
+    r->err_code = code;
+    hm_buf_init(&b);
+    hm_buf_puts(&b, page_head);
+    hm_buf_puts(&b, "<main><h1>Chưa gửi được / Not sent</h1><p class=\"error\" role=\"alert\">");
+    hm_buf_put_escaped(&b, vi);
+    hm_buf_puts(&b, "</p><p lang=\"en\">");
+    hm_buf_put_escaped(&b, en);
+    hm_buf_puts(&b, "</p><p><a href=\"/\">Quay lại / Back</a></p></main>");
+    return html_page(r, status, &b);
+}
+
+enum MHD_Result hm_api_report_too_large(hm_req *r)
+{
+    return report_page(r, 413, "too_large",
+                       "Nội dung gửi quá dài. Hãy rút ngắn ghi chú và địa chỉ rồi gửi lại, hoặc "
+                       "gọi 1022.",
+                       "The form is too long: shorten the note and the address and send again.");
+}
+
+/* ---- the hamlets of the no-JavaScript form --------------------------------------------------- */
+
+typedef struct form_areas {
+    hm_buf wards;   /* ward code \t name \n */
+    hm_buf hamlets; /* parent \t code \t name \n */
+} form_areas;
+
+static int form_ward(void *ctx, const hm_area_row *a, const hm_area_count *n)
+{
+    form_areas *f = ctx;
+    (void)n;
+    hm_buf_printf(&f->wards, "%s\t%s\n", a->code, a->name);
+    return 0;
+}
+
+static int form_hamlet(void *ctx, const hm_area_row *a, const hm_area_count *n)
+{
+    form_areas *f = ctx;
+    (void)n;
+    hm_buf_printf(&f->hamlets, "%s\t%s\t%s\n", a->parent_code, a->code, a->name);
+    return 0;
+}
+
+static struct {
+    pthread_mutex_t mu;
+    unsigned long gen;
+    const char *page; /* the static file the blob was made from */
+    hm_tile_blob *blob;
+} form_cache = {PTHREAD_MUTEX_INITIALIZER, 0, NULL, NULL};
+
+hm_tile_blob *hm_api_form_page(hm_req *r, const char *page, size_t len)
+{
+    static const char marker[] = "<!--hm:hamlets-->";
+    unsigned long gen = hm_core_areas_generation(r->app);
+    const char *at = NULL;
+    hm_tile_blob *b = NULL;
+    form_areas fa;
+    hm_buf out;
+    hm_error err = {0};
+
+    for (size_t i = 0; i + sizeof marker - 1 <= len && !at; i++)
+        if (page[i] == '<' && memcmp(page + i, marker, sizeof marker - 1) == 0)
+            at = page + i;
+    if (!at)
+        return NULL;
+    pthread_mutex_lock(&form_cache.mu);
+    if (form_cache.blob && form_cache.gen == gen && form_cache.page == page)
+        b = hm_tile_blob_ref(form_cache.blob);
+    pthread_mutex_unlock(&form_cache.mu);
+    if (b)
+        return b;
+    hm_buf_init(&fa.wards);
+    hm_buf_init(&fa.hamlets);
+    hm_buf_init(&out);
+    hm_buf_putc(&fa.wards, '\0');
+    hm_buf_putc(&fa.hamlets, '\0');
+    fa.wards.len = fa.hamlets.len = 0;
+    if (hm_core_areas(r->app, HM_LEVEL_WARD, form_ward, &fa, &err) ||
+        hm_core_areas(r->app, HM_LEVEL_HAMLET, form_hamlet, &fa, &err))
+        goto out;
+    hm_buf_append(&out, page, (size_t)(at - page));
+    /* One group per commune, in the order of the commune list; a hamlet's name is what a
+     * resident knows, its code what the form sends. Lines split in place once. */
+    {
+        char *(*h)[3] = NULL;
+        size_t nh = 0, cap = 0;
+        for (char *p = fa.hamlets.data; p && *p;) {
+            char *t1 = strchr(p, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+            char *e = t2 ? strchr(t2, '\n') : NULL;
+            if (!e)
+                break;
+            *t1 = *t2 = *e = '\0';
+            if (nh == cap) {
+                cap = cap ? cap * 2 : 64;
+                h = hm_xrealloc(h, cap * sizeof *h);
+            }
+            h[nh][0] = p;
+            h[nh][1] = t1 + 1;
+            h[nh][2] = t2 + 1;
+            nh++;
+            p = e + 1;
+        }
+        /* A datalist: the resident types or picks a hamlet's name (value), its commune
+         * beside it (label); the form's handler finds the code again. */
+        for (char *w = fa.wards.data; w && *w;) {
+            char *tab = strchr(w, '\t'), *nl = tab ? strchr(tab, '\n') : NULL;
+            if (!nl)
+                break;
+            *tab = *nl = '\0';
+            for (size_t i = 0; i < nh; i++) {
+                if (strcmp(h[i][0], w) != 0)
+                    continue;
+                hm_buf_puts(&out, "<option value=\"");
+                hm_buf_put_escaped(&out, h[i][2]);
+                hm_buf_puts(&out, "\" label=\"");
+                hm_buf_put_escaped(&out, tab + 1);
+                hm_buf_puts(&out, "\"></option>");
+            }
+            w = nl + 1;
+        }
+        free(h);
+    }
+    hm_buf_append(&out, at + sizeof marker - 1, len - (size_t)(at - page) - (sizeof marker - 1));
+    if (!(b = hm_tile_blob_create(out.data, out.len, &err)))
+        goto out;
+    pthread_mutex_lock(&form_cache.mu);
+    hm_tile_blob_release(form_cache.blob);
+    form_cache.blob = hm_tile_blob_ref(b);
+    form_cache.gen = gen;
+    form_cache.page = page;
+    pthread_mutex_unlock(&form_cache.mu);
+out:
+    hm_buf_clear(&fa.wards);
+    hm_buf_clear(&fa.hamlets);
+    hm_buf_clear(&out);
+    return b;
+}
+
+typedef struct hamlet_find {
+    const char *ward;
+    const char *text;
+    char key[128];
+    char code[40];
+    bool by_code;
+} hamlet_find;
+
+static int find_hamlet(void *ctx, const hm_area_row *a, const hm_area_count *n)
+{
+    hamlet_find *f = ctx;
+    char key[256];
+    (void)n;
+    if (f->code[0] || strcmp(a->parent_code, f->ward) != 0)
+        return 0;
+    if (strcmp(a->code, f->text) == 0) {
+        snprintf(f->code, sizeof f->code, "%s", a->code);
+        f->by_code = true;
+        return 0;
+    }
+    hm_fold_into(a->name, strlen(a->name) < sizeof key - 1 ? strlen(a->name) : sizeof key - 1, key);
+    if (strcmp(key, f->key) == 0)
+        snprintf(f->code, sizeof f->code, "%s", a->code);
+    return 0;
+}
+
+/* The form's hamlet is what the resident typed or picked: a code, or a hamlet's name in the
+ * commune chosen (case and diacritics ignored); a name that matches no hamlet is kept as
+ * address text, never a reason to refuse the request (SPEC). */
+static void resolve_hamlet(hm_req *r, json_t *body)
+{
+    const char *text = json_string_value(json_object_get(body, "hamlet_code"));
+    const char *ward = json_string_value(json_object_get(body, "ward_code"));
+    hamlet_find f;
+    hm_error err = {0};
+
+    if (!text || !ward)
+        return;
+    memset(&f, 0, sizeof f);
+    f.ward = ward;
+    f.text = text;
+    hm_fold_into(text, strlen(text) < sizeof f.key - 1 ? strlen(text) : sizeof f.key - 1, f.key);
+    if (hm_core_areas(r->app, HM_LEVEL_HAMLET, find_hamlet, &f, &err) == HM_OK && f.code[0]) {
+        if (!f.by_code)
+            json_object_set_new(body, "hamlet_code", json_string(f.code));
+        return;
+    }
+    {
+        const char *addr = json_string_value(json_object_get(body, "address"));
+        char *joined = hm_xmalloc(strlen(text) + (addr ? strlen(addr) : 0) + 3);
+        sprintf(joined, "%s%s%s", addr ? addr : "", addr && *addr ? ", " : "", text);
+        json_object_set_new(body, "address", json_string(joined));
+        free(joined);
+        json_object_del(body, "hamlet_code");
+    }
+}
+
 enum MHD_Result hm_api_report_form(hm_req *r)
 {
-    json_t *body = json_object(), *vul = json_array(), *reporter = json_object();
-    char *data = r->body.data ? hm_xstrndup(r->body.data, r->body.len) : hm_xstrdup("");
-    static const char *const fields[] = {"ward_code", "hamlet_code",       "address", "category",
-                                         "people",    "vulnerable",        "phone",   "name",
-                                         "note",      "location_precision"};
+    static const char *const fields[] = {
+        "ward_code",     "hamlet_code",   "address",       "category", "people",
+        "vulnerable",    "phone",         "name",          "note",     "location_precision",
+        "location_text", "reporter_name", "reporter_phone"};
     const char *bad_field = NULL;
+    json_t *body, *vul, *reporter;
+    char *data;
     enum MHD_Result ret;
     hm_error err = {0};
+    const char *ct = hm_http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+    /* A form sent as multipart (a file field, or a page that set enctype) is not what this
+     * form posts: say so, rather than "choose a commune" (issue 14). */
+    if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0)
+        return report_page(
+            r, 415, "unsupported_media_type",
+            "Biểu mẫu phải được gửi dạng thường (application/x-www-form-urlencoded), "
+            "không kèm tệp. Hãy mở lại trang và gửi lại, hoặc gọi 1022.",
+            "This form must be sent URL-encoded (application/x-www-form-urlencoded), "
+            "without files; open the page again and resend.");
+    body = json_object();
+    vul = json_array();
+    reporter = json_object();
+    data = r->body.data ? hm_xstrndup(r->body.data, r->body.len) : hm_xstrdup("");
 
     /* A form posted from another site (cross-site request forgery: a page that files requests
      * in its visitors' names, issue 11) is refused before anything is read from it. */
@@ -546,6 +975,7 @@ enum MHD_Result hm_api_report_form(hm_req *r)
         free(data);
         json_decref(body);
         json_decref(vul);
+        json_decref(reporter);
         hm_error_set(&err, HM_E_FORBIDDEN, NULL,
                      "this form must be sent from the help map's own page");
         return report_error(r, &err);
@@ -594,10 +1024,12 @@ enum MHD_Result hm_api_report_form(hm_req *r)
     if (bad_field) {
         json_decref(body);
         json_decref(vul);
+        json_decref(reporter);
         hm_error_set(&err, HM_E_INVALID_FIELD, bad_field,
                      "%s must be plain text (no control or text-direction characters)", bad_field);
         return report_error(r, &err);
     }
+    resolve_hamlet(r, body);
     json_object_set_new(body, "vulnerable", vul);
     if (json_object_size(reporter))
         json_object_set(body, "reporter", reporter);

@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "events.h"
 #include "export.h"
+#include "hm_log.h"
 #include "model.h"
 #include "present.h"
 #include "requests.h"
@@ -59,9 +60,11 @@ static json_t *with_distance(json_t *feature, double distance_m)
 
 enum MHD_Result hm_api_nearby(hm_req *r)
 {
+    static const char *const args[] = {"lat",      "lon",    "radius_m", "limit",
+                                       "category", "cursor", NULL};
     hm_error err = {0};
     double lat = 0, lon = 0, radius = 5000;
-    long limit = 50;
+    long limit = 50, skip = 0;
     int category = -1;
     const char *s;
     hm_open_hit *hits;
@@ -75,24 +78,32 @@ enum MHD_Result hm_api_nearby(hm_req *r)
     if (arg_double(r, "lat", -90, 90, true, &lat, &err) ||
         arg_double(r, "lon", -180, 180, true, &lon, &err) ||
         arg_double(r, "radius_m", 1, 50000, false, &radius, &err) ||
-        arg_int(r, "limit", 1, 500, &limit, &err))
+        arg_int(r, "limit", 1, 500, &limit, &err) || arg_int(r, "cursor", 0, 10000, &skip, &err) ||
+        hm_http_check_args(r, args, &err))
         return hm_http_error(r, &err);
     if ((s = hm_http_arg(r, "category")) && (category = hm_category_parse(s)) < 0)
         return hm_http_fail(r, HM_E_INVALID_FIELD, "category", "unknown category");
-    hits = hm_xmalloc((size_t)limit * sizeof *hits);
-    if (hm_core_nearby(r->app, &r->actor, lon, lat, radius, (size_t)limit, category, hits, &n,
-                       &err)) {
+    /* One more than shown tells whether the list is truncated; `cursor` skips the nearest
+     * ones already shown (issue 14: `next` when truncated). */
+    hits = hm_xmalloc((size_t)(skip + limit + 1) * sizeof *hits);
+    if (hm_core_nearby(r->app, &r->actor, lon, lat, radius, (size_t)(skip + limit + 1), category,
+                       hits, &n, &err)) {
         free(hits);
         return hm_http_error(r, &err);
     }
     features = json_array();
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = (size_t)skip; i < n && i < (size_t)(skip + limit); i++)
         json_array_append_new(
             features, with_distance(hm_request_feature(&hits[i].req, 0), hits[i].distance_m));
     free(hits);
-    return hm_http_json(
-        r, 200,
-        json_pack("{s:s,s:o,s:n}", "type", "FeatureCollection", "features", features, "next"));
+    {
+        json_t *fc = json_pack("{s:s,s:o}", "type", "FeatureCollection", "features", features);
+        char next[24];
+        snprintf(next, sizeof next, "%ld", skip + limit);
+        json_object_set_new(fc, "next",
+                            n > (size_t)(skip + limit) ? json_string(next) : json_null());
+        return hm_http_json(r, 200, fc);
+    }
 }
 
 enum MHD_Result hm_api_responders(hm_req *r)
@@ -194,14 +205,147 @@ static int add_team(void *ctx, const hm_team *t, int64_t open_requests, int64_t 
 
 enum MHD_Result hm_api_teams_list(hm_req *r)
 {
+    static const char *const args[] = {"disabled", NULL};
     hm_error err = {0};
-    json_t *features = json_array();
-    if (hm_http_auth(r, &err) || hm_core_teams(r->app, &r->actor, add_team, features, &err)) {
+    json_t *features;
+    const char *d = hm_http_arg(r, "disabled");
+    if (hm_http_auth(r, &err) || hm_http_check_args(r, args, &err))
+        return hm_http_error(r, &err);
+    if (d && strcmp(d, "true") && strcmp(d, "false"))
+        return hm_http_fail(r, HM_E_INVALID_FIELD, "disabled", "disabled must be true or false");
+    features = json_array();
+    if (hm_core_teams(r->app, &r->actor, d && strcmp(d, "true") == 0, add_team, features, &err)) {
         json_decref(features);
         return hm_http_error(r, &err);
     }
     return hm_http_json(r, 200,
                         json_pack("{s:s,s:o}", "type", "FeatureCollection", "features", features));
+}
+
+/* ---- the team's own requests ---- */
+
+typedef struct held_state {
+    hm_list list;
+    json_t *features;
+    char *text;
+} held_state;
+
+static void held_free(void *p)
+{
+    held_state *h = p;
+    hm_list_clear(&h->list);
+    json_decref(h->features);
+    free(h->text);
+    free(h);
+}
+
+static int held_visit(void *ctx, const hm_request *q)
+{
+    held_state *h = ctx;
+    json_array_append_new(h->features, hm_request_feature(q, h->list.view));
+    return 0;
+}
+
+static enum MHD_Result held_answer(hm_req *r)
+{
+    held_state *h = r->state;
+    static const char *const nocache[] = {"Cache-Control", "no-store", NULL};
+    char *text;
+    if (h->list.reveal && h->list.reveal->job.rc)
+        return hm_http_error(r, &h->list.reveal->job.err);
+    text = h->text;
+    h->text = NULL;
+    return hm_http_bytes(r, 200, "application/json; charset=utf-8", text, strlen(text), true,
+                         nocache);
+}
+
+enum MHD_Result hm_api_team_requests(hm_req *r)
+{
+    static const char *const args[] = {NULL};
+    hm_error err = {0};
+    held_state *h = hm_xcalloc(1, sizeof *h);
+    json_t *fc;
+
+    r->state = h;
+    r->state_free = held_free;
+    h->features = json_array();
+    if (hm_http_require(r, HM_ROLE_VOLUNTEER, &err) || hm_http_check_args(r, args, &err) ||
+        hm_core_team_requests(r->app, &r->actor, held_visit, h, &h->list, &err))
+        return hm_http_error(r, &err);
+    fc = json_pack("{s:s,s:O,s:n}", "type", "FeatureCollection", "features", h->features, "next");
+    h->text = json_dumps(fc, HM_JSON_FLAGS);
+    json_decref(fc);
+    if (!h->text)
+        return MHD_NO;
+    /* Each request shown with its contact data is recorded (SPEC) before the answer. */
+    if (h->list.reveal)
+        return hm_http_submit_job(r, &h->list.reveal->job, held_answer);
+    return held_answer(r);
+}
+
+/* ---- team accounts ---- */
+
+static enum MHD_Result admin_done(hm_req *r)
+{
+    hm_team_admin_op *op = r->state;
+    json_t *o;
+    if (op->job.rc)
+        return hm_http_error(r, &op->job.err);
+    o = json_pack("{s:o}", "team", hm_team_json(&op->team));
+    if (op->what == HM_TEAM_ADD || op->what == HM_TEAM_ROTATE)
+        json_object_set_new(o, "token", json_string(op->token));
+    hm_log(HM_LOG_INFO, "event=team_changed what=%d team_id=%lld by=%lld", op->what,
+           (long long)op->team.id, (long long)r->actor.team.id);
+    return hm_http_json(r, op->what == HM_TEAM_ADD ? 201 : 200, o);
+}
+
+static void admin_free(void *p)
+{
+    hm_team_admin_op *op = p;
+    memset(op->token, 0, sizeof op->token);
+    free(op);
+}
+
+static enum MHD_Result team_admin(hm_req *r, int what)
+{
+    hm_error err = {0};
+    hm_team_admin_op *op = hm_xcalloc(1, sizeof *op);
+    json_t *body = NULL;
+    enum MHD_Result ret;
+
+    r->state = op;
+    r->state_free = admin_free;
+    if (hm_http_require(r, HM_ROLE_COORDINATOR, &err) ||
+        (what == HM_TEAM_ADD && hm_http_json_body(r, &body, &err)))
+        return hm_http_error(r, &err);
+    if (hm_core_team_admin(r->app, &r->actor, what, what == HM_TEAM_ADD ? NULL : r->params[0], body,
+                           op, &err)) {
+        ret = hm_http_error(r, &err); /* before the body goes: err->field may borrow from it */
+        json_decref(body);
+        return ret;
+    }
+    json_decref(body);
+    return hm_http_submit_job(r, &op->job, admin_done);
+}
+
+enum MHD_Result hm_api_team_add(hm_req *r)
+{
+    return team_admin(r, HM_TEAM_ADD);
+}
+
+enum MHD_Result hm_api_team_rotate(hm_req *r)
+{
+    return team_admin(r, HM_TEAM_ROTATE);
+}
+
+enum MHD_Result hm_api_team_disable(hm_req *r)
+{
+    return team_admin(r, HM_TEAM_DISABLE);
+}
+
+enum MHD_Result hm_api_team_enable(hm_req *r)
+{
+    return team_admin(r, HM_TEAM_ENABLE);
 }
 
 enum MHD_Result hm_api_events_ticket(hm_req *r)
@@ -327,15 +471,27 @@ enum MHD_Result hm_api_export(hm_req *r)
     export_state *e;
     hm_buf out;
 
-    if (hm_http_require(r, HM_ROLE_COORDINATOR, &err))
+    static const char *const args[] = {"format",      "bbox",   "status",   "category", "ward",
+                                       "former_ward", "hamlet", "priority", "team_id",  "verified",
+                                       "source",      "q",      "since",    NULL};
+    hm_request_filter f;
+    char qbuf[256];
+
+    if (hm_http_require(r, HM_ROLE_COORDINATOR, &err) || hm_http_check_args(r, args, &err))
         return hm_http_error(r, &err);
     e = hm_xcalloc(1, sizeof *e);
     r->state = e;
     r->state_free = export_free;
     if ((e->format = hm_export_format_parse(fmt ? fmt : "csv")) < 0)
         return hm_http_fail(r, HM_E_INVALID_FIELD, "format", "format must be csv, geojson or kml");
+    /* The filters of lists (a commune's daily list for its People's Committee); every status
+     * unless one is asked for. */
+    if (hm_api_parse_filter(r, &f, qbuf, sizeof qbuf, &err))
+        return hm_http_error(r, &err);
+    if (!hm_http_arg(r, "status"))
+        f.status_mask = 0;
     hm_buf_init(&out);
-    if (hm_core_export(r->app, &r->actor, e->format, &out, &e->audit, &err)) {
+    if (hm_core_export(r->app, &r->actor, e->format, &f, &out, &e->audit, &err)) {
         hm_buf_clear(&out);
         return hm_http_error(r, &err);
     }

@@ -1,7 +1,9 @@
 #include "http.h"
 
 #include "api.h"
+#include "cache.h"
 #include "hm_log.h"
+#include "import.h"
 #include "metrics.h"
 #include "model.h"
 #include "present.h"
@@ -60,8 +62,10 @@ typedef struct route {
 static const route routes[] = {
     {"POST", "/api/v1/requests", hm_api_request_create},
     {"GET", "/api/v1/requests", hm_api_request_list},
+    {"POST", "/api/v1/requests/import", hm_api_request_import},
     {"GET", "/api/v1/requests/nearby", hm_api_nearby},
     {"GET", "/api/v1/requests/*", hm_api_request_get},
+    {"PATCH", "/api/v1/requests/*", hm_api_request_edit},
     {"POST", "/api/v1/requests/*/cancel", hm_api_request_cancel},
     {"POST", "/api/v1/requests/*/safe", hm_api_request_safe},
     {"POST", "/api/v1/requests/*/verify", hm_api_request_verify},
@@ -71,7 +75,12 @@ static const route routes[] = {
     {"GET", "/api/v1/requests/*/responders", hm_api_responders},
     {"POST", "/api/v1/teams/me/location", hm_api_team_location},
     {"POST", "/api/v1/teams/me/status", hm_api_team_status},
+    {"GET", "/api/v1/teams/me/requests", hm_api_team_requests},
     {"GET", "/api/v1/teams", hm_api_teams_list},
+    {"POST", "/api/v1/teams", hm_api_team_add},
+    {"POST", "/api/v1/teams/*/rotate", hm_api_team_rotate},
+    {"POST", "/api/v1/teams/*/disable", hm_api_team_disable},
+    {"POST", "/api/v1/teams/*/enable", hm_api_team_enable},
     {"GET", "/api/v1/areas", hm_api_areas_list},
     {"POST", "/api/v1/areas", hm_api_area_create},
     {"PUT", "/api/v1/areas/*/*", hm_api_area_put},
@@ -188,10 +197,99 @@ static enum MHD_Result respond(hm_req *r, unsigned status, const char *content_t
                                struct MHD_Response *resp, size_t len,
                                const char *const *extra_headers);
 
+/* Worth compressing: JSON, GeoJSON and text answers of more than a packet (issue 14: the
+ * former wards' GeoJSON was 527 KB on the wire). */
+static bool gzip_worth(const char *content_type, size_t len)
+{
+    return content_type && len > 1400 &&
+           (strstr(content_type, "json") || strncmp(content_type, "text/", 5) == 0 ||
+            strstr(content_type, "xml"));
+}
+
+/* gzip (RFC 1952) of data[0, len) into a malloc'd buffer, or NULL. */
+static void *gzip_bytes(const void *data, size_t len, size_t *out_len)
+{
+    z_stream zs;
+    uLong cap = compressBound((uLong)len) + 32;
+    unsigned char *out = hm_xmalloc(cap);
+    memset(&zs, 0, sizeof zs);
+    /* Level 6: answers are made per request, unlike the static files (level 9, once). */
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(out);
+        return NULL;
+    }
+    zs.next_in = (Bytef *)data;
+    zs.avail_in = (uInt)len;
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
+        deflateEnd(&zs);
+        free(out);
+        return NULL;
+    }
+    *out_len = zs.total_out;
+    deflateEnd(&zs);
+    return out;
+}
+
+bool hm_http_accepts_gzip(hm_req *r)
+{
+    const char *ae = hm_http_header(r, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    return ae && strstr(ae, "gzip") && !strstr(ae, "gzip;q=0");
+}
+
 enum MHD_Result hm_http_bytes(hm_req *r, unsigned status, const char *content_type, void *data,
                               size_t len, bool must_free, const char *const *extra_headers)
 {
     struct MHD_Response *resp;
+    bool encoded = false;
+
+    for (size_t i = 0; extra_headers && extra_headers[i]; i += 2)
+        encoded = encoded || strcasecmp(extra_headers[i], "Content-Encoding") == 0;
+    if (!encoded && gzip_worth(content_type, len) && hm_http_accepts_gzip(r)) {
+        size_t gz_len = 0;
+        void *gz = gzip_bytes(data, len, &gz_len);
+        if (gz) {
+            const char *hdrs[24];
+            size_t n = 0;
+            for (size_t i = 0; extra_headers && extra_headers[i] && n + 6 < 24; i += 2) {
+                hdrs[n++] = extra_headers[i];
+                hdrs[n++] = extra_headers[i + 1];
+            }
+            hdrs[n++] = "Content-Encoding";
+            hdrs[n++] = "gzip";
+            hdrs[n++] = "Vary";
+            hdrs[n++] = "Accept-Encoding";
+            hdrs[n] = NULL;
+            if (must_free)
+                free(data);
+            resp = MHD_create_response_from_buffer(gz_len, gz, MHD_RESPMEM_MUST_FREE);
+            if (!resp) {
+                free(gz);
+                return MHD_NO;
+            }
+            return respond(r, status, content_type, resp, gz_len, hdrs);
+        }
+    } else if (!encoded && gzip_worth(content_type, len)) {
+        /* The same URL may answer gzip'd to another client: caches must know. */
+        const char *hdrs[24];
+        size_t n = 0;
+        for (size_t i = 0; extra_headers && extra_headers[i] && n + 4 < 24; i += 2) {
+            hdrs[n++] = extra_headers[i];
+            hdrs[n++] = extra_headers[i + 1];
+        }
+        hdrs[n++] = "Vary";
+        hdrs[n++] = "Accept-Encoding";
+        hdrs[n] = NULL;
+        resp = MHD_create_response_from_buffer(
+            len, data, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+        if (!resp) {
+            if (must_free)
+                free(data);
+            return MHD_NO;
+        }
+        return respond(r, status, content_type, resp, len, hdrs);
+    }
 
     resp = MHD_create_response_from_buffer(
         len, data, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
@@ -306,6 +404,40 @@ enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, con
 const char *hm_http_arg(hm_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+typedef struct arg_check {
+    const char *const *allowed;
+    const char *unknown;
+} arg_check;
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    arg_check *a = cls;
+    (void)kind;
+    (void)value;
+    for (size_t i = 0; a->allowed[i]; i++)
+        if (strcmp(a->allowed[i], key) == 0)
+            return MHD_YES;
+    a->unknown = key;
+    return MHD_NO;
+}
+
+int hm_http_check_args(hm_req *r, const char *const *allowed, hm_error *err)
+{
+    arg_check a = {allowed, NULL};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &a);
+    if (!a.unknown)
+        return HM_OK;
+    /* err->field borrows MHD's copy of the name, valid while the request is answered. */
+    return hm_error_set(err, HM_E_INVALID_FIELD, a.unknown,
+                        "unknown parameter %.40s; this list takes %s%s%s%s%s%s", a.unknown,
+                        allowed[0] ? allowed[0] : "none", allowed[0] && allowed[1] ? ", " : "",
+                        allowed[0] && allowed[1] ? allowed[1] : "",
+                        allowed[0] && allowed[1] && allowed[2] ? ", " : "",
+                        allowed[0] && allowed[1] && allowed[2] ? allowed[2] : "",
+                        allowed[0] && allowed[1] && allowed[2] && allowed[3] ? " ..." : "");
 }
 
 const char *hm_http_header(hm_req *r, const char *name)
@@ -601,6 +733,37 @@ out:
     return f;
 }
 
+static void release_page(void *cls)
+{
+    hm_tile_blob_release(cls);
+}
+
+/* A page made by the server (a blob with its gzip'd copy and ETags); takes over `b`. */
+static enum MHD_Result send_page(hm_req *r, hm_tile_blob *b, const char *mime)
+{
+    const char *inm = hm_http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    bool gz = hm_http_accepts_gzip(r) && b->gz_len > 0;
+    const char *hdrs[] = {"ETag",
+                          gz ? b->etag_gz : b->etag,
+                          "Cache-Control",
+                          "no-cache",
+                          "Vary",
+                          "Accept-Encoding",
+                          gz ? "Content-Encoding" : NULL,
+                          "gzip",
+                          NULL};
+    enum MHD_Result ret;
+    if (hm_tile_blob_etag_match(b, inm)) {
+        hdrs[6] = NULL;
+        ret = hm_http_bytes(r, 304, NULL, (void *)"", 0, false, hdrs);
+    } else {
+        ret = hm_http_borrowed(r, 200, mime, gz ? b->gz : b->data, gz ? b->gz_len : b->len,
+                               release_page, hm_tile_blob_ref(b), hdrs);
+    }
+    hm_tile_blob_release(b);
+    return ret;
+}
+
 static enum MHD_Result serve_static(hm_req *r)
 {
     const char *url = r->url;
@@ -635,6 +798,13 @@ static enum MHD_Result serve_static(hm_req *r)
         (void)allow;
         hm_error_set(&e, HM_E_METHOD, NULL, "method %s is not allowed here", r->method);
         return hm_http_error(r, &e);
+    }
+    if (strcmp(file, "index.html") == 0) {
+        /* The resident's page with the hamlets' names filled in for the no-JS form. */
+        static_file *f = static_get(path);
+        hm_tile_blob *page = f ? hm_api_form_page(r, f->data, f->len) : NULL;
+        if (page)
+            return send_page(r, page, mime_of(path));
     }
     return hm_http_file(r, path,
                         strncmp(file, "vendor/", 7) == 0 ? "public, max-age=86400" : "no-cache");
@@ -711,8 +881,9 @@ static enum MHD_Result check_length(void *cls, enum MHD_ValueKind kind, const ch
 
 /* Refuse what the request's header says before anything of it is read: a header block over
  * 8 KiB (431), two different Content-Lengths (400: which body is it? a request smuggled past a
- * proxy that read the other one; issue 11), a body announced over 16 KiB (413). Those answers
- * close the connection. Returns MHD_NO to go on, or the queued answer's result in *ret. */
+ * proxy that read the other one; issue 11), a body announced over r->max_body (413; the form's
+ * is an HTML page). The JSON answers close the connection. Returns MHD_NO to go on, or the queued
+ * answer's result in *ret. */
 static bool refuse_header(hm_req *r, enum MHD_Result *ret)
 {
     static const char *const close_hdr[] = {"Connection", "close", NULL};
@@ -733,9 +904,14 @@ static bool refuse_header(hm_req *r, enum MHD_Result *ret)
     else if (lc.differ)
         hm_error_set(&e, HM_E_INVALID_FIELD, "Content-Length",
                      "the request has two different Content-Length headers");
-    else if (lc.first && strtoull(lc.first, NULL, 10) > HM_MAX_BODY) {
+    else if (lc.first && strtoull(lc.first, NULL, 10) > r->max_body) {
         r->body_too_large = true;
-        hm_error_set(&e, HM_E_TOO_LARGE, NULL, "the body is larger than 16 KiB");
+        if (strcmp(r->url, "/report") == 0) { /* the no-JavaScript form: an HTML page */
+            *ret = hm_api_report_too_large(r);
+            return true;
+        }
+        hm_error_set(&e, HM_E_TOO_LARGE, NULL, "the body is larger than %s",
+                     r->max_body > HM_MAX_BODY ? "2 MiB" : "16 KiB");
     } else
         return false;
     status = hm_http_status_of(e.code);
@@ -799,6 +975,15 @@ static enum MHD_Result dispatch(hm_req *r)
     return serve_static(r);
 }
 
+/* 413: an HTML page for the no-JavaScript form, SPEC's JSON error elsewhere. */
+static enum MHD_Result too_large(hm_req *r)
+{
+    if (strcmp(r->url, "/report") == 0)
+        return hm_api_report_too_large(r);
+    return hm_http_fail(r, HM_E_TOO_LARGE, NULL, "the body is larger than %s",
+                        r->max_body > HM_MAX_BODY ? "2 MiB" : "16 KiB");
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **req_cls)
@@ -821,6 +1006,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         *req_cls = r;
         /* The header is in: its deadline is met, the body's starts. */
         hm_conn_guard_header_done(srv->guard, conn);
+        /* Bulk imports take a larger body on their route alone (issue 14). */
+        r->max_body = strcmp(method, "POST") == 0 && strcmp(url, "/api/v1/requests/import") == 0
+                          ? HM_IMPORT_MAX_BYTES
+                          : HM_MAX_BODY;
         {
             enum MHD_Result ret;
             if (refuse_header(r, &ret))
@@ -833,7 +1022,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (*upload_data_size) {
         /* MHD takes no response while it hands us upload data: discard the
          * rest of an oversized (chunked) body and answer 413 at its end. */
-        if (r->body_too_large || r->body.len + *upload_data_size > HM_MAX_BODY) {
+        if (r->body_too_large || r->body.len + *upload_data_size > r->max_body) {
             r->body_too_large = true;
             *upload_data_size = 0;
             return MHD_YES;
@@ -843,7 +1032,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     if (r->body_too_large)
-        return hm_http_fail(r, HM_E_TOO_LARGE, NULL, "the body is larger than 16 KiB");
+        return too_large(r);
     if (r->job_submitted) {
         if (!__atomic_load_n(&r->job_done, __ATOMIC_ACQUIRE))
             return MHD_YES;
@@ -1000,12 +1189,6 @@ fail:
     hm_addr_list_clear(&srv->trusted);
     free(srv);
     return NULL;
-}
-
-void hm_http_quiesce(hm_http_server *s)
-{
-    if (s && s->daemon)
-        MHD_quiesce_daemon(s->daemon);
 }
 
 void hm_http_stop(hm_http_server *s)

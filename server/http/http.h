@@ -45,6 +45,7 @@ struct hm_req {
     const char *params[4]; /* path parameters, pointing into param_buf */
     char param_buf[256];
     hm_buf body;
+    size_t max_body; /* HM_MAX_BODY, or larger on the import route */
     bool body_too_large;
     int64_t t0_us;
     unsigned status;
@@ -69,6 +70,12 @@ struct hm_req {
 const char *hm_http_arg(hm_req *r, const char *name);
 /* Request header or NULL. */
 const char *hm_http_header(hm_req *r, const char *name);
+/* HM_OK when every query argument is one of `allowed` (NULL-terminated); otherwise
+ * HM_E_INVALID_FIELD naming the first unknown one (a filter a list does not know must not
+ * pass silently: issue 14). */
+int hm_http_check_args(hm_req *r, const char *const *allowed, hm_error *err);
+/* The client sends Accept-Encoding: gzip. */
+bool hm_http_accepts_gzip(hm_req *r);
 
 /* Resolve the bearer token (if any) into r->actor. Returns HM_OK (also for no token and for a
  * token that is no team's: role public), HM_E_UNAUTHORIZED for a header that is not "Bearer
@@ -83,7 +90,9 @@ const char *hm_http_bearer(hm_req *r);
  * json_decref()s *out. */
 int hm_http_json_body(hm_req *r, json_t **out, hm_error *err);
 
-/* Responders: each queues one response and returns MHD's result. */
+/* Responders: each queues one response and returns MHD's result. JSON, GeoJSON and text
+ * answers over 1,400 bytes are gzip'd for clients that accept it (Vary: Accept-Encoding),
+ * unless `extra_headers` carry a Content-Encoding of their own. */
 enum MHD_Result hm_http_json(hm_req *r, unsigned status, json_t *body_new);
 enum MHD_Result hm_http_error(hm_req *r, const hm_error *err);
 enum MHD_Result hm_http_fail(hm_req *r, enum hm_err code, const char *field, const char *fmt, ...)

@@ -35,8 +35,6 @@ typedef struct hm_http_server hm_http_server;
  * with `core`. Returns NULL with `err` filled when the address is invalid or taken, or a
  * trusted proxy or the public URL is not valid (HM_E_INVALID_FIELD). */
 hm_http_server *hm_http_start(hm_core *core, const hm_http_config *cfg, hm_error *err);
-/* Stop accepting new connections (the first step of a shutdown). */
-void hm_http_quiesce(hm_http_server *s);
 /* Stop the daemon (after hm_events_shutdown(): no stream may be suspended) and free `s`.
  * Accepts NULL. */
 void hm_http_stop(hm_http_server *s);

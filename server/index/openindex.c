@@ -181,13 +181,19 @@ size_t hm_open_index_nearest(hm_open_index *ix, double lon, double lat, double r
     return n;
 }
 
+/* What an ordered walk sorts by. */
+typedef struct walk_key {
+    int64_t id, created_at;
+    int priority;
+} walk_key;
+
 typedef struct open_walk {
     const hm_request_filter *f;
     unsigned mask;
     hm_request_cb cb;
     void *ctx;
     int rc;
-    int64_t *ids; /* ordered walks: the ids that pass */
+    walk_key *ids; /* ordered walks: the requests that pass */
     size_t n, cap;
 } open_walk;
 
@@ -198,31 +204,66 @@ static int open_match(void *ctx, const hm_point_hit *p)
     const hm_open_rec *r = p->data;
     return r && (w->mask & (1u << r->status)) && (f->category < 0 || r->category == f->category) &&
            (!f->ward_code || strcmp(hm_code_of(r->ward), f->ward_code) == 0) &&
-           r->updated_at >= f->since_ms && r->id > f->after_id &&
-           (f->team_id <= 0 || r->team_id == f->team_id) &&
-           (f->verified < 0 || (int)r->verified == f->verified);
+           r->updated_at >= f->since_ms && (f->team_id <= 0 || r->team_id == f->team_id) &&
+           (f->verified < 0 || (int)r->verified == f->verified) &&
+           (!f->former_ward_code || strcmp(hm_code_of(r->former_ward), f->former_ward_code) == 0) &&
+           (!f->hamlet_code || strcmp(hm_code_of(r->hamlet), f->hamlet_code) == 0) &&
+           (!f->priority_mask || (f->priority_mask & (1u << r->priority))) &&
+           (!f->source_mask || (f->source_mask & (1u << r->source)));
 }
 
 static int open_visit(void *ctx, const hm_point_hit *p)
 {
     open_walk *w = ctx;
+    const hm_open_rec *o = p->data;
+    const hm_request_filter *f = w->f;
     hm_request r;
     if (w->ids) {
+        /* The cursor: after it in the walk's order. */
+        if (f->order == HM_ORDER_URGENT && f->has_key) {
+            int pr = f->after_key.priority;
+            if (!(o->priority < pr ||
+                  (o->priority == pr &&
+                   (o->created_at > f->after_key.created_at ||
+                    (o->created_at == f->after_key.created_at && o->id > f->after_key.id)))))
+                return 0;
+        } else if (f->after_id > 0 &&
+                   (f->order == HM_ORDER_ID_DESC ? o->id >= f->after_id : o->id <= f->after_id)) {
+            return 0;
+        }
         if (w->n == w->cap) {
             w->cap *= 2;
             w->ids = hm_xrealloc(w->ids, w->cap * sizeof *w->ids);
         }
-        w->ids[w->n++] = p->id;
+        w->ids[w->n++] = (walk_key){p->id, o->created_at, o->priority};
         return 0;
     }
+    if (f->after_id > 0 && o->id <= f->after_id)
+        return 0;
     hm_open_rec_unpack(p->data, &r);
     return w->rc = w->cb(w->ctx, &r);
 }
 
 static int cmp_id(const void *a, const void *b)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    int64_t x = ((const walk_key *)a)->id, y = ((const walk_key *)b)->id;
     return (x > y) - (x < y);
+}
+
+static int cmp_id_desc(const void *a, const void *b)
+{
+    return cmp_id(b, a);
+}
+
+/* Urgent first, then the oldest, then by id. */
+static int cmp_urgent(const void *a, const void *b)
+{
+    const walk_key *x = a, *y = b;
+    if (x->priority != y->priority)
+        return y->priority - x->priority;
+    if (x->created_at != y->created_at)
+        return (x->created_at > y->created_at) - (x->created_at < y->created_at);
+    return cmp_id(a, b);
 }
 
 int hm_open_index_walk(hm_open_index *ix, const hm_request_filter *f, bool ordered,
@@ -236,7 +277,8 @@ int hm_open_index_walk(hm_open_index *ix, const hm_request_filter *f, bool order
     if (!ordered) {
         /* Tiles usually ask for every open request: then no point needs a test. */
         bool all = w.mask == open && f->category < 0 && !f->ward_code && f->since_ms <= 0 &&
-                   f->after_id <= 0 && f->team_id <= 0 && f->verified < 0;
+                   f->after_id <= 0 && f->team_id <= 0 && f->verified < 0 && !f->former_ward_code &&
+                   !f->hamlet_code && !f->priority_mask && !f->source_mask;
         hm_pointindex_within(ix->points, f->has_bbox ? f->bbox : world, all ? NULL : open_match,
                              open_visit, &w);
         return w.rc;
@@ -244,12 +286,17 @@ int hm_open_index_walk(hm_open_index *ix, const hm_request_filter *f, bool order
     w.cap = 256;
     w.ids = hm_xmalloc(w.cap * sizeof *w.ids);
     hm_pointindex_within(ix->points, f->has_bbox ? f->bbox : world, open_match, open_visit, &w);
-    qsort(w.ids, w.n, sizeof *w.ids, cmp_id);
+    /* 30,000 open requests sort in a few milliseconds (issue 14: /command asks for the dozen
+     * it shows, in any of these orders). */
+    qsort(w.ids, w.n, sizeof *w.ids,
+          f->order == HM_ORDER_ID_DESC  ? cmp_id_desc
+          : f->order == HM_ORDER_URGENT ? cmp_urgent
+                                        : cmp_id);
     for (size_t i = 0; i < w.n && w.rc == 0 && (f->limit == 0 || shown < f->limit); i++) {
         hm_open_rec o;
         hm_request r;
         /* Gone since the walk (closed a moment ago): skipped, as a later read would. */
-        if (!hm_pointindex_get_data(ix->points, w.ids[i], &o) || !hm_status_is_open(o.status))
+        if (!hm_pointindex_get_data(ix->points, w.ids[i].id, &o) || !hm_status_is_open(o.status))
             continue;
         shown++;
         hm_open_rec_unpack(&o, &r);

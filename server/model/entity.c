@@ -29,7 +29,9 @@ void hm_history_clear(hm_history *h)
     if (!h)
         return;
     free(h->note);
-    h->note = NULL;
+    free(h->old_value);
+    free(h->new_value);
+    h->note = h->old_value = h->new_value = NULL;
 }
 
 void hm_request_filter_init(hm_request_filter *f)

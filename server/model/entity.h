@@ -72,10 +72,18 @@ typedef struct hm_history {
     char actor[104]; /* "resident", "system" or a team name */
     int from, to;    /* -1 for a note-only entry */
     char *note;      /* malloc'd or NULL */
-    char kind[16];   /* "status", "note", "repeat", "verify", "reveal", "purge", "area" */
+    char kind[16];   /* "status", "note", "repeat", "verify", "reveal", "edit", "merge", "purge",
+                        "area" */
+    /* What an entry changed, when it names one field (edits, merges, reassignments, the
+     * outcome of a verification): "" for none; old and new values as text, malloc'd or NULL. */
+    char field[24];
+    char *old_value, *new_value;
+    /* The note or the values are contact data (a resident's words, a phone, a name, an
+     * address): shown only to readers who may see contact data. */
+    bool contact;
 } hm_history;
 
-/* Free the note of `h`. Accepts NULL. */
+/* Free the texts of `h`. Accepts NULL. */
 void hm_history_clear(hm_history *h);
 
 typedef struct hm_team {
@@ -103,21 +111,43 @@ typedef struct hm_area_row {
     size_t wkb_len;
 } hm_area_row;
 
+/* Orders of request lists. */
+enum hm_order {
+    HM_ORDER_ID = 0,  /* id ascending (oldest first): cursor after_id, id > after_id */
+    HM_ORDER_ID_DESC, /* newest first: cursor after_id, id < after_id */
+    HM_ORDER_URGENT,  /* urgent first, then oldest created, then id: cursor after_key */
+};
+
 /* Filter for hm_store_request_list: hm_request_filter_init() (everything, any category,
  * either verified), then set what narrows it. */
 typedef struct hm_request_filter {
     bool has_bbox;
-    double bbox[4];           /* minLon, minLat, maxLon, maxLat */
-    unsigned status_mask;     /* 1 << status; 0 = any */
-    int category;             /* -1 = any */
-    const char *ward_code;    /* NULL = any */
-    const char *phone;        /* normalised, NULL = any */
-    int64_t since_ms;         /* updated at/after; 0 = any */
-    int64_t created_since_ms; /* created at/after; 0 = any */
-    int64_t after_id;         /* cursor: id > after_id */
-    int64_t team_id;          /* > 0: held by this team */
-    int verified;             /* -1 any, 0, 1 */
-    size_t limit;             /* 0 = no limit */
+    double bbox[4];               /* minLon, minLat, maxLon, maxLat */
+    unsigned status_mask;         /* 1 << status; 0 = any */
+    int category;                 /* -1 = any */
+    const char *ward_code;        /* NULL = any */
+    const char *phone;            /* normalised, NULL = any */
+    int64_t since_ms;             /* updated at/after; 0 = any */
+    int64_t created_since_ms;     /* created at/after; 0 = any */
+    int64_t after_id;             /* cursor: id > after_id */
+    int64_t team_id;              /* > 0: held by this team */
+    int verified;                 /* -1 any, 0, 1 */
+    size_t limit;                 /* 0 = no limit */
+    const char *former_ward_code; /* NULL = any */
+    const char *hamlet_code;      /* NULL = any */
+    unsigned priority_mask;       /* 1 << priority; 0 = any */
+    unsigned source_mask;         /* 1 << source; 0 = any */
+    const char *duplicate_of;     /* requests marked duplicate of this code; NULL = any */
+    /* Words that must all occur in the note or address, as hm_fold() keys ("het gao"); NULL
+     * = any. Contact data: the caller checks that the reader may search it. */
+    const char *q;
+    int order; /* enum hm_order */
+    /* HM_ORDER_URGENT: continue after this request (has_key false: from the start). */
+    bool has_key;
+    struct {
+        int priority;
+        int64_t created_at, id;
+    } after_key;
 } hm_request_filter;
 
 /* A filter that matches every request. */
@@ -142,11 +172,19 @@ enum hm_change_kind {
 /* What happened to a relief point (HM_CH_RELIEF, in hm_change.level). */
 enum hm_relief_change { HM_RELIEF_CREATED = 1, HM_RELIEF_UPDATED = 2, HM_RELIEF_DELETED = 3 };
 
+/* Flags of a change (hm_change.flags). */
+enum {
+    /* HM_CH_REQUEST_UPDATED: a coordinator gave the request to its team (team_id of the row):
+     * the team's own stream gets "request.assigned". */
+    HM_CHF_ASSIGNED = 1,
+};
+
 typedef struct hm_change {
     int64_t id; /* in commit order: a higher id never becomes visible before a lower one */
     int64_t at; /* ms */
     int kind;   /* enum hm_change_kind */
     int64_t ref;
+    unsigned flags; /* HM_CHF_* */
     /* HM_CH_REQUEST_UPDATED: the request as the counts knew it before (status -1: unknown). */
     struct {
         int status, category;

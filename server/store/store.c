@@ -1,8 +1,11 @@
 /* store.c: dispatch of hm_store_* to the backend table (store_int.h). */
 #include "store_int.h"
 
+#include "fold.h"
 #include "hm_buf.h"
 #include "model.h"
+
+#include <string.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -185,9 +188,18 @@ int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int6
 {
     return st->ops->xRequestSetStatus(st, id, from, to, team_id, duplicate_of, now, err);
 }
-int hm_store_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+int hm_store_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                  hm_error *err)
 {
-    return st->ops->xRequestSetVerified(st, id, now, err);
+    return st->ops->xRequestSetVerified(st, id, verified, now, err);
+}
+int hm_store_request_update(hm_store *st, const hm_request *r, hm_error *err)
+{
+    return st->ops->xRequestUpdate(st, r, err);
+}
+int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err)
+{
+    return st->ops->xHistoryAdd(st, request_id, h, err);
 }
 int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
                                const char *hamlet, hm_error *err)
@@ -301,4 +313,34 @@ int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
 bool hm_store_quiesce(hm_store *st, char *what, size_t what_size)
 {
     return st->ops->xQuiesce(st, what, what_size);
+}
+
+bool hm_store__fold_match(const char *text, size_t len, const char *words)
+{
+    char stack[1024], *key = stack;
+    bool ok = true;
+
+    if (!words || !*words)
+        return true;
+    if (len + 3 > sizeof stack)
+        key = hm_xmalloc(len + 3);
+    /* " key ": each word is found at a word start. */
+    key[0] = ' ';
+    hm_fold_into(text, len, key + 1);
+    strcat(key, " ");
+    for (const char *w = words; *w && ok;) {
+        const char *e = strchr(w, ' ');
+        size_t n = e ? (size_t)(e - w) : strlen(w);
+        char pat[130];
+        if (n > 0 && n < sizeof pat - 2) {
+            pat[0] = ' ';
+            memcpy(pat + 1, w, n);
+            pat[n + 1] = '\0';
+            ok = strstr(key, pat) != NULL;
+        }
+        w += n + (e ? 1 : 0);
+    }
+    if (key != stack)
+        free(key);
+    return ok;
 }

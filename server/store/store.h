@@ -101,7 +101,12 @@ int hm_store_request_list(hm_store *st, const hm_request_filter *f, hm_request_c
  * (a concurrent change) returns HM_E_ALREADY_CLAIMED. */
 int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int64_t team_id,
                                 const char *duplicate_of, int64_t now, hm_error *err);
-int hm_store_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err);
+int hm_store_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                  hm_error *err);
+/* Write the editable fields of `r` (position and its geometry, precision, category, people,
+ * vulnerable, priority, note, name, address, phone, area codes, updated_at) to request r->id.
+ * HM_E_NOT_FOUND when there is no such request. */
+int hm_store_request_update(hm_store *st, const hm_request *r, hm_error *err);
 int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
                                const char *hamlet, hm_error *err);
 /* Record that request `id` was closed by "I am safe now" at `at` (after its move to
@@ -122,6 +127,8 @@ int hm_store_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_e
 /* History. `from`/`to` may be -1 (note-only entry). */
 int hm_store_history_append(hm_store *st, int64_t request_id, int64_t at, const char *actor,
                             int from, int to, const char *note, const char *kind, hm_error *err);
+/* Append entry `h` with every detail it carries (field, old and new values, contact flag). */
+int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err);
 int hm_store_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                           hm_error *err);
 /* True in *seen when `actor` has a "reveal" entry for the request since `since_ms`. */

@@ -6,7 +6,8 @@
 #include "store.h"
 
 typedef struct hm_store_ops {
-    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5: audit */
+    int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5: edits
+                   and history details; 6: audit */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -33,7 +34,7 @@ typedef struct hm_store_ops {
                         hm_error *err);
     int (*xRequestSetStatus)(hm_store *st, int64_t id, int from, int to, int64_t team_id,
                              const char *duplicate_of, int64_t now, hm_error *err);
-    int (*xRequestSetVerified)(hm_store *st, int64_t id, int64_t now, hm_error *err);
+    int (*xRequestSetVerified)(hm_store *st, int64_t id, bool verified, int64_t now, hm_error *err);
     int (*xRequestSetAreas)(hm_store *st, int64_t id, const char *ward, const char *former,
                             const char *hamlet, hm_error *err);
     int (*xRequestSetSafe)(hm_store *st, int64_t id, int64_t at, hm_error *err);
@@ -77,7 +78,10 @@ typedef struct hm_store_ops {
     int (*xReliefDelete)(hm_store *st, int64_t id, hm_error *err);
     int (*xReliefGet)(hm_store *st, int64_t id, hm_relief *out, hm_error *err);
     int (*xReliefList)(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err);
-    /* iVersion 5: the audit log. */
+    /* iVersion 5: field readiness (issue 14). */
+    int (*xRequestUpdate)(hm_store *st, const hm_request *r, hm_error *err);
+    int (*xHistoryAdd)(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err);
+    /* iVersion 6: the audit log. */
     int (*xAuditAdd)(hm_store *st, hm_audit *a, hm_error *err);
     int (*xAuditList)(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
                       hm_error *err);
@@ -91,6 +95,11 @@ struct hm_store {
     size_t n_pending, cap_pending, mark;
     bool done;
 };
+
+/* True when every word of `words` (an hm_fold() key: words separated by one space) starts a
+ * word of the search key of text[0, len): the `q` filter of request lists, the same in every
+ * backend. */
+bool hm_store__fold_match(const char *text, size_t len, const char *words);
 
 /* The SpatiaLite backend's constructor. */
 hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err);

@@ -781,7 +781,7 @@ class ResidentApiTest(ServerTest):
         for method, path in (('PUT', '/api/v1/requests'), ('DELETE', '/api/v1/requests'),
                              ('GET', '/api/v1/requests/CC-000000/claim'),
                              ('POST', '/api/v1/stats'), ('DELETE', '/api/v1/areas'),
-                             ('PATCH', '/api/v1/requests/CC-000000'), ('POST', '/healthz')):
+                             ('PATCH', '/api/v1/requests'), ('POST', '/healthz')):
             with self.subTest(method=method, path=path):
                 r = self.srv.call(method, path)
                 self.assertError(r, 405, 'method_not_allowed')
@@ -1464,8 +1464,9 @@ class RolesTest(ServerTest):
         q, tok = self.srv.create_ok(lon, lat, token=self.srv.token('op'))
         self.assertEqual(q['source'], 'hotline')
         self.assertEqual(self.srv.resident_get(q['code'], tok)['history'][0]['actor'], 'hotline')
-        q, _ = self.srv.create_ok(lon + 0.001, lat, token=self.srv.token('op'), source='import')
-        self.assertEqual(q['source'], 'import')
+        # Issue 14: what an operator types in is a hotline request; imports have their route.
+        r = self.srv.create(lon + 0.001, lat, token=self.srv.token('op'), source='import')
+        self.assertError(r, 400, 'invalid_field', 'source')
         q, _ = self.srv.create_ok(lon + 0.002, lat, token=self.srv.token('coord'))
         self.assertEqual(q['source'], 'hotline')
         q, _ = self.srv.create_ok(lon + 0.003, lat, source='web')
@@ -1548,7 +1549,9 @@ class RolesTest(ServerTest):
 
 class RateLimitTest(ServerTest):
     TEAMS = [('coord', 'coordinator', ()), ('op', 'operator', ())]
-    SERVE_ARGS = ('--rate-limit', '3', '--phone-rate-limit', '2')
+    # Issue 14: --rate-limit counts per device (address and phone); the address as a whole has
+    # its own ceiling, --address-rate-limit.
+    SERVE_ARGS = ('--rate-limit', '3', '--phone-rate-limit', '2', '--address-rate-limit', '2')
 
     def test_public_is_rate_limited_operators_are_not(self):
         lon, lat = WARD_POINTS[0][:2]

@@ -559,11 +559,12 @@ def test_full_disk(tmp):
 
 
 def test_rate_limits(tmp):
-    """--rate-limit 3: the 4th public POST is 429 with Retry-After; the
-    phone limit (5 an hour by default) too; operators are not limited."""
+    """--address-rate-limit 3: the 4th public POST from one address is 429 with
+    Retry-After (issue 14: --rate-limit counts per device, address and phone);
+    the phone limit (5 an hour by default) too; operators are not limited."""
     db = os.path.join(tmp, "rl.db")
     op = team_add(db, "hotline", "operator")
-    srv = Server(db, "--rate-limit", "3", "--phone-rate-limit", "0")
+    srv = Server(db, "--rate-limit", "3", "--address-rate-limit", "3", "--phone-rate-limit", "0")
     try:
         for i in range(3):
             st, _, b = request(srv.port, "POST", "/api/v1/requests", new_body(i))

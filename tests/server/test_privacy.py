@@ -500,6 +500,11 @@ class PurgeTest(A.ServerTest):
                                note=secrets[0], name=secrets[4])
         r = srv.create(lon, lat, phone='0944556677', category='food', note=secrets[3])
         self.assertEqual(r.status, 201)
+        # An edited phone (issue 14): the history keeps the old and the new number until purge.
+        e = srv.call('PATCH', '/api/v1/requests/%s' % q['code'], {'phone': '0944 556 688'},
+                     token=srv.token('coord'))
+        self.assertEqual(e.status, 200, e.text)
+        secrets.append('944556688')
         self.assertEqual(srv.post('/api/v1/requests/%s/claim' % q['code'],
                                   token=srv.token('vol')).status, 200)
         self.assertEqual(srv.post('/api/v1/requests/%s/status' % q['code'],
@@ -538,6 +543,13 @@ class PurgeTest(A.ServerTest):
         finally:
             con.close()
         self.assertEqual([n for k, n in rows if k != 'purge'], [None] * (len(rows) - 1))
+        con = sqlite3.connect(srv.db)
+        try:
+            edits = con.execute("SELECT field, old_value, new_value FROM history WHERE "
+                                "request_id = ? AND kind = 'edit'", (q['id'],)).fetchall()
+        finally:
+            con.close()
+        self.assertEqual(edits, [('phone', None, None)])
         self.assertEqual([k for k, n in rows][-1], 'purge')
         srv.start(*self.SERVE_ARGS)
         got = srv.resident_get(q['code'], tok)
@@ -676,7 +688,7 @@ class CsvTest(A.ServerTest):
 
 class ForwardedLinesTest(A.ServerTest):
     """Issue 11 item 8: every X-Forwarded-For line counts, the proxy's own last."""
-    SERVE_ARGS = ('--rate-limit', '2', '--trusted-proxy', '127.0.0.1')
+    SERVE_ARGS = ('--address-rate-limit', '2', '--trusted-proxy', '127.0.0.1')
 
     def post(self, lines):
         body = {'lat': A.WARD_POINTS[3][1], 'lon': A.WARD_POINTS[3][0], 'category': 'food',
@@ -694,7 +706,7 @@ class ForwardedLinesTest(A.ServerTest):
 
 class ForwardedTest(ForwardedLinesTest):
     """Issue 11 item 8: the right-most hop that is not a trusted proxy; IPv6 per /64."""
-    SERVE_ARGS = ('--rate-limit', '2', '--trusted-proxy', '10.0.0.0/8,127.0.0.1',
+    SERVE_ARGS = ('--address-rate-limit', '2', '--trusted-proxy', '10.0.0.0/8,127.0.0.1',
                   '--trusted-proxy', '192.0.2.1')
 
     def test_issue11_08_right_most_untrusted_hop(self):
@@ -763,6 +775,27 @@ class HarvestTest(A.ServerTest):
         self.assertIn('0911 222 333', json.dumps(srv.resident_get(q['code'], tok),
                                                  ensure_ascii=False))
 
+    def test_issue11_09_operator_verification_notes_are_contact_data(self):
+        # A verification's note written by the operator (issue 14's outcomes) is a person's
+        # words like a team's: a team that does not hold the request sees the outcome and the
+        # program's own text, never the operator's note.
+        srv = self.srv
+        q, _ = srv.create_ok(*A.FORMER_POINTS[1][:2], category='food')
+        path = '/api/v1/requests/%s/verify' % q['code']
+        self.assertEqual(srv.post(path, {'verified': False, 'outcome': 'unreachable',
+                                         'note': 'gọi 0933 444 555 không được'},
+                                  token=srv.token('coord')).status, 200)
+        self.assertEqual(srv.post(path, {'outcome': 'reached'}, token=srv.token('coord')).status,
+                         200)
+        other = srv.get('/api/v1/requests/%s' % q['code'], token=srv.token('vh'))
+        self.assertEqual(other.status, 200)
+        self.assertNotIn('0933 444 555', other.text)
+        h = [x for x in other.json()['request']['history'] if x['kind'] == 'verify']
+        self.assertEqual([(x['new'], x['note']) for x in h],
+                         [('unreachable', None), ('reached', 'verified by call-back')])
+        r = srv.get('/api/v1/requests/%s' % q['code'], token=srv.token('coord'))
+        self.assertIn('0933 444 555', r.text)
+
 
 # ---- 10. exports and reveals not auditable ---------------------------------------------------
 
@@ -820,6 +853,25 @@ class AuditTest(A.ServerTest):
         page = self.srv.get('/api/v1/audit?limit=1', token=srv.token('coord')).json()
         self.assertEqual(len(page['entries']), 1)
         self.assertIsNotNone(page['next'])
+        # A team change through the API names the coordinator; a team's list of the requests
+        # it holds is a reveal of each.
+        r = srv.post('/api/v1/teams', {'name': 'Đội mới', 'role': 'volunteer'},
+                     token=srv.token('coord'))
+        self.assertEqual(r.status, 201, r.text)
+        new_id, new_tok = r.json()['team']['id'], r.json()['token']
+        r = srv.post('/api/v1/teams/%d/rotate' % new_id, token=srv.token('coord'))
+        self.assertEqual(r.status, 200, r.text)
+        new_tok = r.json()['token']
+        e = self.audit('?kind=team&team_id=%d' % new_id)
+        self.assertEqual([(x['actor'], x['actor_team_id'], x['detail']) for x in e],
+                         [('coord', srv.team_id('coord'), 'add'),
+                          ('coord', srv.team_id('coord'), 'rotate')])
+        q2, _ = srv.create_ok(*A.WARD_POINTS[6][:2], category='water')
+        self.assertEqual(srv.post('/api/v1/requests/%s/claim' % q2['code'],
+                                  token=new_tok).status, 200)
+        self.assertEqual(srv.get('/api/v1/teams/me/requests', token=new_tok).status, 200)
+        e = self.audit('?kind=reveal&team_id=%d' % new_id)
+        self.assertEqual([(x['rows'], x['detail']) for x in e], [(1, 'held requests')])
         # Coordinators only.
         self.assertEqual(srv.get('/api/v1/audit').status, 401)
         self.assertEqual(srv.get('/api/v1/audit', token=srv.token('vol')).status, 403)

@@ -732,7 +732,7 @@ static void test_requests(hm_store *st)
     /* Verified and areas. */
     {
         hm_request *r = &reqs[4].r;
-        CHECK_INT_EQ(hm_store_request_set_verified(st, r->id, T0 + 99, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_request_set_verified(st, r->id, true, T0 + 99, &err), HM_OK);
         CHECK_INT_EQ(hm_store_request_set_areas(st, r->id, "W2", "", "W2-H9", &err), HM_OK);
         CHECK_INT_EQ(hm_store_request_get_id(st, r->id, &got, &err), HM_OK);
         CHECK(got.verified);
@@ -903,6 +903,13 @@ static void test_history(hm_store *st)
                      sizeof msg) == 1);
     CHECK(plain_exec("UPDATE history SET note = '' WHERE note IS NOT NULL", msg, sizeof msg) == 1);
     CHECK(plain_exec("UPDATE history SET kind = 'purge'", msg, sizeof msg) == 1);
+    /* Values may only become NULL too, and what an entry changed and whether it is contact
+     * data stay. */
+    CHECK(plain_exec("UPDATE history SET note = NULL, new_value = 'rewritten'", msg, sizeof msg) ==
+          1);
+    CHECK(plain_exec("UPDATE history SET note = NULL, field = 'name'", msg, sizeof msg) == 1);
+    CHECK(plain_exec("UPDATE history SET note = NULL, contact = NOT contact", msg, sizeof msg) ==
+          1);
     memset(&s, 0, sizeof s);
     CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
     CHECK_INT_EQ(s.n, 4);
@@ -1192,6 +1199,22 @@ static void test_transactions(hm_store *st)
     hm_request_clear(&r);
 }
 
+/* The old and new values of each history entry, as "old>new" ("-" for NULL). */
+typedef struct values_seen {
+    int n;
+    char v[16][80];
+} values_seen;
+
+static int collect_values(void *ctx, const hm_history *h)
+{
+    values_seen *s = ctx;
+    if (s->n < 16)
+        snprintf(s->v[s->n], sizeof s->v[0], "%s>%s", h->old_value ? h->old_value : "-",
+                 h->new_value ? h->new_value : "-");
+    s->n++;
+    return 0;
+}
+
 static void test_purge(hm_store *st)
 {
     hm_error err = {0};
@@ -1222,11 +1245,37 @@ static void test_purge(hm_store *st)
     {
         hist_seen s;
         int64_t id = reqs[3].r.id;
+        hm_history e;
+        values_seen v;
         CHECK_INT_EQ(hm_store_history_append(st, id, T0, "Đội 1", -1, -1,
                                              "đã gọi 0909 123 456, nhà số 12", "note", &err),
                      HM_OK);
+        /* An edit of a contact field keeps the old and the new number (issue 14): both go; an
+         * edit of the category is no contact data and stays. */
+        memset(&e, 0, sizeof e);
+        e.at = T0;
+        e.from = e.to = -1;
+        snprintf(e.actor, sizeof e.actor, "Tổng đài 1");
+        snprintf(e.kind, sizeof e.kind, "edit");
+        snprintf(e.field, sizeof e.field, "phone");
+        e.old_value = "0909123456";
+        e.new_value = "0918765432";
+        e.contact = true;
+        CHECK_INT_EQ(hm_store_history_add(st, id, &e, &err), HM_OK);
+        snprintf(e.field, sizeof e.field, "category");
+        e.old_value = "food";
+        e.new_value = "water";
+        e.contact = false;
+        CHECK_INT_EQ(hm_store_history_add(st, id, &e, &err), HM_OK);
         CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
         CHECK_INT_EQ(n, 1);
+        memset(&v, 0, sizeof v);
+        CHECK_INT_EQ(hm_store_history_list(st, id, collect_values, &v, &err), HM_OK);
+        CHECK(v.n >= 4 && v.n <= 16);
+        if (v.n >= 4 && v.n <= 16) {
+            CHECK_STR_EQ(v.v[v.n - 3], "->-");        /* the phone edit */
+            CHECK_STR_EQ(v.v[v.n - 2], "food>water"); /* the category edit */
+        }
         memset(&s, 0, sizeof s);
         CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
         CHECK(s.n >= 2);
@@ -1561,14 +1610,28 @@ static void test_migration_2_to_3(void)
     f.bbox[0] = 106.40, f.bbox[1] = 10.90, f.bbox[2] = 106.60, f.bbox[3] = 11.10;
     n_before = count_matching(st, &f);
     hm_store_close(st);
-    /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns (and without
-     * what versions 5, 6 and 7 added). */
+    /* Version 8's additions first (issue 11): the audit log, automatic duplicates, the
+     * history trigger's one exception. */
     CHECK_INT_EQ(plain_exec("DROP TABLE audit; ALTER TABLE request DROP COLUMN auto_duplicate; "
                             "DROP TRIGGER history_append_only_u; CREATE TRIGGER "
                             "history_append_only_u BEFORE UPDATE ON history BEGIN SELECT "
                             "RAISE(ABORT, 'history is append-only'); END;",
                             msg, sizeof msg),
                  SQLITE_OK);
+    /* Then version 7's (issue 14): views, history details, the team geometry. */
+    CHECK_INT_EQ(plain_exec("DROP VIEW requests_view; DROP VIEW teams_view; DROP VIEW areas_view; "
+                            "DELETE FROM views_geometry_columns; DROP INDEX request_duplicate; "
+                            "ALTER TABLE history DROP COLUMN field; ALTER TABLE history DROP "
+                            "COLUMN old_value; ALTER TABLE history DROP COLUMN new_value; ALTER "
+                            "TABLE history DROP COLUMN contact; DROP TRIGGER IF EXISTS "
+                            "ggi_team_geom; DROP TRIGGER IF EXISTS ggu_team_geom; DROP TRIGGER "
+                            "IF EXISTS tmi_team_geom; DROP TRIGGER IF EXISTS tmu_team_geom; DROP "
+                            "TRIGGER IF EXISTS tmd_team_geom; DELETE FROM geometry_columns WHERE "
+                            "f_table_name = 'team'; ALTER TABLE team DROP COLUMN geom;",
+                            msg, sizeof msg),
+                 SQLITE_OK);
+    /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns (and without
+     * what versions 5 and 6 added). */
     CHECK_INT_EQ(plain_exec("DROP TABLE point; DELETE FROM geometry_columns WHERE f_table_name = "
                             "'point'; ALTER TABLE request DROP COLUMN reporter_name; ALTER TABLE "
                             "request DROP COLUMN reporter_phone; ALTER TABLE request DROP COLUMN "
@@ -1592,7 +1655,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_INT_EQ(hm_store_schema_version(st), 7);
+    CHECK_INT_EQ(hm_store_schema_version(st), 8);
     n_after = count_matching(st, &f);
     hm_store_close(st);
     CHECK(n_before > 0);

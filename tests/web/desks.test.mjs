@@ -100,7 +100,8 @@ test('operator, the whole call at 1366×768: link to read out, code lookup, call
   const probe = page.waitForResponse((r) => r.request().method() === 'PATCH');
   await page.goto(server.base + '/operator');
   assert.match((await listReq).url(), /status=open/);
-  assert.equal((await probe).status(), 405, 'this server does not edit yet');
+  // Issue 14: this server edits (PATCH of an unknown code is 404, not 405).
+  assert.equal((await probe).status(), 404, 'this server edits');
   const save = await page.locator('#save').boundingBox();
   assert.ok(save && save.y + save.height <= 768, `Save at ${JSON.stringify(save)}`);
   await mapReady(page);
@@ -143,11 +144,12 @@ test('operator, the whole call at 1366×768: link to read out, code lookup, call
   assert.match(await page.locator('#req-view').textContent(), /Số 9, ấp Bến Đò/);
   assert.match(await page.locator('#req-view').textContent(), /vị trí gần đúng/, 'placed at the commune');
 
-  // The same caller again: the earlier request, no edit on this server; cancel it.
+  // The same caller again: the earlier request, with an edit button (this server edits);
+  // cancel it.
   await page.locator('#phone').fill('0966123456');
   const item = page.locator(`#lookup li[data-code="${code}"]`);
   await item.waitFor({ timeout: 10000 });
-  assert.equal(await item.locator('[data-edit]').count(), 0, 'no edit button where PATCH is 405');
+  assert.equal(await item.locator('[data-edit]').count(), 1, 'an edit button where PATCH is answered');
   await item.locator('[data-cancel]').click();
   await item.locator('[data-cancel]').click();
   await page.locator(`#lookup li[data-code="${code}"] .st-cancelled`).waitFor({ timeout: 10000 });

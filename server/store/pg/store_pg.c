@@ -64,6 +64,8 @@ enum {
     Q_TEAM_OPEN_COUNT,
     Q_LOCK,
     Q_HIST_APPEND,
+    Q_HIST_ADD,
+    Q_REQ_UPDATE,
     Q_HIST_LIST,
     Q_REVEAL_SEEN,
     Q_TEAM_INSERT,
@@ -101,7 +103,7 @@ enum {
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
-#define CHANGE_COLS "id, at, kind, ref, prev, level, code"
+#define CHANGE_COLS "id, at, kind, ref, prev, level, code, flags"
 
 /* The fixed statements. Read-only ones start with SELECT: those are retried once on a new
  * connection when the old one turns out to be dead (see run()). */
@@ -149,23 +151,33 @@ static const char *const q_sql[Q__COUNT] = {
                          "updated_at = $6::bigint, status_at = $6, safe_at = NULL, "
                          "auto_duplicate = false WHERE id = $1 AND status = $2",
     [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = $2 WHERE id = $1",
-    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = true, updated_at = $2 WHERE id = $1",
+    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = $3, updated_at = $2 WHERE id = $1",
+    [Q_REQ_UPDATE] = "UPDATE request SET lon = $2::double precision, lat = $3::double precision, "
+                     "\"precision\" = $4, category = $5, people = $6, vulnerable = $7, "
+                     "priority = $8, note = $9, name = $10, address = $11, phone = $12, "
+                     "ward_code = $13, former_ward_code = $14, hamlet_code = $15, "
+                     "updated_at = $16, geom = ST_SetSRID(ST_MakePoint($2, $3), 4326) "
+                     "WHERE id = $1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = $2, former_ward_code = $3, "
                         "hamlet_code = $4 WHERE id = $1",
-    /* Closed requests with something left to erase: a contact column, or a note in their
-     * history other than purge's own. */
+    /* Closed requests with something left to erase: a contact column, or in their history
+     * (other than purge's own entries) a note or the values of a contact edit. */
     [Q_REQ_PURGEABLE] = "SELECT id FROM request WHERE status IN (3, 4, 5) AND updated_at < $1 "
                         "AND (name IS NOT NULL OR phone IS NOT NULL OR note IS NOT NULL OR "
                         "address IS NOT NULL OR reporter_name IS NOT NULL OR reporter_phone IS "
                         "NOT NULL OR location_text IS NOT NULL OR EXISTS (SELECT 1 FROM history h "
-                        "WHERE h.request_id = request.id AND h.note IS NOT NULL AND h.kind <> "
-                        "'purge')) ORDER BY id",
+                        "WHERE h.request_id = request.id AND h.kind <> 'purge' AND (h.note IS "
+                        "NOT NULL OR (h.contact AND (h.old_value IS NOT NULL OR h.new_value IS "
+                        "NOT NULL))))) ORDER BY id",
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = $1 AND status IN (1, 2)",
     [Q_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
     [Q_HIST_APPEND] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
                       "kind) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    [Q_HIST_LIST] = "SELECT at, actor, from_status, to_status, note, kind FROM history "
-                    "WHERE request_id = $1 ORDER BY id",
+    [Q_HIST_ADD] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, kind, "
+                   "field, old_value, new_value, contact) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                   "$9, $10, $11)",
+    [Q_HIST_LIST] = "SELECT at, actor, from_status, to_status, note, kind, field, old_value, "
+                    "new_value, contact FROM history WHERE request_id = $1 ORDER BY id",
     [Q_REVEAL_SEEN] = "SELECT 1 FROM history WHERE request_id = $1 AND kind = 'reveal' AND "
                       "actor = $2 AND at >= $3 LIMIT 1",
     [Q_TEAM_INSERT] = "INSERT INTO team(name, role, token_hash, status, capabilities, disabled, "
@@ -290,9 +302,44 @@ static const char *const migrations[] = {
     "  lat double precision NOT NULL, created_at bigint NOT NULL, updated_at bigint NOT NULL, "
     "  geom geometry(Point, 4326) NOT NULL);"
     "CREATE INDEX point_geom ON point USING gist (geom);",
-    /* 3 -> 4: privacy and abuse, second round (issue 11), as SQLite's 6 -> 7: automatic
+    /* 3 -> 4: field readiness (issue 14), as SQLite's version 7: history entries that name
+     * what they changed (field, old and new value, contact flag), change flags (a
+     * coordinator's assignment), the duplicates of a request, and views with text statuses,
+     * categories and ISO 8601 times for GIS tools (PostGIS lists views with a geometry). */
+    "ALTER TABLE history ADD COLUMN field text, ADD COLUMN old_value text, "
+    "  ADD COLUMN new_value text, ADD COLUMN contact boolean NOT NULL DEFAULT false;"
+    "ALTER TABLE change ADD COLUMN flags integer NOT NULL DEFAULT 0;"
+    "CREATE INDEX request_duplicate ON request(duplicate_of) WHERE duplicate_of IS NOT NULL;"
+    "CREATE VIEW requests_view AS SELECT r.id, r.code, "
+    "  (ARRAY['new','assigned','in_progress','resolved','cancelled','duplicate'])[r.status + 1] "
+    "    AS status, "
+    "  (ARRAY['food','water','medical','cash','shelter','rescue','other'])[r.category + 1] "
+    "    AS category, "
+    "  CASE r.priority WHEN 1 THEN 'urgent' ELSE 'normal' END AS priority, r.people, "
+    "  concat_ws(',', CASE WHEN r.vulnerable & 1 <> 0 THEN 'elderly' END, "
+    "    CASE WHEN r.vulnerable & 2 <> 0 THEN 'child' END, "
+    "    CASE WHEN r.vulnerable & 4 <> 0 THEN 'pregnant' END, "
+    "    CASE WHEN r.vulnerable & 8 <> 0 THEN 'disabled' END, "
+    "    CASE WHEN r.vulnerable & 16 <> 0 THEN 'sick' END) AS vulnerable, "
+    "  (ARRAY['gps','pin','address','place','link'])[r.\"precision\" + 1] AS location_precision, "
+    "  (ARRAY['web','hotline','import'])[r.source + 1] AS source, r.verified, r.team_id, "
+    "  r.duplicate_of, r.ward_code, r.former_ward_code, r.hamlet_code, r.name, r.phone, "
+    "  r.address, r.note, r.lon, r.lat, "
+    "  to_char(to_timestamp(r.created_at / 1000) AT TIME ZONE 'UTC', "
+    "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at, "
+    "  to_char(to_timestamp(r.updated_at / 1000) AT TIME ZONE 'UTC', "
+    "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS updated_at, r.geom FROM request r;"
+    "CREATE VIEW teams_view AS SELECT t.id, t.name, "
+    "  (ARRAY['public','volunteer','operator','coordinator','admin'])[t.role + 1] AS role, "
+    "  (ARRAY['available','busy','off'])[t.status + 1] AS status, t.capabilities, t.disabled, "
+    "  to_char(to_timestamp(t.pos_at / 1000) AT TIME ZONE 'UTC', "
+    "    'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS position_at, t.geom FROM team t;"
+    "CREATE VIEW areas_view AS SELECT a.id, "
+    "  (ARRAY['ward','former_ward','hamlet'])[a.level + 1] AS level, a.code, a.name, "
+    "  a.parent_code, a.pop AS population, a.geom FROM area a;",
+    /* 4 -> 5: privacy and abuse, second round (issue 11), as SQLite's 7 -> 8: automatic
      * duplicates, the audit log, and the one change of a history row that purge may make (its
-     * note to NULL, nothing else). */
+     * note, and its old and new values, to NULL; nothing else). */
     "ALTER TABLE request ADD COLUMN auto_duplicate boolean NOT NULL DEFAULT false;"
     "CREATE TABLE audit(id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
     "  at bigint NOT NULL, kind text NOT NULL, actor text NOT NULL, actor_team_id bigint, "
@@ -303,7 +350,10 @@ static const char *const migrations[] = {
     "  $$BEGIN IF TG_OP = 'UPDATE' AND NEW.note IS NULL AND NEW.id = OLD.id AND "
     "  NEW.request_id = OLD.request_id AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND "
     "  NEW.from_status IS NOT DISTINCT FROM OLD.from_status AND "
-    "  NEW.to_status IS NOT DISTINCT FROM OLD.to_status AND NEW.kind = OLD.kind THEN "
+    "  NEW.to_status IS NOT DISTINCT FROM OLD.to_status AND NEW.kind = OLD.kind AND "
+    "  NEW.field IS NOT DISTINCT FROM OLD.field AND NEW.contact = OLD.contact AND "
+    "  (NEW.old_value IS NULL OR NEW.old_value IS NOT DISTINCT FROM OLD.old_value) AND "
+    "  (NEW.new_value IS NULL OR NEW.new_value IS NOT DISTINCT FROM OLD.new_value) THEN "
     "  RETURN NEW; END IF; RAISE EXCEPTION 'history is append-only' USING ERRCODE = "
     "  'integrity_constraint_violation'; END$$;",
 };
@@ -1002,26 +1052,29 @@ static void pg_rollback(hm_store *st);
 static int insert_changes(pg_store *s, hm_change *changes, size_t n, hm_error *err)
 {
     hm_buf sql;
-    const char **v = hm_xcalloc(n * 6, sizeof *v);
-    char(*num)[3][32] = hm_xcalloc(n, sizeof *num);
+    const char **v = hm_xcalloc(n * 7, sizeof *v);
+    char(*num)[4][32] = hm_xcalloc(n, sizeof *num);
     char(*prev)[256] = hm_xcalloc(n, sizeof *prev);
     PGresult *res = NULL;
     int rc = HM_OK;
 
     hm_buf_init(&sql);
-    hm_buf_puts(&sql, "INSERT INTO change(at, kind, ref, prev, level, code) VALUES ");
+    hm_buf_puts(&sql, "INSERT INTO change(at, kind, ref, prev, level, code, flags) VALUES ");
     for (size_t i = 0; i < n; i++) {
         const hm_change *c = &changes[i];
-        size_t k = i * 6;
+        size_t k = i * 7;
         hm_buf_printf(&sql,
-                      "%s($%zu::bigint, $%zu::integer, $%zu::bigint, $%zu, $%zu::integer, $%zu)",
-                      i ? ", " : "", k + 1, k + 2, k + 3, k + 4, k + 5, k + 6);
+                      "%s($%zu::bigint, $%zu::integer, $%zu::bigint, $%zu, $%zu::integer, $%zu, "
+                      "$%zu::integer)",
+                      i ? ", " : "", k + 1, k + 2, k + 3, k + 4, k + 5, k + 6, k + 7);
         snprintf(num[i][0], 32, "%lld", (long long)c->at);
         snprintf(num[i][1], 32, "%d", c->kind);
         snprintf(num[i][2], 32, "%lld", (long long)c->ref);
+        snprintf(num[i][3], 32, "%u", c->flags);
         v[k] = num[i][0];
         v[k + 1] = num[i][1];
         v[k + 2] = num[i][2];
+        v[k + 6] = num[i][3];
         if (c->kind == HM_CH_REQUEST_UPDATED && c->prev.status >= 0) {
             snprintf(prev[i], sizeof prev[i], "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d", c->prev.status,
                      c->prev.category, (long long)c->prev.status_at, c->prev.lon, c->prev.lat,
@@ -1036,7 +1089,7 @@ static int insert_changes(pg_store *s, hm_change *changes, size_t n, hm_error *e
         }
     }
     hm_buf_puts(&sql, " RETURNING id");
-    res = PQexecParams(s->conn, sql.data, (int)(n * 6), NULL, v, NULL, NULL, 0);
+    res = PQexecParams(s->conn, sql.data, (int)(n * 7), NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || (size_t)PQntuples(res) != n) {
         rc = pg_error(s, res, err);
         goto out;
@@ -1437,22 +1490,59 @@ static void add_cond(hm_buf *sql, const params *p, const char *before, const cha
     hm_buf_printf(sql, " AND %s$%d%s", before, p->n + 1, after);
 }
 
-/* One page of the list: the rows of `f` with id > after, at most `limit`; cb for each.
- * *rows gets the rows read and *last the last id. */
-static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, size_t limit,
-                     hm_request_cb cb, void *ctx, int *rows, int64_t *last, hm_error *err)
+/* Where a page of a list starts: after this row in the list's order (set false: from the
+ * start). */
+typedef struct list_key {
+    bool set;
+    int64_t id, created_at;
+    int priority;
+} list_key;
+
+/* " AND col = ANY(mask)" for the bits of `mask` below `n` (nothing for 0 or all). */
+static void add_mask(hm_buf *sql, params *p, const char *col, unsigned mask, int n, char *buf,
+                     size_t size)
+{
+    size_t m = 0;
+    int k = 0;
+    if (!mask || mask == (1u << n) - 1)
+        return;
+    hm_buf_printf(sql, " AND %s = ANY($%d::integer[])", col, p->n + 1);
+    buf[m++] = '{';
+    for (int i = 0; i < n; i++)
+        if (mask & (1u << i))
+            m += (size_t)snprintf(buf + m, size - m, "%s%d", k++ ? "," : "", i);
+    if (!k)
+        m += (size_t)snprintf(buf + m, size - m, "-1");
+    snprintf(buf + m, size - m, "}");
+    p_text(p, buf);
+}
+
+/* One page of the list: the rows of `f` after `after` in the list's order, at most `limit`;
+ * cb for each. *rows gets the rows read and *last the last one's key. */
+static int list_page(pg_store *s, const hm_request_filter *f, list_key after, size_t limit,
+                     hm_request_cb cb, void *ctx, int *rows, list_key *last, hm_error *err)
 {
     hm_buf sql;
     params p = {0};
     PGresult *res = NULL;
-    char name[16], mask[64];
+    char name[16], mask[64], pmask[32], smask[32];
     bool prepared = true;
     int rc = HM_OK, n, k = 0;
 
     hm_buf_init(&sql);
-    hm_buf_puts(&sql, "SELECT " REQ_COLS " FROM request WHERE ");
-    hm_buf_printf(&sql, "id > $%d", p.n + 1);
-    p_i64(&p, after);
+    hm_buf_puts(&sql, "SELECT " REQ_COLS " FROM request WHERE true");
+    if (after.set && f->order == HM_ORDER_URGENT) {
+        hm_buf_printf(&sql,
+                      " AND (priority < $%d OR (priority = $%d AND (created_at > $%d OR "
+                      "(created_at = $%d AND id > $%d))))",
+                      p.n + 1, p.n + 1, p.n + 2, p.n + 2, p.n + 3);
+        p_i64(&p, after.priority);
+        p_i64(&p, after.created_at);
+        p_i64(&p, after.id);
+    } else if (after.set) {
+        add_cond(&sql, &p, f->order == HM_ORDER_ID_DESC ? "id < " : "id > ", "");
+        p_i64(&p, after.id);
+    }
     if (f->has_bbox) {
         /* The GiST index finds the box (its float boxes err outward), the exact comparison
          * of lon and lat keeps SQLite's edges: both ends inclusive. */
@@ -1481,6 +1571,20 @@ static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, siz
         add_cond(&sql, &p, "ward_code = ", "");
         p_text(&p, f->ward_code);
     }
+    if (f->former_ward_code) {
+        add_cond(&sql, &p, "former_ward_code = ", "");
+        p_text(&p, f->former_ward_code);
+    }
+    if (f->hamlet_code) {
+        add_cond(&sql, &p, "hamlet_code = ", "");
+        p_text(&p, f->hamlet_code);
+    }
+    if (f->duplicate_of) {
+        add_cond(&sql, &p, "duplicate_of = ", "");
+        p_text(&p, f->duplicate_of);
+    }
+    add_mask(&sql, &p, "priority", f->priority_mask, 2, pmask, sizeof pmask);
+    add_mask(&sql, &p, "source", f->source_mask, HM_SRC__COUNT, smask, sizeof smask);
     if (f->phone) {
         add_cond(&sql, &p, "phone = ", "");
         p_text(&p, f->phone);
@@ -1501,7 +1605,11 @@ static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, siz
         add_cond(&sql, &p, "verified = ", "");
         p_bool(&p, f->verified != 0);
     }
-    hm_buf_printf(&sql, " ORDER BY id LIMIT $%d", p.n + 1);
+    hm_buf_printf(&sql, " ORDER BY %s LIMIT $%d",
+                  f->order == HM_ORDER_ID_DESC  ? "id DESC"
+                  : f->order == HM_ORDER_URGENT ? "priority DESC, created_at, id"
+                                                : "id",
+                  p.n + 1);
     p_i64(&p, (int64_t)limit);
 
     if ((rc = ensure_conn(s, err)) != HM_OK || (rc = list_stmt(s, sql.data, name, err)) != HM_OK)
@@ -1515,7 +1623,7 @@ static int list_page(pg_store *s, const hm_request_filter *f, int64_t after, siz
     for (int i = 0; i < n; i++) {
         hm_request r;
         read_request(res, i, &r, NULL);
-        *last = r.id;
+        *last = (list_key){true, r.id, r.created_at, r.priority};
         rc = cb(ctx, &r);
         hm_request_clear(&r);
         if (rc)
@@ -1527,22 +1635,60 @@ out:
     return rc;
 }
 
+/* The `q` filter, applied to the rows as they come (PostgreSQL has no fold of its own). */
+#define Q_ENOUGH (-0x7fff) /* q_visit: the list's limit is reached */
+
+typedef struct q_filter {
+    hm_request_cb cb;
+    void *ctx;
+    const char *q;
+    size_t matched, limit;
+} q_filter;
+
+static int q_visit(void *ctx, const hm_request *r)
+{
+    q_filter *qf = ctx;
+    hm_buf b;
+    bool ok;
+    int rc;
+    hm_buf_init(&b);
+    hm_buf_puts(&b, r->note ? r->note : "");
+    hm_buf_putc(&b, ' ');
+    hm_buf_puts(&b, r->address ? r->address : "");
+    ok = hm_store__fold_match(b.data, b.len, qf->q);
+    hm_buf_clear(&b);
+    if (!ok)
+        return 0;
+    if ((rc = qf->cb(qf->ctx, r)))
+        return rc;
+    return qf->limit && ++qf->matched >= qf->limit ? Q_ENOUGH : 0;
+}
+
 static int pg_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
                            hm_error *err)
 {
     pg_store *s = PG(st);
-    int64_t after = f->after_id > 0 ? f->after_id : 0;
+    list_key key = {false, 0, 0, 0};
     size_t left = f->limit; /* 0: no limit */
+    q_filter qf = {cb, ctx, f->q, 0, f->limit};
 
+    if (f->order == HM_ORDER_URGENT && f->has_key)
+        key = (list_key){true, f->after_key.id, f->after_key.created_at, f->after_key.priority};
+    else if (f->order != HM_ORDER_URGENT && f->after_id > 0)
+        key = (list_key){true, f->after_id, 0, 0};
     for (;;) {
-        size_t want = left > 0 && left < PAGE_ROWS ? left : PAGE_ROWS;
+        /* With q, pages are read whole and the limit counts the rows that match. */
+        size_t want = !f->q && left > 0 && left < PAGE_ROWS ? left : PAGE_ROWS;
         int rows = 0, rc;
-        rc = list_page(s, f, after, want, cb, ctx, &rows, &after, err);
+        rc = list_page(s, f, key, want, f->q ? q_visit : cb, f->q ? (void *)&qf : ctx, &rows, &key,
+                       err);
+        if (rc == Q_ENOUGH)
+            return HM_OK;
         if (rc)
             return rc;
         if ((size_t)rows < want)
             return HM_OK;
-        if (left > 0 && (left -= want) == 0)
+        if (!f->q && left > 0 && (left -= want) == 0)
             return HM_OK;
     }
 }
@@ -1570,12 +1716,41 @@ static int pg_request_set_status(hm_store *st, int64_t id, int from, int to, int
     return rc;
 }
 
-static int pg_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+static int pg_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                   hm_error *err)
 {
     params p = {0};
     p_i64(&p, id);
     p_i64(&p, now);
+    p_bool(&p, verified);
     return run_cmd(PG(st), Q_REQ_SET_VERIFIED, &p, NULL, err);
+}
+
+static int pg_request_update(hm_store *st, const hm_request *r, hm_error *err)
+{
+    params p = {0};
+    int64_t n = 0;
+    int rc;
+    p_i64(&p, r->id);
+    p_f64(&p, r->lon);
+    p_f64(&p, r->lat);
+    p_i64(&p, r->precision);
+    p_i64(&p, r->category);
+    p_i64(&p, r->people);
+    p_i64(&p, (int64_t)r->vulnerable);
+    p_i64(&p, r->priority);
+    p_text_or_null(&p, r->note);
+    p_text_or_null(&p, r->name);
+    p_text_or_null(&p, r->address);
+    p_text_or_null(&p, r->phone);
+    p_text_or_null(&p, r->ward_code);
+    p_text_or_null(&p, r->former_ward_code);
+    p_text_or_null(&p, r->hamlet_code);
+    p_i64(&p, r->updated_at);
+    rc = run_cmd(PG(st), Q_REQ_UPDATE, &p, &n, err);
+    if (rc == HM_OK && n == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
+    return rc;
 }
 
 static int pg_request_set_areas(hm_store *st, int64_t id, const char *ward, const char *former,
@@ -1646,8 +1821,11 @@ static int pg_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_
                            "location_text = NULL WHERE id = $1",
                            id, -1, err)) ||
             (rc = exec_ids(s,
-                           "UPDATE history SET note = NULL WHERE request_id = $1 AND note IS "
-                           "NOT NULL AND kind <> 'purge'",
+                           "UPDATE history SET note = NULL, old_value = CASE WHEN contact "
+                           "THEN NULL ELSE old_value END, new_value = CASE WHEN contact THEN "
+                           "NULL ELSE new_value END WHERE request_id = $1 AND kind <> 'purge' "
+                           "AND (note IS NOT NULL OR (contact AND (old_value IS NOT NULL OR "
+                           "new_value IS NOT NULL)))",
                            id, -1, err)) ||
             (rc = exec_ids(s,
                            "INSERT INTO history(request_id, at, actor, kind, note) VALUES ($1, "
@@ -1718,6 +1896,29 @@ static int pg_history_append(hm_store *st, int64_t request_id, int64_t at, const
     return run_cmd(PG(st), Q_HIST_APPEND, &p, NULL, err);
 }
 
+static int pg_history_add(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err)
+{
+    params p = {0};
+    p_i64(&p, request_id);
+    p_i64(&p, h->at);
+    p_text(&p, h->actor);
+    if (h->from >= 0)
+        p_i64(&p, h->from);
+    else
+        p_null(&p);
+    if (h->to >= 0)
+        p_i64(&p, h->to);
+    else
+        p_null(&p);
+    p_text_or_null(&p, h->note);
+    p_text(&p, h->kind);
+    p_text_or_null(&p, h->field);
+    p_text_or_null(&p, h->old_value);
+    p_text_or_null(&p, h->new_value);
+    p_bool(&p, h->contact);
+    return run_cmd(PG(st), Q_HIST_ADD, &p, NULL, err);
+}
+
 static int pg_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                            hm_error *err)
 {
@@ -1738,6 +1939,10 @@ static int pg_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, v
         h.to = PQgetisnull(res, i, 3) ? -1 : col_int(res, i, 3);
         h.note = col_dup(res, i, 4);
         col_copy(res, i, 5, h.kind, sizeof h.kind);
+        col_copy(res, i, 6, h.field, sizeof h.field);
+        h.old_value = col_dup(res, i, 7);
+        h.new_value = col_dup(res, i, 8);
+        h.contact = col_bool(res, i, 9);
         rc = cb(ctx, &h);
         hm_history_clear(&h);
     }
@@ -2071,6 +2276,7 @@ static int pg_changes_since(hm_store *st, int64_t after_id, size_t limit, hm_cha
             unpack_prev(PQgetvalue(res, i, 4), &c);
         c.level = col_int(res, i, 5);
         col_copy(res, i, 6, c.code, sizeof c.code);
+        c.flags = (unsigned)col_int(res, i, 7);
         rc = cb(ctx, &c);
     }
     PQclear(res);
@@ -2414,7 +2620,7 @@ static int pg_audit_list(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb,
 }
 
 static const hm_store_ops pg_ops = {
-    .iVersion = 5,
+    .iVersion = 6,
     .name = "postgis",
     .xClose = pg_close,
     .xSchemaVersion = pg_schema_version,
@@ -2467,6 +2673,8 @@ static const hm_store_ops pg_ops = {
     .xReliefDelete = pg_relief_delete,
     .xReliefGet = pg_relief_get,
     .xReliefList = pg_relief_list,
+    .xRequestUpdate = pg_request_update,
+    .xHistoryAdd = pg_history_add,
     .xAuditAdd = pg_audit_add,
     .xAuditList = pg_audit_list,
 };

@@ -5,6 +5,7 @@
  * are stored as their integer values. */
 #include "store_int.h"
 
+#include "fold.h"
 #include "hm_buf.h"
 #include "hm_file.h"
 #include "hm_log.h"
@@ -44,6 +45,8 @@ enum {
     Q_REQ_SET_SAFE,
     Q_TEAM_OPEN_COUNT,
     Q_HIST_APPEND,
+    Q_HIST_ADD,
+    Q_REQ_UPDATE,
     Q_HIST_LIST,
     Q_REVEAL_SEEN,
     Q_TEAM_INSERT,
@@ -76,14 +79,14 @@ enum {
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
-#define CHANGE_COLS "id, at, kind, ref, prev, level, code"
+#define CHANGE_COLS "id, at, kind, ref, prev, level, code, flags"
 
 #define RELIEF_COLS                                                                                \
     "id, kind, status, name, address, hours, capacity, lon, lat, created_at, updated_at"
 
 static const char *const q_sql[Q__COUNT] = {
-    [Q_CHANGE_ADD] = "INSERT INTO change(at, kind, ref, prev, level, code) VALUES (?1, ?2, ?3, ?4, "
-                     "?5, ?6)",
+    [Q_CHANGE_ADD] = "INSERT INTO change(at, kind, ref, prev, level, code, flags) VALUES (?1, ?2, "
+                     "?3, ?4, ?5, ?6, ?7)",
     [Q_CHANGES_SINCE] = "SELECT " CHANGE_COLS " FROM change WHERE id > ?1 ORDER BY id LIMIT ?2",
     [Q_CHANGE_LAST] = "SELECT coalesce(max(id), 0) FROM change",
     [Q_DATA_VERSION] = "PRAGMA data_version",
@@ -130,14 +133,22 @@ static const char *const q_sql[Q__COUNT] = {
                          "updated_at = ?6, status_at = ?6, safe_at = NULL, auto_duplicate = 0 "
                          "WHERE id = ?1 AND status = ?2",
     [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = ?2 WHERE id = ?1",
-    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = 1, updated_at = ?2 WHERE id = ?1",
+    [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = ?3, updated_at = ?2 WHERE id = ?1",
+    [Q_REQ_UPDATE] =
+        "UPDATE request SET lon = ?2, lat = ?3, precision = ?4, category = ?5, people = ?6, "
+        "vulnerable = ?7, priority = ?8, note = ?9, name = ?10, address = ?11, phone = ?12, "
+        "ward_code = ?13, former_ward_code = ?14, hamlet_code = ?15, updated_at = ?16, "
+        "geom = MakePoint(?2, ?3, 4326) WHERE id = ?1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = ?2, former_ward_code = ?3, "
                         "hamlet_code = ?4 WHERE id = ?1",
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = ?1 AND status IN (1, 2)",
     [Q_HIST_APPEND] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, "
                       "kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [Q_HIST_LIST] = "SELECT at, actor, from_status, to_status, note, kind FROM history "
-                    "WHERE request_id = ?1 ORDER BY id",
+    [Q_HIST_ADD] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, kind, "
+                   "field, old_value, new_value, contact) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                   "?9, ?10, ?11)",
+    [Q_HIST_LIST] = "SELECT at, actor, from_status, to_status, note, kind, field, old_value, "
+                    "new_value, contact FROM history WHERE request_id = ?1 ORDER BY id",
     [Q_REVEAL_SEEN] = "SELECT 1 FROM history WHERE request_id = ?1 AND kind = 'reveal' AND "
                       "actor = ?2 AND at >= ?3 LIMIT 1",
     [Q_TEAM_INSERT] = "INSERT INTO team(name, role, token_hash, status, capabilities, disabled, "
@@ -146,7 +157,8 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_TEAM_GET] = "SELECT " TEAM_COLS " FROM team WHERE id = ?1",
     [Q_TEAM_SET_DISABLED] = "UPDATE team SET disabled = ?2 WHERE id = ?1",
     [Q_TEAM_SET_TOKEN] = "UPDATE team SET token_hash = ?2 WHERE id = ?1",
-    [Q_TEAM_SET_POS] = "UPDATE team SET lon = ?2, lat = ?3, pos_at = ?4 WHERE id = ?1",
+    [Q_TEAM_SET_POS] = "UPDATE team SET lon = ?2, lat = ?3, pos_at = ?4, geom = MakePoint(?2, ?3, "
+                       "4326) WHERE id = ?1",
     [Q_TEAM_SET_STATUS] = "UPDATE team SET status = ?2 WHERE id = ?1",
     [Q_RELIEF_INSERT] = "INSERT INTO point(kind, status, name, address, hours, capacity, lon, lat, "
                         "created_at, updated_at, geom) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
@@ -258,12 +270,66 @@ static const char *const migrations[] = {
     "  name TEXT NOT NULL, address TEXT, hours TEXT, capacity INTEGER, lon REAL NOT NULL, "
     "  lat REAL NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
     "SELECT AddGeometryColumn('point', 'geom', 4326, 'POINT', 'XY');",
-    /* 6 -> 7: privacy and abuse, second round (issue 11).
+    /* 6 -> 7: field readiness (issue 14).
+     * - History entries that name what they changed (edits, merges, reassignments, the outcome
+     *   of a verification) with the old and new value, and whether the entry holds contact
+     *   data (hidden from readers who may not see it).
+     * - Change flags (a coordinator's assignment: the team's own "request.assigned" event).
+     * - The duplicates of a request, for the merge rules (a partial index: most rows have none).
+     * - Readable layers for GIS tools (QGIS, GDAL): views with text statuses, categories and
+     *   ISO 8601 times, registered as spatial views; teams get a point geometry. */
+    "ALTER TABLE history ADD COLUMN field TEXT;"
+    "ALTER TABLE history ADD COLUMN old_value TEXT;"
+    "ALTER TABLE history ADD COLUMN new_value TEXT;"
+    "ALTER TABLE history ADD COLUMN contact INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE change ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX request_duplicate ON request(duplicate_of) WHERE duplicate_of IS NOT NULL;"
+    "SELECT AddGeometryColumn('team', 'geom', 4326, 'POINT', 'XY');"
+    "UPDATE team SET geom = MakePoint(lon, lat, 4326) WHERE lon IS NOT NULL AND lat IS NOT NULL;"
+    "CREATE VIEW requests_view AS SELECT r.id AS id, r.code AS code, "
+    "  CASE r.status WHEN 0 THEN 'new' WHEN 1 THEN 'assigned' WHEN 2 THEN 'in_progress' "
+    "    WHEN 3 THEN 'resolved' WHEN 4 THEN 'cancelled' WHEN 5 THEN 'duplicate' END AS status, "
+    "  CASE r.category WHEN 0 THEN 'food' WHEN 1 THEN 'water' WHEN 2 THEN 'medical' "
+    "    WHEN 3 THEN 'cash' WHEN 4 THEN 'shelter' WHEN 5 THEN 'rescue' ELSE 'other' END "
+    "    AS category, "
+    "  CASE r.priority WHEN 1 THEN 'urgent' ELSE 'normal' END AS priority, r.people AS people, "
+    "  rtrim((CASE WHEN r.vulnerable & 1 THEN 'elderly,' ELSE '' END) || "
+    "    (CASE WHEN r.vulnerable & 2 THEN 'child,' ELSE '' END) || "
+    "    (CASE WHEN r.vulnerable & 4 THEN 'pregnant,' ELSE '' END) || "
+    "    (CASE WHEN r.vulnerable & 8 THEN 'disabled,' ELSE '' END) || "
+    "    (CASE WHEN r.vulnerable & 16 THEN 'sick,' ELSE '' END), ',') AS vulnerable, "
+    "  CASE r.precision WHEN 0 THEN 'gps' WHEN 1 THEN 'pin' WHEN 2 THEN 'address' "
+    "    WHEN 3 THEN 'place' ELSE 'link' END AS location_precision, "
+    "  CASE r.source WHEN 0 THEN 'web' WHEN 1 THEN 'hotline' ELSE 'import' END AS source, "
+    "  r.verified AS verified, r.team_id AS team_id, r.duplicate_of AS duplicate_of, "
+    "  r.ward_code AS ward_code, r.former_ward_code AS former_ward_code, "
+    "  r.hamlet_code AS hamlet_code, r.name AS name, r.phone AS phone, r.address AS address, "
+    "  r.note AS note, r.lon AS lon, r.lat AS lat, "
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at / 1000, 'unixepoch') AS created_at, "
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', r.updated_at / 1000, 'unixepoch') AS updated_at, "
+    "  r.geom AS geom FROM request r;"
+    "CREATE VIEW teams_view AS SELECT t.id AS id, t.name AS name, "
+    "  CASE t.role WHEN 1 THEN 'volunteer' WHEN 2 THEN 'operator' WHEN 3 THEN 'coordinator' "
+    "    ELSE 'admin' END AS role, "
+    "  CASE t.status WHEN 0 THEN 'available' WHEN 1 THEN 'busy' ELSE 'off' END AS status, "
+    "  t.capabilities AS capabilities, t.disabled AS disabled, "
+    "  strftime('%Y-%m-%dT%H:%M:%SZ', t.pos_at / 1000, 'unixepoch') AS position_at, "
+    "  t.geom AS geom FROM team t;"
+    "CREATE VIEW areas_view AS SELECT a.id AS id, "
+    "  CASE a.level WHEN 0 THEN 'ward' WHEN 1 THEN 'former_ward' ELSE 'hamlet' END AS level, "
+    "  a.code AS code, a.name AS name, a.parent_code AS parent_code, a.pop AS population, "
+    "  a.geom AS geom FROM area a;"
+    "INSERT INTO views_geometry_columns(view_name, view_geometry, view_rowid, f_table_name, "
+    "  f_geometry_column, read_only) VALUES ('requests_view', 'geom', 'id', 'request', 'geom', 1), "
+    "  ('teams_view', 'geom', 'id', 'team', 'geom', 1), "
+    "  ('areas_view', 'geom', 'id', 'area', 'geom', 1);",
+    /* 7 -> 8: privacy and abuse, second round (issue 11).
      * - request.auto_duplicate: a public caller's repeat of an open request, stored as its
      *   duplicate; its public and resident views do not name the earlier request.
      * - audit: who saw or took contact data and who changed teams (store.h, "Audit").
-     * - The history stays append-only with one exception: purge may set a note to NULL and
-     *   nothing else (the trigger refuses every other change of a row). */
+     * - The history stays append-only with one exception: purge may set a note to NULL, and
+     *   the old and new values of an entry to NULL (those of contact entries: an edited phone,
+     *   name or address), and nothing else (the trigger refuses every other change of a row). */
     "ALTER TABLE request ADD COLUMN auto_duplicate INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, "
     "  actor TEXT NOT NULL, actor_team_id INTEGER, team_id INTEGER, row_count INTEGER NOT NULL "
@@ -272,9 +338,12 @@ static const char *const migrations[] = {
     "CREATE INDEX audit_team ON audit(team_id, at);"
     "DROP TRIGGER history_append_only_u;"
     "CREATE TRIGGER history_append_only_u BEFORE UPDATE ON history WHEN NEW.note IS NOT NULL "
+    "  OR (NEW.old_value IS NOT NULL AND NEW.old_value IS NOT OLD.old_value) "
+    "  OR (NEW.new_value IS NOT NULL AND NEW.new_value IS NOT OLD.new_value) "
     "  OR NEW.id IS NOT OLD.id OR NEW.request_id IS NOT OLD.request_id OR NEW.at IS NOT OLD.at "
     "  OR NEW.actor IS NOT OLD.actor OR NEW.from_status IS NOT OLD.from_status "
     "  OR NEW.to_status IS NOT OLD.to_status OR NEW.kind IS NOT OLD.kind "
+    "  OR NEW.field IS NOT OLD.field OR NEW.contact IS NOT OLD.contact "
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
 };
 
@@ -410,6 +479,20 @@ fail:
 
 static void ckpt_stop(sq_ckpt *k);
 
+/* SQL function hm_fold_has(text, words): 1 when every word of `words` (a search key of
+ * hm_fold(), words separated by one space) occurs in the search key of `text`, so that "het
+ * gao" finds "Hết gạo" (the `q` filter of request lists). */
+static void fold_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const char *text = (const char *)sqlite3_value_text(argv[0]);
+    const char *words = (const char *)sqlite3_value_text(argv[1]);
+    (void)argc;
+    if (!text)
+        text = "";
+    sqlite3_result_int(ctx,
+                       hm_store__fold_match(text, (size_t)sqlite3_value_bytes(argv[0]), words));
+}
+
 static void sq_close(hm_store *st)
 {
     sq_store *s = SQ(st);
@@ -488,6 +571,9 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
     sqlite3_busy_timeout(s->db, 10000);
     s->splite = spatialite_alloc_connection();
     spatialite_init_ex(s->db, s->splite, 0);
+    sqlite3_create_function_v2(s->db, "hm_fold_has", 2,
+                               SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                               fold_has, NULL, NULL, NULL);
     if (!(flags & HM_STORE_READONLY)) {
         if (exec_sql(s, "PRAGMA journal_mode = WAL", err))
             goto fail;
@@ -924,6 +1010,24 @@ static bool cell_range(const double *bbox, int64_t *key0, int64_t *key_last, int
     return true;
 }
 
+/* " AND col IN (...)" for the bits of `mask` below `n` (nothing when mask is 0 or all). */
+static void add_mask(hm_buf *sql, const char *col, unsigned mask, int n)
+{
+    char tmp[32];
+    int k = 0;
+    if (!mask || mask == (1u << n) - 1)
+        return;
+    hm_buf_printf(sql, " AND %s IN (", col);
+    for (int i = 0; i < n; i++)
+        if (mask & (1u << i)) {
+            snprintf(tmp, sizeof tmp, "%s%d", k++ ? "," : "", i);
+            hm_buf_puts(sql, tmp);
+        }
+    if (!k)
+        hm_buf_puts(sql, "-1");
+    hm_buf_puts(sql, ")");
+}
+
 static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
                            hm_error *err)
 {
@@ -968,14 +1072,30 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
     if (f->since_ms > 0)
         hm_buf_puts(&sql, " AND updated_at >= ?8");
     if (f->after_id > 0)
-        hm_buf_puts(&sql, " AND id > ?9");
+        hm_buf_puts(&sql, f->order == HM_ORDER_ID_DESC ? " AND id < ?9" : " AND id > ?9");
     if (f->created_since_ms > 0)
         hm_buf_puts(&sql, " AND created_at >= ?13");
     if (f->team_id > 0)
         hm_buf_puts(&sql, " AND team_id = ?10");
     if (f->verified >= 0)
         hm_buf_puts(&sql, " AND verified = ?11");
-    hm_buf_puts(&sql, " ORDER BY id");
+    if (f->former_ward_code)
+        hm_buf_puts(&sql, " AND former_ward_code = ?21");
+    if (f->hamlet_code)
+        hm_buf_puts(&sql, " AND hamlet_code = ?22");
+    if (f->duplicate_of)
+        hm_buf_puts(&sql, " AND duplicate_of = ?23");
+    if (f->q)
+        hm_buf_puts(&sql,
+                    " AND hm_fold_has(coalesce(note, '') || ' ' || coalesce(address, ''), ?17)");
+    add_mask(&sql, "priority", f->priority_mask, 2);
+    add_mask(&sql, "source", f->source_mask, HM_SRC__COUNT);
+    if (f->order == HM_ORDER_URGENT && f->has_key)
+        hm_buf_puts(&sql, " AND (priority < ?18 OR (priority = ?18 AND (created_at > ?19 OR "
+                          "(created_at = ?19 AND id > ?20))))");
+    hm_buf_puts(&sql, f->order == HM_ORDER_ID_DESC  ? " ORDER BY id DESC"
+                      : f->order == HM_ORDER_URGENT ? " ORDER BY priority DESC, created_at, id"
+                                                    : " ORDER BY id");
     if (f->limit > 0)
         hm_buf_puts(&sql, " LIMIT ?12");
 
@@ -1004,6 +1124,19 @@ static int sq_request_list(hm_store *st, const hm_request_filter *f, hm_request_
         sqlite3_bind_int64(q, 12, (sqlite3_int64)f->limit);
     if (f->created_since_ms > 0)
         sqlite3_bind_int64(q, 13, f->created_since_ms);
+    if (f->former_ward_code)
+        sqlite3_bind_text(q, 21, f->former_ward_code, -1, SQLITE_STATIC);
+    if (f->hamlet_code)
+        sqlite3_bind_text(q, 22, f->hamlet_code, -1, SQLITE_STATIC);
+    if (f->duplicate_of)
+        sqlite3_bind_text(q, 23, f->duplicate_of, -1, SQLITE_STATIC);
+    if (f->q)
+        sqlite3_bind_text(q, 17, f->q, -1, SQLITE_STATIC);
+    if (f->order == HM_ORDER_URGENT && f->has_key) {
+        sqlite3_bind_int(q, 18, f->after_key.priority);
+        sqlite3_bind_int64(q, 19, f->after_key.created_at);
+        sqlite3_bind_int64(q, 20, f->after_key.id);
+    }
     if (has_cells) {
         sqlite3_bind_int64(q, 14, key0);
         sqlite3_bind_int64(q, 15, key_last);
@@ -1051,12 +1184,14 @@ static int sq_request_set_status(hm_store *st, int64_t id, int from, int to, int
     return rc;
 }
 
-static int sq_request_set_verified(hm_store *st, int64_t id, int64_t now, hm_error *err)
+static int sq_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
+                                   hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3_stmt *q = s->q[Q_REQ_SET_VERIFIED];
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, now);
+    sqlite3_bind_int(q, 3, verified);
     return exec_q(s, q, err);
 }
 
@@ -1067,6 +1202,33 @@ static int sq_request_set_safe(hm_store *st, int64_t id, int64_t at, hm_error *e
     int rc;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, at);
+    rc = exec_q(s, q, err);
+    if (rc == HM_OK && sqlite3_changes(s->db) == 0)
+        rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
+    return rc;
+}
+
+static int sq_request_update(hm_store *st, const hm_request *r, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_REQ_UPDATE];
+    int rc;
+    sqlite3_bind_int64(q, 1, r->id);
+    sqlite3_bind_double(q, 2, r->lon);
+    sqlite3_bind_double(q, 3, r->lat);
+    sqlite3_bind_int(q, 4, r->precision);
+    sqlite3_bind_int(q, 5, r->category);
+    sqlite3_bind_int(q, 6, r->people);
+    sqlite3_bind_int(q, 7, (int)r->vulnerable);
+    sqlite3_bind_int(q, 8, r->priority);
+    bind_text_or_null(q, 9, r->note);
+    bind_text_or_null(q, 10, r->name);
+    bind_text_or_null(q, 11, r->address);
+    bind_text_or_null(q, 12, r->phone);
+    bind_text_or_null(q, 13, r->ward_code);
+    bind_text_or_null(q, 14, r->former_ward_code);
+    bind_text_or_null(q, 15, r->hamlet_code);
+    sqlite3_bind_int64(q, 16, r->updated_at);
     rc = exec_q(s, q, err);
     if (rc == HM_OK && sqlite3_changes(s->db) == 0)
         rc = hm_error_set(err, HM_E_NOT_FOUND, NULL, "no request has this code");
@@ -1111,14 +1273,15 @@ static int sq_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_
     int64_t *ids = NULL, now = hm_now_ms();
     size_t n = 0, cap = 0;
     int rc = HM_OK, step, log = 0, done = 0;
-    /* Closed requests with something left to erase: a contact column, or a note in their
-     * history other than purge's own. */
+    /* Closed requests with something left to erase: a contact column, or in their history
+     * (other than purge's own entries) a note or the values of a contact edit. */
     const char *select =
         "SELECT id FROM request WHERE status IN (3, 4, 5) AND updated_at < ?1 AND (name IS NOT "
         "NULL OR phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL OR reporter_name "
         "IS NOT NULL OR reporter_phone IS NOT NULL OR location_text IS NOT NULL OR EXISTS "
-        "(SELECT 1 FROM history h WHERE h.request_id = request.id AND h.note IS NOT NULL AND "
-        "h.kind <> 'purge')) ORDER BY id";
+        "(SELECT 1 FROM history h WHERE h.request_id = request.id AND h.kind <> 'purge' AND "
+        "(h.note IS NOT NULL OR (h.contact <> 0 AND (h.old_value IS NOT NULL OR h.new_value IS "
+        "NOT NULL))))) ORDER BY id";
 
     /* Erased cells and freed pages are overwritten with zeros rather than left in the file. */
     if ((rc = exec_sql(s, "PRAGMA secure_delete = ON", err)) ||
@@ -1143,15 +1306,19 @@ static int sq_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_
     sqlite3_finalize(q);
     q = NULL;
     for (size_t i = 0; i < n; i++) {
-        /* The history trigger lets a note become NULL and refuses every other change. */
+        /* The history trigger lets a note, and the values of an entry, become NULL and refuses
+         * every other change. */
         if ((rc = exec_bound(s,
                              "UPDATE request SET name = NULL, phone = NULL, note = NULL, "
                              "address = NULL, reporter_name = NULL, reporter_phone = NULL, "
                              "location_text = NULL WHERE id = ?1",
                              ids[i], -1, err)) ||
             (rc = exec_bound(s,
-                             "UPDATE history SET note = NULL WHERE request_id = ?1 AND note IS "
-                             "NOT NULL AND kind <> 'purge'",
+                             "UPDATE history SET note = NULL, old_value = CASE WHEN contact "
+                             "<> 0 THEN NULL ELSE old_value END, new_value = CASE WHEN contact "
+                             "<> 0 THEN NULL ELSE new_value END WHERE request_id = ?1 AND kind "
+                             "<> 'purge' AND (note IS NOT NULL OR (contact <> 0 AND (old_value "
+                             "IS NOT NULL OR new_value IS NOT NULL)))",
                              ids[i], -1, err)) ||
             (rc = exec_bound(s,
                              "INSERT INTO history(request_id, at, actor, kind, note) VALUES (?1, "
@@ -1218,6 +1385,26 @@ static int sq_history_append(hm_store *st, int64_t request_id, int64_t at, const
     return exec_q(s, q, err);
 }
 
+static int sq_history_add(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = s->q[Q_HIST_ADD];
+    sqlite3_bind_int64(q, 1, request_id);
+    sqlite3_bind_int64(q, 2, h->at);
+    sqlite3_bind_text(q, 3, h->actor, -1, SQLITE_STATIC);
+    if (h->from >= 0)
+        sqlite3_bind_int(q, 4, h->from);
+    if (h->to >= 0)
+        sqlite3_bind_int(q, 5, h->to);
+    bind_text_or_null(q, 6, h->note);
+    sqlite3_bind_text(q, 7, h->kind, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 8, h->field);
+    bind_text_or_null(q, 9, h->old_value);
+    bind_text_or_null(q, 10, h->new_value);
+    sqlite3_bind_int(q, 11, h->contact);
+    return exec_q(s, q, err);
+}
+
 static int sq_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
                            hm_error *err)
 {
@@ -1235,6 +1422,10 @@ static int sq_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, v
         h.to = sqlite3_column_type(q, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 3);
         h.note = dup_col(q, 4);
         copy_col(q, 5, h.kind, sizeof h.kind);
+        copy_col(q, 6, h.field, sizeof h.field);
+        h.old_value = dup_col(q, 7);
+        h.new_value = dup_col(q, 8);
+        h.contact = sqlite3_column_int(q, 9) != 0;
         rc = cb(ctx, &h);
         hm_history_clear(&h);
         if (rc)
@@ -1697,6 +1888,7 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
     } else {
         sqlite3_bind_null(q, 4);
     }
+    sqlite3_bind_int(q, 7, (int)c->flags);
     if (c->kind == HM_CH_AREA || c->kind == HM_CH_PLACES) {
         sqlite3_bind_int(q, 5, c->level);
         sqlite3_bind_text(q, 6, c->code, -1, SQLITE_TRANSIENT);
@@ -1770,6 +1962,7 @@ static int sq_changes_since(hm_store *st, int64_t after_id, size_t limit, hm_cha
         c.level = sqlite3_column_int(q, 5);
         if (sqlite3_column_type(q, 6) == SQLITE_TEXT)
             snprintf(c.code, sizeof c.code, "%s", (const char *)sqlite3_column_text(q, 6));
+        c.flags = (unsigned)sqlite3_column_int(q, 7);
         if ((rc = cb(ctx, &c)) != 0)
             break;
     }
@@ -2112,7 +2305,7 @@ out:
 }
 
 static const hm_store_ops sq_ops = {
-    .iVersion = 5,
+    .iVersion = 6,
     .name = "spatialite",
     .xClose = sq_close,
     .xSchemaVersion = sq_schema_version,
@@ -2133,6 +2326,8 @@ static const hm_store_ops sq_ops = {
     .xRequestList = sq_request_list,
     .xRequestSetStatus = sq_request_set_status,
     .xRequestSetVerified = sq_request_set_verified,
+    .xRequestUpdate = sq_request_update,
+    .xHistoryAdd = sq_history_add,
     .xRequestSetAreas = sq_request_set_areas,
     .xRequestSetSafe = sq_request_set_safe,
     .xRequestPurge = sq_request_purge,

@@ -35,6 +35,7 @@ import { createMap, addAreaLayer, areasGeoJSON, tileJSON, reloadTiles, labelsByZ
 import { areaName, learnNames, ensureNames } from './names.js';
 import { signIn } from './signin.js';
 import { live } from './live.js';
+import { mountTeams } from './teamadmin.js';
 
 const STR = {
   en: {
@@ -42,7 +43,7 @@ const STR = {
     signin_title: 'Coordinator sign-in', token: 'Sign-in token', signin: 'Sign in', map_label: 'District map',
     export: 'Export CSV', draw: 'Draw hamlet', upload: 'Upload hamlet boundaries (GeoJSON)', new_hamlet: 'New hamlet',
     h_code: 'Hamlet code', h_name: 'Hamlet name', h_parent: 'In commune', save: 'Save', cancel: 'Cancel', close: 'Close',
-    arrivals: 'Just arrived', oldest: 'Waiting longest, no team', urgent: 'Most urgent',
+    arrivals: 'Just arrived', oldest: 'Waiting longest, no team', urgent: 'Most urgent', teams: 'Teams',
     'c.new': 'Waiting', 'c.assigned': 'Team assigned', 'c.in_progress': 'In progress', 'c.resolved': 'Resolved',
     'c.median': 'Median time to resolve', 'c.day': 'Last 24 h', 'c.min': '{n} min', 'c.closed': 'Cancelled / duplicate',
     'lg.open': 'Open requests', 'lg.teams': 'Team', 'lg.cluster': 'Group of requests', 'lg.per_ward': 'per commune',
@@ -848,6 +849,12 @@ async function drawTools() {
   }
   return drawMod;
 }
+// Team accounts (teamadmin.js): add with a one-time token shown as a QR code, rotate, disable.
+let teamsPanel = null;
+$('#teams-btn').addEventListener('click', () => {
+  teamsPanel ||= mountTeams($('#teams-panel'), { call });
+  teamsPanel.open();
+});
 $('#draw-btn').addEventListener('click', async () => {
   try { (await drawTools()).start(); } catch (e) { toolMsg(String(e?.message || e), true); }
 });

@@ -19,6 +19,7 @@ import { placeSearch, placeKind } from './places.js';
 import { signIn } from './signin.js';
 import { live } from './live.js';
 import { geoParse, locMessage } from './flood.js';
+import { mountImport } from './importcsv.js';
 
 const STR = {
   en: {
@@ -738,6 +739,7 @@ S.session = signIn('operator', (tok) => {
   setupMap();
   refreshUnverified();
   probeEdit();
+  mountImport($('#import-card'), { token: () => S.token, onImported: () => refreshUnverified() });
   const reopen = throttle(() => { if (S.view && !$('#req-view').hidden && !$('#edit-form')) openRequest(S.view.code); }, 2000);
   live({
     token: tok,

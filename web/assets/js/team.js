@@ -54,6 +54,16 @@ const STR = {
 initI18n(STR);
 setTokenScope('team');
 
+// A sign-in link from the command center (its QR code): keep the token, drop it from the URL
+// (and so from the history and from photos of the screen).
+{
+  const m = /(?:^#|&)token=([0-9A-Za-z_-]{16,128})(?:&|$)/.exec(location.hash);
+  if (m) {
+    setToken(m[1]);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+}
+
 const MINE_KEY = 'helpmap.team.mine';
 const TEAM_KEY = 'helpmap.team.me';
 const RADIUS_KEY = 'helpmap.team.radius';
@@ -304,11 +314,31 @@ async function refreshNearby() {
   }
 }
 
+// What the team holds, whoever gave it (a claim here or the command center): one call to
+// GET /teams/me/requests, contact data included (the server records that the team saw it).
 async function refreshMine() {
-  const codes = mineCodes();
-  await Promise.all(codes.map(refreshOne));
+  if (!S.token) return;
+  try {
+    const fc = await call('/teams/me/requests');
+    const held = (fc?.features || []).map(reqOf).filter(Boolean);
+    S.mine = new Map(held.map((r) => [r.code, r]));
+    for (const r of held) S.details.set(r.code, r);
+    setMineCodes(held.map((r) => r.code));
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    if (e.status !== 404) return;
+    await Promise.all(mineCodes().map(refreshOne)); // a server without the route
+  }
   render();
 }
+
+// Assignments not yet seen: counted in the page title until the page is touched.
+const BASE_TITLE = document.title;
+let unseen = 0;
+function badge() { document.title = unseen ? `(${unseen}) ${BASE_TITLE}` : BASE_TITLE; }
+function seen() { if (unseen) { unseen = 0; badge(); } }
+addEventListener('pointerdown', seen);
+addEventListener('keydown', seen);
 
 async function refreshOne(code) {
   try {
@@ -670,7 +700,9 @@ function onEvent(type, data) {
   if (!r?.code) return;
   if (type === 'request.assigned') {
     addMine(r.code);
-    refreshOne(r.code).then(render);
+    unseen++;
+    badge();
+    refreshMine();
     queueAlert(r, distanceTo(r));
     toast(t('a.assigned', { code: r.code }));
   }
