@@ -15,8 +15,11 @@
 /* The columns a file may have: the fields of "Data" a row gives, then those helpmap computes
  * (its own export has them; ignored). */
 static const char *const data_columns[] = {
-    "lat",     "lon",   "location_precision", "category",    "people", "vulnerable", "note", "name",
-    "address", "phone", "ward_code",          "hamlet_code",
+    "lat",           "lon",           "location_precision",
+    "category",      "people",        "vulnerable",
+    "note",          "name",          "address",
+    "phone",         "ward_code",     "hamlet_code",
+    "location_text", "reporter_name", "reporter_phone",
 };
 static const char *const computed_columns[] = {
     "id",       "code",    "priority",     "status",     "former_ward_code", "source",
@@ -148,6 +151,12 @@ static void row_parse(hm_import_row *row, char **cells, size_t n, const int *col
                  w = strtok_r(NULL, ";, ", &save))
                 json_array_append_new(list, json_string(w));
             json_object_set_new(body, name, list);
+        } else if (strncmp(name, "reporter_", 9) == 0) {
+            /* reporter_name, reporter_phone: the JSON API's reporter {name, phone} */
+            json_t *rep = json_object_get(body, "reporter");
+            if (!rep)
+                json_object_set_new(body, "reporter", rep = json_object());
+            json_object_set_new(rep, name + 9, json_string(v));
         } else {
             json_object_set_new(body, name, json_string(v));
         }
@@ -226,11 +235,12 @@ int hm_requests_import_parse(const char *text, size_t len, const char *prefix, b
             if (strcmp(key, computed_columns[k]) == 0)
                 break;
         if (k == N_COMPUTED && key[0]) {
-            rc = hm_error_set(err, HM_E_INVALID_FIELD, "file",
-                              "unknown column \"%.40s\"; columns are the request fields lat, lon, "
-                              "category, people, vulnerable, note, name, address, phone, "
-                              "ward_code, hamlet_code",
-                              h);
+            rc =
+                hm_error_set(err, HM_E_INVALID_FIELD, "file",
+                             "unknown column \"%.40s\"; columns are the request fields lat, lon, "
+                             "category, people, vulnerable, note, name, address, phone, "
+                             "ward_code, hamlet_code, location_text, reporter_name, reporter_phone",
+                             h);
             goto out_header;
         }
     }

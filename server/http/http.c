@@ -668,7 +668,9 @@ static const char *mime_of(const char *path)
 
 static bool compressible(const char *mime)
 {
-    return strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") || strstr(mime, "svg");
+    /* protobuf: the map's glyph ranges shrink to about 60% */
+    return strncmp(mime, "text/", 5) == 0 || strstr(mime, "json") || strstr(mime, "svg") ||
+           strstr(mime, "protobuf");
 }
 
 /* Load (or reuse) `path` into the cache; returns a borrowed entry or NULL.

@@ -461,6 +461,41 @@ class PasteLocationTest(A.ServerTest):
 
 # ---- "I am safe now" ------------------------------------------------------------------------------
 
+class CsvImportTest(A.ServerTest):
+    """A hotline's list: rows with a pasted link and a reporter, as the JSON API takes them."""
+    TEAMS = [('coord', 'coordinator', ()), ('op', 'operator', ())]
+
+    def test_csv_rows_take_a_pasted_link_and_a_reporter(self):
+        srv = self.srv
+        text, lat, lon, _ = ACCEPTED[0]
+        person, reporter = A.fresh_phone(), A.fresh_phone()
+        csv = ('location_text,category,people,phone,reporter_name,reporter_phone,note\n'
+               '"%s",rescue,3,%s,Anh Minh (hàng xóm),%s,nước ngập tới cổ\n'
+               '"https://goo.gl/maps/abc",food,1,%s,,,\n'
+               % (text.replace('"', '""'), person, reporter, A.fresh_phone()))
+        r = srv.call('POST', '/api/v1/requests/import', raw=csv.encode('utf-8'),
+                     headers={'Content-Type': 'text/csv; charset=utf-8'}, token=srv.token('op'))
+        self.assertEqual(r.status, 200, r.text)
+        rep = r.json()
+        # The short link needs the internet: that row is refused, so nothing is stored.
+        self.assertFalse(rep['stored'])
+        self.assertEqual([x['line'] for x in rep['refused']], [3])
+        self.assertEqual(rep['refused'][0]['field'], 'location_text')
+        csv = csv.split('\n')
+        r = srv.call('POST', '/api/v1/requests/import',
+                     raw=('\n'.join(csv[:2]) + '\n').encode('utf-8'),
+                     headers={'Content-Type': 'text/csv; charset=utf-8'}, token=srv.token('op'))
+        self.assertEqual(r.status, 201, r.text)
+        code = r.json()['accepted'][0]['code']
+        q = srv.get('/api/v1/requests/' + code, token=srv.token('coord')).json()['request']
+        self.assertEqual(q['location_precision'], 'link')
+        self.assertAlmostEqual(q['lat'], lat, delta=1e-6)
+        self.assertAlmostEqual(q['lon'], lon, delta=1e-6)
+        self.assertEqual(q['reporter']['name'], 'Anh Minh (hàng xóm)')
+        self.assertEqual(q['reporter']['phone'][-9:], reporter.replace(' ', '')[-9:])
+        self.assertEqual(q['source'], 'import')
+
+
 class SafeTest(A.ServerTest):
     TEAMS = [('coord', 'coordinator', ()), ('op', 'operator', ()), ('vol', 'volunteer', ()),
              ('vol2', 'volunteer', ())]

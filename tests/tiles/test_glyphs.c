@@ -175,6 +175,52 @@ static void test_distance_field(const char *fonts)
     llmr__glyphs__glyphs__free_unpacked(g, NULL);
 }
 
+/* A phone pays only for the labels' alphabet in the ranges every Vietnamese
+ * label loads: Latin Extended letters no Vietnamese name uses are left out of
+ * 256-511 and 7680-7935 (they cost a first visit ~90 KB gzip'd), so the three
+ * ranges a Vietnamese label needs stay under 140 KB before gzip; other
+ * scripts keep their glyphs (Greek, Cyrillic: fetched only when used). */
+static void test_alphabet(const char *fonts)
+{
+    static const uint32_t absent[] = {0x0141 /* Ł */, 0x015A /* Ś */, 0x01E6 /* Ǧ */,
+                                      0x1E9E /* ẞ */};
+    static const uint32_t present[] = {0x0219 /* ș */, 0x03A9 /* Ω */, 0x0416 /* Ж */,
+                                       0x20AB /* ₫ */};
+    static const char *const needed[] = {"0-255", "256-511", "7680-7935"};
+    size_t total = 0;
+
+    for (size_t i = 0; i < sizeof absent / sizeof *absent; i++) {
+        char path[1024];
+        uint32_t start = absent[i] & ~0xffu;
+        Llmr__Glyphs__Glyphs *g;
+        /* either the whole range is left out or the letter is not in it */
+        snprintf(path, sizeof path, "%s/%s/%u-%u.pbf", fonts, stacks[0], start, start + 255);
+        if (access(path, R_OK) != 0)
+            continue;
+        g = load_range(fonts, stacks[0], start);
+        CHECK(g != NULL && find(g, absent[i]) == NULL);
+        llmr__glyphs__glyphs__free_unpacked(g, NULL);
+    }
+    for (size_t i = 0; i < sizeof present / sizeof *present; i++) {
+        Llmr__Glyphs__Glyphs *g = load_range(fonts, stacks[0], present[i] & ~0xffu);
+        CHECK(g != NULL && find(g, present[i]) != NULL);
+        llmr__glyphs__glyphs__free_unpacked(g, NULL);
+    }
+    for (size_t i = 0; i < sizeof needed / sizeof *needed; i++) {
+        char path[1024];
+        size_t len = 0;
+        unsigned char *buf;
+        snprintf(path, sizeof path, "%s/%s/%s.pbf", fonts, stacks[0], needed[i]);
+        buf = slurp(path, &len);
+        CHECK(buf != NULL);
+        free(buf);
+        total += len;
+    }
+    if (total >= 140 * 1024)
+        fprintf(stderr, "  glyphs of a Vietnamese label: %zu bytes\n", total);
+    CHECK(total < 140 * 1024);
+}
+
 /* The tool gives the same bytes again. */
 static void test_deterministic(const char *fonts)
 {
@@ -207,6 +253,7 @@ int main(void)
 
     test_letters(fonts);
     test_distance_field(fonts);
+    test_alphabet(fonts);
     test_deterministic(fonts);
     return hm_test_done("test_glyphs");
 }

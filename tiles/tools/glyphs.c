@@ -7,7 +7,18 @@
  * writes OUTDIR/{start}-{end}.pbf (start a multiple of 256, end = start +
  * 255) for every range of U+0000..U+FFFF in which the font has a glyph; a
  * range without one is not written, and MapLibre then draws those letters
- * with the browser's own fonts. Each file is one `glyphs` message of
+ * with the browser's own fonts.
+ *
+ * Two ranges are cut to the letters Vietnamese takes from them, because every
+ * Vietnamese label loads both (ơ ư đ ă are in 256-511, the tone letters in
+ * 7680-7935) and in full they cost a phone 263 KB (114 KB gzip'd): the
+ * Latin Extended-A/B letters of other languages and the Latin Extended
+ * Additional letters beyond U+1EA0..U+1EF9 are left out (covered()). Every
+ * other range keeps every glyph the font has; it is only fetched when a
+ * label uses it. `glyphs --all …` writes every glyph of the font (a map of
+ * somewhere else).
+ *
+ * Each file is one `glyphs` message of
  * glyphs.proto (node-fontnik's format): the glyphs rendered at 24 px as
  * signed distance fields with a 3 px buffer, radius 8 px and cutoff 0.25, so
  * that the outline sits at 192/255 where MapLibre's shader draws the edge.
@@ -238,6 +249,25 @@ out:
     return true;
 }
 
+/* Whether code point c is written: everything but the letters of other languages in the two
+ * ranges every Vietnamese label loads. */
+static bool covered(uint32_t c)
+{
+    static const uint32_t vi[] = {0x0102, 0x0103, 0x0110, 0x0111, 0x0128, 0x0129,
+                                  0x0168, 0x0169, 0x01A0, 0x01A1, 0x01AF, 0x01B0};
+    if (c >= 0x0100 && c <= 0x01FF) {
+        for (size_t i = 0; i < sizeof vi / sizeof vi[0]; i++)
+            if (vi[i] == c)
+                return true;
+        return false;
+    }
+    if (c >= 0x1E00 && c <= 0x1EFF)
+        return c >= 0x1EA0 && c <= 0x1EF9;
+    return true;
+}
+
+static bool all_glyphs; /* --all: every glyph of the font */
+
 static int write_range(FT_Face face, const char *stack, const char *dir, uint32_t start)
 {
     Llmr__Glyphs__Glyphs msg = LLMR__GLYPHS__GLYPHS__INIT;
@@ -254,7 +284,7 @@ static int write_range(FT_Face face, const char *stack, const char *dir, uint32_
     for (uint32_t code = start; code < start + 256; code++) {
         sdf_glyph *g = &sdf[n];
         Llmr__Glyphs__Glyph *it = &items[n];
-        if (!render(face, code, g))
+        if ((!all_glyphs && !covered(code)) || !render(face, code, g))
             continue;
         llmr__glyphs__glyph__init(it);
         it->id = code;
@@ -301,8 +331,12 @@ int main(int argc, char **argv)
     FT_Face face;
     int rc = 0;
 
+    if (argc == 5 && strcmp(argv[1], "--all") == 0) {
+        all_glyphs = true;
+        argv++, argc--;
+    }
     if (argc != 4) {
-        fprintf(stderr, "usage: glyphs FONT.ttf \"Font Stack Name\" OUTDIR\n");
+        fprintf(stderr, "usage: glyphs [--all] FONT.ttf \"Font Stack Name\" OUTDIR\n");
         return 2;
     }
     if (mkdir(argv[3], 0755) != 0 && errno != EEXIST) {
