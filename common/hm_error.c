@@ -44,6 +44,7 @@ const char *hm_err_name(enum hm_err code)
         [HM_E_OVERLAP] = "overlap",
         [HM_E_IN_USE] = "in_use",
         [HM_E_TOO_LARGE] = "too_large",
+        [HM_E_HEADER_TOO_LARGE] = "header_too_large",
         [HM_E_OUTSIDE_AREA] = "outside_service_area",
         [HM_E_RATE_LIMITED] = "rate_limited",
         [HM_E_UNAVAILABLE] = "unavailable",

@@ -19,6 +19,7 @@ enum hm_err {
     HM_E_OVERLAP,              /* 409 overlap */
     HM_E_IN_USE,               /* 409 in_use */
     HM_E_TOO_LARGE,            /* 413 too_large */
+    HM_E_HEADER_TOO_LARGE,     /* 431 header_too_large */
     HM_E_OUTSIDE_AREA,         /* 422 outside_service_area */
     HM_E_RATE_LIMITED,         /* 429 rate_limited */
     HM_E_UNAVAILABLE,          /* 503 unavailable */

@@ -571,6 +571,18 @@ out:
 /* Property `key` of `props` as new text: strings as they are, integers and
  * reals as decimal text. *out is NULL when the property is absent or null.
  * Objects, arrays and booleans are HM_E_INVALID_FIELD (`field`). */
+/* True when UTF-8 `s` of `len` bytes holds a bidirectional control (U+202A-202E, U+2066-2069):
+ * an override in an area's name reorders what every map label shows (issue 11). */
+static bool has_bidi_control(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i + 2 < len; i++)
+        if (p[i] == 0xe2 && ((p[i + 1] == 0x80 && p[i + 2] >= 0xaa && p[i + 2] <= 0xae) ||
+                             (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)))
+            return true;
+    return false;
+}
+
 static int prop_text(const json_t *props, const char *key, const char *field, char **out,
                      hm_error *err)
 {
@@ -581,6 +593,9 @@ static int prop_text(const json_t *props, const char *key, const char *field, ch
     if (!v || json_is_null(v))
         return HM_OK;
     if (json_is_string(v)) {
+        if (has_bidi_control(json_string_value(v), json_string_length(v)))
+            return hm_error_set(err, HM_E_INVALID_FIELD, field,
+                                "property \"%s\" must not hold text-direction characters", key);
         *out = hm_xstrndup(json_string_value(v), json_string_length(v));
         return HM_OK;
     }

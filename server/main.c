@@ -1,12 +1,15 @@
 /* main.c: the helpmap command line — serve, import-areas, import-places, basemap, team, demo,
  * export, backup, purge. Bad arguments give a one-line error and exit 2. */
 #include "areas.h"
+#include "audit.h"
 #include "basemap.h"
+#include "clientaddr.h"
 #include "core.h"
 #include "export.h"
 #include "gazetteer.h"
 #include "history.h"
 #include "hm_buf.h"
+#include "hm_file.h"
 #include "hm_log.h"
 #include "import.h"
 #include "model.h"
@@ -70,11 +73,13 @@ static const char usage_main[] =
 static const char usage_serve[] =
     "usage: helpmap serve [--db FILE] [--bind ADDR] [--port N] [--web DIR] [--threads N]\n"
     "                     [--rate-limit N] [--address-rate-limit N] [--phone-rate-limit N]\n"
-    "                     [--trusted-proxy ADDR]\n"
-    "                     [--max-connections N] [--no-default-areas] [--code-prefix P]\n"
-    "                     [--claim-timeout S] [--claim-cap N] [--alert-teams N]\n"
-    "                     [--alert-escalate S] [--max-subscribers N] [--log-level L]\n"
-    "                     [--tile-cache-mb N] [--basemap FILE.mbtiles] [--assets DIR]\n"
+    "                     [--trusted-proxy ADDR]... [--max-connections N]\n"
+    "                     [--max-connections-per-ip N] [--max-streams-per-ip N]\n"
+    "                     [--public-url URL] [--no-default-areas] [--code-prefix P]\n"
+    "                     [--claim-timeout S] [--claim-cap N] [--hold-releases N]\n"
+    "                     [--alert-teams N] [--alert-escalate S] [--max-subscribers N]\n"
+    "                     [--log-level L] [--tile-cache-mb N] [--basemap FILE.mbtiles]\n"
+    "                     [--assets DIR]\n"
     "\n"
     "  --db FILE             SpatiaLite database (default data/helpmap.db; created with the\n"
     "                        default Củ Chi areas when missing), or a PostgreSQL URI\n"
@@ -90,12 +95,22 @@ static const char usage_serve[] =
     "  --address-rate-limit N  public creations a minute per client address, whatever the\n"
     "                        phone (default 300: phones behind one carrier NAT; 0 off)\n"
     "  --phone-rate-limit N  creations an hour per phone number (default 5; 0 off)\n"
-    "  --trusted-proxy ADDR  trust X-Forwarded-For from this peer address only\n"
+    "  --trusted-proxy ADDR  trust X-Forwarded-For from these peers: an address or CIDR prefix,\n"
+    "                        a comma list, or the option again; the client is the right-most\n"
+    "                        hop that is not a trusted proxy\n"
     "  --max-connections N   concurrent connections (default 10000)\n"
+    "  --max-connections-per-ip N  connections one client address holds (IPv6: per /64;\n"
+    "                        trusted proxies not counted; default 64; 0 no cap)\n"
+    "  --max-streams-per-ip N  public /api/v1/events streams per client address (default 8;\n"
+    "                        0 no cap); anonymous streams take at most 80% of --max-subscribers\n"
+    "  --public-url URL      the address clients use (https://map.example.org): absolute URLs\n"
+    "                        such as TileJSON's come from it, never from the Host header\n"
     "  --no-default-areas    create a new database without the Củ Chi areas\n"
     "  --code-prefix P       request code prefix (default CC)\n"
     "  --claim-timeout S     seconds before an unstarted claim returns to new (default 7200)\n"
     "  --claim-cap N         open claims a team may hold (default 5)\n"
+    "  --hold-releases N     a volunteer team that releases more than N claimed requests in an\n"
+    "                        hour may not claim for an hour (default 10; 0 off)\n"
     "  --alert-teams N       nearest teams alerted of a new request (default 3)\n"
     "  --alert-escalate S    seconds before the next teams are alerted (default 600)\n"
     "  --max-subscribers N   concurrent /api/v1/events streams (default 10000)\n"
@@ -175,9 +190,23 @@ static const char usage_demo[] =
     "Run it before 'serve' (a running server loads requests at start).\n";
 
 static const char usage_export[] =
-    "usage: helpmap export --db FILE --format csv|geojson|kml [--out FILE]\n";
-static const char usage_backup[] = "usage: helpmap backup --db FILE --out FILE\n";
-static const char usage_purge[] = "usage: helpmap purge --db FILE --older-than DAYS\n";
+    "usage: helpmap export --db FILE --format csv|geojson|kml [--out FILE [--force]]\n"
+    "\n"
+    "Every request with its contact data. --out creates FILE readable by its owner only\n"
+    "(mode 0600); it never follows a symbolic link and overwrites an existing file only with\n"
+    "--force. The export is recorded in the audit log (GET /api/v1/audit).\n";
+static const char usage_backup[] =
+    "usage: helpmap backup --db FILE --out FILE [--force]\n"
+    "\n"
+    "A consistent copy while the server runs, created with mode 0600; never through a\n"
+    "symbolic link, and over an existing file only with --force.\n";
+static const char usage_purge[] =
+    "usage: helpmap purge --db FILE --older-than DAYS\n"
+    "\n"
+    "Erases the contact data (name, phone, note, address and the notes of their history) of\n"
+    "requests closed more than DAYS days ago, then rewrites the database so that no copy of\n"
+    "it stays in free pages or the write-ahead log. Best run while no server uses the file.\n"
+    "The history's hash chain still verifies: it holds the SHA-256 of each erased text.\n";
 static const char usage_verify[] =
     "usage: helpmap verify-history --db FILE\n"
     "\n"
@@ -733,11 +762,13 @@ static int cmd_demo(int argc, char **argv)
 static int cmd_export(int argc, char **argv)
 {
     const char *db = NULL, *fmt = NULL, *out = NULL;
-    int format;
+    bool force = false;
+    int format, fd = STDOUT_FILENO;
+    size_t rows = 0;
     hm_error err = {0};
     hm_store *st;
     hm_buf b;
-    FILE *f = stdout;
+    hm_audit_op audit;
 
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
@@ -749,6 +780,8 @@ static int cmd_export(int argc, char **argv)
             fmt = opt_value(argc, argv, &i);
         else if (strcmp(argv[i], "--out") == 0)
             out = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--force") == 0)
+            force = true;
         else
             die_usage("export: unknown option %s", argv[i]);
     }
@@ -756,21 +789,36 @@ static int cmd_export(int argc, char **argv)
         die_usage("export needs --db and --format");
     if ((format = hm_export_format_parse(fmt)) < 0)
         die_usage("--format must be csv, geojson or kml");
+    if (force && !out)
+        die_usage("--force goes with --out");
     if (!(st = open_db(db, false, false, &err)))
         die(&err);
     hm_buf_init(&b);
-    if (hm_export_write(st, format, NULL, &b, &err))
+    if (hm_export_write(st, format, NULL, &b, &rows, &err))
         die(&err);
-    if (out && !(f = fopen(out, "wb"))) {
-        fprintf(stderr, "helpmap: cannot write %s: %s\n", out, strerror(errno));
-        return 1;
+    if (out && (fd = hm_file_create(out, force, &err)) < 0)
+        die(&err);
+    /* Recorded before a byte of it leaves (issue 11). */
+    hm_audit_op_init(&audit, "export", NULL, 0, (int64_t)rows, hm_export_extension(format));
+    if (hm_writer_run_here(st, &audit.job)) {
+        if (out && !force)
+            unlink(out);
+        die(&audit.job.err);
     }
-    if (b.len && fwrite(b.data, 1, b.len, f) != b.len) {
+    for (size_t done = 0; done < b.len;) {
+        ssize_t k = write(fd, b.data + done, b.len - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            fprintf(stderr, "helpmap: write failed: %s\n", strerror(errno));
+            return 1;
+        }
+        done += (size_t)k;
+    }
+    if (out && (fsync(fd) != 0 || close(fd) != 0)) {
         fprintf(stderr, "helpmap: write failed: %s\n", strerror(errno));
         return 1;
     }
-    if (out)
-        fclose(f);
     hm_buf_clear(&b);
     hm_store_close(st);
     return 0;
@@ -779,6 +827,7 @@ static int cmd_export(int argc, char **argv)
 static int cmd_backup(int argc, char **argv)
 {
     const char *db = NULL, *out = NULL;
+    bool force = false;
     hm_error err = {0};
     hm_store *st;
     for (int i = 1; i < argc; i++) {
@@ -789,12 +838,14 @@ static int cmd_backup(int argc, char **argv)
             db = opt_value(argc, argv, &i);
         else if (strcmp(argv[i], "--out") == 0)
             out = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--force") == 0)
+            force = true;
         else
             die_usage("backup: unknown option %s", argv[i]);
     }
     if (!db || !out)
         die_usage("backup needs --db and --out");
-    if (!(st = open_db(db, false, false, &err)) || hm_store_backup(st, out, &err))
+    if (!(st = open_db(db, false, false, &err)) || hm_store_backup(st, out, force, &err))
         die(&err);
     printf("backup written to %s\n", out);
     hm_store_close(st);
@@ -954,6 +1005,9 @@ static int cmd_serve(int argc, char **argv)
         .threads = 0,
         .max_connections = 10000,
         .connection_timeout_s = 30,
+        .max_connections_per_ip = 64,
+        .header_timeout_s = 10,
+        .body_timeout_s = 30,
     };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -976,10 +1030,30 @@ static int cmd_serve(int argc, char **argv)
             cc.address_rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
         else if (strcmp(a, "--phone-rate-limit") == 0)
             cc.phone_rate_limit = (int)opt_long(argc, argv, &i, 0, 1000000);
-        else if (strcmp(a, "--trusted-proxy") == 0)
-            hc.trusted_proxy = opt_value(argc, argv, &i);
-        else if (strcmp(a, "--max-connections") == 0)
+        else if (strcmp(a, "--trusted-proxy") == 0) {
+            const char *v = opt_value(argc, argv, &i);
+            hm_addr_list check = {NULL, 0};
+            hm_error e = {0};
+            if (hc.n_trusted_proxy >= 16)
+                die_usage("--trusted-proxy given more than 16 times; use a comma list");
+            if (hm_addr_list_add(&check, v, &e))
+                die_usage("--trusted-proxy: %s", e.msg);
+            hm_addr_list_clear(&check);
+            hc.trusted_proxy[hc.n_trusted_proxy++] = v;
+        } else if (strcmp(a, "--max-connections") == 0)
             hc.max_connections = (int)opt_long(argc, argv, &i, 1, 1000000);
+        else if (strcmp(a, "--max-connections-per-ip") == 0)
+            hc.max_connections_per_ip = (int)opt_long(argc, argv, &i, 0, 1000000);
+        else if (strcmp(a, "--max-streams-per-ip") == 0)
+            cc.max_streams_per_client = (int)opt_long(argc, argv, &i, 0, 1000000);
+        else if (strcmp(a, "--public-url") == 0) {
+            const char *v = opt_value(argc, argv, &i);
+            if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+                strlen(v) > 200 || strcspn(v, " \"<>\\") != strlen(v))
+                die_usage("--public-url must be an http:// or https:// address");
+            hc.public_url = v;
+        } else if (strcmp(a, "--hold-releases") == 0)
+            cc.hold_releases = (int)opt_long(argc, argv, &i, 0, 60);
         else if (strcmp(a, "--no-default-areas") == 0)
             cc.no_default_areas = true;
         else if (strcmp(a, "--code-prefix") == 0) {

@@ -12,7 +12,9 @@
 
 typedef struct hm_tilejson_params {
     /* Scheme, host and port clients use to reach the server, without a
-     * trailing slash: "https://map.example.org". Required. */
+     * trailing slash: "https://map.example.org"; or "/" for root-relative
+     * URLs ("/tiles/..."), which a page resolves against its own origin (the
+     * server's default: never an address taken from a Host header). Required. */
     const char *base_url;
     /* Query string appended to the tile URL template, without '?', e.g. the
      * canonical filter "status=all"; NULL or "" for none. Never pass a token. */

@@ -35,6 +35,9 @@ void hm_core_config_init(hm_core_config *cfg)
         .alert_escalate_s = 600,
         .max_subscribers = 10000,
         .tile_cache_mb = -1,
+        .hold_releases = 10,
+        .max_streams_per_client = 8,
+        .public_stream_percent = 80,
     };
 }
 
@@ -109,6 +112,7 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     if (cfg->basemap_path && !(c->basemap = hm_mbtiles_open(cfg->basemap_path, err)))
         goto fail;
     c->results = hm_results__create();
+    c->holds = hm_holds__create(cfg->hold_releases, 3600);
     if (!(st = hm_store_open(cfg->db_path, HM_STORE_CREATE, err)))
         goto fail;
     if (hm_store_created(st) && !cfg->no_default_areas && hm_areas_import_defaults(st, err)) {
@@ -121,8 +125,16 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
     }
     hm_store_close(st);
     memset(&ec, 0, sizeof ec);
-    ec.max_subscribers = (size_t)cfg->max_subscribers;
     /* Event ids come from the store's change log (follow.c), the same on every server. */
+    ec.max_subscribers = cfg->max_subscribers > 0 ? (size_t)cfg->max_subscribers : 10000;
+    /* Token holders keep the rest: the command center's stream never waits for the public's
+     * (issue 11). At least one public stream whatever the share. */
+    if (cfg->public_stream_percent > 0 && cfg->public_stream_percent < 100) {
+        ec.max_public = ec.max_subscribers * (size_t)cfg->public_stream_percent / 100;
+        if (ec.max_public == 0)
+            ec.max_public = 1;
+    }
+    ec.max_public_per_client = cfg->max_streams_per_client > 0 ? cfg->max_streams_per_client : 0;
     if (!(c->events = hm_events_create(&ec, err)) || !(c->tiles = tile_cache(cfg, err)))
         goto fail;
     c->ratelimit = hm_ratelimit_create(cfg->rate_limit, 60);
@@ -174,6 +186,7 @@ void hm_core_destroy(hm_core *c)
      * writer and the follower (they use it), before the areas and the basemap it reads. */
     hm_core__places_stop(c);
     hm_results__destroy(c->results);
+    hm_holds__destroy(c->holds);
     hm_area_index_destroy(c->areas);
     pthread_rwlock_destroy(&c->areas_lock);
     hm_mbtiles_close(c->basemap);

@@ -32,6 +32,7 @@ struct hm_gazetteer;
 struct hm_mbtiles;
 struct hm_relief_index;
 struct hm_results_cache;
+struct hm_holds;
 
 typedef struct hm_core_config {
     const char *db_path;
@@ -50,6 +51,12 @@ typedef struct hm_core_config {
     int max_subscribers;      /* 10000 */
     long tile_cache_mb;       /* -1: the cache's default; 0: keep no tile */
     const char *basemap_path; /* MBTiles street map to serve (--basemap), or NULL */
+    int hold_releases;        /* releases a volunteer team may make in an hour; 0 off (10) */
+    /* Event streams (issue 11): public streams per client address (0: no cap), and the share
+     * of max_subscribers anonymous streams may take, in percent (token holders keep the
+     * rest). */
+    int max_streams_per_client; /* 8 */
+    int public_stream_percent;  /* 80 */
 } hm_core_config;
 
 /* The defaults of `helpmap serve`. */
@@ -82,6 +89,7 @@ typedef struct hm_core {
     struct hm_mbtiles *basemap;       /* the street map (read-only), NULL without --basemap */
     struct hm_gazetteer *places;      /* the place index and its rebuilding thread */
     struct hm_results_cache *results; /* area names for /results (results.h) */
+    struct hm_holds *holds;           /* volunteer teams held from claiming (core_int.h) */
     int64_t started_ms;
     int64_t idem_purged_ms; /* writer tick: when first answers were last purged (issue 17) */
 } hm_core;

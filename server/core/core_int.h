@@ -86,6 +86,17 @@ void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now);
 /* Free the rendered /areas answers (areacache.c). Accepts NULL. */
 void hm_areas__cache_destroy(struct hm_areas_cache *cache);
 
+/* ---- Holds ----
+ * A volunteer team that claims and then releases more than `limit` requests within
+ * `window_s` is held from claiming for `window_s` after the release that crossed the line
+ * (issue 11: claim, read the contact data, release, for any request anywhere). Counted in
+ * memory, per server, like the rate limits. Thread-safe. */
+struct hm_holds *hm_holds__create(int limit, int window_s); /* limit 0: never held */
+void hm_holds__destroy(struct hm_holds *h);
+/* Team `team_id` released a request it held at `now` (ms). True when this made it held. */
+bool hm_holds__release(struct hm_holds *h, int64_t team_id, int64_t now);
+/* Until when (ms) the team is held, or 0 when it is not at `now`. */
+int64_t hm_holds__until(struct hm_holds *h, int64_t team_id, int64_t now);
 /* Replace the counts in `t` with a scan of every request in `st`. */
 int hm_core__load_tally(struct hm_tally *t, hm_store *st, hm_error *err);
 

@@ -60,6 +60,8 @@ struct hm_events_sub {
     uint64_t min_id;  /* events with an id at most this are skipped (a resume from ahead) */
     uint64_t hb_gen;  /* ev->hb_gen when it last got a heartbeat */
     enum sub_state state;
+    bool ended;   /* its team's access was revoked: the stream ends */
+    bool counted; /* a public stream counted in ev->n_public and its client's count */
     struct hm_events_sub *prev, *next;   /* ev->subs */
     struct hm_events_sub *iprev, *inext; /* ev->idle, while SUSPENDING or SUSPENDED */
     /* Only the connection's own thread touches these: the transport calls the reader of one
@@ -74,6 +76,14 @@ typedef struct ticket {
     hm_events_who who;
     int64_t expires_ms;
 } ticket;
+
+/* Public streams of one client address (the per-client cap). */
+#define CLIENT_BUCKETS 1024
+typedef struct client_count {
+    char key[64];
+    size_t n;
+    struct client_count *next;
+} client_count;
 
 struct hm_events {
     hm_events_config cfg; /* defaults filled in; immutable */
@@ -96,6 +106,8 @@ struct hm_events {
     int in_flight;             /* batches of connections collected but not yet resumed */
     sub *subs;                 /* every live subscriber */
     size_t n_subs;
+    size_t n_public;                       /* of which public (anonymous) */
+    client_count *clients[CLIENT_BUCKETS]; /* public streams per client address */
     sub *idle; /* SUSPENDING or SUSPENDED subscribers; all events up to their cursor consumed */
     size_t n_idle;
     sub **wk_subs; /* the waker's batch buffer, wk_cap long */
@@ -204,6 +216,45 @@ static void emit(sub *s, frame *f, size_t off, char *buf, size_t max, size_t *n)
     *n = max;
     s->spill = frame_ref(f);
     s->spill_off = off + room;
+}
+
+/* ---- public streams per client (caller holds ev->mtx) ---- */
+
+static client_count **client_slot(hm_events *ev, const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    client_count **pp;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (pp = &ev->clients[h % CLIENT_BUCKETS]; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->key, key) == 0)
+            break;
+    return pp;
+}
+
+static size_t client_streams(hm_events *ev, const char *key)
+{
+    client_count **pp = client_slot(ev, key);
+    return *pp ? (*pp)->n : 0;
+}
+
+static void client_add(hm_events *ev, const char *key, int delta)
+{
+    client_count **pp = client_slot(ev, key), *c = *pp;
+    if (!c) {
+        if (delta < 0)
+            return;
+        c = *pp = hm_xcalloc(1, sizeof *c);
+        snprintf(c->key, sizeof c->key, "%s", key);
+    }
+    if (delta < 0 && c->n > 0)
+        c->n--;
+    else if (delta > 0)
+        c->n++;
+    if (c->n == 0) {
+        *pp = c->next;
+        free(c);
+    }
 }
 
 /* ---- subscriber lists (caller holds ev->mtx) ---- */
@@ -321,7 +372,7 @@ ssize_t hm_events_read(hm_events_sub *s, char *buf, size_t max)
     }
 
     pthread_mutex_lock(&ev->mtx);
-    if (ev->closing) {
+    if (ev->closing || s->ended) {
         end = true;
         goto unlock;
     }
@@ -404,6 +455,12 @@ void hm_events_unsubscribe(hm_events_sub *s)
      * MHD_stop_daemon() is called before hm_events_shutdown(), which aborts in MHD anyway). */
     if (s->state == SUB_SUSPENDING || s->state == SUB_SUSPENDED)
         idle_remove(ev, s);
+    if (s->counted) {
+        assert(ev->n_public > 0);
+        ev->n_public--;
+        if (s->who.client[0])
+            client_add(ev, s->who.client, -1);
+    }
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -429,13 +486,31 @@ int hm_events_subscribe(hm_events *ev, const hm_events_transport *tp, void *conn
     s->who = *who;
     s->state = SUB_ACTIVE;
 
+    s->who.client[sizeof s->who.client - 1] = '\0';
     pthread_mutex_lock(&ev->mtx);
-    if (ev->closing || ev->n_subs >= ev->cfg.max_subscribers) {
+    if (ev->closing || ev->n_subs >= ev->cfg.max_subscribers ||
+        (who->role <= HM_EV_ROLE_PUBLIC && ev->n_public >= ev->cfg.max_public)) {
         bool closing = ev->closing;
         pthread_mutex_unlock(&ev->mtx);
         free(s);
         return hm_error_set(err, HM_E_UNAVAILABLE, NULL, "%s",
                             closing ? "the server is shutting down" : "too many event subscribers");
+    }
+    if (who->role <= HM_EV_ROLE_PUBLIC && s->who.client[0] && ev->cfg.max_public_per_client &&
+        client_streams(ev, s->who.client) >= ev->cfg.max_public_per_client) {
+        pthread_mutex_unlock(&ev->mtx);
+        free(s);
+        hm_error_set(err, HM_E_RATE_LIMITED, NULL,
+                     "too many event streams from your address; close one first");
+        if (err)
+            err->retry_after_s = 15;
+        return HM_E_RATE_LIMITED;
+    }
+    if (who->role <= HM_EV_ROLE_PUBLIC) {
+        s->counted = true;
+        ev->n_public++;
+        if (s->who.client[0])
+            client_add(ev, s->who.client, +1);
     }
     s->cursor = ev->last_seq; /* only new events */
     s->seen_id = ev->last_id;
@@ -569,6 +644,48 @@ uint64_t hm_events_publish_id(hm_events *ev, uint64_t id, const char *type, cons
     frame_unref(old.team);
     free(old.targets);
     return id;
+}
+
+void hm_events_end_team(hm_events *ev, int64_t team_id)
+{
+    sub **subs = NULL;
+    size_t n = 0, cap = 0;
+
+    if (!ev || team_id <= 0)
+        return;
+    pthread_mutex_lock(&ev->tk_mtx);
+    for (size_t i = 0; i < ev->n_tickets;) {
+        if (ev->tickets[i].who.role > HM_EV_ROLE_PUBLIC && ev->tickets[i].who.team_id == team_id)
+            ev->tickets[i] = ev->tickets[--ev->n_tickets];
+        else
+            i++;
+    }
+    pthread_mutex_unlock(&ev->tk_mtx);
+
+    pthread_mutex_lock(&ev->mtx);
+    for (sub *s = ev->subs; s; s = s->next) {
+        if (s->who.role <= HM_EV_ROLE_PUBLIC || s->who.team_id != team_id || s->ended)
+            continue;
+        s->ended = true;
+        /* Asleep: woken so that its reader ends the stream; awake: its next read ends it. */
+        if (s->state == SUB_SUSPENDING || s->state == SUB_SUSPENDED) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                subs = hm_xrealloc(subs, cap * sizeof *subs);
+            }
+            if (wake_locked(ev, s))
+                subs[n++] = s;
+        }
+    }
+    /* Counted like the waker's batches: hm_events_shutdown() waits for these resumes. */
+    ev->in_flight++;
+    pthread_mutex_unlock(&ev->mtx);
+    resume_all(subs, n);
+    free(subs);
+    pthread_mutex_lock(&ev->mtx);
+    if (--ev->in_flight == 0)
+        pthread_cond_broadcast(&ev->batch_cond);
+    pthread_mutex_unlock(&ev->mtx);
 }
 
 size_t hm_events_subscriber_count(hm_events *ev)
@@ -781,6 +898,8 @@ hm_events *hm_events_create(const hm_events_config *cfg, hm_error *err)
         c.ring_size = 8192;
     if (c.max_subscribers == 0)
         c.max_subscribers = 10000;
+    if (c.max_public == 0 || c.max_public > c.max_subscribers)
+        c.max_public = c.max_subscribers;
     if (c.heartbeat_s == 0)
         c.heartbeat_s = 15;
     if (c.ticket_ttl_s == 0)
@@ -869,6 +988,11 @@ void hm_events_destroy(hm_events *ev)
         free(ev->ring[i].targets);
     }
     free(ev->ring);
+    for (size_t i = 0; i < CLIENT_BUCKETS; i++)
+        for (client_count *c = ev->clients[i], *next; c; c = next) {
+            next = c->next;
+            free(c);
+        }
     memset(ev->tickets, 0, ev->cfg.max_tickets * sizeof *ev->tickets);
     free(ev->tickets);
     frame_unref(ev->greeting);

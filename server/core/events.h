@@ -63,10 +63,17 @@ typedef struct hm_events hm_events;
 typedef struct hm_events_config {
     size_t ring_size;       /* events kept for Last-Event-ID replay; 0: 8192 */
     size_t max_subscribers; /* past it hm_events_subscribe() gives HM_E_UNAVAILABLE; 0: 10000 */
-    int heartbeat_s;        /* seconds between heartbeats; 0: 15 */
-    int batch_ms;           /* extra wait for more events before waking subscribers; 0: none */
-    int ticket_ttl_s;       /* lifetime of a ticket; 0: 60 */
-    size_t max_tickets;     /* unredeemed tickets kept at once; 0: 10000 */
+    /* Public (anonymous) streams at most, so that token holders keep the rest of
+     * max_subscribers (issue 11: anonymous streams made the command center's stream 503);
+     * 0: max_subscribers. */
+    size_t max_public;
+    /* Public streams per client address (hm_events_who.client) at most; past it
+     * HM_E_RATE_LIMITED; 0: no cap. */
+    size_t max_public_per_client;
+    int heartbeat_s;    /* seconds between heartbeats; 0: 15 */
+    int batch_ms;       /* extra wait for more events before waking subscribers; 0: none */
+    int ticket_ttl_s;   /* lifetime of a ticket; 0: 60 */
+    size_t max_tickets; /* unredeemed tickets kept at once; 0: 10000 */
     /* Id of the first event published without an id of its own; 0: 1. */
     uint64_t first_id;
     /* Clock for ticket expiry, in milliseconds; NULL: CLOCK_MONOTONIC. Tests inject one. */
@@ -91,6 +98,9 @@ typedef struct hm_events_who {
      * that only shows relief points asks for HM_EV_FAM_POINT and is spared every request's
      * event (issue 19: the resident page on a phone). */
     unsigned families;
+    /* The client's address (its rate-limit key) for the per-address cap of public streams;
+     * "" is not counted. */
+    char client[64];
 } hm_events_who;
 
 /* Families of event types: the part of the type before its first '.'. */
@@ -175,8 +185,9 @@ typedef struct hm_events_sub hm_events_sub;
  * follows new ones; `last_event_id` 0 means no replay, and one above the newest id (a client
  * coming from a server that is ahead) skips what is published up to it.
  * Returns HM_OK with *out set (release it with hm_events_unsubscribe()); HM_E_UNAVAILABLE past
- * `max_subscribers` or after hm_events_shutdown() (nothing added). `who` is copied.
- * Thread-safe. */
+ * `max_subscribers`, for the public past `max_public`, or after hm_events_shutdown();
+ * HM_E_RATE_LIMITED (err->retry_after_s set) for a public stream past `max_public_per_client`
+ * streams of its client (nothing added in either case). `who` is copied. Thread-safe. */
 int hm_events_subscribe(hm_events *ev, const hm_events_transport *tp, void *conn,
                         const hm_events_who *who, uint64_t last_event_id, hm_events_sub **out,
                         hm_error *err);
@@ -204,6 +215,11 @@ int hm_events_ticket_issue(hm_events *ev, const hm_events_who *who, char out[HM_
  * ticket; HM_E_UNAUTHORIZED if it is unknown, already used or expired. Compares in constant
  * time. Thread-safe. */
 int hm_events_ticket_redeem(hm_events *ev, const char *ticket, hm_events_who *who);
+
+/* Team `team_id` was disabled or its token rotated: end every stream opened with its token or
+ * a ticket of it (their readers return HM_EVENTS_END, as at shutdown) and forget its unused
+ * tickets (issue 11). Thread-safe; resumes the streams it ends before returning. */
+void hm_events_end_team(hm_events *ev, int64_t team_id);
 
 /* Number of live subscribers (streams not yet released by their transport). Thread-safe. */
 size_t hm_events_subscriber_count(hm_events *ev);

@@ -4,6 +4,7 @@
 #include "present.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,21 +68,36 @@ static const char *const csv_fields[] = {
     "location_text",
 };
 
-/* RFC 4180: quote every field that holds a comma, quote, CR or LF, doubling
- * quotes; a leading =, +, - or @ is prefixed with ' so a spreadsheet never
- * runs a resident's note as a formula. */
+/* Characters that make a spreadsheet read a cell as a formula (or hide one behind them). */
+static bool formula_start(char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+/* A CSV field. Generated fields (codes, numbers, times, enums) are quoted per RFC 4180 when
+ * they hold a comma, quote or line break. Free text (a resident's note, name, address) is
+ * always quoted, and made safe for every separator LibreOffice offers by default (issue 11:
+ * "giúp;=1+1" imported with ';' became a live =1+1): wherever a cell could begin — at the
+ * start, and after a comma, semicolon, tab or line break, past spaces and quotes — a
+ * character that starts a formula (= + - @ TAB CR) gets a ' in front, so whatever separator
+ * splits the line, no piece of it starts a formula. */
 static void csv_field(hm_buf *b, const char *s, bool free_text)
 {
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
-    bool formula = free_text && (*s == '=' || *s == '+' || *s == '@' || *s == '-');
+    bool quote = free_text || strpbrk(s, ",\"\r\n") != NULL;
+    bool at_start = free_text;
+
     if (quote)
         hm_buf_putc(b, '"');
-    if (formula)
-        hm_buf_putc(b, '\'');
     for (; *s; s++) {
-        if (*s == '"')
+        char c = *s;
+        if (at_start && formula_start(c))
+            hm_buf_putc(b, '\'');
+        if (c == '"')
             hm_buf_putc(b, '"');
-        hm_buf_putc(b, *s);
+        hm_buf_putc(b, c);
+        if (free_text)
+            at_start = c == ',' || c == ';' || c == '\t' || c == '\r' || c == '\n' ||
+                       (at_start && (c == ' ' || c == '"'));
     }
     if (quote)
         hm_buf_putc(b, '"');
@@ -178,7 +194,7 @@ static int export_visit(void *ctx, const hm_request *r)
 }
 
 int hm_export_write(hm_store *st, int format, const hm_request_filter *filter, hm_buf *out,
-                    hm_error *err)
+                    size_t *rows, hm_error *err)
 {
     hm_request_filter f;
     export_ctx c = {out, format, 0};
@@ -207,6 +223,8 @@ int hm_export_write(hm_store *st, int format, const hm_request_filter *filter, h
     rc = hm_store_request_list(st, &f, export_visit, &c, err);
     if (rc)
         return rc;
+    if (rows)
+        *rows = c.n;
     if (format == HM_EXPORT_GEOJSON)
         hm_buf_puts(out, "\n]}\n");
     else if (format == HM_EXPORT_KML)

@@ -107,7 +107,8 @@ static void pub_run(hm_pub_job *job)
         pub = hm_request_event_text(&it->req, true);
         team = hm_request_event_text(&it->req, false);
         hm_events_publish_id(c->events, it->id, it->type, pub, team, HM_EV_PUBLIC, NULL, 0);
-        if (it->kind == PUB_CREATED)
+        /* An automatic duplicate is created closed: nobody is alerted. */
+        if (it->kind == PUB_CREATED && it->req.status == HM_ST_NEW)
             hm_alerts__created(c, &it->req, team, it->id + 1, it->alert, it->n_alert);
         if (it->safe)
             hm_events_publish_id(c->events, it->id + 1, "request.safe", NULL, team,
@@ -141,7 +142,7 @@ static pub_item *post(hm_core *c, int kind, const char *type, int64_t change_id,
     }
     if (t)
         it->team = *t;
-    if (kind == PUB_CREATED)
+    if (kind == PUB_CREATED && r->status == HM_ST_NEW)
         it->n_alert = hm_alerts__targets(c, r, it->alert);
     return it;
 }
@@ -451,6 +452,10 @@ static int apply(hm_core *c, hm_store *st, const hm_change *ch, hm_error *err)
             }
             break;
         }
+        case HM_CH_TEAM_REVOKED:
+            /* A disabled team or a rotated token: its streams and tickets end at once. */
+            hm_events_end_team(c->events, ch->ref);
+            break;
         case HM_CH_AREA:
             if ((rc = reload_areas(c, st, err)))
                 return rc;

@@ -69,7 +69,7 @@ int hm_policy_access(const hm_actor *a, const char *const tracking[2], const hm_
             continue;
         hm_sha256(tracking[i], strlen(tracking[i]), h);
         if (hm_ct_equal(h, token_hash, 32)) {
-            *view = HM_VIEW_CONTACT;
+            *view = HM_VIEW_CONTACT | HM_VIEW_RESIDENT;
             *kind = HM_ACT_RESIDENT;
             return HM_OK;
         }

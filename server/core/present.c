@@ -55,7 +55,10 @@ json_t *hm_request_json(const hm_request *r, unsigned view)
     json_object_set_new(o, "source", json_string(hm_source_name(r->source)));
     json_object_set_new(o, "verified", json_boolean(r->verified));
     json_object_set_new(o, "team_id", r->team_id > 0 ? json_integer(r->team_id) : json_null());
-    json_object_set_new(o, "duplicate_of", str_or_null(r->duplicate_of));
+    json_object_set_new(o, "duplicate_of",
+                        r->auto_duplicate && (view & (HM_VIEW_SNAP | HM_VIEW_RESIDENT))
+                            ? json_null()
+                            : str_or_null(r->duplicate_of));
     json_object_set_new(o, "created_at", json_string(created));
     json_object_set_new(o, "updated_at", json_string(updated));
     if (view & (HM_VIEW_CONTACT | HM_VIEW_RECEIPT)) {
@@ -130,6 +133,8 @@ json_t *hm_history_json(const hm_history *h)
         json_object_set_new(o, "old_sha256", json_string(h->old_sha256));
     if (h->new_sha256[0])
         json_object_set_new(o, "new_sha256", json_string(h->new_sha256));
+    if (h->salt[0]) /* a contact entry's texts are hashed after it */
+        json_object_set_new(o, "salt", json_string(h->salt));
     return o;
 }
 

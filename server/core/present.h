@@ -14,23 +14,26 @@
 #define HM_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(11))
 
 enum {
-    HM_VIEW_CONTACT = 1, /* name, phone, note, address (and the delivery and the receipt) */
-    HM_VIEW_SNAP = 2,    /* position on the public 0.001 degree grid */
-    HM_VIEW_RECEIPT = 4, /* the team's delivery and the resident's receipt without contact data
-                            (coordinators' lists and events, issue 17) */
+    HM_VIEW_CONTACT = 1,  /* name, phone, note, address (and the delivery and the receipt) */
+    HM_VIEW_SNAP = 2,     /* position on the public 0.001 degree grid */
+    HM_VIEW_RESIDENT = 4, /* the resident with the tracking token (with HM_VIEW_CONTACT) */
+    HM_VIEW_RECEIPT = 8,  /* the team's delivery and the resident's receipt without contact data
+                             (coordinators' lists and events, issue 17) */
 };
 
 /* Snap a coordinate to the public 0.001 degree grid. */
 double hm_snap(double v);
-/* The request object (new reference). */
+/* The request object (new reference). The public (HM_VIEW_SNAP) and the resident
+ * (HM_VIEW_RESIDENT) never see which earlier request an automatic duplicate repeats
+ * (duplicate_of null): that would tell a stranger whose pin a phone number is (issue 11). */
 json_t *hm_request_json(const hm_request *r, unsigned view);
 /* A GeoJSON Feature whose properties are the request object. */
 json_t *hm_request_feature(const hm_request *r, unsigned view);
 /* A history entry: {at, actor, from, to, note, kind, hash}, with `field`, `old` and `new`
  * (what an edit, merge or reassignment changed), `contact` (true only: the note or values are
  * contact data), `detail` (the structured facts of a receipt
- * or delivery) and `note_sha256`, `old_sha256`, `new_sha256` when the entry has them (callers
- * clear them for viewers who may not see them). */
+ * or delivery) and `note_sha256`, `old_sha256`, `new_sha256`, `salt` when the entry has them
+ * (callers clear them for viewers who may not see them). */
 json_t *hm_history_json(const hm_history *h);
 /* The delivery and receipt objects of a request, or JSON null (new references). */
 json_t *hm_delivery_json(const hm_request *r);

@@ -1,3 +1,4 @@
+/* ratelimit.c: token buckets in a hash table with a least-recently-used list; see ratelimit.h. */
 #include "ratelimit.h"
 
 #include "hm_buf.h"
@@ -7,22 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NBUCKETS 4096
+#define NBUCKETS 65536
 #define MAX_KEYS 200000
 
 typedef struct bucket {
     uint8_t key[16];
     double tokens;
     int64_t at_ms;
-    struct bucket *next;
+    struct bucket *next;                /* hash chain */
+    struct bucket *lru_prev, *lru_next; /* most recently used first */
 } bucket;
 
 struct hm_ratelimit {
     pthread_mutex_t mu;
     int limit;
     double per_ms; /* tokens regained per millisecond */
-    bucket *table[NBUCKETS];
-    size_t count;
+    bucket **table;
+    size_t count, max_keys;
+    bucket *lru_head, *lru_tail;
 };
 
 hm_ratelimit *hm_ratelimit_create(int limit, int window_s)
@@ -31,70 +34,113 @@ hm_ratelimit *hm_ratelimit_create(int limit, int window_s)
     pthread_mutex_init(&rl->mu, NULL);
     rl->limit = limit;
     rl->per_ms = limit > 0 ? (double)limit / (window_s * 1000.0) : 0;
+    rl->max_keys = MAX_KEYS;
+    rl->table = hm_xcalloc(NBUCKETS, sizeof *rl->table);
     return rl;
-}
-
-static void drop_all(hm_ratelimit *rl)
-{
-    for (size_t i = 0; i < NBUCKETS; i++) {
-        bucket *b = rl->table[i];
-        while (b) {
-            bucket *n = b->next;
-            free(b);
-            b = n;
-        }
-        rl->table[i] = NULL;
-    }
-    rl->count = 0;
 }
 
 void hm_ratelimit_destroy(hm_ratelimit *rl)
 {
     if (!rl)
         return;
-    drop_all(rl);
+    for (bucket *b = rl->lru_head, *n; b; b = n) {
+        n = b->lru_next;
+        free(b);
+    }
+    free(rl->table);
     pthread_mutex_destroy(&rl->mu);
     free(rl);
 }
 
-/* Drop buckets that are full again (they carry no information). */
-static void sweep(hm_ratelimit *rl, int64_t now_ms)
+void hm_ratelimit_set_max_keys(hm_ratelimit *rl, size_t max_keys)
 {
-    for (size_t i = 0; i < NBUCKETS; i++) {
-        bucket **pp = &rl->table[i];
-        while (*pp) {
-            bucket *b = *pp;
-            if (b->tokens + (now_ms - b->at_ms) * rl->per_ms >= rl->limit) {
-                *pp = b->next;
-                free(b);
-                rl->count--;
-            } else {
-                pp = &b->next;
-            }
-        }
-    }
+    pthread_mutex_lock(&rl->mu);
+    rl->max_keys = max_keys ? max_keys : 1;
+    pthread_mutex_unlock(&rl->mu);
 }
 
-static bool take(hm_ratelimit *rl, const char *key, int64_t now_ms, int *retry_after_s, bool commit)
+size_t hm_ratelimit_count(hm_ratelimit *rl)
+{
+    size_t n;
+    pthread_mutex_lock(&rl->mu);
+    n = rl->count;
+    pthread_mutex_unlock(&rl->mu);
+    return n;
+}
+
+static size_t slot_of(const uint8_t *h)
+{
+    return ((size_t)h[0] << 8 | h[1]) % NBUCKETS;
+}
+
+static void lru_unlink(hm_ratelimit *rl, bucket *b)
+{
+    if (b->lru_prev)
+        b->lru_prev->lru_next = b->lru_next;
+    else
+        rl->lru_head = b->lru_next;
+    if (b->lru_next)
+        b->lru_next->lru_prev = b->lru_prev;
+    else
+        rl->lru_tail = b->lru_prev;
+    b->lru_prev = b->lru_next = NULL;
+}
+
+static void lru_push_front(hm_ratelimit *rl, bucket *b)
+{
+    b->lru_prev = NULL;
+    b->lru_next = rl->lru_head;
+    if (rl->lru_head)
+        rl->lru_head->lru_prev = b;
+    rl->lru_head = b;
+    if (!rl->lru_tail)
+        rl->lru_tail = b;
+}
+
+/* Forget bucket `b`. Caller holds the mutex. */
+static void drop(hm_ratelimit *rl, bucket *b)
+{
+    bucket **pp = &rl->table[slot_of(b->key)];
+    while (*pp != b)
+        pp = &(*pp)->next;
+    *pp = b->next;
+    lru_unlink(rl, b);
+    free(b);
+    rl->count--;
+}
+
+/* Make room for one more bucket: the least recently used ones go, a bucket full again first
+ * when the oldest few hold one (it carries no information). Caller holds the mutex. */
+static void evict(hm_ratelimit *rl, int64_t now_ms)
+{
+    int looked = 0;
+    for (bucket *b = rl->lru_tail; b && looked < 16; b = b->lru_prev, looked++)
+        if (b->tokens + (now_ms - b->at_ms) * rl->per_ms >= rl->limit) {
+            drop(rl, b);
+            return;
+        }
+    if (rl->lru_tail)
+        drop(rl, rl->lru_tail);
+}
+
+/* The bucket of `key`, refilled to `now_ms` and made the most recently used; created (full)
+ * when `create`, else NULL when absent. Caller holds the mutex. */
+static bucket *find(hm_ratelimit *rl, const char *key, int64_t now_ms, bool create)
 {
     uint8_t h[32];
     bucket *b;
-    bool ok;
     size_t slot;
 
-    if (rl->limit <= 0)
-        return true;
     hm_sha256(key, strlen(key), h);
-    slot = ((size_t)h[0] << 8 | h[1]) % NBUCKETS;
-    pthread_mutex_lock(&rl->mu);
+    slot = slot_of(h);
     for (b = rl->table[slot]; b; b = b->next)
         if (memcmp(b->key, h, sizeof b->key) == 0)
             break;
     if (!b) {
-        if (rl->count >= MAX_KEYS)
-            sweep(rl, now_ms);
-        if (rl->count >= MAX_KEYS)
-            drop_all(rl); /* under a flood, forget rather than grow */
+        if (!create)
+            return NULL;
+        while (rl->count >= rl->max_keys)
+            evict(rl, now_ms);
         b = hm_xcalloc(1, sizeof *b);
         memcpy(b->key, h, sizeof b->key);
         b->tokens = rl->limit;
@@ -102,11 +148,28 @@ static bool take(hm_ratelimit *rl, const char *key, int64_t now_ms, int *retry_a
         b->next = rl->table[slot];
         rl->table[slot] = b;
         rl->count++;
+    } else {
+        lru_unlink(rl, b);
     }
-    b->tokens += (now_ms - b->at_ms) * rl->per_ms;
+    lru_push_front(rl, b);
+    if (now_ms > b->at_ms) {
+        b->tokens += (now_ms - b->at_ms) * rl->per_ms;
+        b->at_ms = now_ms;
+    }
     if (b->tokens > rl->limit)
         b->tokens = rl->limit;
-    b->at_ms = now_ms;
+    return b;
+}
+
+static bool take(hm_ratelimit *rl, const char *key, int64_t now_ms, int *retry_after_s, bool commit)
+{
+    bucket *b;
+    bool ok;
+
+    if (rl->limit <= 0)
+        return true;
+    pthread_mutex_lock(&rl->mu);
+    b = find(rl, key, now_ms, true);
     ok = b->tokens >= 1.0;
     if (ok && commit)
         b->tokens -= 1.0;
@@ -126,4 +189,18 @@ bool hm_ratelimit_take(hm_ratelimit *rl, const char *key, int64_t now_ms, int *r
 bool hm_ratelimit_check(hm_ratelimit *rl, const char *key, int64_t now_ms, int *retry_after_s)
 {
     return take(rl, key, now_ms, retry_after_s, false);
+}
+
+void hm_ratelimit_give(hm_ratelimit *rl, const char *key, int64_t now_ms)
+{
+    bucket *b;
+    if (rl->limit <= 0)
+        return;
+    pthread_mutex_lock(&rl->mu);
+    if ((b = find(rl, key, now_ms, false)) != NULL) {
+        b->tokens += 1.0;
+        if (b->tokens > rl->limit)
+            b->tokens = rl->limit;
+    }
+    pthread_mutex_unlock(&rl->mu);
 }

@@ -28,10 +28,18 @@ static int rate_refused(hm_error *err, const char *field, const char *msg, int r
     return HM_E_RATE_LIMITED;
 }
 
+static int phone_limited(int retry, hm_error *err)
+{
+    return rate_refused(err, "phone", "too many requests for this phone number; try again later",
+                        retry);
+}
+
 /* Public creations (SPEC, and issue 14 for carrier NAT): per phone an hour; per device (the
  * client address with the phone) a minute; per client address a minute with a higher ceiling,
  * since hundreds of phones on one mobile network share one address. Every limit is checked
- * before any is taken, so that a refused creation uses up nothing. */
+ * before any is taken, so that a refused creation uses up nothing. The device and the address
+ * then pay for every valid attempt; the phone only pays when its request is stored (create_run,
+ * issue 11: posts that fail validation or fall outside the area do not use a phone's quota). */
 static int rate_check(hm_core *c, const hm_actor *a, const char *phone, hm_error *err)
 {
     int retry = 0;
@@ -41,18 +49,13 @@ static int rate_check(hm_core *c, const hm_actor *a, const char *phone, hm_error
         return HM_OK;
     snprintf(device, sizeof device, "%s|%s", a->client, phone ? phone : "");
     if (c->phone_limit && phone && !hm_ratelimit_check(c->phone_limit, phone, now, &retry))
-        return rate_refused(err, "phone",
-                            "too many requests for this phone number; try again "
-                            "later",
-                            retry);
+        return phone_limited(retry, err);
     if (c->ratelimit && !hm_ratelimit_check(c->ratelimit, device, now, &retry))
         return rate_refused(err, NULL, "too many requests from this device; try again later",
                             retry);
     if (c->address_limit && !hm_ratelimit_check(c->address_limit, a->client, now, &retry))
         return rate_refused(err, NULL, "too many requests from this address; try again later",
                             retry);
-    if (c->phone_limit && phone)
-        hm_ratelimit_take(c->phone_limit, phone, now, NULL);
     if (c->ratelimit)
         hm_ratelimit_take(c->ratelimit, device, now, NULL);
     if (c->address_limit)
@@ -190,10 +193,11 @@ int hm_core__create_row(hm_store *st, hm_create_op *op, hm_error *err)
 static int create_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_create_op *op = (hm_create_op *)job;
+    hm_core *c = op->core;
     hm_request *r = &op->req;
     hm_request_filter f;
     dup_search d;
-    int rc;
+    int rc, retry = 0;
 
     if (op->idem.on) {
         bool found = false;
@@ -223,6 +227,10 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
                                 r->precision == HM_PREC_LINK ? "location_text" : "lat",
                                 "this place is outside the service area; call the 1022 hotline");
     }
+    /* The phone's quota, checked again where the writer puts requests one after another. */
+    if (op->limited && c->phone_limit && r->phone &&
+        !hm_ratelimit_check(c->phone_limit, r->phone, hm_now_ms(), &retry))
+        return phone_limited(retry, err);
 
     /* SPEC: same phone, same category, within 200 m of one of that phone's open requests of
      * the last 24 h is a duplicate. The phone is the person in need's, also when someone else
@@ -244,7 +252,8 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
         rc = hm_store_request_list(st, &f, dup_visit, &d, err);
         if (rc != HM_OK && rc != 1)
             return rc;
-        if (d.hit) {
+        if (d.hit && !op->limited) {
+            /* An operator's caller repeats: the note goes to the earlier request. */
             rc = hm_store_history_append(st, d.found.id, r->created_at, "resident", -1, -1,
                                          r->note ? r->note : "repeated request", "note", err);
             if (rc)
@@ -254,12 +263,26 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
             op->duplicate = true;
             return op->idem.on ? idem_store(op, st, err) : HM_OK;
         }
+        if (d.hit) {
+            /* A public caller's repeat is stored as a request of its own, closed as the earlier
+             * one's duplicate: whoever posts a phone number learns nothing of that phone's
+             * requests from the answer, and their words reach the earlier request only as an
+             * unverified caller's (issue 11: a stranger confirmed whose pin it was and wrote
+             * into the victim's history as "resident"). No change of the earlier request is
+             * recorded: no event or time stamp tells which request it was. */
+            r->status = HM_ST_DUPLICATE;
+            r->auto_duplicate = true;
+            snprintf(r->duplicate_of, sizeof r->duplicate_of, "%s", d.found.code);
+            rc = hm_store_history_append(st, d.found.id, r->created_at, "unverified caller", -1, -1,
+                                         r->note ? r->note : "repeated request", "repeat", err);
+            if (rc)
+                return rc;
+        }
     }
 
     for (int attempt = 0;; attempt++) {
         hm_error e2 = {0};
-        hm_code_generate(op->prefix ? op->prefix : op->core->cfg.code_prefix, r->code,
-                         sizeof r->code);
+        hm_code_generate(op->prefix ? op->prefix : c->cfg.code_prefix, r->code, sizeof r->code);
         rc = hm_store_request_insert(st, r, op->token_hash, &e2);
         if (rc == HM_E_IN_USE && attempt < 8)
             continue;
@@ -273,10 +296,14 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
                                       r->source == HM_SRC_WEB      ? "resident"
                                       : r->source == HM_SRC_IMPORT ? "import"
                                                                    : "hotline",
-                                      -1, HM_ST_NEW, NULL, "status", err)))
+                                      -1, r->status, NULL, "status", err)) ||
+        (rc = hm_core__record_request(st, r, NULL, err)))
         return rc;
-    if ((rc = hm_core__record_request(st, r, NULL, err)))
-        return rc;
+    /* Stored: now it counts against the phone's quota (issue 11). */
+    if (op->limited && c->phone_limit && r->phone) {
+        hm_ratelimit_take(c->phone_limit, r->phone, hm_now_ms(), NULL);
+        op->phone_taken = true;
+    }
     return op->idem.on ? idem_store(op, st, err) : HM_OK;
 }
 
@@ -289,8 +316,12 @@ char *hm_core_create_answer(const hm_create_op *op, int *status, size_t *len)
         o = json_pack("{s:b,s:o}", "duplicate", 1, "request",
                       hm_request_json(&op->req, HM_VIEW_SNAP));
     } else {
+        /* Nothing in it tells a public caller that the phone already had a request. */
+        hm_request shown;
+        hm_create_op_shown(op, &shown);
         *status = 201;
-        o = json_pack("{s:o,s:s}", "request", hm_request_json(&op->req, HM_VIEW_CONTACT), "token",
+        o = json_pack("{s:o,s:s}", "request",
+                      hm_request_json(&shown, HM_VIEW_CONTACT | HM_VIEW_RESIDENT), "token",
                       op->token);
     }
     text = json_dumps(o, HM_JSON_FLAGS);
@@ -322,6 +353,7 @@ int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op
     if (a->role == HM_ROLE_VOLUNTEER)
         return hm_error_set(err, HM_E_FORBIDDEN, NULL,
                             "volunteer teams do not create requests; residents and operators do");
+    op->limited = a->role < HM_ROLE_OPERATOR;
     if ((rc = hm_validate_request(body, a->role >= HM_ROLE_OPERATOR, &op->req, op->want_ward,
                                   op->want_hamlet, &op->by_address, err)) ||
         (rc = rate_check(c, a, op->req.phone, err)))
@@ -331,8 +363,22 @@ int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op
     return HM_OK;
 }
 
+void hm_create_op_shown(const hm_create_op *op, hm_request *out)
+{
+    *out = op->req;
+    if (out->auto_duplicate) {
+        out->status = HM_ST_NEW;
+        out->duplicate_of[0] = '\0';
+        out->auto_duplicate = false;
+    }
+}
+
 void hm_create_op_clear(hm_create_op *op)
 {
+    /* Taken in the job, but its batch did not commit: nothing was stored. */
+    if (op->phone_taken && op->job.rc != HM_OK && op->core->phone_limit && op->req.phone)
+        hm_ratelimit_give(op->core->phone_limit, op->req.phone, hm_now_ms());
+    op->phone_taken = false;
     hm_request_clear(&op->req);
     memset(op->token, 0, sizeof op->token);
     memset(&op->idem, 0, sizeof op->idem);
@@ -536,6 +582,7 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
     int rc, from;
 
     c->priv.n_teams = 0;
+    c->priv.released_by = 0;
     hm_request_clear(r);
     if ((rc = hm_store_request_get(st, c->code, r, NULL, err)) != HM_OK)
         return rc;
@@ -584,6 +631,10 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
                                 "the team already holds %lld open requests (the limit is %d)",
                                 (long long)open, cap);
     }
+    /* A volunteer team giving back what it held: counted for holds once committed. */
+    if (c->to == HM_ST_NEW && (from == HM_ST_ASSIGNED || from == HM_ST_IN_PROGRESS) &&
+        actor == HM_ACT_HOLDER && c->actor_team > 0 && r->team_id == c->actor_team)
+        c->priv.released_by = c->actor_team;
     rc = hm_store_request_set_status(st, r->id, from, c->to, team,
                                      c->to == HM_ST_DUPLICATE ? c->duplicate_of : NULL, now, err);
     if (rc)
@@ -666,6 +717,15 @@ static int change_run(hm_store *st, hm_job *job, hm_error *err)
     return HM_OK;
 }
 
+/* After the commit of a move: a release by a volunteer team counts towards its hold. */
+static void change_after(hm_job *job)
+{
+    hm_change_op *c = (hm_change_op *)job;
+    if (c->priv.released_by > 0 &&
+        hm_holds__release(c->core->holds, c->priv.released_by, hm_now_ms()))
+        hm_log(HM_LOG_WARN, "event=team_held team_id=%lld", (long long)c->priv.released_by);
+}
+
 /* Start `op` for `code_text` moved to `to` by `a`. */
 static int change_init(hm_core *c, const hm_actor *a, const char *code_text, int to, char *note,
                        hm_change_op *op, hm_error *err)
@@ -675,6 +735,7 @@ static int change_init(hm_core *c, const hm_actor *a, const char *code_text, int
     op->note = note;
     op->to = to;
     op->job.run = change_run;
+    op->job.after = change_after;
     if (hm_code_normalize(code_text, c->cfg.code_prefix, op->code, sizeof op->code, err))
         return HM_E_NOT_FOUND;
     op->actor = hm_policy_actor_kind(a->role);
@@ -693,6 +754,17 @@ int hm_core_claim(hm_core *c, const hm_actor *a, const char *code_text, hm_chang
         return hm_error_set(err, HM_E_FORBIDDEN, NULL, "operators do not claim requests");
     if ((rc = change_init(c, a, code_text, HM_ST_ASSIGNED, NULL, op, err)))
         return rc;
+    if (a->role == HM_ROLE_VOLUNTEER) {
+        int64_t now = hm_now_ms(), until = hm_holds__until(c->holds, a->team.id, now);
+        if (until > 0) {
+            hm_error_set(err, HM_E_RATE_LIMITED, NULL,
+                         "your team claimed and released too many requests within an hour; "
+                         "claims are paused, ask the command center");
+            if (err)
+                err->retry_after_s = (int)((until - now + 999) / 1000);
+            return HM_E_RATE_LIMITED;
+        }
+    }
     op->claim = true;
     op->assign_team = a->team.id;
     return HM_OK;
@@ -893,6 +965,10 @@ void hm_core__claim_timeouts(hm_core *c, hm_store *st, int64_t now)
 
 /* ---- verification and reveals ------------------------------------------------------------ */
 
+/* The notes of verifications that the program writes when the operator wrote none. */
+#define VERIFY_YES "verified by call-back"
+#define VERIFY_NO  "marked not verified"
+
 static int verify_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_mark_op *m = (hm_mark_op *)job;
@@ -910,8 +986,7 @@ static int verify_run(hm_store *st, hm_job *job, hm_error *err)
     snprintf(h.actor, sizeof h.actor, "%s", m->actor_name);
     h.from = h.to = -1;
     snprintf(h.kind, sizeof h.kind, "verify");
-    h.note =
-        m->note ? m->note : (char *)(m->verified ? "verified by call-back" : "marked not verified");
+    h.note = m->note ? m->note : (char *)(m->verified ? VERIFY_YES : VERIFY_NO);
     if (m->outcome[0]) {
         snprintf(h.field, sizeof h.field, "outcome");
         h.new_value = m->outcome;
@@ -982,7 +1057,7 @@ int hm_core_verify(hm_core *c, const hm_actor *a, const char *code_text, json_t 
 typedef struct hist_list {
     hm_history *items;
     size_t n, cap;
-    bool contact; /* the viewer may see contact data */
+    unsigned view; /* HM_VIEW_* of the viewer */
     /* The chain, checked on the entries as stored, before anything is hidden (issue 17). */
     const char *code;
     char prev[65];
@@ -990,11 +1065,34 @@ typedef struct hist_list {
     char *items_text; /* the last delivery's items (contact view) */
 } hist_list;
 
+/* Whether a viewer with `view` is shown the note of history entry `h`. Notes are written by
+ * people — the resident's own words, a team's "called +849..., house no. 12", a coordinator's
+ * — and may hold contact data, so only viewers of contact data see them (issue 11: volunteers
+ * that never held a request read its teams' notes). Texts the program writes itself (claim
+ * time-outs, reveals, a verification without the operator's own note, purges) are shown to
+ * anyone who may read the request. A "repeat" (an unverified caller's words, added to a
+ * request by a public repeat of its phone) is for the request's handlers, never for its
+ * resident: whoever knows a phone number must not be able to write on that resident's
+ * tracking page. */
+static bool note_visible(const hm_history *h, unsigned view)
+{
+    if (!h->note)
+        return false;
+    if (strcmp(h->kind, "repeat") == 0)
+        return (view & HM_VIEW_CONTACT) && !(view & HM_VIEW_RESIDENT);
+    if (view & HM_VIEW_CONTACT)
+        return true;
+    if (strcmp(h->kind, "verify") == 0) /* an operator's own words are like a team's */
+        return strcmp(h->note, VERIFY_YES) == 0 || strcmp(h->note, VERIFY_NO) == 0;
+    return strcmp(h->actor, "system") == 0 || strcmp(h->kind, "reveal") == 0 ||
+           strcmp(h->kind, "purge") == 0;
+}
+
 static int add_hist(void *ctx, const hm_history *h)
 {
     hist_list *l = ctx;
     hm_history *e;
-    bool show;
+    bool show, contact = (l->view & HM_VIEW_CONTACT) != 0;
     if (l->chain.verified) {
         const char *why = hm_chain_check(l->code, l->prev, h);
         if (why) {
@@ -1004,7 +1102,7 @@ static int add_hist(void *ctx, const hm_history *h)
         }
     }
     snprintf(l->prev, sizeof l->prev, "%s", h->hash);
-    if (l->contact && h->to == HM_ST_RESOLVED) {
+    if (contact && h->to == HM_ST_RESOLVED) {
         /* What the last delivery listed, for the request's `delivered`. */
         json_t *d = h->detail ? json_loads(h->detail, 0, NULL) : NULL;
         const char *items = json_string_value(json_object_get(d, "items"));
@@ -1018,23 +1116,26 @@ static int add_hist(void *ctx, const hm_history *h)
     }
     e = &l->items[l->n++];
     *e = *h;
-    /* A resident's own words (a repeated request's note, a cancellation note, a receipt's
-     * note) are contact data like `note`; so are entries marked contact (edits of contact
-     * fields, merged notes) and the facts of receipts and deliveries. */
-    show = l->contact || (strcmp(h->actor, "resident") != 0 && !h->contact);
-    e->note = h->note && show ? hm_xstrdup(h->note) : NULL;
+    /* Entries marked contact (edits of contact fields, merged notes) show their note and values
+     * only to viewers of contact data; the values of other edits (a category, a number of
+     * people) to anyone who may read the request, unless a resident wrote them. */
+    show = contact || (strcmp(h->actor, "resident") != 0 && !h->contact);
+    e->note = show && note_visible(h, l->view) ? hm_xstrdup(h->note) : NULL;
     e->old_value = h->old_value && show ? hm_xstrdup(h->old_value) : NULL;
     e->new_value = h->new_value && show ? hm_xstrdup(h->new_value) : NULL;
-    e->detail = h->detail && l->contact ? hm_xstrdup(h->detail) : NULL;
+    /* The facts of receipts and deliveries are contact data too. */
+    e->detail = h->detail && contact ? hm_xstrdup(h->detail) : NULL;
     /* A text's SHA-256 goes with the text: a phone number's would be found by trying them
-     * all. */
-    if (!l->contact) {
+     * all. (Viewers of contact data keep the hash of a note they are not shown, an unverified
+     * caller's "repeat" hidden from the resident: without it they could not check the chain.) */
+    if (!contact) {
         if (!e->note)
             e->note_sha256[0] = '\0';
         if (!e->old_value)
             e->old_sha256[0] = '\0';
         if (!e->new_value)
             e->new_sha256[0] = '\0';
+        e->salt[0] = '\0';
     }
     return 0;
 }
@@ -1046,17 +1147,17 @@ static void hist_free(hm_history *items, size_t n)
     free(items);
 }
 
-/* The history of request `id` (code `code`), notes hidden unless `contact`, its chain checked
- * into *chain (a broken chain is logged) and the last delivery's items into *items (malloc'd
- * or NULL; contact only). */
-static int read_history(hm_store *st, int64_t id, const char *code, bool contact, hm_history **out,
+/* The history of request `id` (code `code`) as a viewer with `view` sees it (note_visible),
+ * its chain checked into *chain (a broken chain is logged) and the last delivery's items into
+ * *items (malloc'd or NULL; contact only). */
+static int read_history(hm_store *st, int64_t id, const char *code, unsigned view, hm_history **out,
                         size_t *n, hm_chain_state *chain, char **items, hm_error *err)
 {
     hist_list l;
     int rc;
 
     memset(&l, 0, sizeof l);
-    l.contact = contact;
+    l.view = view;
     l.code = code;
     l.chain.verified = true;
     if ((rc = hm_store_history_list(st, id, add_hist, &l, err))) {
@@ -1078,32 +1179,51 @@ static int read_history(hm_store *st, int64_t id, const char *code, bool contact
 static int reveal_run(hm_store *st, hm_job *job, hm_error *err)
 {
     hm_mark_op *m = (hm_mark_op *)job;
-    int64_t now = hm_now_ms();
+    int64_t now = hm_now_ms(), shown = 0;
+    int rc;
     for (size_t i = 0; i < m->n_ids; i++) {
         bool seen = false;
-        int rc = hm_store_reveal_seen(st, m->ids[i], m->actor_name, now - DAY_MS, &seen, err);
-        if (rc)
+        if ((rc = hm_store_reveal_seen(st, m->ids[i], m->actor_name, now - DAY_MS, &seen, err)))
             return rc;
         if (!seen &&
             (rc = hm_store_history_append(st, m->ids[i], now, m->actor_name, -1, -1,
                                           "contact details viewed", "reveal", err)) != HM_OK)
             return rc;
+        shown += !seen;
+    }
+    /* The audit log has each reveal the histories record, in the same transaction. */
+    if (shown > 0) {
+        hm_audit a;
+        memset(&a, 0, sizeof a);
+        a.at = now;
+        snprintf(a.kind, sizeof a.kind, "reveal");
+        snprintf(a.actor, sizeof a.actor, "%s", m->actor_name);
+        a.actor_team_id = a.team_id = m->actor_team;
+        a.rows = shown;
+        snprintf(a.detail, sizeof a.detail, "%s", m->code[0] ? m->code : m->list);
+        if ((rc = hm_store_audit_add(st, &a, err)))
+            return rc;
     }
     /* A read that recorded its reveal answers with the history that holds it. */
     if (m->n_ids == 1 && m->history == NULL && m->contact)
-        return read_history(st, m->ids[0], m->code, true, &m->history, &m->n_history, &m->chain,
-                            &m->delivered_items, err);
+        return read_history(st, m->ids[0], m->code, HM_VIEW_CONTACT, &m->history, &m->n_history,
+                            &m->chain, &m->delivered_items, err);
     return HM_OK;
 }
 
-static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n, const char *actor)
+/* `code`: the one request read, or NULL for a list, which `list` names in the audit log. */
+static void reveal_init(hm_mark_op *m, hm_core *c, const int64_t *ids, size_t n, const hm_actor *a,
+                        const char *code, const char *list)
 {
     memset(m, 0, sizeof *m);
     m->core = c;
     m->ids = hm_xmalloc((n ? n : 1) * sizeof *ids);
     memcpy(m->ids, ids, n * sizeof *ids);
     m->n_ids = n;
-    snprintf(m->actor_name, sizeof m->actor_name, "%s", actor);
+    snprintf(m->actor_name, sizeof m->actor_name, "%s", a->team.name);
+    m->actor_team = a->team.id;
+    snprintf(m->code, sizeof m->code, "%s", code ? code : "");
+    m->list = list ? list : "";
     m->job.run = reveal_run;
 }
 
@@ -1147,14 +1267,14 @@ int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
                                    err)))
         return rc;
     if (!seen) {
-        reveal_init(&out->reveal, c, &out->req.id, 1, a->team.name);
+        reveal_init(&out->reveal, c, &out->req.id, 1, a, out->req.code, NULL);
         out->reveal.contact = true;
         snprintf(out->reveal.code, sizeof out->reveal.code, "%s", out->req.code);
         out->pending = &out->reveal.job;
         return HM_OK;
     }
-    return read_history(w->store, out->req.id, out->req.code, (out->view & HM_VIEW_CONTACT) != 0,
-                        &out->history, &out->n_history, &out->chain, &out->delivered_items, err);
+    return read_history(w->store, out->req.id, out->req.code, out->view, &out->history,
+                        &out->n_history, &out->chain, &out->delivered_items, err);
 }
 
 const hm_history *hm_request_view_history(const hm_request_view *v, size_t *n)
@@ -1230,24 +1350,76 @@ typedef struct list_ctx {
     void *ctx;
     hm_list *out;
     int64_t *ids; /* contact data listed: the requests to record */
+    /* The public's box, on the snapped positions it is shown (issue 11): the query box is
+     * wider and each row is kept when its snapped point lies in `box` (edges included), at
+     * most `limit` (0: all). */
+    bool snap_box;
+    double box[4];
+    size_t limit;
 } list_ctx;
+
+/* list_visit's "enough rows": ends the walk without an error. */
+#define LIST_FULL 0x7fff0001
+
+/* Whether the snapped coordinate of `v` (a whole number of grid steps) lies in [lo, hi]: in
+ * grid steps, so that an edge written as the grid line itself ("106.493") includes the point
+ * whatever the last bit of its double. */
+static bool snapped_in(double v, double lo, double hi)
+{
+    double k = round(v * 1000.0);
+    return k >= ceil(lo * 1000.0 - 1e-6) && k <= floor(hi * 1000.0 + 1e-6);
+}
 
 static int list_visit(void *ctx, const hm_request *q)
 {
     list_ctx *l = ctx;
+    int rc;
+    if (l->snap_box &&
+        (!snapped_in(q->lon, l->box[0], l->box[2]) || !snapped_in(q->lat, l->box[1], l->box[3])))
+        return 0;
     if (l->ids)
         l->ids[l->out->n] = q->id;
     l->out->n++;
     l->out->last_id = q->id;
-    return l->cb(l->ctx, q);
+    rc = l->cb(l->ctx, q);
+    if (rc == 0 && l->limit && l->out->n >= l->limit)
+        return LIST_FULL;
+    return rc;
 }
 
-int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char *phone_text,
+/* The filters of a public list narrowed to what public answers show, so that no filter
+ * reveals more than the answer does (issue 11): a box selects requests by their snapped
+ * position, never by the exact one (moving an edge across a home changes nothing until it
+ * crosses a 0.001 degree grid line), and `since` compares with the whole second that
+ * updated_at shows. The other public filters (status, category, ward, former_ward, hamlet,
+ * priority, source, verified, order, cursor, limit) are on fields every public answer
+ * carries. */
+static void public_filter(hm_request_filter *f, list_ctx *l)
+{
+    /* A snapped coordinate is within half a grid step of the exact one; a full step of
+     * margin keeps rounding at the edges out of the question. */
+    const double margin = 0.001;
+    if (f->has_bbox) {
+        l->snap_box = true;
+        memcpy(l->box, f->bbox, sizeof l->box);
+        l->limit = f->limit;
+        f->limit = 0;
+        f->bbox[0] = f->bbox[0] - margin < -180 ? -180 : f->bbox[0] - margin;
+        f->bbox[1] = f->bbox[1] - margin < -90 ? -90 : f->bbox[1] - margin;
+        f->bbox[2] = f->bbox[2] + margin > 180 ? 180 : f->bbox[2] + margin;
+        f->bbox[3] = f->bbox[3] + margin > 90 ? 90 : f->bbox[3] + margin;
+    }
+    if (f->since_ms > 0)
+        f->since_ms = (f->since_ms + 999) / 1000 * 1000;
+}
+
+int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *filter, const char *phone_text,
                  hm_request_cb cb, void *ctx, hm_list *out, hm_error *err)
 {
     const unsigned open = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
     char phone[24];
-    list_ctx l = {cb, ctx, out, NULL};
+    list_ctx l = {cb, ctx, out, NULL, false, {0, 0, 0, 0}, 0};
+    hm_request_filter fl = *filter, *f = &fl;
     hm_worker *w;
     int rc;
 
@@ -1262,6 +1434,8 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char
     if (f->q && a->role < HM_ROLE_OPERATOR)
         return hm_error_set(err, a->role == HM_ROLE_PUBLIC ? HM_E_UNAUTHORIZED : HM_E_FORBIDDEN,
                             "q", "searching notes and addresses needs an operator token");
+    if (a->role == HM_ROLE_PUBLIC)
+        public_filter(f, &l);
     if (phone_text) {
         if (a->role < HM_ROLE_OPERATOR)
             return hm_error_set(err, a->role == HM_ROLE_PUBLIC ? HM_E_UNAUTHORIZED : HM_E_FORBIDDEN,
@@ -1282,11 +1456,12 @@ int hm_core_list(hm_core *c, const hm_actor *a, hm_request_filter *f, const char
     } else {
         rc = hm_store_request_list(w->store, f, list_visit, &l, err);
     }
-    f->phone = NULL;
+    if (rc == LIST_FULL)
+        rc = HM_OK;
     if (rc == HM_OK && l.ids && out->n > 0) {
         /* An operator saw contact data: recorded before the answer goes out. */
         out->reveal = hm_xmalloc(sizeof *out->reveal);
-        reveal_init(out->reveal, c, l.ids, out->n, a->team.name);
+        reveal_init(out->reveal, c, l.ids, out->n, a, NULL, "phone lookup");
     }
     free(l.ids);
     return rc;
@@ -1301,7 +1476,7 @@ int hm_core_team_requests(hm_core *c, const hm_actor *a, hm_request_cb cb, void 
                           hm_error *err)
 {
     hm_request_filter f;
-    list_ctx l = {cb, ctx, out, NULL};
+    list_ctx l = {cb, ctx, out, NULL, false, {0, 0, 0, 0}, 0};
     hm_worker *w;
     int rc;
 
@@ -1321,7 +1496,7 @@ int hm_core_team_requests(hm_core *c, const hm_actor *a, hm_request_cb cb, void 
     if (rc == HM_OK && out->n > 0) {
         /* The team sees the contact data of what it holds: each one recorded (SPEC). */
         out->reveal = hm_xmalloc(sizeof *out->reveal);
-        reveal_init(out->reveal, c, l.ids, out->n, a->team.name);
+        reveal_init(out->reveal, c, l.ids, out->n, a, NULL, "held requests");
     }
     free(l.ids);
     return rc;

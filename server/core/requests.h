@@ -30,8 +30,10 @@ typedef struct hm_create_op {
     bool by_address;
     char want_ward[40], want_hamlet[40];
     uint8_t token_hash[32];
-    char token[33]; /* the tracking token in clear, for the one answer that shows it */
-    bool duplicate; /* after the job: an operator's repeat of an open request */
+    char token[33];   /* the tracking token in clear, for the one answer that shows it */
+    bool duplicate;   /* after the job: an operator's repeat of an open request */
+    bool limited;     /* a public caller: the phone's quota applies */
+    bool phone_taken; /* the job took one of the phone's quota (given back if it failed) */
     /* Idempotency (issue 17): set `idem` (hm_idem_init) after hm_core_create(). The job then
      * stores the answer sealed with the key, in the creation's transaction, or, when a
      * concurrent creation with the same key committed first, answers that one's answer:
@@ -50,8 +52,22 @@ typedef struct hm_create_op {
 
 /* Validate `body` (SPEC's POST /requests fields) from `a` into `op`, ready to submit:
  * volunteers may not create (HM_E_FORBIDDEN); the public is rate-limited per address and per
- * phone (HM_E_RATE_LIMITED with err->retry_after_s). Returns HM_OK or the first error. */
+ * phone (HM_E_RATE_LIMITED with err->retry_after_s). The phone's quota counts only requests
+ * that are stored (issue 11): a post that fails (invalid, outside the area) does not use it.
+ * Returns HM_OK or the first error.
+ *
+ * The job, for a repeat of an open request of the same phone (SPEC's duplicate rule): an
+ * operator's gets `duplicate` and the earlier request in `req` (its note added to the earlier
+ * one's history); a public caller's is stored as a request of its own with status duplicate
+ * (auto_duplicate, duplicate_of the earlier code) and its note reaches the earlier request's
+ * history only as kind "repeat" by "unverified caller" — its answer is an ordinary one (see
+ * hm_create_op_shown). */
 int hm_core_create(hm_core *c, const hm_actor *a, json_t *body, hm_create_op *op, hm_error *err);
+/* After a successful job that is not an operator's duplicate: the request as its 201 shows it,
+ * into `out` (a shallow copy: its strings are borrowed from op->req). Nothing in it tells a
+ * public caller that the phone already had a request: an automatic duplicate shows as new. */
+void hm_create_op_shown(const hm_create_op *op, hm_request *out);
+/* Free what `op` owns; give back the phone's quota when the job took it but did not commit. */
 void hm_create_op_clear(hm_create_op *op);
 
 /* The answer to a finished creation: 201 {"request", "token"} or an operator's 200
@@ -95,12 +111,15 @@ typedef struct hm_change_op {
                              change log until the change is applied) */
         size_t n_teams;
         int64_t expire_before; /* claim time-outs: only a claim older than this moves */
+        int64_t released_by;   /* a volunteer team released what it held (holds) */
     } priv;
 } hm_change_op;
 
 /* Fill `op` for one move of request `code_text` (as typed: case and dashes ignored) by `a`;
  * `note` (may be NULL) is taken over by `op` even on error. HM_E_NOT_FOUND for a malformed
- * code; the others as SPEC's role table says. */
+ * code; the others as SPEC's role table says. A volunteer team held for claiming and
+ * releasing too many requests (core_int.h, "Holds") gets HM_E_RATE_LIMITED with
+ * err->retry_after_s. */
 int hm_core_claim(hm_core *c, const hm_actor *a, const char *code_text, hm_change_op *op,
                   hm_error *err);
 /* POST /requests/{code}/status: `to` any status but assigned; `duplicate_of_text` (may be
@@ -146,6 +165,8 @@ typedef struct hm_mark_op {
     hm_core *core;
     char code[16];
     char actor_name[104];
+    int64_t actor_team; /* reveals: the viewer's team, for the audit log */
+    const char *list;   /* reveals of a list: what the audit log names instead of a code */
     size_t n_ids;
     int64_t *ids;        /* reveals: the requests shown */
     hm_request result;   /* verify: the request after the change */
@@ -208,7 +229,9 @@ typedef struct hm_list {
 } hm_list;
 
 /* Requests matching `f` for `a`, in id order, at most f->limit, each given to `cb` (which
- * sees out->view set before the first call). `phone_text` (may be NULL) finds one caller's
+ * sees out->view set before the first call). For the public, filters work on what public
+ * answers show (issue 11): a box on snapped positions (edges included), `since` on whole
+ * seconds. `phone_text` (may be NULL) finds one caller's
  * requests (operator+; contact data shown and recorded). Open requests without contact data
  * come from memory, the rest from the store. Returns HM_OK, a cb's non-zero return, or an
  * error. */

@@ -1,6 +1,7 @@
 /* teams.c: team positions and status, responders, the list of teams; see teams.h. */
 #include "teams.h"
 
+#include "audit.h"
 #include "core_int.h"
 #include "hm_buf.h"
 #include "model.h"
@@ -79,6 +80,29 @@ static int admin_run(hm_store *st, hm_job *job, hm_error *err)
         rc = hm_store_team_get(st, op->team.id, &op->team, err);
     if (!rc)
         rc = hm_core__record_team(st, &op->team, false, err);
+    /* Whoever held the old token or the disabled team's streams loses them on every server. */
+    if (!rc && (op->what == HM_TEAM_DISABLE || op->what == HM_TEAM_ROTATE)) {
+        hm_change ch;
+        memset(&ch, 0, sizeof ch);
+        ch.kind = HM_CH_TEAM_REVOKED;
+        ch.ref = op->team.id;
+        rc = hm_store_change_add(st, &ch, err);
+    }
+    if (!rc) {
+        static const char *const names[] = {"add", "disable", "enable", "rotate"};
+        hm_audit a;
+        memset(&a, 0, sizeof a);
+        snprintf(a.kind, sizeof a.kind, "team");
+        if (op->actor[0])
+            snprintf(a.actor, sizeof a.actor, "%s", op->actor);
+        else
+            hm_audit_cli_actor(a.actor, sizeof a.actor);
+        a.actor_team_id = op->actor_team_id;
+        a.team_id = op->team.id;
+        a.rows = 1;
+        snprintf(a.detail, sizeof a.detail, "%s", names[op->what]);
+        rc = hm_store_audit_add(st, &a, err);
+    }
     return rc;
 }
 
@@ -97,6 +121,9 @@ int hm_core_team_admin(hm_core *c, const hm_actor *a, int what, const char *id_t
     hm_team_admin_init(op, what);
     if ((rc = hm_policy_require(a, HM_ROLE_COORDINATOR, err)))
         return rc;
+    /* The audit log names the coordinator's team (issue 11: team changes are audited). */
+    snprintf(op->actor, sizeof op->actor, "%s", a->team.name);
+    op->actor_team_id = a->team.id;
     if (what != HM_TEAM_ADD) {
         char *end;
         long long id = id_text ? strtoll(id_text, &end, 10) : 0;
@@ -246,7 +273,8 @@ typedef struct teams_ctx {
 static int team_visit(void *ctx, const hm_team *t)
 {
     teams_ctx *tc = ctx;
-    return tc->cb(tc->ctx, t, hm_open_index_held(tc->core->open, t->id));
+    return tc->cb(tc->ctx, t, hm_open_index_held(tc->core->open, t->id),
+                  hm_holds__until(tc->core->holds, t->id, hm_now_ms()));
 }
 
 int hm_core_teams(hm_core *c, const hm_actor *a, bool include_disabled, hm_team_count_cb cb,

@@ -47,12 +47,17 @@ typedef struct hm_team_admin_op {
     enum { HM_TEAM_ADD, HM_TEAM_DISABLE, HM_TEAM_ENABLE, HM_TEAM_ROTATE } what;
     hm_team team;   /* add: the new team (id filled by the job); others: team.id names it */
     char token[64]; /* add, rotate: the new token in clear, shown once */
+    /* Who does it, for the audit log: a team ("" and 0: the command line's user). */
+    char actor[104];
+    int64_t actor_team_id;
 } hm_team_admin_op;
 
 /* Fill `op` for one change of a team account; run it with hm_writer_run_here() (tools) or
  * submit it (server). A new or rotated token is 192 random bits, stored only as its hash;
- * running servers see every change within a second (the change log). Errors of the job:
- * HM_E_NOT_FOUND for an unknown team id. */
+ * running servers see every change within a second (the change log), and a disabled or
+ * rotated team's event streams and unused tickets end on every server at once (issue 11).
+ * Every change is in the audit log (audit.h). Errors of the job: HM_E_NOT_FOUND for an unknown
+ * team id. */
 void hm_team_admin_init(hm_team_admin_op *op, int what);
 
 /* The coordinators' API (issue 14): POST /teams, POST /teams/{id}/rotate|disable|enable.
@@ -64,8 +69,10 @@ int hm_core_team_admin(hm_core *c, const hm_actor *a, int what, const char *id_t
                        hm_team_admin_op *op, hm_error *err);
 
 /* Every team (enabled only unless `include_disabled`) with the number of open requests it
- * holds, to `cb` (coordinator). */
-typedef int (*hm_team_count_cb)(void *ctx, const hm_team *t, int64_t open_requests);
+ * holds and, when it is held from claiming (core_int.h, "Holds"), until when (ms; 0: not
+ * held), to `cb` (coordinator). */
+typedef int (*hm_team_count_cb)(void *ctx, const hm_team *t, int64_t open_requests,
+                                int64_t held_until);
 int hm_core_teams(hm_core *c, const hm_actor *a, bool include_disabled, hm_team_count_cb cb,
                   void *ctx, hm_error *err);
 

@@ -37,7 +37,9 @@ int hm_validate_text(json_t *o, const char *key, size_t max_chars, char **out, h
     s = json_string_value(v);
     if (strlen(s) != json_string_length(v) || !hm_text_ok(s, max_chars))
         return hm_error_set(err, HM_E_INVALID_FIELD, key,
-                            "%s must be at most %zu characters of plain text", key, max_chars);
+                            "%s must be at most %zu characters of plain text (no control or "
+                            "text-direction characters)",
+                            key, max_chars);
     /* Trim; an empty string is the same as absent. */
     while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
         s++;

@@ -2,6 +2,7 @@
 #include "views.h"
 
 #include "areas.h"
+#include "audit.h"
 #include "core_int.h"
 #include "events.h"
 #include "export.h"
@@ -59,19 +60,32 @@ void hm_core_metrics(hm_core *c, hm_buf *b)
     }
     hm_area_counts_clear(&wc);
     hm_writer_stats(c->writer, &jobs, &batches);
-    hm_buf_printf(b, "# TYPE helpmap_writes_total counter\nhelpmap_writes_total %llu\n", jobs);
     hm_buf_printf(b,
+                  "# HELP helpmap_writes_total Write jobs committed.\n"
+                  "# TYPE helpmap_writes_total counter\nhelpmap_writes_total %llu\n",
+                  jobs);
+    hm_buf_printf(b,
+                  "# HELP helpmap_write_batches_total Transactions the writer committed.\n"
                   "# TYPE helpmap_write_batches_total counter\nhelpmap_write_batches_total %llu\n",
                   batches);
     hm_publisher_stats(c->publisher, &done, &depth);
-    hm_buf_printf(b, "# TYPE helpmap_publish_jobs_total counter\nhelpmap_publish_jobs_total %llu\n",
+    hm_buf_printf(b,
+                  "# HELP helpmap_publish_jobs_total Committed changes rendered as events.\n"
+                  "# TYPE helpmap_publish_jobs_total counter\nhelpmap_publish_jobs_total %llu\n",
                   done);
-    hm_buf_printf(b, "# TYPE helpmap_publish_queue_max gauge\nhelpmap_publish_queue_max %zu\n",
+    hm_buf_printf(b,
+                  "# HELP helpmap_publish_queue_max Longest queue of events waiting to be "
+                  "rendered.\n"
+                  "# TYPE helpmap_publish_queue_max gauge\nhelpmap_publish_queue_max %zu\n",
                   depth);
-    hm_buf_printf(b, "# TYPE helpmap_event_subscribers gauge\nhelpmap_event_subscribers %zu\n",
+    hm_buf_printf(b,
+                  "# HELP helpmap_event_subscribers Open event streams.\n"
+                  "# TYPE helpmap_event_subscribers gauge\nhelpmap_event_subscribers %zu\n",
                   c->events ? hm_events_subscriber_count(c->events) : (size_t)0);
     hm_buf_printf(b,
-                  "# TYPE helpmap_open_requests_indexed gauge\nhelpmap_open_requests_indexed %zu\n",
+                  "# HELP helpmap_open_requests_indexed Open requests in the in-memory index.\n"
+                  "# TYPE helpmap_open_requests_indexed gauge\n"
+                  "helpmap_open_requests_indexed %zu\n",
                   hm_open_index_count(c->open));
     {
         size_t places = 0;
@@ -172,11 +186,13 @@ static int encode_points(hm_core *c, hm_worker *w, const hm_tile_query *q,
     hm_request_filter_init(&f);
     f.status_mask = q->status_mask;
     f.category = q->category;
-    f.since_ms = q->since_ms;
+    /* Public filters see what public answers show (issue 11): `since` in whole seconds, and
+     * points are placed (and kept or clipped by the encoder) at their snapped position. */
+    f.since_ms = q->since_ms > 0 ? (q->since_ms + 999) / 1000 * 1000 : 0;
     f.has_bbox = true;
     hm_mvt_points_bounds(&q->tile, opt, f.bbox);
-    /* Snapping moves a point by up to 0.0005 degrees: widen the query. */
-    f.bbox[0] -= 0.0005, f.bbox[1] -= 0.0005, f.bbox[2] += 0.0005, f.bbox[3] += 0.0005;
+    /* Snapping moves a point by up to half a grid step: widen the query by a full one. */
+    f.bbox[0] -= 0.001, f.bbox[1] -= 0.001, f.bbox[2] += 0.001, f.bbox[3] += 0.001;
     if (!(enc = hm_mvt_points_create(&q->tile, opt, err)))
         return err ? err->code : HM_E_INTERNAL;
     /* Open requests come from the in-memory index (issue 7: a z10 tile covers the whole
@@ -316,16 +332,20 @@ int hm_core_bounds(hm_core *c, double bbox[4], bool *found, hm_error *err)
 }
 
 int hm_core_export(hm_core *c, const hm_actor *a, int format, const hm_request_filter *f,
-                   hm_buf *out, hm_error *err)
+                   hm_buf *out, struct hm_audit_op *audit, hm_error *err)
 {
     hm_worker *w;
+    size_t rows = 0;
     int rc;
     (void)c;
     if ((rc = hm_policy_require(a, HM_ROLE_COORDINATOR, err)))
         return rc;
     if (!(w = hm_worker_get(err)))
         return err ? err->code : HM_E_INTERNAL;
-    return hm_export_write(w->store, format, f, out, err);
+    if ((rc = hm_export_write(w->store, format, f, out, &rows, err)))
+        return rc;
+    hm_audit_op_init(audit, "export", a, a->team.id, (int64_t)rows, hm_export_extension(format));
+    return HM_OK;
 }
 
 /* ---- the street map and the style ---- */

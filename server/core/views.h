@@ -16,6 +16,8 @@
 #include "policy.h"
 #include "tile.h"
 
+struct hm_audit_op;
+
 /* GET /stats. */
 typedef struct hm_stats {
     int64_t counts[HM_ST__COUNT][HM_CAT__COUNT]; /* by status and category */
@@ -74,8 +76,10 @@ int hm_core_basemap_tilejson(hm_core *c, const char *base_url, hm_buf *out, hm_e
 int hm_core_style(hm_core *c, const char *base_url, bool dark, hm_buf *out, hm_error *err);
 
 /* Every request matching `f` (the filters of request lists; NULL: all) with every field into
- * `out` in `format` (export.h), for a coordinator. */
+ * `out` in `format` (export.h), for a coordinator, and `audit` filled with the log entry of it:
+ * submit audit->job and send the export only once it succeeded (issue 11: every export of
+ * contact data is logged). */
 int hm_core_export(hm_core *c, const hm_actor *a, int format, const hm_request_filter *f,
-                   hm_buf *out, hm_error *err);
+                   hm_buf *out, struct hm_audit_op *audit, hm_error *err);
 
 #endif

@@ -45,6 +45,7 @@ enum MHD_Result hm_api_team_enable(hm_req *r);
 enum MHD_Result hm_api_events(hm_req *r);
 enum MHD_Result hm_api_events_ticket(hm_req *r);
 enum MHD_Result hm_api_export(hm_req *r);
+enum MHD_Result hm_api_audit(hm_req *r);
 
 /* api_areas.c */
 enum MHD_Result hm_api_areas_list(hm_req *r);

@@ -5,8 +5,9 @@
  *   GET /style.json[?dark=1]             the MapLibre style (the basemap under helpmap's layers)
  *   GET /fonts/{fontstack}/{range}.pbf   glyphs made at build time (tiles/tools/glyphs.c)
  *   GET /sprite[@2x].{json,png}          icons made at build time (tiles/tools/sprites.c)
- * URLs in the TileJSON and the style are root-relative: absolute URLs would have to come from
- * the Host header, which a client chooses; the pages prefix their own origin (mapkit.js). */
+ * URLs in the TileJSON and the style come from --public-url, or are root-relative without it:
+ * never from the Host header, which a client chooses (issue 11); the pages prefix their own
+ * origin (mapkit.js). */
 #include "api.h"
 
 #include "hm_log.h"
@@ -125,7 +126,8 @@ enum MHD_Result hm_api_basemap_tilejson(hm_req *r)
                                        "Access-Control-Allow-Origin", "*", NULL};
 
     hm_buf_init(&out);
-    if (hm_core_basemap_tilejson(r->app, NULL, &out, &err)) {
+    if (hm_core_basemap_tilejson(r->app, r->srv->public_url[0] ? r->srv->public_url : NULL, &out,
+                                 &err)) {
         hm_buf_clear(&out);
         return hm_http_error(r, &err);
     }
@@ -144,7 +146,8 @@ enum MHD_Result hm_api_style(hm_req *r)
     static const char *const hdrs[] = {"Cache-Control", "no-cache", NULL};
 
     hm_buf_init(&out);
-    if (hm_core_style(r->app, NULL, dark, &out, &err)) {
+    if (hm_core_style(r->app, r->srv->public_url[0] ? r->srv->public_url : NULL, dark, &out,
+                      &err)) {
         hm_buf_clear(&out);
         return hm_http_error(r, &err);
     }

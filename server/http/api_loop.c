@@ -142,6 +142,10 @@ static void put_history(hm_buf *b, const hm_history *h, size_t n)
             }
         } else if (strcmp(e->kind, "safe") == 0) {
             hm_buf_puts(b, "Người dân báo đã an toàn");
+        } else if (strcmp(e->kind, "repeat") == 0) {
+            hm_buf_puts(b, "Cùng số điện thoại đã gửi lại yêu cầu này");
+        } else if (strcmp(e->kind, "purge") == 0) {
+            hm_buf_puts(b, "Đã xóa thông tin liên hệ");
         } else if (e->to >= 0 && e->from >= 0 && e->from != e->to) {
             hm_buf_puts(b, status_vi[e->from]);
             hm_buf_puts(b, " → ");
@@ -154,7 +158,9 @@ static void put_history(hm_buf *b, const hm_history *h, size_t n)
         hm_buf_puts(b, "</strong> · ");
         hm_buf_put_escaped(b, strcmp(e->actor, "resident") == 0 ? "Người gửi"
                               : strcmp(e->actor, "system") == 0 ? "Hệ thống"
-                                                                : e->actor);
+                              : strcmp(e->actor, "unverified caller") == 0
+                                  ? "Người gửi chưa xác minh"
+                                  : e->actor);
         if (d && e->to == HM_ST_RESOLVED) {
             json_t *amt = json_object_get(d, "delivered_vnd");
             const char *items = json_string_value(json_object_get(d, "items"));

@@ -83,11 +83,11 @@ enum MHD_Result hm_api_metrics(hm_req *r)
     hm_buf b;
     size_t len;
     char *text;
-    const char *names[64];
-    int n = hm_http_route_names(names, 64);
+    const char *names[64], *methods[64];
+    int n = hm_http_route_names(names, methods, 64);
 
     hm_buf_init(&b);
-    hm_metrics_render(&b, names, n);
+    hm_metrics_render(&b, names, methods, n);
     hm_core_metrics(r->app, &b);
     text = hm_buf_steal(&b, &len);
     return hm_http_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, true, NULL);

@@ -697,13 +697,16 @@ static const char page_head[] =
     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
     "<title>helpmap</title><link rel=\"stylesheet\" href=\"/assets/report.css\"></head><body>";
 
+/* Every answer of the form: its success page carries the tracking token, so no cache keeps
+ * it (issue 11). */
 static enum MHD_Result html_page(hm_req *r, unsigned status, hm_buf *b)
 {
+    static const char *const nocache[] = {"Cache-Control", "no-store", NULL};
     size_t len;
     char *text;
     hm_buf_puts(b, "</body></html>");
     text = hm_buf_steal(b, &len);
-    return hm_http_bytes(r, status, "text/html; charset=utf-8", text, len, true, NULL);
+    return hm_http_bytes(r, status, "text/html; charset=utf-8", text, len, true, nocache);
 }
 
 static enum MHD_Result report_error(hm_req *r, const hm_error *err)
@@ -735,6 +738,8 @@ static enum MHD_Result report_error(hm_req *r, const hm_error *err)
         vi = "Bạn đã gửi quá nhiều yêu cầu. Vui lòng chờ rồi thử lại, hoặc gọi 1022.";
     if (err->code == HM_E_OUTSIDE_AREA)
         vi = "Vị trí này nằm ngoài khu vực hỗ trợ. Vui lòng gọi Tổng đài 1022.";
+    if (err->code == HM_E_FORBIDDEN)
+        vi = "Hãy gửi yêu cầu từ trang của bản đồ hỗ trợ, hoặc gọi 1022.";
     if (status >= 500)
         vi = "Hệ thống đang bận. Vui lòng thử lại sau ít phút hoặc gọi 1022.";
     r->err_code = hm_err_name(err->code);
@@ -755,16 +760,10 @@ static enum MHD_Result report_done(hm_req *r)
 
     if (c->job.rc)
         return report_error(r, &c->job.err);
+    /* The form is the public's: a repeat of an open request of the same phone is stored as a
+     * request of its own and answered like any other (issue 11). */
     hm_buf_init(&b);
     hm_buf_puts(&b, page_head);
-    if (c->duplicate) {
-        hm_buf_puts(&b, "<main><h1>Đã nhận / Received</h1><p>Yêu cầu này đã có. Mã của bạn / "
-                        "Your code:</p><p class=\"code\">");
-        hm_buf_put_escaped(&b, c->req.code);
-        hm_buf_puts(&b, "</p><p>Ghi chú mới đã được thêm vào yêu cầu. / Your new note was added "
-                        "to the existing request.</p></main>");
-        return html_page(r, 200, &b);
-    }
     hm_buf_puts(&b, "<main><h1>Đã gửi yêu cầu / Request sent</h1><p>Mã yêu cầu / Your code:</p>"
                     "<p class=\"code\">");
     hm_buf_put_escaped(&b, c->req.code);
@@ -978,6 +977,11 @@ static void resolve_hamlet(hm_req *r, json_t *body)
 
 enum MHD_Result hm_api_report_form(hm_req *r)
 {
+    static const char *const fields[] = {
+        "ward_code",     "hamlet_code",   "address",       "category", "people",
+        "vulnerable",    "phone",         "name",          "note",     "location_precision",
+        "location_text", "reporter_name", "reporter_phone"};
+    const char *bad_field = NULL;
     json_t *body, *vul, *reporter;
     char *data;
     enum MHD_Result ret;
@@ -998,6 +1002,17 @@ enum MHD_Result hm_api_report_form(hm_req *r)
     reporter = json_object();
     data = r->body.data ? hm_xstrndup(r->body.data, r->body.len) : hm_xstrdup("");
 
+    /* A form posted from another site (cross-site request forgery: a page that files requests
+     * in its visitors' names, issue 11) is refused before anything is read from it. */
+    if (!hm_http_same_origin(r)) {
+        free(data);
+        json_decref(body);
+        json_decref(vul);
+        json_decref(reporter);
+        hm_error_set(&err, HM_E_FORBIDDEN, NULL,
+                     "this form must be sent from the help map's own page");
+        return report_error(r, &err);
+    }
     /* The form is the resident's, whatever headers say. */
     memset(&r->actor, 0, sizeof r->actor);
     r->actor.role = HM_ROLE_PUBLIC;
@@ -1011,8 +1026,14 @@ enum MHD_Result hm_api_report_form(hm_req *r)
         *eq = '\0';
         form_decode(pair);
         form_decode(eq + 1);
-        if (!hm_text_ok(eq + 1, 1000))
+        if (!hm_text_ok(eq + 1, 1000)) {
+            /* Text a field may not hold (invalid UTF-8, control or text-direction characters)
+             * is refused naming the field, as in the JSON API; unknown names are ignored. */
+            for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !bad_field; i++)
+                if (strcmp(pair, fields[i]) == 0)
+                    bad_field = fields[i];
             continue;
+        }
         if (strcmp(pair, "vulnerable") == 0)
             json_array_append_new(vul, json_string(eq + 1));
         else if (strcmp(pair, "people") == 0) {
@@ -1033,6 +1054,14 @@ enum MHD_Result hm_api_report_form(hm_req *r)
         }
     }
     free(data);
+    if (bad_field) {
+        json_decref(body);
+        json_decref(vul);
+        json_decref(reporter);
+        hm_error_set(&err, HM_E_INVALID_FIELD, bad_field,
+                     "%s must be plain text (no control or text-direction characters)", bad_field);
+        return report_error(r, &err);
+    }
     resolve_hamlet(r, body);
     json_object_set_new(body, "vulnerable", vul);
     if (json_object_size(reporter))

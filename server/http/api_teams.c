@@ -2,6 +2,7 @@
  * nearest responders, team positions and status, the live event stream and the export. */
 #include "api.h"
 
+#include "audit.h"
 #include "events.h"
 #include "export.h"
 #include "hm_log.h"
@@ -188,11 +189,16 @@ enum MHD_Result hm_api_team_status(hm_req *r)
     return hm_http_submit_job(r, &op->job, team_done);
 }
 
-static int add_team(void *ctx, const hm_team *t, int64_t open_requests)
+static int add_team(void *ctx, const hm_team *t, int64_t open_requests, int64_t held_until)
 {
     json_t *f = hm_team_feature(t);
+    char at[32];
     json_object_set_new(json_object_get(f, "properties"), "open_requests",
                         json_integer(open_requests));
+    if (held_until > 0)
+        hm_time_format(held_until, at);
+    json_object_set_new(json_object_get(f, "properties"), "held_until",
+                        held_until > 0 ? json_string(at) : json_null());
     json_array_append_new(ctx, f);
     return 0;
 }
@@ -385,12 +391,14 @@ static int parse_types(const char *s, unsigned *out, hm_error *err)
 enum MHD_Result hm_api_events(hm_req *r)
 {
     hm_error err = {0};
-    hm_events_who who = {HM_EV_ROLE_PUBLIC, 0, 0};
+    hm_events_who who;
     const char *ticket = hm_http_arg(r, "ticket");
     hm_events *ev = hm_core_events(r->app);
     unsigned families;
     int rc;
 
+    memset(&who, 0, sizeof who);
+    who.role = HM_EV_ROLE_PUBLIC;
     if (parse_types(hm_http_arg(r, "types"), &families, &err))
         return hm_http_error(r, &err);
 
@@ -407,6 +415,9 @@ enum MHD_Result hm_api_events(hm_req *r)
         }
     }
     who.families = families;
+    /* The public's streams count against their address's cap (issue 11). */
+    if (who.role == HM_EV_ROLE_PUBLIC)
+        snprintf(who.client, sizeof who.client, "%s", hm_http_client(r));
     rc = hm_sse_serve(ev, r->conn, &who, hm_sse_last_event_id(r->conn), &err);
     if (rc == HM_OK) {
         r->status = 200;
@@ -418,16 +429,47 @@ enum MHD_Result hm_api_events(hm_req *r)
     return hm_http_error(r, &err);
 }
 
+typedef struct export_state {
+    hm_audit_op audit;
+    char *text;
+    size_t len;
+    int format;
+} export_state;
+
+static void export_free(void *p)
+{
+    export_state *e = p;
+    free(e->text);
+    free(e);
+}
+
+/* The export leaves only once its audit entry is committed. */
+static enum MHD_Result export_answer(hm_req *r)
+{
+    export_state *e = r->state;
+    char disp[80];
+    const char *hdrs[5];
+    char *text;
+    if (e->audit.job.rc)
+        return hm_http_error(r, &e->audit.job.err);
+    snprintf(disp, sizeof disp, "attachment; filename=\"helpmap-requests.%s\"",
+             hm_export_extension(e->format));
+    hdrs[0] = "Content-Disposition";
+    hdrs[1] = disp;
+    hdrs[2] = "Cache-Control";
+    hdrs[3] = "no-store";
+    hdrs[4] = NULL;
+    text = e->text;
+    e->text = NULL;
+    return hm_http_bytes(r, 200, hm_export_content_type(e->format), text, e->len, true, hdrs);
+}
+
 enum MHD_Result hm_api_export(hm_req *r)
 {
     hm_error err = {0};
     const char *fmt = hm_http_arg(r, "format");
-    int format;
+    export_state *e;
     hm_buf out;
-    size_t len;
-    char *text;
-    char disp[80];
-    const char *hdrs[5];
 
     static const char *const args[] = {"format",      "bbox",   "status",   "category", "ward",
                                        "former_ward", "hamlet", "priority", "team_id",  "verified",
@@ -437,7 +479,10 @@ enum MHD_Result hm_api_export(hm_req *r)
 
     if (hm_http_require(r, HM_ROLE_COORDINATOR, &err) || hm_http_check_args(r, args, &err))
         return hm_http_error(r, &err);
-    if ((format = hm_export_format_parse(fmt ? fmt : "csv")) < 0)
+    e = hm_xcalloc(1, sizeof *e);
+    r->state = e;
+    r->state_free = export_free;
+    if ((e->format = hm_export_format_parse(fmt ? fmt : "csv")) < 0)
         return hm_http_fail(r, HM_E_INVALID_FIELD, "format", "format must be csv, geojson or kml");
     /* The filters of lists (a commune's daily list for its People's Committee); every status
      * unless one is asked for. */
@@ -446,17 +491,75 @@ enum MHD_Result hm_api_export(hm_req *r)
     if (!hm_http_arg(r, "status"))
         f.status_mask = 0;
     hm_buf_init(&out);
-    if (hm_core_export(r->app, &r->actor, format, &f, &out, &err)) {
+    if (hm_core_export(r->app, &r->actor, e->format, &f, &out, &e->audit, &err)) {
         hm_buf_clear(&out);
         return hm_http_error(r, &err);
     }
-    text = hm_buf_steal(&out, &len);
-    snprintf(disp, sizeof disp, "attachment; filename=\"helpmap-requests.%s\"",
-             hm_export_extension(format));
-    hdrs[0] = "Content-Disposition";
-    hdrs[1] = disp;
-    hdrs[2] = "Cache-Control";
-    hdrs[3] = "no-store";
-    hdrs[4] = NULL;
-    return hm_http_bytes(r, 200, hm_export_content_type(format), text, len, true, hdrs);
+    e->text = hm_buf_steal(&out, &e->len);
+    return hm_http_submit_job(r, &e->audit.job, export_answer);
+}
+
+/* ---- the audit log ---- */
+
+static int add_audit(void *ctx, const hm_audit *a)
+{
+    char at[32];
+    hm_time_format(a->at, at);
+    json_array_append_new(
+        ctx, json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:I,s:s}", "id", (json_int_t)a->id, "at", at,
+                       "kind", a->kind, "actor", a->actor, "actor_team_id",
+                       a->actor_team_id > 0 ? json_integer(a->actor_team_id) : json_null(),
+                       "team_id", a->team_id > 0 ? json_integer(a->team_id) : json_null(), "rows",
+                       (json_int_t)a->rows, "detail", a->detail));
+    return 0;
+}
+
+enum MHD_Result hm_api_audit(hm_req *r)
+{
+    hm_error err = {0};
+    hm_audit_filter f;
+    const char *s;
+    long limit = 1000, team = 0;
+    json_t *list, *o;
+    char *end;
+
+    memset(&f, 0, sizeof f);
+    if (hm_http_require(r, HM_ROLE_COORDINATOR, &err))
+        return hm_http_error(r, &err);
+    if ((s = hm_http_arg(r, "since")) && hm_time_parse(s, &f.since_ms))
+        return hm_http_fail(r, HM_E_INVALID_FIELD, "since",
+                            "since must be an RFC 3339 time such as 2026-11-30T02:00:00Z");
+    if (arg_int(r, "team_id", 1, 1L << 52, &team, &err) ||
+        arg_int(r, "limit", 1, 10000, &limit, &err))
+        return hm_http_error(r, &err);
+    if ((s = hm_http_arg(r, "kind"))) {
+        if (strcmp(s, "export") && strcmp(s, "reveal") && strcmp(s, "team"))
+            return hm_http_fail(r, HM_E_INVALID_FIELD, "kind",
+                                "kind must be export, reveal or team");
+        f.kind = s;
+    }
+    if ((s = hm_http_arg(r, "cursor"))) {
+        long long c = strtoll(s, &end, 10);
+        if (end == s || *end || c < 0)
+            return hm_http_fail(r, HM_E_INVALID_FIELD, "cursor", "cursor must be a number");
+        f.after_id = c;
+    }
+    f.team_id = team;
+    f.limit = (size_t)limit;
+    list = json_array();
+    if (hm_core_audit_list(r->app, &r->actor, &f, add_audit, list, &err)) {
+        json_decref(list);
+        return hm_http_error(r, &err);
+    }
+    o = json_pack("{s:o}", "entries", list);
+    if (json_array_size(list) == (size_t)limit) {
+        char next[32];
+        snprintf(next, sizeof next, "%lld",
+                 (long long)json_integer_value(
+                     json_object_get(json_array_get(list, json_array_size(list) - 1), "id")));
+        json_object_set_new(o, "next", json_string(next));
+    } else {
+        json_object_set_new(o, "next", json_null());
+    }
+    return hm_http_json(r, 200, o);
 }

@@ -93,8 +93,6 @@ enum MHD_Result hm_api_tilejson(hm_req *r)
     hm_tilejson_params p;
     double bounds[4];
     bool found = false;
-    const char *host = hm_http_header(r, MHD_HTTP_HEADER_HOST);
-    char base[300];
     hm_buf out;
     size_t len;
     char *text;
@@ -107,15 +105,12 @@ enum MHD_Result hm_api_tilejson(hm_req *r)
         return hm_http_fail(r, HM_E_NOT_FOUND, NULL, "no such path");
     if (hm_core_bounds(r->app, bounds, &found, &err))
         return hm_http_error(r, &err);
-    /* The Host header names how the client reached us; keep it only if it
-     * is a plain host[:port]. */
-    if (!host || !*host || strlen(host) > 255 ||
-        strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
-            strlen(host))
-        host = "127.0.0.1";
-    snprintf(base, sizeof base, "http://%s", host);
+    /* Absolute URLs only from the configured public URL, never from the Host header (issue 11: a
+     * cache keyed without Host would hand every client an attacker's tile server); without one
+     * the tiles are root-relative ("/" gives "/tiles/..."), which the pages resolve against
+     * their own origin. */
     memset(&p, 0, sizeof p);
-    p.base_url = base;
+    p.base_url = r->srv->public_url[0] ? r->srv->public_url : "/";
     p.minzoom = 0;
     p.maxzoom = 18;
     p.bounds = found ? bounds : NULL;

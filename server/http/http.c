@@ -10,6 +10,7 @@
 #include "worker.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -24,14 +26,22 @@
 #include <zlib.h>
 
 /* MHD's memory per connection (headers, read and write buffers). MHD zeroes the part of its
- * read buffer it gives back, so about half of this is resident for every open connection:
- * 16 KiB keeps 5,000 /events streams near 60 MB instead of 240 MB (issue 7). Bodies go to
- * our own buffer, so their 16 KiB limit does not depend on it. */
-#define HTTP_CONN_MEMORY (8 * 1024)
+ * read buffer it gives back, so part of this is resident for every open connection (issue 7:
+ * 5,000 /events streams): about 12 KB a stream at 8 KiB, 16 KB at 16 KiB. 16 KiB because a
+ * request whose header just fits the pool leaves no room for any answer and libmicrohttpd
+ * 0.9.75 then resets the connection (issue 11: at 8 KiB that hit headers of 7.8 to 8 KiB):
+ * with 16 KiB a header block up to 8 KiB is served, one over it is answered 431 by
+ * refuse_header(), and the band where libmicrohttpd itself runs out lies beyond 10 KiB. Bodies
+ * go to our own buffer, so their 16 KiB limit does not depend on it. */
+#define HTTP_CONN_MEMORY (16 * 1024)
 
+/* Referrer-Policy same-origin: nothing leaves for other sites, and a form posted from our own
+ * page carries its real Origin (with no-referrer browsers send "Origin: null", which a hostile
+ * page can send too; POST /report tells the two apart by it, issue 11). The tracking page,
+ * whose address holds a token, keeps no-referrer in its own meta tag. */
 static const char *const security_headers[][2] = {
     {"X-Content-Type-Options", "nosniff"},
-    {"Referrer-Policy", "no-referrer"},
+    {"Referrer-Policy", "same-origin"},
     {"X-Frame-Options", "DENY"},
 };
 
@@ -79,6 +89,7 @@ static const route routes[] = {
     {"POST", "/api/v1/events/ticket", hm_api_events_ticket},
     {"GET", "/api/v1/events", hm_api_events},
     {"GET", "/api/v1/export", hm_api_export},
+    {"GET", "/api/v1/audit", hm_api_audit},
     {"GET", "/api/v1/places", hm_api_places},
     {"GET", "/api/v1/places/all", hm_api_places_all},
     /* The street map before the tile routes it would otherwise match. */
@@ -111,11 +122,13 @@ static const route routes[] = {
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-int hm_http_route_names(const char **names, int max)
+int hm_http_route_names(const char **names, const char **methods, int max)
 {
     int n = 0;
-    for (size_t i = 0; i < N_ROUTES && n < max; i++)
-        names[n++] = routes[i].pattern;
+    for (size_t i = 0; i < N_ROUTES && n < max; i++, n++) {
+        names[n] = routes[i].pattern;
+        methods[n] = routes[i].method;
+    }
     return n;
 }
 
@@ -174,6 +187,8 @@ unsigned hm_http_status_of(enum hm_err code)
             return 409;
         case HM_E_TOO_LARGE:
             return 413;
+        case HM_E_HEADER_TOO_LARGE:
+            return 431;
         case HM_E_OUTSIDE_AREA:
         case HM_E_IDEMPOTENCY_MISMATCH:
             return 422;
@@ -438,32 +453,107 @@ const char *hm_http_header(hm_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+/* Every X-Forwarded-For line, joined with commas (MHD_lookup_connection_value() gives the
+ * first only). */
+static enum MHD_Result join_forwarded(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    hm_buf *b = cls;
+    (void)kind;
+    if (key && value && strcasecmp(key, "X-Forwarded-For") == 0 && b->len < 4096) {
+        if (b->len)
+            hm_buf_putc(b, ',');
+        hm_buf_puts(b, value);
+    }
+    return MHD_YES;
+}
+
 const char *hm_http_client(hm_req *r)
 {
     if (!r->client[0]) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        char peer[INET6_ADDRSTRLEN] = "unknown";
+        hm_buf xff;
         if (sa && sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client,
-                      sizeof r->client);
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
         else if (sa && sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client,
-                      sizeof r->client);
-        else
-            snprintf(r->client, sizeof r->client, "unknown");
-        if (r->srv->cfg.trusted_proxy && strcmp(r->client, r->srv->cfg.trusted_proxy) == 0) {
-            const char *xff = hm_http_header(r, "X-Forwarded-For");
-            if (xff && *xff) {
-                const char *last = strrchr(xff, ',');
-                last = last ? last + 1 : xff;
-                while (*last == ' ')
-                    last++;
-                snprintf(r->client, sizeof r->client, "%.63s", last);
-            }
-        }
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+        hm_buf_init(&xff);
+        if (r->srv->trusted.n)
+            MHD_get_connection_values(r->conn, MHD_HEADER_KIND, join_forwarded, &xff);
+        hm_client_of(peer, xff.len ? xff.data : NULL, &r->srv->trusted, r->client);
+        hm_buf_clear(&xff);
     }
     return r->client;
+}
+
+/* The host[:port] of origin or URL `u` ("https://host:port/..."), lower-cased, default ports
+ * dropped, into out; false when it is not an http(s) URL. */
+static bool url_host(const char *u, char *out, size_t size)
+{
+    const char *p;
+    size_t n;
+    bool https = strncasecmp(u, "https://", 8) == 0;
+    if (!https && strncasecmp(u, "http://", 7) != 0)
+        return false;
+    p = u + (https ? 8 : 7);
+    n = strcspn(p, "/?#");
+    if (n == 0 || n >= size)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)p[i]);
+    out[n] = '\0';
+    if ((https && n > 4 && strcmp(out + n - 4, ":443") == 0) ||
+        (!https && n > 3 && strcmp(out + n - 3, ":80") == 0))
+        out[strrchr(out, ':') - out] = '\0';
+    return true;
+}
+
+/* Whether origin or URL `u` is this server: the request's own Host, or the public URL. */
+static bool is_own(hm_req *r, const char *u)
+{
+    char want[256], got[256];
+    const char *host = hm_http_header(r, MHD_HTTP_HEADER_HOST);
+    if (!url_host(u, got, sizeof got))
+        return false;
+    if (r->srv->public_url[0] && url_host(r->srv->public_url, want, sizeof want) &&
+        strcmp(got, want) == 0)
+        return true;
+    if (host && *host && strlen(host) < sizeof want) {
+        size_t n = strlen(host);
+        for (size_t i = 0; i <= n; i++)
+            want[i] = (char)tolower((unsigned char)host[i]);
+        /* A Host with the default port names the same origin as one without it. */
+        if ((n > 3 && strcmp(want + n - 3, ":80") == 0 && !strchr(got, ':')) ||
+            (n > 4 && strcmp(want + n - 4, ":443") == 0 && !strchr(got, ':')))
+            want[strrchr(want, ':') - want] = '\0';
+        if (strcmp(got, want) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool hm_http_same_origin(hm_req *r)
+{
+    const char *origin = hm_http_header(r, "Origin");
+    const char *fetch_site = hm_http_header(r, "Sec-Fetch-Site");
+    const char *referer;
+
+    if (origin) {
+        /* "null": a page with Referrer-Policy no-referrer (ours) or a sandboxed frame (anyone's);
+         * the browser's own Sec-Fetch-Site, which pages cannot set, tells them apart. */
+        if (strcmp(origin, "null") == 0)
+            return fetch_site && strcmp(fetch_site, "same-origin") == 0;
+        return is_own(r, origin);
+    }
+    if (fetch_site &&
+        (strcmp(fetch_site, "cross-site") == 0 || strcmp(fetch_site, "same-site") == 0))
+        return false;
+    if ((referer = hm_http_header(r, MHD_HTTP_HEADER_REFERER)))
+        return is_own(r, referer);
+    return true;
 }
 
 const char *hm_http_bearer(hm_req *r)
@@ -777,6 +867,87 @@ enum MHD_Result hm_http_file(hm_req *r, const char *path, const char *cache_cont
 
 /* ---- MHD callbacks ---------------------------------------------------------- */
 
+/* The largest request header block served (issue 11: one over 8 KiB reset the connection). */
+#define HM_MAX_HEADER (8 * 1024)
+
+typedef struct length_check {
+    const char *first;
+    bool differ;
+    size_t header_bytes; /* the header block as sent: "Name: value\r\n" lines */
+} length_check;
+
+/* The bytes of the query string, as "key=value&" pairs. */
+static enum MHD_Result count_args(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    size_t *n = cls;
+    (void)kind;
+    *n += (key ? strlen(key) : 0) + (value ? strlen(value) + 1 : 0) + 1;
+    return MHD_YES;
+}
+
+static enum MHD_Result check_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    length_check *lc = cls;
+    (void)kind;
+    lc->header_bytes += (key ? strlen(key) : 0) + (value ? strlen(value) : 0) + 4;
+    if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (!lc->first)
+            lc->first = value ? value : "";
+        else if (strcmp(lc->first, value ? value : "") != 0)
+            lc->differ = true;
+    }
+    return MHD_YES;
+}
+
+/* Refuse what the request's header says before anything of it is read: a header block over
+ * 8 KiB (431), two different Content-Lengths (400: which body is it? a request smuggled past a
+ * proxy that read the other one; issue 11), a body announced over r->max_body (413; the form's
+ * is an HTML page). The JSON answers close the connection. Returns MHD_NO to go on, or the queued
+ * answer's result in *ret. */
+static bool refuse_header(hm_req *r, enum MHD_Result *ret)
+{
+    static const char *const close_hdr[] = {"Connection", "close", NULL};
+    length_check lc = {NULL, false, 0};
+    size_t query = 0;
+    hm_error e = {0};
+    json_t *o;
+    char *text;
+    unsigned status;
+
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, check_length, &lc);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, count_args, &query);
+    /* The request line and the header lines, as the client sent them (MHD's own
+     * MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE counts from where its parser stands). */
+    lc.header_bytes += strlen(r->method) + strlen(r->url) + query + strlen("  HTTP/1.1\r\n\r\n");
+    if (lc.header_bytes > HM_MAX_HEADER)
+        hm_error_set(&e, HM_E_HEADER_TOO_LARGE, NULL, "the request header is larger than 8 KiB");
+    else if (lc.differ)
+        hm_error_set(&e, HM_E_INVALID_FIELD, "Content-Length",
+                     "the request has two different Content-Length headers");
+    else if (lc.first && strtoull(lc.first, NULL, 10) > r->max_body) {
+        r->body_too_large = true;
+        if (strcmp(r->url, "/report") == 0) { /* the no-JavaScript form: an HTML page */
+            *ret = hm_api_report_too_large(r);
+            return true;
+        }
+        hm_error_set(&e, HM_E_TOO_LARGE, NULL, "the body is larger than %s",
+                     r->max_body > HM_MAX_BODY ? "2 MiB" : "16 KiB");
+    } else
+        return false;
+    status = hm_http_status_of(e.code);
+    r->err_code = hm_err_name(e.code);
+    o = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", hm_err_name(e.code), "message", e.msg,
+                  "field", e.field ? json_string(e.field) : json_null());
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    *ret = text ? hm_http_bytes(r, status, "application/json; charset=utf-8", text, strlen(text),
+                                true, close_hdr)
+                : MHD_NO;
+    return true;
+}
+
 static int64_t now_us(void)
 {
     struct timespec ts;
@@ -855,18 +1026,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->t0_us = now_us();
         hm_buf_init(&r->body);
         *req_cls = r;
+        /* The header is in: its deadline is met, the body's starts. */
+        hm_conn_guard_header_done(srv->guard, conn);
         /* Bulk imports take a larger body on their route alone (issue 14). */
         r->max_body = strcmp(method, "POST") == 0 && strcmp(url, "/api/v1/requests/import") == 0
                           ? HM_IMPORT_MAX_BYTES
                           : HM_MAX_BODY;
-        /* Refuse an announced oversized body before reading any of it. */
         {
-            const char *cl =
-                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-            if (cl && strtoull(cl, NULL, 10) > r->max_body) {
-                r->body_too_large = true;
-                return too_large(r);
-            }
+            enum MHD_Result ret;
+            if (refuse_header(r, &ret))
+                return ret;
         }
         return MHD_YES;
     }
@@ -891,15 +1060,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return MHD_YES;
         return r->resume(r);
     }
+    /* The whole request is in: no deadline while it is handled (a write, an event stream). */
+    hm_conn_guard_handled(srv->guard, conn);
     return dispatch(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    hm_http_server *srv = cls;
     hm_req *r = *req_cls;
-    (void)cls;
-    (void)conn;
+    /* The next request on this connection has its header deadline from now. */
+    hm_conn_guard_request_done(srv->guard, conn);
     if (!r)
         return;
     {
@@ -987,8 +1159,39 @@ hm_http_server *hm_http_start(hm_core *core, const hm_http_config *cfg, hm_error
     srv = hm_xcalloc(1, sizeof *srv);
     srv->cfg = *cfg;
     srv->core = core;
+    for (int i = 0; i < cfg->n_trusted_proxy && i < 16; i++)
+        if (hm_addr_list_add(&srv->trusted, cfg->trusted_proxy[i], err))
+            goto fail;
+    if (cfg->public_url && *cfg->public_url) {
+        size_t n = strlen(cfg->public_url);
+        char host[256];
+        while (n > 0 && cfg->public_url[n - 1] == '/')
+            n--;
+        if (n >= sizeof srv->public_url ||
+            snprintf(srv->public_url, sizeof srv->public_url, "%.*s", (int)n, cfg->public_url) <
+                0 ||
+            !url_host(srv->public_url, host, sizeof host) ||
+            strcspn(srv->public_url, " \"<>\\") != strlen(srv->public_url)) {
+            hm_error_set(err, HM_E_INVALID_FIELD, "public_url",
+                         "--public-url must be an http:// or https:// address such as "
+                         "https://map.example.org");
+            goto fail;
+        }
+    }
+    {
+        hm_conn_guard_config gc = {
+            .max_per_client =
+                cfg->max_connections_per_ip > 0 ? (unsigned)cfg->max_connections_per_ip : 0,
+            .header_timeout_s = cfg->header_timeout_s,
+            .body_timeout_s = cfg->body_timeout_s,
+            .exempt = &srv->trusted,
+        };
+        if (!(srv->guard = hm_conn_guard_create(&gc, err)))
+            goto fail;
+    }
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, sa,
+        flags, (uint16_t)cfg->port, hm_conn_guard_accept, srv->guard, on_access, srv,
+        MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_NOTIFY_CONNECTION, hm_conn_guard_notify, srv->guard,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         srv, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT,
@@ -1000,10 +1203,14 @@ hm_http_server *hm_http_start(hm_core *core, const hm_http_config *cfg, hm_error
     if (!srv->daemon) {
         hm_error_set(err, HM_E_IO, NULL, "cannot listen on %s port %d: %s", cfg->bind, cfg->port,
                      strerror(errno));
-        free(srv);
-        return NULL;
+        goto fail;
     }
     return srv;
+fail:
+    hm_conn_guard_destroy(srv->guard);
+    hm_addr_list_clear(&srv->trusted);
+    free(srv);
+    return NULL;
 }
 
 void hm_http_stop(hm_http_server *s)
@@ -1012,6 +1219,8 @@ void hm_http_stop(hm_http_server *s)
         return;
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    hm_conn_guard_destroy(s->guard);
+    hm_addr_list_clear(&s->trusted);
     free(s);
 }
 

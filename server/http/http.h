@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clientaddr.h"
+#include "connguard.h"
 #include "core.h"
 #include "hm_buf.h"
 #include "hm_error.h"
@@ -27,6 +29,9 @@ struct hm_http_server {
     hm_http_config cfg;
     hm_core *core;
     struct MHD_Daemon *daemon;
+    hm_addr_list trusted; /* cfg.trusted_proxy parsed */
+    hm_conn_guard *guard; /* connections per client, header and body deadlines */
+    char public_url[256]; /* cfg.public_url without a trailing slash; "" when none */
 };
 
 struct hm_req {
@@ -46,7 +51,7 @@ struct hm_req {
     unsigned status;
     size_t bytes;
     const char *err_code;
-    char client[64];
+    char client[HM_CLIENT_KEY_SIZE];
     /* Authentication, filled by hm_http_auth(). */
     bool auth_done;
     bool auth_bad;  /* the Authorization header is not "Bearer TOKEN" */
@@ -110,16 +115,24 @@ enum MHD_Result hm_http_file(hm_req *r, const char *path, const char *cache_cont
  * `resume` once it is done, without holding a pool thread meanwhile. */
 enum MHD_Result hm_http_submit_job(hm_req *r, hm_job *job, hm_handler resume);
 
-/* The client's address (or X-Forwarded-For's last hop when the peer is the
- * trusted proxy). */
+/* The client, as rate limits count it (clientaddr.h: IPv6 per /64): the peer's address, or
+ * behind a trusted proxy the right-most X-Forwarded-For hop, over every line of that header,
+ * that is not a trusted proxy. */
 const char *hm_http_client(hm_req *r);
 
 /* The bytes of file `name` under the web root (cached; borrowed for the server's life, they
  * never change while it runs unless the file does), or false when it is missing. */
 bool hm_http_web_file(hm_req *r, const char *name, const char **data, size_t *len);
 
-/* Route templates in route-id order into names (at most max); returns the count. */
-int hm_http_route_names(const char **names, int max);
+/* Whether the request comes from a page of this server (POST /report, issue 11): false for a
+ * cross-site Origin (or "null" unless Sec-Fetch-Site says same-origin) or, without Origin, a
+ * cross-site Referer; true without either. Same origin means the request's own Host, or the
+ * configured public URL. */
+bool hm_http_same_origin(hm_req *r);
+
+/* Route templates and their methods in route-id order into names and methods (at most max);
+ * returns the count. */
+int hm_http_route_names(const char **names, const char **methods, int max);
 
 /* HTTP status for an error code. */
 unsigned hm_http_status_of(enum hm_err code);

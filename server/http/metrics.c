@@ -1,10 +1,12 @@
 #include "metrics.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MAX_ROUTES 64
-static const unsigned status_list[] = {0,   200, 201, 204, 304, 400, 401, 403,
-                                       404, 405, 409, 413, 422, 429, 500, 503};
+static const unsigned status_list[] = {0,   200, 201, 204, 304, 400, 401, 403, 404,
+                                       405, 409, 413, 422, 429, 431, 500, 503};
 #define N_STATUS (sizeof status_list / sizeof status_list[0])
 static const double buckets_ms[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
 #define N_BUCKETS (sizeof buckets_ms / sizeof buckets_ms[0])
@@ -31,26 +33,31 @@ void hm_metrics_observe(int route_id, unsigned status, double ms)
     __atomic_add_fetch(&hist_sum_us, (uint64_t)(ms * 1000), __ATOMIC_RELAXED);
 }
 
-void hm_metrics_render(hm_buf *out, const char *const *names, int n_routes)
+void hm_metrics_render(hm_buf *out, const char *const *names, const char *const *methods,
+                       int n_routes)
 {
     uint64_t cum = 0;
-    hm_buf_puts(out, "# HELP helpmap_http_requests_total HTTP requests answered, by route "
+    hm_buf_puts(out, "# HELP helpmap_http_requests_total HTTP requests answered, by method, route "
                      "and status.\n# TYPE helpmap_http_requests_total counter\n");
     for (int r = 0; r <= MAX_ROUTES; r++) {
-        const char *name = r < n_routes && r < MAX_ROUTES ? names[r] : "other";
+        const bool known = r < n_routes && r < MAX_ROUTES;
+        const char *name = known ? names[r] : "other";
+        const char *method = known ? methods[r] : "other";
         if (r >= n_routes && r < MAX_ROUTES)
             continue;
         for (size_t s = 0; s <= N_STATUS; s++) {
             uint64_t c = __atomic_load_n(&counts[r][s], __ATOMIC_RELAXED);
+            char status[16];
             if (!c)
                 continue;
             if (s < N_STATUS)
-                hm_buf_printf(out, "helpmap_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
-                              name, status_list[s], (unsigned long long)c);
+                snprintf(status, sizeof status, "%u", status_list[s]);
             else
-                hm_buf_printf(out,
-                              "helpmap_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-                              name, (unsigned long long)c);
+                snprintf(status, sizeof status, "other");
+            hm_buf_printf(out,
+                          "helpmap_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} "
+                          "%llu\n",
+                          method, name, status, (unsigned long long)c);
         }
     }
     hm_buf_puts(out, "# HELP helpmap_http_request_duration_seconds Time to answer.\n"

@@ -104,13 +104,32 @@ void hm_chain_hash(const char *code, const char *prev_hex, const hm_history *h, 
     hm_buf_clear(&b);
 }
 
-/* A text still there hashes to its SHA-256 (an erased one, NULL, matches any). */
-static bool text_matches(const char *text, const char *sha_hex)
+void hm_chain_text_sha256(const char *salt, const char *text, char out[65])
+{
+    hm_sha256_ctx c;
+    uint8_t d[32];
+    if (!text || !*text) {
+        out[0] = '\0';
+        return;
+    }
+    hm_sha256_init(&c);
+    if (salt && *salt)
+        hm_sha256_update(&c, salt, strlen(salt));
+    hm_sha256_update(&c, text, strlen(text));
+    hm_sha256_final(&c, d);
+    hm_hex(d, 32, out);
+}
+
+/* A text still there hashes to its SHA-256 (an erased one, NULL, matches any); a contact
+ * entry's only with its salt (a purge erases both). */
+static bool text_matches(const hm_history *h, const char *text, const char *sha_hex)
 {
     char th[65];
     if (!text || !*text)
         return true;
-    hm_sha256_hex(text, strlen(text), th);
+    if (h->contact && !h->salt[0])
+        return false;
+    hm_chain_text_sha256(h->salt, text, th);
     return strcmp(th, sha_hex) == 0;
 }
 
@@ -119,9 +138,10 @@ const char *hm_chain_check(const char *code, const char *prev_hex, const hm_hist
     char want[65];
     if (!h->hash[0])
         return "no hash";
-    if (!text_matches(h->note, h->note_sha256))
+    if (!text_matches(h, h->note, h->note_sha256))
         return "note does not match its hash";
-    if (!text_matches(h->old_value, h->old_sha256) || !text_matches(h->new_value, h->new_sha256))
+    if (!text_matches(h, h->old_value, h->old_sha256) ||
+        !text_matches(h, h->new_value, h->new_sha256))
         return "value does not match its hash";
     hm_chain_hash(code, prev_hex, h, want);
     if (!hm_ct_equal(want, h->hash, 64) || h->hash[64] != '\0')

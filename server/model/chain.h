@@ -20,12 +20,15 @@
  *   KIND    "status", "note", "verify", "reveal", "edit", "merge", "receipt", ...
  *   NOTE    SHA-256 of the note's UTF-8 bytes in lower-case hex, or null without a note: the
  *           note itself is not hashed, so that `helpmap purge` can erase it and the chain
- *           still verifies (the entry keeps note_sha256)
+ *           still verifies (the entry keeps note_sha256). For an entry marked contact, the
+ *           SHA-256 of its salt (32 lower-case hex digits, random, kept beside the entry) and
+ *           then the note: a purge erases the salt with the texts, so that what stays cannot
+ *           be matched against every phone number
  *   FIELD   what an edit, merge or reassignment changed ("phone", "team", "duplicate_of",
  *           ...), or null
  *   OLD/NEW SHA-256 of the old and of the new value (UTF-8, lower-case hex), or null without
- *           one: hashed like the note, since a value may be contact data (a phone) that a
- *           purge erases
+ *           one: hashed like the note (salted alike), since a value may be contact data (a
+ *           phone) that a purge erases
  *   CONTACT true when the note or the values are contact data (shown only to those who may
  *           see contact data), else false
  *   DETAIL  the entry's structured facts as a canonical JSON object (below), or null
@@ -55,11 +58,16 @@ void hm_chain_canonical(const char *code, const hm_history *h, hm_buf *out);
  * for the first entry) into out[65]. */
 void hm_chain_hash(const char *code, const char *prev_hex, const hm_history *h, char out[65]);
 
+/* The SHA-256 of text `text` of an entry with salt `salt` ("" or NULL: none), hex into
+ * out[65]; "" when there is no text (NULL or ""). */
+void hm_chain_text_sha256(const char *salt, const char *text, char out[65]);
+
 /* Does stored entry `h` follow `prev_hex` in the chain of request `code`? Checks that its note
- * and its old and new values, where it still has them, hash to h->note_sha256, h->old_sha256
- * and h->new_sha256, and that h->hash is its chain hash. Returns NULL when it does, else a
- * static English reason ("hash does not match", "note does not match its hash", "value does
- * not match its hash", "no hash"). */
+ * and its old and new values, where it still has them, hash (with h->salt) to h->note_sha256,
+ * h->old_sha256 and h->new_sha256 — a contact entry's texts only with their salt — and that
+ * h->hash is its chain hash. Returns NULL when it does, else a static English reason ("hash
+ * does not match", "note does not match its hash", "value does not match its hash", "no
+ * hash"). */
 const char *hm_chain_check(const char *code, const char *prev_hex, const hm_history *h);
 
 /* The detail objects, appended to `out` (canonical). `amount_vnd` < 0: null. `items` NULL or

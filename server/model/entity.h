@@ -35,6 +35,9 @@ typedef struct hm_request {
     bool verified;
     int64_t team_id; /* 0 when none */
     char duplicate_of[16];
+    /* A public caller's repeat of an open request of the same phone, stored as its duplicate
+     * (SPEC POST /requests): its public and resident views do not name the earlier one. */
+    bool auto_duplicate;
     int64_t created_at, updated_at, status_at; /* ms since 1970; status_at: last status change */
     int64_t safe_at; /* "I am safe now": when it closed the request; 0 otherwise */
     /* The loop closed by the resident (issue 17). What the holding team said it delivered when
@@ -78,8 +81,8 @@ typedef struct hm_history {
     char actor[104]; /* "resident", "system" or a team name */
     int from, to;    /* -1 for a note-only entry */
     char *note;      /* malloc'd or NULL */
-    char kind[16];   /* "status", "note", "verify", "reveal", "edit", "merge", "repeat",
-                        "receipt", ... */
+    char kind[16];   /* "status", "note", "repeat", "verify", "reveal", "edit", "merge", "purge",
+                        "area", "safe", "receipt" */
     /* What an entry changed, when it names one field (edits, merges, reassignments, the
      * outcome of a verification): "" for none; old and new values as text, malloc'd or NULL. */
     char field[24];
@@ -89,11 +92,13 @@ typedef struct hm_history {
     bool contact;
     /* The hash chain (issue 17, chain.h): the entry's id in the store (0 when not stored); the
      * SHA-256 of its note and of its old and new values, lower-case hex ("" without one; they
-     * stay when a purge erases the texts, so that the chain still verifies); its structured
-     * facts as a canonical JSON object (a receipt, a delivery; malloc'd or NULL); its hash,
-     * hex ("" when it has none). */
+     * stay when a purge erases the texts, so that the chain still verifies), salted for a
+     * contact entry with `salt` (32 hex digits, "" for others and once purged); its
+     * structured facts as a canonical JSON object (a receipt, a delivery; malloc'd or NULL);
+     * its hash, hex ("" when it has none). */
     int64_t id;
     char note_sha256[65], old_sha256[65], new_sha256[65];
+    char salt[33];
     char *detail;
     char hash[65];
 } hm_history;
@@ -181,7 +186,9 @@ enum hm_change_kind {
     HM_CH_RELOAD = 6,          /* many rows changed at once (imports): reload the indexes */
     HM_CH_PLACES = 7,          /* the place names of a source changed (code: the source) */
     HM_CH_RELIEF = 8,          /* ref: relief point id; level: enum hm_relief_change */
-    HM_CH_RECEIPT = 9,         /* ref: request id; a resident's receipt (prev as for UPDATED) */
+    HM_CH_TEAM_REVOKED = 9,    /* ref: team id disabled or whose token was rotated: its event
+                                  streams and tickets end on every server (issue 11) */
+    HM_CH_RECEIPT = 10,        /* ref: request id; a resident's receipt (prev as for UPDATED) */
 };
 
 /* What happened to a relief point (HM_CH_RELIEF, in hm_change.level). */
@@ -235,8 +242,31 @@ typedef struct hm_place_row {
     const char *ward_code; /* the ward the point is in, or NULL */
 } hm_place_row;
 
+/* One entry of the audit log (store.h, "Audit"): who saw or took contact data, or changed a
+ * team's access, when, and how much. Never holds contact data itself. */
+typedef struct hm_audit {
+    int64_t id;
+    int64_t at;            /* ms */
+    char kind[16];         /* "export", "reveal" or "team" */
+    char actor[104];       /* the team's name, or "command line (user NAME)" */
+    int64_t actor_team_id; /* the acting team; 0 for the command line */
+    int64_t team_id;       /* the team concerned (exporter, viewer, team changed); 0: none */
+    int64_t rows;          /* requests exported or shown; 1 for a team change */
+    char detail[64];       /* "csv", "disable", a request code, ...: no contact data */
+} hm_audit;
+
+/* Filter of hm_store_audit_list. Zero-initialise, then set. */
+typedef struct hm_audit_filter {
+    int64_t since_ms; /* at/after; 0 = any */
+    int64_t team_id;  /* > 0: entries about this team */
+    const char *kind; /* NULL = any */
+    int64_t after_id; /* cursor: id > after_id */
+    size_t limit;     /* 0 = no limit */
+} hm_audit_filter;
+
 typedef int (*hm_request_cb)(void *ctx, const hm_request *r);
 typedef int (*hm_place_cb)(void *ctx, const hm_place_row *p);
+typedef int (*hm_audit_cb)(void *ctx, const hm_audit *a);
 typedef int (*hm_area_cb)(void *ctx, const hm_area_row *a);
 typedef int (*hm_team_cb)(void *ctx, const hm_team *t);
 typedef int (*hm_history_cb)(void *ctx, const hm_history *h);

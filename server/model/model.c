@@ -506,6 +506,10 @@ bool hm_text_ok(const char *s, size_t max_chars)
         if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
             cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             return false;
+        /* Bidirectional embeddings, overrides and isolates: a right-to-left override (U+202E)
+         * makes "3 kg" and a phone number read otherwise on every screen (issue 11). */
+        if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+            return false;
         p += len;
         if (++chars > max_chars)
             return false;

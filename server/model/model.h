@@ -182,8 +182,9 @@ void hm_sha256_hex(const void *data, size_t len, char out[65]);
 bool hm_ct_equal(const void *a, const void *b, size_t n);
 
 /* Valid UTF-8 without NUL, DEL or C0 control characters other than \n, \r
- * (browsers send a textarea's line ends as CRLF) and \t, at most
- * `max_chars` code points. */
+ * (browsers send a textarea's line ends as CRLF) and \t, without the
+ * bidirectional controls U+202A-202E and U+2066-2069, at most `max_chars`
+ * code points. */
 bool hm_text_ok(const char *s, size_t max_chars);
 
 /* True when `s` holds a bidirectional control character (U+202A..U+202E, U+2066..U+2069),

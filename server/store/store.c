@@ -268,12 +268,17 @@ int hm_store_history_append_detail(hm_store *st, int64_t request_id, int64_t at,
     return hm_store_history_add(st, request_id, &h, err);
 }
 
-static void text_sha256(const char *text, char out[65])
+/* The salt of a contact entry with a text (chain.h): random, so that the texts' SHA-256 that
+ * a purge leaves cannot be matched against every phone number; "" for other entries. */
+static void entry_salt(const hm_history *h, char salt[33])
 {
-    if (text && *text)
-        hm_sha256_hex(text, strlen(text), out);
-    else
-        out[0] = '\0';
+    uint8_t r[16];
+    salt[0] = '\0';
+    if (!h->contact || !((h->note && *h->note) || (h->old_value && *h->old_value) ||
+                         (h->new_value && *h->new_value)))
+        return;
+    hm_random_bytes(r, sizeof r);
+    hm_hex(r, sizeof r, salt);
 }
 
 int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *in, hm_error *err)
@@ -292,9 +297,10 @@ int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *in,
     h.id = 0;
     /* The texts as their SHA-256 (chain.h): a purge may erase them, the chain stays. An empty
      * text is stored as none. */
-    text_sha256(h.note, h.note_sha256);
-    text_sha256(h.old_value, h.old_sha256);
-    text_sha256(h.new_value, h.new_sha256);
+    entry_salt(&h, h.salt);
+    hm_chain_text_sha256(h.salt, h.note, h.note_sha256);
+    hm_chain_text_sha256(h.salt, h.old_value, h.old_sha256);
+    hm_chain_text_sha256(h.salt, h.new_value, h.new_sha256);
     if (h.detail && !*h.detail)
         h.detail = NULL;
     /* An entry without a hash before this one (a chain the database had before chains and the
@@ -321,10 +327,7 @@ int hm_store_history_count(hm_store *st, int64_t request_id, const char *kind, i
 typedef struct backfill {
     int64_t upto, request; /* entries with id <= upto; the request being walked */
     char prev[65];         /* the hash before the next entry of `request` */
-    struct {
-        int64_t id;
-        char note_sha256[65], old_sha256[65], new_sha256[65], hash[65];
-    } * set;
+    hm_history *set;       /* only the id, the texts' SHA-256, the salt and the hash */
     size_t n, cap;
 } backfill;
 
@@ -342,23 +345,21 @@ static int backfill_entry(void *ctx, int64_t request_id, const char *code, const
         snprintf(b->prev, sizeof b->prev, "%s", h->hash);
         return 0;
     }
-    if (!e.note_sha256[0])
-        text_sha256(e.note, e.note_sha256);
-    if (!e.old_sha256[0])
-        text_sha256(e.old_value, e.old_sha256);
-    if (!e.new_sha256[0])
-        text_sha256(e.new_value, e.new_sha256);
+    /* Written before chains: no SHA-256 of its texts yet. */
+    if (!e.note_sha256[0] && !e.old_sha256[0] && !e.new_sha256[0]) {
+        entry_salt(&e, e.salt);
+        hm_chain_text_sha256(e.salt, e.note, e.note_sha256);
+        hm_chain_text_sha256(e.salt, e.old_value, e.old_sha256);
+        hm_chain_text_sha256(e.salt, e.new_value, e.new_sha256);
+    }
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 1024;
         b->set = hm_xrealloc(b->set, b->cap * sizeof *b->set);
     }
-    b->set[b->n].id = h->id;
-    memcpy(b->set[b->n].note_sha256, e.note_sha256, sizeof e.note_sha256);
-    memcpy(b->set[b->n].old_sha256, e.old_sha256, sizeof e.old_sha256);
-    memcpy(b->set[b->n].new_sha256, e.new_sha256, sizeof e.new_sha256);
-    hm_chain_hash(code, b->prev, &e, b->set[b->n].hash);
-    memcpy(b->prev, b->set[b->n].hash, sizeof b->prev);
-    b->n++;
+    hm_chain_hash(code, b->prev, &e, e.hash);
+    memcpy(b->prev, e.hash, sizeof b->prev);
+    e.note = e.old_value = e.new_value = e.detail = NULL; /* the walk's */
+    b->set[b->n++] = e;
     return 0;
 }
 
@@ -388,9 +389,7 @@ int hm_store_history_backfill(hm_store *st, int64_t *chained, hm_error *err)
         if ((rc = st->ops->xHistoryWalk(st, after, after + step, backfill_entry, &b, err)))
             goto out;
         for (size_t i = 0; i < b.n; i++)
-            if ((rc = st->ops->xHistorySetHash(st, b.set[i].id, b.set[i].note_sha256,
-                                               b.set[i].old_sha256, b.set[i].new_sha256,
-                                               b.set[i].hash, err)))
+            if ((rc = st->ops->xHistorySetHash(st, &b.set[i], err)))
                 goto out;
         *chained += (int64_t)b.n;
     }
@@ -477,9 +476,20 @@ int hm_store_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hour
 {
     return st->ops->xStats(st, now, counts, hourly, median_min, err);
 }
-int hm_store_backup(hm_store *st, const char *out_path, hm_error *err)
+int hm_store_backup(hm_store *st, const char *out_path, bool overwrite, hm_error *err)
 {
-    return st->ops->xBackup(st, out_path, err);
+    return st->ops->xBackup(st, out_path, overwrite, err);
+}
+int hm_store_audit_add(hm_store *st, hm_audit *a, hm_error *err)
+{
+    if (!a->at)
+        a->at = hm_now_ms();
+    return st->ops->xAuditAdd(st, a, err);
+}
+int hm_store_audit_list(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
+                        hm_error *err)
+{
+    return st->ops->xAuditList(st, f, cb, ctx, err);
 }
 int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err)
 {

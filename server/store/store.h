@@ -96,8 +96,9 @@ int hm_store_request_get_id(hm_store *st, int64_t id, hm_request *out, hm_error 
 int hm_store_request_list(hm_store *st, const hm_request_filter *f, hm_request_cb cb, void *ctx,
                           hm_error *err);
 /* Move request `id` from status `from` to `to`, holding team `team_id`
- * (0 none), `duplicate_of` (NULL none), at `now`. Guarded: when the row is
- * no longer in `from` (a concurrent change) returns HM_E_ALREADY_CLAIMED. */
+ * (0 none), `duplicate_of` (NULL none), at `now`; a moved request is no
+ * automatic duplicate any more. Guarded: when the row is no longer in `from`
+ * (a concurrent change) returns HM_E_ALREADY_CLAIMED. */
 int hm_store_request_set_status(hm_store *st, int64_t id, int from, int to, int64_t team_id,
                                 const char *duplicate_of, int64_t now, hm_error *err);
 int hm_store_request_set_verified(hm_store *st, int64_t id, bool verified, int64_t now,
@@ -112,9 +113,13 @@ int hm_store_request_set_areas(hm_store *st, int64_t id, const char *ward, const
  * cancelled, in the same transaction; any later status move clears it). HM_E_NOT_FOUND when
  * absent. */
 int hm_store_request_set_safe(hm_store *st, int64_t id, int64_t at, hm_error *err);
-/* Erase the contact data (name, phone, note, address, the reporter's name and phone, the
- * pasted location text) of closed requests last changed before `before_ms`; `*count`
- * receives the number of requests purged. */
+/* Erase the contact data of closed requests last changed before `before_ms`: name, phone,
+ * note, address, the reporter's name and phone, the pasted location text, and the notes of
+ * their history (the one change the append-only history allows), each purged request getting
+ * one history entry of kind "purge" by "system"; then leave no copy of what was erased
+ * anywhere in the store's storage (free space, logs), so that reading the raw files finds none
+ * of it (issue 11). Runs its own transactions: call it outside one, ideally while no server
+ * writes. `*count` receives the number of requests purged. */
 int hm_store_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err);
 /* Number of open requests held by `team_id`. */
 int hm_store_team_open_count(hm_store *st, int64_t team_id, int64_t *count, hm_error *err);
@@ -219,8 +224,19 @@ int hm_store_relief_list(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *err
 int hm_store_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hourly[24],
                    double *median_min, hm_error *err);
 
-/* SQLite online backup of the open database into `out_path`. */
-int hm_store_backup(hm_store *st, const char *out_path, hm_error *err);
+/* A consistent copy of the open database into the new file `out_path` (hm_file_create(): 0600,
+ * no symbolic link, an existing file only when `overwrite`), safe while others write. */
+int hm_store_backup(hm_store *st, const char *out_path, bool overwrite, hm_error *err);
+
+/* ---- Audit ----
+ * Who saw or took contact data (exports, reveals to teams) and who changed a team's access
+ * (added, disabled, enabled, rotated), written in the transaction of what it records. */
+
+/* Append entry `a` (its id and, when 0, its time are set here). */
+int hm_store_audit_add(hm_store *st, hm_audit *a, hm_error *err);
+/* Entries matching `f` in id order to cb; a non-zero cb return stops and is returned. */
+int hm_store_audit_list(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
+                        hm_error *err);
 
 /* End whatever this connection left half-done outside a transaction (a read that still holds
  * a snapshot, which would hide newer rows from later reads). Returns true when there was

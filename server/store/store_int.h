@@ -7,7 +7,8 @@
 
 typedef struct hm_store_ops {
     int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5: edits
-                   and history details; hash-chained history, receipts, idempotency */
+                   and history details; 6: audit; 7: hash-chained history, receipts,
+                   idempotency */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -46,11 +47,9 @@ typedef struct hm_store_ops {
                         char hash[65], hm_error *err);
     int (*xHistoryWalk)(hm_store *st, int64_t after_id, int64_t upto_id, hm_history_walk_cb cb,
                         void *ctx, hm_error *err);
-    /* Set the texts' SHA-256 (hex, "": none) and the hash of an entry written before chains
-     * (id <= the unchained mark). */
-    int (*xHistorySetHash)(hm_store *st, int64_t entry_id, const char *note_sha256,
-                           const char *old_sha256, const char *new_sha256, const char *hash,
-                           hm_error *err);
+    /* Set the texts' SHA-256 and salt (hex, "": none) and the hash of entry h->id, written
+     * before chains (id <= the unchained mark). */
+    int (*xHistorySetHash)(hm_store *st, const hm_history *h, hm_error *err);
     /* The id of the last entry written before chains if some are not chained yet (0: none),
      * and the highest request id among those entries; xHistoryChained: all are now. */
     int (*xHistoryUnchained)(hm_store *st, int64_t *upto, int64_t *last_request, hm_error *err);
@@ -81,7 +80,7 @@ typedef struct hm_store_ops {
     int (*xTeamSetStatus)(hm_store *st, int64_t id, int status, hm_error *err);
     int (*xStats)(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hourly[24],
                   double *median_min, hm_error *err);
-    int (*xBackup)(hm_store *st, const char *out_path, hm_error *err);
+    int (*xBackup)(hm_store *st, const char *out_path, bool overwrite, hm_error *err);
     int (*xCheck)(hm_store *st, char *msg, size_t msg_size, hm_error *err);
     bool (*xQuiesce)(hm_store *st, char *what, size_t what_size);
     /* Record change `c` of the transaction in progress; may set c->id now (or leave it to
@@ -105,8 +104,12 @@ typedef struct hm_store_ops {
     /* iVersion 5: field readiness (issue 14). */
     int (*xRequestUpdate)(hm_store *st, const hm_request *r, hm_error *err);
     /* Append entry `h` with its texts, field, contact flag, detail and the chain fields store.c
-     * computed (note_sha256, old_sha256, new_sha256: hex, "" without the text; hash). */
+     * computed (note_sha256, old_sha256, new_sha256, salt: hex, "" without; hash). */
     int (*xHistoryAdd)(hm_store *st, int64_t request_id, const hm_history *h, hm_error *err);
+    /* iVersion 6: the audit log. */
+    int (*xAuditAdd)(hm_store *st, hm_audit *a, hm_error *err);
+    int (*xAuditList)(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
+                      hm_error *err);
 } hm_store_ops;
 
 struct hm_store {

@@ -810,23 +810,27 @@ class ResidentApiTest(ServerTest):
                 self.assertEqual(q['phone'], want)
                 self.assertEqual(self.srv.resident_get(q['code'], tok)['phone'], want)
 
+    # (Second release: the 200 duplicate answer is an operator's; a public caller's repeat is an
+    # ordinary 201, see test_duplicate_rule_for_the_public. The operator shows the rule here.)
     def test_bug_plus84_with_trunk_zero_was_another_phone(self):
         # Symptom: "+84 0909 ..." was stored as +840909..., so it was not "0909 ..."'s duplicate.
         lon, lat = FORMER_POINTS[3][:2]
         q, _ = self.srv.create_ok(lon, lat, phone='0909 555 111', category='food')
-        r = self.srv.create(lon, lat, phone='+84 0909 555 111', category='food')
+        r = self.srv.create(lon, lat, phone='+84 0909 555 111', category='food',
+                            token=self.srv.token('op'))
         self.assertEqual(r.status, 200, r.text)
         self.assertEqual(r.json()['request']['code'], q['code'])
 
     def test_same_phone_in_two_spellings_is_a_duplicate(self):
         lon, lat = FORMER_POINTS[1][:2]
         q, tok = self.srv.create_ok(lon, lat, phone='0918 777 001', category='shelter')
-        r = self.srv.create(lon, lat, phone='+84918777001', category='shelter', note='lần hai')
+        r = self.srv.create(lon, lat, phone='+84918777001', category='shelter', note='lần hai',
+                            token=self.srv.token('op'))
         self.assertEqual(r.status, 200, r.text)
         self.assertIs(r.json()['duplicate'], True)
         self.assertEqual(r.json()['request']['code'], q['code'])
 
-    # the duplicate rule
+    # the duplicate rule (an operator's caller; the public's: test_duplicate_rule_for_the_public)
     def test_duplicate_rule(self):
         lon, lat = FORMER_POINTS[0][:2]
         phone = fresh_phone()
@@ -834,7 +838,7 @@ class ResidentApiTest(ServerTest):
         before = self.srv.snapshot()
         # 100 m away (north), same phone and category: a duplicate.
         r = self.srv.create(lon, lat + 0.0009, phone=phone, category='water',
-                            note='vẫn chưa có nước')
+                            note='vẫn chưa có nước', token=self.srv.token('op'))
         self.assertEqual(r.status, 200, r.text)
         j = r.json()
         self.assertEqual(set(j), {'duplicate', 'request'})
@@ -849,6 +853,7 @@ class ResidentApiTest(ServerTest):
         self.assertEqual(hist[-1]['note'], 'vẫn chưa có nước')
         self.assertIsNone(hist[-1]['from'])
         self.assertIsNone(hist[-1]['to'])
+        self.assertEqual(hist[-1]['kind'], 'note')
         # Different category: a new request.
         r = self.srv.create(lon, lat + 0.0009, phone=phone, category='food')
         self.assertEqual(r.status, 201, r.text)
@@ -858,6 +863,37 @@ class ResidentApiTest(ServerTest):
         # A different phone at the same place: a new request.
         r = self.srv.create(lon, lat, category='water')
         self.assertEqual(r.status, 201, r.text)
+
+    def test_duplicate_rule_for_the_public(self):
+        # SPEC (second release): a public repeat is an ordinary 201 with its own code and token,
+        # stored as the earlier request's duplicate; its note reaches the earlier one only as
+        # kind "repeat" by "unverified caller".
+        lon, lat = FORMER_POINTS[4][:2]
+        phone = fresh_phone()
+        q, tok = self.srv.create_ok(lon, lat, phone=phone, category='water', note='lần đầu')
+        fresh = self.srv.create(lon + 0.01, lat, category='water')
+        r = self.srv.create(lon, lat + 0.0009, phone=phone, category='water', note='LẦN-HAI-77')
+        self.assertEqual(r.status, 201, r.text)
+        j = r.json()
+        self.assertEqual(set(j), set(fresh.json()))
+        self.assertEqual(set(j['request']), set(fresh.json()['request']))
+        self.assertNotEqual(j['request']['code'], q['code'])
+        self.assertNotIn(q['code'], r.text)
+        self.assertEqual(j['request']['status'], 'new')
+        self.assertIsNone(j['request']['duplicate_of'])
+        coord = self.srv.get('/api/v1/requests/%s' % j['request']['code'],
+                             token=self.srv.token('coord')).json()['request']
+        self.assertEqual(coord['status'], 'duplicate')
+        self.assertEqual(coord['duplicate_of'], q['code'])
+        mine = self.srv.resident_get(j['request']['code'], j['token'])
+        self.assertEqual(mine['status'], 'duplicate')
+        self.assertIsNone(mine['duplicate_of'])
+        hist = self.srv.get('/api/v1/requests/%s' % q['code'],
+                            token=self.srv.token('coord')).json()['request']['history']
+        repeats = [(h['actor'], h['note']) for h in hist if h['kind'] == 'repeat']
+        self.assertEqual(repeats, [('unverified caller', 'LẦN-HAI-77')])
+        self.assertNotIn('LẦN-HAI-77', json.dumps(self.srv.resident_get(q['code'], tok),
+                                                  ensure_ascii=False))
 
     def test_duplicate_rule_ignores_closed_requests(self):
         lon, lat = FORMER_POINTS[2][:2]
@@ -1484,7 +1520,7 @@ class RolesTest(ServerTest):
         phone = fresh_phone()
         q, tok = self.srv.create_ok(lon, lat, phone=phone, category='rescue', note='first')
         r = self.srv.create(lon, lat, phone=phone, category='rescue', note='REPEAT-NOTE-0912')
-        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual(r.status, 201, r.text)  # second release: a public repeat is a 201
         c, ctok = self.srv.create_ok(lon + 0.001, lat, category='cash')
         self.assertEqual(self.srv.post('/api/v1/requests/%s/cancel?token=%s' % (c['code'], ctok),
                                        {'note': 'CANCEL-NOTE-0913'}).status, 200)
@@ -1495,8 +1531,10 @@ class RolesTest(ServerTest):
                 self.assertNotIn(secret, r.text)
                 r = self.srv.get('/api/v1/requests/%s' % code, token=self.srv.token('coord'))
                 self.assertIn(secret, r.text)
-        self.assertIn('REPEAT-NOTE-0912', json.dumps(self.srv.resident_get(q['code'], tok),
-                                                     ensure_ascii=False))
+        # Second release: an unverified caller's words are for the request's handlers, never
+        # on its resident's tracking page.
+        self.assertNotIn('REPEAT-NOTE-0912', json.dumps(self.srv.resident_get(q['code'], tok),
+                                                        ensure_ascii=False))
 
     def test_volunteer_list_and_nearby_have_no_contact(self):
         q, _ = self.srv.create_ok(*WARD_POINTS[4][:2], name='Không Hiện')
@@ -2669,8 +2707,11 @@ class PrivacyTest(ServerTest):
                 'lat': lat, 'lon': lon, 'category': 'medical', 'people': 2,
                 'phone': '+84912345678', 'name': 'Trần Thị Bí Mật',
                 'note': 'GHI-CHU-RIENG-TU-42'})
-            self.assertEqual(dup.status, 200, dup.text)
-            public_bodies = {'duplicate answer': dup.body}
+            # Second release: an ordinary 201 that names no earlier request; its own contact
+            # fields are the caller's own input, so only the earlier request's code is checked.
+            self.assertEqual(dup.status, 201, dup.text)
+            self.assertNotIn(code.encode(), dup.body)
+            public_bodies = {}
             for i, bad in enumerate(({'category': 'pizza'}, {'people': 0},
                                      {'phone': '0912 345 678 x'}, {'lat': 'x'},
                                      {'note': 'GHI-CHU-RIENG-TU-42' * 40},

@@ -500,8 +500,8 @@ static void test_regress_alert_chosen_at_creation(void)
     CHECK_INT_EQ(run(&loc.job), HM_OK);
     CHECK_INT_EQ(hm_core_team_location(core, &next, lon + 0.01, lat, &loc, &err), HM_OK);
     CHECK_INT_EQ(run(&loc.job), HM_OK);
-    who_near = (hm_events_who){HM_EV_ROLE_VOLUNTEER, near.team.id, 0};
-    who_next = (hm_events_who){HM_EV_ROLE_VOLUNTEER, next.team.id, 0};
+    who_near = (hm_events_who){.role = HM_EV_ROLE_VOLUNTEER, .team_id = near.team.id};
+    who_next = (hm_events_who){.role = HM_EV_ROLE_VOLUNTEER, .team_id = next.team.id};
     CHECK_INT_EQ(
         hm_events_subscribe(core->events, &quiet_transport, NULL, &who_near, 0, &s_near, &err),
         HM_OK);

@@ -77,7 +77,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 {
     static int marker;
     server *srv = cls;
-    hm_events_who who = {HM_EV_ROLE_PUBLIC, 0, 0};
+    hm_events_who who = {.role = HM_EV_ROLE_PUBLIC};
     const char *role = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Role");
     const char *team = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Team");
     const char *ticket = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "ticket");
@@ -852,8 +852,9 @@ static int64_t fake_clock(void *arg)
 static void test_tickets(void)
 {
     hm_events_config cfg = {.clock_ms = fake_clock, .max_tickets = 3};
-    hm_events_who pub = {HM_EV_ROLE_PUBLIC, 0, 0}, vol = {HM_EV_ROLE_VOLUNTEER, 7, 0},
-                  got = {-1, -1, 0};
+    hm_events_who pub = {.role = HM_EV_ROLE_PUBLIC},
+                  vol = {.role = HM_EV_ROLE_VOLUNTEER, .team_id = 7},
+                  got = {.role = -1, .team_id = -1};
     char tk[HM_EVENTS_TICKET_SIZE], tk2[HM_EVENTS_TICKET_SIZE], path[128];
     int expires = 0;
     client c, again;

@@ -43,18 +43,20 @@ static const char canon2[] =
     "\"note_sha256\":\"f1613f3225b768342505a24719d5caab6d1da97e50326d637ff69e3346ec66de\","
     "\"field\":null,\"old_sha256\":null,\"new_sha256\":null,\"contact\":false,"
     "\"detail\":{\"delivered_vnd\":1000000,\"items\":\"tiền mặt\"}}";
-/* An operator's edit of the phone (issue 14): the values as their SHA-256, marked contact. */
+/* An operator's edit of the phone (issue 14): marked contact, the values as the SHA-256 of the
+ * entry's salt and the value. */
 static const char canon4[] =
     "{\"request\":\"CC-4K7M2B\",\"at\":\"2026-11-30T04:00:00Z\",\"actor\":\"Tổng đài\","
     "\"from\":null,\"to\":null,\"kind\":\"edit\",\"note_sha256\":null,\"field\":\"phone\","
-    "\"old_sha256\":\"0c450d4175db5d08e888c726767096ac29c6dfa0cc8e755e42af0629a1d7ca4c\","
-    "\"new_sha256\":\"dc312ca8814e08472c1222c748d0d54ec66d9bfb7dcc44746d83a311738ff3ef\","
+    "\"old_sha256\":\"49d3fe01f997f9adabd3de58a73114c953326b1f0ee0c35e5b6a47493ea7e1d7\","
+    "\"new_sha256\":\"7a56f2c827aa5c9d9266f37344649ed22c639992feaca297d42ca583d99bb21c\","
     "\"contact\":true,\"detail\":null}";
 static const char hash1[] = "b4d5066ac8fc6825bf306321c8f92818079199ede36c5cb828780e64b51f96bc";
 static const char note2_sha[] = "f1613f3225b768342505a24719d5caab6d1da97e50326d637ff69e3346ec66de";
 static const char hash2[] = "5664d909ead5a8408473e2963820f149b7a5be0e853832f3c160a61f6228ef77";
 static const char hash3[] = "3bdaa4d052a10f6742300f037f66b47eff8e3e8cf92ecc5fb6d4384a65e73316";
-static const char hash4[] = "1fe8bb2f3cb694a629547b95d5924f3dc994ceb8015771acd4bcfa4f29de8b4a";
+static const char hash4[] = "efd5df0d604856019b3924e59d90f7f1976039e040bcc5211aae66e14ae9d5ba";
+static const char salt4[] = "00112233445566778899aabbccddeeff";
 
 static hm_history entry(int64_t at, const char *actor, int from, int to, const char *kind,
                         const char *note_sha, const char *detail)
@@ -153,8 +155,11 @@ static void test_canonical(void)
         h4.old_value = (char *)"+84901234567";
         h4.new_value = (char *)"+84907654321";
         h4.contact = true;
-        hm_sha256_hex(h4.old_value, strlen(h4.old_value), h4.old_sha256);
-        hm_sha256_hex(h4.new_value, strlen(h4.new_value), h4.new_sha256);
+        snprintf(h4.salt, sizeof h4.salt, "%s", salt4);
+        hm_chain_text_sha256(h4.salt, h4.old_value, h4.old_sha256);
+        hm_chain_text_sha256(h4.salt, h4.new_value, h4.new_sha256);
+        CHECK_STR_EQ(h4.old_sha256,
+                     "49d3fe01f997f9adabd3de58a73114c953326b1f0ee0c35e5b6a47493ea7e1d7");
         b.len = 0;
         hm_chain_canonical("CC-4K7M2B", &h4, &b);
         CHECK_STR_EQ(b.data, canon4);
@@ -163,7 +168,10 @@ static void test_canonical(void)
         CHECK(hm_chain_check("CC-4K7M2B", hash3, &h4) == NULL);
         h4.new_value = (char *)"+84900000000"; /* the value rewritten */
         CHECK_STR_EQ(hm_chain_check("CC-4K7M2B", hash3, &h4), "value does not match its hash");
-        h4.old_value = h4.new_value = NULL; /* erased: fine */
+        h4.new_value = (char *)"+84907654321";
+        h4.salt[0] = '\0'; /* the salt gone, the values kept: not a purge */
+        CHECK_STR_EQ(hm_chain_check("CC-4K7M2B", hash3, &h4), "value does not match its hash");
+        h4.old_value = h4.new_value = NULL; /* erased with the salt, as a purge does: fine */
         CHECK(hm_chain_check("CC-4K7M2B", hash3, &h4) == NULL);
         h4.contact = false; /* shown to everyone now */
         CHECK_STR_EQ(hm_chain_check("CC-4K7M2B", hash3, &h4), "hash does not match");
@@ -379,6 +387,7 @@ static void test_store_chain(void)
     hm_buf d;
     seen s;
     int64_t id, other;
+    hm_history edit; /* as stored, without its texts */
     char digest1[65], digest2[65], digest_day[65];
     int64_t chains = 0, entries = 0;
 
@@ -423,10 +432,22 @@ static void test_store_chain(void)
     CHECK_STR_EQ(s.h[1].hash, hash2);
     CHECK_STR_EQ(s.h[1].note_sha256, note2_sha);
     CHECK_STR_EQ(s.h[2].hash, hash3);
-    CHECK_STR_EQ(s.h[3].hash, hash4);
-    CHECK_STR_EQ(s.h[3].field, "phone");
-    CHECK(s.h[3].contact);
-    CHECK_STR_EQ(s.h[3].note_sha256, "");
+    /* The edit: a salt of its own, its values hashed after it, chained on from hash3. */
+    {
+        char want[65];
+        edit = s.h[3];
+        CHECK_INT_EQ(strlen(edit.salt), 32);
+        CHECK(strcmp(edit.salt, salt4) != 0);
+        hm_chain_text_sha256(edit.salt, "+84901234567", want);
+        CHECK_STR_EQ(edit.old_sha256, want);
+        hm_chain_text_sha256(edit.salt, "+84907654321", want);
+        CHECK_STR_EQ(edit.new_sha256, want);
+        hm_chain_hash("CC-4K7M2B", hash3, &edit, want);
+        CHECK_STR_EQ(edit.hash, want);
+        CHECK_STR_EQ(edit.field, "phone");
+        CHECK(edit.contact);
+        CHECK_STR_EQ(edit.note_sha256, "");
+    }
     CHECK_STR_EQ(s.h[0].note_sha256, "");
     CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), -1);
     CHECK_INT_EQ(hm_history_verify(st, &rep, &err), HM_OK);
@@ -440,7 +461,7 @@ static void test_store_chain(void)
     {
         char want[65], line[256];
         list(st, other, &s);
-        snprintf(line, sizeof line, "CC-4K7M2B %s\nCC-5M2B4K %s\n", hash4, s.h[0].hash);
+        snprintf(line, sizeof line, "CC-4K7M2B %s\nCC-5M2B4K %s\n", edit.hash, s.h[0].hash);
         hm_sha256_hex(line, strlen(line), want);
         CHECK_STR_EQ(digest1, want);
     }
@@ -494,6 +515,10 @@ static void test_store_chain(void)
     CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), 3);
     CHECK_INT_EQ(hm_history_verify(st, &rep, &err), HM_OK);
     CHECK_STR_EQ(rep.why, "value does not match its hash");
+    CHECK_INT_EQ(plain_exec("UPDATE history SET new_value = '+84907654321', salt = NULL WHERE "
+                            "kind = 'edit'"),
+                 SQLITE_OK); /* the salt dropped, the values kept: not what a purge does */
+    CHECK_INT_EQ(broken_at(st, id, "CC-4K7M2B"), 3);
     CHECK_INT_EQ(plain_exec("UPDATE history SET old_value = NULL, new_value = NULL WHERE kind = "
                             "'edit'"),
                  SQLITE_OK);
@@ -521,11 +546,7 @@ static void test_store_chain(void)
         h3 = entry(T3, "resident", -1, -1, "receipt", NULL, rd.data);
         hm_chain_hash("CC-4K7M2B", hash1, &h3, rehash);
         hm_buf_clear(&rd);
-        h4 = entry(T3, "Tổng đài", -1, -1, "edit", NULL, NULL);
-        snprintf(h4.field, sizeof h4.field, "phone");
-        hm_sha256_hex("+84901234567", 12, h4.old_sha256);
-        hm_sha256_hex("+84907654321", 12, h4.new_sha256);
-        h4.contact = true;
+        h4 = edit;
         hm_chain_hash("CC-4K7M2B", rehash, &h4, rehash4);
         snprintf(sql, sizeof sql, "UPDATE history SET hash = '%s' WHERE kind = 'receipt'", rehash);
         CHECK_INT_EQ(plain_exec(sql), SQLITE_OK);
@@ -568,7 +589,7 @@ static void test_backfill(void)
                                          "status", &err),
                  HM_OK);
     {
-        /* A version 7 file has edits with their values (issue 14). */
+        /* A version 8 file has edits with their values (issue 14). */
         hm_history e = entry(T3, "Tổng đài", -1, -1, "edit", NULL, NULL);
         snprintf(e.field, sizeof e.field, "phone");
         e.old_value = (char *)"+84901234567";
@@ -578,18 +599,17 @@ static void test_backfill(void)
     }
     list(st, id, &s);
     {
-        char h0[65], h1[65], h2[65], old_sha[65], trigger[4096], sql[4200];
+        char h0[65], h1[65], want[65], trigger[4096], sql[4200];
         memcpy(h0, s.h[0].hash, 65);
         memcpy(h1, s.h[1].hash, 65);
-        memcpy(h2, s.h[2].hash, 65);
-        memcpy(old_sha, s.h[2].old_sha256, 65);
         hm_store_close(st);
         plain_text("SELECT sql FROM sqlite_master WHERE name = 'history_append_only_u'", trigger,
                    sizeof trigger);
         CHECK(strstr(trigger, "unchained_upto") != NULL);
-        /* As a version 7 file left them: no hashes, no text hashes, and the mark. */
+        /* As a version 8 file left them: no hashes, no text hashes, no salts, and the mark. */
         CHECK_INT_EQ(plain_exec("DROP TRIGGER history_append_only_u; UPDATE history SET hash = "
-                                "NULL, note_sha256 = NULL, old_sha256 = NULL, new_sha256 = NULL; "
+                                "NULL, note_sha256 = NULL, old_sha256 = NULL, new_sha256 = NULL, "
+                                "salt = NULL; "
                                 "UPDATE history_chain SET unchained_upto = (SELECT max(id) FROM "
                                 "history); CREATE TRIGGER history_append_only_u BEFORE UPDATE ON "
                                 "history BEGIN SELECT RAISE(ABORT, 'history is append-only'); "
@@ -615,8 +635,10 @@ static void test_backfill(void)
         CHECK_STR_EQ(s.h[0].hash, h0);
         CHECK_STR_EQ(s.h[1].hash, h1);
         CHECK_STR_EQ(s.h[1].note_sha256, note2_sha);
-        CHECK_STR_EQ(s.h[2].hash, h2);
-        CHECK_STR_EQ(s.h[2].old_sha256, old_sha);
+        /* The edit, a contact entry, gets a salt of its own now. */
+        CHECK_INT_EQ(strlen(s.h[2].salt), 32);
+        hm_chain_text_sha256(s.h[2].salt, "+84901234567", want);
+        CHECK_STR_EQ(s.h[2].old_sha256, want);
         CHECK_INT_EQ(hm_history_verify(st, &rep, &err), HM_OK);
         CHECK_INT_EQ(rep.broken, 0);
         CHECK_INT_EQ(rep.entries, 4);

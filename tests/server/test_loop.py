@@ -459,9 +459,10 @@ class IdempotencyRateLimitTest(A.ServerTest):
 
 def text_sha(e, key):
     """The SHA-256 of an entry's text `key` ('note', 'old', 'new') as chain.h hashes it: of the
-    text when the answer shows it, else the hash the answer gives (an erased text), else null."""
+    entry's salt (a contact entry's) and the text when the answer shows it, else the hash the
+    answer gives (an erased text), else null."""
     if e.get(key):
-        return hashlib.sha256(e[key].encode()).hexdigest()
+        return hashlib.sha256((e.get('salt', '') + e[key]).encode()).hexdigest()
     return e.get(key + '_sha256')
 
 
@@ -662,6 +663,60 @@ class HashChainTest(A.ServerTest):
         self.assertRegex(p.stdout, r'2 of \d+ request histories do not match')
         # Whoever re-chains to hide it moves the heads: the digest published before differs.
         self.assertNotEqual(self.digest(), d_before)
+
+
+class PurgeChainTest(A.ServerTest):
+    """`helpmap purge` erases notes and contact values (issue 11) and the chain still verifies:
+    it holds their SHA-256, a contact entry's salted with a salt that goes with the texts, and
+    the purge's own entry is chained like every other."""
+    TEAMS = [('coord', 'coordinator', ()), ('va', 'volunteer', ())]
+
+    def test_purge_keeps_the_chain(self):
+        s = self.srv
+        coord = s.token('coord')
+        q, tok = s.create_ok(P[0], P[1], phone='0944 556 677', note='nhà có cụ già 90 tuổi')
+        code = q['code']
+        for body in ({'phone': '0944 556 688'}, {'people': 4}):
+            r = s.call('PATCH', '/api/v1/requests/%s' % code, body, token=coord)
+            self.assertEqual(r.status, 200, r.text)
+        r = s.post('/api/v1/requests/%s/cancel?token=%s' % (code, tok), {'note': 'đã có người giúp'})
+        self.assertEqual(r.status, 200, r.text)
+        before = s.get('/api/v1/requests/%s' % code, token=coord).json()['request']['history']
+        phone = [e for e in before if e.get('field') == 'phone'][0]
+        self.assertEqual(len(phone['salt']), 32)
+        self.assertEqual(phone['new_sha256'],
+                         hashlib.sha256((phone['salt'] + '+84944556688').encode()).hexdigest())
+        s.stop()
+        p = s.cli('purge', '--db', s.db, '--older-than', '0')
+        self.assertIn('1 closed request', p.stdout)
+        p = s.cli('verify-history', '--db', s.db, check=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        if not A.PG:
+            # What stays of an edited phone cannot be matched against every number.
+            data = open(s.db, 'rb').read()
+            for number in ('+84944556677', '+84944556688'):
+                self.assertNotIn(hashlib.sha256(number.encode()).hexdigest().encode(), data)
+                self.assertNotIn(number.encode(), data)
+        s.start(*self.SERVE_ARGS)
+        g = s.get('/api/v1/requests/%s' % code, token=coord).json()['request']
+        self.assertIs(g['history_verified'], True, g['history'])
+        after = g['history']
+        self.assertEqual(len(after), len(before) + 1)
+        self.assertEqual(after[-1]['kind'], 'purge')
+        for old, new in zip(before, after):
+            self.assertEqual(new['hash'], old['hash'])
+            self.assertIsNone(new['note'])
+        phone = [e for e in after if e.get('field') == 'phone'][0]
+        self.assertEqual((phone['old'], phone['new']), (None, None))
+        self.assertNotIn('salt', phone)
+        people = [e for e in after if e.get('field') == 'people'][0]
+        self.assertEqual((people['old'], people['new']), ('2', '4'))
+        # Recomputed from the answer: the erased texts count by the hashes it shows.
+        prev = ''
+        for e in after:
+            want = hashlib.sha256((prev + canonical(code, e, text_sha(e, 'note'))).encode())
+            self.assertEqual(e['hash'], want.hexdigest(), e)
+            prev = e['hash']
 
 
 # ---- the tracking page without JavaScript ------------------------------------------------------------

@@ -898,6 +898,18 @@ static void test_history(hm_store *st)
     CHECK(plain_exec("DELETE FROM history", msg, sizeof msg) == 1);
     CHECK(strstr(msg, "append-only") != NULL);
     CHECK(plain_exec("DELETE FROM history WHERE id = 1", msg, sizeof msg) == 1);
+    /* The one exception, for purge (issue 11): a note may become NULL, with nothing else. */
+    CHECK(plain_exec("UPDATE history SET note = NULL, actor = 'x' WHERE note IS NOT NULL", msg,
+                     sizeof msg) == 1);
+    CHECK(plain_exec("UPDATE history SET note = '' WHERE note IS NOT NULL", msg, sizeof msg) == 1);
+    CHECK(plain_exec("UPDATE history SET kind = 'purge'", msg, sizeof msg) == 1);
+    /* Values may only become NULL too, and what an entry changed and whether it is contact
+     * data stay. */
+    CHECK(plain_exec("UPDATE history SET note = NULL, new_value = 'rewritten'", msg, sizeof msg) ==
+          1);
+    CHECK(plain_exec("UPDATE history SET note = NULL, field = 'name'", msg, sizeof msg) == 1);
+    CHECK(plain_exec("UPDATE history SET note = NULL, contact = NOT contact", msg, sizeof msg) ==
+          1);
     memset(&s, 0, sizeof s);
     CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
     CHECK_INT_EQ(s.n, 4);
@@ -1187,6 +1199,22 @@ static void test_transactions(hm_store *st)
     hm_request_clear(&r);
 }
 
+/* The old and new values of each history entry, as "old>new" ("-" for NULL). */
+typedef struct values_seen {
+    int n;
+    char v[16][80];
+} values_seen;
+
+static int collect_values(void *ctx, const hm_history *h)
+{
+    values_seen *s = ctx;
+    if (s->n < 16)
+        snprintf(s->v[s->n], sizeof s->v[0], "%s>%s", h->old_value ? h->old_value : "-",
+                 h->new_value ? h->new_value : "-");
+    s->n++;
+    return 0;
+}
+
 static void test_purge(hm_store *st)
 {
     hm_error err = {0};
@@ -1211,6 +1239,128 @@ static void test_purge(hm_store *st)
     }
     CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
     CHECK_INT_EQ(n, 0);
+
+    /* The notes of a purged request's history go too, recorded by one "purge" entry (issue 11):
+     * a closed request whose columns were erased before but whose history still has notes. */
+    {
+        hist_seen s;
+        int64_t id = reqs[3].r.id;
+        hm_history e;
+        values_seen v;
+        CHECK_INT_EQ(hm_store_history_append(st, id, T0, "Đội 1", -1, -1,
+                                             "đã gọi 0909 123 456, nhà số 12", "note", &err),
+                     HM_OK);
+        /* An edit of a contact field keeps the old and the new number (issue 14): both go; an
+         * edit of the category is no contact data and stays. */
+        memset(&e, 0, sizeof e);
+        e.at = T0;
+        e.from = e.to = -1;
+        snprintf(e.actor, sizeof e.actor, "Tổng đài 1");
+        snprintf(e.kind, sizeof e.kind, "edit");
+        snprintf(e.field, sizeof e.field, "phone");
+        e.old_value = "0909123456";
+        e.new_value = "0918765432";
+        e.contact = true;
+        CHECK_INT_EQ(hm_store_history_add(st, id, &e, &err), HM_OK);
+        snprintf(e.field, sizeof e.field, "category");
+        e.old_value = "food";
+        e.new_value = "water";
+        e.contact = false;
+        CHECK_INT_EQ(hm_store_history_add(st, id, &e, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
+        CHECK_INT_EQ(n, 1);
+        memset(&v, 0, sizeof v);
+        CHECK_INT_EQ(hm_store_history_list(st, id, collect_values, &v, &err), HM_OK);
+        CHECK(v.n >= 4 && v.n <= 16);
+        if (v.n >= 4 && v.n <= 16) {
+            CHECK_STR_EQ(v.v[v.n - 3], "->-");        /* the phone edit */
+            CHECK_STR_EQ(v.v[v.n - 2], "food>water"); /* the category edit */
+        }
+        memset(&s, 0, sizeof s);
+        CHECK_INT_EQ(hm_store_history_list(st, id, collect_hist, &s, &err), HM_OK);
+        CHECK(s.n >= 2);
+        for (int i = 0; i < s.n && i < 16; i++)
+            if (strcmp(s.h[i].kind, "purge") != 0)
+                CHECK_STR_EQ(s.notes[i], "(null)");
+        CHECK_STR_EQ(s.h[s.n - 1].kind, "purge");
+        CHECK_STR_EQ(s.h[s.n - 1].actor, "system");
+        CHECK_INT_EQ(hm_store_request_purge(st, T0 + 48 * 3600000LL, &n, &err), HM_OK);
+        CHECK_INT_EQ(n, 0); /* its own entry is not a note to erase */
+    }
+}
+
+/* The audit log (issue 11): entries in id order, filtered by time, team, kind and cursor. */
+static int collect_audit(void *ctx, const hm_audit *a)
+{
+    hm_audit *out = ctx;
+    int i = 0;
+    while (out[i].id)
+        i++;
+    if (i < 7)
+        out[i] = *a;
+    return 0;
+}
+
+static void test_audit(hm_store *st)
+{
+    static const struct {
+        const char *kind, *actor;
+        int64_t actor_team, team, rows, at;
+        const char *detail;
+    } rows[] = {
+        {"export", "command line (user root)", 0, 0, 1000, T0, "csv"},
+        {"reveal", "Đội 1", 7, 7, 1, T0 + 1000, "CC-000001"},
+        {"team", "Trung tâm", 2, 7, 1, T0 + 2000, "disable"},
+    };
+    hm_audit got[8];
+    hm_audit_filter f;
+    hm_error err = {0};
+
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        hm_audit a;
+        memset(&a, 0, sizeof a);
+        snprintf(a.kind, sizeof a.kind, "%s", rows[i].kind);
+        snprintf(a.actor, sizeof a.actor, "%s", rows[i].actor);
+        a.actor_team_id = rows[i].actor_team;
+        a.team_id = rows[i].team;
+        a.rows = rows[i].rows;
+        a.at = rows[i].at;
+        snprintf(a.detail, sizeof a.detail, "%s", rows[i].detail);
+        CHECK_INT_EQ(hm_store_audit_add(st, &a, &err), HM_OK);
+        CHECK(a.id > 0);
+    }
+    memset(&f, 0, sizeof f);
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "export");
+    CHECK_INT_EQ(got[0].rows, 1000);
+    CHECK_INT_EQ(got[0].team_id, 0);
+    CHECK_STR_EQ(got[1].actor, "Đội 1");
+    CHECK_STR_EQ(got[2].detail, "disable");
+    CHECK_INT_EQ(got[2].actor_team_id, 2);
+    CHECK_INT_EQ(got[3].id, 0);
+    f.team_id = 7;
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "reveal");
+    CHECK_STR_EQ(got[1].kind, "team");
+    CHECK_INT_EQ(got[2].id, 0);
+    f.kind = "team";
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "team");
+    CHECK_INT_EQ(got[1].id, 0);
+    memset(&f, 0, sizeof f);
+    f.since_ms = T0 + 500;
+    f.limit = 1;
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "reveal");
+    CHECK_INT_EQ(got[1].id, 0);
+    f.after_id = got[0].id;
+    memset(got, 0, sizeof got);
+    CHECK_INT_EQ(hm_store_audit_list(st, &f, collect_audit, got, &err), HM_OK);
+    CHECK_STR_EQ(got[0].kind, "team");
 }
 
 typedef struct last_change {
@@ -1438,8 +1588,9 @@ static void test_places(hm_store *st)
 }
 
 /* A file of schema version 2 (the R*Tree of request points that SpatiaLite made, the three
- * request indexes of version 1 that no query needs) opens as version 3: the R*Tree and those
- * indexes gone, the grid-cell index there, rows intact, and a box query answered as before. */
+ * request indexes of version 1 that no query needs) opens as the latest version: the R*Tree and
+ * those indexes gone, the grid-cell index there, rows intact, and a box query answered as
+ * before. */
 static void test_migration_2_to_3(void)
 {
     hm_error err = {0};
@@ -1460,8 +1611,9 @@ static void test_migration_2_to_3(void)
     n_before = count_matching(st, &f);
     hm_store_close(st);
     /* Version 2 as SpatiaLite left it: its R*Tree, registered in geometry_columns, and without
-     * what versions 3 to 8 added: version 8's first (issue 17: the chain, receipts,
-     * idempotency). */
+     * what versions 3 to 9 added, the latest first: version 9's (issue 17: the chain,
+     * receipts, idempotency), then 8's (issue 11: the audit log, automatic duplicates, the
+     * history trigger's exceptions). */
     CHECK_INT_EQ(plain_exec("DROP TRIGGER history_append_only_u; DROP TABLE idempotency; DROP "
                             "TABLE history_chain; DROP INDEX request_flag; ALTER TABLE request "
                             "DROP COLUMN delivered; ALTER TABLE request DROP COLUMN "
@@ -1470,9 +1622,11 @@ static void test_migration_2_to_3(void)
                             "receipt_at; ALTER TABLE history DROP COLUMN note_sha256; "
                             "ALTER TABLE history DROP COLUMN old_sha256; ALTER TABLE history DROP "
                             "COLUMN new_sha256; ALTER TABLE history DROP COLUMN detail; "
-                            "ALTER TABLE history DROP "
-                            "COLUMN hash; CREATE TRIGGER history_append_only_u BEFORE UPDATE ON "
-                            "history BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
+                            "ALTER TABLE history DROP COLUMN hash; ALTER TABLE history DROP "
+                            "COLUMN salt; DROP TABLE audit; ALTER TABLE "
+                            "request DROP COLUMN auto_duplicate; CREATE TRIGGER "
+                            "history_append_only_u BEFORE UPDATE ON history BEGIN SELECT "
+                            "RAISE(ABORT, 'history is append-only'); END;",
                             msg, sizeof msg),
                  SQLITE_OK);
     /* Then version 7's (issue 14): views, history details, the team geometry. */
@@ -1510,7 +1664,7 @@ static void test_migration_2_to_3(void)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_INT_EQ(hm_store_schema_version(st), 8);
+    CHECK_INT_EQ(hm_store_schema_version(st), 9);
     n_after = count_matching(st, &f);
     hm_store_close(st);
     CHECK(n_before > 0);
@@ -1667,7 +1821,7 @@ static void test_sqlite_backup(hm_store *st)
     int n = count_requests(st);
 
     snprintf(copy, sizeof copy, "%s/backup.db", dir);
-    CHECK_INT_EQ(hm_store_backup(st, copy, &err), HM_OK);
+    CHECK_INT_EQ(hm_store_backup(st, copy, false, &err), HM_OK);
     b = hm_store_open(copy, 0, &err);
     CHECK(b != NULL);
     if (b) {
@@ -1695,7 +1849,7 @@ static void test_pg_open_and_refusals(hm_store *st)
     hm_error err = {0};
     char where[512], msg[256];
 
-    CHECK(hm_store_backup(st, "/tmp/never-written.db", &err) != HM_OK);
+    CHECK(hm_store_backup(st, "/tmp/never-written.db", false, &err) != HM_OK);
     CHECK(strstr(err.msg, "pg_dump") != NULL);
     CHECK(access("/tmp/never-written.db", F_OK) != 0);
 
@@ -1898,6 +2052,7 @@ int main(int argc, char **argv)
     test_changes(st);
     test_places(st);
     test_flood_fields(st);
+    test_audit(st);
     test_check_and_reopen(st);
     if (be == &sqlite_backend)
         test_sqlite_backup(st);

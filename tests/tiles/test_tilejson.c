@@ -99,6 +99,18 @@ static void test_area_docs(void)
     }
 }
 
+/* "/" as the base: root-relative tile URLs (the server without --public-url, issue 11). */
+static void test_relative_urls(void)
+{
+    hm_tilejson_params p = {"/", NULL, 0, 18, NULL, NULL};
+    int rc;
+    json_t *doc = build(HM_TILE_WARDS, &p, &rc);
+    CHECK_INT_EQ(rc, HM_OK);
+    CHECK_STR_EQ(json_string_value(json_array_get(json_object_get(doc, "tiles"), 0)),
+                 "/tiles/wards/{z}/{x}/{y}.mvt");
+    json_decref(doc);
+}
+
 static void test_errors(void)
 {
     static const double bad_bounds[4] = {10, 0, 5, 1};
@@ -134,6 +146,7 @@ int main(void)
 {
     test_requests_doc();
     test_area_docs();
+    test_relative_urls();
     test_errors();
     return hm_test_done("test_tilejson");
 }

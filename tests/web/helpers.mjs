@@ -52,7 +52,10 @@ export async function startServer(opts = {}) {
     const [c, a] = binCmd(['demo', '--db', db, '--requests', String(opts.demo.requests ?? 2000), '--teams', String(opts.demo.teams ?? 50)]);
     await run(c, a, { cwd: ROOT });
   }
-  const [cmd, args] = binCmd(['serve', '--db', db, '--port', String(port), '--web', path.join(ROOT, 'web'), '--rate-limit', '0', ...(opts.args || [])]);
+  // Every page of a test comes from 127.0.0.1, where a real district has thousands of
+  // addresses: the per-address caps of connections and public streams are off.
+  const [cmd, args] = binCmd(['serve', '--db', db, '--port', String(port), '--web', path.join(ROOT, 'web'), '--rate-limit', '0',
+    '--max-connections-per-ip', '0', '--max-streams-per-ip', '0', ...(opts.args || [])]);
   const log = fs.openSync(path.join(dir, 'server.log'), 'a');
   const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', log, log] });
   let exited = null;

@@ -59,7 +59,7 @@ enum {
     Q_REQ_SET_STATUS,
     Q_REQ_SET_VERIFIED,
     Q_REQ_SET_AREAS,
-    Q_REQ_PURGE,
+    Q_REQ_PURGEABLE,
     Q_REQ_SET_SAFE,
     Q_TEAM_OPEN_COUNT,
     Q_LOCK,
@@ -108,18 +108,19 @@ enum {
     "id, code, lon, lat, \"precision\", category, people, vulnerable, priority, note, name, "      \
     "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "         \
     "team_id, duplicate_of, created_at, updated_at, status_at, token_hash, reporter_name, "        \
-    "reporter_phone, location_text, safe_at, delivered, delivered_vnd, receipt, receipt_vnd, "     \
-    "receipt_at"
+    "reporter_phone, location_text, safe_at, auto_duplicate, delivered, delivered_vnd, receipt, "  \
+    "receipt_vnd, receipt_at"
 
 #define RELIEF_COLS                                                                                \
     "id, kind, status, name, address, hours, capacity, lon, lat, created_at, updated_at"
 /* History columns as read_history() reads them. */
 #define HIST_COLS                                                                                  \
     "at, actor, from_status, to_status, note, kind, field, old_value, new_value, contact, id, "    \
-    "note_sha256, old_sha256, new_sha256, detail, hash"
+    "note_sha256, old_sha256, new_sha256, detail, hash, salt"
 #define HIST_COLS_H                                                                                \
     "h.at, h.actor, h.from_status, h.to_status, h.note, h.kind, h.field, h.old_value, "            \
-    "h.new_value, h.contact, h.id, h.note_sha256, h.old_sha256, h.new_sha256, h.detail, h.hash"
+    "h.new_value, h.contact, h.id, h.note_sha256, h.old_sha256, h.new_sha256, h.detail, h.hash, "  \
+    "h.salt"
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
@@ -159,17 +160,17 @@ static const char *const q_sql[Q__COUNT] = {
         "INSERT INTO request(code, token_hash, lon, lat, \"precision\", category, people, "
         "vulnerable, priority, note, name, address, phone, status, ward_code, former_ward_code, "
         "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
-        "status_at, geom, reporter_name, reporter_phone, location_text) VALUES ($1, $2::bytea, "
-        "$3::double precision, $4::double precision, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-        "$14, $15, $16, $17, $18, $19, $20, $21, $22::bigint, $22, $22, "
-        "ST_SetSRID(ST_MakePoint($3, $4), 4326), $23, $24, $25) "
+        "status_at, geom, reporter_name, reporter_phone, location_text, auto_duplicate) VALUES "
+        "($1, $2::bytea, $3::double precision, $4::double precision, $5, $6, $7, $8, $9, $10, "
+        "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22::bigint, $22, $22, "
+        "ST_SetSRID(ST_MakePoint($3, $4), 4326), $23, $24, $25, $26) "
         "ON CONFLICT (code) DO NOTHING RETURNING id",
     [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = $1",
     [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = $1",
     /* Any move ends an "I am safe now" closing (a reopened request is no longer one). */
     [Q_REQ_SET_STATUS] = "UPDATE request SET status = $3, team_id = $4, duplicate_of = $5, "
-                         "updated_at = $6::bigint, status_at = $6, safe_at = NULL WHERE id = $1 "
-                         "AND status = $2",
+                         "updated_at = $6::bigint, status_at = $6, safe_at = NULL, "
+                         "auto_duplicate = false WHERE id = $1 AND status = $2",
     [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = $2 WHERE id = $1",
     [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = $3, updated_at = $2 WHERE id = $1",
     [Q_REQ_UPDATE] = "UPDATE request SET lon = $2::double precision, lat = $3::double precision, "
@@ -180,18 +181,21 @@ static const char *const q_sql[Q__COUNT] = {
                      "WHERE id = $1",
     [Q_REQ_SET_AREAS] = "UPDATE request SET ward_code = $2, former_ward_code = $3, "
                         "hamlet_code = $4 WHERE id = $1",
-    [Q_REQ_PURGE] = "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL, "
-                    "reporter_name = NULL, reporter_phone = NULL, location_text = NULL "
-                    "WHERE status IN (3, 4, 5) AND updated_at < $1 AND (name IS NOT NULL OR "
-                    "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL OR "
-                    "reporter_name IS NOT NULL OR reporter_phone IS NOT NULL OR "
-                    "location_text IS NOT NULL)",
+    /* Closed requests with something left to erase: a contact column, or in their history
+     * (other than purge's own entries) a note or the values of a contact edit. */
+    [Q_REQ_PURGEABLE] = "SELECT id FROM request WHERE status IN (3, 4, 5) AND updated_at < $1 "
+                        "AND (name IS NOT NULL OR phone IS NOT NULL OR note IS NOT NULL OR "
+                        "address IS NOT NULL OR reporter_name IS NOT NULL OR reporter_phone IS "
+                        "NOT NULL OR location_text IS NOT NULL OR EXISTS (SELECT 1 FROM history h "
+                        "WHERE h.request_id = request.id AND h.kind <> 'purge' AND (h.note IS "
+                        "NOT NULL OR (h.contact AND (h.old_value IS NOT NULL OR h.new_value IS "
+                        "NOT NULL))))) ORDER BY id",
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = $1 AND status IN (1, 2)",
     [Q_LOCK] = "SELECT pg_advisory_xact_lock($1::int, $2::int)",
     [Q_HIST_ADD] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, kind, "
                    "field, old_value, new_value, contact, note_sha256, old_sha256, new_sha256, "
-                   "detail, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                   "$14, $15, $16)",
+                   "detail, hash, salt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+                   "$13, $14, $15, $16, $17)",
     [Q_HIST_LIST] = "SELECT " HIST_COLS " FROM history WHERE request_id = $1 ORDER BY id",
     /* The request's code, then its last entry, by a statement of its own that sees what an
      * append before it committed (store.c holds HM_LOCK_HISTORY of the request meanwhile, so
@@ -199,7 +203,7 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_HIST_CODE] = "SELECT code FROM request WHERE id = $1",
     [Q_HIST_HEAD] = "SELECT id, hash FROM history WHERE request_id = $1 ORDER BY id DESC LIMIT 1",
     [Q_HIST_SET_HASH] = "UPDATE history SET note_sha256 = $2, old_sha256 = $3, "
-                        "new_sha256 = $4, hash = $5 WHERE id = $1",
+                        "new_sha256 = $4, hash = $5, salt = $6 WHERE id = $1",
     [Q_HIST_WALK] = "SELECT h.request_id, r.code, " HIST_COLS_H " FROM history h JOIN request r "
                     "ON r.id = h.request_id WHERE h.request_id > $1 AND h.request_id <= $2 "
                     "ORDER BY h.request_id, h.id",
@@ -380,30 +384,64 @@ static const char *const migrations[] = {
     "CREATE VIEW areas_view AS SELECT a.id, "
     "  (ARRAY['ward','former_ward','hamlet'])[a.level + 1] AS level, a.code, a.name, "
     "  a.parent_code, a.pop AS population, a.geom FROM area a;",
-    /* 4 -> 5: the resident closes the loop (issue 17), as SQLite's version 8: the hash-chained
+    /* 4 -> 5: privacy and abuse, second round (issue 11), as SQLite's 7 -> 8: automatic
+     * duplicates, the audit log, and the one change of a history row that purge may make (its
+     * note, and its old and new values, to NULL; nothing else). */
+    "ALTER TABLE request ADD COLUMN auto_duplicate boolean NOT NULL DEFAULT false;"
+    "CREATE TABLE audit(id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+    "  at bigint NOT NULL, kind text NOT NULL, actor text NOT NULL, actor_team_id bigint, "
+    "  team_id bigint, row_count bigint NOT NULL DEFAULT 0, detail text);"
+    "CREATE INDEX audit_at ON audit(at);"
+    "CREATE INDEX audit_team ON audit(team_id, at);"
+    "CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "  $$BEGIN IF TG_OP = 'UPDATE' AND NEW.note IS NULL AND NEW.id = OLD.id AND "
+    "  NEW.request_id = OLD.request_id AND NEW.at = OLD.at AND NEW.actor = OLD.actor AND "
+    "  NEW.from_status IS NOT DISTINCT FROM OLD.from_status AND "
+    "  NEW.to_status IS NOT DISTINCT FROM OLD.to_status AND NEW.kind = OLD.kind AND "
+    "  NEW.field IS NOT DISTINCT FROM OLD.field AND NEW.contact = OLD.contact AND "
+    "  (NEW.old_value IS NULL OR NEW.old_value IS NOT DISTINCT FROM OLD.old_value) AND "
+    "  (NEW.new_value IS NULL OR NEW.new_value IS NOT DISTINCT FROM OLD.new_value) THEN "
+    "  RETURN NEW; END IF; RAISE EXCEPTION 'history is append-only' USING ERRCODE = "
+    "  'integrity_constraint_violation'; END$$;",
+    /* 5 -> 6: the resident closes the loop (issue 17), as SQLite's version 9: the hash-chained
      * history (the SHA-256 of each entry's note, old and new value; entries before it chained
-     * once by hm_store_history_backfill(), which is the only update the trigger lets through),
-     * the team's delivery and the resident's receipt, the partial index of flagged requests,
-     * first answers of idempotent creations. */
+     * once by hm_store_history_backfill(); besides purge's erasing of texts, which keeps their
+     * SHA-256 and the hash, the only update the trigger lets through), the team's delivery and
+     * the resident's receipt, the partial index of flagged requests, first answers of
+     * idempotent creations. */
     "ALTER TABLE history ADD COLUMN note_sha256 text, ADD COLUMN old_sha256 text, "
-    "  ADD COLUMN new_sha256 text, ADD COLUMN detail text, ADD COLUMN hash text;"
+    "  ADD COLUMN new_sha256 text, ADD COLUMN detail text, ADD COLUMN hash text, "
+    "  ADD COLUMN salt text;"
     "CREATE TABLE history_chain(unchained_upto bigint NOT NULL);"
     "INSERT INTO history_chain SELECT coalesce(max(id), 0) FROM history;"
     "CREATE OR REPLACE FUNCTION history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
     "BEGIN"
-    "  IF TG_OP = 'UPDATE' AND OLD.hash IS NULL AND NEW.hash IS NOT NULL AND"
-    "     OLD.id <= (SELECT unchained_upto FROM history_chain) AND"
-    "     (OLD.note_sha256 IS NULL OR NEW.note_sha256 IS NOT DISTINCT FROM OLD.note_sha256) AND"
-    "     (OLD.old_sha256 IS NULL OR NEW.old_sha256 IS NOT DISTINCT FROM OLD.old_sha256) AND"
-    "     (OLD.new_sha256 IS NULL OR NEW.new_sha256 IS NOT DISTINCT FROM OLD.new_sha256) AND"
-    "     NEW.id = OLD.id AND NEW.request_id = OLD.request_id AND NEW.at = OLD.at AND"
-    "     NEW.actor = OLD.actor AND NEW.from_status IS NOT DISTINCT FROM OLD.from_status AND"
-    "     NEW.to_status IS NOT DISTINCT FROM OLD.to_status AND"
-    "     NEW.note IS NOT DISTINCT FROM OLD.note AND NEW.kind = OLD.kind AND"
-    "     NEW.field IS NOT DISTINCT FROM OLD.field AND"
-    "     NEW.old_value IS NOT DISTINCT FROM OLD.old_value AND"
-    "     NEW.new_value IS NOT DISTINCT FROM OLD.new_value AND NEW.contact = OLD.contact AND"
-    "     NEW.detail IS NOT DISTINCT FROM OLD.detail THEN"
+    "  IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.request_id = OLD.request_id AND"
+    "     NEW.at = OLD.at AND NEW.actor = OLD.actor AND"
+    "     NEW.from_status IS NOT DISTINCT FROM OLD.from_status AND"
+    "     NEW.to_status IS NOT DISTINCT FROM OLD.to_status AND NEW.kind = OLD.kind AND"
+    "     NEW.field IS NOT DISTINCT FROM OLD.field AND NEW.contact = OLD.contact AND"
+    "     NEW.detail IS NOT DISTINCT FROM OLD.detail AND ("
+    /* A purge: a note, and the values of an entry, set to NULL, their SHA-256 kept (and a
+     * contact entry's salt with them). */
+    "       (NEW.note IS NULL AND"
+    "        (NEW.old_value IS NULL OR NEW.old_value IS NOT DISTINCT FROM OLD.old_value) AND"
+    "        (NEW.new_value IS NULL OR NEW.new_value IS NOT DISTINCT FROM OLD.new_value) AND"
+    "        (NEW.salt IS NULL OR NEW.salt IS NOT DISTINCT FROM OLD.salt) AND"
+    "        NEW.note_sha256 IS NOT DISTINCT FROM OLD.note_sha256 AND"
+    "        NEW.old_sha256 IS NOT DISTINCT FROM OLD.old_sha256 AND"
+    "        NEW.new_sha256 IS NOT DISTINCT FROM OLD.new_sha256 AND"
+    "        NEW.hash IS NOT DISTINCT FROM OLD.hash) OR"
+    /* The one-time chaining of the entries written before. */
+    "       (OLD.hash IS NULL AND NEW.hash IS NOT NULL AND"
+    "        OLD.id <= (SELECT unchained_upto FROM history_chain) AND"
+    "        (OLD.note_sha256 IS NULL OR NEW.note_sha256 IS NOT DISTINCT FROM OLD.note_sha256) AND"
+    "        (OLD.old_sha256 IS NULL OR NEW.old_sha256 IS NOT DISTINCT FROM OLD.old_sha256) AND"
+    "        (OLD.new_sha256 IS NULL OR NEW.new_sha256 IS NOT DISTINCT FROM OLD.new_sha256) AND"
+    "        (OLD.salt IS NULL OR NEW.salt IS NOT DISTINCT FROM OLD.salt) AND"
+    "        NEW.note IS NOT DISTINCT FROM OLD.note AND"
+    "        NEW.old_value IS NOT DISTINCT FROM OLD.old_value AND"
+    "        NEW.new_value IS NOT DISTINCT FROM OLD.new_value)) THEN"
     "    RETURN NEW;"
     "  END IF;"
     "  RAISE EXCEPTION 'history is append-only' USING ERRCODE = 'integrity_constraint_violation';"
@@ -449,6 +487,7 @@ typedef struct pg_store {
     bool broken; /* the connection was lost; reconnect before the next statement */
     int64_t retry_at_ms;
     bool prepared[Q__COUNT];
+    bool audit_prepared[2]; /* audit_add, audit_list */
     /* hm_store_wait_changes()'s own connection, LISTENing on CHANGE_CHANNEL: opened on first
      * use, touched by nothing else, so that a thread may wait on it while another thread (under
      * the caller's lock) runs statements on `conn` (core/follow.c does). */
@@ -612,6 +651,7 @@ static int session_setup(pg_store *s, hm_error *err)
 static void forget_session(pg_store *s)
 {
     memset(s->prepared, 0, sizeof s->prepared);
+    memset(s->audit_prepared, 0, sizeof s->audit_prepared);
     for (int i = 0; i < LIST_CACHE; i++) {
         free(s->list_cache[i].sql);
         s->list_cache[i].sql = NULL;
@@ -1432,6 +1472,7 @@ static int pg_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     p_text_or_null(&p, r->reporter_name);
     p_text_or_null(&p, r->reporter_phone);
     p_text_or_null(&p, r->location_text);
+    p_bool(&p, r->auto_duplicate);
     if (!(res = run(PG(st), Q_REQ_INSERT, &p, err)))
         return err ? err->code : HM_E_DB;
     if (PQntuples(res) == 0) {
@@ -1478,13 +1519,14 @@ static void read_request(const PGresult *res, int i, hm_request *r, uint8_t toke
     r->reporter_phone = col_dup(res, i, 26);
     r->location_text = col_dup(res, i, 27);
     r->safe_at = col_i64(res, i, 28);
-    r->delivered = col_bool(res, i, 29);
-    r->delivered_vnd = PQgetisnull(res, i, 30) ? -1 : col_i64(res, i, 30);
-    r->receipt = col_int(res, i, 31);
+    r->auto_duplicate = col_bool(res, i, 29);
+    r->delivered = col_bool(res, i, 30);
+    r->delivered_vnd = PQgetisnull(res, i, 31) ? -1 : col_i64(res, i, 31);
+    r->receipt = col_int(res, i, 32);
     if (r->receipt < HM_RCPT_NONE || r->receipt >= HM_RCPT__COUNT)
         r->receipt = HM_RCPT_NONE;
-    r->receipt_vnd = PQgetisnull(res, i, 32) ? -1 : col_i64(res, i, 32);
-    r->receipt_at = col_i64(res, i, 33);
+    r->receipt_vnd = PQgetisnull(res, i, 33) ? -1 : col_i64(res, i, 33);
+    r->receipt_at = col_i64(res, i, 34);
 }
 
 static int pg_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
@@ -1842,14 +1884,74 @@ static int pg_request_set_safe(hm_store *st, int64_t id, int64_t at, hm_error *e
     return rc;
 }
 
+/* Run `sql` with the bigint parameter `a` (and `b` when b >= 0), unprepared. */
+static int exec_ids(pg_store *s, const char *sql, int64_t a, int64_t b, hm_error *err)
+{
+    char va[32], vb[32];
+    const char *v[2] = {va, vb};
+    PGresult *res;
+    int rc = HM_OK;
+    snprintf(va, sizeof va, "%lld", (long long)a);
+    snprintf(vb, sizeof vb, "%lld", (long long)b);
+    res = PQexecParams(s->conn, sql, b >= 0 ? 2 : 1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = pg_error(s, res, err);
+    PQclear(res);
+    return rc;
+}
+
+/* As SQLite's (store.h): the contact columns and the history notes of the purged requests go,
+ * one "purge" entry each, in one transaction; then VACUUM reclaims the old row versions
+ * PostgreSQL keeps. Its write-ahead log, archives and replicas are PostgreSQL's to expire
+ * (SECURITY.md). */
 static int pg_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
 {
+    pg_store *s = PG(st);
     params p = {0};
-    int64_t n = 0;
-    int rc;
+    PGresult *res = NULL;
+    int64_t now = hm_now_ms();
+    int rc, n;
+
+    if ((rc = ensure_conn(s, err)) || (rc = run_sql(s, "BEGIN", err)))
+        return rc;
     p_i64(&p, before_ms);
-    if ((rc = run_cmd(PG(st), Q_REQ_PURGE, &p, &n, err)) == HM_OK)
-        *count = n;
+    if (!(res = run(s, Q_REQ_PURGEABLE, &p, err))) {
+        rc = err ? err->code : HM_E_DB;
+        goto fail;
+    }
+    n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        int64_t id = col_i64(res, i, 0);
+        if ((rc = exec_ids(s,
+                           "UPDATE request SET name = NULL, phone = NULL, note = NULL, "
+                           "address = NULL, reporter_name = NULL, reporter_phone = NULL, "
+                           "location_text = NULL WHERE id = $1",
+                           id, -1, err)) ||
+            (rc = exec_ids(s,
+                           "UPDATE history SET note = NULL, old_value = CASE WHEN contact "
+                           "THEN NULL ELSE old_value END, new_value = CASE WHEN contact THEN "
+                           "NULL ELSE new_value END, salt = CASE WHEN contact THEN NULL ELSE "
+                           "salt END WHERE request_id = $1 AND kind <> 'purge' "
+                           "AND (note IS NOT NULL OR (contact AND (old_value IS NOT NULL OR "
+                           "new_value IS NOT NULL)))",
+                           id, -1, err)) ||
+            /* Its own entry, chained like every other (store.c). */
+            (rc = hm_store_history_append(st, id, now, "system", -1, -1, "contact data erased",
+                                          "purge", err)))
+            goto fail;
+    }
+    PQclear(res);
+    res = NULL;
+    if ((rc = run_sql(s, "COMMIT", err)))
+        return rc;
+    *count = n;
+    if (n > 0 && (rc = run_sql(s, "VACUUM request, history", err)))
+        return rc;
+    return HM_OK;
+fail:
+    PQclear(res);
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
     return rc;
 }
 
@@ -1906,6 +2008,7 @@ static int pg_history_add(hm_store *st, int64_t request_id, const hm_history *h,
     p_text_or_null(&p, h->new_sha256);
     p_text_or_null(&p, h->detail);
     p_text_or_null(&p, h->hash);
+    p_text_or_null(&p, h->salt);
     return run_cmd(PG(st), Q_HIST_ADD, &p, NULL, err);
 }
 
@@ -1929,6 +2032,7 @@ static void read_history(const PGresult *res, int i, int col, hm_history *h)
     col_copy(res, i, col + 13, h->new_sha256, sizeof h->new_sha256);
     h->detail = col_dup(res, i, col + 14);
     col_copy(res, i, col + 15, h->hash, sizeof h->hash);
+    col_copy(res, i, col + 16, h->salt, sizeof h->salt);
 }
 
 static int pg_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
@@ -2015,16 +2119,15 @@ static int pg_history_walk(hm_store *st, int64_t after_id, int64_t upto_id, hm_h
     return rc;
 }
 
-static int pg_history_set_hash(hm_store *st, int64_t entry_id, const char *note_sha256,
-                               const char *old_sha256, const char *new_sha256, const char *hash,
-                               hm_error *err)
+static int pg_history_set_hash(hm_store *st, const hm_history *h, hm_error *err)
 {
     params p = {0};
-    p_i64(&p, entry_id);
-    p_text_or_null(&p, note_sha256);
-    p_text_or_null(&p, old_sha256);
-    p_text_or_null(&p, new_sha256);
-    p_text(&p, hash);
+    p_i64(&p, h->id);
+    p_text_or_null(&p, h->note_sha256);
+    p_text_or_null(&p, h->old_sha256);
+    p_text_or_null(&p, h->new_sha256);
+    p_text(&p, h->hash);
+    p_text_or_null(&p, h->salt);
     return run_cmd(PG(st), Q_HIST_SET_HASH, &p, NULL, err);
 }
 
@@ -2337,9 +2440,9 @@ static int pg_stats(hm_store *st, int64_t now, int64_t counts[6][7], int64_t hou
 
 /* A PostgreSQL database is backed up by PostgreSQL's tools, which copy it consistently
  * while servers keep writing and restore it into any server: refused, naming them. */
-static int pg_backup(hm_store *st, const char *out_path, hm_error *err)
+static int pg_backup(hm_store *st, const char *out_path, bool overwrite, hm_error *err)
 {
-    (void)st, (void)out_path;
+    (void)st, (void)out_path, (void)overwrite;
     return hm_error_set(err, HM_E_INVALID_FIELD, "db",
                         "backup copies SpatiaLite files; back up a PostgreSQL database with "
                         "pg_dump --format=custom --file=FILE URI (restore with pg_restore)");
@@ -2432,7 +2535,7 @@ static void unpack_prev(const char *text, hm_change *c)
         else if (i == 8)
             c->prev.safe = atoi(f) != 0; /* since schema 3 */
         else if (i == 9)
-            c->prev.receipt = atoi(f); /* since schema 5 */
+            c->prev.receipt = atoi(f); /* since schema 6 */
         else
             snprintf(codes[i - 5], 40, "%.39s", f);
         p = e ? e + 1 : NULL;
@@ -2737,8 +2840,80 @@ static int pg_relief_list(hm_store *st, hm_relief_cb cb, void *ctx, hm_error *er
     return rc;
 }
 
+/* ---- audit --------------------------------------------------------------------------------- */
+
+static int pg_audit_add(hm_store *st, hm_audit *a, hm_error *err)
+{
+    pg_store *s = PG(st);
+    params p = {0};
+    PGresult *res;
+    p_i64(&p, a->at);
+    p_text(&p, a->kind);
+    p_text(&p, a->actor);
+    if (a->actor_team_id > 0)
+        p_i64(&p, a->actor_team_id);
+    else
+        p_null(&p);
+    if (a->team_id > 0)
+        p_i64(&p, a->team_id);
+    else
+        p_null(&p);
+    p_i64(&p, a->rows);
+    p_text_or_null(&p, a->detail);
+    res = run_named(s, "audit_add",
+                    "INSERT INTO audit(at, kind, actor, actor_team_id, team_id, row_count, detail) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    &s->audit_prepared[0], &p, err);
+    if (!res)
+        return err ? err->code : HM_E_DB;
+    a->id = col_i64(res, 0, 0);
+    PQclear(res);
+    return HM_OK;
+}
+
+static int pg_audit_list(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
+                         hm_error *err)
+{
+    pg_store *s = PG(st);
+    params p = {0};
+    PGresult *res;
+    int rc = HM_OK, n;
+
+    p_i64(&p, f->since_ms);
+    p_i64(&p, f->after_id);
+    p_i64(&p, f->team_id);
+    p_text(&p, f->kind);
+    if (f->limit)
+        p_i64(&p, (int64_t)f->limit);
+    else
+        p_null(&p);
+    res = run_named(s, "audit_list",
+                    "SELECT id, at, kind, actor, actor_team_id, team_id, row_count, detail FROM "
+                    "audit WHERE at >= $1 AND id > $2 AND ($3::bigint <= 0 OR team_id = $3) AND "
+                    "($4::text IS NULL OR kind = $4) ORDER BY id LIMIT $5",
+                    &s->audit_prepared[1], &p, err);
+    if (!res)
+        return err ? err->code : HM_E_DB;
+    n = PQntuples(res);
+    for (int i = 0; i < n && rc == 0; i++) {
+        hm_audit a;
+        memset(&a, 0, sizeof a);
+        a.id = col_i64(res, i, 0);
+        a.at = col_i64(res, i, 1);
+        col_copy(res, i, 2, a.kind, sizeof a.kind);
+        col_copy(res, i, 3, a.actor, sizeof a.actor);
+        a.actor_team_id = col_i64(res, i, 4);
+        a.team_id = col_i64(res, i, 5);
+        a.rows = col_i64(res, i, 6);
+        col_copy(res, i, 7, a.detail, sizeof a.detail);
+        rc = cb(ctx, &a);
+    }
+    PQclear(res);
+    return rc;
+}
+
 static const hm_store_ops pg_ops = {
-    .iVersion = 5,
+    .iVersion = 7,
     .name = "postgis",
     .xClose = pg_close,
     .xSchemaVersion = pg_schema_version,
@@ -2803,4 +2978,6 @@ static const hm_store_ops pg_ops = {
     .xReliefList = pg_relief_list,
     .xRequestUpdate = pg_request_update,
     .xHistoryAdd = pg_history_add,
+    .xAuditAdd = pg_audit_add,
+    .xAuditList = pg_audit_list,
 };

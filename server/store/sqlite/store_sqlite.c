@@ -7,6 +7,7 @@
 
 #include "fold.h"
 #include "hm_buf.h"
+#include "hm_file.h"
 #include "hm_log.h"
 #include "model.h"
 
@@ -22,8 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#define SCHEMA_VERSION 2
+#include <unistd.h>
 
 enum {
     Q_BEGIN,
@@ -85,18 +85,19 @@ enum {
     "id, code, lon, lat, precision, category, people, vulnerable, priority, note, name, "          \
     "address, phone, status, ward_code, former_ward_code, hamlet_code, source, verified, "         \
     "team_id, duplicate_of, created_at, updated_at, status_at, token_hash, reporter_name, "        \
-    "reporter_phone, location_text, safe_at, delivered, delivered_vnd, receipt, receipt_vnd, "     \
-    "receipt_at"
+    "reporter_phone, location_text, safe_at, auto_duplicate, delivered, delivered_vnd, receipt, "  \
+    "receipt_vnd, receipt_at"
 
 #define TEAM_COLS "id, name, role, status, capabilities, lon, lat, pos_at, disabled, created_at"
 
 /* History columns as read_history() reads them. */
 #define HIST_COLS                                                                                  \
     "at, actor, from_status, to_status, note, kind, field, old_value, new_value, contact, id, "    \
-    "note_sha256, old_sha256, new_sha256, detail, hash"
+    "note_sha256, old_sha256, new_sha256, detail, hash, salt"
 #define HIST_COLS_H                                                                                \
     "h.at, h.actor, h.from_status, h.to_status, h.note, h.kind, h.field, h.old_value, "            \
-    "h.new_value, h.contact, h.id, h.note_sha256, h.old_sha256, h.new_sha256, h.detail, h.hash"
+    "h.new_value, h.contact, h.id, h.note_sha256, h.old_sha256, h.new_sha256, h.detail, h.hash, "  \
+    "h.salt"
 
 #define CHANGE_COLS "id, at, kind, ref, prev, level, code, flags"
 
@@ -142,15 +143,15 @@ static const char *const q_sql[Q__COUNT] = {
         "INSERT INTO request(code, token_hash, lon, lat, precision, category, people, "
         "vulnerable, priority, note, name, address, phone, status, ward_code, former_ward_code, "
         "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
-        "status_at, geom, reporter_name, reporter_phone, location_text) VALUES (?1, ?2, ?3, ?4, "
-        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-        "?22, ?22, MakePoint(?3, ?4, 4326), ?23, ?24, ?25)",
+        "status_at, geom, reporter_name, reporter_phone, location_text, auto_duplicate) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+        "?20, ?21, ?22, ?22, ?22, MakePoint(?3, ?4, 4326), ?23, ?24, ?25, ?26)",
     [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = ?1",
     [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = ?1",
     /* Any move ends an "I am safe now" closing (a reopened request is no longer one). */
     [Q_REQ_SET_STATUS] = "UPDATE request SET status = ?3, team_id = ?4, duplicate_of = ?5, "
-                         "updated_at = ?6, status_at = ?6, safe_at = NULL WHERE id = ?1 AND "
-                         "status = ?2",
+                         "updated_at = ?6, status_at = ?6, safe_at = NULL, auto_duplicate = 0 "
+                         "WHERE id = ?1 AND status = ?2",
     [Q_REQ_SET_SAFE] = "UPDATE request SET safe_at = ?2 WHERE id = ?1",
     [Q_REQ_SET_VERIFIED] = "UPDATE request SET verified = ?3, updated_at = ?2 WHERE id = ?1",
     [Q_REQ_UPDATE] =
@@ -163,13 +164,13 @@ static const char *const q_sql[Q__COUNT] = {
     [Q_TEAM_OPEN_COUNT] = "SELECT count(*) FROM request WHERE team_id = ?1 AND status IN (1, 2)",
     [Q_HIST_ADD] = "INSERT INTO history(request_id, at, actor, from_status, to_status, note, kind, "
                    "field, old_value, new_value, contact, note_sha256, old_sha256, new_sha256, "
-                   "detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                   "?14, ?15, ?16)",
+                   "detail, hash, salt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                   "?13, ?14, ?15, ?16, ?17)",
     [Q_HIST_LIST] = "SELECT " HIST_COLS " FROM history WHERE request_id = ?1 ORDER BY id",
     [Q_HIST_HEAD] = "SELECT r.code, h.id, h.hash FROM request r LEFT JOIN history h ON h.id = "
                     "(SELECT max(id) FROM history WHERE request_id = r.id) WHERE r.id = ?1",
     [Q_HIST_SET_HASH] = "UPDATE history SET note_sha256 = ?2, old_sha256 = ?3, new_sha256 = ?4, "
-                        "hash = ?5 WHERE id = ?1",
+                        "hash = ?5, salt = ?6 WHERE id = ?1",
     [Q_HIST_WALK] = "SELECT h.request_id, r.code, " HIST_COLS_H " FROM history h JOIN request r "
                     "ON r.id = h.request_id WHERE h.request_id > ?1 AND h.request_id <= ?2 "
                     "ORDER BY h.request_id, h.id",
@@ -364,15 +365,37 @@ static const char *const migrations[] = {
     "  f_geometry_column, read_only) VALUES ('requests_view', 'geom', 'id', 'request', 'geom', 1), "
     "  ('teams_view', 'geom', 'id', 'team', 'geom', 1), "
     "  ('areas_view', 'geom', 'id', 'area', 'geom', 1);",
-    /* 7 -> 8: the resident closes the loop (issue 17).
+    /* 7 -> 8: privacy and abuse, second round (issue 11).
+     * - request.auto_duplicate: a public caller's repeat of an open request, stored as its
+     *   duplicate; its public and resident views do not name the earlier request.
+     * - audit: who saw or took contact data and who changed teams (store.h, "Audit").
+     * - The history stays append-only with one exception: purge may set a note to NULL, and
+     *   the old and new values of an entry to NULL (those of contact entries: an edited phone,
+     *   name or address), and nothing else (the trigger refuses every other change of a row). */
+    "ALTER TABLE request ADD COLUMN auto_duplicate INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL, "
+    "  actor TEXT NOT NULL, actor_team_id INTEGER, team_id INTEGER, row_count INTEGER NOT NULL "
+    "  DEFAULT 0, detail TEXT);"
+    "CREATE INDEX audit_at ON audit(at);"
+    "CREATE INDEX audit_team ON audit(team_id, at);"
+    "DROP TRIGGER history_append_only_u;"
+    "CREATE TRIGGER history_append_only_u BEFORE UPDATE ON history WHEN NEW.note IS NOT NULL "
+    "  OR (NEW.old_value IS NOT NULL AND NEW.old_value IS NOT OLD.old_value) "
+    "  OR (NEW.new_value IS NOT NULL AND NEW.new_value IS NOT OLD.new_value) "
+    "  OR NEW.id IS NOT OLD.id OR NEW.request_id IS NOT OLD.request_id OR NEW.at IS NOT OLD.at "
+    "  OR NEW.actor IS NOT OLD.actor OR NEW.from_status IS NOT OLD.from_status "
+    "  OR NEW.to_status IS NOT OLD.to_status OR NEW.kind IS NOT OLD.kind "
+    "  OR NEW.field IS NOT OLD.field OR NEW.contact IS NOT OLD.contact "
+    "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;",
+    /* 8 -> 9: the resident closes the loop (issue 17).
      * - The history is hash-chained (chain.h): every entry keeps the SHA-256 of its note and of
      *   its old and new values (which stay when a purge erases the texts), its structured facts
      *   (`detail`) and its hash. Entries of an older file are chained once, by the first
      *   connection that may write (hm_store_history_backfill): history_chain keeps the id of
      *   the last of them until then, and the append-only trigger lets exactly that happen
      *   (hash and the texts' SHA-256 set where they were NULL, on those entries, nothing else
-     *   changed). A purge that erases texts will have to widen the trigger to a text set to
-     *   NULL, its SHA-256 kept.
+     *   changed) besides purge's erasing of texts (version 8), which now keeps their SHA-256
+     *   and the hash.
      * - The team's delivery and the resident's receipt on the request; the partial index
      *   request_flag finds the flagged ones (resolved, receipt part or nothing).
      * - The first answers to creations with an Idempotency-Key, kept 24 h (sealed: a key
@@ -382,21 +405,35 @@ static const char *const migrations[] = {
     "ALTER TABLE history ADD COLUMN new_sha256 TEXT;"
     "ALTER TABLE history ADD COLUMN detail TEXT;"
     "ALTER TABLE history ADD COLUMN hash TEXT;"
+    "ALTER TABLE history ADD COLUMN salt TEXT;"
     "CREATE TABLE history_chain(unchained_upto INTEGER NOT NULL);"
     "INSERT INTO history_chain SELECT coalesce(max(id), 0) FROM history;"
     "DROP TRIGGER history_append_only_u;"
-    "CREATE TRIGGER history_append_only_u BEFORE UPDATE ON history WHEN NOT ("
+    "CREATE TRIGGER history_append_only_u BEFORE UPDATE ON history WHEN NOT (("
+    /* A purge: a note, and the values of an entry, set to NULL, their SHA-256 kept (issue 11,
+     * version 8), and a contact entry's salt with them; nothing else changed. */
+    "  NEW.note IS NULL AND (NEW.old_value IS NULL OR NEW.old_value IS OLD.old_value) AND "
+    "  (NEW.new_value IS NULL OR NEW.new_value IS OLD.new_value) AND "
+    "  (NEW.salt IS NULL OR NEW.salt IS OLD.salt) AND "
+    "  NEW.note_sha256 IS OLD.note_sha256 AND NEW.old_sha256 IS OLD.old_sha256 AND "
+    "  NEW.new_sha256 IS OLD.new_sha256 AND NEW.hash IS OLD.hash"
+    ") OR ("
+    /* The one-time chaining of the entries written before: the hash and the texts' SHA-256
+     * set where they were NULL, the texts unchanged. */
     "  OLD.hash IS NULL AND NEW.hash IS NOT NULL AND "
     "  OLD.id <= (SELECT unchained_upto FROM history_chain) AND "
     "  (OLD.note_sha256 IS NULL OR NEW.note_sha256 IS OLD.note_sha256) AND "
     "  (OLD.old_sha256 IS NULL OR NEW.old_sha256 IS OLD.old_sha256) AND "
     "  (OLD.new_sha256 IS NULL OR NEW.new_sha256 IS OLD.new_sha256) AND "
-    "  NEW.id IS OLD.id AND NEW.request_id IS OLD.request_id AND NEW.at IS OLD.at AND "
-    "  NEW.actor IS OLD.actor AND NEW.from_status IS OLD.from_status AND "
-    "  NEW.to_status IS OLD.to_status AND NEW.note IS OLD.note AND NEW.kind IS OLD.kind AND "
-    "  NEW.field IS OLD.field AND NEW.old_value IS OLD.old_value AND "
-    "  NEW.new_value IS OLD.new_value AND NEW.contact IS OLD.contact AND "
-    "  NEW.detail IS OLD.detail) "
+    "  (OLD.salt IS NULL OR NEW.salt IS OLD.salt) AND "
+    "  NEW.note IS OLD.note AND NEW.old_value IS OLD.old_value AND "
+    "  NEW.new_value IS OLD.new_value"
+    /* Either way: the entry itself unchanged. */
+    ")) OR NEW.id IS NOT OLD.id OR NEW.request_id IS NOT OLD.request_id OR NEW.at IS NOT OLD.at "
+    "  OR NEW.actor IS NOT OLD.actor OR NEW.from_status IS NOT OLD.from_status "
+    "  OR NEW.to_status IS NOT OLD.to_status OR NEW.kind IS NOT OLD.kind "
+    "  OR NEW.field IS NOT OLD.field OR NEW.contact IS NOT OLD.contact "
+    "  OR NEW.detail IS NOT OLD.detail "
     "  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;"
     "ALTER TABLE request ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE request ADD COLUMN delivered_vnd INTEGER;"
@@ -603,11 +640,23 @@ hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err)
 
     s->base.ops = &sq_ops;
     if (stat(path, &sb) != 0) {
+        int fd;
         if (!(flags & HM_STORE_CREATE)) {
             hm_error_set(err, HM_E_NOT_FOUND, "db", "no database at %s", path);
             goto fail;
         }
         make_parent_dir(path);
+        /* The file of every phone number is its owner's alone (issue 11: 0644 under umask
+         * 022), and so are its -wal and -shm, which SQLite creates with the database's mode.
+         * An empty file is a new database to SQLite. */
+        if ((fd = hm_file_create(path, false, err)) < 0)
+            goto fail;
+        close(fd);
+    } else if (sb.st_mode & 077) {
+        hm_log(HM_LOG_WARN,
+               "event=database_not_private mode=%03o msg=\"others may read the "
+               "database; chmod 600 it and its -wal and -shm\"",
+               (unsigned)(sb.st_mode & 0777));
     }
     if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
         if (s->db)
@@ -908,6 +957,7 @@ static int sq_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     bind_text_or_null(q, 23, r->reporter_name);
     bind_text_or_null(q, 24, r->reporter_phone);
     bind_text_or_null(q, 25, r->location_text);
+    sqlite3_bind_int(q, 26, r->auto_duplicate);
     if (sqlite3_step(q) != SQLITE_DONE) {
         if ((sqlite3_extended_errcode(s->db)) == SQLITE_CONSTRAINT_UNIQUE)
             rc = hm_error_set(err, HM_E_IN_USE, "code", "request code already in use");
@@ -960,13 +1010,14 @@ static void read_request(sqlite3_stmt *q, hm_request *r, uint8_t token_hash[32])
     r->reporter_phone = dup_col(q, 26);
     r->location_text = dup_col(q, 27);
     r->safe_at = sqlite3_column_int64(q, 28);
-    r->delivered = sqlite3_column_int(q, 29) != 0;
-    r->delivered_vnd = sqlite3_column_type(q, 30) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 30);
-    r->receipt = sqlite3_column_int(q, 31);
+    r->auto_duplicate = sqlite3_column_int(q, 29) != 0;
+    r->delivered = sqlite3_column_int(q, 30) != 0;
+    r->delivered_vnd = sqlite3_column_type(q, 31) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 31);
+    r->receipt = sqlite3_column_int(q, 32);
     if (r->receipt < HM_RCPT_NONE || r->receipt >= HM_RCPT__COUNT)
         r->receipt = HM_RCPT_NONE;
-    r->receipt_vnd = sqlite3_column_type(q, 32) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 32);
-    r->receipt_at = sqlite3_column_int64(q, 33);
+    r->receipt_vnd = sqlite3_column_type(q, 33) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 33);
+    r->receipt_at = sqlite3_column_int64(q, 34);
 }
 
 static int sq_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
@@ -1308,29 +1359,110 @@ static int sq_request_set_areas(hm_store *st, int64_t id, const char *ward, cons
     return exec_q(s, q, err);
 }
 
-static int sq_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
+/* Run `sql` (no results) with one bound integer `a` (and `b` when b >= 0). */
+static int exec_bound(sq_store *s, const char *sql, int64_t a, int64_t b, hm_error *err)
 {
-    sq_store *s = SQ(st);
     sqlite3_stmt *q = NULL;
     int rc = HM_OK;
-    const char *sql =
-        "UPDATE request SET name = NULL, phone = NULL, note = NULL, address = NULL, "
-        "reporter_name = NULL, reporter_phone = NULL, location_text = NULL "
-        "WHERE status IN (3, 4, 5) AND updated_at < ?1 AND (name IS NOT NULL OR "
-        "phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL OR reporter_name IS NOT "
-        "NULL OR reporter_phone IS NOT NULL OR location_text IS NOT NULL)";
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
         rc = db_error(s, err);
         goto out;
     }
-    sqlite3_bind_int64(q, 1, before_ms);
-    if (sqlite3_step(q) != SQLITE_DONE) {
+    sqlite3_bind_int64(q, 1, a);
+    if (b >= 0)
+        sqlite3_bind_int64(q, 2, b);
+    if (sqlite3_step(q) != SQLITE_DONE)
         rc = db_error(s, err);
-        goto out;
-    }
-    *count = sqlite3_changes(s->db);
 out:
     sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_request_purge(hm_store *st, int64_t before_ms, int64_t *count, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int64_t *ids = NULL, now = hm_now_ms();
+    size_t n = 0, cap = 0;
+    int rc = HM_OK, step, log = 0, done = 0;
+    /* Closed requests with something left to erase: a contact column, or in their history
+     * (other than purge's own entries) a note or the values of a contact edit. */
+    const char *select =
+        "SELECT id FROM request WHERE status IN (3, 4, 5) AND updated_at < ?1 AND (name IS NOT "
+        "NULL OR phone IS NOT NULL OR note IS NOT NULL OR address IS NOT NULL OR reporter_name "
+        "IS NOT NULL OR reporter_phone IS NOT NULL OR location_text IS NOT NULL OR EXISTS "
+        "(SELECT 1 FROM history h WHERE h.request_id = request.id AND h.kind <> 'purge' AND "
+        "(h.note IS NOT NULL OR (h.contact <> 0 AND (h.old_value IS NOT NULL OR h.new_value IS "
+        "NOT NULL))))) ORDER BY id";
+
+    /* Erased cells and freed pages are overwritten with zeros rather than left in the file. */
+    if ((rc = exec_sql(s, "PRAGMA secure_delete = ON", err)) ||
+        (rc = exec_sql(s, "BEGIN IMMEDIATE", err)))
+        return rc;
+    if (sqlite3_prepare_v2(s->db, select, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto fail;
+    }
+    sqlite3_bind_int64(q, 1, before_ms);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            ids = hm_xrealloc(ids, cap * sizeof *ids);
+        }
+        ids[n++] = sqlite3_column_int64(q, 0);
+    }
+    if (step != SQLITE_DONE) {
+        rc = db_error(s, err);
+        goto fail;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    for (size_t i = 0; i < n; i++) {
+        /* The history trigger lets a note, and the values of an entry, become NULL and refuses
+         * every other change. */
+        if ((rc = exec_bound(s,
+                             "UPDATE request SET name = NULL, phone = NULL, note = NULL, "
+                             "address = NULL, reporter_name = NULL, reporter_phone = NULL, "
+                             "location_text = NULL WHERE id = ?1",
+                             ids[i], -1, err)) ||
+            (rc = exec_bound(s,
+                             "UPDATE history SET note = NULL, old_value = CASE WHEN contact "
+                             "<> 0 THEN NULL ELSE old_value END, new_value = CASE WHEN contact "
+                             "<> 0 THEN NULL ELSE new_value END, salt = CASE WHEN contact <> 0 "
+                             "THEN NULL ELSE salt END WHERE request_id = ?1 AND kind "
+                             "<> 'purge' AND (note IS NOT NULL OR (contact <> 0 AND (old_value "
+                             "IS NOT NULL OR new_value IS NOT NULL)))",
+                             ids[i], -1, err)) ||
+            /* Its own entry, chained like every other (store.c). */
+            (rc = hm_store_history_append(st, ids[i], now, "system", -1, -1, "contact data erased",
+                                          "purge", err)))
+            goto fail;
+    }
+    if ((rc = exec_sql(s, "COMMIT", err)))
+        goto fail;
+    *count = (int64_t)n;
+    free(ids);
+    ids = NULL;
+    if (n == 0)
+        return HM_OK;
+    /* What was erased may still be in free pages of the file (from before secure_delete) and in
+     * the write-ahead log: rebuild the file, then copy the log into it and empty the log. */
+    if ((rc = exec_sql(s, "VACUUM", err)))
+        return rc;
+    sqlite3_busy_timeout(s->db, 30000);
+    step = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    sqlite3_busy_timeout(s->db, 10000);
+    if (step != SQLITE_OK)
+        return hm_error_set(err, HM_E_UNAVAILABLE, NULL,
+                            "contact data erased, but the database is in use and its log still "
+                            "holds old copies; run purge again while no server uses it (%s)",
+                            sqlite3_errstr(step));
+    return HM_OK;
+fail:
+    sqlite3_finalize(q);
+    free(ids);
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
 
@@ -1370,6 +1502,7 @@ static int sq_history_add(hm_store *st, int64_t request_id, const hm_history *h,
     bind_text_or_null(q, 14, h->new_sha256);
     bind_text_or_null(q, 15, h->detail);
     bind_text_or_null(q, 16, h->hash);
+    bind_text_or_null(q, 17, h->salt);
     return exec_q(s, q, err);
 }
 
@@ -1393,6 +1526,7 @@ static void read_history(sqlite3_stmt *q, int col, hm_history *h)
     copy_col(q, col + 13, h->new_sha256, sizeof h->new_sha256);
     h->detail = dup_col(q, col + 14);
     copy_col(q, col + 15, h->hash, sizeof h->hash);
+    copy_col(q, col + 16, h->salt, sizeof h->salt);
 }
 
 static int sq_history_list(hm_store *st, int64_t request_id, hm_history_cb cb, void *ctx,
@@ -1476,17 +1610,16 @@ out:
     return rc;
 }
 
-static int sq_history_set_hash(hm_store *st, int64_t entry_id, const char *note_sha256,
-                               const char *old_sha256, const char *new_sha256, const char *hash,
-                               hm_error *err)
+static int sq_history_set_hash(hm_store *st, const hm_history *h, hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3_stmt *q = s->q[Q_HIST_SET_HASH];
-    sqlite3_bind_int64(q, 1, entry_id);
-    bind_text_or_null(q, 2, note_sha256);
-    bind_text_or_null(q, 3, old_sha256);
-    bind_text_or_null(q, 4, new_sha256);
-    sqlite3_bind_text(q, 5, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 1, h->id);
+    bind_text_or_null(q, 2, h->note_sha256);
+    bind_text_or_null(q, 3, h->old_sha256);
+    bind_text_or_null(q, 4, h->new_sha256);
+    sqlite3_bind_text(q, 5, h->hash, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 6, h->salt);
     return exec_q(s, q, err);
 }
 
@@ -1831,15 +1964,19 @@ out:
     return rc;
 }
 
-static int sq_backup(hm_store *st, const char *out_path, hm_error *err)
+static int sq_backup(hm_store *st, const char *out_path, bool overwrite, hm_error *err)
 {
     sq_store *s = SQ(st);
     sqlite3 *dst = NULL;
     sqlite3_backup *b;
-    int rc = HM_OK, step;
+    int rc = HM_OK, step, fd;
 
-    if (sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* Created private, never through a symbolic link (hm_file.h); SQLite then writes into the
+     * empty file and gives its journal the same mode. */
+    if ((fd = hm_file_create(out_path, overwrite, err)) < 0)
+        return err ? err->code : HM_E_IO;
+    close(fd);
+    if (sqlite3_open_v2(out_path, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         rc = hm_error_set(err, HM_E_IO, NULL, "cannot open %s: %s", out_path,
                           dst ? sqlite3_errmsg(dst) : "out of memory");
         goto out;
@@ -2083,7 +2220,7 @@ static int sq_change_add(hm_store *st, hm_change *c, hm_error *err)
 }
 
 /* `text` ("status|category|status_at|lon|lat|ward|former|hamlet|safe|receipt", empty codes
- * allowed; "safe" since version 6, "receipt" since version 8) into c->prev; fields missing stay
+ * allowed; "safe" since version 6, "receipt" since version 9) into c->prev; fields missing stay
  * as they are. */
 static void unpack_prev(const char *text, hm_change *c)
 {
@@ -2407,8 +2544,82 @@ out:
     return rc;
 }
 
+/* ---- audit ---- */
+
+static int sq_audit_add(hm_store *st, hm_audit *a, hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO audit(at, kind, actor, actor_team_id, team_id, row_count, detail) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    sqlite3_bind_int64(q, 1, a->at);
+    sqlite3_bind_text(q, 2, a->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, a->actor, -1, SQLITE_STATIC);
+    if (a->actor_team_id > 0)
+        sqlite3_bind_int64(q, 4, a->actor_team_id);
+    if (a->team_id > 0)
+        sqlite3_bind_int64(q, 5, a->team_id);
+    sqlite3_bind_int64(q, 6, a->rows);
+    bind_text_or_null(q, 7, a->detail);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_error(s, err);
+    else
+        a->id = sqlite3_last_insert_rowid(s->db);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sq_audit_list(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
+                         hm_error *err)
+{
+    sq_store *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    int rc = HM_OK, step;
+    const char *sql =
+        "SELECT id, at, kind, actor, actor_team_id, team_id, row_count, detail FROM audit WHERE "
+        "at >= ?1 AND id > ?2 AND (?3 <= 0 OR team_id = ?3) AND (?4 IS NULL OR kind = ?4) "
+        "ORDER BY id LIMIT ?5";
+
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        rc = db_error(s, err);
+        goto out;
+    }
+    sqlite3_bind_int64(q, 1, f->since_ms);
+    sqlite3_bind_int64(q, 2, f->after_id);
+    sqlite3_bind_int64(q, 3, f->team_id);
+    bind_text_or_null(q, 4, f->kind);
+    sqlite3_bind_int64(q, 5, f->limit ? (sqlite3_int64)f->limit : -1);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hm_audit a;
+        memset(&a, 0, sizeof a);
+        a.id = sqlite3_column_int64(q, 0);
+        a.at = sqlite3_column_int64(q, 1);
+        copy_col(q, 2, a.kind, sizeof a.kind);
+        copy_col(q, 3, a.actor, sizeof a.actor);
+        a.actor_team_id = sqlite3_column_int64(q, 4);
+        a.team_id = sqlite3_column_int64(q, 5);
+        a.rows = sqlite3_column_int64(q, 6);
+        copy_col(q, 7, a.detail, sizeof a.detail);
+        if ((rc = cb(ctx, &a)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(s, err);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static const hm_store_ops sq_ops = {
-    .iVersion = 5,
+    .iVersion = 7,
     .name = "spatialite",
     .xClose = sq_close,
     .xSchemaVersion = sq_schema_version,
@@ -2472,4 +2683,6 @@ static const hm_store_ops sq_ops = {
     .xReliefDelete = sq_relief_delete,
     .xReliefGet = sq_relief_get,
     .xReliefList = sq_relief_list,
+    .xAuditAdd = sq_audit_add,
+    .xAuditList = sq_audit_list,
 };

@@ -58,6 +58,7 @@ const STR = {
     p_hours: 'Opening hours', p_capacity: 'Capacity (people)', points: 'Relief points', 'c.safe': 'Marked safe',
     'pt.click_map': 'Click the map where the relief point is.', 'pt.saved': 'Relief point saved.', 'pt.deleted': 'Relief point deleted.',
     'pt.delete': 'Delete', 'pt.confirm_delete': 'Again to delete', 'pt.none_yet': 'No relief point yet: add one on the map.',
+    held: 'Teams paused from claiming', 'held.until': 'until {t}', 'held.why': 'claimed and released more than 10 requests within an hour',
   },
   vi: {
     'c.new': 'Chờ tiếp nhận', 'c.assigned': 'Đã có tổ nhận', 'c.in_progress': 'Đang hỗ trợ', 'c.resolved': 'Đã giải quyết',
@@ -72,6 +73,7 @@ const STR = {
     'c.safe': 'Đã báo an toàn', 'pt.click_map': 'Bấm vào bản đồ tại vị trí điểm hỗ trợ.', 'pt.saved': 'Đã lưu điểm hỗ trợ.',
     'pt.deleted': 'Đã xóa điểm hỗ trợ.', 'pt.delete': 'Xóa', 'pt.confirm_delete': 'Bấm lần nữa để xóa',
     'pt.none_yet': 'Chưa có điểm hỗ trợ: thêm trên bản đồ.',
+    held: 'Tổ tạm dừng nhận việc', 'held.until': 'đến {t}', 'held.why': 'đã nhận rồi trả lại hơn 10 yêu cầu trong một giờ',
   },
 };
 initI18n(STR);
@@ -616,11 +618,12 @@ async function refreshTeams() {
     for (const f of fc?.features || []) {
       const p = f.properties || {};
       const c = f.geometry?.coordinates;
-      next.set(String(p.id), { id: p.id, name: p.name, status: p.status, lon: c?.[0], lat: c?.[1], at: p.location_at || p.position_at || p.updated_at || p.last_seen || null });
+      next.set(String(p.id), { id: p.id, name: p.name, status: p.status, lon: c?.[0], lat: c?.[1], at: p.location_at || p.position_at || p.updated_at || p.last_seen || null, heldUntil: p.held_until || null });
     }
     S.teams = next;
     drawTeams();
     flags?.render(); // the teams' names on the residents' reports
+    renderHeld();
   } catch { /* keep */ }
 }
 
@@ -635,6 +638,17 @@ function teamMoved(d) {
     lon: c?.[0] ?? p.lon ?? old.lon, lat: c?.[1] ?? p.lat ?? old.lat, at: p.at || p.location_at || new Date().toISOString(),
   });
   drawTeams();
+}
+
+// Teams the server holds from claiming (claim, read, release, over and over: a harvest of
+// phone numbers). A small list; empty most of the time, and then hidden.
+function renderHeld() {
+  const now = Date.now();
+  const held = [...S.teams.values()].filter((tm) => tm.heldUntil && Date.parse(tm.heldUntil) > now);
+  $('#held-panel').hidden = !held.length;
+  $('#held').replaceChildren(...held.map((tm) => h('li', { class: 'held-team', title: t('held.why') },
+    h('span', { class: 'code' }, tm.name || `#${tm.id}`), h('span', { class: 'where' }, t('held.why')),
+    h('span', { class: 'age' }, t('held.until', { t: fmtTime(tm.heldUntil) })))));
 }
 
 const drawTeams = throttle(() => {

@@ -28,6 +28,9 @@ const STR = {
     'hint.resolved': 'The team marked your request as resolved.',
     'hint.cancelled': 'This request was cancelled.',
     'hint.duplicate': 'This request repeats another one, which is followed instead.',
+    'hint.duplicate_auto': 'Your request is being handled together with an earlier one sent with the same phone number.',
+    'h.repeat': 'The same phone number sent this request again', 'h.purge': 'Contact details erased',
+    'actor.unverified': 'unverified caller',
     'k.category': 'Need', 'k.people': 'People', 'k.vulnerable': 'Household', 'k.created': 'Sent',
     'k.updated': 'Updated', 'k.address': 'Address', 'k.note': 'Note', 'k.phone': 'Phone', 'k.dup': 'Same as',
     'h.created': 'Request sent', 'k.team': 'Support team', share: 'Share (Zalo, SMS…)',
@@ -47,6 +50,9 @@ const STR = {
     'hint.resolved': 'Tổ hỗ trợ đã báo yêu cầu được giải quyết.',
     'hint.cancelled': 'Yêu cầu này đã được hủy.',
     'hint.duplicate': 'Yêu cầu này trùng với một yêu cầu khác, được theo dõi ở yêu cầu kia.',
+    'hint.duplicate_auto': 'Yêu cầu của bạn đang được xử lý cùng với một yêu cầu gửi trước đó từ cùng số điện thoại.',
+    'h.repeat': 'Cùng số điện thoại đã gửi lại yêu cầu này', 'h.purge': 'Đã xóa thông tin liên hệ',
+    'actor.unverified': 'người gửi chưa xác minh',
     'k.category': 'Cần', 'k.people': 'Số người', 'k.vulnerable': 'Trong nhà có', 'k.created': 'Gửi lúc',
     'k.updated': 'Cập nhật', 'k.address': 'Địa chỉ', 'k.note': 'Ghi chú', 'k.phone': 'Điện thoại', 'k.dup': 'Trùng với',
     'h.created': 'Đã gửi yêu cầu', 'k.team': 'Tổ hỗ trợ',
@@ -107,7 +113,9 @@ function render() {
   s.textContent = t(`st.${st}`);
   s.className = `status-big badge st-${st}`;
   s.dataset.status = st;
-  $('#status-hint').textContent = t(`hint.${st}`);
+  // A repeat of an earlier request of the same phone, stored as its duplicate: the server does
+  // not say which one (duplicate_of is null), and neither does this page.
+  $('#status-hint').textContent = t(st === 'duplicate' && !r.duplicate_of ? 'hint.duplicate_auto' : `hint.${st}`);
   if (r.code) $('#code').textContent = r.code;
   const facts = [];
   const add = (k, v) => { if (v !== undefined && v !== null && v !== '') facts.push(h('dt', null, t(k)), h('dd', null, v)); };
@@ -125,10 +133,12 @@ function render() {
   $('#facts').replaceChildren(...facts);
   const hist = Array.isArray(r.history) ? r.history : [];
   $('#history').replaceChildren(...hist.slice().reverse().map((e) => {
-    const who = e.actor === 'resident' || e.actor === 'system' ? t(`actor.${e.actor}`) : (e.actor || '');
+    const who = e.actor === 'resident' || e.actor === 'system' ? t(`actor.${e.actor}`)
+      : e.actor === 'unverified caller' ? t('actor.unverified') : (e.actor || '');
     const d = e.detail || {};
     let what = e.kind === 'safe' ? t('h.safe')
-      : e.to && e.from !== e.to ? (e.from ? `${t(`st.${e.from}`)} → ${t(`st.${e.to}`)}` : t('h.created')) : '';
+      : e.to && e.from !== e.to ? (e.from ? `${t(`st.${e.from}`)} → ${t(`st.${e.to}`)}` : t('h.created'))
+      : e.kind === 'repeat' ? t('h.repeat') : e.kind === 'purge' ? t('h.purge') : '';
     if (e.kind === 'receipt') {
       what = t('r.said', { what: t(`r.${d.received}`) + (d.amount_vnd != null ? ` — ${vnd(d.amount_vnd)}` : '') });
     }
