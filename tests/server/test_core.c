@@ -11,6 +11,7 @@
 #include "core.h"
 #include "core_int.h"
 #include "events.h"
+#include "export.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
@@ -531,6 +532,142 @@ static void test_regress_alert_chosen_at_creation(void)
     hm_events_unsubscribe(s_next);
 }
 
+/* ---- export escaping ---- */
+
+/* One request with hostile free text, created as an operator would. */
+static void create_text(const char *note, const char *name, const char *address, char *code)
+{
+    hm_create_op op;
+    hm_error err = {0};
+    char phone[32];
+    json_t *body;
+
+    snprintf(phone, sizeof phone, "0909%06d", phone_seq++);
+    body = json_pack("{s:f,s:f,s:s,s:i,s:s,s:s,s:s,s:s}", "lat", IN_LAT, "lon", IN_LON, "category",
+                     "food", "people", 1, "phone", phone, "note", note, "name", name, "address",
+                     address);
+    CHECK_INT_EQ(hm_core_create(core, &O, body, &op, &err), HM_OK);
+    CHECK_INT_EQ(run(&op.job), HM_OK);
+    snprintf(code, 16, "%s", op.req.code);
+    hm_create_op_clear(&op);
+    json_decref(body);
+}
+
+/* The line of `csv` that holds `code` (malloc'd; lines end with CRLF, quoted cells may hold
+ * line breaks, so the record is cut at the CRLF that follows an even number of quotes). */
+static char *csv_record_of(const char *csv, const char *code)
+{
+    const char *at = strstr(csv, code), *start, *p;
+    size_t quotes = 0;
+
+    if (!at)
+        return NULL;
+    for (start = at; start > csv && !(start[-1] == '\n' && start[-2] == '\r'); start--)
+        ;
+    for (p = start; *p; p++) {
+        if (*p == '"')
+            quotes++;
+        if (p[0] == '\r' && p[1] == '\n' && quotes % 2 == 0)
+            break;
+    }
+    return strndup(start, (size_t)(p - start));
+}
+
+/* Export escaping (issue 11, issue 12): a spreadsheet opening the CSV with any of its default
+ * separators finds no cell that starts a formula, quotes are doubled, line breaks stay inside
+ * their quoted cell, the file starts with a BOM; KML escapes markup; GeoJSON keeps the text as
+ * written. */
+static void test_export_escaping(void)
+{
+    static const struct {
+        const char *note, *name, *address, *want_note;
+    } rows[] = {
+        {"=1+1", "Bà Tư", "Ấp 3", "\"'=1+1\""},
+        {"giúp;=HYPERLINK(\"x\")", "@cmd", "-2", "\"giúp;'=HYPERLINK(\"\"x\"\")\""},
+        {"dòng 1\n+dòng 2", "a\tb", "x, y", "\"dòng 1\n'+dòng 2\""},
+        {"\"=quoted\"", "Ông Năm", "Tổ 5", "\"\"\"'=quoted\"\"\""},
+        {"hết gạo, 2 cháu", "<b>&</b>", "Ấp 1", "\"hết gạo, 2 cháu\""},
+    };
+    enum { N = sizeof rows / sizeof rows[0] };
+    char codes[N][16];
+    hm_error err = {0};
+    hm_store *st;
+    hm_buf out;
+    size_t n = 0;
+
+    for (size_t i = 0; i < N; i++)
+        create_text(rows[i].note, rows[i].name, rows[i].address, codes[i]);
+    st = hm_store_open(db_path, 0, &err);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+
+    hm_buf_init(&out);
+    CHECK_INT_EQ(hm_export_write(st, HM_EXPORT_CSV, NULL, &out, &n, &err), HM_OK);
+    hm_buf_putc(&out, '\0');
+    CHECK(n >= N);
+    CHECK(memcmp(out.data,
+                 "\xEF\xBB\xBF"
+                 "id,code,",
+                 11) == 0);
+    for (size_t i = 0; i < N; i++) {
+        char *rec = csv_record_of(out.data, codes[i]);
+        CHECK(rec != NULL);
+        if (!rec)
+            continue;
+        if (!strstr(rec, rows[i].want_note))
+            fprintf(stderr, "  export of %s: want %s in %s\n", codes[i], rows[i].want_note, rec);
+        CHECK(strstr(rec, rows[i].want_note) != NULL);
+        /* Split on every separator a spreadsheet may choose: no piece starts a formula. */
+        for (const char *p = rec; *p; p++) {
+            if (p == rec || strchr(",;\t\n", p[-1])) {
+                const char *q = p;
+                while (*q == ' ' || *q == '"')
+                    q++;
+                /* a phone's "+849…" is a number to a spreadsheet, not a formula */
+                bool formula = *q == '=' || *q == '@' ||
+                               ((*q == '+' || *q == '-') && !(q[1] >= '0' && q[1] <= '9'));
+                if (formula)
+                    fprintf(stderr, "  a cell starts a formula: %.30s\n", q);
+                CHECK(!formula);
+            }
+        }
+        free(rec);
+    }
+    CHECK(strstr(out.data, "\"'@cmd\"") != NULL);
+    CHECK(strstr(out.data, "\"'-2\"") != NULL);
+    hm_buf_clear(&out);
+
+    hm_buf_init(&out);
+    CHECK_INT_EQ(hm_export_write(st, HM_EXPORT_KML, NULL, &out, &n, &err), HM_OK);
+    hm_buf_putc(&out, '\0');
+    CHECK(strstr(out.data, "&lt;b&gt;&amp;&lt;/b&gt;") != NULL);
+    CHECK(strstr(out.data, "<b>&</b>") == NULL);
+    hm_buf_clear(&out);
+
+    hm_buf_init(&out);
+    CHECK_INT_EQ(hm_export_write(st, HM_EXPORT_GEOJSON, NULL, &out, &n, &err), HM_OK);
+    {
+        json_error_t jerr;
+        json_t *fc = json_loadb(out.data, out.len, 0, &jerr);
+        size_t found = 0, i;
+        json_t *f;
+        CHECK(fc != NULL);
+        json_array_foreach(json_object_get(fc, "features"), i, f)
+        {
+            const char *note =
+                json_string_value(json_object_get(json_object_get(f, "properties"), "note"));
+            for (size_t k = 0; k < N; k++)
+                if (note && strcmp(note, rows[k].note) == 0)
+                    found++;
+        }
+        CHECK_INT_EQ(found, N);
+        json_decref(fc);
+    }
+    hm_buf_clear(&out);
+    hm_store_close(st);
+}
+
 int main(void)
 {
     hm_core_config cfg;
@@ -567,6 +704,7 @@ int main(void)
     test_change_log();
     test_change_from_another_connection();
     test_regress_alert_chosen_at_creation();
+    test_export_escaping();
 
     hm_core_shutdown(core);
     hm_core_destroy(core);
