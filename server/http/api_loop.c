@@ -34,6 +34,9 @@ static const char *const hint_vi[HM_ST__COUNT] = {
     "Tổ hỗ trợ đã báo yêu cầu được giải quyết.",
     "Yêu cầu này đã được hủy.",
     "Yêu cầu này trùng với một yêu cầu khác, được theo dõi ở yêu cầu kia."};
+/* A public repeat of a phone's open request (issue 11): the earlier request is not named. */
+static const char hint_auto_duplicate_vi[] =
+    "Yêu cầu của bạn đang được xử lý cùng với một yêu cầu gửi trước đó từ cùng số điện thoại.";
 static const char *const cat_vi[HM_CAT__COUNT] = {"Lương thực", "Nước uống", "Y tế", "Tiền mặt",
                                                   "Chỗ ở",      "Cứu hộ",    "Khác"};
 static const char *const cat_en[HM_CAT__COUNT] = {"Food",    "Water",  "Medical", "Cash",
@@ -290,7 +293,7 @@ static void put_track(hm_buf *b, const hm_request_view *v, const char *code, con
                   "<p class=\"status-big badge st-%s\" id=\"status\" data-status=\"%s\" "
                   "aria-live=\"polite\">%s</p><p class=\"hint\" id=\"status-hint\">%s",
                   hm_status_name(q->status), hm_status_name(q->status), status_vi[q->status],
-                  hint_vi[q->status]);
+                  q->auto_duplicate ? hint_auto_duplicate_vi : hint_vi[q->status]);
     put_en(b, status_en[q->status]);
     hm_buf_puts(b, "</p><dl class=\"facts\" id=\"facts\">");
     hm_buf_printf(b, "<dt>Cần</dt><dd>%s</dd><dt>Số người</dt><dd>%d người</dd>",

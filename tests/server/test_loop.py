@@ -754,6 +754,18 @@ class TrackPageTest(A.ServerTest):
                 self.assertNotIn('giếng khô', w.text)
                 self.assertNotIn('data-status=', w.text)
 
+    def test_automatic_duplicate_names_no_earlier_request(self):
+        # Issue 11: a public repeat of a phone's open request is stored as its duplicate; the
+        # page its sender gets says it is handled with an earlier one and names none.
+        phone = A.fresh_phone()
+        first, _ = self.srv.create_ok(P[0], P[1], phone=phone, category='water')
+        again, tok = self.srv.create_ok(P[0], P[1], phone=phone, category='water')
+        self.assertNotEqual(again['code'], first['code'])
+        html = self.srv.get('/track/%s?token=%s' % (again['code'], tok)).text
+        self.assertIn('data-status="duplicate"', html)
+        self.assertIn('xử lý cùng với một yêu cầu gửi trước đó', html)
+        self.assertNotIn(first['code'], html)
+
     def test_cancel_form(self):
         q, tok = self.srv.create_ok(P[0], P[1])
         code = q['code']
