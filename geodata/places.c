@@ -97,6 +97,9 @@ struct hm_places {
     uint64_t *p_sig;
     pair_name *p_name;
     size_t n_pairs;
+    /* After freezing: the places hm_places_nearest() looks at, by latitude. */
+    uint32_t *near_by_lat;
+    size_t n_near;
 };
 
 int hm_place_kind_rank(const char *kind)
@@ -141,6 +144,7 @@ void hm_places_destroy(hm_places *idx)
     free(idx->p_hot);
     free(idx->p_sig);
     free(idx->p_name);
+    free(idx->near_by_lat);
     free(idx);
 }
 
@@ -575,6 +579,35 @@ static int pair_cmp(const void *pa, const void *pb)
     return (int)a->pos - (int)b->pos;
 }
 
+/* Whether hm_places_nearest() may answer with `e`: a named place, not an area, a street or a
+ * commune's point. */
+static bool near_candidate(const hm_places *idx, const entry *e)
+{
+    return e->rank == HM_PLACE_RANK_PLACE && strcmp(idx->str.data + e->kind, "admin") != 0;
+}
+
+static int by_lat_cmp(const void *pa, const void *pb)
+{
+    const entry *a = &sort_idx->entries[*(const uint32_t *)pa];
+    const entry *b = &sort_idx->entries[*(const uint32_t *)pb];
+    if (a->lat != b->lat)
+        return a->lat < b->lat ? -1 : 1;
+    return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
+}
+
+/* The candidates of hm_places_nearest(), sorted by latitude (then by ranking order). */
+static void build_nearest(hm_places *idx)
+{
+    size_t n = 0;
+    idx->near_by_lat = hm_xmalloc((idx->n_entries ? idx->n_entries : 1) * sizeof *idx->near_by_lat);
+    for (size_t i = 0; i < idx->n_entries; i++)
+        if (near_candidate(idx, &idx->entries[i]))
+            idx->near_by_lat[n++] = (uint32_t)i;
+    sort_idx = idx;
+    qsort(idx->near_by_lat, n, sizeof *idx->near_by_lat, by_lat_cmp);
+    idx->n_near = n;
+}
+
 int hm_places_freeze(hm_places *idx, hm_error *err)
 {
     size_t n = idx->n_entries, kept = 0, n_names = 0, n_pairs = 0;
@@ -689,6 +722,7 @@ int hm_places_freeze(hm_places *idx, hm_error *err)
     idx->str.cap = idx->str.len + 1;
     idx->folds.data = hm_xrealloc(idx->folds.data, idx->folds.len + 1);
     idx->folds.cap = idx->folds.len + 1;
+    build_nearest(idx);
     idx->frozen = true;
     free(order);
     free(keep);
@@ -981,6 +1015,64 @@ int hm_places_search(const hm_places *idx, const hm_places_query *query, hm_plac
     }
     *n_hits = ntop;
     return HM_OK;
+}
+
+/* ---- the nearest named place ------------------------------------------------------- */
+
+bool hm_places_nearest(const hm_places *idx, double lon, double lat, double max_m,
+                       hm_place_hit *out)
+{
+    size_t lo = 0, hi, best = SIZE_MAX;
+    double dlat, best_m = 0;
+    const char *s;
+    const entry *e;
+
+    if (!idx->frozen || idx->n_near == 0 || !isfinite(lon) || !isfinite(lat) || !(max_m > 0) ||
+        max_m > HM_PLACES_NEAREST_MAX_M || lat < -89 || lat > 89)
+        return false;
+    /* A degree of latitude is at least 110,574 m: every candidate lies in this band. */
+    dlat = max_m / 110574.0;
+    hi = idx->n_near;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (idx->entries[idx->near_by_lat[mid]].lat < lat - dlat)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < idx->n_near; i++) {
+        uint32_t k = idx->near_by_lat[i];
+        double m;
+        e = &idx->entries[k];
+        if (e->lat > lat + dlat)
+            break;
+        /* Whole metres, so that equal distances fall to the ranking order (k). */
+        m = floor(approx_m(lon, lat, e->lon, e->lat));
+        if (m <= max_m && (best == SIZE_MAX || m < best_m || (m == best_m && k < best))) {
+            best = k;
+            best_m = m;
+        }
+    }
+    if (best == SIZE_MAX)
+        return false;
+    e = &idx->entries[best];
+    s = idx->str.data;
+    memset(out, 0, sizeof *out);
+    out->name = s + e->name;
+    out->kind = s + e->kind;
+    out->level = NULL;
+    out->code = e->code ? s + e->code : NULL;
+    out->ward_code = e->ward ? s + e->ward : NULL;
+    out->lon = e->lon;
+    out->lat = e->lat;
+    out->has_bbox = e->bbox != NO_BBOX;
+    if (out->has_bbox)
+        memcpy(out->bbox, idx->bboxes[e->bbox], sizeof out->bbox);
+    else
+        out->bbox[0] = out->bbox[1] = out->bbox[2] = out->bbox[3] = NAN;
+    out->distance_m = hm_geo_distance_m(lon, lat, e->lon, e->lat);
+    out->match = HM_PLACE_MATCH_EXACT;
+    return true;
 }
 
 /* ---- place lists from GeoJSON ------------------------------------------------------ */

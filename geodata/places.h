@@ -138,6 +138,24 @@ typedef struct hm_place_hit {
 int hm_places_search(const hm_places *idx, const hm_places_query *query, hm_place_hit *hits,
                      size_t *n_hits, hm_error *err);
 
+/* ---- the nearest named place ------------------------------------------------------- */
+
+/* Largest `max_m` of hm_places_nearest(). */
+#define HM_PLACES_NEAREST_MAX_M 20000.0
+
+/* The place nearest to (lon, lat) within `max_m` metres (1 m resolution; equal distances: the
+ * best ranked), among the named places of rank HM_PLACE_RANK_PLACE (villages, hamlets' and
+ * sections' names, markets, schools, bridges, canals ... shipped, imported or from a basemap)
+ * except kind "admin" (a commune's point, which the commune's own name says better): a hint of
+ * where a request is ("Ấp Chợ", "Chợ Phước Thạnh") for the pages (issue 15), never an area
+ * and never a street. True with *out filled (strings borrowed from the index, distance_m
+ * geodesic, match HM_PLACE_MATCH_EXACT); false when none is that near, `max_m` is not in
+ * (0, HM_PLACES_NEAREST_MAX_M] or the point is not finite. Thread-safe on a frozen index,
+ * allocation-free: a binary search in the places sorted by latitude, then the places within
+ * `max_m` of that latitude. */
+bool hm_places_nearest(const hm_places *idx, double lon, double lat, double max_m,
+                       hm_place_hit *out);
+
 /* ---- place lists from GeoJSON ------------------------------------------------------ */
 
 /* One place read from GeoJSON; owned by its hm_place_list. */

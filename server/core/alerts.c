@@ -129,7 +129,7 @@ void hm_alerts__escalate(hm_core *c, hm_store *st, int64_t now)
                 hm_request pub = r;
                 char *text;
                 hm_request_drop_text(&pub); /* events never carry contact data */
-                text = hm_request_event_text(&pub, false);
+                text = hm_core__request_event_text(c, &pub, false);
                 hm_events_publish(c->events, "request.alert", NULL, text, HM_EV_TARGET, next, n);
                 free(text);
             }

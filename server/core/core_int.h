@@ -50,6 +50,15 @@ void hm_core__places_changed(hm_core *c);
 bool hm_core__place_in_text(hm_core *c, const char *text, const char *ward, const char *hamlet,
                             double *lon, double *lat);
 
+/* The payload of a request event (reqjson.c): the request without contact data, snapped for
+ * the public; with the place hint, and for `public_view` false the holding team's name (the
+ * team payload is also what the resident's own stream gets). Caller frees; NULL if jansson
+ * fails. Any thread. */
+char *hm_core__request_event_text(hm_core *c, const hm_request *r, bool public_view);
+/* The name of team `team_id` into out[0, size) ("" when none): the team index, else `st`
+ * (may be NULL). */
+void hm_core__team_name(hm_core *c, hm_store *st, int64_t team_id, char *out, size_t size);
+
 struct hm_create_op;
 /* Run the creation `op` (filled by hm_core_create or an import) in `st`'s transaction. */
 int hm_core__create_row(hm_store *st, struct hm_create_op *op, hm_error *err);

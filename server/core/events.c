@@ -35,6 +35,7 @@ typedef struct slot {
     uint64_t id;
     unsigned audience;
     unsigned family; /* HM_EV_FAM_* of its type */
+    int64_t subject; /* the request it is about, for that request's own streams; 0: none */
     frame *pub;
     frame *team;
     int64_t *targets;
@@ -186,6 +187,8 @@ static frame *frame_for(const slot *sl, const hm_events_who *who)
 
     if (who->families && !(who->families & sl->family))
         return NULL;
+    if (who->request_id > 0) /* one request's stream: its events only, nothing else */
+        return sl->subject == who->request_id ? team : NULL;
     if (who->role <= HM_EV_ROLE_PUBLIC)
         return (sl->audience & HM_EV_PUBLIC) ? sl->pub : NULL;
     if (sl->audience & (HM_EV_PUBLIC | HM_EV_TEAMS))
@@ -591,6 +594,14 @@ uint64_t hm_events_publish_id(hm_events *ev, uint64_t id, const char *type, cons
                               const char *data_team, unsigned audience, const int64_t *targets,
                               size_t n_targets)
 {
+    return hm_events_publish_about(ev, id, 0, type, data_public, data_team, audience, targets,
+                                   n_targets);
+}
+
+uint64_t hm_events_publish_about(hm_events *ev, uint64_t id, int64_t subject, const char *type,
+                                 const char *data_public, const char *data_team, unsigned audience,
+                                 const int64_t *targets, size_t n_targets)
+{
     const unsigned all = HM_EV_PUBLIC | HM_EV_TEAMS | HM_EV_COORD | HM_EV_TARGET;
     frame *pub = NULL, *team = NULL;
     int64_t *tg = NULL;
@@ -626,6 +637,7 @@ uint64_t hm_events_publish_id(hm_events *ev, uint64_t id, const char *type, cons
                  .id = id,
                  .audience = audience,
                  .family = hm_events_family(type),
+                 .subject = subject > 0 ? subject : 0,
                  .pub = pub,
                  .team = team,
                  .targets = tg,

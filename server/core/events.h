@@ -101,6 +101,12 @@ typedef struct hm_events_who {
     /* The client's address (its rate-limit key) for the per-address cap of public streams;
      * "" is not counted. */
     char client[64];
+    /* > 0: the stream of one request, the resident's tracking page (issue 15: a phone follows
+     * its own request, not the district): only the events published about this request
+     * (hm_events_publish_about), with their `data_team` payload, whatever `role` says; `role`
+     * stays HM_EV_ROLE_PUBLIC so that the stream counts among the public ones (and `client`
+     * against its address's cap). */
+    int64_t request_id;
 } hm_events_who;
 
 /* Families of event types: the part of the type before its first '.'. */
@@ -162,6 +168,15 @@ uint64_t hm_events_publish(hm_events *ev, const char *type, const char *data_pub
 uint64_t hm_events_publish_id(hm_events *ev, uint64_t id, const char *type, const char *data_public,
                               const char *data_team, unsigned audience, const int64_t *targets,
                               size_t n_targets);
+
+/* The same for an event about request `subject` (request.created, request.updated): besides
+ * the audience, the streams of that one request (hm_events_who.request_id == subject) get
+ * `data_team` (or `data_public` when it is NULL), so `data_team` must be fit for the
+ * resident who holds the request's tracking token (it is: it has no contact data). Replays
+ * after a Last-Event-ID filter the same way. `subject` <= 0 is hm_events_publish_id(). */
+uint64_t hm_events_publish_about(hm_events *ev, uint64_t id, int64_t subject, const char *type,
+                                 const char *data_public, const char *data_team, unsigned audience,
+                                 const int64_t *targets, size_t n_targets);
 
 /* How a transport suspends and resumes the connection of a stream; `conn` is the transport's
  * own handle, opaque to the hub. suspend() is called by hm_events_read() on the connection's

@@ -19,6 +19,7 @@
 #include "present.h"
 #include "publisher.h"
 #include "reliefindex.h"
+#include "requests.h"
 #include "teamindex.h"
 
 #include "areas.h"
@@ -90,7 +91,7 @@ static void pub_run(hm_pub_job *job)
             hm_events_publish_id(c->events, it->id, it->type, pub, NULL, HM_EV_PUBLIC, NULL, 0);
     } else if (it->kind == PUB_FLAGGED) {
         /* Coordinators only: the delivery and the receipt side by side, the team named. */
-        json_t *o = hm_request_json(&it->req, HM_VIEW_RECEIPT);
+        json_t *o = hm_core_request_json(c, &it->req, HM_VIEW_RECEIPT, false);
         json_object_set_new(o, "team_name", it->team.id ? json_string(it->team.name) : json_null());
         team = json_dumps(o, HM_JSON_FLAGS);
         json_decref(o);
@@ -99,14 +100,17 @@ static void pub_run(hm_pub_job *job)
                                  NULL, 0);
     } else if (it->kind == PUB_ASSIGNED) {
         /* The team's own stream: a coordinator gave it this request (issue 14). */
-        team = hm_request_event_text(&it->req, false);
+        team = hm_core__request_event_text(c, &it->req, false);
         if (team && it->req.team_id > 0)
             hm_events_publish_id(c->events, it->id, "request.assigned", NULL, team, HM_EV_TARGET,
                                  &it->req.team_id, 1);
     } else {
-        pub = hm_request_event_text(&it->req, true);
-        team = hm_request_event_text(&it->req, false);
-        hm_events_publish_id(c->events, it->id, it->type, pub, team, HM_EV_PUBLIC, NULL, 0);
+        pub = hm_core__request_event_text(c, &it->req, true);
+        team = hm_core__request_event_text(c, &it->req, false);
+        /* About this request: also its resident's own stream (issue 15), with the team payload
+         * (no contact data; the exact position is the resident's own). */
+        hm_events_publish_about(c->events, it->id, it->req.id, it->type, pub, team, HM_EV_PUBLIC,
+                                NULL, 0);
         /* An automatic duplicate is created closed: nobody is alerted. */
         if (it->kind == PUB_CREATED && it->req.status == HM_ST_NEW)
             hm_alerts__created(c, &it->req, team, it->id + 1, it->alert, it->n_alert);
@@ -392,7 +396,8 @@ int hm_core__load_indexes(hm_core *c, hm_store *st, hm_error *err)
     if ((rc = hm_store_request_list(st, &f, load_open, c->open, err)))
         return rc;
     hm_team_index_clear(c->teams);
-    if ((rc = hm_store_team_list(st, false, load_team, c->teams, err)))
+    /* Disabled teams too: their names stay on the requests they held. */
+    if ((rc = hm_store_team_list(st, true, load_team, c->teams, err)))
         return rc;
     hm_relief_index_clear(c->reliefs);
     return hm_store_relief_list(st, load_relief, c->reliefs, err);

@@ -9,6 +9,7 @@
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
+#include "present.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -420,6 +421,32 @@ void hm_places_result_clear(hm_places_result *r)
     release(r->hold);
     r->hold = NULL;
     r->n = 0;
+}
+
+bool hm_core_place_hint(hm_core *c, double lon, double lat, char *out, size_t size)
+{
+    struct hm_gazetteer *g = c ? c->places : NULL;
+    hm_place_hit hit;
+    bool found = false;
+    snap *s;
+
+    if (size)
+        out[0] = '\0';
+    if (!g || size == 0 || !(s = acquire(g)))
+        return false;
+    if (hm_places_nearest(s->idx, hm_snap(lon), hm_snap(lat), HM_PLACE_HINT_M, &hit)) {
+        size_t n = strlen(hit.name);
+        if (n >= size) { /* cut before a continuation byte, never inside a character */
+            n = size - 1;
+            while (n > 0 && ((unsigned char)hit.name[n] & 0xC0) == 0x80)
+                n--;
+        }
+        memcpy(out, hit.name, n);
+        out[n] = '\0';
+        found = n > 0;
+    }
+    release(s);
+    return found;
 }
 
 const char *hm_core_places_attribution(hm_core *c)

@@ -54,6 +54,18 @@ const char *hm_core_places_attribution(hm_core *c);
  * map without basemap). */
 int hm_core_place_list(hm_core *c, hm_place_cb cb, void *ctx, hm_error *err);
 
+/* How far from a request a named place may be to serve as its hint. */
+#define HM_PLACE_HINT_M 3000.0
+
+/* The public place hint of a request standing at (lon, lat) (issue 15: team cards and alerts
+ * say where a request is before anyone sees its address): the name of the named place
+ * (hm_places_nearest: villages, hamlets' names, markets ..., not areas or streets) nearest
+ * to the point snapped to the public 0.001 degree grid, within HM_PLACE_HINT_M, into
+ * out[0, size) (cut at a character boundary). Public: it depends only on the snapped point, so
+ * it tells nobody more than the public position does. True when there is one; false with
+ * out "" otherwise (also while the index is loading). Thread-safe. */
+bool hm_core_place_hint(hm_core *c, double lon, double lat, char *out, size_t size);
+
 /* Number of places in the current index and whether the basemap's names are in it yet. */
 void hm_core_places_stats(hm_core *c, size_t *count, bool *basemap_loaded);
 

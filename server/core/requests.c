@@ -3,6 +3,7 @@
 
 #include "chain.h"
 #include "core_int.h"
+#include "fold.h"
 #include "geo.h"
 #include "hm_buf.h"
 #include "hm_log.h"
@@ -106,6 +107,110 @@ static void locate(hm_create_op *op, hm_request *r)
         hm_core__locate(op->core, r);
 }
 
+/* The folded key of a hamlet's name without the word people may or may not say before it
+ * ("Ấp Phú Lợi", "ap phu loi", "Phú Lợi" compare equal), into key[0, HM_HAMLET_TEXT_SIZE). */
+static void hamlet_key(const char *name, char *key)
+{
+    static const char *const words[] = {"ap ", "khu pho ", "kp ", NULL};
+    char folded[HM_HAMLET_TEXT_SIZE];
+    size_t n = strlen(name);
+    const char *k = folded;
+
+    hm_fold_into(name, n < sizeof folded - 1 ? n : sizeof folded - 1, folded);
+    for (size_t i = 0; words[i]; i++)
+        if (strncmp(folded, words[i], strlen(words[i])) == 0 && folded[strlen(words[i])]) {
+            k += strlen(words[i]);
+            break;
+        }
+    snprintf(key, HM_HAMLET_TEXT_SIZE, "%s", k);
+}
+
+typedef struct hamlet_find {
+    const char *ward;
+    char key[HM_HAMLET_TEXT_SIZE];
+    char code[40]; /* the hamlet found; "" none */
+} hamlet_find;
+
+static int hamlet_by_name(void *ctx, const hm_area_row *a)
+{
+    hamlet_find *f = ctx;
+    char key[HM_HAMLET_TEXT_SIZE];
+    if (f->code[0] || strcmp(a->parent_code, f->ward) != 0)
+        return 0;
+    hamlet_key(a->name, key);
+    if (key[0] && strcmp(key, f->key) == 0)
+        snprintf(f->code, sizeof f->code, "%s", a->code);
+    return 0;
+}
+
+/* Append hamlet name `text` to r's address (", " between), unless the address names it
+ * already (with or without "ấp"), keeping the address within its 200 characters (cut at a
+ * character). */
+static void address_add(hm_request *r, const char *text)
+{
+    size_t n = strlen(text), have = r->address ? strlen(r->address) : 0, chars = 0, cut;
+    char key[HM_HAMLET_TEXT_SIZE], *fa;
+    bool said;
+    hm_buf b;
+
+    fa = hm_xmalloc(have + 1);
+    hm_fold_into(r->address ? r->address : "", have, fa);
+    hamlet_key(text, key);
+    said = !key[0] || strstr(fa, key);
+    free(fa);
+    if (said)
+        return;
+    hm_buf_init(&b);
+    if (have) {
+        hm_buf_append(&b, r->address, have);
+        hm_buf_puts(&b, ", ");
+    }
+    hm_buf_append(&b, text, n);
+    hm_buf_putc(&b, '\0');
+    for (cut = 0; b.data[cut]; cut++) /* code points: bytes that do not continue one */
+        if (((unsigned char)b.data[cut] & 0xC0) != 0x80 && ++chars > 200)
+            break;
+    b.data[cut] = '\0';
+    free(r->address);
+    r->address = hm_xstrdup(b.data);
+    hm_buf_clear(&b);
+}
+
+/* The hamlet an address-only request gives (op->want_hamlet: a code or a name as typed),
+ * resolved against the stored hamlets of its commune: a hamlet's code; a hamlet's name (case,
+ * diacritics and a leading "ấp" ignored); else the text goes into the address and the request
+ * has no hamlet: a hamlet name is never a reason to refuse a request (SPEC "The pages in a
+ * crisis"). A hamlet code of another commune is HM_E_INVALID_FIELD (the two codes disagree). */
+static int resolve_hamlet(hm_create_op *op, hm_store *st, hm_error *err)
+{
+    char parent[40] = "";
+    hamlet_find f;
+    int rc;
+
+    if (!op->want_hamlet[0])
+        return HM_OK;
+    if (strlen(op->want_hamlet) < sizeof parent &&
+        hm_store_area_get(st, HM_LEVEL_HAMLET, op->want_hamlet, area_parent, parent, NULL) ==
+            HM_OK) {
+        if (strcmp(parent, op->want_ward) != 0)
+            return hm_error_set(err, HM_E_INVALID_FIELD, "hamlet_code",
+                                "this hamlet is not in the commune given");
+        return HM_OK;
+    }
+    memset(&f, 0, sizeof f);
+    f.ward = op->want_ward;
+    hamlet_key(op->want_hamlet, f.key);
+    if (f.key[0] && (rc = hm_store_area_list(st, HM_LEVEL_HAMLET, hamlet_by_name, &f, err)))
+        return rc;
+    if (f.code[0]) {
+        snprintf(op->want_hamlet, sizeof op->want_hamlet, "%s", f.code);
+        return HM_OK;
+    }
+    address_add(&op->req, op->want_hamlet);
+    op->want_hamlet[0] = '\0';
+    return HM_OK;
+}
+
 /* The position and areas of an address-only request: the point of the place its address names
  * inside the commune (and hamlet) given, when the place search knows one (SPEC "Places": the
  * request then stands at the place, precision "place"); otherwise the representative point of
@@ -113,17 +218,12 @@ static void locate(hm_create_op *op, hm_request *r)
 static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
 {
     hm_request *r = &op->req;
-    const bool hamlet = op->want_hamlet[0] != '\0';
-    char parent[40] = "";
+    bool hamlet;
     int rc;
 
-    if (hamlet) {
-        if (hm_store_area_get(st, HM_LEVEL_HAMLET, op->want_hamlet, area_parent, parent, NULL))
-            return hm_error_set(err, HM_E_INVALID_FIELD, "hamlet_code", "no hamlet has this code");
-        if (strcmp(parent, op->want_ward) != 0)
-            return hm_error_set(err, HM_E_INVALID_FIELD, "hamlet_code",
-                                "this hamlet is not in the commune given");
-    }
+    if ((rc = resolve_hamlet(op, st, err)))
+        return rc;
+    hamlet = op->want_hamlet[0] != '\0';
     rc = hamlet ? hm_store_area_get(st, HM_LEVEL_HAMLET, op->want_hamlet, area_rep, r, NULL)
                 : hm_store_area_get(st, HM_LEVEL_WARD, op->want_ward, area_rep, r, NULL);
     if (rc)
@@ -134,8 +234,8 @@ static int place_by_address(hm_create_op *op, hm_store *st, hm_error *err)
         r->precision = HM_PREC_PLACE;
     locate(op, r);
     snprintf(r->ward_code, sizeof r->ward_code, "%s", op->want_ward);
-    if (hamlet)
-        snprintf(r->hamlet_code, sizeof r->hamlet_code, "%s", op->want_hamlet);
+    if (hamlet) /* a stored hamlet's code by now (resolve_hamlet), shorter than 40 bytes */
+        snprintf(r->hamlet_code, sizeof r->hamlet_code, "%.39s", op->want_hamlet);
     return HM_OK;
 }
 
@@ -261,6 +361,10 @@ static int create_run(hm_store *st, hm_job *job, hm_error *err)
             hm_request_clear(r);
             *r = d.found;
             op->duplicate = true;
+            /* Nothing of the row changed, but its history did: the resident's own stream
+             * (issue 15) hears of it, and every server with it. */
+            if ((rc = hm_core__record_request(st, r, r, err)))
+                return rc;
             return op->idem.on ? idem_store(op, st, err) : HM_OK;
         }
         if (d.hit) {
@@ -314,15 +418,16 @@ char *hm_core_create_answer(const hm_create_op *op, int *status, size_t *len)
     if (op->duplicate) {
         *status = 200;
         o = json_pack("{s:b,s:o}", "duplicate", 1, "request",
-                      hm_request_json(&op->req, HM_VIEW_SNAP));
+                      hm_core_request_json(op->core, &op->req, HM_VIEW_SNAP, false));
     } else {
         /* Nothing in it tells a public caller that the phone already had a request. */
         hm_request shown;
         hm_create_op_shown(op, &shown);
         *status = 201;
-        o = json_pack("{s:o,s:s}", "request",
-                      hm_request_json(&shown, HM_VIEW_CONTACT | HM_VIEW_RESIDENT), "token",
-                      op->token);
+        o = json_pack(
+            "{s:o,s:s}", "request",
+            hm_core_request_json(op->core, &shown, HM_VIEW_CONTACT | HM_VIEW_RESIDENT, false),
+            "token", op->token);
     }
     text = json_dumps(o, HM_JSON_FLAGS);
     json_decref(o);
@@ -1261,6 +1366,7 @@ int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
     if ((rc = hm_store_request_get(w->store, code, &out->req, hash, err)) ||
         (rc = hm_policy_access(a, tracking, &out->req, hash, &out->view, &kind, err)))
         return rc;
+    hm_core__team_name(c, w->store, out->req.team_id, out->team_name, sizeof out->team_name);
     /* Contact shown to a team: recorded, at most once a day per viewer. */
     if ((out->view & HM_VIEW_CONTACT) && !(kind & HM_ACT_RESIDENT) &&
         (rc = hm_store_reveal_seen(w->store, out->req.id, a->team.name, hm_now_ms() - DAY_MS, &seen,
@@ -1292,19 +1398,21 @@ const hm_chain_state *hm_request_view_chain(const hm_request_view *v)
     return v->pending ? &v->reveal.chain : &v->chain;
 }
 
-json_t *hm_request_view_json(const hm_request_view *v)
+json_t *hm_request_view_json(hm_core *c, const hm_request_view *v)
 {
     const hm_chain_state *chain = hm_request_view_chain(v);
     const char *items = v->pending ? v->reveal.delivered_items : v->delivered_items;
     const hm_history *h;
     size_t n;
-    json_t *o = hm_request_json(&v->req, v->view), *list = json_array();
+    json_t *o = hm_core_request_json(c, &v->req, v->view, false), *list = json_array();
 
     h = hm_request_view_history(v, &n);
     for (size_t i = 0; i < n; i++)
         json_array_append_new(list, hm_history_json(&h[i]));
     if (items && json_is_object(json_object_get(o, "delivered")))
         json_object_set_new(json_object_get(o, "delivered"), "items", json_string(items));
+    /* Who has it (the resident's tracking page names the team, issue 15). */
+    json_object_set_new(o, "team_name", v->team_name[0] ? json_string(v->team_name) : json_null());
     json_object_set_new(o, "history", list);
     json_object_set_new(o, "history_verified", json_boolean(chain->verified));
     if (!chain->verified) {

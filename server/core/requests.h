@@ -20,6 +20,7 @@
 #include "idempotency.h"
 #include "openindex.h"
 #include "policy.h"
+#include "validate.h"
 
 /* ---- creation ---- */
 
@@ -28,7 +29,8 @@ typedef struct hm_create_op {
     hm_core *core;
     hm_request req; /* after the job: the stored request (or, duplicate: the earlier one) */
     bool by_address;
-    char want_ward[40], want_hamlet[40];
+    char want_ward[40];
+    char want_hamlet[HM_HAMLET_TEXT_SIZE]; /* a hamlet's code or name, as given */
     uint8_t token_hash[32];
     char token[33];   /* the tracking token in clear, for the one answer that shows it */
     bool duplicate;   /* after the job: an operator's repeat of an open request */
@@ -202,6 +204,9 @@ typedef struct hm_request_view {
      * (it records the reveal, then reads the history, which then is in `reveal.history`). */
     hm_job *pending;
     hm_mark_op reveal;
+    /* The name of the team holding it ("" when none): readers of one request see who has it
+     * (the resident's tracking page, issue 15); a team's name, never its members' contacts. */
+    char team_name[104];
 } hm_request_view;
 
 /* Request `code_text` with its history, for `a` with the resident's token candidates
@@ -212,10 +217,10 @@ int hm_core_request_read(hm_core *c, const hm_actor *a, const char *code_text,
 const hm_history *hm_request_view_history(const hm_request_view *v, size_t *n);
 /* Its chain: out->chain, or the reveal job's. */
 const hm_chain_state *hm_request_view_chain(const hm_request_view *v);
-/* The request object of GET /requests/{code}: the request as the caller may see it, with
- * `history` (each entry with its hash), `history_verified` and, when the chain is broken,
- * `history_warning` (new reference). */
-json_t *hm_request_view_json(const hm_request_view *v);
+/* The request object of GET /requests/{code}: the request as the caller may see it (with
+ * `place`, hm_core_request_json) and `team_name`, with `history` (each entry with its hash),
+ * `history_verified` and, when the chain is broken, `history_warning` (new reference). */
+json_t *hm_request_view_json(hm_core *c, const hm_request_view *v);
 void hm_request_view_clear(hm_request_view *v);
 
 /* A list of requests (GET /requests). */
@@ -248,6 +253,28 @@ int hm_core_team_requests(hm_core *c, const hm_actor *a, hm_request_cb cb, void 
  * (-1: any), into out[0, limit) (volunteers and coordinators). *n receives how many. */
 int hm_core_nearby(hm_core *c, const hm_actor *a, double lon, double lat, double radius_m,
                    size_t limit, int category, hm_open_hit *out, size_t *n, hm_error *err);
+
+/* ---- rendering ---- */
+
+/* The request object (present.h's hm_request_json for HM_VIEW_* `view`) with what the core
+ * adds (issue 15): `place`, the public place hint (hm_core_place_hint: the named place nearest
+ * to the snapped position, or null), on every request object; with `team_name` true also
+ * `team_name`, the name of the holding team (null when none) from the team index. New
+ * reference; thread-safe. */
+json_t *hm_core_request_json(hm_core *c, const hm_request *r, unsigned view, bool team_name);
+/* The same as a GeoJSON Feature (present.h's hm_request_feature). */
+json_t *hm_core_request_feature(hm_core *c, const hm_request *r, unsigned view, bool team_name);
+
+/* ---- a request's own event stream ---- */
+
+/* May this caller follow request `code_text` alone (GET /events?code=C&token=T, the
+ * resident's tracking page, issue 15)? Only the resident: a tracking token among `tracking`
+ * (hm_policy_access) that matches. HM_OK with *request_id set; HM_E_NOT_FOUND for a malformed
+ * or unknown code or a wrong or missing token (a wrong token reads like an unknown code, as
+ * GET /requests/{code} says); HM_E_FORBIDDEN for a team token without the resident's (teams
+ * follow their own streams). Reads the store on the calling thread. */
+int hm_core_request_stream(hm_core *c, const hm_actor *a, const char *code_text,
+                           const char *const tracking[2], int64_t *request_id, hm_error *err);
 
 /* Parse a status filter: a status name, "open" (default when NULL) or "all" (mask 0). */
 int hm_core_parse_status_filter(const char *s, unsigned *mask, hm_error *err);

@@ -135,7 +135,7 @@ static int get_location_text(json_t *body, hm_request *r, hm_error *err)
 }
 
 int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char want_ward[40],
-                        char want_hamlet[40], bool *by_address, hm_error *err)
+                        char want_hamlet[HM_HAMLET_TEXT_SIZE], bool *by_address, hm_error *err)
 {
     json_t *v;
     double lat = 0, lon = 0;
@@ -179,8 +179,15 @@ int hm_validate_request(json_t *body, bool operator_plus, hm_request *r, char wa
     } else {
         if ((rc = get_code_field(body, "ward_code", want_ward, 40, err)))
             return rc;
-        if ((rc = get_code_field(body, "hamlet_code", want_hamlet, 40, err)))
-            return rc;
+        /* A code or a name as typed: the creation looks it up, and keeps a name that matches
+         * no hamlet in the address (SPEC "The pages in a crisis"). */
+        {
+            char *hamlet = NULL;
+            if ((rc = hm_validate_text(body, "hamlet_code", HM_HAMLET_TEXT_MAX, &hamlet, err)))
+                return rc;
+            snprintf(want_hamlet, HM_HAMLET_TEXT_SIZE, "%s", hamlet ? hamlet : "");
+            free(hamlet);
+        }
         if (!want_ward[0])
             return hm_error_set(err, HM_E_INVALID_FIELD, "lat",
                                 "give lat and lon, or a ward_code and an address");

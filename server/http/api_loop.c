@@ -608,8 +608,10 @@ static enum MHD_Result receipt_done(hm_req *r)
     hm_receipt_op *op = r->state;
     if (op->job.rc)
         return hm_http_error(r, &op->job.err);
-    return hm_http_json(
-        r, 200, json_pack("{s:o}", "request", hm_request_json(&op->result, HM_VIEW_CONTACT)));
+    return hm_http_json(r, 200,
+                        json_pack("{s:o}", "request",
+                                  hm_core_request_json(r->app, &op->result,
+                                                       HM_VIEW_CONTACT | HM_VIEW_RESIDENT, true)));
 }
 
 enum MHD_Result hm_api_request_receipt(hm_req *r)

@@ -130,7 +130,7 @@ static enum MHD_Result answer_view(hm_req *r)
     hm_request_view *v = r->state;
     if (v->pending && v->pending->rc)
         return hm_http_error(r, &v->pending->err);
-    return hm_http_json(r, 200, json_pack("{s:o}", "request", hm_request_view_json(v)));
+    return hm_http_json(r, 200, json_pack("{s:o}", "request", hm_request_view_json(r->app, v)));
 }
 
 enum MHD_Result hm_api_request_get(hm_req *r)
@@ -164,7 +164,8 @@ static enum MHD_Result change_done(hm_req *r)
     hm_change_op *c = r->state;
     if (c->job.rc)
         return hm_http_error(r, &c->job.err);
-    return hm_http_json(r, 200, json_pack("{s:o}", "request", hm_request_json(&c->result, 0)));
+    return hm_http_json(
+        r, 200, json_pack("{s:o}", "request", hm_core_request_json(r->app, &c->result, 0, true)));
 }
 
 static hm_change_op *new_change(hm_req *r)
@@ -303,7 +304,8 @@ static enum MHD_Result verify_done(hm_req *r)
     hm_mark_op *m = r->state;
     if (m->job.rc)
         return hm_http_error(r, &m->job.err);
-    return hm_http_json(r, 200, json_pack("{s:o}", "request", hm_request_json(&m->result, 0)));
+    return hm_http_json(
+        r, 200, json_pack("{s:o}", "request", hm_core_request_json(r->app, &m->result, 0, true)));
 }
 
 enum MHD_Result hm_api_request_verify(hm_req *r)
@@ -340,7 +342,8 @@ static enum MHD_Result edit_done(hm_req *r)
     if (e->job.rc)
         return hm_http_error(r, &e->job.err);
     return hm_http_json(r, 200,
-                        json_pack("{s:o,s:i}", "request", hm_request_json(&e->result, e->view),
+                        json_pack("{s:o,s:i}", "request",
+                                  hm_core_request_json(r->app, &e->result, e->view, true),
                                   "changed", e->changed));
 }
 
@@ -421,6 +424,7 @@ enum MHD_Result hm_api_request_import(hm_req *r)
 /* ---- list ------------------------------------------------------------------------------ */
 
 typedef struct list_state {
+    hm_core *core;
     hm_list list;
     json_t *features;
     char *text; /* the answer, kept while the reveals are recorded */
@@ -442,7 +446,7 @@ static void list_free(void *p)
 static int list_visit(void *ctx, const hm_request *q)
 {
     list_state *l = ctx;
-    json_array_append_new(l->features, hm_request_feature(q, l->list.view));
+    json_array_append_new(l->features, hm_core_request_feature(l->core, q, l->list.view, false));
     l->last.priority = q->priority;
     l->last.created_at = q->created_at;
     l->last.id = q->id;
@@ -629,6 +633,7 @@ enum MHD_Result hm_api_request_list(hm_req *r)
     hm_request_filter f;
     const char *s;
     list_state *l = hm_xcalloc(1, sizeof *l);
+    l->core = r->app;
     long long limit = 1000;
     char qbuf[256];
     json_t *fc;
@@ -918,63 +923,6 @@ out:
     return b;
 }
 
-typedef struct hamlet_find {
-    const char *ward;
-    const char *text;
-    char key[128];
-    char code[40];
-    bool by_code;
-} hamlet_find;
-
-static int find_hamlet(void *ctx, const hm_area_row *a, const hm_area_count *n)
-{
-    hamlet_find *f = ctx;
-    char key[256];
-    (void)n;
-    if (f->code[0] || strcmp(a->parent_code, f->ward) != 0)
-        return 0;
-    if (strcmp(a->code, f->text) == 0) {
-        snprintf(f->code, sizeof f->code, "%s", a->code);
-        f->by_code = true;
-        return 0;
-    }
-    hm_fold_into(a->name, strlen(a->name) < sizeof key - 1 ? strlen(a->name) : sizeof key - 1, key);
-    if (strcmp(key, f->key) == 0)
-        snprintf(f->code, sizeof f->code, "%s", a->code);
-    return 0;
-}
-
-/* The form's hamlet is what the resident typed or picked: a code, or a hamlet's name in the
- * commune chosen (case and diacritics ignored); a name that matches no hamlet is kept as
- * address text, never a reason to refuse the request (SPEC). */
-static void resolve_hamlet(hm_req *r, json_t *body)
-{
-    const char *text = json_string_value(json_object_get(body, "hamlet_code"));
-    const char *ward = json_string_value(json_object_get(body, "ward_code"));
-    hamlet_find f;
-    hm_error err = {0};
-
-    if (!text || !ward)
-        return;
-    memset(&f, 0, sizeof f);
-    f.ward = ward;
-    f.text = text;
-    hm_fold_into(text, strlen(text) < sizeof f.key - 1 ? strlen(text) : sizeof f.key - 1, f.key);
-    if (hm_core_areas(r->app, HM_LEVEL_HAMLET, find_hamlet, &f, &err) == HM_OK && f.code[0]) {
-        if (!f.by_code)
-            json_object_set_new(body, "hamlet_code", json_string(f.code));
-        return;
-    }
-    {
-        const char *addr = json_string_value(json_object_get(body, "address"));
-        char *joined = hm_xmalloc(strlen(text) + (addr ? strlen(addr) : 0) + 3);
-        sprintf(joined, "%s%s%s", addr ? addr : "", addr && *addr ? ", " : "", text);
-        json_object_set_new(body, "address", json_string(joined));
-        free(joined);
-        json_object_del(body, "hamlet_code");
-    }
-}
-
 enum MHD_Result hm_api_report_form(hm_req *r)
 {
     static const char *const fields[] = {
@@ -1062,7 +1010,7 @@ enum MHD_Result hm_api_report_form(hm_req *r)
                      "%s must be plain text (no control or text-direction characters)", bad_field);
         return report_error(r, &err);
     }
-    resolve_hamlet(r, body);
+    /* The hamlet as typed (a code or a name) is resolved by the creation like any other. */
     json_object_set_new(body, "vulnerable", vul);
     if (json_object_size(reporter))
         json_object_set(body, "reporter", reporter);

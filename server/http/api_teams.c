@@ -93,8 +93,9 @@ enum MHD_Result hm_api_nearby(hm_req *r)
     }
     features = json_array();
     for (size_t i = (size_t)skip; i < n && i < (size_t)(skip + limit); i++)
-        json_array_append_new(
-            features, with_distance(hm_request_feature(&hits[i].req, 0), hits[i].distance_m));
+        json_array_append_new(features,
+                              with_distance(hm_core_request_feature(r->app, &hits[i].req, 0, false),
+                                            hits[i].distance_m));
     free(hits);
     {
         json_t *fc = json_pack("{s:s,s:o}", "type", "FeatureCollection", "features", features);
@@ -225,6 +226,7 @@ enum MHD_Result hm_api_teams_list(hm_req *r)
 /* ---- the team's own requests ---- */
 
 typedef struct held_state {
+    hm_core *core;
     hm_list list;
     json_t *features;
     char *text;
@@ -242,7 +244,7 @@ static void held_free(void *p)
 static int held_visit(void *ctx, const hm_request *q)
 {
     held_state *h = ctx;
-    json_array_append_new(h->features, hm_request_feature(q, h->list.view));
+    json_array_append_new(h->features, hm_core_request_feature(h->core, q, h->list.view, true));
     return 0;
 }
 
@@ -264,6 +266,7 @@ enum MHD_Result hm_api_team_requests(hm_req *r)
     static const char *const args[] = {NULL};
     hm_error err = {0};
     held_state *h = hm_xcalloc(1, sizeof *h);
+    h->core = r->app;
     json_t *fc;
 
     r->state = h;
@@ -393,6 +396,7 @@ enum MHD_Result hm_api_events(hm_req *r)
     hm_error err = {0};
     hm_events_who who;
     const char *ticket = hm_http_arg(r, "ticket");
+    const char *code = hm_http_arg(r, "code");
     hm_events *ev = hm_core_events(r->app);
     unsigned families;
     int rc;
@@ -402,7 +406,24 @@ enum MHD_Result hm_api_events(hm_req *r)
     if (parse_types(hm_http_arg(r, "types"), &families, &err))
         return hm_http_error(r, &err);
 
-    if (ticket) {
+    if (code) {
+        /* One request's own stream, for its resident's tracking page (issue 15): the tracking
+         * token as ?token= (or as a bearer); counted among the public streams. */
+        const char *tracking[2];
+        if (ticket)
+            return hm_http_fail(r, HM_E_INVALID_FIELD, "ticket",
+                                "a request's own stream takes its tracking token, not a ticket");
+        if (hm_http_auth(r, &err))
+            return hm_http_error(r, &err);
+        tracking[0] = hm_http_arg(r, "token");
+        tracking[1] = r->actor.role == HM_ROLE_PUBLIC ? hm_http_bearer(r) : NULL;
+        if (hm_core_request_stream(r->app, &r->actor, code, tracking, &who.request_id, &err))
+            return hm_http_error(r, &err);
+    } else if (hm_http_arg(r, "token")) {
+        /* A tracking token alone would stream the whole district to a phone. */
+        return hm_http_fail(r, HM_E_INVALID_FIELD, "code",
+                            "a tracking token follows one request: give its code as well");
+    } else if (ticket) {
         if (hm_events_ticket_redeem(ev, ticket, &who))
             return hm_http_fail(r, HM_E_UNAUTHORIZED, "ticket",
                                 "the ticket is unknown, used or expired; ask for a new one");

@@ -178,7 +178,9 @@ static void ids_grow(hm_pointindex *ix)
 
 static void remove_locked(hm_pointindex *ix, int64_t id)
 {
-    idslot *s = id_slot(ix, id, 0);
+    /* 0 and -1 mark free and deleted slots: no point has them (removing one would count a
+     * point that never was, and nearest queries would then find nothing). */
+    idslot *s = id > 0 ? id_slot(ix, id, 0) : NULL;
     if (!s)
         return;
     cell *c = find_cell(ix, s->key, 0);
@@ -208,6 +210,8 @@ void hm_pointindex_put_data(hm_pointindex *ix, int64_t id, double lon, double la
     idslot *s;
     void *copy = NULL;
 
+    if (id <= 0)
+        return; /* 0 and -1 mark free and deleted slots */
     /* Copied before the lock: readers wait only for the list update. */
     if (ix->data_size > 0) {
         copy = hm_xcalloc(1, ix->data_size);

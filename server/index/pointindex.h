@@ -37,7 +37,8 @@ void hm_pointindex_destroy(hm_pointindex *ix);
 void hm_pointindex_clear(hm_pointindex *ix);
 /* Bytes of data per point; 0 for an index made by hm_pointindex_create(). */
 size_t hm_pointindex_data_size(const hm_pointindex *ix);
-/* Insert or move point `id`. In an index with data, its data becomes zeros. */
+/* Insert or move point `id` (> 0: ids 0 and below are never points, and removing one does
+ * nothing). In an index with data, its data becomes zeros. */
 void hm_pointindex_put(hm_pointindex *ix, int64_t id, double lon, double lat, int tag, int64_t aux);
 /* Insert or move point `id` with a copy of data_size bytes at `data` (an index without data
  * ignores it). */

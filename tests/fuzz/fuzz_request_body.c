@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     for (int operator_plus = 0; operator_plus < 2; operator_plus++) {
         hm_request r;
-        char ward[40], hamlet[40];
+        char ward[40], hamlet[HM_HAMLET_TEXT_SIZE];
         bool by_address = false;
         hm_error err = {0};
         int rc;

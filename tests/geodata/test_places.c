@@ -333,6 +333,82 @@ static void test_ordering(void)
     hm_places_destroy(idx);
 }
 
+/* The nearest named place (the hint on a request): named places only, not areas, streets or a
+ * commune's point; within the distance asked; equal distances to the best ranked; the real
+ * Củ Chi names give the nearest of the file. */
+static void test_nearest(void)
+{
+    hm_places *idx = hm_places_create();
+    hm_place_hit hit;
+    hm_error err = {0};
+
+    add(idx, place("Xã Thử", "ward", 106.5000, 10.9500));
+    add(idx, place("Ấp Thử", "hamlet", 106.5001, 10.9500));
+    add(idx, place("Đường Thử", "street", 106.5002, 10.9500));
+    add(idx, place("Xã Thử (điểm)", "admin", 106.5003, 10.9500));
+    add(idx, place("Chợ Gần", "market", 106.5100, 10.9500));  /* ~1,094 m east */
+    add(idx, place("Xóm Xa", "village", 106.5000, 10.9700));  /* ~2,212 m north */
+    add(idx, place("Bến Đò", "village", 106.4900, 10.9500));  /* ~1,094 m west: a tie */
+    add(idx, place("Cầu Bắc", "bridge", 106.5000, 11.2000));  /* far north */
+    CHECK(!hm_places_nearest(idx, 106.5, 10.95, 1000, &hit)); /* before freezing: nothing */
+    CHECK_INT_EQ(hm_places_freeze(idx, &err), HM_OK);
+
+    CHECK(hm_places_nearest(idx, 106.5, 10.95, 3000, &hit));
+    /* Equal distances: the ranking order (folded name: "ben do" before "cho gan"). */
+    CHECK_STR_EQ(hit.name, "Bến Đò");
+    CHECK_STR_EQ(hit.kind, "village");
+    CHECK(hit.level == NULL);
+    CHECK(fabs(hit.distance_m - 1094) < 5);
+    CHECK(hm_places_nearest(idx, 106.5095, 10.9501, 3000, &hit));
+    CHECK_STR_EQ(hit.name, "Chợ Gần");
+    CHECK(hm_places_nearest(idx, 106.5, 10.968, 3000, &hit));
+    CHECK_STR_EQ(hit.name, "Xóm Xa");
+    /* Too far for the distance asked; bad arguments. */
+    CHECK(!hm_places_nearest(idx, 106.5, 10.95, 1000, &hit));
+    CHECK(!hm_places_nearest(idx, 106.5, 10.95, 0, &hit));
+    CHECK(!hm_places_nearest(idx, 106.5, 10.95, HM_PLACES_NEAREST_MAX_M + 1, &hit));
+    CHECK(!hm_places_nearest(idx, NAN, 10.95, 3000, &hit));
+    CHECK(!hm_places_nearest(idx, 106.5, INFINITY, 3000, &hit));
+    CHECK(hm_places_nearest(idx, 106.5, 11.19, 3000, &hit));
+    CHECK_STR_EQ(hit.name, "Cầu Bắc");
+    hm_places_destroy(idx);
+
+    /* Without any named place: never. */
+    idx = hm_places_create();
+    add(idx, place("Xã Thử", "ward", 106.5, 10.95));
+    CHECK_INT_EQ(hm_places_freeze(idx, &err), HM_OK);
+    CHECK(!hm_places_nearest(idx, 106.5, 10.95, 3000, &hit));
+    hm_places_destroy(idx);
+
+    /* The shipped names: the answer is the nearest non-commune place of the file, found by
+     * looking at every one. */
+    for (double lon = 106.40; lon < 106.66; lon += 0.013) {
+        for (double lat = 10.90; lat < 11.16; lat += 0.011) {
+            double best = INFINITY;
+            const char *want = NULL;
+            for (size_t i = 0; i < geonames.count; i++) {
+                const hm_place *p = &geonames.items[i];
+                double k = cos(lat * M_PI / 180.0), dx = (p->lon - lon) * k * 111320.0,
+                       dy = (p->lat - lat) * 110574.0, m = sqrt(dx * dx + dy * dy);
+                if (strcmp(p->kind, "admin") != 0 && m < best) {
+                    best = m;
+                    want = p->name;
+                }
+            }
+            if (best > 2900 || !want)
+                CHECK(best > 3100 || !hm_places_nearest(cuchi, lon, lat, 3000, &hit) ||
+                      hit.distance_m > 2800);
+            else if (hm_places_nearest(cuchi, lon, lat, 3000, &hit)) {
+                /* Two names at the same point may be either; the distance says it is one of
+                 * the nearest. */
+                CHECK(fabs(hit.distance_m - best) < 3);
+            } else {
+                CHECK(!"a place within 3 km was not found");
+            }
+        }
+    }
+}
+
 /* Same folded name and kind within 50 m: one place, the first added. */
 static void test_duplicates(void)
 {
@@ -633,6 +709,7 @@ int main(void)
     test_prefix_words();
     test_ordering();
     test_duplicates();
+    test_nearest();
     test_add_errors();
     test_query_errors();
     test_read_geojson();

@@ -927,8 +927,6 @@ class ResidentApiTest(ServerTest):
                              ({'ward_code': '99999', 'address': 'x'}, 'ward_code'),
                              ({'ward_code': 27508, 'address': 'x'}, 'ward_code'),
                              ({'ward_code': '', 'address': 'x'}, 'ward_code'),
-                             ({'ward_code': '27508', 'hamlet_code': 'NOPE', 'address': 'x'},
-                              'hamlet_code'),
                              ({'address': 'x'}, 'lat')):
             with self.subTest(extra=extra):
                 b = dict(base)
@@ -1260,13 +1258,24 @@ class HamletTest(ServerTest):
 
     def test_hamlet_of_another_ward_is_refused(self):
         before = self.srv.snapshot()
-        for ward, hamlet in (('27508', '27496-T01'), ('27496', '27496-T99')):
+        for ward, hamlet in (('27508', '27496-T01'),):
             with self.subTest(ward=ward, hamlet=hamlet):
                 r = self.srv.post('/api/v1/requests', {
                     'ward_code': ward, 'hamlet_code': hamlet, 'address': 'x',
                     'category': 'food', 'people': 1, 'phone': fresh_phone()})
                 self.assertError(r, 400, 'invalid_field', 'hamlet_code')
         self.assertEqual(self.srv.snapshot(), before)
+
+    def test_unknown_hamlet_is_kept_in_the_address(self):
+        # SPEC "The pages in a crisis": a hamlet given by name that matches no hamlet is kept
+        # as address text, never a reason to refuse (this was 400 in the first release).
+        r = self.srv.post('/api/v1/requests', {
+            'ward_code': '27496', 'hamlet_code': '27496-T99', 'address': 'x',
+            'category': 'food', 'people': 1, 'phone': fresh_phone()})
+        self.assertEqual(r.status, 201, r.text)
+        q = r.json()['request']
+        self.assertIsNone(q['hamlet_code'])
+        self.assertEqual(q['address'], 'x, 27496-T99')
 
     def test_hamlet_level_listing_and_counts(self):
         self.srv.create_ok(self.IN_T02[0], self.IN_T02[1] + 0.001, category='medical')

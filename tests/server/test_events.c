@@ -80,6 +80,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     hm_events_who who = {.role = HM_EV_ROLE_PUBLIC};
     const char *role = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Role");
     const char *team = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Team");
+    const char *request = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request");
     const char *ticket = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "ticket");
     hm_error err;
     int rc;
@@ -93,6 +94,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         who.role = atoi(role);
     if (team)
         who.team_id = strtoll(team, NULL, 10);
+    if (request)
+        who.request_id = strtoll(request, NULL, 10);
     if (ticket && hm_events_ticket_redeem(srv->ev, ticket, &who) != HM_OK)
         return answer(conn, 401, "{\"error\":{\"code\":\"unauthorized\"}}");
     hm_error_clear(&err);
@@ -687,6 +690,74 @@ static void test_resume(void)
     client_close(&t);
     client_close(&fresh);
     client_close(&future);
+    server_stop(&srv);
+}
+
+/* One request's own stream (the resident's tracking page, issue 15) gets the events published
+ * about that request, with their team payload, and nothing else: not other requests', not
+ * targeted or coordinator events, not the public payload; a resume replays the same way. */
+static void test_request_stream(void)
+{
+    static const int64_t team7[] = {7};
+    client mine, other, pub, again;
+    uint64_t first, own1, own2, last;
+    char hdr[128];
+    server srv;
+
+    if (!server_start(&srv, NULL, 2, 100)) {
+        CHECK(!"server_start");
+        return;
+    }
+    CHECK(subscribe(&mine, &srv, "/api/v1/events", "X-Request: 42\r\n"));
+    CHECK(subscribe(&other, &srv, "/api/v1/events", "X-Request: 43\r\n"));
+    CHECK(subscribe(&pub, &srv, "/api/v1/events", NULL));
+    first = hm_events_publish_about(srv.ev, 0, 41, "request.created", "{\"r\":41,\"v\":\"p\"}",
+                                    "{\"r\":41,\"v\":\"t\"}", HM_EV_PUBLIC, NULL, 0);
+    own1 = hm_events_publish_about(srv.ev, 0, 42, "request.updated", "{\"r\":42,\"v\":\"p\"}",
+                                   "{\"r\":42,\"v\":\"t\"}", HM_EV_PUBLIC, NULL, 0);
+    hm_events_publish(srv.ev, "request.alert", NULL, "{\"r\":42}", HM_EV_TARGET, team7, 1);
+    hm_events_publish(srv.ev, "team.moved", NULL, "{\"team_id\":7}", HM_EV_COORD, NULL, 0);
+    hm_events_publish(srv.ev, "request.updated", "{\"r\":42,\"v\":\"no subject\"}", NULL,
+                      HM_EV_PUBLIC, NULL, 0);
+    /* Without a team payload, the public one. */
+    own2 = hm_events_publish_about(srv.ev, 0, 42, "request.updated", "{\"r\":42,\"v\":\"p2\"}",
+                                   NULL, HM_EV_PUBLIC, NULL, 0);
+    last = hm_events_publish_about(srv.ev, 0, 43, "request.updated", "{\"r\":43}", NULL,
+                                   HM_EV_PUBLIC, NULL, 0);
+    WAIT_UNTIL(&pub, has_id(&pub, last));
+    CHECK_INT_EQ(pub.n_evs, 5); /* the public stream as before: every public event */
+    WAIT_UNTIL(&other, has_id(&other, last));
+    CHECK_INT_EQ(other.n_evs, 1);
+    WAIT_UNTIL(&mine, has_id(&mine, own2));
+    CHECK_INT_EQ(mine.n_evs, 2);
+    if (mine.n_evs == 2) {
+        CHECK_INT_EQ(mine.evs[0].id, own1);
+        CHECK_STR_EQ(mine.evs[0].type, "request.updated");
+        CHECK_STR_EQ(mine.evs[0].data, "{\"r\":42,\"v\":\"t\"}");
+        CHECK_INT_EQ(mine.evs[1].id, own2);
+        CHECK_STR_EQ(mine.evs[1].data, "{\"r\":42,\"v\":\"p2\"}");
+    }
+    /* The foreign events woke nobody on the request stream: after the last one it still has
+     * exactly its two. */
+    CHECK_INT_EQ(mine.n_evs, 2);
+
+    /* Back after losing the connection: only its own missed events. */
+    snprintf(hdr, sizeof hdr, "Last-Event-ID: %" PRIu64 "\r\nX-Request: 42\r\n", first);
+    CHECK(subscribe(&again, &srv, "/api/v1/events", hdr));
+    last = hm_events_publish_about(srv.ev, 0, 42, "request.updated", "{\"r\":42,\"v\":\"p3\"}",
+                                   "{\"r\":42,\"v\":\"t3\"}", HM_EV_PUBLIC, NULL, 0);
+    WAIT_UNTIL(&again, has_id(&again, last));
+    CHECK_INT_EQ(again.n_evs, 3);
+    if (again.n_evs == 3) {
+        CHECK_INT_EQ(again.evs[0].id, own1);
+        CHECK_INT_EQ(again.evs[1].id, own2);
+        CHECK_INT_EQ(again.evs[2].id, last);
+        CHECK_STR_EQ(again.evs[2].data, "{\"r\":42,\"v\":\"t3\"}");
+    }
+    client_close(&mine);
+    client_close(&other);
+    client_close(&pub);
+    client_close(&again);
     server_stop(&srv);
 }
 
@@ -1392,6 +1463,7 @@ int main(int argc, char **argv)
     test_audiences();
     test_idle_through_hidden_events();
     test_resume();
+    test_request_stream();
     test_resume_past_ring();
     test_cap();
     test_heartbeat();

@@ -77,8 +77,9 @@ function need(team, roles) {
   if (!team) throw new HErr(401, 'unauthorized', 'token required');
   if (!roles.includes(team.role)) throw new HErr(403, 'forbidden', 'not allowed');
 }
+const teamName = (id) => (id == null ? null : readTeams(DB).find((x) => x.id === id)?.name ?? null);
 function view(r, who) { // who: 'public' | 'resident' | team
-  const o = { ...r }; delete o.token; delete o.history; delete o.viewers;
+  const o = { ...r, place: null }; delete o.token; delete o.history; delete o.viewers;
   let contact = who === 'resident';
   if (who && typeof who === 'object') contact = ['operator', 'coordinator', 'admin'].includes(who.role) || r.team_id === who.id;
   if (!contact) for (const k of CONTACT) delete o[k];
@@ -90,11 +91,18 @@ function emit(type, r) {
   const id = ++eventId;
   for (const s of subs) {
     if (type === 'team.moved' && !(s.team && ['coordinator', 'admin'].includes(s.team.role))) continue;
+    // A request's own stream (the tracking page): its events only, without contact data.
+    if (s.code) {
+      if (type === 'team.moved' || r.code !== s.code) continue;
+      const own = view(r, 'nocontact');
+      s.res.write(`event: ${type}\nid: ${id}\ndata: ${JSON.stringify({ ...own, team_name: teamName(r.team_id) })}\n\n`);
+      continue;
+    }
     const data = type === 'team.moved' ? r : view(r, s.team || 'public');
     s.res.write(`event: ${type}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`);
   }
   if (type === 'request.created') {
-    for (const s of subs) if (s.team) s.res.write(`event: request.alert\nid: ${id}\ndata: ${JSON.stringify(view(r, s.team))}\n\n`);
+    for (const s of subs) if (s.team && !s.code) s.res.write(`event: request.alert\nid: ${id}\ndata: ${JSON.stringify(view(r, s.team))}\n\n`);
   }
 }
 function move(r, to, actor, note, extra = {}) {
@@ -127,11 +135,18 @@ function createRequest(b, team) {
     if (!['gps', 'pin', 'address'].includes(prec)) throw bad('location_precision');
     loc = locate(lat, lon);
   } else {
+    if (!b.ward_code) throw bad('lat', 'lat/lon or ward_code required');
+    if (!b.address) throw bad('address', 'address required');
+    // Like helpmap: a hamlet by code or name; a name that matches none goes into the address.
+    if (b.hamlet_code) {
+      const fold = (x) => String(x).normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase().replace(/^(ap|khu pho|kp)\s+/, '').trim();
+      const h = areas.hamlet.features.find((x) => x.properties.parent_code === String(b.ward_code) && (x.properties.code === b.hamlet_code || fold(x.properties.name) === fold(b.hamlet_code)));
+      if (h) b.hamlet_code = h.properties.code;
+      else { if (!fold(b.address).includes(fold(b.hamlet_code))) b.address = `${b.address}, ${b.hamlet_code}`.slice(0, 200); delete b.hamlet_code; }
+    }
     const lvl = b.hamlet_code ? 'hamlet' : 'ward';
     const f = areas[lvl].features.find((x) => x.properties.code === String(lvl === 'hamlet' ? b.hamlet_code : b.ward_code));
-    if (!b.ward_code) throw bad('lat', 'lat/lon or ward_code required');
     if (!f) throw bad(lvl === 'hamlet' ? 'hamlet_code' : 'ward_code');
-    if (!b.address) throw bad('address', 'address required');
     [lon, lat] = labelPoint(f.geometry); prec = 'address'; loc = locate(lat, lon);
   }
   for (const r of reqs.values()) {
@@ -246,9 +261,9 @@ async function route(req, res, url) {
   if ((mm = /^\/requests\/([^/]+)$/.exec(a)) && m === 'GET') {
     const r = findReq(decodeURIComponent(mm[1]));
     const tok = q.get('token');
-    if (tok) { if (tok !== r.token) throw new HErr(404, 'not_found', 'no such request'); return send(res, 200, { request: { ...view(r, 'resident'), history: r.history } }); }
+    if (tok) { if (tok !== r.token) throw new HErr(404, 'not_found', 'no such request'); return send(res, 200, { request: { ...view(r, 'resident'), team_name: teamName(r.team_id), history: r.history } }); }
     need(team, ['volunteer', 'operator', 'coordinator', 'admin']);
-    return send(res, 200, { request: { ...view(r, team), history: r.history } });
+    return send(res, 200, { request: { ...view(r, team), team_name: teamName(r.team_id), history: r.history } });
   }
   if ((mm = /^\/requests\/([^/]+)\/(\w+)$/.exec(a)) && m === 'POST') {
     const r = findReq(decodeURIComponent(mm[1])), op = mm[2];
@@ -348,11 +363,17 @@ async function route(req, res, url) {
     return send(res, 200, { ticket: tk, expires_in: 60 });
   }
   if (a === '/events') {
-    let t = team;
+    let t = team, code = null;
+    // One request's own stream: its tracking token, or 404 as for GET /requests/{code}.
+    if (q.get('code')) {
+      const r = findReq(q.get('code'));
+      if (q.get('token') !== r.token) throw new HErr(404, 'not_found', 'no such request');
+      code = r.code; t = null;
+    } else if (q.get('token')) throw bad('code', 'a tracking token follows one request: give its code');
     if (q.get('ticket')) { const id = tickets.get(q.get('ticket')); tickets.delete(q.get('ticket')); if (!id) throw new HErr(401, 'unauthorized', 'bad ticket'); t = readTeams(DB).find((x) => x.id === id); }
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
     res.write(': hello\n\n');
-    const s = { res, team: t }; subs.add(s);
+    const s = { res, team: t, code }; subs.add(s);
     const hb = setInterval(() => res.write(': hb\n\n'), 15000);
     req.on('close', () => { subs.delete(s); clearInterval(hb); });
     return;

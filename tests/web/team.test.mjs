@@ -2,8 +2,8 @@
 // full of open requests (helpmap demo): the data it uses while requests
 // arrive outside its radius (on a 400 kbit/s link), batched alerts (20
 // nearby requests in 8 s vibrate at most 5 times, never covering a button),
-// approximate places labelled before directions, contact data only after the
-// claim, and an undo window for "resolved" that leaving the page still sends.
+// approximate places labelled before directions (with the server's place
+// hint on the card), contact data only after the claim, and an undo window for "resolved" that leaving the page still sends.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, newPage, shot, mapReady, apiCall, byteMeter, wardPoints, sleep, INSIDE } from './helpers.mjs';
@@ -126,6 +126,9 @@ test('an address-only request is labelled approximate; contact only after the cl
   await card.waitFor({ timeout: 15000 });
   assert.match(await card.textContent(), /vị trí gần đúng/);
   assert.match(await card.textContent(), /Nhuận Đức/, 'the commune is named before the claim');
+  // The server's public place hint (the nearest named place) is on the card too.
+  assert.equal(typeof r.place, 'string', JSON.stringify(r));
+  assert.ok((await card.textContent()).includes(r.place), `the place hint ${r.place} on the card`);
   assert.ok(!(await card.textContent()).includes('Bà Sáu') && !(await card.textContent()).includes('0977'), 'no contact before the claim');
   await shot(page, 'team-approximate');
   await card.locator('[data-act=claim]').click();
