@@ -94,6 +94,7 @@ static void add_counts(hm_area_count *to, const hm_area_count *a)
 {
     for (int s = 0; s < HM_ST__COUNT; s++)
         to->by_status[s] += a->by_status[s];
+    to->safe += a->safe;
     for (int c = 0; c < HM_CAT__COUNT; c++) {
         to->open_by_cat[c] += a->open_by_cat[c];
         to->received_by_cat[c] += a->received_by_cat[c];

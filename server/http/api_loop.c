@@ -657,6 +657,8 @@ static json_t *area_json(const char *code, const char *name, const hm_area_count
     json_object_set_new(o, "resolved", json_integer(hm_result_resolved(a)));
     json_object_set_new(o, "open", json_integer(hm_area_count_open(a)));
     json_object_set_new(o, "cancelled", json_integer(a->by_status[HM_ST_CANCELLED]));
+    /* "I am safe now" check-ins (issue 19): closed by the resident, among the cancelled */
+    json_object_set_new(o, "safe", json_integer(a->safe));
     json_object_set_new(o, "median_hours_to_resolve", num_or_null(a->median_resolve_h));
     json_object_set_new(o, "receipts",
                         json_pack("{s:I,s:I}", "confirmed", (json_int_t)hm_result_confirmed(a),
@@ -746,8 +748,8 @@ static void put_area_rows(hm_buf *b, const hm_result_area *areas, size_t n)
         hm_buf_printf(b, "</th><td>%" PRId64 "</td><td>%" PRId64 "</td><td>", hm_result_received(a),
                       hm_result_resolved(a));
         put_hours(b, a->median_resolve_h);
-        hm_buf_printf(b, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>",
-                      hm_result_confirmed(a), hm_result_disputed(a));
+        hm_buf_printf(b, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>",
+                      hm_result_confirmed(a), hm_result_disputed(a), a->safe);
         put_bar(b, a, max);
         hm_buf_puts(b, "</td></tr>");
     }
@@ -763,7 +765,8 @@ static void put_area_table(hm_buf *b, const char *id, const char *caption,
                   "lang=\"en\">Resolved</span></th><th scope=\"col\">Trung vị (giờ)<span "
                   "lang=\"en\">Median hours</span></th><th scope=\"col\">Xác nhận đủ<span "
                   "lang=\"en\">Confirmed</span></th><th scope=\"col\">Báo thiếu<span "
-                  "lang=\"en\">Disputed</span></th><th scope=\"col\">Biểu đồ<span "
+                  "lang=\"en\">Disputed</span></th><th scope=\"col\">Báo an toàn<span "
+                  "lang=\"en\">Marked safe</span></th><th scope=\"col\">Biểu đồ<span "
                   "lang=\"en\">Chart</span></th></tr></thead><tbody>",
                   id, caption);
     put_area_rows(b, areas, n);
@@ -813,8 +816,11 @@ enum MHD_Result hm_api_results_page(hm_req *r)
                   " giờ</dd></div><div><dt>Người dân xác nhận đã nhận đủ<span lang=\"en\">"
                   "Confirmed by residents</span></dt><dd>%" PRId64 "</dd></div><div><dt>Người "
                   "dân báo thiếu hoặc không nhận được<span lang=\"en\">Disputed by "
-                  "residents</span></dt><dd>%" PRId64 "</dd></div></dl></section>",
-                  hm_result_confirmed(&res.district), hm_result_disputed(&res.district));
+                  "residents</span></dt><dd>%" PRId64 "</dd></div><div><dt>Người dân báo đã "
+                  "an toàn<span lang=\"en\">Marked themselves safe</span></dt><dd>%" PRId64
+                  "</dd></div></dl></section>",
+                  hm_result_confirmed(&res.district), hm_result_disputed(&res.district),
+                  res.district.safe);
     hm_buf_puts(&b, "<p class=\"legend\">");
     for (int i = 0; i < 5; i++)
         hm_buf_printf(&b,

@@ -504,10 +504,20 @@ class SafeTest(A.ServerTest):
         st = self.srv.get('/api/v1/stats').json()
         return st['safe'], {w['code']: w['safe'] for w in st['wards']}.get(ward)
 
+    def results_safe(self, ward):
+        """The public results' safe check-ins: the district's, the ward's, and the page's
+        district figure."""
+        res = self.srv.get('/api/v1/results').json()
+        page = self.srv.get('/results').text
+        shown = page.split('Marked themselves safe')[1].split('<dd>')[1].split('<')[0]
+        return (res['district']['safe'], {w['code']: w['safe'] for w in res['wards']}[ward],
+                int(shown))
+
     def test_resident_says_safe(self):
         srv = self.srv
         lon, lat, ward, _ = A.WARD_POINTS[2]
         total0, ward0 = self.ward_safe(ward)
+        res0 = self.results_safe(ward)
         q, tok = srv.create_ok(lon, lat, category='rescue')
         # A wrong token, no token, a volunteer: refused, nothing changes.
         self.assertError(srv.post('/api/v1/requests/%s/safe?token=%s' % (q['code'], 'a' * 32)),
@@ -528,6 +538,8 @@ class SafeTest(A.ServerTest):
                          ('safe', 'new', 'cancelled', 'resident'))
         self.assertEqual(last['note'], 'nước rút rồi, cả nhà an toàn')
         self.assertEqual(self.ward_safe(ward), (total0 + 1, (ward0 or 0) + 1))
+        # /results counts the check-in too (district, commune, the page's figure).
+        self.assertEqual(self.results_safe(ward), (res0[0] + 1, res0[1] + 1, res0[2] + 1))
         # Only from an open status.
         self.assertError(srv.post('/api/v1/requests/%s/safe?token=%s' % (q['code'], tok)), 409,
                          'invalid_transition')
