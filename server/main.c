@@ -1,5 +1,5 @@
 /* main.c: the helpmap command line — serve, import-areas, import-places, basemap, team, demo,
- * export, backup, purge. Bad arguments give a one-line error and exit 2. */
+ * export, backup, purge, migrate. Bad arguments give a one-line error and exit 2. */
 #include "areas.h"
 #include "audit.h"
 #include "basemap.h"
@@ -66,6 +66,7 @@ static const char usage_main[] =
     "  purge          erase contact data of closed requests\n"
     "  verify-history check every request's hash-chained history\n"
     "  digest         print the digest of all histories (to publish each day)\n"
+    "  migrate        copy a SpatiaLite database into an empty PostgreSQL one\n"
     "  version        print the version (also --version)\n"
     "\n"
     "Run 'helpmap COMMAND --help' for a command's options.\n";
@@ -222,6 +223,16 @@ static const char usage_digest[] =
     "board, a newspaper), it lets anyone check later that nothing written before was changed:\n"
     "the same command on the same database then prints the same digest. --date takes the\n"
     "entries written before the end of that day, Vietnam time (UTC+07:00); without it, all.\n";
+static const char usage_migrate[] =
+    "usage: helpmap migrate --db FILE --to postgresql://USER@HOST:PORT/DBNAME\n"
+    "\n"
+    "Copies every row of the SpatiaLite database FILE (requests with their codes and tracking\n"
+    "token hashes, history, teams with their token hashes, areas, place names, relief points,\n"
+    "the change log) into the PostgreSQL database, whose helpmap tables are created when\n"
+    "missing and must be empty. FILE is only read. One transaction: after a failure the\n"
+    "target is left empty and the command can run again. Prints the rows copied per table\n"
+    "as JSON. Stop the servers on FILE first: what they write after the copy starts is not\n"
+    "copied.\n";
 
 static bool is_help(const char *a)
 {
@@ -963,6 +974,51 @@ static int cmd_digest(int argc, char **argv)
     return 0;
 }
 
+static void migrate_progress(void *ctx, const char *table, int64_t rows, bool table_done)
+{
+    json_t *counts = ctx;
+    if (table_done)
+        json_object_set_new(counts, table, json_integer(rows));
+    else
+        fprintf(stderr, "helpmap: migrate %s: %lld rows\n", table, (long long)rows);
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    const char *db = NULL, *to = NULL;
+    hm_error err = {0};
+    json_t *counts;
+    char *out;
+
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_migrate, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--db") == 0)
+            db = opt_value(argc, argv, &i);
+        else if (strcmp(argv[i], "--to") == 0)
+            to = opt_value(argc, argv, &i);
+        else
+            die_usage("migrate: unknown option %s", argv[i]);
+    }
+    if (!db || !to)
+        die_usage("migrate needs --db FILE and --to postgresql://...");
+    if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0)
+        die_usage("migrate: --db must be a SpatiaLite file (it copies one into PostgreSQL)");
+    if (strncmp(to, "postgresql://", 13) != 0 && strncmp(to, "postgres://", 11) != 0)
+        die_usage("migrate: --to must be a postgresql:// URI");
+    counts = json_object();
+    if (hm_store_migrate(db, to, migrate_progress, counts, &err) != HM_OK) {
+        json_decref(counts);
+        die(&err);
+    }
+    out = json_dumps(counts, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    printf("{\"migrated\":%s}\n", out);
+    free(out);
+    json_decref(counts);
+    return 0;
+}
+
 /* ---- serve --------------------------------------------------------------------------------------
  */
 
@@ -1143,7 +1199,7 @@ int main(int argc, char **argv)
     json_object_seed(0);
     if (!cmd)
         die_usage("missing command: serve, import-areas, import-requests, import-places, basemap, "
-                  "team, demo, export, backup, purge, verify-history or digest");
+                  "team, demo, export, backup, purge, verify-history, digest or migrate");
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
         return 0;
@@ -1176,5 +1232,7 @@ int main(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "digest") == 0)
         return cmd_digest(argc - 1, argv + 1);
+    if (strcmp(cmd, "migrate") == 0)
+        return cmd_migrate(argc - 1, argv + 1);
     die_usage("unknown command %s", cmd);
 }

@@ -13,14 +13,14 @@
 
 /* A libpq connection URI selects PostGIS; anything else is a SpatiaLite file. Keyword
  * strings ("host=... dbname=...") are not taken: they could be file names. */
-static bool is_pg_uri(const char *path)
+bool hm_store__is_pg_uri(const char *path)
 {
     return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
 }
 
 hm_store *hm_store_open(const char *uri, int flags, hm_error *err)
 {
-    hm_store *st = is_pg_uri(uri) ? hm_store__pg_open(uri, flags, err)
+    hm_store *st = hm_store__is_pg_uri(uri) ? hm_store__pg_open(uri, flags, err)
                                   : hm_store__sqlite_open(uri, flags, err);
     int64_t chained = 0;
 

@@ -284,4 +284,25 @@ int hm_store_wait_changes(hm_store *st, int timeout_ms, hm_error *err);
 /* Integrity check ("ok" or the first problem). */
 int hm_store_check(hm_store *st, char *msg, size_t msg_size, hm_error *err);
 
+/* ---- Migration (store/migrate.c) ----
+ * Copy the SpatiaLite database `from` (a file) into the PostGIS database `to` (a libpq URI):
+ * every row of every helpmap table with its id, so that request codes, tracking and team
+ * token hashes, history (its order, times, actors and details), areas with their polygons,
+ * place names, relief points and the change log (event ids) carry over, and a server on `to`
+ * answers as one on `from` did. `from` is opened read-only and read as one snapshot (a
+ * running server may keep writing, but what it writes after that moment is not copied).
+ * `to` gets helpmap's tables when it has none (an empty database, or one with only PostGIS);
+ * tables that hold any row refuse the copy. Everything is copied in one transaction: after a
+ * failure `to` holds helpmap's empty tables and the command can simply run again.
+ * `progress` (may be NULL) is called with the rows copied so far of each table (at least at
+ * the end of each, with `table_done` true) before the commit.
+ * Errors: HM_E_INVALID_FIELD ("db" or "to") when `from` is not a file path or `to` not a
+ * PostgreSQL URI; HM_E_NOT_FOUND ("db") when `from` does not exist; HM_E_IN_USE ("to") when
+ * `to` holds helpmap data already; HM_E_UNAVAILABLE when PostgreSQL cannot be reached;
+ * HM_E_DB when the two schemas do not match (a table or column that this program does not
+ * know how to copy: nothing is left behind silently) or a row is refused. */
+typedef void (*hm_migrate_progress)(void *ctx, const char *table, int64_t rows, bool table_done);
+int hm_store_migrate(const char *from, const char *to, hm_migrate_progress progress, void *ctx,
+                     hm_error *err);
+
 #endif

@@ -126,9 +126,22 @@ struct hm_store {
  * backend. */
 bool hm_store__fold_match(const char *text, size_t len, const char *words);
 
+/* True when `path` is a libpq URI ("postgresql://" or "postgres://"): PostGIS; anything else
+ * is a SpatiaLite file. */
+bool hm_store__is_pg_uri(const char *path);
+
 /* The SpatiaLite backend's constructor. */
 hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err);
 /* The PostGIS backend's constructor: `uri` is a libpq connection URI (store_pg.c). */
 hm_store *hm_store__pg_open(const char *uri, int flags, hm_error *err);
+
+/* The connection under a store, for migrate.c (which copies whole tables from one backend to
+ * the other and so needs each one's own bulk interface): SQLite's handle when `st` is a
+ * SpatiaLite store, libpq's when it is a PostGIS one, NULL otherwise. Borrowed: valid until
+ * hm_store_close(); the caller leaves no transaction open on it. */
+struct sqlite3;
+struct pg_conn;
+struct sqlite3 *hm_store__sqlite_db(hm_store *st);
+struct pg_conn *hm_store__pg_conn(hm_store *st);
 
 #endif

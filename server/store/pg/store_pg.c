@@ -2912,6 +2912,14 @@ static int pg_audit_list(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb,
     return rc;
 }
 
+PGconn *hm_store__pg_conn(hm_store *st)
+{
+    pg_store *s = st && st->ops == &pg_ops ? PG(st) : NULL;
+    if (!s || ensure_conn(s, NULL) != HM_OK)
+        return NULL;
+    return s->conn;
+}
+
 static const hm_store_ops pg_ops = {
     .iVersion = 7,
     .name = "postgis",

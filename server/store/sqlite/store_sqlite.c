@@ -2618,6 +2618,11 @@ out:
     return rc;
 }
 
+sqlite3 *hm_store__sqlite_db(hm_store *st)
+{
+    return st && st->ops == &sq_ops ? SQ(st)->db : NULL;
+}
+
 static const hm_store_ops sq_ops = {
     .iVersion = 7,
     .name = "spatialite",
