@@ -3,6 +3,7 @@
 
 #include "chain.h"
 #include "fold.h"
+#include "geo.h"
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
@@ -21,7 +22,7 @@ bool hm_store__is_pg_uri(const char *path)
 hm_store *hm_store_open(const char *uri, int flags, hm_error *err)
 {
     hm_store *st = hm_store__is_pg_uri(uri) ? hm_store__pg_open(uri, flags, err)
-                                  : hm_store__sqlite_open(uri, flags, err);
+                                            : hm_store__sqlite_open(uri, flags, err);
     int64_t chained = 0;
 
     /* A database of an earlier version gets its history chained by the first connection that
@@ -178,6 +179,82 @@ int hm_store_request_insert(hm_store *st, hm_request *r, const uint8_t token_has
 {
     return st->ops->xRequestInsert(st, r, token_hash, err);
 }
+/* The salt of a contact entry with a text (chain.h): random, so that the texts' SHA-256 that
+ * a purge leaves cannot be matched against every phone number; "" for other entries. */
+static void entry_salt(const hm_history *h, char salt[33])
+{
+    uint8_t r[16];
+    salt[0] = '\0';
+    if (!h->contact || !((h->note && *h->note) || (h->old_value && *h->old_value) ||
+                         (h->new_value && *h->new_value)))
+        return;
+    hm_random_bytes(r, sizeof r);
+    hm_hex(r, sizeof r, salt);
+}
+
+/* `h` ready to store as the entry after `prev` (hex, "" for the first) of request `code`: the
+ * texts as their salted SHA-256 (chain.h: a purge may erase the texts, the chain stays), an
+ * empty detail as none, and its hash. */
+static void chain_entry(hm_history *h, const char *code, const char *prev)
+{
+    h->id = 0;
+    entry_salt(h, h->salt);
+    hm_chain_text_sha256(h->salt, h->note, h->note_sha256);
+    hm_chain_text_sha256(h->salt, h->old_value, h->old_sha256);
+    hm_chain_text_sha256(h->salt, h->new_value, h->new_sha256);
+    if (h->detail && !*h->detail)
+        h->detail = NULL;
+    hm_chain_hash(code, prev, h, h->hash);
+}
+
+/* The candidates of a repeat check among the rows of a phone's list (generic creation). */
+typedef struct cand_walk {
+    const hm_request *r;
+    const hm_dup_query *dup;
+    hm_request_cb cand;
+    void *ctx;
+    bool found;
+} cand_walk;
+
+static int cand_visit(void *ctx, const hm_request *c)
+{
+    cand_walk *w = ctx;
+    if (c->category != w->r->category ||
+        !(hm_geo_distance_m(c->lon, c->lat, w->r->lon, w->r->lat) <= w->dup->radius_m + 1.0))
+        return 0;
+    w->found = true;
+    return w->cand ? (w->cand(w->ctx, c) != 0) : 1;
+}
+
+int hm_store_request_create(hm_store *st, hm_request *r, const uint8_t token_hash[32],
+                            const hm_history *first, const hm_dup_query *dup, hm_request_cb cand,
+                            void *ctx, hm_error *err)
+{
+    hm_history h = *first; /* shallow: the texts stay the caller's */
+    int rc;
+    /* The first entry of a new request: chained from nothing, under the code it is stored with
+     * (no other append can come first: the request is not visible before the commit). */
+    chain_entry(&h, r->code, "");
+    if (st->ops->iVersion >= 8 && st->ops->xRequestCreate)
+        return st->ops->xRequestCreate(st, r, token_hash, &h, dup, cand, ctx, err);
+    if (dup && dup->phone) {
+        hm_request_filter f;
+        cand_walk w = {r, dup, cand, ctx, false};
+        hm_request_filter_init(&f);
+        f.phone = dup->phone;
+        f.created_since_ms = dup->since_ms;
+        f.status_mask = 1u << HM_ST_NEW | 1u << HM_ST_ASSIGNED | 1u << HM_ST_IN_PROGRESS;
+        rc = hm_store_request_list(st, &f, cand_visit, &w, err);
+        if (rc != HM_OK && rc != 1)
+            return rc;
+        if (w.found)
+            return 1;
+    }
+    if ((rc = st->ops->xRequestInsert(st, r, token_hash, err)))
+        return rc;
+    return st->ops->xHistoryAdd(st, r->id, &h, err);
+}
+
 int hm_store_request_get(hm_store *st, const char *code, hm_request *out, uint8_t token_hash[32],
                          hm_error *err)
 {
@@ -268,19 +345,6 @@ int hm_store_history_append_detail(hm_store *st, int64_t request_id, int64_t at,
     return hm_store_history_add(st, request_id, &h, err);
 }
 
-/* The salt of a contact entry with a text (chain.h): random, so that the texts' SHA-256 that
- * a purge leaves cannot be matched against every phone number; "" for other entries. */
-static void entry_salt(const hm_history *h, char salt[33])
-{
-    uint8_t r[16];
-    salt[0] = '\0';
-    if (!h->contact || !((h->note && *h->note) || (h->old_value && *h->old_value) ||
-                         (h->new_value && *h->new_value)))
-        return;
-    hm_random_bytes(r, sizeof r);
-    hm_hex(r, sizeof r, salt);
-}
-
 int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *in, hm_error *err)
 {
     hm_history h = *in; /* shallow: the texts stay the caller's */
@@ -294,19 +358,10 @@ int hm_store_history_add(hm_store *st, int64_t request_id, const hm_history *in,
     if ((rc = hm_store_lock(st, HM_LOCK_HISTORY, request_id, err)) ||
         (rc = st->ops->xHistoryHead(st, request_id, code, &last_id, prev, err)))
         return rc;
-    h.id = 0;
-    /* The texts as their SHA-256 (chain.h): a purge may erase them, the chain stays. An empty
-     * text is stored as none. */
-    entry_salt(&h, h.salt);
-    hm_chain_text_sha256(h.salt, h.note, h.note_sha256);
-    hm_chain_text_sha256(h.salt, h.old_value, h.old_sha256);
-    hm_chain_text_sha256(h.salt, h.new_value, h.new_sha256);
-    if (h.detail && !*h.detail)
-        h.detail = NULL;
     /* An entry without a hash before this one (a chain the database had before chains and the
      * backfill has not reached, or one emptied behind helpmap's back) is chained on from
      * nothing: verification reports it. */
-    hm_chain_hash(code, last_id > 0 ? prev : "", &h, h.hash);
+    chain_entry(&h, code, last_id > 0 ? prev : "");
     return st->ops->xHistoryAdd(st, request_id, &h, err);
 }
 

@@ -86,6 +86,26 @@ int hm_store_place_list(hm_store *st, const char *source, hm_place_cb cb, void *
 /* Requests. Insert fills r->id. `token_hash` is the SHA-256 of the tracking token. */
 int hm_store_request_insert(hm_store *st, hm_request *r, const uint8_t token_hash[32],
                             hm_error *err);
+/* A creation's repeat check (SPEC: same phone, same category, within 200 m of one of that
+ * phone's open requests of the last 24 h): the phone (E.164), the earliest creation time, the
+ * distance. */
+typedef struct hm_dup_query {
+    const char *phone;
+    int64_t since_ms;
+    double radius_m;
+} hm_dup_query;
+/* Create request `r` with its first history entry `first` in one step (on PostGIS one round
+ * trip: issue 13), unless it may repeat an earlier one. With `dup`, the requests of dup->phone
+ * that are open (new, assigned, in progress), of r's category, created at or after
+ * dup->since_ms and within dup->radius_m of r's position (give or take a metre: the caller
+ * applies its exact rule) are the candidates; when there is one, nothing is stored, the
+ * candidates are passed to `cand` in id order (rows borrowed for the call) until it returns
+ * non-zero, and 1 is returned. Otherwise `r` is inserted as hm_store_request_insert() does
+ * (r->code set by the caller; fills r->id), `first` appended to its history, and HM_OK
+ * returned; HM_E_IN_USE (nothing stored) when the code is in use. */
+int hm_store_request_create(hm_store *st, hm_request *r, const uint8_t token_hash[32],
+                            const hm_history *first, const hm_dup_query *dup, hm_request_cb cand,
+                            void *ctx, hm_error *err);
 /* Load by code / id into `out` (caller clears). `token_hash` (may be NULL)
  * receives the stored hash. HM_E_NOT_FOUND when absent. */
 int hm_store_request_get(hm_store *st, const char *code, hm_request *out, uint8_t token_hash[32],

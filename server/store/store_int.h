@@ -8,7 +8,7 @@
 typedef struct hm_store_ops {
     int iVersion; /* 2: change log; 3: place names; 4: relief points, "I am safe now"; 5: edits
                    and history details; 6: audit; 7: hash-chained history, receipts,
-                   idempotency */
+                   idempotency; 8: creation in one step */
     const char *name;
     void (*xClose)(hm_store *st);
     int (*xSchemaVersion)(hm_store *st);
@@ -110,6 +110,11 @@ typedef struct hm_store_ops {
     int (*xAuditAdd)(hm_store *st, hm_audit *a, hm_error *err);
     int (*xAuditList)(hm_store *st, const hm_audit_filter *f, hm_audit_cb cb, void *ctx,
                       hm_error *err);
+    /* iVersion 8: a creation in one step (hm_store_request_create()); NULL: store.c runs it as
+     * the list, insert and history append it stands for. */
+    int (*xRequestCreate)(hm_store *st, hm_request *r, const uint8_t token_hash[32],
+                          const hm_history *first, const hm_dup_query *dup, hm_request_cb cand,
+                          void *ctx, hm_error *err);
 } hm_store_ops;
 
 struct hm_store {

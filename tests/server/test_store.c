@@ -6,10 +6,10 @@
  * Both run the same cases: round trips of areas, requests, history and teams, every list
  * filter and the cursor, bounding boxes at grid-cell borders, the guarded status change,
  * the append-only history (checked through a second, plain connection), transactions and
- * savepoints, purge, stats, integrity check and reopening. Then what only one backend has:
- * SQLite's online backup and its migration from schema 2; PostgreSQL's refusal of a
- * database that holds other tables, its geometry columns for GIS tools, and its recovery
- * when the server drops the connection. */
+ * savepoints, creation in one step with its repeat check, purge, stats, integrity check and
+ * reopening. Then what only one backend has: SQLite's online backup and its migration from schema
+ * 2; PostgreSQL's refusal of a database that holds other tables, its geometry columns for GIS
+ * tools, and its recovery when the server drops the connection. */
 #include "hm_buf.h"
 #include "hm_log.h"
 #include "hm_test.h"
@@ -1129,6 +1129,139 @@ static void test_bbox_cells(void)
     be->drop(path);
 }
 
+/* hm_store_request_create(): a creation in one step with its first history entry; or, when
+ * the phone has an open request of the same category nearby, the candidates in id order and
+ * nothing stored; nothing either when the code is in use. */
+typedef struct cands {
+    int n, stop_after;
+    char codes[4][16];
+} cands;
+
+static int collect_cand(void *ctx, const hm_request *r)
+{
+    cands *c = ctx;
+    if (c->n < 4)
+        snprintf(c->codes[c->n], sizeof c->codes[0], "%s", r->code);
+    c->n++;
+    return c->n >= c->stop_after;
+}
+
+/* Create `r` (code `code`, `dlat` degrees north of `base`) in its own transaction. */
+static int create_one(hm_store *st, hm_request *r, const hm_request *base, const char *code,
+                      double dlat, int category, const hm_dup_query *dq, cands *c)
+{
+    hm_error err = {0};
+    hm_history first;
+    uint8_t h[32] = {7};
+    int rc;
+
+    memset(&first, 0, sizeof first);
+    first.at = base->created_at;
+    snprintf(first.actor, sizeof first.actor, "hotline");
+    first.from = -1;
+    first.to = HM_ST_NEW;
+    snprintf(first.kind, sizeof first.kind, "status");
+    snprintf(r->code, sizeof r->code, "%s", code);
+    r->lat = base->lat + dlat;
+    r->category = category;
+    memset(c, 0, sizeof *c);
+    c->stop_after = 10;
+    CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+    rc = hm_store_request_create(st, r, h, &first, dq, collect_cand, c, &err);
+    if (rc == HM_OK)
+        CHECK_INT_EQ(hm_store_commit(st, &err), HM_OK);
+    else
+        hm_store_rollback(st);
+    return rc;
+}
+
+static void test_create_in_one_step(hm_store *st)
+{
+    hm_error err = {0};
+    hm_request a, b, got;
+    hm_dup_query dq;
+    hist_seen s;
+    cands c;
+    uint8_t th[32];
+    int before = count_requests(st);
+
+    fill_request(300, &a);
+    free(a.phone);
+    a.phone = hm_xstrdup("+84911000300");
+    a.status = HM_ST_NEW;
+    dq = (hm_dup_query){a.phone, a.created_at - 24 * 3600000LL, 200.0};
+    CHECK_INT_EQ(create_one(st, &a, &a, "CC-QQQQQ1", 0, a.category, &dq, &c), HM_OK);
+    CHECK(a.id > 0);
+    CHECK_INT_EQ(c.n, 0);
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-QQQQQ1", &got, th, &err), HM_OK);
+    CHECK(same_request(&a, &got));
+    CHECK_INT_EQ(th[0], 7);
+    hm_request_clear(&got);
+    memset(&s, 0, sizeof s);
+    CHECK_INT_EQ(hm_store_history_list(st, a.id, collect_hist, &s, &err), HM_OK);
+    CHECK_INT_EQ(s.n, 1);
+    CHECK_STR_EQ(s.h[0].actor, "hotline");
+    CHECK_STR_EQ(s.h[0].kind, "status");
+    CHECK_INT_EQ(s.h[0].from, -1);
+    CHECK_INT_EQ(s.h[0].to, HM_ST_NEW);
+    CHECK_INT_EQ(s.h[0].at, a.created_at);
+
+    /* 150 m north, same phone and category: a candidate, nothing stored. */
+    fill_request(300, &b);
+    free(b.phone);
+    b.phone = hm_xstrdup(a.phone);
+    CHECK_INT_EQ(create_one(st, &b, &a, "CC-QQQQQ2", 0.00136, a.category, &dq, &c), 1);
+    CHECK_INT_EQ(c.n, 1);
+    CHECK_STR_EQ(c.codes[0], "CC-QQQQQ1");
+    CHECK_INT_EQ(hm_store_request_get(st, "CC-QQQQQ2", &got, NULL, NULL), HM_E_NOT_FOUND);
+    /* 250 m north, another category, or no check: created. */
+    CHECK_INT_EQ(create_one(st, &b, &a, "CC-QQQQQ2", 0.00226, a.category, &dq, &c), HM_OK);
+    CHECK_INT_EQ(c.n, 0);
+    CHECK_INT_EQ(
+        create_one(st, &b, &a, "CC-QQQQQ3", 0.00136, (a.category + 1) % HM_CAT__COUNT, &dq, &c),
+        HM_OK);
+    CHECK_INT_EQ(create_one(st, &b, &a, "CC-QQQQQ4", 0.0001, a.category, NULL, &c), HM_OK);
+    /* Two candidates now (QQQQQ1 and QQQQQ4), in id order; the callback stops the walk. */
+    CHECK_INT_EQ(create_one(st, &b, &a, "CC-QQQQQ5", -0.0005, a.category, &dq, &c), 1);
+    CHECK_INT_EQ(c.n, 2);
+    CHECK_STR_EQ(c.codes[0], "CC-QQQQQ1");
+    CHECK_STR_EQ(c.codes[1], "CC-QQQQQ4");
+    {
+        hm_error e = {0};
+        hm_history first;
+        uint8_t h[32] = {7};
+        memset(&first, 0, sizeof first);
+        snprintf(first.actor, sizeof first.actor, "x");
+        snprintf(first.kind, sizeof first.kind, "status");
+        memset(&c, 0, sizeof c);
+        c.stop_after = 1;
+        CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+        CHECK_INT_EQ(hm_store_request_create(st, &b, h, &first, &dq, collect_cand, &c, &e), 1);
+        hm_store_rollback(st);
+        CHECK_INT_EQ(c.n, 1);
+        /* A code in use: nothing stored. */
+        CHECK_INT_EQ(hm_store_begin(st, true, &err), HM_OK);
+        snprintf(b.code, sizeof b.code, "CC-QQQQQ1");
+        b.lat += 1.0;
+        CHECK_INT_EQ(hm_store_request_create(st, &b, h, &first, NULL, NULL, NULL, &e), HM_E_IN_USE);
+        hm_store_rollback(st);
+    }
+    /* A closed request is no candidate. */
+    CHECK_INT_EQ(hm_store_request_set_status(st, a.id, HM_ST_NEW, HM_ST_RESOLVED, 0, NULL,
+                                             a.created_at + 1000, &err),
+                 HM_OK);
+    memset(&c, 0, sizeof c);
+    CHECK_INT_EQ(create_one(st, &b, &a, "CC-QQQQQ6", -0.0005, a.category, &dq, &c), 1);
+    CHECK_INT_EQ(c.n, 1);
+    CHECK_STR_EQ(c.codes[0], "CC-QQQQQ4");
+    CHECK_INT_EQ(hm_store_request_set_status(st, a.id, HM_ST_RESOLVED, HM_ST_NEW, 0, NULL,
+                                             a.created_at, &err),
+                 HM_OK);
+    CHECK_INT_EQ(count_requests(st), before + 4);
+    hm_request_clear(&a);
+    hm_request_clear(&b);
+}
+
 static void test_transactions(hm_store *st)
 {
     hm_error err = {0};
@@ -2048,6 +2181,7 @@ int main(int argc, char **argv)
     test_history(st);
     test_teams(st);
     test_transactions(st);
+    test_create_in_one_step(st);
     test_purge(st);
     test_changes(st);
     test_places(st);

@@ -16,11 +16,15 @@
  *   a transaction aborts it in PostgreSQL, so the failures callers expect and go on after
  *   (a request code or token hash already in use) are INSERT ... ON CONFLICT DO NOTHING,
  *   never an error.
+ * - Round trips are few (see "round trips" below): BEGIN, savepoints and locks go out with
+ *   the next statement, COMMIT with the change log's rows, and a creation is one statement
+ *   (Q_REQ_CREATE): a batch of n creations costs n + 1 round trips.
  * - A lost connection is HM_E_UNAVAILABLE. Outside a transaction the next call reconnects
  *   (PQreset, at most once a second while the server stays away) and prepares again; a read
- *   or a BEGIN that found the connection dead is retried once on the new one, so readers
- *   recover by themselves when PostgreSQL comes back. Inside a transaction every call fails
- *   until the caller rolls back: nothing is ever half-applied on a new connection.
+ *   that found the connection dead is retried once on the new one, and so is the first
+ *   statement of a transaction (with its BEGIN), so readers and the writer recover by
+ *   themselves when PostgreSQL comes back. Once a transaction reached the server every call
+ *   fails until the caller rolls back: nothing is ever half-applied on a new connection.
  * - The schema lives in the connection's current schema (normally public), versioned in
  *   helpmap_meta. It is created on an empty database, or one where only extensions (PostGIS)
  *   were installed, after CREATE EXTENSION IF NOT EXISTS postgis; a schema that holds other
@@ -54,6 +58,7 @@ enum {
     Q_AREA_COUNTS_FORMER,
     Q_AREA_COUNTS_HAMLET,
     Q_REQ_INSERT,
+    Q_REQ_CREATE,
     Q_REQ_BY_CODE,
     Q_REQ_BY_ID,
     Q_REQ_SET_STATUS,
@@ -165,6 +170,32 @@ static const char *const q_sql[Q__COUNT] = {
         "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22::bigint, $22, $22, "
         "ST_SetSRID(ST_MakePoint($3, $4), 4326), $23, $24, $25, $26) "
         "ON CONFLICT (code) DO NOTHING RETURNING id",
+    /* A creation in one statement (hm_store_request_create()): the repeat check's candidates,
+     * the request unless there is one (and unless its code is in use), and its first history
+     * entry. One row per candidate (new_id NULL), or one row with the new id or NULL (code in
+     * use) and no candidate. The distance is on the spheroid, as hm_geo_distance_m's. */
+    [Q_REQ_CREATE] =
+        "WITH cand AS (SELECT " REQ_COLS " FROM request WHERE $43::bigint IS NOT NULL AND "
+        "phone = $13::text AND created_at >= $43::bigint AND status IN (0, 1, 2) AND "
+        "category = $6::integer AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint("
+        "$3::double precision, $4::double precision), 4326)::geography, $44::double precision)), "
+        "ins AS (INSERT INTO request(code, token_hash, lon, lat, \"precision\", category, people, "
+        "vulnerable, priority, note, name, address, phone, status, ward_code, former_ward_code, "
+        "hamlet_code, source, verified, team_id, duplicate_of, created_at, updated_at, "
+        "status_at, geom, reporter_name, reporter_phone, location_text, auto_duplicate) "
+        "SELECT $1::text, $2::bytea, $3::double precision, $4::double precision, $5::integer, "
+        "$6::integer, $7::integer, $8::integer, $9::integer, $10::text, $11::text, $12::text, "
+        "$13::text, $14::integer, $15::text, $16::text, $17::text, $18::integer, $19::boolean, "
+        "$20::bigint, $21::text, $22::bigint, $22::bigint, $22::bigint, "
+        "ST_SetSRID(ST_MakePoint($3, $4), 4326), $23::text, $24::text, $25::text, $26::boolean "
+        "WHERE NOT EXISTS (SELECT 1 FROM cand) ON CONFLICT (code) DO NOTHING RETURNING id), "
+        "hist AS (INSERT INTO history(request_id, at, actor, from_status, to_status, note, kind, "
+        "field, old_value, new_value, contact, note_sha256, old_sha256, new_sha256, detail, "
+        "hash, salt) SELECT id, $27::bigint, $28::text, $29::integer, $30::integer, $31::text, "
+        "$32::text, $33::text, $34::text, $35::text, $36::boolean, $37::text, $38::text, "
+        "$39::text, $40::text, $41::text, $42::text FROM ins) "
+        "SELECT (SELECT id FROM ins) AS new_id, c.* FROM (VALUES (1)) AS one(x) LEFT JOIN cand c "
+        "ON true ORDER BY c.id",
     [Q_REQ_BY_CODE] = "SELECT " REQ_COLS " FROM request WHERE code = $1",
     [Q_REQ_BY_ID] = "SELECT " REQ_COLS " FROM request WHERE id = $1",
     /* Any move ends an "I am safe now" closing (a reopened request is no longer one). */
@@ -469,20 +500,32 @@ static const char *const migrations[] = {
 #define LIST_CACHE  16   /* prepared shapes of request lists per connection */
 #define PAGE_ROWS   4096 /* rows of a request list read at once */
 #define RETRY_MS    1000 /* reconnection attempts at most this often */
-#define MAX_PARAMS  32
-#define MAX_PENDING 4
+#define MAX_PARAMS  48
+#define MAX_PENDING 16
 
-static const char savepoint_cmd[] = "SAVEPOINT job";
-static const char release_cmd[] = "RELEASE SAVEPOINT job";
+/* Commands a transaction owes the server, sent ahead of its next statement in the same round
+ * trip (see "Round trips" below). */
+typedef enum { PEND_BEGIN, PEND_SAVEPOINT, PEND_RELEASE, PEND_LOCK } pend_kind;
+
+static const char *const pend_sql[] = {
+    [PEND_BEGIN] = "BEGIN",
+    [PEND_SAVEPOINT] = "SAVEPOINT job",
+    [PEND_RELEASE] = "RELEASE SAVEPOINT job",
+};
+
+typedef struct pend {
+    pend_kind kind;
+    char sql[64]; /* the command: pend_sql[kind], or the lock with its keys */
+} pend;
 
 typedef struct pg_store {
     hm_store base;
     PGconn *conn;
     int flags;
-    bool in_tx; /* between the caller's begin and its commit or rollback */
-    /* Savepoint commands owed to the server, sent ahead of the next statement in the same
-     * round trip (see pg_savepoint()): savepoint_cmd or release_cmd. */
-    const char *pending[MAX_PENDING];
+    bool in_tx;   /* between the caller's begin and its commit or rollback */
+    bool tx_sent; /* in_tx, and the server has seen the transaction (its BEGIN went out) */
+    /* Commands owed to the server, sent ahead of the next statement in the same round trip. */
+    pend pending[MAX_PENDING];
     int npending;
     bool broken; /* the connection was lost; reconnect before the next statement */
     int64_t retry_at_ms;
@@ -659,7 +702,8 @@ static void forget_session(pg_store *s)
 }
 
 /* A working connection, reconnecting a lost one when no transaction of the caller's was
- * on it. HM_E_UNAVAILABLE when the server stays away (tried at most once a RETRY_MS). */
+ * on it (a transaction whose BEGIN has not gone out yet is not on it: it moves to the new
+ * connection). HM_E_UNAVAILABLE when the server stays away (tried at most once a RETRY_MS). */
 static int ensure_conn(pg_store *s, hm_error *err)
 {
     char msg[160];
@@ -668,7 +712,7 @@ static int ensure_conn(pg_store *s, hm_error *err)
     if (!s->broken && PQstatus(s->conn) == CONNECTION_OK)
         return HM_OK;
     s->broken = true;
-    if (s->in_tx)
+    if (s->in_tx && s->tx_sent)
         return hm_error_set(err, HM_E_UNAVAILABLE, NULL,
                             "database unavailable: the connection was lost during a transaction");
     now = mono_ms();
@@ -698,36 +742,71 @@ static bool conn_lost(pg_store *s, const PGresult *res)
     return PQstatus(s->conn) != CONNECTION_OK;
 }
 
+/* ---- round trips -------------------------------------------------------------------------
+ * A round trip to the server costs more than most of helpmap's statements (the writer's jobs
+ * are a few indexed reads and writes each; issue 13 measured PostGIS creation at a quarter of
+ * SQLite's). So what a transaction owes the server without needing an answer waits in
+ * pending[] and goes out ahead of its next statement, in the same round trip (pipeline mode):
+ * - BEGIN (a transaction that sends nothing sends nothing at all, not even its BEGIN),
+ * - the writer's SAVEPOINT and RELEASE around each job (two commands a job; a job that ran no
+ *   statement sends neither),
+ * - advisory locks (hm_store_lock()): taken before the statement they guard.
+ * Their failure is the failure of the statement they went out with, so it fails the caller's
+ * job, as if they had been sent alone; none of them is a write the caller could be told
+ * about too early. COMMIT goes out with the change log's lock, rows and NOTIFY in one round
+ * trip too (pg_commit()).
+ * Until its BEGIN went out (tx_sent), a transaction is not on the connection: if that is found
+ * dead on the way, the commands owed are kept and everything is sent again on a new one. */
+
+/* Send the commands owed ahead of the next statement, on the connection as it is. */
+static void send_pending(pg_store *s, const pend *pd, int n)
+{
+    for (int i = 0; i < n; i++)
+        PQsendQueryParams(s->conn, pd[i].sql, 0, NULL, NULL, NULL, NULL, 0);
+}
+
 /* Run a statement without parameters (transaction control, `sql` may be NULL: only what is
- * pending), simple protocol, after the savepoint commands owed, in one round trip. */
+ * pending), simple protocol, after the commands owed, in one round trip. `retry`: outside a
+ * transaction, a statement that met a dead connection is run again once on a new one; so is
+ * everything owed by a transaction that had not reached the server yet. */
 static int exec_simple(pg_store *s, const char *sql, bool retry, hm_error *err)
 {
-    PGresult *res;
-    hm_buf all;
-    int rc = HM_OK;
+    PGresult *res = NULL;
+    pend saved[MAX_PENDING];
+    int rc = HM_OK, n;
 
-    if ((rc = ensure_conn(s, err)) != HM_OK)
-        return rc;
-    if (s->npending > 0) {
-        hm_buf_init(&all);
-        for (int i = 0; i < s->npending; i++)
-            hm_buf_printf(&all, "%s; ", s->pending[i]);
-        hm_buf_puts(&all, sql ? sql : "");
-        s->npending = 0;
-        res = PQexec(s->conn, all.data);
-        hm_buf_clear(&all);
-    } else if (!sql) {
-        return HM_OK;
-    } else {
-        res = PQexec(s->conn, sql);
-    }
-    if (retry && PQresultStatus(res) == PGRES_FATAL_ERROR && conn_lost(s, res) && !s->in_tx) {
-        PQclear(res);
-        s->broken = true;
-        s->retry_at_ms = 0;
+    for (int attempt = 0;; attempt++) {
+        bool fresh = s->in_tx && !s->tx_sent;
+        hm_buf all;
+
         if ((rc = ensure_conn(s, err)) != HM_OK)
             return rc;
-        res = PQexec(s->conn, sql);
+        if (s->npending == 0 && !sql)
+            return HM_OK;
+        n = s->npending;
+        memcpy(saved, s->pending, (size_t)n * sizeof *saved);
+        hm_buf_init(&all);
+        for (int i = 0; i < n; i++)
+            hm_buf_printf(&all, "%s; ", saved[i].sql);
+        hm_buf_puts(&all, sql ? sql : "");
+        s->npending = 0;
+        if (s->in_tx)
+            s->tx_sent = true;
+        res = PQexec(s->conn, all.data);
+        hm_buf_clear(&all);
+        if (attempt == 0 && PQresultStatus(res) == PGRES_FATAL_ERROR && conn_lost(s, res) &&
+            ((retry && !s->in_tx) || fresh)) {
+            PQclear(res);
+            s->broken = true;
+            s->retry_at_ms = 0;
+            if (fresh) {
+                memcpy(s->pending, saved, (size_t)n * sizeof *saved);
+                s->npending = n;
+                s->tx_sent = false;
+            }
+            continue;
+        }
+        break;
     }
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
         rc = pg_error(s, res, err);
@@ -748,40 +827,48 @@ static int prepare(pg_store *s, const char *name, const char *sql, hm_error *err
     return rc;
 }
 
-/* PQexecPrepared after the savepoint commands owed, in one round trip (pipeline mode): the
- * statement's result, or the first failure among them. */
-static PGresult *exec_prepared(pg_store *s, const char *name, const params *p)
+/* PQexecPrepared after the commands owed, in one round trip (pipeline mode): the statement's
+ * result, or the first failure among them (NULL when none came). *fresh_lost is set when the
+ * connection was lost under a transaction that had not reached the server before: the
+ * commands owed are owed again, for a new connection. */
+static PGresult *exec_prepared(pg_store *s, const char *name, const params *p, bool *fresh_lost)
 {
     PGresult *res = NULL, *bad = NULL;
+    pend saved[MAX_PENDING];
     int n = s->npending, q = 0, nulls = 0;
-    bool synced = false;
+    bool synced = false, fresh = s->in_tx && !s->tx_sent;
 
+    *fresh_lost = false;
+    if (s->in_tx)
+        s->tx_sent = true;
     if (n == 0)
         return PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
                               p ? p->fmt : NULL, 0);
+    memcpy(saved, s->pending, (size_t)n * sizeof *saved);
     s->npending = 0;
     if (PQenterPipelineMode(s->conn) != 1) {
-        s->broken = true; /* the savepoints are lost: the transaction must fail */
-        return NULL;
+        s->broken = true; /* the commands owed are lost: the transaction must fail */
+        goto lost;
     }
-    for (int i = 0; i < n; i++)
-        PQsendQueryParams(s->conn, s->pending[i], 0, NULL, NULL, NULL, NULL, 0);
+    send_pending(s, saved, n);
     PQsendQueryPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
                         p ? p->fmt : NULL, 0);
     PQpipelineSync(s->conn);
     /* Each query's results end with NULL; the sync point ends them all. */
     while (!synced) {
         PGresult *r = PQgetResult(s->conn);
+        ExecStatusType t;
         if (!r) {
             if (PQstatus(s->conn) != CONNECTION_OK || ++nulls > n + 1)
                 break;
             q++;
             continue;
         }
-        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+        t = PQresultStatus(r);
+        if (t == PGRES_PIPELINE_SYNC) {
             synced = true;
             PQclear(r);
-        } else if (q < n && PQresultStatus(r) != PGRES_COMMAND_OK && !bad) {
+        } else if (q < n && t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && !bad) {
             bad = r;
         } else if (q == n && !res) {
             res = r;
@@ -791,6 +878,13 @@ static PGresult *exec_prepared(pg_store *s, const char *name, const params *p)
     }
     if (!synced || PQexitPipelineMode(s->conn) != 1)
         s->broken = true; /* a new connection starts out of pipeline mode */
+lost:
+    if (fresh && (s->broken || PQstatus(s->conn) != CONNECTION_OK)) {
+        memcpy(s->pending, saved, (size_t)n * sizeof *saved);
+        s->npending = n;
+        s->tx_sent = false;
+        *fresh_lost = true;
+    }
     if (bad) {
         PQclear(res);
         return bad;
@@ -801,7 +895,8 @@ static PGresult *exec_prepared(pg_store *s, const char *name, const params *p)
 /* Run prepared statement `name` (SQL `sql`, prepared now if `*prepared` is false) with `p`.
  * Returns the result (caller PQclear()s it) when it is a command or rows, else NULL with
  * `err` filled. A read-only statement (SELECT) that met a dead connection outside a
- * transaction is run again once on a new one. */
+ * transaction is run again once on a new one, and so is any statement of a transaction that
+ * had not reached the server (its BEGIN goes again with it). */
 static PGresult *run_named(pg_store *s, const char *name, const char *sql, bool *prepared,
                            const params *p, hm_error *err)
 {
@@ -809,7 +904,9 @@ static PGresult *run_named(pg_store *s, const char *name, const char *sql, bool 
     PGresult *res = NULL;
 
     for (int attempt = 0;; attempt++) {
-        bool retry = attempt == 0 && readonly && !s->in_tx;
+        bool fresh = s->in_tx && !s->tx_sent;
+        bool retry = attempt == 0 && ((readonly && !s->in_tx) || fresh);
+        bool fresh_lost = false;
         hm_error e = {0};
         ExecStatusType t;
 
@@ -826,11 +923,11 @@ static PGresult *run_named(pg_store *s, const char *name, const char *sql, bool 
                 return NULL;
             }
         }
-        res = exec_prepared(s, name, p);
+        res = exec_prepared(s, name, p, &fresh_lost);
         t = PQresultStatus(res);
-        if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK)
+        if (res && (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK))
             return res;
-        if (retry && conn_lost(s, res)) {
+        if (retry && (fresh_lost || (!s->in_tx && conn_lost(s, res)))) {
             /* The new session will know no statement: prepare this one again. */
             PQclear(res);
             s->broken = true;
@@ -1132,129 +1229,202 @@ static int pg_schema_version(hm_store *st)
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
+/* A lost connection is replaced now, while no transaction is on it; BEGIN itself goes out
+ * with the transaction's first statement (see "round trips"). */
 static int pg_begin(hm_store *st, bool immediate, hm_error *err)
 {
     pg_store *s = PG(st);
     int rc;
     (void)immediate; /* races are decided by row locks and the guarded UPDATEs */
-    if ((rc = exec_simple(s, "BEGIN", true, err)) == HM_OK)
-        s->in_tx = true;
-    return rc;
+    if ((rc = ensure_conn(s, err)) != HM_OK)
+        return rc;
+    s->npending = 1;
+    s->pending[0].kind = PEND_BEGIN;
+    snprintf(s->pending[0].sql, sizeof s->pending[0].sql, "%s", pend_sql[PEND_BEGIN]);
+    s->in_tx = true;
+    s->tx_sent = false;
+    return HM_OK;
 }
 
 static void pg_rollback(hm_store *st);
 
-/* The transaction's changes into the log: "prev" packed as SQLite packs it. Their ids come
- * from the identity in row order (the VALUES list is in `changes` order); `changes` get them. */
-static int insert_changes(pg_store *s, hm_change *changes, size_t n, hm_error *err)
-{
+/* The INSERT of a transaction's changes into the log, "prev" packed as SQLite packs it, with
+ * its values (owned here). Their ids come from the identity in row order (the VALUES list is
+ * in `changes` order). */
+typedef struct change_rows {
     hm_buf sql;
-    const char **v = hm_xcalloc(n * 7, sizeof *v);
-    char(*num)[4][32] = hm_xcalloc(n, sizeof *num);
-    char(*prev)[256] = hm_xcalloc(n, sizeof *prev);
-    PGresult *res = NULL;
-    int rc = HM_OK;
+    const char **v;
+    char (*num)[4][32];
+    char (*prev)[256];
+    int nparams;
+} change_rows;
 
-    hm_buf_init(&sql);
-    hm_buf_puts(&sql, "INSERT INTO change(at, kind, ref, prev, level, code, flags) VALUES ");
+static void change_rows_init(change_rows *cr, const hm_change *changes, size_t n)
+{
+    hm_buf_init(&cr->sql);
+    cr->v = hm_xcalloc(n * 7, sizeof *cr->v);
+    cr->num = hm_xcalloc(n, sizeof *cr->num);
+    cr->prev = hm_xcalloc(n, sizeof *cr->prev);
+    cr->nparams = (int)(n * 7);
+    hm_buf_puts(&cr->sql, "INSERT INTO change(at, kind, ref, prev, level, code, flags) VALUES ");
     for (size_t i = 0; i < n; i++) {
         const hm_change *c = &changes[i];
         size_t k = i * 7;
-        hm_buf_printf(&sql,
+        hm_buf_printf(&cr->sql,
                       "%s($%zu::bigint, $%zu::integer, $%zu::bigint, $%zu, $%zu::integer, $%zu, "
                       "$%zu::integer)",
                       i ? ", " : "", k + 1, k + 2, k + 3, k + 4, k + 5, k + 6, k + 7);
-        snprintf(num[i][0], 32, "%lld", (long long)c->at);
-        snprintf(num[i][1], 32, "%d", c->kind);
-        snprintf(num[i][2], 32, "%lld", (long long)c->ref);
-        snprintf(num[i][3], 32, "%u", c->flags);
-        v[k] = num[i][0];
-        v[k + 1] = num[i][1];
-        v[k + 2] = num[i][2];
-        v[k + 6] = num[i][3];
+        snprintf(cr->num[i][0], 32, "%lld", (long long)c->at);
+        snprintf(cr->num[i][1], 32, "%d", c->kind);
+        snprintf(cr->num[i][2], 32, "%lld", (long long)c->ref);
+        snprintf(cr->num[i][3], 32, "%u", c->flags);
+        cr->v[k] = cr->num[i][0];
+        cr->v[k + 1] = cr->num[i][1];
+        cr->v[k + 2] = cr->num[i][2];
+        cr->v[k + 6] = cr->num[i][3];
         if ((c->kind == HM_CH_REQUEST_UPDATED || c->kind == HM_CH_RECEIPT) && c->prev.status >= 0) {
-            snprintf(prev[i], sizeof prev[i], "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d|%d", c->prev.status,
-                     c->prev.category, (long long)c->prev.status_at, c->prev.lon, c->prev.lat,
-                     c->prev.ward, c->prev.former_ward, c->prev.hamlet, c->prev.safe ? 1 : 0,
-                     c->prev.receipt);
-            v[k + 3] = prev[i];
+            snprintf(cr->prev[i], sizeof cr->prev[i], "%d|%d|%lld|%.9g|%.9g|%s|%s|%s|%d|%d",
+                     c->prev.status, c->prev.category, (long long)c->prev.status_at, c->prev.lon,
+                     c->prev.lat, c->prev.ward, c->prev.former_ward, c->prev.hamlet,
+                     c->prev.safe ? 1 : 0, c->prev.receipt);
+            cr->v[k + 3] = cr->prev[i];
         }
         if (c->kind == HM_CH_AREA || c->kind == HM_CH_PLACES || c->kind == HM_CH_RELIEF) {
-            snprintf(num[i][1] + 16, 16, "%d", c->level); /* second half of the kind's slot */
-            v[k + 4] = num[i][1] + 16;
+            snprintf(cr->num[i][1] + 16, 16, "%d", c->level); /* second half of the kind's slot */
+            cr->v[k + 4] = cr->num[i][1] + 16;
             if (c->kind != HM_CH_RELIEF)
-                v[k + 5] = c->code;
+                cr->v[k + 5] = c->code;
         }
     }
-    hm_buf_puts(&sql, " RETURNING id");
-    res = PQexecParams(s->conn, sql.data, (int)(n * 7), NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || (size_t)PQntuples(res) != n) {
-        rc = pg_error(s, res, err);
-        goto out;
-    }
-    {
-        /* RETURNING gives the rows as inserted; sorted anyway, the ids map to `changes` in
-         * order since the identity numbered the rows in VALUES order. */
-        int64_t *ids = hm_xcalloc(n, sizeof *ids);
-        for (size_t i = 0; i < n; i++)
-            ids[i] = col_i64(res, (int)i, 0);
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
-                int64_t t = ids[j];
-                ids[j] = ids[j - 1];
-                ids[j - 1] = t;
-            }
-        for (size_t i = 0; i < n; i++)
-            changes[i].id = ids[i];
-        free(ids);
-    }
-out:
-    PQclear(res);
-    hm_buf_clear(&sql);
-    free(prev);
-    free(num);
-    free(v);
-    return rc;
+    hm_buf_puts(&cr->sql, " RETURNING id");
+}
+
+static void change_rows_clear(change_rows *cr)
+{
+    hm_buf_clear(&cr->sql);
+    free(cr->v);
+    free(cr->num);
+    free(cr->prev);
+}
+
+/* The ids RETURNING gave, into `changes` in order: sorted, since the identity numbered the
+ * rows in VALUES order. */
+static void change_ids(const PGresult *res, hm_change *changes, size_t n)
+{
+    int64_t *ids = hm_xcalloc(n, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = col_i64(res, (int)i, 0);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+            int64_t t = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++)
+        changes[i].id = ids[i];
+    free(ids);
 }
 
 /* COMMIT. With changes: first the lock that orders commits (CHANGE_LOCK), then the changes
  * (numbered now, so in commit order) and a notification to every server that follows the log,
- * all in the transaction. */
+ * all in the transaction. One round trip: the commands owed, the lock, the rows, the NOTIFY
+ * and the COMMIT go out together (pipeline mode); the first failure among them is the
+ * commit's, and the transaction is then rolled back. A transaction that sent nothing and has
+ * no changes ends here without a word to the server. */
 static int pg_commit(hm_store *st, hm_change *changes, size_t n, hm_error *err)
 {
     pg_store *s = PG(st);
-    PGresult *res;
-    int rc = HM_OK;
+    change_rows cr;
+    PGresult *bad = NULL, *ins = NULL, *fin = NULL;
+    int rc, np, nq, q = 0, nulls = 0;
+    bool synced = false;
 
+    if (!s->tx_sent && n == 0) {
+        s->in_tx = false;
+        s->npending = 0;
+        return HM_OK;
+    }
+    if ((rc = ensure_conn(s, err)) != HM_OK) {
+        pg_rollback(st);
+        return rc;
+    }
+    np = s->npending;
+    nq = np + (n > 0 ? 3 : 0) + 1;
+    s->npending = 0;
+    s->tx_sent = true;
+    if (n > 0)
+        change_rows_init(&cr, changes, n);
+    if (PQenterPipelineMode(s->conn) != 1) {
+        s->broken = true;
+        goto done;
+    }
+    send_pending(s, s->pending, np);
     if (n > 0) {
-        /* The savepoint commands owed go first (exec_simple sends them). */
-        if ((rc = exec_simple(s, "SELECT pg_advisory_xact_lock(" CHANGE_LOCK ")", false, err)) ||
-            (rc = insert_changes(s, changes, n, err)) ||
-            (rc = exec_simple(s, "NOTIFY " CHANGE_CHANNEL, false, err))) {
-            pg_rollback(st);
-            return rc;
+        PQsendQueryParams(s->conn, "SELECT pg_advisory_xact_lock(" CHANGE_LOCK ")", 0, NULL, NULL,
+                          NULL, NULL, 0);
+        PQsendQueryParams(s->conn, cr.sql.data, cr.nparams, NULL, cr.v, NULL, NULL, 0);
+        PQsendQueryParams(s->conn, "NOTIFY " CHANGE_CHANNEL, 0, NULL, NULL, NULL, NULL, 0);
+    }
+    PQsendQueryParams(s->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    PQpipelineSync(s->conn);
+    while (!synced) {
+        PGresult *r = PQgetResult(s->conn);
+        ExecStatusType t;
+        if (!r) {
+            if (PQstatus(s->conn) != CONNECTION_OK || ++nulls > nq + 1)
+                break;
+            q++;
+            continue;
+        }
+        t = PQresultStatus(r);
+        if (t == PGRES_PIPELINE_SYNC) {
+            synced = true;
+            PQclear(r);
+        } else if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+            if (!bad)
+                bad = r;
+            else
+                PQclear(r);
+        } else if (n > 0 && q == np + 1 && !ins) {
+            ins = r;
+        } else if (q == nq - 1 && !fin) {
+            fin = r;
+        } else {
+            PQclear(r);
         }
     }
-    s->npending = 0; /* COMMIT releases every savepoint */
-    if ((rc = ensure_conn(s, err)) != HM_OK)
-        return rc;
-    res = PQexec(s->conn, "COMMIT");
-    s->in_tx = false;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        rc = pg_error(s, res, err);
-    else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+    if (!synced || PQexitPipelineMode(s->conn) != 1)
+        s->broken = true; /* a new connection starts out of pipeline mode */
+done:
+    if (bad || !fin) {
+        rc = pg_error(s, bad, err);
+        pg_rollback(st); /* a statement before COMMIT failed: still open, aborted */
+    } else if (strcmp(PQcmdStatus(fin), "ROLLBACK") == 0) {
         /* COMMIT of a transaction a failed statement aborted: PostgreSQL rolls it back. */
         rc = hm_error_set(err, HM_E_DB, NULL,
                           "database error: the transaction failed earlier and was rolled back");
-    PQclear(res);
+    } else if (n > 0 && (!ins || (size_t)PQntuples(ins) != n)) {
+        rc = hm_error_set(err, HM_E_DB, NULL, "database error: the change log took %d of %zu",
+                          ins ? PQntuples(ins) : -1, n);
+    } else if (n > 0) {
+        change_ids(ins, changes, n);
+    }
+    s->in_tx = false;
+    s->tx_sent = false;
+    PQclear(bad);
+    PQclear(ins);
+    PQclear(fin);
+    if (n > 0)
+        change_rows_clear(&cr);
     return rc;
 }
 
 static void pg_rollback(hm_store *st)
 {
     pg_store *s = PG(st);
-    bool was = s->in_tx;
+    bool was = s->in_tx && s->tx_sent;
     s->in_tx = false;
+    s->tx_sent = false;
     s->npending = 0;
     if (s->broken || PQstatus(s->conn) != CONNECTION_OK)
         return;
@@ -1262,46 +1432,54 @@ static void pg_rollback(hm_store *st)
         exec_simple(s, "ROLLBACK", false, NULL);
 }
 
-/* The writer wraps each job in a savepoint (store.h): two commands a job, each a round trip
- * if sent alone. So they wait (pending[]) and go with the job's first statement, or with the
- * next savepoint, or not at all: a savepoint released or rolled back before any statement ran
- * is dropped, and COMMIT and ROLLBACK release them all. Outside a transaction (no savepoint
- * is meaningful there) they are sent at once, as SQLite would run them. */
-static int pending_push(pg_store *s, const char *cmd, hm_error *err)
+/* Owe the server `kind` (text `sql`) until the transaction's next statement (see "round
+ * trips"); outside a transaction it is sent at once, as SQLite would run it. */
+static int pending_push(pg_store *s, pend_kind kind, const char *sql, hm_error *err)
 {
     if (!s->in_tx)
-        return exec_simple(s, cmd, false, err);
+        return exec_simple(s, sql, false, err);
     if (s->npending == MAX_PENDING) {
         int rc = exec_simple(s, NULL, false, err);
         if (rc != HM_OK)
             return rc;
     }
-    s->pending[s->npending++] = cmd;
+    s->pending[s->npending].kind = kind;
+    snprintf(s->pending[s->npending].sql, sizeof s->pending[0].sql, "%s", sql);
+    s->npending++;
     return HM_OK;
 }
 
 static int pg_savepoint(hm_store *st, hm_error *err)
 {
-    return pending_push(PG(st), savepoint_cmd, err);
+    return pending_push(PG(st), PEND_SAVEPOINT, pend_sql[PEND_SAVEPOINT], err);
 }
 
 static int pg_release(hm_store *st, hm_error *err)
 {
     pg_store *s = PG(st);
-    if (s->npending > 0 && s->pending[s->npending - 1] == savepoint_cmd) {
+    if (s->npending > 0 && s->pending[s->npending - 1].kind == PEND_SAVEPOINT) {
         s->npending--; /* nothing ran in it */
         return HM_OK;
     }
-    return pending_push(s, release_cmd, err);
+    return pending_push(s, PEND_RELEASE, pend_sql[PEND_RELEASE], err);
 }
 
+/* Undo the job since its savepoint. When the SAVEPOINT is still owed, nothing of the job went
+ * out: it and what the job owed after it are dropped. Otherwise what is owed is the job's own
+ * (locks), dropped too, and the server rolls back. */
 static void pg_rollback_to(hm_store *st)
 {
     pg_store *s = PG(st);
-    if (s->npending > 0 && s->pending[s->npending - 1] == savepoint_cmd) {
-        s->npending--; /* nothing ran in it: nothing to undo */
+    for (int i = s->npending - 1; i >= 0; i--)
+        if (s->pending[i].kind == PEND_SAVEPOINT) {
+            s->npending = i;
+            return;
+        }
+    if (!s->tx_sent) {
+        s->npending = 1; /* the BEGIN, still owed: nothing went out to undo */
         return;
     }
+    s->npending = 0;
     exec_simple(s, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job", false, NULL);
 }
 
@@ -1437,6 +1615,115 @@ static int pg_area_counts(hm_store *st, hm_level level, hm_count_cb cb, void *ct
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
+static void read_request_at(const PGresult *res, int i, int o, hm_request *r,
+                            uint8_t token_hash[32]);
+
+/* The columns of `r` that an insert writes (Q_REQ_INSERT's $1..$26). */
+static void request_insert_params(params *p, const hm_request *r, const uint8_t token_hash[32])
+{
+    p_text(p, r->code);
+    p_bytes(p, token_hash, 32);
+    p_f64(p, r->lon);
+    p_f64(p, r->lat);
+    p_i64(p, r->precision);
+    p_i64(p, r->category);
+    p_i64(p, r->people);
+    p_i64(p, (int)r->vulnerable);
+    p_i64(p, r->priority);
+    p_text_or_null(p, r->note);
+    p_text_or_null(p, r->name);
+    p_text_or_null(p, r->address);
+    p_text_or_null(p, r->phone);
+    p_i64(p, r->status);
+    p_text_or_null(p, r->ward_code);
+    p_text_or_null(p, r->former_ward_code);
+    p_text_or_null(p, r->hamlet_code);
+    p_i64(p, r->source);
+    p_bool(p, r->verified);
+    if (r->team_id > 0)
+        p_i64(p, r->team_id);
+    else
+        p_null(p);
+    p_text_or_null(p, r->duplicate_of);
+    p_i64(p, r->created_at);
+    p_text_or_null(p, r->reporter_name);
+    p_text_or_null(p, r->reporter_phone);
+    p_text_or_null(p, r->location_text);
+    p_bool(p, r->auto_duplicate);
+}
+
+/* History entry `h` with the chain fields store.c computed, as Q_HIST_ADD's $2..$17
+ * (Q_REQ_CREATE's $27..$42). */
+static void history_params(params *p, const hm_history *h)
+{
+    p_i64(p, h->at);
+    p_text(p, h->actor);
+    if (h->from >= 0)
+        p_i64(p, h->from);
+    else
+        p_null(p);
+    if (h->to >= 0)
+        p_i64(p, h->to);
+    else
+        p_null(p);
+    p_text_or_null(p, h->note);
+    p_text(p, h->kind);
+    p_text_or_null(p, h->field);
+    p_text_or_null(p, h->old_value);
+    p_text_or_null(p, h->new_value);
+    p_bool(p, h->contact);
+    p_text_or_null(p, h->note_sha256);
+    p_text_or_null(p, h->old_sha256);
+    p_text_or_null(p, h->new_sha256);
+    p_text_or_null(p, h->detail);
+    p_text_or_null(p, h->hash);
+    p_text_or_null(p, h->salt);
+}
+
+/* hm_store_request_create() in one statement (Q_REQ_CREATE), sent with what the transaction
+ * owes (its BEGIN, the job's savepoint, the phone's lock): one round trip a creation. */
+static int pg_request_create(hm_store *st, hm_request *r, const uint8_t token_hash[32],
+                             const hm_history *first, const hm_dup_query *dup, hm_request_cb cand,
+                             void *ctx, hm_error *err)
+{
+    params p = {0};
+    PGresult *res;
+    int rc = HM_OK, n;
+
+    request_insert_params(&p, r, token_hash);
+    history_params(&p, first);
+    if (dup && dup->phone) {
+        p_i64(&p, dup->since_ms);
+        p_f64(&p, dup->radius_m + 1.0);
+    } else {
+        p_null(&p);
+        p_null(&p);
+    }
+    if (!(res = run(PG(st), Q_REQ_CREATE, &p, err)))
+        return err ? err->code : HM_E_DB;
+    n = PQntuples(res);
+    if (n >= 1 && !PQgetisnull(res, 0, 0)) {
+        r->id = col_i64(res, 0, 0);
+        r->updated_at = r->status_at = r->created_at;
+        r->safe_at = 0;
+    } else if (n >= 1 && !PQgetisnull(res, 0, 1)) {
+        rc = 1;
+        for (int i = 0; i < n; i++) {
+            hm_request c;
+            int stop;
+            read_request_at(res, i, 1, &c, NULL);
+            stop = cand ? cand(ctx, &c) : 1;
+            hm_request_clear(&c);
+            if (stop)
+                break;
+        }
+    } else {
+        rc = hm_error_set(err, HM_E_IN_USE, "code", "request code already in use");
+    }
+    PQclear(res);
+    return rc;
+}
+
 static int pg_request_insert(hm_store *st, hm_request *r, const uint8_t token_hash[32],
                              hm_error *err)
 {
@@ -1444,35 +1731,7 @@ static int pg_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     PGresult *res;
     int rc = HM_OK;
 
-    p_text(&p, r->code);
-    p_bytes(&p, token_hash, 32);
-    p_f64(&p, r->lon);
-    p_f64(&p, r->lat);
-    p_i64(&p, r->precision);
-    p_i64(&p, r->category);
-    p_i64(&p, r->people);
-    p_i64(&p, (int)r->vulnerable);
-    p_i64(&p, r->priority);
-    p_text_or_null(&p, r->note);
-    p_text_or_null(&p, r->name);
-    p_text_or_null(&p, r->address);
-    p_text_or_null(&p, r->phone);
-    p_i64(&p, r->status);
-    p_text_or_null(&p, r->ward_code);
-    p_text_or_null(&p, r->former_ward_code);
-    p_text_or_null(&p, r->hamlet_code);
-    p_i64(&p, r->source);
-    p_bool(&p, r->verified);
-    if (r->team_id > 0)
-        p_i64(&p, r->team_id);
-    else
-        p_null(&p);
-    p_text_or_null(&p, r->duplicate_of);
-    p_i64(&p, r->created_at);
-    p_text_or_null(&p, r->reporter_name);
-    p_text_or_null(&p, r->reporter_phone);
-    p_text_or_null(&p, r->location_text);
-    p_bool(&p, r->auto_duplicate);
+    request_insert_params(&p, r, token_hash);
     if (!(res = run(PG(st), Q_REQ_INSERT, &p, err)))
         return err ? err->code : HM_E_DB;
     if (PQntuples(res) == 0) {
@@ -1486,47 +1745,54 @@ static int pg_request_insert(hm_store *st, hm_request *r, const uint8_t token_ha
     return rc;
 }
 
-static void read_request(const PGresult *res, int i, hm_request *r, uint8_t token_hash[32])
+/* Row i of `res` from column `o` on (REQ_COLS) into `r`. */
+static void read_request_at(const PGresult *res, int i, int o, hm_request *r,
+                            uint8_t token_hash[32])
 {
     memset(r, 0, sizeof *r);
-    r->id = col_i64(res, i, 0);
-    col_copy(res, i, 1, r->code, sizeof r->code);
-    r->lon = col_f64(res, i, 2);
-    r->lat = col_f64(res, i, 3);
-    r->precision = col_int(res, i, 4);
-    r->category = col_int(res, i, 5);
-    r->people = col_int(res, i, 6);
-    r->vulnerable = (unsigned)col_int(res, i, 7);
-    r->priority = col_int(res, i, 8);
-    r->note = col_dup(res, i, 9);
-    r->name = col_dup(res, i, 10);
-    r->address = col_dup(res, i, 11);
-    r->phone = col_dup(res, i, 12);
-    r->status = col_int(res, i, 13);
-    col_copy(res, i, 14, r->ward_code, sizeof r->ward_code);
-    col_copy(res, i, 15, r->former_ward_code, sizeof r->former_ward_code);
-    col_copy(res, i, 16, r->hamlet_code, sizeof r->hamlet_code);
-    r->source = col_int(res, i, 17);
-    r->verified = col_bool(res, i, 18);
-    r->team_id = col_i64(res, i, 19);
-    col_copy(res, i, 20, r->duplicate_of, sizeof r->duplicate_of);
-    r->created_at = col_i64(res, i, 21);
-    r->updated_at = col_i64(res, i, 22);
-    r->status_at = col_i64(res, i, 23);
-    if (token_hash && col_bytes(res, i, 24, token_hash, 32) != 32)
+    r->id = col_i64(res, i, o + 0);
+    col_copy(res, i, o + 1, r->code, sizeof r->code);
+    r->lon = col_f64(res, i, o + 2);
+    r->lat = col_f64(res, i, o + 3);
+    r->precision = col_int(res, i, o + 4);
+    r->category = col_int(res, i, o + 5);
+    r->people = col_int(res, i, o + 6);
+    r->vulnerable = (unsigned)col_int(res, i, o + 7);
+    r->priority = col_int(res, i, o + 8);
+    r->note = col_dup(res, i, o + 9);
+    r->name = col_dup(res, i, o + 10);
+    r->address = col_dup(res, i, o + 11);
+    r->phone = col_dup(res, i, o + 12);
+    r->status = col_int(res, i, o + 13);
+    col_copy(res, i, o + 14, r->ward_code, sizeof r->ward_code);
+    col_copy(res, i, o + 15, r->former_ward_code, sizeof r->former_ward_code);
+    col_copy(res, i, o + 16, r->hamlet_code, sizeof r->hamlet_code);
+    r->source = col_int(res, i, o + 17);
+    r->verified = col_bool(res, i, o + 18);
+    r->team_id = col_i64(res, i, o + 19);
+    col_copy(res, i, o + 20, r->duplicate_of, sizeof r->duplicate_of);
+    r->created_at = col_i64(res, i, o + 21);
+    r->updated_at = col_i64(res, i, o + 22);
+    r->status_at = col_i64(res, i, o + 23);
+    if (token_hash && col_bytes(res, i, o + 24, token_hash, 32) != 32)
         memset(token_hash, 0, 32);
-    r->reporter_name = col_dup(res, i, 25);
-    r->reporter_phone = col_dup(res, i, 26);
-    r->location_text = col_dup(res, i, 27);
-    r->safe_at = col_i64(res, i, 28);
-    r->auto_duplicate = col_bool(res, i, 29);
-    r->delivered = col_bool(res, i, 30);
-    r->delivered_vnd = PQgetisnull(res, i, 31) ? -1 : col_i64(res, i, 31);
-    r->receipt = col_int(res, i, 32);
+    r->reporter_name = col_dup(res, i, o + 25);
+    r->reporter_phone = col_dup(res, i, o + 26);
+    r->location_text = col_dup(res, i, o + 27);
+    r->safe_at = col_i64(res, i, o + 28);
+    r->auto_duplicate = col_bool(res, i, o + 29);
+    r->delivered = col_bool(res, i, o + 30);
+    r->delivered_vnd = PQgetisnull(res, i, o + 31) ? -1 : col_i64(res, i, o + 31);
+    r->receipt = col_int(res, i, o + 32);
     if (r->receipt < HM_RCPT_NONE || r->receipt >= HM_RCPT__COUNT)
         r->receipt = HM_RCPT_NONE;
-    r->receipt_vnd = PQgetisnull(res, i, 33) ? -1 : col_i64(res, i, 33);
-    r->receipt_at = col_i64(res, i, 34);
+    r->receipt_vnd = PQgetisnull(res, i, o + 33) ? -1 : col_i64(res, i, o + 33);
+    r->receipt_at = col_i64(res, i, o + 34);
+}
+
+static void read_request(const PGresult *res, int i, hm_request *r, uint8_t token_hash[32])
+{
+    read_request_at(res, i, 0, r, token_hash);
 }
 
 static int pg_request_get(hm_store *st, const char *code, int64_t id, hm_request *out,
@@ -1719,8 +1985,20 @@ static int list_page(pg_store *s, const hm_request_filter *f, list_key after, si
                   p.n + 1);
     p_i64(&p, (int64_t)limit);
 
-    if ((rc = ensure_conn(s, err)) != HM_OK || (rc = list_stmt(s, sql.data, name, err)) != HM_OK)
-        goto out;
+    for (int attempt = 0;; attempt++) {
+        hm_error e = {0};
+        if ((rc = ensure_conn(s, err)) != HM_OK)
+            goto out;
+        if ((rc = list_stmt(s, sql.data, name, &e)) == HM_OK)
+            break;
+        /* Preparing met a dead connection: once more on a new one, when nothing of a
+         * transaction is on it (as run_named() retries). */
+        if (attempt > 0 || !s->broken || (s->in_tx && s->tx_sent)) {
+            hm_error_set(err, e.code, e.field, "%s", e.msg);
+            goto out;
+        }
+        s->retry_at_ms = 0;
+    }
     if (!(res = run_named(s, name, sql.data, &prepared, &p, err))) {
         rc = err ? err->code : HM_E_DB;
         goto out;
@@ -1956,14 +2234,22 @@ fail:
 }
 
 /* A transaction-level advisory lock: released by the commit or rollback. The key is folded to
- * 32 bits; two keys that fold alike only wait for each other. */
+ * 32 bits; two keys that fold alike only wait for each other. Inside a transaction it goes out
+ * with the next statement (see "round trips"): that is the statement it guards. */
 static int pg_lock(hm_store *st, int what, int64_t key, hm_error *err)
 {
+    pg_store *s = PG(st);
     params p = {0};
     PGresult *res;
+    int32_t k = (int32_t)(key ^ (key >> 32));
+    if (s->in_tx) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%d, %d)", what, (int)k);
+        return pending_push(s, PEND_LOCK, sql, err);
+    }
     p_i64(&p, what);
-    p_i64(&p, (int32_t)(key ^ (key >> 32)));
-    if (!(res = run(PG(st), Q_LOCK, &p, err)))
+    p_i64(&p, k);
+    if (!(res = run(s, Q_LOCK, &p, err)))
         return err ? err->code : HM_E_DB;
     PQclear(res);
     return HM_OK;
@@ -1987,28 +2273,7 @@ static int pg_history_add(hm_store *st, int64_t request_id, const hm_history *h,
 {
     params p = {0};
     p_i64(&p, request_id);
-    p_i64(&p, h->at);
-    p_text(&p, h->actor);
-    if (h->from >= 0)
-        p_i64(&p, h->from);
-    else
-        p_null(&p);
-    if (h->to >= 0)
-        p_i64(&p, h->to);
-    else
-        p_null(&p);
-    p_text_or_null(&p, h->note);
-    p_text(&p, h->kind);
-    p_text_or_null(&p, h->field);
-    p_text_or_null(&p, h->old_value);
-    p_text_or_null(&p, h->new_value);
-    p_bool(&p, h->contact);
-    p_text_or_null(&p, h->note_sha256);
-    p_text_or_null(&p, h->old_sha256);
-    p_text_or_null(&p, h->new_sha256);
-    p_text_or_null(&p, h->detail);
-    p_text_or_null(&p, h->hash);
-    p_text_or_null(&p, h->salt);
+    history_params(&p, h);
     return run_cmd(PG(st), Q_HIST_ADD, &p, NULL, err);
 }
 
@@ -2921,7 +3186,7 @@ PGconn *hm_store__pg_conn(hm_store *st)
 }
 
 static const hm_store_ops pg_ops = {
-    .iVersion = 7,
+    .iVersion = 8,
     .name = "postgis",
     .xClose = pg_close,
     .xSchemaVersion = pg_schema_version,
@@ -2988,4 +3253,5 @@ static const hm_store_ops pg_ops = {
     .xHistoryAdd = pg_history_add,
     .xAuditAdd = pg_audit_add,
     .xAuditList = pg_audit_list,
+    .xRequestCreate = pg_request_create,
 };
