@@ -14,7 +14,9 @@ CREATE UNLOGGED TABLE request_csv(
     category text, people int, vulnerable text, priority text, note text, name text,
     address text, phone text, status text, ward_code text, former_ward_code text,
     hamlet_code text, source text, verified boolean, team_id bigint, duplicate_of text,
-    created_at timestamptz, updated_at timestamptz);
+    created_at timestamptz, updated_at timestamptz,
+    -- columns of later exports that the peer's queries do not read
+    reporter_name text, reporter_phone text, location_text text);
 \copy request_csv FROM :'requests_csv' WITH (FORMAT csv, HEADER true)
 
 CREATE TABLE request AS
