@@ -82,7 +82,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-SERVE_ARGS=(--rate-limit 0 --phone-rate-limit 0 --address-rate-limit 0 --claim-timeout 86400)
+SERVE_ARGS=(--rate-limit 0 --phone-rate-limit 0 --address-rate-limit 0 --max-connections-per-ip 0
+  --max-streams-per-ip 0 --claim-timeout 86400)
 
 # start_server NAME DB: a helpmap server on a free port; sets PORT.
 start_server() {
