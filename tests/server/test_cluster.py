@@ -103,6 +103,16 @@ class ClusterTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         subprocess.run([CLUSTER, 'down', cls.dir], capture_output=True, timeout=120)
+        # A server the kill -9 test started again is not in cluster.env: stop it here.
+        for pid in cls.pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                        break
+                    time.sleep(0.1)
+            except (ProcessLookupError, ChildProcessError):
+                pass
         for i in (1, 2):
             log = os.path.join(cls.dir, 'server%d.log' % i)
             if os.path.exists(log):
