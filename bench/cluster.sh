@@ -85,12 +85,13 @@ trap 'exit 130' INT TERM
 SERVE_ARGS=(--rate-limit 0 --phone-rate-limit 0 --address-rate-limit 0 --max-connections-per-ip 0
   --max-streams-per-ip 0 --claim-timeout 86400)
 
-# start_server NAME DB: a helpmap server on a free port; sets PORT.
+# start_server NAME DB: a helpmap server on a free port; sets PORT and SERVER_PID.
 start_server() {
   local name=$1 db=$2
   "$HM" serve --db "$db" --port 0 --web "$ROOT/web" "${SERVE_ARGS[@]}" \
     >"$WORK/$name.out" 2>"$WORK/$name.log" &
-  PIDS+=($!)
+  SERVER_PID=$!
+  PIDS+=($SERVER_PID)
   for _ in $(seq 1 600); do
     PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$WORK/$name.out")
     [ -n "$PORT" ] && { log "$name: $(head -1 "$WORK/$name.out")"; return 0; }
@@ -182,8 +183,6 @@ if [ "$RTT" != 0 ]; then
   $PY "$BENCH/netdelay.py" "$RELAY_PORT" "$PGPORT" "$($PY -c "print($RTT / 2)")" &
   PIDS+=($!)
   sleep 0.5
-  start_server pgrtt "${URI/:$PGPORT\//:$RELAY_PORT/}"
-  RTT_PORT=$PORT
 fi
 for n in 1 2; do
   c=$WORK/cluster$n
@@ -218,7 +217,12 @@ for r in $(seq 1 "$RUNS"); do
   pg_run create "$r" pg_create.sql npts="$NPTS"
   checkpoint
   if [ "$RTT" != 0 ]; then
-    hm_run pgrtt create "$r" "$RTT_PORT" create.lua "$OP" "$WORK/points.txt" "$((r + 6))"
+    # Started for its run only: a server that sat through the others' creations would spend
+    # its run reading them back through the relay (its follower reads each changed row).
+    start_server "pgrtt$r" "${URI/:$PGPORT\//:$RELAY_PORT/}"
+    hm_run pgrtt create "$r" "$PORT" create.lua "$OP" "$WORK/points.txt" "$((r + 6))"
+    kill "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
     checkpoint
     PEER_PORT=$RELAY_PORT PEER_SIDE=peerrtt pg_run create "$r" pg_create.sql npts="$NPTS"
     checkpoint
