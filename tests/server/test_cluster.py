@@ -29,6 +29,7 @@ import api_test as A  # noqa: E402  the harness: Resp, SSE, PgServer, points
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER = os.path.join(ROOT, 'scripts', 'cluster.sh')
+RELAY = os.path.join(ROOT, 'bench', 'netdelay.py')
 P = (106.5335, 10.9615)  # inside ward 27553
 
 
@@ -334,6 +335,105 @@ class ClusterTest(unittest.TestCase):
             return node.get('/healthz', timeout=2).status == 200
         except OSError:
             return False
+
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(('127.0.0.1', 0))
+        return so.getsockname()[1]
+
+
+class DatabaseOutageTest(unittest.TestCase):
+    """A server whose PostgreSQL goes away answers 503 unavailable within 2 s (the health check
+    says why) and serves again by itself when it returns, with no restart. The database "goes
+    away" by stopping a TCP relay between the server and PostgreSQL (bench/netdelay.py, no
+    delay): stopping PostgreSQL itself would stop it for every other test of this run."""
+
+    def start_relay(self):
+        self.relay = subprocess.Popen(['/usr/bin/python3', RELAY, str(self.relay_port),
+                                       str(self.pg_port), '0'])
+        for _ in range(100):
+            try:
+                import socket
+                socket.create_connection(('127.0.0.1', self.relay_port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError('the relay does not listen')
+
+    def stop_relay(self):
+        self.relay.terminate()
+        self.relay.wait(timeout=30)
+
+    def setUp(self):
+        import urllib.parse
+        self.dir = tempfile.mkdtemp(prefix='helpmap-outage-')
+        self.db = PG.create('outage')
+        u = urllib.parse.urlsplit(self.db)
+        self.pg_port = u.port
+        self.relay_port = free_port()
+        via = urllib.parse.urlunsplit((u.scheme, '%s@127.0.0.1:%d' % (u.username, self.relay_port),
+                                       u.path, u.query, u.fragment))
+        self.start_relay()
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, 'server.log'), 'wb')
+        self.srv = subprocess.Popen([A.BIN, 'serve', '--db', via, '--port', str(self.port),
+                                     '--web', A.WEB, '--rate-limit', '0', '--phone-rate-limit',
+                                     '0'], stdout=self.log, stderr=subprocess.STDOUT)
+        self.node = Node(self.port)
+        ok = eventually(lambda: self._status('/healthz') == 200, timeout=60)
+        self.assertTrue(ok, 'the server did not start')
+
+    def tearDown(self):
+        self.srv.terminate()
+        try:
+            self.srv.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.srv.kill()
+        if self.relay.poll() is None:
+            self.stop_relay()
+        self.log.close()
+        PG.drop(self.db)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _status(self, path):
+        try:
+            return self.node.get(path, timeout=5).status
+        except OSError:
+            return None
+
+    seq = 0
+
+    def create(self):
+        DatabaseOutageTest.seq += 1
+        return self.node.post('/api/v1/requests', {'lat': P[1], 'lon': P[0], 'category': 'food',
+                                                   'phone': '+8492%07d' % DatabaseOutageTest.seq},
+                              timeout=10)
+
+    def test_database_down_is_503_within_2_s_and_back_without_restart(self):
+        r = self.create()
+        self.assertEqual(r.status, 201, r.text)
+        code = r.json()['request']['code']
+        self.stop_relay()
+        t0 = time.monotonic()
+        h = self.node.get('/healthz', timeout=10)
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.assertEqual(h.status, 503, h.text)
+        self.assertEqual(h.json()['error']['code'], 'unavailable')
+        self.assertTrue(h.json()['error']['message'])  # says why
+        t0 = time.monotonic()
+        w = self.create()
+        self.assertLess(time.monotonic() - t0, 2.0)
+        self.assertEqual(w.status, 503, w.text)
+        self.assertEqual(w.json()['error']['code'], 'unavailable')
+        # PostgreSQL returns: the same process serves again, and nothing acknowledged is lost.
+        self.start_relay()
+        self.assertTrue(eventually(lambda: self._status('/healthz') == 200, timeout=15))
+        self.assertTrue(eventually(lambda: self.create().status == 201, timeout=15))
+        got = self.node.get('/api/v1/requests/' + code)
+        self.assertNotEqual(got.status, 503, got.text)
+        self.assertIsNone(self.srv.poll(), 'the server restarted or died')
 
 
 PG = None
