@@ -536,7 +536,7 @@ static int copy_table(mig *m, const mig_table *t, hm_error *err)
     PGresult *res = NULL;
     int n = 0, ilon = -1, ilat = -1, step, rc;
     int64_t sent = 0, took = -1;
-    char why[120];
+    char why[256];
 
     hm_buf_init(&sel);
     hm_buf_init(&cp);
@@ -596,7 +596,8 @@ static int copy_table(mig *m, const mig_table *t, hm_error *err)
             if (i)
                 hm_buf_putc(&m->buf, '\t');
             if (put_value(&m->buf, q, i, &cols[i], ilon, ilat) != 0) {
-                snprintf(why, sizeof why, "row %lld of %s: %s holds a value of the wrong kind",
+                snprintf(why, sizeof why,
+                         "row %lld of %.60s: %.60s holds a value of the wrong kind",
                          (long long)sent + 1, t->name, cols[i].name);
                 break;
             }
