@@ -47,6 +47,16 @@ CREATE INDEX request_geog_open ON request USING gist(geog)
 CREATE INDEX request_geom_m_open ON request USING gist(geom_m)
     WHERE status IN ('new', 'assigned', 'in_progress');
 
+-- The floor of durable creation (pg_floor.sql): the same rows with only a primary key and a GiST
+-- index on the position.
+CREATE TABLE floor_request AS SELECT * FROM request;
+ALTER TABLE floor_request ADD PRIMARY KEY (id);
+CREATE SEQUENCE floor_request_id_seq OWNED BY floor_request.id;
+SELECT setval('floor_request_id_seq', (SELECT coalesce(max(id), 0) + 1 FROM floor_request));
+ALTER TABLE floor_request ALTER COLUMN id SET DEFAULT nextval('floor_request_id_seq');
+CREATE INDEX floor_request_geom ON floor_request USING gist(geom);
+CREATE SEQUENCE floor_code_seq;
+
 CREATE TABLE history(id bigserial PRIMARY KEY, request_id bigint NOT NULL, at timestamptz NOT NULL,
                      actor text NOT NULL, from_status text, to_status text, note text,
                      kind text NOT NULL);

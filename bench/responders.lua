@@ -1,12 +1,12 @@
 -- responders.lua: GET /api/v1/requests/{code}/responders?k=5 for sample open requests
--- (coordinator token). wrk ... -s responders.lua -- TOKEN CODES_FILE
+-- (coordinator token), with Accept-Encoding: gzip like a browser. wrk ... -s responders.lua -- TOKEN CODES_FILE
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrk_common.lua")
 
 local codes, n, hdrs
 
 function init(args)
     codes, n = load_rows(args[2]), 0
-    hdrs = {["Authorization"] = "Bearer " .. args[1]}
+    hdrs = {["Authorization"] = "Bearer " .. args[1], ["Accept-Encoding"] = "gzip"}
 end
 
 function request()
