@@ -146,7 +146,7 @@ hm_core *hm_core_start(const hm_core_config *cfg, hm_error *err)
         goto fail;
     /* Before the follower: it signals the place index of the changes after `last`. */
     if (hm_core__places_start(c, err) || hm_core__follow_start(c, last, err) ||
-        !(c->writer = hm_writer_start(cfg->db_path, tick, hm_core__committed, c, 5000, err)))
+        !(c->writer = hm_writer_start(cfg->db_path, tick, hm_core__follow_changes, c, 5000, err)))
         goto fail;
     return c;
 fail:

@@ -63,8 +63,10 @@ struct hm_create_op;
 /* Run the creation `op` (filled by hm_core_create or an import) in `st`'s transaction. */
 int hm_core__create_row(hm_store *st, struct hm_create_op *op, hm_error *err);
 
-/* Writer: the batch just committed on `st`; apply its changes (and those of others before
- * them) to the indexes and the event stream before the batch is answered. */
+/* Writer: the `n` changes of a batch committed and durable; apply them (and those of others
+ * before them) to the indexes and the event stream before the batch is answered. */
+void hm_core__follow_changes(const hm_change *list, size_t n, void *core);
+/* The same for the transaction just committed on `st` (hm_store_changes_done()). */
 void hm_core__committed(hm_store *st, void *core);
 /* Start following the change log after change `last` (the indexes hold everything up to it);
  * stop. */

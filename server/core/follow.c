@@ -538,10 +538,15 @@ static int catch_up_locked(hm_core *c, int64_t upto, hm_error *err)
 
 void hm_core__committed(hm_store *st, void *core)
 {
-    hm_core *c = core;
-    struct hm_follower *f = c->follower;
     const hm_change *list;
     size_t n = hm_store_changes_done(st, &list);
+    hm_core__follow_changes(list, n, core);
+}
+
+void hm_core__follow_changes(const hm_change *list, size_t n, void *core)
+{
+    hm_core *c = core;
+    struct hm_follower *f = c->follower;
 
     if (n == 0 || !f)
         return;

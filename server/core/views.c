@@ -68,6 +68,21 @@ void hm_core_metrics(hm_core *c, hm_buf *b)
                   "# HELP helpmap_write_batches_total Transactions the writer committed.\n"
                   "# TYPE helpmap_write_batches_total counter\nhelpmap_write_batches_total %llu\n",
                   batches);
+    {
+        static const char *const names[HM_WRITER_PHASES] = {"run",  "commit", "wait",
+                                                            "sync", "follow", "answer"};
+        unsigned long long ns[HM_WRITER_PHASES];
+        hm_writer_phases(c->writer, ns);
+        hm_buf_puts(b, "# HELP helpmap_writer_seconds_total Time of the writer's threads by "
+                       "phase of its batches (writer.h).\n"
+                       "# TYPE helpmap_writer_seconds_total counter\n");
+        for (int i = 0; i < HM_WRITER_PHASES; i++)
+            hm_buf_printf(b, "helpmap_writer_seconds_total{phase=\"%s\"} %.6f\n", names[i],
+                          (double)ns[i] / 1e9);
+        hm_buf_printf(
+            b, "# TYPE helpmap_writer_syncs_total counter\nhelpmap_writer_syncs_total %llu\n",
+            hm_writer_syncs(c->writer));
+    }
     hm_publisher_stats(c->publisher, &done, &depth);
     hm_buf_printf(b,
                   "# HELP helpmap_publish_jobs_total Committed changes rendered as events.\n"

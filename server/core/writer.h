@@ -2,9 +2,20 @@
  * connection and the order of every change: jobs queued by any thread run
  * one after another inside one transaction per batch (each job in its own
  * savepoint, so a failing job changes nothing while its neighbours commit),
- * the batch is committed and fsynced once, then each job's `after` runs on
- * the writer thread (in-memory indexes, events) and its `notify` tells the
- * waiter. Thousands of durable inserts a second cost one fsync per batch. */
+ * and the batch is committed.
+ *
+ * Durability is a pipeline of two threads: the writer commits a batch without waiting for
+ * the disk (hm_store_commit_early) and goes on with the next one, while its completion thread
+ * ("hm-durable") syncs the log once for every batch committed so far
+ * (hm_store_sync_committed), then, batch by batch in commit order, hands the changes to
+ * `committed` (in-memory indexes, events) and runs each job's `after` and `notify`. No job is
+ * told before its batch is durable, and nothing follows a change before it is: a 201 still
+ * means written and fsynced. What the pipeline buys is that the fsync of one batch overlaps
+ * the work of the next, and that one fsync covers every batch committed while the previous
+ * one ran. At most HM_WRITER_DEPTH batches wait for the disk; beyond that the writer waits,
+ * and the jobs queued meanwhile form a larger batch. An exclusive batch (area changes: the
+ * next jobs locate requests with the areas it changed) is waited for before the next batch,
+ * and so is everything before the tick. */
 #ifndef HM_WRITER_H
 #define HM_WRITER_H
 
@@ -17,16 +28,19 @@
 typedef struct hm_writer hm_writer;
 typedef struct hm_job hm_job;
 
+/* Batches that may wait for the disk at once (see above). */
+#define HM_WRITER_DEPTH 2
+
 struct hm_job {
     /* Runs inside the batch transaction on the writer thread. Returns HM_OK
      * or an hm_err with `err` filled; on error the job's changes are rolled
      * back. */
     int (*run)(hm_store *st, hm_job *job, hm_error *err);
-    /* After a successful commit, on the writer thread; may be NULL. */
+    /* After the commit is durable, on the completion thread; may be NULL. */
     void (*after)(hm_job *job);
-    /* When the job is finished (rc and err final), on the writer thread;
-     * NULL for hm_writer_run's synchronous waiting. The job must not be
-     * touched by the writer after notify returns. */
+    /* When the job is finished (rc and err final), on the writer's completion thread (or the
+     * writer thread when the batch failed); NULL for hm_writer_run's synchronous waiting. The
+     * job must not be touched by the writer after notify returns. */
     void (*notify)(hm_job *job);
     void *arg;
     bool exclusive; /* run in a batch of its own (area changes) */
@@ -38,12 +52,13 @@ struct hm_job {
 };
 
 /* Start the writer on database `path`. `tick` (may be NULL) is called on the writer thread
- * every `tick_ms` outside any transaction, for time-outs; `committed` (may be NULL) after each
- * batch committed, before the jobs' `after` and `notify` (the changes the batch recorded are
- * then in hm_store_changes_done()). Both get `ctx`. Returns NULL with `err` filled. */
+ * every `tick_ms` outside any transaction, once every batch before is complete, for
+ * time-outs; `committed` (may be NULL) on the completion thread after each batch is durable,
+ * before the jobs' `after` and `notify`, with the `n` changes the batch recorded (ids set, in
+ * id order; valid during the call). Both get `ctx`. Returns NULL with `err` filled. */
 hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ctx),
-                           void (*committed)(hm_store *st, void *ctx), void *ctx, int tick_ms,
-                           hm_error *err);
+                           void (*committed)(const hm_change *changes, size_t n, void *ctx),
+                           void *ctx, int tick_ms, hm_error *err);
 /* Finish queued jobs, stop the thread, close the connection. Jobs submitted
  * afterwards finish at once with HM_E_UNAVAILABLE. Accepts NULL. */
 void hm_writer_stop(hm_writer *w);
@@ -59,5 +74,24 @@ int hm_writer_run(hm_writer *w, hm_job *job);
 int hm_writer_run_here(hm_store *st, hm_job *job);
 /* Jobs committed so far and batches (for /metrics). */
 void hm_writer_stats(hm_writer *w, unsigned long long *jobs, unsigned long long *batches);
+
+/* Where the time of the writer's two threads went, in nanoseconds since start (for /metrics
+ * and the benchmark's profile of creation). Writer thread: running the jobs of its batches
+ * (begin included), the commit (the log's page writes), waiting for the completion thread
+ * (HM_WRITER_DEPTH batches waiting, an exclusive batch, the tick). Completion thread: the
+ * fsync, handing the changes to the follower, the jobs' `after` and answers. */
+enum {
+    HM_WRITER_PHASE_RUN,
+    HM_WRITER_PHASE_COMMIT,
+    HM_WRITER_PHASE_WAIT,
+    HM_WRITER_PHASE_SYNC,
+    HM_WRITER_PHASE_FOLLOW,
+    HM_WRITER_PHASE_ANSWER,
+    HM_WRITER_PHASES
+};
+void hm_writer_phases(hm_writer *w, unsigned long long ns[HM_WRITER_PHASES]);
+/* Syncs of the log the completion thread made so far (each covers every batch committed
+ * before it). */
+unsigned long long hm_writer_syncs(hm_writer *w);
 
 #endif

@@ -68,6 +68,18 @@ int hm_store_commit(hm_store *st, hm_error *err)
         st->done = true;
     return rc;
 }
+int hm_store_commit_early(hm_store *st, hm_error *err)
+{
+    int rc = st->ops->xCommitEarly ? st->ops->xCommitEarly(st, st->pending, st->n_pending, err)
+                                   : st->ops->xCommit(st, st->pending, st->n_pending, err);
+    if (rc == HM_OK)
+        st->done = true;
+    return rc;
+}
+int hm_store_sync_committed(const char *uri, hm_error *err)
+{
+    return hm_store__is_pg_uri(uri) ? HM_OK : hm_store__sqlite_sync(uri, err);
+}
 void hm_store_rollback(hm_store *st)
 {
     st->n_pending = st->mark = 0;

@@ -48,6 +48,17 @@ int hm_store_schema_version(hm_store *st);
 /* Transactions. begin(immediate=true) takes the write lock at once. */
 int hm_store_begin(hm_store *st, bool immediate, hm_error *err);
 int hm_store_commit(hm_store *st, hm_error *err);
+/* Group commit with the wait for durability off the committing thread (the writer's pipeline,
+ * writer.h). hm_store_commit_early() commits like hm_store_commit() -- the changes are visible
+ * to every connection and hm_store_changes_done() lists them -- but may return before they
+ * are durable: they are once hm_store_sync_committed(uri) of the same database, called after
+ * it returned, returns HM_OK. That call may run on any thread, also while the committing
+ * connection commits more, and makes durable everything committed on the database before it
+ * was called. A backend whose commits are durable when they return (PostGIS) commits as
+ * hm_store_commit() and syncs nothing. A connection opened without HM_STORE_WRITER commits
+ * durably either way. */
+int hm_store_commit_early(hm_store *st, hm_error *err);
+int hm_store_sync_committed(const char *uri, hm_error *err);
 void hm_store_rollback(hm_store *st);
 int hm_store_savepoint(hm_store *st, hm_error *err);
 int hm_store_release(hm_store *st, hm_error *err);
@@ -291,7 +302,9 @@ int hm_store_change_add(hm_store *st, const hm_change *c, hm_error *err);
 /* After a successful hm_store_commit(): the changes it committed, ids set, in id order, with
  * the row pointers they were added with. Valid until the next hm_store_begin(). */
 size_t hm_store_changes_done(hm_store *st, const hm_change **out);
-/* Committed changes with id > after_id, in id order, at most `limit`, to cb (rows NULL). */
+/* Committed changes with id > after_id, in id order, at most `limit`, to cb (rows NULL); only
+ * durable ones (the store syncs what hm_store_commit_early() left to sync before it returns
+ * changes). */
 int hm_store_changes_since(hm_store *st, int64_t after_id, size_t limit, hm_change_cb cb, void *ctx,
                            hm_error *err);
 /* The id of the last committed change (0 when none). */

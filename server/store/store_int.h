@@ -91,6 +91,9 @@ typedef struct hm_store_ops {
     int (*xChangeLast)(hm_store *st, int64_t *id, hm_error *err);
     int (*xWaitChanges)(hm_store *st, int timeout_ms, hm_error *err);
     int (*xLock)(hm_store *st, int what, int64_t key, hm_error *err); /* NULL: a no-op */
+    /* Like xCommit, but may return before the commit is durable (store.h,
+     * hm_store_commit_early); NULL: xCommit. */
+    int (*xCommitEarly)(hm_store *st, hm_change *changes, size_t n, hm_error *err);
     /* iVersion 3: place names. */
     int (*xPlacePut)(hm_store *st, const hm_place_row *p, hm_error *err);
     int (*xPlaceDeleteSource)(hm_store *st, const char *source, hm_error *err);
@@ -137,6 +140,8 @@ bool hm_store__is_pg_uri(const char *path);
 
 /* The SpatiaLite backend's constructor. */
 hm_store *hm_store__sqlite_open(const char *path, int flags, hm_error *err);
+/* hm_store_sync_committed() of a SpatiaLite database. */
+int hm_store__sqlite_sync(const char *path, hm_error *err);
 /* The PostGIS backend's constructor: `uri` is a libpq connection URI (store_pg.c). */
 hm_store *hm_store__pg_open(const char *uri, int flags, hm_error *err);
 

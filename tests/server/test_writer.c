@@ -87,10 +87,8 @@ static int teams_in_db(void)
 
 static atomic_int committed_batches, committed_changes;
 
-static void on_committed(hm_store *st, void *ctx)
+static void on_committed(const hm_change *list, size_t n, void *ctx)
 {
-    const hm_change *list;
-    size_t n = hm_store_changes_done(st, &list);
     (void)ctx;
     atomic_fetch_add(&committed_batches, 1);
     for (size_t i = 0; i < n; i++)
