@@ -17,6 +17,7 @@
 #include "model.h"
 #include "openindex.h"
 #include "policy.h"
+#include "present.h"
 #include "publisher.h"
 #include "requests.h"
 #include "teams.h"
@@ -668,6 +669,63 @@ static void test_export_escaping(void)
     hm_store_close(st);
 }
 
+/* Event payloads are rendered without a JSON tree (present.c): the same bytes as jansson's
+ * dump of hm_request_json(), public and team view, for requests with every kind of value. */
+static void test_event_text_matches_json(void)
+{
+    static const struct {
+        double lon, lat;
+        const char *code, *ward, *former, *hamlet, *dup;
+        unsigned vulnerable;
+        int status, people;
+        int64_t team, created;
+        bool verified;
+    } cases[] = {
+        {106.4651, 11.0357, "CC-4K7M2B", "27496", "27526", "27496-H01", "", 0, HM_ST_NEW, 1, 0,
+         1764547200000, false},
+        {106.5, 11.0, "CC-000000", "", "", "", "CC-AAAAAA", 31, HM_ST_DUPLICATE, 500, 12,
+         1764547200123, true},
+        {-0.00001, 1e-7, "X\"Y\\Z", "a\tb\nc\x01", "\xe1\xba\xa5p", "", "", 5, HM_ST_ASSIGNED, 3,
+         9007199254740993LL, 0, false},
+        {180.0, -90.0, "CC-ZZZZZZ", "27541", "27547", "", "", 16, HM_ST_RESOLVED, 7, 1, 1, true},
+        {106.12345678901234, 10.999999999999, "CC-1", "1", "2", "3", "", 2, HM_ST_CANCELLED, 42,
+         2000, 253402300799000LL, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hm_request r;
+        memset(&r, 0, sizeof r);
+        r.id = (int64_t)i * 1000003 + 1;
+        snprintf(r.code, sizeof r.code, "%s", cases[i].code);
+        r.lon = cases[i].lon;
+        r.lat = cases[i].lat;
+        r.precision = (int)(i % 3);
+        r.category = (int)(i % 7);
+        r.people = cases[i].people;
+        r.vulnerable = cases[i].vulnerable;
+        r.priority = (int)(i % 2);
+        r.status = cases[i].status;
+        snprintf(r.ward_code, sizeof r.ward_code, "%s", cases[i].ward);
+        snprintf(r.former_ward_code, sizeof r.former_ward_code, "%s", cases[i].former);
+        snprintf(r.hamlet_code, sizeof r.hamlet_code, "%s", cases[i].hamlet);
+        snprintf(r.duplicate_of, sizeof r.duplicate_of, "%s", cases[i].dup);
+        r.source = (int)(i % 3);
+        r.verified = cases[i].verified;
+        r.team_id = cases[i].team;
+        r.created_at = cases[i].created;
+        r.updated_at = cases[i].created + 61000;
+        for (int pub = 0; pub < 2; pub++) {
+            json_t *o = hm_request_json(&r, pub ? HM_VIEW_SNAP : 0);
+            char *want = json_dumps(o, HM_JSON_FLAGS), *got = hm_request_event_text(&r, pub);
+            CHECK(want != NULL && got != NULL);
+            if (want && got)
+                CHECK_STR_EQ(got, want);
+            free(want);
+            free(got);
+            json_decref(o);
+        }
+    }
+}
+
 int main(void)
 {
     hm_core_config cfg;
@@ -705,6 +763,7 @@ int main(void)
     test_change_from_another_connection();
     test_regress_alert_chosen_at_creation();
     test_export_escaping();
+    test_event_text_matches_json();
 
     hm_core_shutdown(core);
     hm_core_destroy(core);
