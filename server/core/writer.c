@@ -19,11 +19,13 @@ typedef struct batch {
     hm_change *changes;
     size_t n_changes, cap_changes;
     unsigned long long seq; /* commit order, from 1 */
+    int sync_rc;            /* HM_OK, or the failed sync that was to cover it */
+    hm_error sync_err;
     struct batch *next;
 } batch;
 
 struct hm_writer {
-    pthread_t thread, completer;
+    pthread_t thread, completer, syncer;
     pthread_mutex_t mu;
     pthread_cond_t cv;      /* work queued or stopping */
     pthread_cond_t done_cv; /* a synchronous job finished, or a batch completed */
@@ -43,9 +45,10 @@ struct hm_writer {
      * first; sequence numbers of the last committed and the last completed batch; spare
      * batches for reuse. */
     batch *pend_head, *pend_tail;
-    unsigned long long committed_seq, completed_seq;
+    unsigned long long committed_seq, synced_seq, completed_seq;
     batch *spare;
-    pthread_cond_t pend_cv; /* a batch to complete, or stopping */
+    pthread_cond_t sync_cv; /* a batch to sync, or stopping */
+    pthread_cond_t pend_cv; /* a batch synced, or stopping */
     bool completer_stop;
 };
 
@@ -121,41 +124,71 @@ static void complete(hm_writer *w, batch *b, int sync_rc, const hm_error *sync_e
     phase_add(w, HM_WRITER_PHASE_ANSWER, t);
 }
 
+/* The syncer: one sync of the log for every batch committed since the last one, while the
+ * completion thread follows and answers the batches the previous sync covered. A failed sync
+ * fails every batch it was to cover (the disk may have dropped their pages). */
+static void *syncer_main(void *arg)
+{
+    hm_writer *w = arg;
+    hm_error err = {0};
+
+    prctl(PR_SET_NAME, "hm-sync", 0, 0, 0);
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        unsigned long long t, upto, from;
+        int rc;
+        while (w->synced_seq == w->committed_seq && !w->completer_stop)
+            pthread_cond_wait(&w->sync_cv, &w->mu);
+        if (w->synced_seq == w->committed_seq)
+            break; /* stopping, nothing left to sync */
+        from = w->synced_seq;
+        upto = w->committed_seq;
+        pthread_mutex_unlock(&w->mu);
+
+        t = mono_ns();
+        hm_error_clear(&err);
+        rc = hm_store_sync_committed(w->path, &err);
+        __atomic_add_fetch(&w->syncs, 1, __ATOMIC_RELAXED);
+        phase_add(w, HM_WRITER_PHASE_SYNC, &t);
+        if (rc != HM_OK) {
+            hm_log(HM_LOG_ERROR, "event=sync_failed msg=\"%s\"", err.msg);
+            __atomic_store_n(&w->reopen, true, __ATOMIC_RELEASE);
+        }
+
+        pthread_mutex_lock(&w->mu);
+        if (rc != HM_OK)
+            for (batch *b = w->pend_head; b; b = b->next)
+                if (b->seq > from && b->seq <= upto) {
+                    b->sync_rc = rc;
+                    b->sync_err = err;
+                }
+        w->synced_seq = upto;
+        pthread_cond_signal(&w->pend_cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* The completion thread: the durable batches, in commit order. */
 static void *completer_main(void *arg)
 {
     hm_writer *w = arg;
-    unsigned long long synced = 0; /* every batch up to this one is durable */
-    hm_error err = {0};
-    int sync_rc = HM_OK;
 
     prctl(PR_SET_NAME, "hm-durable", 0, 0, 0);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         batch *b;
-        unsigned long long t, upto;
-        while (!w->pend_head && !w->completer_stop)
+        unsigned long long t;
+        while (!(w->pend_head && w->pend_head->seq <= w->synced_seq) &&
+               !(w->completer_stop && !w->pend_head))
             pthread_cond_wait(&w->pend_cv, &w->mu);
         if (!w->pend_head)
             break;
         b = w->pend_head;
-        upto = w->committed_seq;
         pthread_mutex_unlock(&w->mu);
 
         t = mono_ns();
-        if (b->seq > synced) {
-            /* One sync for every batch committed so far. */
-            hm_error_clear(&err);
-            sync_rc = hm_store_sync_committed(w->path, &err);
-            __atomic_add_fetch(&w->syncs, 1, __ATOMIC_RELAXED);
-            if (sync_rc != HM_OK) {
-                hm_log(HM_LOG_ERROR, "event=sync_failed msg=\"%s\"", err.msg);
-                __atomic_store_n(&w->reopen, true, __ATOMIC_RELEASE);
-            } else {
-                synced = upto;
-            }
-        }
-        phase_add(w, HM_WRITER_PHASE_SYNC, &t);
-        complete(w, b, b->seq <= synced ? HM_OK : sync_rc, &err, &t);
+        complete(w, b, b->sync_rc, &b->sync_err, &t);
 
         pthread_mutex_lock(&w->mu);
         w->pend_head = b->next;
@@ -192,6 +225,7 @@ static batch *batch_take(hm_writer *w)
     if (!b)
         b = hm_xcalloc(1, sizeof *b);
     b->n = b->n_changes = 0;
+    b->sync_rc = HM_OK;
     b->next = NULL;
     return b;
 }
@@ -276,7 +310,7 @@ static void run_batch(hm_writer *w, batch *b)
     else
         w->pend_head = b;
     w->pend_tail = b;
-    pthread_cond_signal(&w->pend_cv);
+    pthread_cond_signal(&w->sync_cv);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -369,6 +403,19 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Stop the completion thread (and the syncer when `syncer`), once nothing is pending. */
+static void stop_helpers(hm_writer *w, bool syncer)
+{
+    pthread_mutex_lock(&w->mu);
+    w->completer_stop = true;
+    pthread_cond_broadcast(&w->sync_cv);
+    pthread_cond_broadcast(&w->pend_cv);
+    pthread_mutex_unlock(&w->mu);
+    if (syncer)
+        pthread_join(w->syncer, NULL);
+    pthread_join(w->completer, NULL);
+}
+
 hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ctx),
                            void (*committed)(const hm_change *changes, size_t n, void *ctx),
                            void *tick_ctx, int tick_ms, hm_error *err)
@@ -388,18 +435,20 @@ hm_writer *hm_writer_start(const char *path, void (*tick)(hm_store *st, void *ct
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     pthread_cond_init(&w->done_cv, NULL);
+    pthread_cond_init(&w->sync_cv, NULL);
     pthread_cond_init(&w->pend_cv, NULL);
     if (pthread_create(&w->completer, NULL, completer_main, w) != 0) {
         hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the writer's completion thread");
         goto fail;
     }
+    if (pthread_create(&w->syncer, NULL, syncer_main, w) != 0) {
+        hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the writer's sync thread");
+        stop_helpers(w, false);
+        goto fail;
+    }
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         hm_error_set(err, HM_E_INTERNAL, NULL, "cannot start the writer thread");
-        pthread_mutex_lock(&w->mu);
-        w->completer_stop = true;
-        pthread_cond_signal(&w->pend_cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->completer, NULL);
+        stop_helpers(w, true);
         goto fail;
     }
     return w;
@@ -408,6 +457,7 @@ fail:
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->done_cv);
+    pthread_cond_destroy(&w->sync_cv);
     pthread_cond_destroy(&w->pend_cv);
     free(w->path);
     free(w);
@@ -423,11 +473,7 @@ void hm_writer_stop(hm_writer *w)
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL); /* it waits for its last batches to complete */
-    pthread_mutex_lock(&w->mu);
-    w->completer_stop = true;
-    pthread_cond_signal(&w->pend_cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->completer, NULL);
+    stop_helpers(w, true);
     hm_store_close(w->st);
     w->st = NULL;
     pthread_mutex_lock(&w->mu);
@@ -450,6 +496,7 @@ void hm_writer_destroy(hm_writer *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     pthread_cond_destroy(&w->done_cv);
+    pthread_cond_destroy(&w->sync_cv);
     pthread_cond_destroy(&w->pend_cv);
     free(w->path);
     free(w);

@@ -4,18 +4,20 @@
  * savepoint, so a failing job changes nothing while its neighbours commit),
  * and the batch is committed.
  *
- * Durability is a pipeline of two threads: the writer commits a batch without waiting for
- * the disk (hm_store_commit_early) and goes on with the next one, while its completion thread
- * ("hm-durable") syncs the log once for every batch committed so far
- * (hm_store_sync_committed), then, batch by batch in commit order, hands the changes to
- * `committed` (in-memory indexes, events) and runs each job's `after` and `notify`. No job is
- * told before its batch is durable, and nothing follows a change before it is: a 201 still
- * means written and fsynced. What the pipeline buys is that the fsync of one batch overlaps
- * the work of the next, and that one fsync covers every batch committed while the previous
- * one ran. At most HM_WRITER_DEPTH batches wait for the disk; beyond that the writer waits,
- * and the jobs queued meanwhile form a larger batch. An exclusive batch (area changes: the
- * next jobs locate requests with the areas it changed) is waited for before the next batch,
- * and so is everything before the tick. */
+ * Durability is a pipeline of three threads: the writer commits a batch without waiting for
+ * the disk (hm_store_commit_early) and goes on with the next one; the sync thread ("hm-sync")
+ * syncs the log once for every batch committed since its last sync (hm_store_sync_committed);
+ * the completion thread ("hm-durable") takes the batches that sync covered, in commit order,
+ * hands their changes to `committed` (in-memory indexes, events) and runs each job's `after`
+ * and `notify`. No job is told before its batch is durable, and nothing follows a change
+ * before it is: a 201 still means written and fsynced. What the pipeline buys is that the
+ * fsync of one batch overlaps the work of the next and the answers of the one before, and
+ * that one fsync covers every batch committed while the previous one ran. A failed sync
+ * fails the batches it was to cover (HM_E_UNAVAILABLE; the writer reopens its connection). At most
+ * HM_WRITER_DEPTH batches wait for the disk; beyond that the writer waits, and the jobs queued
+ * meanwhile form a larger batch. An exclusive batch (area changes: the next jobs locate requests
+ * with the areas it changed) is waited for before the next batch, and so is everything before the
+ * tick. */
 #ifndef HM_WRITER_H
 #define HM_WRITER_H
 
@@ -78,8 +80,8 @@ void hm_writer_stats(hm_writer *w, unsigned long long *jobs, unsigned long long 
 /* Where the time of the writer's two threads went, in nanoseconds since start (for /metrics
  * and the benchmark's profile of creation). Writer thread: running the jobs of its batches
  * (begin included), the commit (the log's page writes), waiting for the completion thread
- * (HM_WRITER_DEPTH batches waiting, an exclusive batch, the tick). Completion thread: the
- * fsync, handing the changes to the follower, the jobs' `after` and answers. */
+ * (HM_WRITER_DEPTH batches waiting, an exclusive batch, the tick). Sync thread: the fsync.
+ * Completion thread: handing the changes to the follower, the jobs' `after` and answers. */
 enum {
     HM_WRITER_PHASE_RUN,
     HM_WRITER_PHASE_COMMIT,
@@ -90,7 +92,7 @@ enum {
     HM_WRITER_PHASES
 };
 void hm_writer_phases(hm_writer *w, unsigned long long ns[HM_WRITER_PHASES]);
-/* Syncs of the log the completion thread made so far (each covers every batch committed
+/* Syncs of the log the sync thread made so far (each covers every batch committed
  * before it). */
 unsigned long long hm_writer_syncs(hm_writer *w);
 

@@ -466,6 +466,12 @@ typedef struct sq_ckpt {
     pthread_cond_t cv; /* a commit, or stopping */
     unsigned long long commits;
     bool stop;
+    /* Restarting the log (restart_log): the writer begins no transaction meanwhile, so that
+     * the restart takes the write lock at its next commit instead of at a busy handler's
+     * next try. restart_cv: the restart is over. */
+    bool restarting;
+    pthread_cond_t restart_cv;
+    int restart_pages; /* a log this long is restarted: 64 MiB of the database's pages */
 } sq_ckpt;
 
 struct sq_store {
@@ -476,11 +482,13 @@ struct sq_store {
     struct {
         char *sql;
         sqlite3_stmt *q;
-    } list_cache[LIST_CACHE]; /* most recently used first */
-    sq_ckpt *ckpt;            /* HM_STORE_WRITER: its checkpointer; NULL otherwise */
-    char *path;               /* the database file (hm_walvfs_sync_log()) */
-    bool walvfs;              /* opened with the "hm-wal" VFS (walvfs.h) */
-    int64_t data_version;     /* hm_store_wait_changes(): PRAGMA data_version last seen */
+    } list_cache[LIST_CACHE];   /* most recently used first */
+    sq_ckpt *ckpt;              /* HM_STORE_WRITER: its checkpointer; NULL otherwise */
+    char *path;                 /* the database file (hm_walvfs_sync_log()) */
+    bool walvfs;                /* opened with the "hm-wal" VFS (walvfs.h) */
+    bool ckpt_busy;             /* the checkpointer's restart_log() runs its own busy handler */
+    struct timespec busy_since; /* since when (CLOCK_MONOTONIC) */
+    int64_t data_version;       /* hm_store_wait_changes(): PRAGMA data_version last seen */
 };
 
 static const hm_store_ops sq_ops;
@@ -539,6 +547,18 @@ static int user_version(sq_store *s)
     int v = -1;
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* The database's page size in bytes (4096 when it cannot be read). */
+static int page_size(sq_store *s)
+{
+    sqlite3_stmt *q = NULL;
+    int v = 4096;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) >= 512)
         v = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
     return v;
@@ -743,6 +763,18 @@ static int sq_schema_version(hm_store *st)
 static int sq_begin(hm_store *st, bool immediate, hm_error *err)
 {
     sq_store *s = SQ(st);
+    if (s->ckpt) {
+        /* The checkpointer restarts the log: it needs the write lock for the few pages its
+         * last pass left; wait for it (a second at most) rather than race it for the lock. */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_mutex_lock(&s->ckpt->mu);
+        while (s->ckpt->restarting &&
+               pthread_cond_timedwait(&s->ckpt->restart_cv, &s->ckpt->mu, &until) != ETIMEDOUT)
+            ;
+        pthread_mutex_unlock(&s->ckpt->mu);
+    }
     return exec_q(s, s->q[immediate ? Q_BEGIN_IMMEDIATE : Q_BEGIN], err);
 }
 
@@ -2081,14 +2113,15 @@ static int checkpoint(sq_store *s, bool restart, int *log_pages, int *done_pages
 {
     int log = 0, done = 0, rc;
     /* A restart holds writers off while it waits for readers: let it wait briefly and give up
-     * (SQLITE_BUSY, try again later) rather than stall writes behind a long read. */
-    if (restart)
+     * (SQLITE_BUSY, try again later) rather than stall writes behind a long read. (The
+     * checkpointer's restart sets a handler of its own, ckpt_busy.) */
+    if (restart && !s->ckpt_busy)
         sqlite3_busy_timeout(s->db, 100);
     /* synchronous = FULL on this connection: the database file is synced before the log can
      * be reused, so what the log held stays durable. */
     rc = sqlite3_wal_checkpoint_v2(
         s->db, NULL, restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (restart)
+    if (restart && !s->ckpt_busy)
         sqlite3_busy_timeout(s->db, 10000);
     if (rc != SQLITE_OK)
         return db_error(s, err);
@@ -2099,23 +2132,67 @@ static int checkpoint(sq_store *s, bool restart, int *log_pages, int *done_pages
     return HM_OK;
 }
 
-#define CKPT_PERIOD_MS     100   /* at most this often; each checkpoint syncs the database */
-#define CKPT_RESTART_PAGES 16384 /* a log this long (32 MiB of 2 KiB pages) is restarted */
+#define CKPT_PERIOD_MS     100        /* at most this often; each checkpoint syncs the database */
+#define CKPT_RESTART_BYTES (64 << 20) /* a log this long is restarted */
+#define CKPT_RESTART_MS    500        /* a restart waits this long for the lock and readers */
+
+/* The restart's busy handler: the writer begins no transaction while the restart runs
+ * (sq_begin), so the lock comes with the writer's next commit, which signals k->cv; readers
+ * finish within milliseconds. Gives up after CKPT_RESTART_MS. */
+static int ckpt_busy(void *arg, int tries)
+{
+    sq_ckpt *k = arg;
+    struct timespec until;
+    unsigned long long seen;
+    (void)tries;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 1000000L; /* a commit, or a millisecond */
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&k->mu);
+    seen = k->commits;
+    while (k->commits == seen && !k->stop &&
+           pthread_cond_timedwait(&k->cv, &k->mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&k->mu);
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    return !k->stop && (until.tv_sec - k->conn->busy_since.tv_sec) * 1000 +
+                               (until.tv_nsec - k->conn->busy_since.tv_nsec) / 1000000 <
+                           CKPT_RESTART_MS;
+}
 
 /* Restart the write-ahead log of `log_pages` pages: passive checkpoints cannot while the
  * writer keeps appending to it, so the writer waits here for the few pages the last passive
- * checkpoint left. Checkpointer thread only. */
+ * checkpoint left (issue 18: the writer starts no transaction meanwhile, and the restart
+ * takes the lock at its next commit; racing it through a busy handler's sleeps took 100-200
+ * ms). Checkpointer thread only. */
 static void restart_log(sq_ckpt *k, int log_pages)
 {
     hm_error err = {0};
     struct timespec t0, t1;
     long ms;
+    int rc;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_lock(&k->mu);
+    k->restarting = true;
+    pthread_mutex_unlock(&k->mu);
+    k->conn->busy_since = t0;
+    k->conn->ckpt_busy = true;
+    sqlite3_busy_handler(k->conn->db, ckpt_busy, k);
+    rc = checkpoint(k->conn, true, NULL, NULL, &err);
+    sqlite3_busy_timeout(k->conn->db, 10000);
+    k->conn->ckpt_busy = false;
+    pthread_mutex_lock(&k->mu);
+    k->restarting = false;
+    pthread_cond_broadcast(&k->restart_cv);
+    pthread_mutex_unlock(&k->mu);
     /* Busy (a long read): tried again after the next commits. Worth a warning only when the
      * log keeps growing. */
-    if (checkpoint(k->conn, true, NULL, NULL, &err) != HM_OK)
-        hm_log(log_pages > 4 * CKPT_RESTART_PAGES ? HM_LOG_WARN : HM_LOG_DEBUG,
+    if (rc != HM_OK)
+        hm_log(log_pages > 4 * k->restart_pages ? HM_LOG_WARN : HM_LOG_DEBUG,
                "event=checkpoint_failed mode=restart pages=%d msg=\"%s\"", log_pages, err.msg);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -2158,7 +2235,10 @@ static void *ckpt_main(void *arg)
             }
         } else {
             failures = 0;
-            if (log_pages > CKPT_RESTART_PAGES)
+            /* Another pass first while the writer goes on: the restart, which holds the writer
+             * off, then copies only what was committed during that pass. */
+            if (log_pages > k->restart_pages &&
+                checkpoint(k->conn, false, &log_pages, NULL, &err) == HM_OK)
                 restart_log(k, log_pages);
         }
         clock_gettime(CLOCK_REALTIME, &t);
@@ -2190,8 +2270,10 @@ static int ckpt_start(sq_store *s, const char *path)
     k = hm_xcalloc(1, sizeof *k);
     k->conn = SQ(conn);
     k->path = hm_xstrdup(path);
+    k->restart_pages = CKPT_RESTART_BYTES / page_size(k->conn);
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cv, NULL);
+    pthread_cond_init(&k->restart_cv, NULL);
     if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
         hm_log(HM_LOG_WARN, "event=checkpointer_unavailable msg=\"no thread\"");
         sq_close(conn);
@@ -2214,6 +2296,7 @@ static void ckpt_stop(sq_ckpt *k)
     sq_close(&k->conn->base);
     pthread_mutex_destroy(&k->mu);
     pthread_cond_destroy(&k->cv);
+    pthread_cond_destroy(&k->restart_cv);
     free(k->path);
     free(k);
 }
