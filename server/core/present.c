@@ -205,12 +205,44 @@ json_t *hm_relief_feature(const hm_relief *p)
                      hm_relief_json(p));
 }
 
-/* ---- event payloads without a JSON tree ----
+/* ---- request objects without a JSON tree ----
  * Every created or updated request is rendered twice for the event stream (public and team),
  * whether anyone listens or not (the ring keeps it for Last-Event-ID): building a jansson
  * object of twenty members and dumping it was a tenth of the server's time under a creation
- * load (issue 18). These render the very bytes json_dumps(hm_request_json(), HM_JSON_FLAGS)
- * gives (test_core compares them). */
+ * load (issue 18). hm_request_text() renders the very bytes of json_dumps(hm_request_json(),
+ * HM_JSON_FLAGS) with members added at the end (test_core compares them). */
+
+/* What json_string() accepts: valid UTF-8 (it refuses anything else, and the member is then
+ * left out of the object). */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, need, cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, cp = c & 0x1f;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, cp = c & 0x0f;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, cp = c & 0x07;
+        else
+            return false;
+        for (unsigned i = 1; i <= need; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        p += need + 1;
+    }
+    return true;
+}
 
 /* A string as jansson dumps it (no JSON_ENSURE_ASCII, no JSON_ESCAPE_SLASH). */
 static void put_str(hm_buf *b, const char *s)
@@ -255,20 +287,37 @@ static void put_str(hm_buf *b, const char *s)
     hm_buf_putc(b, '"');
 }
 
-static void put_str_or_null(hm_buf *b, const char *s)
+/* Member `key` (",\"key\":" already in `sep_key`) with string `s`, as json_object_set_new()
+ * of json_string(s) leaves it: left out when `s` is not UTF-8. */
+static void put_member_str(hm_buf *b, const char *sep_key, const char *s)
+{
+    if (!utf8_ok(s))
+        return;
+    hm_buf_puts(b, sep_key);
+    put_str(b, s);
+}
+
+/* The same for str_or_null(s). */
+static void put_member_str_or_null(hm_buf *b, const char *sep_key, const char *s)
 {
     if (s && *s)
-        put_str(b, s);
-    else
+        put_member_str(b, sep_key, s);
+    else {
+        hm_buf_puts(b, sep_key);
         hm_buf_puts(b, "null");
+    }
 }
 
 /* A real as jansson dumps it with JSON_REAL_PRECISION(11): "%.11g", then ".0" when it reads
- * as an integer, and the exponent without '+' or leading zeros. */
-static void put_real(hm_buf *b, double v)
+ * as an integer, and the exponent without '+' or leading zeros. json_real() refuses what is
+ * not finite, and the member is left out. */
+static void put_member_real(hm_buf *b, const char *sep_key, double v)
 {
     char s[64], *e;
-    int n = snprintf(s, sizeof s, "%.11g", v);
+    int n;
+    if (!isfinite(v))
+        return;
+    n = snprintf(s, sizeof s, "%.11g", v);
     if (n < 0 || n >= (int)sizeof s - 3)
         return;
     if (!strchr(s, '.') && !strchr(s, 'e')) {
@@ -284,35 +333,37 @@ static void put_real(hm_buf *b, double v)
         if (end != start)
             memmove(start, end, strlen(end) + 1);
     }
+    hm_buf_puts(b, sep_key);
     hm_buf_puts(b, s);
 }
 
-char *hm_request_event_text(const hm_request *r, bool public_view)
+char *hm_request_text(const hm_request *r, unsigned view, const char *const *keys,
+                      const char *const *values, size_t n_extra)
 {
     char created[32], updated[32];
-    hm_buf b;
+    const bool snap = view & HM_VIEW_SNAP;
     bool first = true;
+    hm_buf b;
 
-    /* json_real() refuses what is not finite and the member is left out: never so for a
-     * stored request, but the same bytes either way. */
+    if (view & HM_VIEW_CONTACT) {
+        json_t *o = hm_request_json(r, view);
+        char *s;
+        for (size_t i = 0; i < n_extra; i++)
+            json_object_set_new(o, keys[i], values[i] ? json_string(values[i]) : json_null());
+        s = json_dumps(o, HM_JSON_FLAGS);
+        json_decref(o);
+        return s;
+    }
     hm_buf_init(&b);
     hm_buf_reserve(&b, 512);
     hm_time_format(r->created_at, created);
     hm_time_format(r->updated_at, updated);
-    hm_buf_printf(&b, "{\"id\":%lld,\"code\":", (long long)r->id);
-    put_str(&b, r->code);
-    if (isfinite(r->lat)) {
-        hm_buf_puts(&b, ",\"lat\":");
-        put_real(&b, public_view ? hm_snap(r->lat) : r->lat);
-    }
-    if (isfinite(r->lon)) {
-        hm_buf_puts(&b, ",\"lon\":");
-        put_real(&b, public_view ? hm_snap(r->lon) : r->lon);
-    }
-    hm_buf_puts(&b, ",\"location_precision\":");
-    put_str(&b, hm_precision_name(r->precision));
-    hm_buf_puts(&b, ",\"category\":");
-    put_str(&b, hm_category_name(r->category));
+    hm_buf_printf(&b, "{\"id\":%lld", (long long)r->id);
+    put_member_str(&b, ",\"code\":", r->code);
+    put_member_real(&b, ",\"lat\":", snap ? hm_snap(r->lat) : r->lat);
+    put_member_real(&b, ",\"lon\":", snap ? hm_snap(r->lon) : r->lon);
+    put_member_str(&b, ",\"location_precision\":", hm_precision_name(r->precision));
+    put_member_str(&b, ",\"category\":", hm_category_name(r->category));
     hm_buf_printf(&b, ",\"people\":%d,\"vulnerable\":[", r->people);
     for (int i = 0; i < HM_VULN__COUNT; i++)
         if (r->vulnerable & (1u << i)) {
@@ -321,29 +372,36 @@ char *hm_request_event_text(const hm_request *r, bool public_view)
             first = false;
             put_str(&b, hm_vulnerable_name(i));
         }
-    hm_buf_puts(&b, "],\"priority\":");
-    put_str(&b, hm_priority_name(r->priority));
-    hm_buf_puts(&b, ",\"status\":");
-    put_str(&b, hm_status_name(r->status));
-    hm_buf_puts(&b, ",\"ward_code\":");
-    put_str_or_null(&b, r->ward_code);
-    hm_buf_puts(&b, ",\"former_ward_code\":");
-    put_str_or_null(&b, r->former_ward_code);
-    hm_buf_puts(&b, ",\"hamlet_code\":");
-    put_str_or_null(&b, r->hamlet_code);
-    hm_buf_puts(&b, ",\"source\":");
-    put_str(&b, hm_source_name(r->source));
+    hm_buf_putc(&b, ']');
+    put_member_str(&b, ",\"priority\":", hm_priority_name(r->priority));
+    put_member_str(&b, ",\"status\":", hm_status_name(r->status));
+    put_member_str_or_null(&b, ",\"ward_code\":", r->ward_code);
+    put_member_str_or_null(&b, ",\"former_ward_code\":", r->former_ward_code);
+    put_member_str_or_null(&b, ",\"hamlet_code\":", r->hamlet_code);
+    put_member_str(&b, ",\"source\":", hm_source_name(r->source));
     hm_buf_printf(&b, ",\"verified\":%s,\"team_id\":", r->verified ? "true" : "false");
     if (r->team_id > 0)
         hm_buf_printf(&b, "%lld", (long long)r->team_id);
     else
         hm_buf_puts(&b, "null");
-    hm_buf_puts(&b, ",\"duplicate_of\":");
-    put_str_or_null(&b, r->duplicate_of);
-    hm_buf_puts(&b, ",\"created_at\":");
-    put_str(&b, created);
-    hm_buf_puts(&b, ",\"updated_at\":");
-    put_str(&b, updated);
+    put_member_str_or_null(
+        &b, ",\"duplicate_of\":",
+        r->auto_duplicate && (view & (HM_VIEW_SNAP | HM_VIEW_RESIDENT)) ? NULL : r->duplicate_of);
+    put_member_str(&b, ",\"created_at\":", created);
+    put_member_str(&b, ",\"updated_at\":", updated);
+    for (size_t i = 0; i < n_extra; i++) {
+        char sep_key[64];
+        snprintf(sep_key, sizeof sep_key, ",\"%s\":", keys[i]);
+        if (values[i])
+            put_member_str(&b, sep_key, values[i]);
+        else
+            put_member_str_or_null(&b, sep_key, NULL);
+    }
     hm_buf_putc(&b, '}');
     return hm_buf_steal(&b, NULL);
+}
+
+char *hm_request_event_text(const hm_request *r, bool public_view)
+{
+    return hm_request_text(r, public_view ? HM_VIEW_SNAP : 0, NULL, NULL, 0);
 }

@@ -50,5 +50,10 @@ json_t *hm_relief_feature(const hm_relief *p);
 /* Compact JSON text of a request as public (snapped) or team (exact) event
  * payload, never with contact data; caller frees. */
 char *hm_request_event_text(const hm_request *r, bool public_view);
+/* Compact JSON text of hm_request_json(r, view) with `n_extra` string members added at the end
+ * (keys[i]: values[i], NULL for null): the bytes json_dumps(, HM_JSON_FLAGS) gives, without
+ * building the object (unless `view` has HM_VIEW_CONTACT). Caller frees. */
+char *hm_request_text(const hm_request *r, unsigned view, const char *const *keys,
+                      const char *const *values, size_t n_extra);
 
 #endif

@@ -47,11 +47,18 @@ json_t *hm_core_request_feature(hm_core *c, const hm_request *r, unsigned view, 
 char *hm_core__request_event_text(hm_core *c, const hm_request *r, bool public_view)
 {
     /* Events never carry contact data; the team payload is also what the resident's own
-     * stream gets, so it names the holding team. */
-    json_t *o = hm_core_request_json(c, r, public_view ? HM_VIEW_SNAP : 0, !public_view);
-    char *s = json_dumps(o, HM_JSON_FLAGS);
-    json_decref(o);
-    return s;
+     * stream gets, so it names the holding team. The same bytes as hm_core_request_json()
+     * dumped, rendered without the tree (present.h, hm_request_text). */
+    static const char *const keys[2] = {"place", "team_name"};
+    char place[HM_PLACES_NAME_MAX + 1], name[sizeof((hm_team *)0)->name];
+    const char *values[2];
+
+    values[0] = hm_core_place_hint(c, r->lon, r->lat, place, sizeof place) ? place : NULL;
+    values[1] = !public_view && r->team_id > 0 && c && c->teams &&
+                        hm_team_index_name(c->teams, r->team_id, name, sizeof name)
+                    ? name
+                    : NULL;
+    return hm_request_text(r, public_view ? HM_VIEW_SNAP : 0, keys, values, public_view ? 1 : 2);
 }
 
 void hm_core__team_name(hm_core *c, hm_store *st, int64_t team_id, char *out, size_t size)

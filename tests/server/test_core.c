@@ -669,8 +669,9 @@ static void test_export_escaping(void)
     hm_store_close(st);
 }
 
-/* Event payloads are rendered without a JSON tree (present.c): the same bytes as jansson's
- * dump of hm_request_json(), public and team view, for requests with every kind of value. */
+/* Event payloads are rendered without a JSON tree (present.c, reqjson.c): the same bytes as
+ * jansson's dump of hm_core_request_json(), public and team view, for requests with every
+ * kind of value, and hm_request_text() the same as hm_request_json() in every view. */
 static void test_event_text_matches_json(void)
 {
     static const struct {
@@ -679,18 +680,21 @@ static void test_event_text_matches_json(void)
         unsigned vulnerable;
         int status, people;
         int64_t team, created;
-        bool verified;
+        bool verified, auto_dup;
     } cases[] = {
         {106.4651, 11.0357, "CC-4K7M2B", "27496", "27526", "27496-H01", "", 0, HM_ST_NEW, 1, 0,
-         1764547200000, false},
+         1764547200000, false, false},
         {106.5, 11.0, "CC-000000", "", "", "", "CC-AAAAAA", 31, HM_ST_DUPLICATE, 500, 12,
-         1764547200123, true},
-        {-0.00001, 1e-7, "X\"Y\\Z", "a\tb\nc\x01", "\xe1\xba\xa5p", "", "", 5, HM_ST_ASSIGNED, 3,
-         9007199254740993LL, 0, false},
-        {180.0, -90.0, "CC-ZZZZZZ", "27541", "27547", "", "", 16, HM_ST_RESOLVED, 7, 1, 1, true},
+         1764547200123, true, true},
+        {-0.00001, 1e-7, "X\"Y\\Z", "a\tb\nc\x01", "\xe1\xba\xa5p", "", "CC-BBBBBB", 5,
+         HM_ST_DUPLICATE, 3, 9007199254740993LL, 0, false, false},
+        {180.0, -90.0, "CC-ZZZZZZ", "27541", "\xff\xfe", "", "", 16, HM_ST_RESOLVED, 7, 1, 1, true,
+         false},
         {106.12345678901234, 10.999999999999, "CC-1", "1", "2", "3", "", 2, HM_ST_CANCELLED, 42,
-         2000, 253402300799000LL, false},
+         2000, 253402300799000LL, false, false},
     };
+    static const unsigned views[] = {0, HM_VIEW_SNAP, HM_VIEW_RESIDENT,
+                                     HM_VIEW_CONTACT | HM_VIEW_RESIDENT};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hm_request r;
         memset(&r, 0, sizeof r);
@@ -708,14 +712,31 @@ static void test_event_text_matches_json(void)
         snprintf(r.former_ward_code, sizeof r.former_ward_code, "%s", cases[i].former);
         snprintf(r.hamlet_code, sizeof r.hamlet_code, "%s", cases[i].hamlet);
         snprintf(r.duplicate_of, sizeof r.duplicate_of, "%s", cases[i].dup);
+        r.auto_duplicate = cases[i].auto_dup;
         r.source = (int)(i % 3);
         r.verified = cases[i].verified;
         r.team_id = cases[i].team;
         r.created_at = cases[i].created;
         r.updated_at = cases[i].created + 61000;
         for (int pub = 0; pub < 2; pub++) {
-            json_t *o = hm_request_json(&r, pub ? HM_VIEW_SNAP : 0);
-            char *want = json_dumps(o, HM_JSON_FLAGS), *got = hm_request_event_text(&r, pub);
+            json_t *o = hm_core_request_json(core, &r, pub ? HM_VIEW_SNAP : 0, !pub);
+            char *want = json_dumps(o, HM_JSON_FLAGS);
+            char *got = hm_core__request_event_text(core, &r, pub);
+            CHECK(want != NULL && got != NULL);
+            if (want && got)
+                CHECK_STR_EQ(got, want);
+            free(want);
+            free(got);
+            json_decref(o);
+        }
+        for (size_t v = 0; v < sizeof views / sizeof views[0]; v++) {
+            static const char *const keys[2] = {"place", "team_name"};
+            const char *values[2] = {"Chợ Củ Chi", NULL};
+            json_t *o = hm_request_json(&r, views[v]);
+            char *want, *got = hm_request_text(&r, views[v], keys, values, 2);
+            json_object_set_new(o, "place", json_string(values[0]));
+            json_object_set_new(o, "team_name", json_null());
+            want = json_dumps(o, HM_JSON_FLAGS);
             CHECK(want != NULL && got != NULL);
             if (want && got)
                 CHECK_STR_EQ(got, want);
