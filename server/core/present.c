@@ -289,7 +289,7 @@ static void put_str(hm_buf *b, const char *s)
 
 /* Member `key` (",\"key\":" already in `sep_key`) with string `s`, as json_object_set_new()
  * of json_string(s) leaves it: left out when `s` is not UTF-8. */
-static void put_member_str(hm_buf *b, const char *sep_key, const char *s)
+void hm_json_member_str(hm_buf *b, const char *sep_key, const char *s)
 {
     if (!utf8_ok(s))
         return;
@@ -298,10 +298,10 @@ static void put_member_str(hm_buf *b, const char *sep_key, const char *s)
 }
 
 /* The same for str_or_null(s). */
-static void put_member_str_or_null(hm_buf *b, const char *sep_key, const char *s)
+void hm_json_member_str_or_null(hm_buf *b, const char *sep_key, const char *s)
 {
     if (s && *s)
-        put_member_str(b, sep_key, s);
+        hm_json_member_str(b, sep_key, s);
     else {
         hm_buf_puts(b, sep_key);
         hm_buf_puts(b, "null");
@@ -311,7 +311,7 @@ static void put_member_str_or_null(hm_buf *b, const char *sep_key, const char *s
 /* A real as jansson dumps it with JSON_REAL_PRECISION(11): "%.11g", then ".0" when it reads
  * as an integer, and the exponent without '+' or leading zeros. json_real() refuses what is
  * not finite, and the member is left out. */
-static void put_member_real(hm_buf *b, const char *sep_key, double v)
+void hm_json_member_real(hm_buf *b, const char *sep_key, double v)
 {
     char s[64], *e;
     int n;
@@ -337,12 +337,49 @@ static void put_member_real(hm_buf *b, const char *sep_key, double v)
     hm_buf_puts(b, s);
 }
 
-char *hm_request_text(const hm_request *r, unsigned view, const char *const *keys,
-                      const char *const *values, size_t n_extra)
+void hm_request_text_open(hm_buf *b, const hm_request *r, unsigned view)
 {
     char created[32], updated[32];
     const bool snap = view & HM_VIEW_SNAP;
     bool first = true;
+    hm_time_format(r->created_at, created);
+    hm_time_format(r->updated_at, updated);
+    hm_buf_printf(b, "{\"id\":%lld", (long long)r->id);
+    hm_json_member_str(b, ",\"code\":", r->code);
+    hm_json_member_real(b, ",\"lat\":", snap ? hm_snap(r->lat) : r->lat);
+    hm_json_member_real(b, ",\"lon\":", snap ? hm_snap(r->lon) : r->lon);
+    hm_json_member_str(b, ",\"location_precision\":", hm_precision_name(r->precision));
+    hm_json_member_str(b, ",\"category\":", hm_category_name(r->category));
+    hm_buf_printf(b, ",\"people\":%d,\"vulnerable\":[", r->people);
+    for (int i = 0; i < HM_VULN__COUNT; i++)
+        if (r->vulnerable & (1u << i)) {
+            if (!first)
+                hm_buf_putc(b, ',');
+            first = false;
+            put_str(b, hm_vulnerable_name(i));
+        }
+    hm_buf_putc(b, ']');
+    hm_json_member_str(b, ",\"priority\":", hm_priority_name(r->priority));
+    hm_json_member_str(b, ",\"status\":", hm_status_name(r->status));
+    hm_json_member_str_or_null(b, ",\"ward_code\":", r->ward_code);
+    hm_json_member_str_or_null(b, ",\"former_ward_code\":", r->former_ward_code);
+    hm_json_member_str_or_null(b, ",\"hamlet_code\":", r->hamlet_code);
+    hm_json_member_str(b, ",\"source\":", hm_source_name(r->source));
+    hm_buf_printf(b, ",\"verified\":%s,\"team_id\":", r->verified ? "true" : "false");
+    if (r->team_id > 0)
+        hm_buf_printf(b, "%lld", (long long)r->team_id);
+    else
+        hm_buf_puts(b, "null");
+    hm_json_member_str_or_null(
+        b, ",\"duplicate_of\":",
+        r->auto_duplicate && (view & (HM_VIEW_SNAP | HM_VIEW_RESIDENT)) ? NULL : r->duplicate_of);
+    hm_json_member_str(b, ",\"created_at\":", created);
+    hm_json_member_str(b, ",\"updated_at\":", updated);
+}
+
+char *hm_request_text(const hm_request *r, unsigned view, const char *const *keys,
+                      const char *const *values, size_t n_extra)
+{
     hm_buf b;
 
     if (view & HM_VIEW_CONTACT) {
@@ -356,46 +393,14 @@ char *hm_request_text(const hm_request *r, unsigned view, const char *const *key
     }
     hm_buf_init(&b);
     hm_buf_reserve(&b, 512);
-    hm_time_format(r->created_at, created);
-    hm_time_format(r->updated_at, updated);
-    hm_buf_printf(&b, "{\"id\":%lld", (long long)r->id);
-    put_member_str(&b, ",\"code\":", r->code);
-    put_member_real(&b, ",\"lat\":", snap ? hm_snap(r->lat) : r->lat);
-    put_member_real(&b, ",\"lon\":", snap ? hm_snap(r->lon) : r->lon);
-    put_member_str(&b, ",\"location_precision\":", hm_precision_name(r->precision));
-    put_member_str(&b, ",\"category\":", hm_category_name(r->category));
-    hm_buf_printf(&b, ",\"people\":%d,\"vulnerable\":[", r->people);
-    for (int i = 0; i < HM_VULN__COUNT; i++)
-        if (r->vulnerable & (1u << i)) {
-            if (!first)
-                hm_buf_putc(&b, ',');
-            first = false;
-            put_str(&b, hm_vulnerable_name(i));
-        }
-    hm_buf_putc(&b, ']');
-    put_member_str(&b, ",\"priority\":", hm_priority_name(r->priority));
-    put_member_str(&b, ",\"status\":", hm_status_name(r->status));
-    put_member_str_or_null(&b, ",\"ward_code\":", r->ward_code);
-    put_member_str_or_null(&b, ",\"former_ward_code\":", r->former_ward_code);
-    put_member_str_or_null(&b, ",\"hamlet_code\":", r->hamlet_code);
-    put_member_str(&b, ",\"source\":", hm_source_name(r->source));
-    hm_buf_printf(&b, ",\"verified\":%s,\"team_id\":", r->verified ? "true" : "false");
-    if (r->team_id > 0)
-        hm_buf_printf(&b, "%lld", (long long)r->team_id);
-    else
-        hm_buf_puts(&b, "null");
-    put_member_str_or_null(
-        &b, ",\"duplicate_of\":",
-        r->auto_duplicate && (view & (HM_VIEW_SNAP | HM_VIEW_RESIDENT)) ? NULL : r->duplicate_of);
-    put_member_str(&b, ",\"created_at\":", created);
-    put_member_str(&b, ",\"updated_at\":", updated);
+    hm_request_text_open(&b, r, view);
     for (size_t i = 0; i < n_extra; i++) {
         char sep_key[64];
         snprintf(sep_key, sizeof sep_key, ",\"%s\":", keys[i]);
         if (values[i])
-            put_member_str(&b, sep_key, values[i]);
+            hm_json_member_str(&b, sep_key, values[i]);
         else
-            put_member_str_or_null(&b, sep_key, NULL);
+            hm_json_member_str_or_null(&b, sep_key, NULL);
     }
     hm_buf_putc(&b, '}');
     return hm_buf_steal(&b, NULL);

@@ -9,6 +9,9 @@
 #include "teamindex.h"
 #include "worker.h"
 
+#include "hm_buf.h"
+
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +45,38 @@ json_t *hm_core_request_feature(hm_core *c, const hm_request *r, unsigned view, 
     json_t *f = hm_request_feature(r, view);
     add_extras(c, json_object_get(f, "properties"), r, team_name);
     return f;
+}
+
+void hm_core_request_feature_text(hm_core *c, hm_buf *b, const hm_request *r, unsigned view,
+                                  bool team_name, double distance_m)
+{
+    char place[HM_PLACES_NAME_MAX + 1], name[sizeof((hm_team *)0)->name];
+    const bool snap = view & HM_VIEW_SNAP;
+
+    hm_buf_printf(b,
+                  "{\"type\":\"Feature\",\"id\":%lld,\"geometry\":{\"type\":\"Point\","
+                  "\"coordinates\":[",
+                  (long long)r->id);
+    /* json_pack's [f,f] of a value that is not finite fails, and with it the feature: never
+     * so for a stored request. */
+    hm_json_member_real(b, "", snap ? hm_snap(r->lon) : r->lon);
+    hm_json_member_real(b, ",", snap ? hm_snap(r->lat) : r->lat);
+    hm_buf_puts(b, "]},\"properties\":");
+    hm_request_text_open(b, r, view);
+    if (hm_core_place_hint(c, r->lon, r->lat, place, sizeof place))
+        hm_json_member_str(b, ",\"place\":", place);
+    else
+        hm_json_member_str_or_null(b, ",\"place\":", NULL);
+    if (team_name)
+        hm_json_member_str_or_null(
+            b, ",\"team_name\":",
+            r->team_id > 0 && c && c->teams &&
+                    hm_team_index_name(c->teams, r->team_id, name, sizeof name)
+                ? name
+                : NULL);
+    if (!isnan(distance_m))
+        hm_json_member_real(b, ",\"distance_m\":", round(distance_m * 10) / 10);
+    hm_buf_puts(b, "}}");
 }
 
 char *hm_core__request_event_text(hm_core *c, const hm_request *r, bool public_view)

@@ -5,6 +5,7 @@
 #include "audit.h"
 #include "events.h"
 #include "export.h"
+#include "hm_buf.h"
 #include "hm_log.h"
 #include "model.h"
 #include "present.h"
@@ -69,7 +70,6 @@ enum MHD_Result hm_api_nearby(hm_req *r)
     const char *s;
     hm_open_hit *hits;
     size_t n = 0;
-    json_t *features;
 
     if (hm_http_require(r, HM_ROLE_VOLUNTEER, &err))
         return hm_http_error(r, &err);
@@ -91,19 +91,28 @@ enum MHD_Result hm_api_nearby(hm_req *r)
         free(hits);
         return hm_http_error(r, &err);
     }
-    features = json_array();
-    for (size_t i = (size_t)skip; i < n && i < (size_t)(skip + limit); i++)
-        json_array_append_new(features,
-                              with_distance(hm_core_request_feature(r->app, &hits[i].req, 0, false),
-                                            hits[i].distance_m));
-    free(hits);
+    /* Rendered straight into text (hm_core_request_feature_text: the bytes json_dumps would
+     * give), without a JSON tree per request: a third of the answer's cost (issue 18). */
     {
-        json_t *fc = json_pack("{s:s,s:o}", "type", "FeatureCollection", "features", features);
-        char next[24];
-        snprintf(next, sizeof next, "%ld", skip + limit);
-        json_object_set_new(fc, "next",
-                            n > (size_t)(skip + limit) ? json_string(next) : json_null());
-        return hm_http_json(r, 200, fc);
+        static const char *const nocache[] = {"Cache-Control", "no-store", NULL};
+        hm_buf b;
+        size_t len;
+        char *text;
+        hm_buf_init(&b);
+        hm_buf_reserve(&b, 600 * (size_t)limit + 64);
+        hm_buf_puts(&b, "{\"type\":\"FeatureCollection\",\"features\":[");
+        for (size_t i = (size_t)skip; i < n && i < (size_t)(skip + limit); i++) {
+            if (i > (size_t)skip)
+                hm_buf_putc(&b, ',');
+            hm_core_request_feature_text(r->app, &b, &hits[i].req, 0, false, hits[i].distance_m);
+        }
+        if (n > (size_t)(skip + limit))
+            hm_buf_printf(&b, "],\"next\":\"%ld\"}", skip + limit);
+        else
+            hm_buf_puts(&b, "],\"next\":null}");
+        free(hits);
+        text = hm_buf_steal(&b, &len);
+        return hm_http_bytes(r, 200, "application/json; charset=utf-8", text, len, true, nocache);
     }
 }
 

@@ -24,6 +24,7 @@
 #include "writer.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -728,6 +729,27 @@ static void test_event_text_matches_json(void)
             free(want);
             free(got);
             json_decref(o);
+        }
+        for (int k = 0; k < 4; k++) {
+            /* nearby's features: hm_core_request_feature() with distance_m added. */
+            const unsigned view = k & 1 ? HM_VIEW_SNAP : 0;
+            const double d = k < 2 ? 1234.5678 : NAN;
+            json_t *f = hm_core_request_feature(core, &r, view, k == 1);
+            char *want, *got;
+            hm_buf b;
+            if (!isnan(d))
+                json_object_set_new(json_object_get(f, "properties"), "distance_m",
+                                    json_real(round(d * 10) / 10));
+            want = json_dumps(f, HM_JSON_FLAGS);
+            hm_buf_init(&b);
+            hm_core_request_feature_text(core, &b, &r, view, k == 1, d);
+            got = hm_buf_steal(&b, NULL);
+            CHECK(want != NULL);
+            if (want)
+                CHECK_STR_EQ(got, want);
+            free(want);
+            free(got);
+            json_decref(f);
         }
         for (size_t v = 0; v < sizeof views / sizeof views[0]; v++) {
             static const char *const keys[2] = {"place", "team_name"};
