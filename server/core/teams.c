@@ -236,7 +236,9 @@ int hm_core_responders(hm_core *c, const hm_actor *a, const char *code_text, siz
     if ((rc = hm_store_request_get(w->store, code, &q, NULL, err)))
         return rc;
     /* Nearest first, a few more than k at a time (the claim cap, a capability or a disabled
-     * token may skip some), widening up to MAX_CANDIDATES: each candidate costs a read. */
+     * token may skip some), widening up to MAX_CANDIDATES. Each candidate as the team index
+     * holds it (every committed team row is applied to it before its change is answered); a
+     * team it does not know yet (added a moment ago on another server) is read. */
     for (size_t want = k + 3, start = 0; found < k && start < MAX_CANDIDATES; want *= 4) {
         if (want > MAX_CANDIDATES)
             want = MAX_CANDIDATES;
@@ -246,7 +248,9 @@ int hm_core_responders(hm_core *c, const hm_actor *a, const char *code_text, siz
             bool dup = false;
             for (size_t j = 0; j < found; j++) /* a team that moved between two lookups */
                 dup = dup || out[j].team.id == ids[i];
-            if (dup || hm_store_team_get(w->store, ids[i], &r->team, NULL) != HM_OK ||
+            if (dup ||
+                (!hm_team_index_get(c->teams, ids[i], &r->team) &&
+                 hm_store_team_get(w->store, ids[i], &r->team, NULL) != HM_OK) ||
                 r->team.disabled || r->team.role != HM_ROLE_VOLUNTEER)
                 continue;
             if (capability && *capability && !has_capability(&r->team, capability))

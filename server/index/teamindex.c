@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One team's name in the open-addressing table (id 0: free). */
+/* One team as last applied, in the open-addressing table (id 0: free). */
 typedef struct name_slot {
     int64_t id;
-    char name[sizeof((hm_team *)0)->name];
+    hm_team team;
 } name_slot;
 
 struct hm_team_index {
@@ -58,7 +58,7 @@ static void name_put(hm_team_index *ix, const hm_team *t)
     if (s->id == 0)
         ix->n++;
     s->id = t->id;
-    snprintf(s->name, sizeof s->name, "%s", t->name);
+    s->team = *t;
 }
 
 hm_team_index *hm_team_index_create(void)
@@ -113,7 +113,24 @@ bool hm_team_index_name(hm_team_index *ix, int64_t id, char *out, size_t size)
         if (s->id == id) {
             found = true;
             if (size)
-                snprintf(out, size, "%s", s->name);
+                snprintf(out, size, "%s", s->team.name);
+        }
+    }
+    pthread_rwlock_unlock(&ix->names_lock);
+    return found;
+}
+
+bool hm_team_index_get(hm_team_index *ix, int64_t id, hm_team *out)
+{
+    bool found = false;
+    if (id <= 0)
+        return false;
+    pthread_rwlock_rdlock(&ix->names_lock);
+    if (ix->cap) {
+        const name_slot *s = find_slot(ix->names, ix->cap, id);
+        if (s->id == id) {
+            found = true;
+            *out = s->team;
         }
     }
     pthread_rwlock_unlock(&ix->names_lock);

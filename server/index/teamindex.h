@@ -1,9 +1,9 @@
 /* teamindex.h: the last known positions of volunteer teams, for "nearest available team"
- * (alerts and /responders), and every team's name (the name a resident sees of the team that
- * holds the request, issue 15). A follower of the store: the core applies every committed team
- * row (hm_team_index_apply). Only enabled volunteer teams with a position are kept for
- * "nearest": other roles never answer requests; names are kept for every team applied.
- * Thread-safe. */
+ * (alerts and /responders), and every team as last applied: its name (the name a resident sees
+ * of the team that holds the request, issue 15) and the rest of its row (/responders). A follower
+ * of the store: the core applies every committed team row (hm_team_index_apply). Only enabled
+ * volunteer teams with a position are kept for "nearest": other roles never answer requests; names
+ * are kept for every team applied. Thread-safe. */
 #ifndef HM_TEAMINDEX_H
 #define HM_TEAMINDEX_H
 
@@ -28,6 +28,9 @@ void hm_team_index_apply(hm_team_index *ix, const hm_team *t);
 /* The name of team `id` as last applied into out[0, size) (NUL-terminated, cut at `size`);
  * true when the team is known, false (out set to "") otherwise. */
 bool hm_team_index_name(hm_team_index *ix, int64_t id, char *out, size_t size);
+/* Team `id` as last applied into *out (issue 18: /responders without a read per team); false
+ * when the team is not known. */
+bool hm_team_index_get(hm_team_index *ix, int64_t id, hm_team *out);
 /* Up to `limit` team ids, nearest to (lon, lat) first (ties by id), of teams that are
  * `available` with a position at most HM_TEAM_FRESH_MS old at `now_ms`, skipping the
  * `n_skip` ids in `skip`; ids into out[], distances (metres, geodesic) into distance_m[] (may
