@@ -348,9 +348,11 @@ TRIED = {
         "(issue 18): the fsync off the writer's thread (writer, sync and completion threads), "
         "a commit's frames in one write and the log grown ahead in zeros (hm-wal VFS), 2 KiB "
         "pages, a 4 MiB writer cache, the log restarted without racing the writer, events and "
-        "answers rendered without JSON trees, team tokens remembered. Tried and not kept: 1 KiB "
-        "pages (more CPU, no faster syncs), 4 batches in flight instead of 2 (no gain), a "
-        "checkpoint a second instead of every 100 ms (within noise). Measured, not done: "
+        "answers rendered without JSON trees. Tried and not kept: 1 KiB pages (more CPU, no "
+        "faster syncs), 4 batches in flight instead of 2 (no gain), a checkpoint a second "
+        "instead of every 100 ms (within noise), team tokens remembered in memory (8-10 % of "
+        "the CPU, but a token disabled by another process, helpmap team disable, must be "
+        "refused at once: test_api). Measured, not done: "
         "without the phone, grid-cell and ward indexes (open requests looked up in memory) "
         "creation was 25-35 % faster at 32 clients and 5-10 % at 8 on the 1M file: it moves "
         "every list query of open requests to memory, a change of its own. bench/README.md, "
@@ -362,14 +364,14 @@ TRIED["create"] = TRIED["create~fl"]
 TRIED["nearby"] = (
     "Done (issue 18): answers rendered straight into text instead of jansson trees, one "
     "deflate stream per thread reset per answer (level 1 under 16 KiB) instead of 270 KB "
-    "allocated and cleared per answer (the swings between rounds), team tokens remembered "
-    "(no read transaction per request). What an answer costs now: the place hint of each "
+    "allocated and cleared per answer (the swings between rounds). What an answer costs now: "
+    "the team token's lookup (a read transaction), the place hint of each "
     "feature (geodesic distances to the nearest places), gzip, the HTTP exchange. Every GET "
     "sends Accept-Encoding: gzip, so helpmap compresses each answer; the peer's travel "
     "uncompressed. Check the load average of the round: the machine is shared.")
 TRIED["responders"] = (
-    "Done (issue 18): candidate teams from the team index instead of a read each, team tokens "
-    "remembered, a deflate stream per thread. What remains per answer: the request read by "
+    "Done (issue 18): candidate teams from the team index instead of a read each, a deflate "
+    "stream per thread. What remains per answer: the team token's lookup, the request read by "
     "code (SQLite), the team objects built as JSON trees (capabilities parsed), gzip. Check "
     "the load average of the round: the machine is shared.")
 TRIED["mixed"] = (
