@@ -382,7 +382,8 @@ char *hm_request_text(const hm_request *r, unsigned view, const char *const *key
 {
     hm_buf b;
 
-    if (view & HM_VIEW_CONTACT) {
+    /* Contact data and the delivery/receipt members go through the tree (rare views). */
+    if (view & (HM_VIEW_CONTACT | HM_VIEW_RECEIPT)) {
         json_t *o = hm_request_json(r, view);
         char *s;
         for (size_t i = 0; i < n_extra; i++)

@@ -57,10 +57,10 @@ char *hm_request_text(const hm_request *r, unsigned view, const char *const *key
                       const char *const *values, size_t n_extra);
 
 /* Pieces of such texts, appended to `b` (hm_buf.h): the request object of hm_request_text()
- * without its closing brace (never with HM_VIEW_CONTACT), and members as jansson dumps them,
- * each with its separator and key in `sep_key` (",\"key\":"): a string (left out when it is
- * not UTF-8, as json_string() refuses it), a string or null (NULL or ""), a real (left out when
- * not finite). */
+ * without its closing brace (never with HM_VIEW_CONTACT or HM_VIEW_RECEIPT), and members as
+ * jansson dumps them, each with its separator and key in `sep_key` (",\"key\":"): a string
+ * (left out when it is not UTF-8, as json_string() refuses it), a string or null (NULL or ""),
+ * a real (left out when not finite). */
 struct hm_buf;
 void hm_request_text_open(struct hm_buf *b, const hm_request *r, unsigned view);
 void hm_json_member_str(struct hm_buf *b, const char *sep_key, const char *s);

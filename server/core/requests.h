@@ -264,8 +264,8 @@ int hm_core_nearby(hm_core *c, const hm_actor *a, double lon, double lat, double
 json_t *hm_core_request_json(hm_core *c, const hm_request *r, unsigned view, bool team_name);
 /* The same as a GeoJSON Feature (present.h's hm_request_feature). */
 json_t *hm_core_request_feature(hm_core *c, const hm_request *r, unsigned view, bool team_name);
-/* The compact JSON text of hm_core_request_feature() (view without HM_VIEW_CONTACT), with
- * "distance_m" (rounded to 0.1 m) after the other properties unless `distance_m` is NaN,
+/* The compact JSON text of hm_core_request_feature() (view without HM_VIEW_CONTACT or RECEIPT),
+ * with "distance_m" (rounded to 0.1 m) after the other properties unless `distance_m` is NaN,
  * appended to `b` without building the object (issue 18: answers of nearby). */
 struct hm_buf;
 void hm_core_request_feature_text(hm_core *c, struct hm_buf *b, const hm_request *r, unsigned view,

@@ -80,7 +80,10 @@ void hm_core_metrics(hm_core *c, hm_buf *b)
             hm_buf_printf(b, "helpmap_writer_seconds_total{phase=\"%s\"} %.6f\n", names[i],
                           (double)ns[i] / 1e9);
         hm_buf_printf(
-            b, "# TYPE helpmap_writer_syncs_total counter\nhelpmap_writer_syncs_total %llu\n",
+            b,
+            "# HELP helpmap_writer_syncs_total Syncs of the write-ahead log that made batches "
+            "durable.\n# TYPE helpmap_writer_syncs_total counter\nhelpmap_writer_syncs_total "
+            "%llu\n",
             hm_writer_syncs(c->writer));
     }
     hm_publisher_stats(c->publisher, &done, &depth);

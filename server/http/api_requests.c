@@ -452,7 +452,7 @@ static int list_visit(void *ctx, const hm_request *q)
     /* Without contact data the feature is rendered straight into text (the bytes json_dumps
      * would give): a bbox answer of 1,000 features built as JSON trees cost more than finding
      * them (issue 18). */
-    if (!(l->list.view & HM_VIEW_CONTACT)) {
+    if (!(l->list.view & (HM_VIEW_CONTACT | HM_VIEW_RECEIPT))) {
         if (l->n_fast++)
             hm_buf_putc(&l->fast, ',');
         hm_core_request_feature_text(l->core, &l->fast, q, l->list.view, false, NAN);
@@ -678,7 +678,7 @@ enum MHD_Result hm_api_request_list(hm_req *r)
         else
             snprintf(next, sizeof next, "%lld", (long long)l->list.last_id);
     }
-    if (!(l->list.view & HM_VIEW_CONTACT)) {
+    if (!(l->list.view & (HM_VIEW_CONTACT | HM_VIEW_RECEIPT))) {
         static const char *const nocache[] = {"Cache-Control", "no-store", NULL};
         hm_buf b;
         size_t len;
