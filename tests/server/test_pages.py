@@ -178,7 +178,10 @@ class OwnStreamTest(A.ServerTest):
         try:
             r = s.post('/api/v1/requests/%s/claim' % mine['code'], token=self.vol())
             self.assertEqual(r.status, 200, r.text)
-            first = st.wait(of_code(mine['code']))
+            # The claim's event (the creation's own may reach a stream opened right after the
+            # 201: events are published by their own thread, after the answer).
+            first = st.wait(lambda e: of_code(mine['code'])(e) and
+                            e['data'].get('status') == 'assigned')
             self.assertIsNotNone(first, st.text())
         finally:
             st.close()
@@ -220,9 +223,10 @@ class OwnStreamTest(A.ServerTest):
                          note='gọi lại: nhà có người già', token=s.token('op'))
             self.assertEqual(r.status, 200, r.text)
             self.assertTrue(r.json()['duplicate'])
-            ev = st.wait(of_code(mine['code']))
+            # (the creation's own event may reach a stream opened right after the 201: events
+            # are published by their own thread, after the answer)
+            ev = st.wait(of_code(mine['code'], 'request.updated'))
             self.assertIsNotNone(ev, st.text())
-            self.assertEqual(ev['event'], 'request.updated')
             self.assertNotIn('note', ev['data'])
         finally:
             st.close()
@@ -330,7 +334,10 @@ class TeamNameTest(A.ServerTest):
             r = s.post('/api/v1/requests/%s/assign' % mine['code'], {'team_id': s.team_id(b)},
                        token=s.token('coord'))
             self.assertEqual(r.status, 200, r.text)
-            ev = st.wait(of_code(mine['code']))
+            # The reassignment's event (the claim's may still be on its way to a stream opened
+            # right after it: events are published by their own thread, after the answer).
+            ev = st.wait(lambda e: of_code(mine['code'])(e) and
+                         e['data'].get('team_id') == s.team_id(b))
             self.assertIsNotNone(ev, st.text())
             self.assertEqual(ev['data']['team_name'], b)
         finally:
