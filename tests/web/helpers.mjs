@@ -200,8 +200,15 @@ export async function byteMeter(page) {
   const reqs = new Map(); // [session:]requestId -> {url, recv, fin}
   // Requests sent before the meter started are counted too, under their URL
   // when the response names it.
+  // A worker's own script is fetched before its session's Network.enable
+  // lands (under load, always): what a worker session receives without a
+  // known URL is counted under the worker's script URL.
+  const workerUrl = new Map(); // sessionId -> the script the worker runs
   const get = (id) => {
-    if (!reqs.has(id)) reqs.set(id, { url: 'http://unknown/(opened before the meter)', recv: 0, fin: 0 });
+    if (!reqs.has(id)) {
+      const session = id.includes(':') ? id.slice(0, id.indexOf(':')) : '';
+      reqs.set(id, { url: workerUrl.get(session) || 'http://unknown/(opened before the meter)', guessed: true, recv: 0, fin: 0 });
+    }
     return reqs.get(id);
   };
   const on = (prefix, method, e) => {
@@ -211,7 +218,7 @@ export async function byteMeter(page) {
       reqs.set(id, { url: e.request.url, recv: old ? old.recv : 0, fin: 0 });
     } else if (method === 'Network.responseReceived') {
       const r = get(id);
-      if (r.url.startsWith('http://unknown/')) r.url = e.response.url;
+      if (r.guessed) { r.url = e.response.url; r.guessed = false; }
     } else if (method === 'Network.dataReceived') get(id).recv += e.encodedDataLength;
     else if (method === 'Network.loadingFinished') get(id).fin = e.encodedDataLength;
   };
@@ -225,6 +232,7 @@ export async function byteMeter(page) {
   const sendTo = (sessionId, method, params) => cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: msgId++, method, params }) }).catch(() => {});
   cdp.on('Target.attachedToTarget', (e) => {
     workers.add(e.sessionId);
+    if (e.targetInfo?.url) workerUrl.set(e.sessionId, e.targetInfo.url);
     sendTo(e.sessionId, 'Network.enable');
     if (conditions) sendTo(e.sessionId, 'Network.emulateNetworkConditions', conditions);
     sendTo(e.sessionId, 'Runtime.runIfWaitingForDebugger');
