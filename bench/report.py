@@ -319,6 +319,7 @@ def table(raw_root, out_dir):
         e_rss = [(n, data[n].get("mixed", {}).get("hm", {}).get("vmhwm_kb")) for n in sizes]
         lines.append("| peak RSS under mixed load | " + " | ".join(
             "%.0f MiB" % (v / 1024.0) if v else "—" for _, v in e_rss) + " |")
+        lines.extend(growth_lines(data, sizes))
 
     md = "\n".join(lines) + "\n"
     os.makedirs(out_dir, exist_ok=True)
@@ -327,6 +328,28 @@ def table(raw_root, out_dir):
     sys.stdout.write(md)
     make_chart(out_dir, raw_root, data, sizes, chart)
     return 0
+
+
+def growth_lines(data, sizes):
+    """SPEC: cost must grow no faster than the peer's. Cost per request = 1 / throughput; its
+    growth from the smallest size to the largest, each side against itself."""
+    lo, hi = sizes[0], sizes[-1]
+    out = ["", "### Growth of the cost per request from {:,} to {:,} requests".format(lo, hi), "",
+           "Cost = 1 / throughput; growth = throughput at {:,} ÷ throughput at {:,} "
+           "(1.00×: no growth). Target: helpmap's growth no more than the peer's.".format(lo, hi),
+           "", "| scenario | helpmap | peer | grows no faster than the peer |", "|---|---|---|---|"]
+    for name, label, _ in SCENARIOS:
+        if name in ("events", "area", "mixed"):
+            continue
+        a, b = data[lo].get(name, {}), data[hi].get(name, {})
+        try:
+            g_hm = a["hm"]["rps"] / b["hm"]["rps"]
+            g_pg = a["pg"]["rps"] / b["pg"]["rps"]
+        except (KeyError, TypeError, ZeroDivisionError):
+            continue
+        out.append("| %s | %.2f× | %.2f× | %s |" % (label, g_hm, g_pg,
+                                                   "yes" if g_hm <= g_pg else "**NO**"))
+    return out
 
 
 def conns_of(data, name):
@@ -424,6 +447,8 @@ def missed_notes(raw_root, n, missed):
         prof = ""
         if name.startswith("create"):
             prof = read_text(os.path.join(raw_root, str(n), "create.profile.txt"))
+        elif name in ("nearby", "responders"):
+            prof = read_text(os.path.join(raw_root, str(n), name + ".profile.txt"))
         elif name == "mixed":
             rss = read_text(os.path.join(raw_root, str(n), "rss.txt"))
             if rss:
