@@ -347,7 +347,7 @@ def growth_lines(data, sizes):
             g_pg = a["pg"]["rps"] / b["pg"]["rps"]
         except (KeyError, TypeError, ZeroDivisionError):
             continue
-        out.append("| %s | %.2f× | %.2f× | %s |" % (label, g_hm, g_pg,
+        out.append("| %s (%s) | %.2f× | %.2f× | %s |" % (label, conns_of(data, name), g_hm, g_pg,
                                                    "yes" if g_hm <= g_pg else "**NO**"))
     return out
 
